@@ -1,0 +1,148 @@
+// Package config loads atende's configuration from the environment, with defaults, and validates it before
+// anything starts.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Secret is a configuration value that must never be printed: it formats and logs as "[redacted]".
+type Secret string
+
+// String hides the value from fmt.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// LogValue hides the value from slog.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// Reveal returns the secret itself, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Config is everything atende reads from its environment.
+type Config struct {
+	// Addr is the HTTP listen address.
+	Addr string `env:"ATENDE_ADDR" envDefault:"127.0.0.1:8080"`
+	// DatabaseURL selects the store: postgres://... or sqlite://path.
+	DatabaseURL string `env:"ATENDE_DATABASE_URL" envDefault:"sqlite://./var/atende.db"`
+	// DatabaseMaxConns caps the PostgreSQL connection pool (SQLite always uses one writer connection).
+	DatabaseMaxConns int `env:"ATENDE_DATABASE_MAX_CONNS" envDefault:"20"`
+
+	// OperatorKey authorises tenant provisioning (POST /v1/tenants). Empty disables that endpoint.
+	OperatorKey     Secret `env:"ATENDE_OPERATOR_KEY"`
+	OperatorKeyFile Secret `env:"ATENDE_OPERATOR_KEY_FILE,file"`
+	// BootstrapAdminKey becomes the API key of the "default" tenant's admin when serve starts on an empty
+	// database. Empty: a key is generated and printed once.
+	BootstrapAdminKey     Secret `env:"ATENDE_BOOTSTRAP_ADMIN_KEY"`
+	BootstrapAdminKeyFile Secret `env:"ATENDE_BOOTSTRAP_ADMIN_KEY_FILE,file"`
+
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"ATENDE_LOG_LEVEL" envDefault:"info"`
+	// LogFormat is json or text.
+	LogFormat string `env:"ATENDE_LOG_FORMAT" envDefault:"json"`
+
+	// BodyLimit is the largest request body accepted, in bytes.
+	BodyLimit int64 `env:"ATENDE_BODY_LIMIT" envDefault:"1048576"`
+	// RateLimit is the sustained number of requests per second allowed per API key; RateBurst the burst.
+	RateLimit float64 `env:"ATENDE_RATE_LIMIT" envDefault:"50"`
+	RateBurst int     `env:"ATENDE_RATE_BURST" envDefault:"100"`
+	// ShutdownTimeout bounds the graceful shutdown on SIGTERM.
+	ShutdownTimeout time.Duration `env:"ATENDE_SHUTDOWN_TIMEOUT" envDefault:"15s"`
+}
+
+// Load reads the configuration from the environment and validates it.
+func Load() (Config, error) {
+	var c Config
+	if err := env.Parse(&c); err != nil {
+		return Config{}, fmt.Errorf("read configuration: %w", err)
+	}
+	var err error
+	if c.OperatorKey, err = pickSecret("ATENDE_OPERATOR_KEY", c.OperatorKey, c.OperatorKeyFile); err != nil {
+		return Config{}, err
+	}
+	if c.BootstrapAdminKey, err = pickSecret("ATENDE_BOOTSTRAP_ADMIN_KEY", c.BootstrapAdminKey, c.BootstrapAdminKeyFile); err != nil {
+		return Config{}, err
+	}
+	c.OperatorKeyFile, c.BootstrapAdminKeyFile = "", ""
+	return c, c.Validate()
+}
+
+func pickSecret(name string, direct, fromFile Secret) (Secret, error) {
+	fromFile = Secret(strings.TrimSpace(string(fromFile)))
+	switch {
+	case direct != "" && fromFile != "":
+		return "", fmt.Errorf("configuration: set %s or %s_FILE, not both", name, name)
+	case fromFile != "":
+		return fromFile, nil
+	default:
+		return direct, nil
+	}
+}
+
+// MinKeyLength is the shortest operator or bootstrap key accepted.
+const MinKeyLength = 20
+
+// Validate reports every invalid setting at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Addr == "" {
+		errs = append(errs, errors.New("ATENDE_ADDR must not be empty"))
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") &&
+		!strings.HasPrefix(c.DatabaseURL, "sqlite://") {
+		errs = append(errs, errors.New("ATENDE_DATABASE_URL must start with postgres://, postgresql:// or sqlite://"))
+	}
+	if c.DatabaseMaxConns < 1 {
+		errs = append(errs, errors.New("ATENDE_DATABASE_MAX_CONNS must be at least 1"))
+	}
+	if c.OperatorKey != "" && len(c.OperatorKey) < MinKeyLength {
+		errs = append(errs, fmt.Errorf("ATENDE_OPERATOR_KEY must be at least %d characters", MinKeyLength))
+	}
+	if c.BootstrapAdminKey != "" && len(c.BootstrapAdminKey) < MinKeyLength {
+		errs = append(errs, fmt.Errorf("ATENDE_BOOTSTRAP_ADMIN_KEY must be at least %d characters", MinKeyLength))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, errors.New("ATENDE_LOG_LEVEL must be debug, info, warn or error"))
+	}
+	switch c.LogFormat {
+	case "json", "text":
+	default:
+		errs = append(errs, errors.New("ATENDE_LOG_FORMAT must be json or text"))
+	}
+	if c.BodyLimit < 1024 {
+		errs = append(errs, errors.New("ATENDE_BODY_LIMIT must be at least 1024 bytes"))
+	}
+	if c.RateLimit <= 0 || c.RateBurst < 1 {
+		errs = append(errs, errors.New("ATENDE_RATE_LIMIT must be positive and ATENDE_RATE_BURST at least 1"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("ATENDE_SHUTDOWN_TIMEOUT must be positive"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// Logger builds the process logger the configuration asks for.
+func (c Config) Logger(w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}

@@ -1,0 +1,80 @@
+package store
+
+// This file is the dialect seam: everything that differs between PostgreSQL and SQLite at the connection
+// level lives here.
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/schema"
+	"modernc.org/sqlite"
+	sqlitelib "modernc.org/sqlite/lib"
+)
+
+func openSQL(dialect Dialect, url string) (*sql.DB, error) {
+	switch dialect {
+	case Postgres:
+		db, err := sql.Open("pgx", url)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		return db, nil
+	case SQLite:
+		dsn, err := sqliteDSN(url)
+		if err != nil {
+			return nil, err
+		}
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		return db, nil
+	}
+	return nil, fmt.Errorf("unknown dialect %q", dialect)
+}
+
+// sqliteDSN turns sqlite://path into the modernc driver's DSN: WAL, a busy timeout, foreign keys on, and
+// immediate transactions so a transaction never has to upgrade its lock midway.
+func sqliteDSN(url string) (string, error) {
+	path := strings.TrimPrefix(url, "sqlite://")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return "", fmt.Errorf("create the directory of the sqlite database: %w", err)
+		}
+	}
+	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
+		"&_pragma=synchronous(NORMAL)&_txlock=immediate", nil
+}
+
+func bunDialect(d Dialect) schema.Dialect {
+	if d == Postgres {
+		return pgdialect.New()
+	}
+	return sqlitedialect.New()
+}
+
+// IsUniqueViolation reports whether err is a unique or primary-key constraint violation.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		code := liteErr.Code()
+		return code == sqlitelib.SQLITE_CONSTRAINT_UNIQUE || code == sqlitelib.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}

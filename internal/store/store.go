@@ -1,0 +1,96 @@
+// Package store opens atende's database — PostgreSQL or SQLite behind one bun.DB — runs its embedded
+// migrations, and holds the few helpers every repository shares (transactions, pagination, error kinds).
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+)
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+// The supported dialects.
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// DB is an open atende database.
+type DB struct {
+	*bun.DB
+	// Dialect is the database kind, for the few places (migrations, claims) that differ per dialect.
+	Dialect Dialect
+	url     string
+}
+
+// Options tunes Open.
+type Options struct {
+	// MaxConns caps the PostgreSQL pool; SQLite always has a single connection (one writer).
+	MaxConns int
+}
+
+// ParseURL tells the dialect of a database URL: postgres://, postgresql:// or sqlite://path.
+func ParseURL(url string) (Dialect, error) {
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		return Postgres, nil
+	case strings.HasPrefix(url, "sqlite://"):
+		if strings.TrimPrefix(url, "sqlite://") == "" {
+			return "", fmt.Errorf("database URL %q has no file path", url)
+		}
+		return SQLite, nil
+	default:
+		return "", fmt.Errorf("database URL must start with postgres://, postgresql:// or sqlite://")
+	}
+}
+
+// Open connects to the database at url and checks that it answers. It does not migrate.
+func Open(ctx context.Context, url string, opts Options) (*DB, error) {
+	dialect, err := ParseURL(url)
+	if err != nil {
+		return nil, err
+	}
+	sqldb, err := openSQL(dialect, url)
+	if err != nil {
+		return nil, err
+	}
+	switch dialect {
+	case Postgres:
+		maxConns := opts.MaxConns
+		if maxConns < 1 {
+			maxConns = 10
+		}
+		sqldb.SetMaxOpenConns(maxConns)
+		sqldb.SetMaxIdleConns(maxConns)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+	case SQLite:
+		// One connection: SQLite has one writer, and a single connection makes every transaction a
+		// writer transaction without "database is locked" races.
+		sqldb.SetMaxOpenConns(1)
+		sqldb.SetMaxIdleConns(1)
+		sqldb.SetConnMaxIdleTime(0)
+		sqldb.SetConnMaxLifetime(0)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqldb.PingContext(pingCtx); err != nil {
+		_ = sqldb.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+	}
+	return &DB{DB: bun.NewDB(sqldb, bunDialect(dialect)), Dialect: dialect, url: url}, nil
+}
+
+// URL returns the URL the database was opened with.
+func (db *DB) URL() string { return db.url }
+
+// RunInTx runs fn in a transaction on db, committing when fn returns nil and rolling back otherwise. Pass
+// the bun.Tx on to repositories, which take bun.IDB so they work inside and outside transactions.
+func RunInTx(ctx context.Context, db bun.IDB, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return db.RunInTx(ctx, &sql.TxOptions{}, fn)
+}

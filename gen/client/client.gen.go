@@ -289,12 +289,16 @@ type Tenant struct {
 	Name      string             `json:"name"`
 }
 
+// TenantAdminCreate The tenant's first admin user.
+type TenantAdminCreate struct {
+	Email Email  `json:"email"`
+	Name  string `json:"name"`
+}
+
 // TenantCreate defines model for TenantCreate.
 type TenantCreate struct {
-	Admin struct {
-		Email Email  `json:"email"`
-		Name  string `json:"name"`
-	} `json:"admin"`
+	// Admin The tenant's first admin user.
+	Admin TenantAdminCreate `json:"admin"`
 
 	// DefaultCountryCode A country calling code, digits only; used for phone numbers typed without one.
 	//

@@ -1,0 +1,48 @@
+# atende — build, test and generate. `make help` lists the targets.
+
+GO       ?= go
+BIN      := bin/atende
+VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X main.version=$(VERSION)
+PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+REDOC_VERSION := 2.5.4
+
+.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+build: ## build bin/atende
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/atende
+
+run: build ## serve on 127.0.0.1:8080 with the embedded SQLite database under ./var
+	./$(BIN) serve
+
+test: ## run every test (SQLite always; PostgreSQL too when ATENDE_TEST_POSTGRES_URL is set)
+	$(GO) test -count=1 ./...
+
+test-postgres: ## run every test on SQLite and on the local PostgreSQL, which must be up
+	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test -count=1 ./...
+
+generate: ## regenerate gen/ from api/*.yaml
+	$(GO) tool oapi-codegen -config api/codegen-server.yaml api/openapi.yaml
+	$(GO) tool oapi-codegen -config api/codegen-client.yaml api/openapi.yaml
+
+verify: generate ## fail when generated code is stale or Go code is not gofmt'ed
+	@git diff --exit-code -- gen/ || (echo "gen/ is stale: run 'make generate' and commit it" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- gen/)" || (echo "gen/ has untracked generated files: commit them" >&2; git status --porcelain -- gen/; exit 1)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:" >&2; gofmt -l $$(git ls-files '*.go'); exit 1)
+
+fmt: ## gofmt the tree
+	gofmt -w $$(git ls-files '*.go')
+
+vet: ## go vet
+	$(GO) vet ./...
+
+docs-assets: ## refresh the embedded Redoc bundle served at /docs (needs npm)
+	cd $$(mktemp -d) && npm pack redoc@$(REDOC_VERSION) >/dev/null && tar xzf redoc-$(REDOC_VERSION).tgz && \
+	  cp package/bundles/redoc.standalone.js package/bundles/redoc.standalone.js.LICENSE.txt $(CURDIR)/internal/httpapi/docs/ && \
+	  cp package/LICENSE $(CURDIR)/internal/httpapi/docs/REDOC_LICENSE
+
+clean: ## remove build output and the local database
+	rm -rf bin var

@@ -1,0 +1,142 @@
+// Package app assembles atende from its parts — database, domain services, HTTP API, background loops —
+// for the serve command and for end-to-end tests, so both run the same wiring.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/atende/atende/internal/clock"
+	"github.com/atende/atende/internal/config"
+	"github.com/atende/atende/internal/httpapi"
+	"github.com/atende/atende/internal/idempotency"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/tenant"
+)
+
+// App is a running atende: its database, services and HTTP handler.
+type App struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	DB      *store.DB
+	Tenants *tenant.Service
+	// Handler serves the whole HTTP API.
+	Handler *echo.Echo
+
+	// Idempotency stores the responses of idempotent writes.
+	Idempotency *idempotency.Store
+}
+
+// New migrates the database to the current schema, opens it and builds the services and the API.
+func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.Clock) (*App, error) {
+	if err := store.MigrateUp(cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	db, err := store.Open(ctx, cfg.DatabaseURL, store.Options{MaxConns: cfg.DatabaseMaxConns})
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &App{
+		cfg: cfg, logger: logger, DB: db,
+		Tenants:     tenant.NewService(db.DB, clk),
+		Idempotency: idempotency.NewStore(db.DB, clk),
+	}
+	a.Handler, err = httpapi.New(httpapi.Config{
+		BodyLimit: cfg.BodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		OperatorKey: cfg.OperatorKey.Reveal(),
+	}, httpapi.Deps{
+		DB: db, Tenants: a.Tenants, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Bootstrap creates the "default" tenant on an empty database. Its admin key is the configured bootstrap
+// key or, without one, a generated key returned here to be shown once.
+func (a *App) Bootstrap(ctx context.Context) (created bool, generatedKey string, err error) {
+	p, err := a.Tenants.Bootstrap(ctx, a.cfg.BootstrapAdminKey.Reveal())
+	if err != nil || p == nil {
+		return false, "", err
+	}
+	a.logger.Info("created the default tenant on an empty database",
+		"tenant_id", p.Tenant.ID.String(), "admin_user_id", p.Admin.ID.String(), "api_key_prefix", p.Key.Key.Prefix)
+	if a.cfg.BootstrapAdminKey != "" {
+		return true, "", nil
+	}
+	return true, p.Key.Secret, nil
+}
+
+// Serve serves HTTP on ln and runs the background loops until ctx ends, then shuts down gracefully: HTTP
+// first, then the loops.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := httpapi.NewHTTPServer(ln.Addr().String(), a.Handler)
+	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Go(func() { a.sweepIdempotencyKeys(loops) })
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.logger.Info("serving HTTP", "addr", ln.Addr().String(), "database", string(a.DB.Dialect))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		a.logger.Error("HTTP shutdown", "error", err)
+	}
+	stopLoops()
+	wg.Wait()
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+func (a *App) sweepIdempotencyKeys(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		n, err := a.Idempotency.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			a.logger.Error("sweep idempotency keys", "error", err)
+		} else if n > 0 {
+			a.logger.Debug("swept idempotency keys", "deleted", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Listen opens the configured address.
+func (a *App) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", a.cfg.Addr, err)
+	}
+	return ln, nil
+}

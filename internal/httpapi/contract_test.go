@@ -1,0 +1,324 @@
+package httpapi_test
+
+// Tests driven by the contract itself: they walk every operation in api/openapi.yaml, so operations added
+// later are covered without editing them.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atende/atende/gen/client"
+	"github.com/atende/atende/internal/apitest"
+	"github.com/atende/atende/internal/httpapi"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/store/storetest"
+)
+
+// publicOperations are public by design; every other operation must need a key or a webhook signature.
+var publicOperations = []string{"getHealth", "getReadiness", "getMetrics", "getOpenAPISpec", "getDocs"}
+
+// SignedWebhookExtension marks operations authenticated by a webhook signature instead of an API key.
+const signedWebhookExtension = "x-atende-signed-webhook"
+
+type contractOp struct {
+	path   string
+	method string
+	op     *openapi3.Operation
+}
+
+func contractOps(t *testing.T) []contractOp {
+	doc := apitest.Contract(t)
+	var ops []contractOp
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			ops = append(ops, contractOp{path: path, method: method, op: op})
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if ops[i].path != ops[j].path {
+			return ops[i].path < ops[j].path
+		}
+		// DELETE last, so the other methods still find the object.
+		return methodOrder(ops[i].method) < methodOrder(ops[j].method)
+	})
+	require.NotEmpty(t, ops)
+	return ops
+}
+
+func methodOrder(m string) int {
+	if m == http.MethodDelete {
+		return 1
+	}
+	return 0
+}
+
+func (o contractOp) security(doc *openapi3.T) openapi3.SecurityRequirements {
+	if o.op.Security != nil {
+		return *o.op.Security
+	}
+	return doc.Security
+}
+
+func (o contractOp) roles() []client.Role {
+	raw, _ := o.op.Extensions[httpapi.RolesExtension].([]any)
+	out := make([]client.Role, 0, len(raw))
+	for _, r := range raw {
+		out = append(out, client.Role(r.(string)))
+	}
+	return out
+}
+
+func (o contractOp) usesAPIKey(doc *openapi3.T) bool {
+	for _, req := range o.security(doc) {
+		if _, ok := req["apiKey"]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// exampleBody is the request body example of the operation, or nil when it takes no body.
+func (o contractOp) exampleBody(t *testing.T) []byte {
+	if o.op.RequestBody == nil || o.op.RequestBody.Value == nil {
+		return nil
+	}
+	mt := o.op.RequestBody.Value.Content.Get("application/json")
+	if mt == nil {
+		return nil
+	}
+	require.NotNil(t, mt.Example, "%s %s: the request body needs an example", o.method, o.path)
+	b, err := json.Marshal(mt.Example)
+	require.NoError(t, err)
+	return b
+}
+
+var pathParamRe = regexp.MustCompile(`\{[^}]+\}`)
+
+// withRandomIDs fills every path parameter with a fresh id.
+func withRandomIDs(path string) string {
+	return pathParamRe.ReplaceAllStringFunc(path, func(string) string { return uuid.NewString() })
+}
+
+func TestEveryOperationOutsideThePublicOnesNeedsAKey(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t, store.SQLite)
+	doc := apitest.Contract(t)
+	for _, o := range contractOps(t) {
+		name := o.method + " " + o.path
+		if len(o.security(doc)) == 0 {
+			signed, _ := o.op.Extensions[signedWebhookExtension].(bool)
+			require.True(t, slices.Contains(publicOperations, o.op.OperationID) || signed,
+				"%s (%s) is public: add security, or mark it as a signed webhook", name, o.op.OperationID)
+			if !signed {
+				continue
+			}
+		}
+		path := withRandomIDs(o.path)
+		resp, body := env.Do(o.method, path, "", o.exampleBody(t), nil)
+		p := env.Problem(resp, body, http.StatusUnauthorized)
+		require.Equal(t, "urn:atende:problem:unauthorized", p.Type, name)
+		if !o.usesAPIKey(doc) {
+			continue
+		}
+		resp, body = env.Do(o.method, path, "atd_"+strings.Repeat("0", 48), o.exampleBody(t), nil)
+		env.Problem(resp, body, http.StatusUnauthorized)
+		resp, body = env.Do(o.method, path, "", o.exampleBody(t), map[string]string{"Authorization": "Basic dXNlcjpwYXNz"})
+		env.Problem(resp, body, http.StatusUnauthorized)
+	}
+}
+
+func TestEveryOperationRefusesRolesItDoesNotList(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t, store.SQLite)
+	doc := apitest.Contract(t)
+	keys := roleKeys(env, env.AdminKey)
+	checked := 0
+	for _, o := range contractOps(t) {
+		if !o.usesAPIKey(doc) {
+			continue
+		}
+		roles := o.roles()
+		require.NotEmpty(t, roles, "%s %s: list its roles in %s", o.method, o.path, httpapi.RolesExtension)
+		for role, key := range keys {
+			if slices.Contains(roles, role) {
+				continue
+			}
+			resp, body := env.Do(o.method, withRandomIDs(o.path), key, o.exampleBody(t), nil)
+			p := env.Problem(resp, body, http.StatusForbidden)
+			require.Contains(t, *p.Detail, string(role), "%s %s", o.method, o.path)
+			checked++
+		}
+	}
+	require.Positive(t, checked, "some operation must be closed to some role")
+}
+
+func TestEveryOperationOnAnIDIsTenantIsolated(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		env := apitest.New(t, dialect)
+		alpha, beta := env.NewTenant("Alpha"), env.NewTenant("Beta")
+		alphaKeys, betaKeys := roleKeys(env, alpha.AdminKey), roleKeys(env, beta.AdminKey)
+		ops := contractOps(t)
+		fx := &fixtures{t: t, env: env, ops: ops, keys: alphaKeys, made: map[string]string{}}
+
+		byPath := map[string][]contractOp{}
+		var paths []string
+		for _, o := range ops {
+			if !strings.Contains(o.path, "{") {
+				continue
+			}
+			if _, ok := byPath[o.path]; !ok {
+				paths = append(paths, o.path)
+			}
+			byPath[o.path] = append(byPath[o.path], o)
+		}
+		sort.Strings(paths)
+		require.NotEmpty(t, paths)
+		for _, path := range paths {
+			concrete := fx.resolve(path)
+			get := findOp(byPath[path], http.MethodGet)
+			var before []byte
+			if get != nil {
+				resp, body := env.Do(http.MethodGet, concrete, alphaKeys[get.roles()[0]], nil, nil)
+				require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s as its owner: %s", path, body)
+				before = body
+			}
+			for _, o := range byPath[path] {
+				resp, body := env.Do(o.method, concrete, betaKeys[o.roles()[0]], o.exampleBody(t), nil)
+				p := env.Problem(resp, body, http.StatusNotFound)
+				require.Equal(t, "urn:atende:problem:not-found", p.Type, "%s %s from another tenant", o.method, path)
+			}
+			if get != nil {
+				resp, after := env.Do(http.MethodGet, concrete, alphaKeys[get.roles()[0]], nil, nil)
+				require.Equal(t, http.StatusOK, resp.StatusCode)
+				require.JSONEq(t, string(before), string(after), "another tenant's requests changed %s", path)
+			}
+		}
+	})
+}
+
+func TestEveryJSONBodyRejectsMalformedInput(t *testing.T) {
+	t.Parallel()
+	env := apitest.New(t, store.SQLite)
+	keys := roleKeys(env, env.AdminKey)
+	keys[""] = apitest.OperatorKey
+	doc := apitest.Contract(t)
+	for _, o := range contractOps(t) {
+		example := o.exampleBody(t)
+		if example == nil {
+			continue
+		}
+		key := apitest.OperatorKey
+		if o.usesAPIKey(doc) {
+			key = keys[o.roles()[0]]
+		}
+		path := withRandomIDs(o.path)
+		name := o.method + " " + o.path
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal(example, &obj))
+		obj["surely_not_a_field"] = 1
+		unknown, _ := json.Marshal(obj)
+
+		for label, body := range map[string]string{
+			"truncated": `{"name":`, "array": `[]`, "string": `"x"`, "null": `null`, "number": `42`,
+			"deep": strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000),
+			"unknown field": string(unknown),
+		} {
+			resp, b := env.Do(o.method, path, key, []byte(body), nil)
+			require.Less(t, resp.StatusCode, 500, "%s with a %s body: %s", name, label, b)
+			p := env.Problem(resp, b, http.StatusBadRequest)
+			require.NotEmpty(t, *p.Errors, "%s with a %s body must name the field", name, label)
+			if label == "unknown field" {
+				require.Contains(t, string(b), "surely_not_a_field", name)
+			}
+		}
+		resp, b := env.Do(o.method, path, key, example, map[string]string{"Content-Type": "text/plain"})
+		env.Problem(resp, b, http.StatusUnsupportedMediaType)
+	}
+}
+
+func findOp(ops []contractOp, method string) *contractOp {
+	for i := range ops {
+		if ops[i].method == method {
+			return &ops[i]
+		}
+	}
+	return nil
+}
+
+// roleKeys returns a key per role in the tenant of adminKey.
+func roleKeys(env *apitest.Env, adminKey string) map[client.Role]string {
+	keys := map[client.Role]string{client.Admin: adminKey}
+	for _, r := range []client.Role{client.Supervisor, client.Agent, client.Integration} {
+		_, keys[r] = env.NewUser(adminKey, r)
+	}
+	return keys
+}
+
+// fixtures creates, through the API, the objects a path's ids point to, by POSTing the collection's
+// request example; nested paths resolve their parents first.
+type fixtures struct {
+	t    *testing.T
+	env  *apitest.Env
+	ops  []contractOp
+	keys map[client.Role]string
+	made map[string]string // path template prefix -> concrete path
+}
+
+func (f *fixtures) resolve(template string) string {
+	loc := pathParamRe.FindAllStringIndex(template, -1)
+	concrete := template
+	for _, l := range loc {
+		prefix := template[:l[1]]
+		if c, ok := f.made[prefix]; ok {
+			concrete = c + template[l[1]:]
+			continue
+		}
+		collectionTemplate := strings.TrimSuffix(template[:l[0]], "/")
+		collection := f.concretePrefix(collectionTemplate)
+		create := f.findCreate(collectionTemplate)
+		require.NotNil(f.t, create, "no POST %s with a request example to create a fixture for %s; add one or a fixture here",
+			collectionTemplate, template)
+		resp, body := f.env.Do(http.MethodPost, collection, f.keys[create.roles()[0]], create.exampleBody(f.t), nil)
+		require.Equal(f.t, http.StatusCreated, resp.StatusCode, "create fixture POST %s: %s", collection, body)
+		var obj struct {
+			ID string `json:"id"`
+		}
+		require.NoError(f.t, json.Unmarshal(body, &obj))
+		require.NotEmpty(f.t, obj.ID, "POST %s must answer the created object's id", collection)
+		f.made[prefix] = collection + "/" + obj.ID
+		concrete = f.made[prefix] + template[l[1]:]
+	}
+	return f.concretePrefix(concrete)
+}
+
+// concretePrefix substitutes the ids already made into a template.
+func (f *fixtures) concretePrefix(template string) string {
+	if !strings.Contains(template, "{") {
+		return template
+	}
+	loc := pathParamRe.FindAllStringIndex(template, -1)
+	last := loc[len(loc)-1]
+	c, ok := f.made[template[:last[1]]]
+	require.True(f.t, ok, fmt.Sprintf("parent of %s not made yet", template))
+	return c + template[last[1]:]
+}
+
+func (f *fixtures) findCreate(collection string) *contractOp {
+	for i := range f.ops {
+		if f.ops[i].path == collection && f.ops[i].method == http.MethodPost {
+			return &f.ops[i]
+		}
+	}
+	return nil
+}

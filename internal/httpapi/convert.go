@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/oapi-codegen/nullable"
+
+	gen "github.com/atende/atende/gen/api"
+	"github.com/atende/atende/internal/tenant"
+)
+
+func apiTenant(t tenant.Tenant) gen.Tenant {
+	return gen.Tenant{Id: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}
+}
+
+func apiUser(u tenant.User) gen.User {
+	return gen.User{
+		Id: u.ID, Name: u.Name, Email: u.Email, Role: gen.Role(u.Role), Status: gen.UserStatus(u.Status),
+		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
+	}
+}
+
+func apiKey(k tenant.APIKey) gen.APIKey {
+	out := gen.APIKey{
+		Id: k.ID, Name: k.Name, Prefix: k.Prefix, UserId: k.UserID, CreatedAt: k.CreatedAt,
+		ExpiresAt: nullTime(k.ExpiresAt), RevokedAt: nullTime(k.RevokedAt), LastUsedAt: nullTime(k.LastUsedAt),
+	}
+	if k.User != nil {
+		out.Role = gen.Role(k.User.Role)
+	}
+	return out
+}
+
+func apiIssuedKey(k tenant.IssuedKey) gen.APIKeyCreated {
+	a := apiKey(k.Key)
+	return gen.APIKeyCreated{
+		Id: a.Id, Name: a.Name, Prefix: a.Prefix, UserId: a.UserId, Role: a.Role, CreatedAt: a.CreatedAt,
+		ExpiresAt: a.ExpiresAt, RevokedAt: a.RevokedAt, LastUsedAt: a.LastUsedAt, Key: k.Secret,
+	}
+}
+
+func apiSettings(t tenant.Tenant) gen.Settings {
+	return gen.Settings{
+		Timezone: t.Timezone, DefaultCountryCode: t.DefaultCountryCode, UpdatedAt: t.UpdatedAt,
+		Features: gen.Features{PortfolioRouting: t.Features.PortfolioRouting},
+	}
+}
+
+func nullTime(t *time.Time) nullable.Nullable[time.Time] {
+	if t == nil {
+		return nullable.NewNullNullable[time.Time]()
+	}
+	return nullable.NewNullableWithValue(*t)
+}
+
+// nextCursor renders the cursor of the next page: null on the last page.
+func nextCursor(next string) nullable.Nullable[string] {
+	if next == "" {
+		return nullable.NewNullNullable[string]()
+	}
+	return nullable.NewNullableWithValue(next)
+}
+
+func mapSlice[T, U any](in []T, f func(T) U) []U {
+	out := make([]U, len(in))
+	for i, v := range in {
+		out[i] = f(v)
+	}
+	return out
+}

@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+
+	gen "github.com/atende/atende/gen/api"
+)
+
+// validateRequests checks every request of a contract operation against the contract (parameters, body,
+// content type) before any handler runs. Failures are a 400 naming each field; an unsupported body type
+// is a 415 and an oversized body a 413.
+func validateRequests() echo.MiddlewareFunc {
+	opts := &openapi3filter.Options{
+		MultiError:         true,
+		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // done by authenticate
+		KeepValidatedValue: true,
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			op := operationOf(c)
+			if op == nil {
+				return next(c)
+			}
+			params := make(map[string]string, len(c.ParamNames()))
+			for i, name := range c.ParamNames() {
+				params[name] = c.ParamValues()[i]
+			}
+			input := &openapi3filter.RequestValidationInput{
+				Request: c.Request(), PathParams: params, Route: op.route, Options: opts,
+			}
+			if err := openapi3filter.ValidateRequest(c.Request().Context(), input); err != nil {
+				return requestProblem(c, err)
+			}
+			return next(c)
+		}
+	}
+}
+
+// requestProblem turns kin-openapi's validation errors into one problem.
+func requestProblem(c echo.Context, err error) error {
+	ctx := c.Request().Context()
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
+		return problemErr(ctx, he.Code, problemTooLarge, "The request body is over the size limit.")
+	}
+	var fields []fieldMessage
+	for _, e := range flatten(err) {
+		var re *openapi3filter.RequestError
+		if !errors.As(e, &re) {
+			fields = append(fields, fieldMessage{"", "is invalid"})
+			continue
+		}
+		if re.RequestBody != nil && strings.HasPrefix(re.Reason, "header Content-Type has unexpected value") {
+			return problemErr(ctx, http.StatusUnsupportedMediaType, problemMediaType,
+				"Send the request body as application/json.")
+		}
+		fields = append(fields, requestErrorFields(re)...)
+	}
+	sort.SliceStable(fields, func(i, j int) bool { return fields[i].field < fields[j].field })
+	return &problemError{problem: validationProblem(ctx, toFieldErrors(fields))}
+}
+
+type fieldMessage struct{ field, message string }
+
+// flatten expands nested MultiErrors (not through wrapping, which would lose the RequestError around one).
+func flatten(err error) []error {
+	if me, ok := err.(openapi3.MultiError); ok {
+		var out []error
+		for _, e := range me {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func requestErrorFields(re *openapi3filter.RequestError) []fieldMessage {
+	prefix := ""
+	if re.Parameter != nil {
+		prefix = re.Parameter.Name
+	}
+	switch {
+	case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
+		if re.Parameter != nil {
+			return []fieldMessage{{prefix, "is required"}}
+		}
+		return []fieldMessage{{"body", "is required"}}
+	case errors.Is(re.Err, openapi3filter.ErrInvalidEmptyValue):
+		return []fieldMessage{{prefix, "must not be empty"}}
+	}
+	var out []fieldMessage
+	for _, e := range flatten(re.Err) {
+		var se *openapi3.SchemaError
+		if errors.As(e, &se) {
+			out = append(out, schemaErrorField(prefix, se))
+			continue
+		}
+		field := prefix
+		if field == "" {
+			field = "body"
+		}
+		msg := "is invalid"
+		if re.RequestBody != nil {
+			msg = "must be a valid JSON document"
+		} else if re.Parameter != nil {
+			msg = fmt.Sprintf("must be a valid %s parameter", re.Parameter.In)
+		}
+		out = append(out, fieldMessage{field, msg})
+	}
+	return out
+}
+
+// schemaErrorField names the field a schema error is about and words the failure without the value.
+func schemaErrorField(prefix string, se *openapi3.SchemaError) fieldMessage {
+	path := se.JSONPointer()
+	if prefix != "" {
+		path = append([]string{prefix}, path...)
+	}
+	msg := se.Reason
+	switch se.SchemaField {
+	case "properties":
+		// The reason is `property "x" is unsupported`: name the property itself.
+		if name, ok := quoted(se.Reason); ok && strings.HasSuffix(se.Reason, "is unsupported") {
+			path = append(path, name)
+			msg = "is not a known field"
+		}
+	case "required":
+		msg = "is required"
+	case "minProperties":
+		msg = "must set at least one field"
+	case "format":
+		msg = fmt.Sprintf("must be a valid %s", se.Schema.Format)
+	case "type":
+		msg = fmt.Sprintf("must be of type %s", schemaType(se.Schema))
+	case "enum":
+		vals := make([]string, len(se.Schema.Enum))
+		for i, v := range se.Schema.Enum {
+			vals[i] = fmt.Sprint(v)
+		}
+		msg = "must be one of " + strings.Join(vals, ", ")
+	case "pattern":
+		msg = "has an invalid format"
+		if se.Schema.Description != "" {
+			msg += ": " + strings.TrimSuffix(se.Schema.Description, ".")
+		}
+	}
+	field := strings.Join(path, ".")
+	if field == "" {
+		field = "body"
+	}
+	return fieldMessage{field, msg}
+}
+
+func schemaType(s *openapi3.Schema) string {
+	if s.Type == nil || len(*s.Type) == 0 {
+		return "any"
+	}
+	return strings.Join(*s.Type, " or ")
+}
+
+func quoted(s string) (string, bool) {
+	i := strings.IndexByte(s, '"')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(s[i+1:], '"')
+	if j < 0 {
+		return "", false
+	}
+	return s[i+1 : i+1+j], true
+}
+
+func toFieldErrors(fs []fieldMessage) []gen.FieldError {
+	out := make([]gen.FieldError, len(fs))
+	for i, f := range fs {
+		out[i] = gen.FieldError{Field: f.field, Message: f.message}
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ type Config struct {
 func Load() (Config, error) {
 	var c Config
 	if err := env.Parse(&c); err != nil {
-		return Config{}, fmt.Errorf("read configuration: %w", err)
+		return Config{}, fmt.Errorf("invalid configuration: %w", namedParseErrors(err))
 	}
 	var err error
 	if c.OperatorKey, err = pickSecret("ATENDE_OPERATOR_KEY", c.OperatorKey, c.OperatorKeyFile); err != nil {
@@ -87,6 +88,27 @@ func pickSecret(name string, direct, fromFile Secret) (Secret, error) {
 	default:
 		return direct, nil
 	}
+}
+
+// namedParseErrors words the parser's errors with the environment variable, not the Go field.
+func namedParseErrors(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	out := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if f, ok := reflect.TypeFor[Config]().FieldByName(pe.Name); ok {
+				name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+				out = append(out, fmt.Errorf("%s must be a valid %s", name, pe.Type))
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
 }
 
 // MinKeyLength is the shortest operator or bootstrap key accepted.

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/routers"
@@ -27,6 +29,12 @@ func init() {
 	// Formats the contract uses that kin-openapi does not check by default.
 	openapi3.DefineStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC9562))
 	openapi3.DefineStringFormatValidator("email", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForEmail))
+	openapi3.DefineStringFormatValidator("timezone", openapi3.NewCallbackValidator(func(s string) error {
+		if _, err := time.LoadLocation(s); err != nil || s == "Local" {
+			return errors.New("not an IANA time zone")
+		}
+		return nil
+	}))
 }
 
 // operation is one operation of the contract, with what the middleware needs to enforce it.

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"log/slog"
@@ -105,10 +104,7 @@ func requestHash(c echo.Context) ([]byte, error) {
 	} else {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n", req.Method, req.URL.RequestURI())
-	h.Write(body)
-	return h.Sum(nil), nil
+	return idempotency.Fingerprint(req.Method, req.URL.RequestURI(), body), nil
 }
 
 type validatedBody struct {

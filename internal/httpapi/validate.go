@@ -138,6 +138,9 @@ func schemaErrorField(prefix string, se *openapi3.SchemaError) fieldMessage {
 		msg = "must set at least one field"
 	case "format":
 		msg = fmt.Sprintf("must be a valid %s", se.Schema.Format)
+		if se.Schema.Format == "timezone" {
+			msg = "must be an IANA time zone, such as America/Sao_Paulo"
+		}
 	case "type":
 		msg = fmt.Sprintf("must be of type %s", schemaType(se.Schema))
 	case "enum":

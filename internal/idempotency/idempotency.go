@@ -5,6 +5,7 @@ package idempotency
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -58,6 +59,15 @@ const (
 	// InFlight: the key's first request is still running.
 	InFlight
 )
+
+// Fingerprint identifies a request (method, path with query, body) so a key reused for another request is
+// told apart.
+func Fingerprint(method, requestURI string, body []byte) []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n", method, requestURI)
+	h.Write(body)
+	return h.Sum(nil)
+}
 
 // Store keeps idempotency records.
 type Store struct {

@@ -231,7 +231,7 @@ func TestEveryJSONBodyRejectsMalformedInput(t *testing.T) {
 
 		for label, body := range map[string]string{
 			"truncated": `{"name":`, "array": `[]`, "string": `"x"`, "null": `null`, "number": `42`,
-			"deep": strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000),
+			"deep":          strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000),
 			"unknown field": string(unknown),
 		} {
 			resp, b := env.Do(o.method, path, key, []byte(body), nil)

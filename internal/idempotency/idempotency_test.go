@@ -1,0 +1,67 @@
+package idempotency_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/atende/atende/internal/clock"
+	"github.com/atende/atende/internal/idempotency"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/store/storetest"
+)
+
+func TestKeyLifecycle(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+		s := idempotency.NewStore(storetest.New(t, dialect).DB, clk)
+		hash := idempotency.Fingerprint("POST", "/v1/users", []byte(`{"a":1}`))
+		other := idempotency.Fingerprint("POST", "/v1/users", []byte(`{"a":2}`))
+
+		d, _, err := s.Begin(ctx, "key:1", "k", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Proceed, d)
+
+		d, _, err = s.Begin(ctx, "key:1", "k", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.InFlight, d, "the first request still holds the key")
+		d, _, err = s.Begin(ctx, "key:1", "k", other)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Mismatch, d)
+		d, _, err = s.Begin(ctx, "key:2", "k", other)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Proceed, d, "scopes do not share keys")
+
+		require.NoError(t, s.Complete(ctx, "key:1", "k", 201, map[string]string{"Location": "/v1/users/x"}, []byte(`{"id":"x"}`)))
+		d, rec, err := s.Begin(ctx, "key:1", "k", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Replay, d)
+		require.Equal(t, 201, rec.ResponseStatus)
+		require.Equal(t, "/v1/users/x", rec.ResponseHeaders["Location"])
+		require.Equal(t, `{"id":"x"}`, string(rec.ResponseBody))
+
+		// A holder that died: after the lock the same request may take the key over.
+		d, _, err = s.Begin(ctx, "key:1", "crashed", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Proceed, d)
+		clk.Advance(idempotency.DefaultLock + time.Second)
+		d, _, err = s.Begin(ctx, "key:1", "crashed", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Proceed, d)
+
+		// Released keys (server errors) can be retried at once.
+		require.NoError(t, s.Release(ctx, "key:1", "crashed"))
+		d, _, err = s.Begin(ctx, "key:1", "crashed", other)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Proceed, d)
+
+		clk.Advance(idempotency.DefaultTTL)
+		n, err := s.Sweep(ctx)
+		require.NoError(t, err)
+		require.EqualValues(t, 3, n)
+	})
+}

@@ -9,11 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/atende/atende/internal/apitest"
 )
 
 // TestServeFromScratch runs `atende serve` as a user would on a fresh machine: an empty SQLite database,
@@ -26,7 +27,7 @@ func TestServeFromScratch(t *testing.T) {
 	t.Setenv("ATENDE_OPERATOR_KEY", "")
 
 	ctx, cancel := context.WithCancel(context.Background())
-	stderr := &lockedBuffer{}
+	stderr := &apitest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, io.Discard, stderr) }()
 
@@ -89,21 +90,4 @@ func TestUsageAndVersion(t *testing.T) {
 	require.Equal(t, "dev\n", out.String())
 	require.ErrorIs(t, run(context.Background(), nil, &out, &errOut), errUsage)
 	require.Contains(t, errOut.String(), "usage: atende")
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -49,7 +49,7 @@ type Env struct {
 	Clock   *clock.Fake
 	// AdminKey is the bootstrap admin key of the tenant "default".
 	AdminKey string
-	logs     *syncBuffer
+	logs     *SyncBuffer
 }
 
 // Options adjust the server under test.
@@ -76,7 +76,7 @@ func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &SyncBuffer{}
 	clk := clock.NewFake(Epoch)
 	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), clk)
 	if err != nil {
@@ -301,18 +301,21 @@ func (v *validatingTransport) RoundTrip(req *http.Request) (*http.Response, erro
 	return resp, nil
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers, for capturing logs.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

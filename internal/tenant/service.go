@@ -282,17 +282,14 @@ func (s *Service) UpdateUser(ctx context.Context, tenantID, id uuid.UUID, patch 
 		return User{}, err
 	}
 	var u User
-	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		var err error
-		if u, err = s.changeUser(ctx, tx, tenantID, id, ifVersion, func(u *User) {
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) (err error) {
+		u, err = s.changeUser(ctx, tx, tenantID, id, ifVersion, func(u *User) {
 			setIf(&u.Name, patch.Name)
 			setIf(&u.Email, patch.Email)
 			setIf(&u.Role, patch.Role)
 			setIf(&u.Status, patch.Status)
-		}); err != nil {
-			return err
-		}
-		return nil
+		})
+		return err
 	})
 	return u, err
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -23,6 +24,96 @@ import (
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
+// Defines values for AddressKind.
+const (
+	AddressKindBilling  AddressKind = "billing"
+	AddressKindMain     AddressKind = "main"
+	AddressKindOther    AddressKind = "other"
+	AddressKindShipping AddressKind = "shipping"
+)
+
+// Valid indicates whether the value is a known member of the AddressKind enum.
+func (e AddressKind) Valid() bool {
+	switch e {
+	case AddressKindBilling:
+		return true
+	case AddressKindMain:
+		return true
+	case AddressKindOther:
+		return true
+	case AddressKindShipping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Channel.
+const (
+	ChannelEmail    Channel = "email"
+	ChannelInPerson Channel = "in_person"
+	ChannelOther    Channel = "other"
+	ChannelPhone    Channel = "phone"
+	ChannelWhatsapp Channel = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the Channel enum.
+func (e Channel) Valid() bool {
+	switch e {
+	case ChannelEmail:
+		return true
+	case ChannelInPerson:
+		return true
+	case ChannelOther:
+		return true
+	case ChannelPhone:
+		return true
+	case ChannelWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CompanyStatus.
+const (
+	CompanyStatusActive   CompanyStatus = "active"
+	CompanyStatusInactive CompanyStatus = "inactive"
+)
+
+// Valid indicates whether the value is a known member of the CompanyStatus enum.
+func (e CompanyStatus) Valid() bool {
+	switch e {
+	case CompanyStatusActive:
+		return true
+	case CompanyStatusInactive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for FollowUpStatus.
+const (
+	FollowUpStatusCanceled FollowUpStatus = "canceled"
+	FollowUpStatusDone     FollowUpStatus = "done"
+	FollowUpStatusPending  FollowUpStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the FollowUpStatus enum.
+func (e FollowUpStatus) Valid() bool {
+	switch e {
+	case FollowUpStatusCanceled:
+		return true
+	case FollowUpStatusDone:
+		return true
+	case FollowUpStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthStatusStatus.
 const (
 	HealthStatusStatusOk HealthStatusStatus = "ok"
@@ -32,6 +123,114 @@ const (
 func (e HealthStatusStatus) Valid() bool {
 	switch e {
 	case HealthStatusStatusOk:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportKind.
+const (
+	ImportKindContacts ImportKind = "contacts"
+)
+
+// Valid indicates whether the value is a known member of the ImportKind enum.
+func (e ImportKind) Valid() bool {
+	switch e {
+	case ImportKindContacts:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportStatus.
+const (
+	ImportStatusCompleted ImportStatus = "completed"
+	ImportStatusFailed    ImportStatus = "failed"
+	ImportStatusRunning   ImportStatus = "running"
+)
+
+// Valid indicates whether the value is a known member of the ImportStatus enum.
+func (e ImportStatus) Valid() bool {
+	switch e {
+	case ImportStatusCompleted:
+		return true
+	case ImportStatusFailed:
+		return true
+	case ImportStatusRunning:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LeadStatus.
+const (
+	LeadStatusContacted LeadStatus = "contacted"
+	LeadStatusConverted LeadStatus = "converted"
+	LeadStatusLost      LeadStatus = "lost"
+	LeadStatusNew       LeadStatus = "new"
+	LeadStatusQualified LeadStatus = "qualified"
+)
+
+// Valid indicates whether the value is a known member of the LeadStatus enum.
+func (e LeadStatus) Valid() bool {
+	switch e {
+	case LeadStatusContacted:
+		return true
+	case LeadStatusConverted:
+		return true
+	case LeadStatusLost:
+		return true
+	case LeadStatusNew:
+		return true
+	case LeadStatusQualified:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Origin.
+const (
+	OriginDialer      Origin = "dialer"
+	OriginIntegration Origin = "integration"
+	OriginManual      Origin = "manual"
+	OriginWhatsapp    Origin = "whatsapp"
+)
+
+// Valid indicates whether the value is a known member of the Origin enum.
+func (e Origin) Valid() bool {
+	switch e {
+	case OriginDialer:
+		return true
+	case OriginIntegration:
+		return true
+	case OriginManual:
+		return true
+	case OriginWhatsapp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PhoneType.
+const (
+	PhoneTypeLandline PhoneType = "landline"
+	PhoneTypeMobile   PhoneType = "mobile"
+	PhoneTypeUnknown  PhoneType = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the PhoneType enum.
+func (e PhoneType) Valid() bool {
+	switch e {
+	case PhoneTypeLandline:
+		return true
+	case PhoneTypeMobile:
+		return true
+	case PhoneTypeUnknown:
 		return true
 	default:
 		return false
@@ -56,24 +255,63 @@ func (e ReadinessStatus) Valid() bool {
 	}
 }
 
+// Defines values for RecordType.
+const (
+	RecordTypeCompany RecordType = "company"
+	RecordTypeContact RecordType = "contact"
+	RecordTypeLead    RecordType = "lead"
+)
+
+// Valid indicates whether the value is a known member of the RecordType enum.
+func (e RecordType) Valid() bool {
+	switch e {
+	case RecordTypeCompany:
+		return true
+	case RecordTypeContact:
+		return true
+	case RecordTypeLead:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
-	Admin       Role = "admin"
-	Agent       Role = "agent"
-	Integration Role = "integration"
-	Supervisor  Role = "supervisor"
+	RoleAdmin       Role = "admin"
+	RoleAgent       Role = "agent"
+	RoleIntegration Role = "integration"
+	RoleSupervisor  Role = "supervisor"
 )
 
 // Valid indicates whether the value is a known member of the Role enum.
 func (e Role) Valid() bool {
 	switch e {
-	case Admin:
+	case RoleAdmin:
 		return true
-	case Agent:
+	case RoleAgent:
 		return true
-	case Integration:
+	case RoleIntegration:
 		return true
-	case Supervisor:
+	case RoleSupervisor:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for UpdateKind.
+const (
+	UpdateKindSystem UpdateKind = "system"
+	UpdateKindUser   UpdateKind = "user"
+)
+
+// Valid indicates whether the value is a known member of the UpdateKind enum.
+func (e UpdateKind) Valid() bool {
+	switch e {
+	case UpdateKindSystem:
+		return true
+	case UpdateKindUser:
 		return true
 	default:
 		return false
@@ -82,16 +320,70 @@ func (e Role) Valid() bool {
 
 // Defines values for UserStatus.
 const (
-	Active   UserStatus = "active"
-	Disabled UserStatus = "disabled"
+	UserStatusActive   UserStatus = "active"
+	UserStatusDisabled UserStatus = "disabled"
 )
 
 // Valid indicates whether the value is a known member of the UserStatus enum.
 func (e UserStatus) Valid() bool {
 	switch e {
-	case Active:
+	case UserStatusActive:
 		return true
-	case Disabled:
+	case UserStatusDisabled:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for Weekday.
+const (
+	WeekdayFriday    Weekday = "friday"
+	WeekdayMonday    Weekday = "monday"
+	WeekdaySaturday  Weekday = "saturday"
+	WeekdaySunday    Weekday = "sunday"
+	WeekdayThursday  Weekday = "thursday"
+	WeekdayTuesday   Weekday = "tuesday"
+	WeekdayWednesday Weekday = "wednesday"
+)
+
+// Valid indicates whether the value is a known member of the Weekday enum.
+func (e Weekday) Valid() bool {
+	switch e {
+	case WeekdayFriday:
+		return true
+	case WeekdayMonday:
+		return true
+	case WeekdaySaturday:
+		return true
+	case WeekdaySunday:
+		return true
+	case WeekdayThursday:
+		return true
+	case WeekdayTuesday:
+		return true
+	case WeekdayWednesday:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ImportContactsParamsCharset.
+const (
+	ImportContactsParamsCharsetIso88591    ImportContactsParamsCharset = "iso-8859-1"
+	ImportContactsParamsCharsetUtf8        ImportContactsParamsCharset = "utf-8"
+	ImportContactsParamsCharsetWindows1252 ImportContactsParamsCharset = "windows-1252"
+)
+
+// Valid indicates whether the value is a known member of the ImportContactsParamsCharset enum.
+func (e ImportContactsParamsCharset) Valid() bool {
+	switch e {
+	case ImportContactsParamsCharsetIso88591:
+		return true
+	case ImportContactsParamsCharsetUtf8:
+		return true
+	case ImportContactsParamsCharsetWindows1252:
 		return true
 	default:
 		return false
@@ -161,10 +453,168 @@ type APIKeyList struct {
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
+// Address defines model for Address.
+type Address struct {
+	City       *string `json:"city,omitempty"`
+	Complement *string `json:"complement,omitempty"`
+
+	// Country ISO 3166-1 alpha-2; default BR.
+	Country *string `json:"country,omitempty"`
+
+	// District Bairro.
+	District *string      `json:"district,omitempty"`
+	Kind     *AddressKind `json:"kind,omitempty"`
+	Number   *string      `json:"number,omitempty"`
+
+	// PostalCode CEP.
+	PostalCode *string `json:"postal_code,omitempty"`
+
+	// State UF
+	State  *string `json:"state,omitempty"`
+	Street *string `json:"street,omitempty"`
+}
+
+// AddressKind defines model for Address.Kind.
+type AddressKind string
+
+// BusinessHours When the tenant works, in its time zone; holidays are off.
+type BusinessHours struct {
+	// Closes The closing time, after `opens`.
+	Closes TimeOfDay `json:"closes"`
+	Days   []Weekday `json:"days"`
+
+	// Opens A wall-clock time, HH:MM (24 h).
+	//
+	// Example: 08:00
+	Opens TimeOfDay `json:"opens"`
+}
+
+// Channel defines model for Channel.
+type Channel string
+
+// Company defines model for Company.
+type Company struct {
+	Addresses  []Address                    `json:"addresses"`
+	ArchivedAt nullable.Nullable[time.Time] `json:"archived_at,omitempty"`
+
+	// Cnpj 14 characters
+	Cnpj      nullable.Nullable[string] `json:"cnpj,omitempty"`
+	CreatedAt time.Time                 `json:"created_at"`
+
+	// CustomFields Free fields of the tenant's own, kept as sent (at most 100 keys).
+	CustomFields CustomFields       `json:"custom_fields"`
+	Id           openapi_types.UUID `json:"id"`
+
+	// LegalName Razão social.
+	LegalName string `json:"legal_name"`
+
+	// OwnerId The user who owns the account.
+	OwnerId nullable.Nullable[openapi_types.UUID] `json:"owner_id,omitempty"`
+	Phones  []PhoneRef                            `json:"phones"`
+	Status  CompanyStatus                         `json:"status"`
+
+	// TradeName Nome fantasia.
+	TradeName nullable.Nullable[string] `json:"trade_name,omitempty"`
+	UpdatedAt time.Time                 `json:"updated_at"`
+}
+
+// CompanyCreate defines model for CompanyCreate.
+type CompanyCreate struct {
+	Addresses *[]Address `json:"addresses,omitempty"`
+
+	// Cnpj With or without punctuation; check digits are verified.
+	Cnpj *string `json:"cnpj,omitempty"`
+
+	// CustomFields Free fields of the tenant's own, kept as sent (at most 100 keys).
+	CustomFields *CustomFields       `json:"custom_fields,omitempty"`
+	LegalName    string              `json:"legal_name"`
+	OwnerId      *openapi_types.UUID `json:"owner_id,omitempty"`
+	Phones       *[]PhoneNumberInput `json:"phones,omitempty"`
+	Status       *CompanyStatus      `json:"status,omitempty"`
+	TradeName    *string             `json:"trade_name,omitempty"`
+}
+
+// CompanyList defines model for CompanyList.
+type CompanyList struct {
+	Data []Company `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// CompanyStatus defines model for CompanyStatus.
+type CompanyStatus string
+
+// CompanyUpdate defines model for CompanyUpdate.
+type CompanyUpdate struct {
+	Addresses *[]Address                `json:"addresses,omitempty"`
+	Archived  *bool                     `json:"archived,omitempty"`
+	Cnpj      nullable.Nullable[string] `json:"cnpj,omitempty"`
+
+	// CustomFields Free fields of the tenant's own, kept as sent (at most 100 keys).
+	CustomFields *CustomFields                         `json:"custom_fields,omitempty"`
+	LegalName    *string                               `json:"legal_name,omitempty"`
+	OwnerId      nullable.Nullable[openapi_types.UUID] `json:"owner_id,omitempty"`
+	Status       *CompanyStatus                        `json:"status,omitempty"`
+	TradeName    nullable.Nullable[string]             `json:"trade_name,omitempty"`
+}
+
+// Contact defines model for Contact.
+type Contact struct {
+	ArchivedAt nullable.Nullable[time.Time]          `json:"archived_at,omitempty"`
+	Birthday   nullable.Nullable[openapi_types.Date] `json:"birthday,omitempty"`
+
+	// CompanyIds The companies the contact acts for (a buyer may serve several companies of a group).
+	CompanyIds []openapi_types.UUID      `json:"company_ids"`
+	CreatedAt  time.Time                 `json:"created_at"`
+	Email      nullable.Nullable[string] `json:"email,omitempty"`
+	Id         openapi_types.UUID        `json:"id"`
+	JobTitle   nullable.Nullable[string] `json:"job_title,omitempty"`
+	Name       string                    `json:"name"`
+	Notes      nullable.Nullable[string] `json:"notes,omitempty"`
+	Phones     []PhoneRef                `json:"phones"`
+	UpdatedAt  time.Time                 `json:"updated_at"`
+}
+
+// ContactCreate defines model for ContactCreate.
+type ContactCreate struct {
+	Birthday   *openapi_types.Date   `json:"birthday,omitempty"`
+	CompanyIds *[]openapi_types.UUID `json:"company_ids,omitempty"`
+	Email      *Email                `json:"email,omitempty"`
+	JobTitle   *string               `json:"job_title,omitempty"`
+	Name       string                `json:"name"`
+	Notes      *string               `json:"notes,omitempty"`
+	Phones     *[]PhoneNumberInput   `json:"phones,omitempty"`
+}
+
+// ContactList defines model for ContactList.
+type ContactList struct {
+	Data []Contact `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ContactUpdate defines model for ContactUpdate.
+type ContactUpdate struct {
+	Archived *bool                                 `json:"archived,omitempty"`
+	Birthday nullable.Nullable[openapi_types.Date] `json:"birthday,omitempty"`
+
+	// CompanyIds Replaces the contact's companies.
+	CompanyIds *[]openapi_types.UUID                  `json:"company_ids,omitempty"`
+	Email      nullable.Nullable[openapi_types.Email] `json:"email,omitempty"`
+	JobTitle   nullable.Nullable[string]              `json:"job_title,omitempty"`
+	Name       *string                                `json:"name,omitempty"`
+	Notes      nullable.Nullable[string]              `json:"notes,omitempty"`
+}
+
 // CountryCode A country calling code, digits only; used for phone numbers typed without one.
 //
 // Example: 55
 type CountryCode = string
+
+// CustomFields Free fields of the tenant's own, kept as sent (at most 100 keys).
+type CustomFields map[string]interface{}
 
 // Email defines model for Email.
 type Email = openapi_types.Email
@@ -194,6 +644,65 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// FollowUp A scheduled next contact (agendamento).
+type FollowUp struct {
+	AgentId    nullable.Nullable[openapi_types.UUID] `json:"agent_id,omitempty"`
+	CampaignId nullable.Nullable[openapi_types.UUID] `json:"campaign_id,omitempty"`
+	CompanyId  nullable.Nullable[openapi_types.UUID] `json:"company_id,omitempty"`
+	ContactId  nullable.Nullable[openapi_types.UUID] `json:"contact_id,omitempty"`
+	CreatedAt  time.Time                             `json:"created_at"`
+	DueAt      time.Time                             `json:"due_at"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// InteractionId The interaction that scheduled it.
+	InteractionId nullable.Nullable[openapi_types.UUID] `json:"interaction_id,omitempty"`
+	LeadId        nullable.Nullable[openapi_types.UUID] `json:"lead_id,omitempty"`
+	Notes         nullable.Nullable[string]             `json:"notes,omitempty"`
+	PhoneId       nullable.Nullable[openapi_types.UUID] `json:"phone_id,omitempty"`
+	Status        FollowUpStatus                        `json:"status"`
+	UpdatedAt     time.Time                             `json:"updated_at"`
+}
+
+// FollowUpCreate defines model for FollowUpCreate.
+type FollowUpCreate struct {
+	AgentId    *openapi_types.UUID `json:"agent_id,omitempty"`
+	CampaignId *openapi_types.UUID `json:"campaign_id,omitempty"`
+	CompanyId  *openapi_types.UUID `json:"company_id,omitempty"`
+	ContactId  *openapi_types.UUID `json:"contact_id,omitempty"`
+	DueAt      time.Time           `json:"due_at"`
+	LeadId     *openapi_types.UUID `json:"lead_id,omitempty"`
+	Notes      *string             `json:"notes,omitempty"`
+	PhoneId    *openapi_types.UUID `json:"phone_id,omitempty"`
+}
+
+// FollowUpList defines model for FollowUpList.
+type FollowUpList struct {
+	Data []FollowUp `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// FollowUpSpec defines model for FollowUpSpec.
+type FollowUpSpec struct {
+	AgentId    *openapi_types.UUID `json:"agent_id,omitempty"`
+	CampaignId *openapi_types.UUID `json:"campaign_id,omitempty"`
+	DueAt      time.Time           `json:"due_at"`
+	Notes      *string             `json:"notes,omitempty"`
+}
+
+// FollowUpStatus defines model for FollowUpStatus.
+type FollowUpStatus string
+
+// FollowUpUpdate defines model for FollowUpUpdate.
+type FollowUpUpdate struct {
+	AgentId    nullable.Nullable[openapi_types.UUID] `json:"agent_id,omitempty"`
+	CampaignId nullable.Nullable[openapi_types.UUID] `json:"campaign_id,omitempty"`
+	DueAt      *time.Time                            `json:"due_at,omitempty"`
+	Notes      nullable.Nullable[string]             `json:"notes,omitempty"`
+	Status     *FollowUpStatus                       `json:"status,omitempty"`
+}
+
 // HealthStatus defines model for HealthStatus.
 type HealthStatus struct {
 	Status HealthStatusStatus `json:"status"`
@@ -202,6 +711,183 @@ type HealthStatus struct {
 // HealthStatusStatus defines model for HealthStatus.Status.
 type HealthStatusStatus string
 
+// Holiday defines model for Holiday.
+type Holiday struct {
+	CreatedAt nullable.Nullable[time.Time] `json:"created_at,omitempty"`
+	Date      openapi_types.Date           `json:"date"`
+
+	// Id Set on tenant holidays; national ones have none.
+	Id       nullable.Nullable[openapi_types.UUID] `json:"id,omitempty"`
+	Name     string                                `json:"name"`
+	National bool                                  `json:"national"`
+}
+
+// HolidayCreate defines model for HolidayCreate.
+type HolidayCreate struct {
+	Date openapi_types.Date `json:"date"`
+	Name string             `json:"name"`
+}
+
+// HolidayList defines model for HolidayList.
+type HolidayList struct {
+	Data []Holiday `json:"data"`
+}
+
+// Import defines model for Import.
+type Import struct {
+	// Charset The encoding the file was read in.
+	Charset   nullable.Nullable[string]             `json:"charset,omitempty"`
+	Created   int                                   `json:"created"`
+	CreatedAt time.Time                             `json:"created_at"`
+	CreatedBy nullable.Nullable[openapi_types.UUID] `json:"created_by,omitempty"`
+	Delimiter nullable.Nullable[string]             `json:"delimiter,omitempty"`
+
+	// Detail Why the whole import failed
+	Detail nullable.Nullable[string] `json:"detail,omitempty"`
+
+	// Errors The rows that were not imported and why (the first 1,000).
+	Errors          []ImportRowError             `json:"errors"`
+	ErrorsTruncated bool                         `json:"errors_truncated"`
+	Failed          int                          `json:"failed"`
+	FinishedAt      nullable.Nullable[time.Time] `json:"finished_at,omitempty"`
+	Id              openapi_types.UUID           `json:"id"`
+
+	// IgnoredColumns Header names atende did not recognise.
+	IgnoredColumns []string   `json:"ignored_columns"`
+	Kind           ImportKind `json:"kind"`
+
+	// Rows Data rows read.
+	Rows    int          `json:"rows"`
+	Status  ImportStatus `json:"status"`
+	Updated int          `json:"updated"`
+}
+
+// ImportKind defines model for Import.Kind.
+type ImportKind string
+
+// ImportStatus defines model for Import.Status.
+type ImportStatus string
+
+// ImportList defines model for ImportList.
+type ImportList struct {
+	Data []Import `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ImportRowError defines model for ImportRowError.
+type ImportRowError struct {
+	// Field The column at fault
+	Field nullable.Nullable[string] `json:"field,omitempty"`
+
+	// Line The line of the file where the row starts (the header is line 1).
+	Line    int    `json:"line"`
+	Message string `json:"message"`
+}
+
+// Interaction An atendimento — a recorded contact with its result.
+type Interaction struct {
+	AgentId        nullable.Nullable[openapi_types.UUID] `json:"agent_id,omitempty"`
+	CallId         nullable.Nullable[openapi_types.UUID] `json:"call_id,omitempty"`
+	Channel        Channel                               `json:"channel"`
+	CompanyId      nullable.Nullable[openapi_types.UUID] `json:"company_id,omitempty"`
+	ContactId      nullable.Nullable[openapi_types.UUID] `json:"contact_id,omitempty"`
+	ConversationId nullable.Nullable[openapi_types.UUID] `json:"conversation_id,omitempty"`
+	CreatedAt      time.Time                             `json:"created_at"`
+
+	// FollowUpId The follow-up this interaction scheduled.
+	FollowUpId nullable.Nullable[openapi_types.UUID] `json:"follow_up_id,omitempty"`
+	Id         openapi_types.UUID                    `json:"id"`
+	LeadId     nullable.Nullable[openapi_types.UUID] `json:"lead_id,omitempty"`
+	Notes      nullable.Nullable[string]             `json:"notes,omitempty"`
+	OccurredAt time.Time                             `json:"occurred_at"`
+
+	// Origin What recorded the interaction.
+	Origin Origin `json:"origin"`
+
+	// Result The result code.
+	Result string `json:"result"`
+}
+
+// InteractionCreate defines model for InteractionCreate.
+type InteractionCreate struct {
+	// AgentId Default the caller when it is an agent.
+	AgentId        *openapi_types.UUID `json:"agent_id,omitempty"`
+	CallId         *openapi_types.UUID `json:"call_id,omitempty"`
+	Channel        Channel             `json:"channel"`
+	CompanyId      *openapi_types.UUID `json:"company_id,omitempty"`
+	ContactId      *openapi_types.UUID `json:"contact_id,omitempty"`
+	ConversationId *openapi_types.UUID `json:"conversation_id,omitempty"`
+	FollowUp       *FollowUpSpec       `json:"follow_up,omitempty"`
+	LeadId         *openapi_types.UUID `json:"lead_id,omitempty"`
+	Notes          *string             `json:"notes,omitempty"`
+
+	// OccurredAt Default now.
+	OccurredAt *time.Time `json:"occurred_at,omitempty"`
+
+	// Origin Default `integration` for integration keys, `manual` otherwise.
+	Origin *Origin `json:"origin,omitempty"`
+
+	// Result A result code from the catalog.
+	Result string `json:"result"`
+}
+
+// InteractionList defines model for InteractionList.
+type InteractionList struct {
+	Data []Interaction `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// Lead defines model for Lead.
+type Lead struct {
+	ArchivedAt  nullable.Nullable[time.Time] `json:"archived_at,omitempty"`
+	CompanyName nullable.Nullable[string]    `json:"company_name,omitempty"`
+	CreatedAt   time.Time                    `json:"created_at"`
+	Email       nullable.Nullable[string]    `json:"email,omitempty"`
+	Id          openapi_types.UUID           `json:"id"`
+	Name        string                       `json:"name"`
+	Phones      []PhoneRef                   `json:"phones"`
+
+	// Source Where the lead came from (website
+	Source    nullable.Nullable[string] `json:"source,omitempty"`
+	Status    LeadStatus                `json:"status"`
+	UpdatedAt time.Time                 `json:"updated_at"`
+}
+
+// LeadCreate defines model for LeadCreate.
+type LeadCreate struct {
+	CompanyName *string             `json:"company_name,omitempty"`
+	Email       *Email              `json:"email,omitempty"`
+	Name        string              `json:"name"`
+	Phones      *[]PhoneNumberInput `json:"phones,omitempty"`
+	Source      *string             `json:"source,omitempty"`
+	Status      *LeadStatus         `json:"status,omitempty"`
+}
+
+// LeadList defines model for LeadList.
+type LeadList struct {
+	Data []Lead `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// LeadStatus defines model for LeadStatus.
+type LeadStatus string
+
+// LeadUpdate defines model for LeadUpdate.
+type LeadUpdate struct {
+	Archived    *bool                                  `json:"archived,omitempty"`
+	CompanyName nullable.Nullable[string]              `json:"company_name,omitempty"`
+	Email       nullable.Nullable[openapi_types.Email] `json:"email,omitempty"`
+	Name        *string                                `json:"name,omitempty"`
+	Source      nullable.Nullable[string]              `json:"source,omitempty"`
+	Status      *LeadStatus                            `json:"status,omitempty"`
+}
+
 // Me defines model for Me.
 type Me struct {
 	ApiKey APIKey `json:"api_key"`
@@ -209,6 +895,90 @@ type Me struct {
 
 	// User Example: {"created_at":"2026-11-20T13:00:00Z","email":"joao@eox.com.br","id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","name":"João José","role":"agent","status":"active","updated_at":"2026-11-20T13:00:00Z"}
 	User User `json:"user"`
+}
+
+// NextBusinessDay defines model for NextBusinessDay.
+type NextBusinessDay struct {
+	At       time.Time `json:"at"`
+	Timezone string    `json:"timezone"`
+}
+
+// Origin What recorded the interaction.
+type Origin string
+
+// Phone defines model for Phone.
+type Phone struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// Links The companies, contacts and leads this number belongs to.
+	Links []RecordRef `json:"links"`
+
+	// Number E.164.
+	//
+	// Example: +5547991234567
+	Number              string                       `json:"number"`
+	Type                PhoneType                    `json:"type"`
+	UpdatedAt           time.Time                    `json:"updated_at"`
+	WhatsappConfirmedAt nullable.Nullable[time.Time] `json:"whatsapp_confirmed_at,omitempty"`
+	WhatsappId          nullable.Nullable[string]    `json:"whatsapp_id,omitempty"`
+}
+
+// PhoneCreate defines model for PhoneCreate.
+type PhoneCreate struct {
+	Links *[]PhoneLinkCreate `json:"links,omitempty"`
+
+	// Number A phone number in any common format; normalised to E.164 with the tenant's default country code.
+	//
+	// Example: +55 47 99123-4567
+	Number PhoneNumberInput `json:"number"`
+
+	// Type Detected from the number when absent.
+	Type       *PhoneType `json:"type,omitempty"`
+	WhatsappId *string    `json:"whatsapp_id,omitempty"`
+}
+
+// PhoneLinkCreate defines model for PhoneLinkCreate.
+type PhoneLinkCreate struct {
+	RecordId   openapi_types.UUID `json:"record_id"`
+	RecordType RecordType         `json:"record_type"`
+}
+
+// PhoneList defines model for PhoneList.
+type PhoneList struct {
+	Data []Phone `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// PhoneNumberInput A phone number in any common format; normalised to E.164 with the tenant's default country code.
+//
+// Example: +55 47 99123-4567
+type PhoneNumberInput = string
+
+// PhoneRef defines model for PhoneRef.
+type PhoneRef struct {
+	Id openapi_types.UUID `json:"id"`
+
+	// Number E.164.
+	//
+	// Example: +5547991234567
+	Number string    `json:"number"`
+	Type   PhoneType `json:"type"`
+
+	// WhatsappId The WhatsApp id Plinx confirmed for this number.
+	WhatsappId nullable.Nullable[string] `json:"whatsapp_id,omitempty"`
+}
+
+// PhoneType defines model for PhoneType.
+type PhoneType string
+
+// PhoneUpdate defines model for PhoneUpdate.
+type PhoneUpdate struct {
+	Type                *PhoneType                   `json:"type,omitempty"`
+	WhatsappConfirmedAt nullable.Nullable[time.Time] `json:"whatsapp_confirmed_at,omitempty"`
+	WhatsappId          nullable.Nullable[string]    `json:"whatsapp_id,omitempty"`
 }
 
 // Problem An RFC 9457 problem document.
@@ -247,12 +1017,65 @@ type Readiness struct {
 // ReadinessStatus defines model for Readiness.Status.
 type ReadinessStatus string
 
+// RecordRef defines model for RecordRef.
+type RecordRef struct {
+	Archived *bool              `json:"archived,omitempty"`
+	Id       openapi_types.UUID `json:"id"`
+
+	// Name The company's legal name
+	Name string     `json:"name"`
+	Type RecordType `json:"type"`
+}
+
+// RecordType defines model for RecordType.
+type RecordType string
+
+// Result defines model for Result.
+type Result struct {
+	// Archived Archived results stay on old interactions but cannot be used on new ones.
+	Archived bool `json:"archived"`
+
+	// Code Stable identifier used by interactions.
+	Code        string                    `json:"code"`
+	CreatedAt   time.Time                 `json:"created_at"`
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+	Id          openapi_types.UUID        `json:"id"`
+	Name        string                    `json:"name"`
+
+	// System Built into atende; cannot be changed or deleted.
+	System    bool      `json:"system"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ResultCreate defines model for ResultCreate.
+type ResultCreate struct {
+	// Code Lower case, digits and _, e.g. sale_closed.
+	Code        string  `json:"code"`
+	Description *string `json:"description,omitempty"`
+	Name        string  `json:"name"`
+}
+
+// ResultList defines model for ResultList.
+type ResultList struct {
+	Data []Result `json:"data"`
+}
+
+// ResultUpdate defines model for ResultUpdate.
+type ResultUpdate struct {
+	Archived    *bool                     `json:"archived,omitempty"`
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+	Name        *string                   `json:"name,omitempty"`
+}
+
 // Role `admin` manages the tenant; `supervisor` runs the operation; `agent` works conversations and calls;
 // `integration` is a machine user for ERPs and other systems.
 type Role string
 
 // Settings defines model for Settings.
 type Settings struct {
+	// BusinessHours When the tenant works, in its time zone; holidays are off.
+	BusinessHours BusinessHours `json:"business_hours"`
+
 	// DefaultCountryCode A country calling code, digits only; used for phone numbers typed without one.
 	//
 	// Example: 55
@@ -270,6 +1093,9 @@ type Settings struct {
 
 // SettingsUpdate defines model for SettingsUpdate.
 type SettingsUpdate struct {
+	// BusinessHours When the tenant works, in its time zone; holidays are off.
+	BusinessHours *BusinessHours `json:"business_hours,omitempty"`
+
 	// DefaultCountryCode A country calling code, digits only; used for phone numbers typed without one.
 	//
 	// Example: 55
@@ -322,10 +1148,45 @@ type TenantCreated struct {
 	Tenant Tenant        `json:"tenant"`
 }
 
+// TimeOfDay A wall-clock time, HH:MM (24 h).
+//
+// Example: 08:00
+type TimeOfDay = string
+
 // Timezone An IANA time zone.
 //
 // Example: America/Sao_Paulo
 type Timezone = string
+
+// Update An entry of a record's updates log (Atualizações).
+//
+// Example: {"actor_id":null,"created_at":"2026-11-20T13:00:00Z","id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","kind":"system","message":"Discagem não realizada: cliente com conversa ativa no WhatsApp (Plinx)."}
+type Update struct {
+	// ActorId The user who wrote it; null for system entries.
+	ActorId   nullable.Nullable[openapi_types.UUID] `json:"actor_id,omitempty"`
+	CreatedAt time.Time                             `json:"created_at"`
+	Id        openapi_types.UUID                    `json:"id"`
+
+	// Kind `system` entries are written by atende (e.g. the dialer skipping a call); `user` entries by people.
+	Kind    UpdateKind `json:"kind"`
+	Message string     `json:"message"`
+}
+
+// UpdateKind `system` entries are written by atende (e.g. the dialer skipping a call); `user` entries by people.
+type UpdateKind string
+
+// UpdateCreate defines model for UpdateCreate.
+type UpdateCreate struct {
+	Message string `json:"message"`
+}
+
+// UpdateList defines model for UpdateList.
+type UpdateList struct {
+	Data []Update `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
 
 // User Example: {"created_at":"2026-11-20T13:00:00Z","email":"joao@eox.com.br","id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","name":"João José","role":"agent","status":"active","updated_at":"2026-11-20T13:00:00Z"}
 type User struct {
@@ -373,6 +1234,9 @@ type UserUpdate struct {
 	Status *UserStatus `json:"status,omitempty"`
 }
 
+// Weekday defines model for Weekday.
+type Weekday string
+
 // Cursor defines model for Cursor.
 type Cursor = string
 
@@ -385,8 +1249,14 @@ type IdempotencyKey = string
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
+// IncludeArchived defines model for IncludeArchived.
+type IncludeArchived = bool
+
 // Limit defines model for Limit.
 type Limit = int
+
+// Query defines model for Query.
+type Query = string
 
 // BadRequest An RFC 9457 problem document.
 type BadRequest = Problem
@@ -443,6 +1313,329 @@ type CreateAPIKeyParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// GetNextBusinessDayParams defines parameters for GetNextBusinessDay.
+type GetNextBusinessDayParams struct {
+	// At Wall-clock time, HH:MM; default the opening time.
+	At   *string    `form:"at,omitempty" json:"at,omitempty"`
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+}
+
+// ListCompaniesParams defines parameters for ListCompanies.
+type ListCompaniesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Free-text search; phone numbers are matched in any format.
+	Q       *Query              `form:"q,omitempty" json:"q,omitempty"`
+	Status  *CompanyStatus      `form:"status,omitempty" json:"status,omitempty"`
+	OwnerId *openapi_types.UUID `form:"owner_id,omitempty" json:"owner_id,omitempty"`
+
+	// IncludeArchived Also list archived records.
+	IncludeArchived *IncludeArchived `form:"include_archived,omitempty" json:"include_archived,omitempty"`
+}
+
+// CreateCompanyParams defines parameters for CreateCompany.
+type CreateCompanyParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateCompanyParams defines parameters for UpdateCompany.
+type UpdateCompanyParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListCompanyContactsParams defines parameters for ListCompanyContacts.
+type ListCompanyContactsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListCompanyInteractionsParams defines parameters for ListCompanyInteractions.
+type ListCompanyInteractionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListCompanyUpdatesParams defines parameters for ListCompanyUpdates.
+type ListCompanyUpdatesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AddCompanyUpdateParams defines parameters for AddCompanyUpdate.
+type AddCompanyUpdateParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListContactsParams defines parameters for ListContacts.
+type ListContactsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Free-text search; phone numbers are matched in any format.
+	Q *Query `form:"q,omitempty" json:"q,omitempty"`
+
+	// CompanyId Only contacts of this company.
+	CompanyId *openapi_types.UUID `form:"company_id,omitempty" json:"company_id,omitempty"`
+
+	// IncludeArchived Also list archived records.
+	IncludeArchived *IncludeArchived `form:"include_archived,omitempty" json:"include_archived,omitempty"`
+}
+
+// CreateContactParams defines parameters for CreateContact.
+type CreateContactParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateContactParams defines parameters for UpdateContact.
+type UpdateContactParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListContactInteractionsParams defines parameters for ListContactInteractions.
+type ListContactInteractionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListContactUpdatesParams defines parameters for ListContactUpdates.
+type ListContactUpdatesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AddContactUpdateParams defines parameters for AddContactUpdate.
+type AddContactUpdateParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListFollowUpsParams defines parameters for ListFollowUps.
+type ListFollowUpsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status     *FollowUpStatus     `form:"status,omitempty" json:"status,omitempty"`
+	AgentId    *openapi_types.UUID `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+	CampaignId *openapi_types.UUID `form:"campaign_id,omitempty" json:"campaign_id,omitempty"`
+	DueBefore  *time.Time          `form:"due_before,omitempty" json:"due_before,omitempty"`
+}
+
+// CreateFollowUpParams defines parameters for CreateFollowUp.
+type CreateFollowUpParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateFollowUpParams defines parameters for UpdateFollowUp.
+type UpdateFollowUpParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListHolidaysParams defines parameters for ListHolidays.
+type ListHolidaysParams struct {
+	// Year The year; default the current year in the tenant's zone.
+	Year *int `form:"year,omitempty" json:"year,omitempty"`
+}
+
+// CreateHolidayParams defines parameters for CreateHoliday.
+type CreateHolidayParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListImportsParams defines parameters for ListImports.
+type ListImportsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ImportContactsParams defines parameters for ImportContacts.
+type ImportContactsParams struct {
+	// CompanyId Link every imported contact to this company as well.
+	CompanyId *openapi_types.UUID `form:"company_id,omitempty" json:"company_id,omitempty"`
+
+	// Charset The file's encoding; detected when absent.
+	Charset *ImportContactsParamsCharset `form:"charset,omitempty" json:"charset,omitempty"`
+}
+
+// ImportContactsParamsCharset defines parameters for ImportContacts.
+type ImportContactsParamsCharset string
+
+// ListInteractionsParams defines parameters for ListInteractions.
+type ListInteractionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor    *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	CompanyId *openapi_types.UUID `form:"company_id,omitempty" json:"company_id,omitempty"`
+	ContactId *openapi_types.UUID `form:"contact_id,omitempty" json:"contact_id,omitempty"`
+	LeadId    *openapi_types.UUID `form:"lead_id,omitempty" json:"lead_id,omitempty"`
+	AgentId   *openapi_types.UUID `form:"agent_id,omitempty" json:"agent_id,omitempty"`
+	Origin    *Origin             `form:"origin,omitempty" json:"origin,omitempty"`
+
+	// Result A result code.
+	Result *string `form:"result,omitempty" json:"result,omitempty"`
+
+	// From Occurred at or after.
+	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
+
+	// To Occurred before.
+	To *time.Time `form:"to,omitempty" json:"to,omitempty"`
+}
+
+// CreateInteractionParams defines parameters for CreateInteraction.
+type CreateInteractionParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListLeadsParams defines parameters for ListLeads.
+type ListLeadsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Free-text search; phone numbers are matched in any format.
+	Q      *Query      `form:"q,omitempty" json:"q,omitempty"`
+	Status *LeadStatus `form:"status,omitempty" json:"status,omitempty"`
+	Source *string     `form:"source,omitempty" json:"source,omitempty"`
+
+	// IncludeArchived Also list archived records.
+	IncludeArchived *IncludeArchived `form:"include_archived,omitempty" json:"include_archived,omitempty"`
+}
+
+// CreateLeadParams defines parameters for CreateLead.
+type CreateLeadParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateLeadParams defines parameters for UpdateLead.
+type UpdateLeadParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListLeadInteractionsParams defines parameters for ListLeadInteractions.
+type ListLeadInteractionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListLeadUpdatesParams defines parameters for ListLeadUpdates.
+type ListLeadUpdatesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// AddLeadUpdateParams defines parameters for AddLeadUpdate.
+type AddLeadUpdateParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListPhonesParams defines parameters for ListPhones.
+type ListPhonesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Number A phone number in any format.
+	Number *string `form:"number,omitempty" json:"number,omitempty"`
+}
+
+// CreatePhoneParams defines parameters for CreatePhone.
+type CreatePhoneParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdatePhoneParams defines parameters for UpdatePhone.
+type UpdatePhoneParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// LinkPhoneParams defines parameters for LinkPhone.
+type LinkPhoneParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListResultsParams defines parameters for ListResults.
+type ListResultsParams struct {
+	// IncludeArchived Also list archived records.
+	IncludeArchived *IncludeArchived `form:"include_archived,omitempty" json:"include_archived,omitempty"`
+}
+
+// CreateResultParams defines parameters for CreateResult.
+type CreateResultParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateResultParams defines parameters for UpdateResult.
+type UpdateResultParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // UpdateSettingsParams defines parameters for UpdateSettings.
 type UpdateSettingsParams struct {
 	// IfMatch The `ETag` last read; a write against a newer version answers 412.
@@ -487,6 +1680,60 @@ type UpdateUserParams struct {
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyCreate
 
+// CreateCompanyJSONRequestBody defines body for CreateCompany for application/json ContentType.
+type CreateCompanyJSONRequestBody = CompanyCreate
+
+// UpdateCompanyJSONRequestBody defines body for UpdateCompany for application/json ContentType.
+type UpdateCompanyJSONRequestBody = CompanyUpdate
+
+// AddCompanyUpdateJSONRequestBody defines body for AddCompanyUpdate for application/json ContentType.
+type AddCompanyUpdateJSONRequestBody = UpdateCreate
+
+// CreateContactJSONRequestBody defines body for CreateContact for application/json ContentType.
+type CreateContactJSONRequestBody = ContactCreate
+
+// UpdateContactJSONRequestBody defines body for UpdateContact for application/json ContentType.
+type UpdateContactJSONRequestBody = ContactUpdate
+
+// AddContactUpdateJSONRequestBody defines body for AddContactUpdate for application/json ContentType.
+type AddContactUpdateJSONRequestBody = UpdateCreate
+
+// CreateFollowUpJSONRequestBody defines body for CreateFollowUp for application/json ContentType.
+type CreateFollowUpJSONRequestBody = FollowUpCreate
+
+// UpdateFollowUpJSONRequestBody defines body for UpdateFollowUp for application/json ContentType.
+type UpdateFollowUpJSONRequestBody = FollowUpUpdate
+
+// CreateHolidayJSONRequestBody defines body for CreateHoliday for application/json ContentType.
+type CreateHolidayJSONRequestBody = HolidayCreate
+
+// CreateInteractionJSONRequestBody defines body for CreateInteraction for application/json ContentType.
+type CreateInteractionJSONRequestBody = InteractionCreate
+
+// CreateLeadJSONRequestBody defines body for CreateLead for application/json ContentType.
+type CreateLeadJSONRequestBody = LeadCreate
+
+// UpdateLeadJSONRequestBody defines body for UpdateLead for application/json ContentType.
+type UpdateLeadJSONRequestBody = LeadUpdate
+
+// AddLeadUpdateJSONRequestBody defines body for AddLeadUpdate for application/json ContentType.
+type AddLeadUpdateJSONRequestBody = UpdateCreate
+
+// CreatePhoneJSONRequestBody defines body for CreatePhone for application/json ContentType.
+type CreatePhoneJSONRequestBody = PhoneCreate
+
+// UpdatePhoneJSONRequestBody defines body for UpdatePhone for application/json ContentType.
+type UpdatePhoneJSONRequestBody = PhoneUpdate
+
+// LinkPhoneJSONRequestBody defines body for LinkPhone for application/json ContentType.
+type LinkPhoneJSONRequestBody = PhoneLinkCreate
+
+// CreateResultJSONRequestBody defines body for CreateResult for application/json ContentType.
+type CreateResultJSONRequestBody = ResultCreate
+
+// UpdateResultJSONRequestBody defines body for UpdateResult for application/json ContentType.
+type UpdateResultJSONRequestBody = ResultUpdate
+
 // UpdateSettingsJSONRequestBody defines body for UpdateSettings for application/json ContentType.
 type UpdateSettingsJSONRequestBody = SettingsUpdate
 
@@ -519,9 +1766,162 @@ type ServerInterface interface {
 	// GetAPIKey Get an API key
 	// (GET /v1/api-keys/{id})
 	GetAPIKey(ctx echo.Context, id ID) error
+	// GetNextBusinessDay Next business day
+	// (GET /v1/calendar/next-business-day)
+	GetNextBusinessDay(ctx echo.Context, params GetNextBusinessDayParams) error
+	// ListCompanies List companies
+	// (GET /v1/companies)
+	ListCompanies(ctx echo.Context, params ListCompaniesParams) error
+	// CreateCompany Create a company
+	// (POST /v1/companies)
+	CreateCompany(ctx echo.Context, params CreateCompanyParams) error
+	// DeleteCompany Delete a company
+	// (DELETE /v1/companies/{id})
+	DeleteCompany(ctx echo.Context, id ID) error
+	// GetCompany Get a company
+	// (GET /v1/companies/{id})
+	GetCompany(ctx echo.Context, id ID) error
+	// UpdateCompany Update a company
+	// (PATCH /v1/companies/{id})
+	UpdateCompany(ctx echo.Context, id ID, params UpdateCompanyParams) error
+	// ListCompanyContacts List a company's contacts
+	// (GET /v1/companies/{id}/contacts)
+	ListCompanyContacts(ctx echo.Context, id ID, params ListCompanyContactsParams) error
+	// ListCompanyInteractions The company's interactions
+	// (GET /v1/companies/{id}/interactions)
+	ListCompanyInteractions(ctx echo.Context, id ID, params ListCompanyInteractionsParams) error
+	// ListCompanyUpdates The company's updates log
+	// (GET /v1/companies/{id}/updates)
+	ListCompanyUpdates(ctx echo.Context, id ID, params ListCompanyUpdatesParams) error
+	// AddCompanyUpdate Write to the company's updates log
+	// (POST /v1/companies/{id}/updates)
+	AddCompanyUpdate(ctx echo.Context, id ID, params AddCompanyUpdateParams) error
+	// ListContacts List contacts
+	// (GET /v1/contacts)
+	ListContacts(ctx echo.Context, params ListContactsParams) error
+	// CreateContact Create a contact
+	// (POST /v1/contacts)
+	CreateContact(ctx echo.Context, params CreateContactParams) error
+	// DeleteContact Delete a contact
+	// (DELETE /v1/contacts/{id})
+	DeleteContact(ctx echo.Context, id ID) error
+	// GetContact Get a contact
+	// (GET /v1/contacts/{id})
+	GetContact(ctx echo.Context, id ID) error
+	// UpdateContact Update a contact
+	// (PATCH /v1/contacts/{id})
+	UpdateContact(ctx echo.Context, id ID, params UpdateContactParams) error
+	// ListContactInteractions The contact's interactions
+	// (GET /v1/contacts/{id}/interactions)
+	ListContactInteractions(ctx echo.Context, id ID, params ListContactInteractionsParams) error
+	// ListContactUpdates The contact's updates log
+	// (GET /v1/contacts/{id}/updates)
+	ListContactUpdates(ctx echo.Context, id ID, params ListContactUpdatesParams) error
+	// AddContactUpdate Write to the contact's updates log
+	// (POST /v1/contacts/{id}/updates)
+	AddContactUpdate(ctx echo.Context, id ID, params AddContactUpdateParams) error
+	// ListFollowUps List follow-ups
+	// (GET /v1/follow-ups)
+	ListFollowUps(ctx echo.Context, params ListFollowUpsParams) error
+	// CreateFollowUp Schedule a follow-up
+	// (POST /v1/follow-ups)
+	CreateFollowUp(ctx echo.Context, params CreateFollowUpParams) error
+	// GetFollowUp Get a follow-up
+	// (GET /v1/follow-ups/{id})
+	GetFollowUp(ctx echo.Context, id ID) error
+	// UpdateFollowUp Update a follow-up
+	// (PATCH /v1/follow-ups/{id})
+	UpdateFollowUp(ctx echo.Context, id ID, params UpdateFollowUpParams) error
+	// ListHolidays List holidays
+	// (GET /v1/holidays)
+	ListHolidays(ctx echo.Context, params ListHolidaysParams) error
+	// CreateHoliday Add a tenant holiday
+	// (POST /v1/holidays)
+	CreateHoliday(ctx echo.Context, params CreateHolidayParams) error
+	// DeleteHoliday Remove a tenant holiday
+	// (DELETE /v1/holidays/{id})
+	DeleteHoliday(ctx echo.Context, id ID) error
+	// ListImports List imports
+	// (GET /v1/imports)
+	ListImports(ctx echo.Context, params ListImportsParams) error
+	// ImportContacts Import contacts from CSV
+	// (POST /v1/imports/contacts)
+	ImportContacts(ctx echo.Context, params ImportContactsParams) error
+	// GetImport Get an import
+	// (GET /v1/imports/{id})
+	GetImport(ctx echo.Context, id ID) error
+	// ListInteractions List interactions
+	// (GET /v1/interactions)
+	ListInteractions(ctx echo.Context, params ListInteractionsParams) error
+	// CreateInteraction Record an interaction
+	// (POST /v1/interactions)
+	CreateInteraction(ctx echo.Context, params CreateInteractionParams) error
+	// GetInteraction Get an interaction
+	// (GET /v1/interactions/{id})
+	GetInteraction(ctx echo.Context, id ID) error
+	// ListLeads List leads
+	// (GET /v1/leads)
+	ListLeads(ctx echo.Context, params ListLeadsParams) error
+	// CreateLead Create a lead
+	// (POST /v1/leads)
+	CreateLead(ctx echo.Context, params CreateLeadParams) error
+	// DeleteLead Delete a lead
+	// (DELETE /v1/leads/{id})
+	DeleteLead(ctx echo.Context, id ID) error
+	// GetLead Get a lead
+	// (GET /v1/leads/{id})
+	GetLead(ctx echo.Context, id ID) error
+	// UpdateLead Update a lead
+	// (PATCH /v1/leads/{id})
+	UpdateLead(ctx echo.Context, id ID, params UpdateLeadParams) error
+	// ListLeadInteractions The lead's interactions
+	// (GET /v1/leads/{id}/interactions)
+	ListLeadInteractions(ctx echo.Context, id ID, params ListLeadInteractionsParams) error
+	// ListLeadUpdates The lead's updates log
+	// (GET /v1/leads/{id}/updates)
+	ListLeadUpdates(ctx echo.Context, id ID, params ListLeadUpdatesParams) error
+	// AddLeadUpdate Write to the lead's updates log
+	// (POST /v1/leads/{id}/updates)
+	AddLeadUpdate(ctx echo.Context, id ID, params AddLeadUpdateParams) error
 	// GetMe The caller
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
+	// ListPhones List or look up phones
+	// (GET /v1/phones)
+	ListPhones(ctx echo.Context, params ListPhonesParams) error
+	// CreatePhone Create a phone
+	// (POST /v1/phones)
+	CreatePhone(ctx echo.Context, params CreatePhoneParams) error
+	// DeletePhone Delete a phone
+	// (DELETE /v1/phones/{id})
+	DeletePhone(ctx echo.Context, id ID) error
+	// GetPhone Get a phone
+	// (GET /v1/phones/{id})
+	GetPhone(ctx echo.Context, id ID) error
+	// UpdatePhone Update a phone
+	// (PATCH /v1/phones/{id})
+	UpdatePhone(ctx echo.Context, id ID, params UpdatePhoneParams) error
+	// LinkPhone Link a phone to a record
+	// (POST /v1/phones/{id}/links)
+	LinkPhone(ctx echo.Context, id ID, params LinkPhoneParams) error
+	// UnlinkPhone Unlink a phone from a record
+	// (DELETE /v1/phones/{id}/links/{record_id})
+	UnlinkPhone(ctx echo.Context, id ID, recordId openapi_types.UUID) error
+	// ListResults List results
+	// (GET /v1/results)
+	ListResults(ctx echo.Context, params ListResultsParams) error
+	// CreateResult Create a result
+	// (POST /v1/results)
+	CreateResult(ctx echo.Context, params CreateResultParams) error
+	// DeleteResult Delete a result
+	// (DELETE /v1/results/{id})
+	DeleteResult(ctx echo.Context, id ID) error
+	// GetResult Get a result
+	// (GET /v1/results/{id})
+	GetResult(ctx echo.Context, id ID) error
+	// UpdateResult Update a result
+	// (PATCH /v1/results/{id})
+	UpdateResult(ctx echo.Context, id ID, params UpdateResultParams) error
 	// GetSettings Get tenant settings
 	// (GET /v1/settings)
 	GetSettings(ctx echo.Context) error
@@ -671,12 +2071,1505 @@ func (w *ServerInterfaceWrapper) GetAPIKey(ctx echo.Context) error {
 	return err
 }
 
+// GetNextBusinessDay converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNextBusinessDay(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetNextBusinessDayParams
+	// ------------- Optional query parameter "at" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "at", ctx.QueryParams(), &params.At, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter at: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNextBusinessDay(ctx, params)
+	return err
+}
+
+// ListCompanies converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCompanies(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCompaniesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "owner_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "owner_id", ctx.QueryParams(), &params.OwnerId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter owner_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "include_archived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_archived", ctx.QueryParams(), &params.IncludeArchived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include_archived: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCompanies(ctx, params)
+	return err
+}
+
+// CreateCompany converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateCompany(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateCompanyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateCompany(ctx, params)
+	return err
+}
+
+// DeleteCompany converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteCompany(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteCompany(ctx, id)
+	return err
+}
+
+// GetCompany converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCompany(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCompany(ctx, id)
+	return err
+}
+
+// UpdateCompany converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateCompany(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateCompanyParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateCompany(ctx, id, params)
+	return err
+}
+
+// ListCompanyContacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCompanyContacts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCompanyContactsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCompanyContacts(ctx, id, params)
+	return err
+}
+
+// ListCompanyInteractions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCompanyInteractions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCompanyInteractionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCompanyInteractions(ctx, id, params)
+	return err
+}
+
+// ListCompanyUpdates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCompanyUpdates(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCompanyUpdatesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCompanyUpdates(ctx, id, params)
+	return err
+}
+
+// AddCompanyUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) AddCompanyUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddCompanyUpdateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddCompanyUpdate(ctx, id, params)
+	return err
+}
+
+// ListContacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContacts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListContactsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "include_archived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_archived", ctx.QueryParams(), &params.IncludeArchived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include_archived: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContacts(ctx, params)
+	return err
+}
+
+// CreateContact converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateContact(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateContactParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateContact(ctx, params)
+	return err
+}
+
+// DeleteContact converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteContact(ctx, id)
+	return err
+}
+
+// GetContact converts echo context to params.
+func (w *ServerInterfaceWrapper) GetContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetContact(ctx, id)
+	return err
+}
+
+// UpdateContact converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateContactParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateContact(ctx, id, params)
+	return err
+}
+
+// ListContactInteractions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContactInteractions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListContactInteractionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContactInteractions(ctx, id, params)
+	return err
+}
+
+// ListContactUpdates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContactUpdates(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListContactUpdatesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContactUpdates(ctx, id, params)
+	return err
+}
+
+// AddContactUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) AddContactUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddContactUpdateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddContactUpdate(ctx, id, params)
+	return err
+}
+
+// ListFollowUps converts echo context to params.
+func (w *ServerInterfaceWrapper) ListFollowUps(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListFollowUpsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "agent_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agent_id", ctx.QueryParams(), &params.AgentId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agent_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "due_before" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "due_before", ctx.QueryParams(), &params.DueBefore, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter due_before: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListFollowUps(ctx, params)
+	return err
+}
+
+// CreateFollowUp converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateFollowUp(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateFollowUpParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateFollowUp(ctx, params)
+	return err
+}
+
+// GetFollowUp converts echo context to params.
+func (w *ServerInterfaceWrapper) GetFollowUp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetFollowUp(ctx, id)
+	return err
+}
+
+// UpdateFollowUp converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateFollowUp(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateFollowUpParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateFollowUp(ctx, id, params)
+	return err
+}
+
+// ListHolidays converts echo context to params.
+func (w *ServerInterfaceWrapper) ListHolidays(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListHolidaysParams
+	// ------------- Optional query parameter "year" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "year", ctx.QueryParams(), &params.Year, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter year: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListHolidays(ctx, params)
+	return err
+}
+
+// CreateHoliday converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateHoliday(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateHolidayParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateHoliday(ctx, params)
+	return err
+}
+
+// DeleteHoliday converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteHoliday(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteHoliday(ctx, id)
+	return err
+}
+
+// ListImports converts echo context to params.
+func (w *ServerInterfaceWrapper) ListImports(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListImportsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListImports(ctx, params)
+	return err
+}
+
+// ImportContacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ImportContacts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ImportContactsParams
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "charset" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "charset", ctx.QueryParams(), &params.Charset, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter charset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ImportContacts(ctx, params)
+	return err
+}
+
+// GetImport converts echo context to params.
+func (w *ServerInterfaceWrapper) GetImport(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetImport(ctx, id)
+	return err
+}
+
+// ListInteractions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListInteractions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListInteractionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "contact_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "contact_id", ctx.QueryParams(), &params.ContactId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "agent_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "agent_id", ctx.QueryParams(), &params.AgentId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter agent_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "origin" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "origin", ctx.QueryParams(), &params.Origin, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter origin: %s", err))
+	}
+
+	// ------------- Optional query parameter "result" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "result", ctx.QueryParams(), &params.Result, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter result: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListInteractions(ctx, params)
+	return err
+}
+
+// CreateInteraction converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateInteraction(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateInteractionParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateInteraction(ctx, params)
+	return err
+}
+
+// GetInteraction converts echo context to params.
+func (w *ServerInterfaceWrapper) GetInteraction(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetInteraction(ctx, id)
+	return err
+}
+
+// ListLeads converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeads(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "source" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "source", ctx.QueryParams(), &params.Source, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter source: %s", err))
+	}
+
+	// ------------- Optional query parameter "include_archived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_archived", ctx.QueryParams(), &params.IncludeArchived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include_archived: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeads(ctx, params)
+	return err
+}
+
+// CreateLead converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateLead(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateLeadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateLead(ctx, params)
+	return err
+}
+
+// DeleteLead converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteLead(ctx, id)
+	return err
+}
+
+// GetLead converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLead(ctx, id)
+	return err
+}
+
+// UpdateLead converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateLead(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateLeadParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateLead(ctx, id, params)
+	return err
+}
+
+// ListLeadInteractions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeadInteractions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadInteractionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeadInteractions(ctx, id, params)
+	return err
+}
+
+// ListLeadUpdates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeadUpdates(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadUpdatesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeadUpdates(ctx, id, params)
+	return err
+}
+
+// AddLeadUpdate converts echo context to params.
+func (w *ServerInterfaceWrapper) AddLeadUpdate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddLeadUpdateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddLeadUpdate(ctx, id, params)
+	return err
+}
+
 // GetMe converts echo context to params.
 func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	var err error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetMe(ctx)
+	return err
+}
+
+// ListPhones converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPhones(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPhonesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "number" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "number", ctx.QueryParams(), &params.Number, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter number: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPhones(ctx, params)
+	return err
+}
+
+// CreatePhone converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePhone(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePhoneParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePhone(ctx, params)
+	return err
+}
+
+// DeletePhone converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePhone(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePhone(ctx, id)
+	return err
+}
+
+// GetPhone converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPhone(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPhone(ctx, id)
+	return err
+}
+
+// UpdatePhone converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdatePhone(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdatePhoneParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdatePhone(ctx, id, params)
+	return err
+}
+
+// LinkPhone converts echo context to params.
+func (w *ServerInterfaceWrapper) LinkPhone(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LinkPhoneParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LinkPhone(ctx, id, params)
+	return err
+}
+
+// UnlinkPhone converts echo context to params.
+func (w *ServerInterfaceWrapper) UnlinkPhone(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "record_id" -------------
+	var recordId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "record_id", ctx.Param("record_id"), &recordId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter record_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UnlinkPhone(ctx, id, recordId)
+	return err
+}
+
+// ListResults converts echo context to params.
+func (w *ServerInterfaceWrapper) ListResults(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListResultsParams
+	// ------------- Optional query parameter "include_archived" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "include_archived", ctx.QueryParams(), &params.IncludeArchived, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter include_archived: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListResults(ctx, params)
+	return err
+}
+
+// CreateResult converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateResult(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateResultParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateResult(ctx, params)
+	return err
+}
+
+// DeleteResult converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteResult(ctx, id)
+	return err
+}
+
+// GetResult converts echo context to params.
+func (w *ServerInterfaceWrapper) GetResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetResult(ctx, id)
+	return err
+}
+
+// UpdateResult converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateResult(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateResultParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateResult(ctx, id, params)
 	return err
 }
 
@@ -945,6 +3838,57 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/api-keys/:id", wrapper.GetAPIKey, options.OperationMiddlewares["getAPIKey"]...)
 	router.GET(options.BaseURL+"/v1/settings", wrapper.GetSettings, options.OperationMiddlewares["getSettings"]...)
 	router.PATCH(options.BaseURL+"/v1/settings", wrapper.UpdateSettings, options.OperationMiddlewares["updateSettings"]...)
+	router.GET(options.BaseURL+"/v1/companies", wrapper.ListCompanies, options.OperationMiddlewares["listCompanies"]...)
+	router.POST(options.BaseURL+"/v1/companies", wrapper.CreateCompany, options.OperationMiddlewares["createCompany"]...)
+	router.DELETE(options.BaseURL+"/v1/companies/:id", wrapper.DeleteCompany, options.OperationMiddlewares["deleteCompany"]...)
+	router.GET(options.BaseURL+"/v1/companies/:id", wrapper.GetCompany, options.OperationMiddlewares["getCompany"]...)
+	router.PATCH(options.BaseURL+"/v1/companies/:id", wrapper.UpdateCompany, options.OperationMiddlewares["updateCompany"]...)
+	router.GET(options.BaseURL+"/v1/companies/:id/contacts", wrapper.ListCompanyContacts, options.OperationMiddlewares["listCompanyContacts"]...)
+	router.GET(options.BaseURL+"/v1/contacts", wrapper.ListContacts, options.OperationMiddlewares["listContacts"]...)
+	router.POST(options.BaseURL+"/v1/contacts", wrapper.CreateContact, options.OperationMiddlewares["createContact"]...)
+	router.DELETE(options.BaseURL+"/v1/contacts/:id", wrapper.DeleteContact, options.OperationMiddlewares["deleteContact"]...)
+	router.GET(options.BaseURL+"/v1/contacts/:id", wrapper.GetContact, options.OperationMiddlewares["getContact"]...)
+	router.PATCH(options.BaseURL+"/v1/contacts/:id", wrapper.UpdateContact, options.OperationMiddlewares["updateContact"]...)
+	router.GET(options.BaseURL+"/v1/leads", wrapper.ListLeads, options.OperationMiddlewares["listLeads"]...)
+	router.POST(options.BaseURL+"/v1/leads", wrapper.CreateLead, options.OperationMiddlewares["createLead"]...)
+	router.DELETE(options.BaseURL+"/v1/leads/:id", wrapper.DeleteLead, options.OperationMiddlewares["deleteLead"]...)
+	router.GET(options.BaseURL+"/v1/leads/:id", wrapper.GetLead, options.OperationMiddlewares["getLead"]...)
+	router.PATCH(options.BaseURL+"/v1/leads/:id", wrapper.UpdateLead, options.OperationMiddlewares["updateLead"]...)
+	router.GET(options.BaseURL+"/v1/companies/:id/updates", wrapper.ListCompanyUpdates, options.OperationMiddlewares["listCompanyUpdates"]...)
+	router.POST(options.BaseURL+"/v1/companies/:id/updates", wrapper.AddCompanyUpdate, options.OperationMiddlewares["addCompanyUpdate"]...)
+	router.GET(options.BaseURL+"/v1/companies/:id/interactions", wrapper.ListCompanyInteractions, options.OperationMiddlewares["listCompanyInteractions"]...)
+	router.GET(options.BaseURL+"/v1/contacts/:id/updates", wrapper.ListContactUpdates, options.OperationMiddlewares["listContactUpdates"]...)
+	router.POST(options.BaseURL+"/v1/contacts/:id/updates", wrapper.AddContactUpdate, options.OperationMiddlewares["addContactUpdate"]...)
+	router.GET(options.BaseURL+"/v1/contacts/:id/interactions", wrapper.ListContactInteractions, options.OperationMiddlewares["listContactInteractions"]...)
+	router.GET(options.BaseURL+"/v1/leads/:id/updates", wrapper.ListLeadUpdates, options.OperationMiddlewares["listLeadUpdates"]...)
+	router.POST(options.BaseURL+"/v1/leads/:id/updates", wrapper.AddLeadUpdate, options.OperationMiddlewares["addLeadUpdate"]...)
+	router.GET(options.BaseURL+"/v1/leads/:id/interactions", wrapper.ListLeadInteractions, options.OperationMiddlewares["listLeadInteractions"]...)
+	router.GET(options.BaseURL+"/v1/phones", wrapper.ListPhones, options.OperationMiddlewares["listPhones"]...)
+	router.POST(options.BaseURL+"/v1/phones", wrapper.CreatePhone, options.OperationMiddlewares["createPhone"]...)
+	router.DELETE(options.BaseURL+"/v1/phones/:id", wrapper.DeletePhone, options.OperationMiddlewares["deletePhone"]...)
+	router.GET(options.BaseURL+"/v1/phones/:id", wrapper.GetPhone, options.OperationMiddlewares["getPhone"]...)
+	router.PATCH(options.BaseURL+"/v1/phones/:id", wrapper.UpdatePhone, options.OperationMiddlewares["updatePhone"]...)
+	router.POST(options.BaseURL+"/v1/phones/:id/links", wrapper.LinkPhone, options.OperationMiddlewares["linkPhone"]...)
+	router.DELETE(options.BaseURL+"/v1/phones/:id/links/:record_id", wrapper.UnlinkPhone, options.OperationMiddlewares["unlinkPhone"]...)
+	router.GET(options.BaseURL+"/v1/results", wrapper.ListResults, options.OperationMiddlewares["listResults"]...)
+	router.POST(options.BaseURL+"/v1/results", wrapper.CreateResult, options.OperationMiddlewares["createResult"]...)
+	router.DELETE(options.BaseURL+"/v1/results/:id", wrapper.DeleteResult, options.OperationMiddlewares["deleteResult"]...)
+	router.GET(options.BaseURL+"/v1/results/:id", wrapper.GetResult, options.OperationMiddlewares["getResult"]...)
+	router.PATCH(options.BaseURL+"/v1/results/:id", wrapper.UpdateResult, options.OperationMiddlewares["updateResult"]...)
+	router.GET(options.BaseURL+"/v1/interactions", wrapper.ListInteractions, options.OperationMiddlewares["listInteractions"]...)
+	router.POST(options.BaseURL+"/v1/interactions", wrapper.CreateInteraction, options.OperationMiddlewares["createInteraction"]...)
+	router.GET(options.BaseURL+"/v1/interactions/:id", wrapper.GetInteraction, options.OperationMiddlewares["getInteraction"]...)
+	router.GET(options.BaseURL+"/v1/follow-ups", wrapper.ListFollowUps, options.OperationMiddlewares["listFollowUps"]...)
+	router.POST(options.BaseURL+"/v1/follow-ups", wrapper.CreateFollowUp, options.OperationMiddlewares["createFollowUp"]...)
+	router.GET(options.BaseURL+"/v1/follow-ups/:id", wrapper.GetFollowUp, options.OperationMiddlewares["getFollowUp"]...)
+	router.PATCH(options.BaseURL+"/v1/follow-ups/:id", wrapper.UpdateFollowUp, options.OperationMiddlewares["updateFollowUp"]...)
+	router.GET(options.BaseURL+"/v1/holidays", wrapper.ListHolidays, options.OperationMiddlewares["listHolidays"]...)
+	router.POST(options.BaseURL+"/v1/holidays", wrapper.CreateHoliday, options.OperationMiddlewares["createHoliday"]...)
+	router.DELETE(options.BaseURL+"/v1/holidays/:id", wrapper.DeleteHoliday, options.OperationMiddlewares["deleteHoliday"]...)
+	router.GET(options.BaseURL+"/v1/calendar/next-business-day", wrapper.GetNextBusinessDay, options.OperationMiddlewares["getNextBusinessDay"]...)
+	router.POST(options.BaseURL+"/v1/imports/contacts", wrapper.ImportContacts, options.OperationMiddlewares["importContacts"]...)
+	router.GET(options.BaseURL+"/v1/imports", wrapper.ListImports, options.OperationMiddlewares["listImports"]...)
+	router.GET(options.BaseURL+"/v1/imports/:id", wrapper.GetImport, options.OperationMiddlewares["getImport"]...)
 
 }
 
@@ -1512,6 +4456,5253 @@ func (response GetAPIKey500ApplicationProblemPlusJSONResponse) VisitGetAPIKeyRes
 	return err
 }
 
+type GetNextBusinessDayRequestObject struct {
+	Params GetNextBusinessDayParams
+}
+
+type GetNextBusinessDayResponseObject interface {
+	VisitGetNextBusinessDayResponse(w http.ResponseWriter) error
+}
+
+type GetNextBusinessDay200JSONResponse NextBusinessDay
+
+func (response GetNextBusinessDay200JSONResponse) VisitGetNextBusinessDayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNextBusinessDay400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetNextBusinessDay400ApplicationProblemPlusJSONResponse) VisitGetNextBusinessDayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNextBusinessDay401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNextBusinessDay401ApplicationProblemPlusJSONResponse) VisitGetNextBusinessDayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNextBusinessDay429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNextBusinessDay429ApplicationProblemPlusJSONResponse) VisitGetNextBusinessDayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNextBusinessDay500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetNextBusinessDay500ApplicationProblemPlusJSONResponse) VisitGetNextBusinessDayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompaniesRequestObject struct {
+	Params ListCompaniesParams
+}
+
+type ListCompaniesResponseObject interface {
+	VisitListCompaniesResponse(w http.ResponseWriter) error
+}
+
+type ListCompanies200JSONResponse CompanyList
+
+func (response ListCompanies200JSONResponse) VisitListCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanies400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanies400ApplicationProblemPlusJSONResponse) VisitListCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanies401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanies401ApplicationProblemPlusJSONResponse) VisitListCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanies429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanies429ApplicationProblemPlusJSONResponse) VisitListCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanies500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanies500ApplicationProblemPlusJSONResponse) VisitListCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompanyRequestObject struct {
+	Params CreateCompanyParams
+	Body   *CreateCompanyJSONRequestBody
+}
+
+type CreateCompanyResponseObject interface {
+	VisitCreateCompanyResponse(w http.ResponseWriter) error
+}
+
+type CreateCompany201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateCompany201JSONResponse struct {
+	Body    Company
+	Headers CreateCompany201ResponseHeaders
+}
+
+func (response CreateCompany201JSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany400ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany401ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany403ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany409ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany413ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany415ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany422ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany429ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCompany500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany500ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompanyRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteCompanyResponseObject interface {
+	VisitDeleteCompanyResponse(w http.ResponseWriter) error
+}
+
+type DeleteCompany204Response struct {
+}
+
+func (response DeleteCompany204Response) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteCompany400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany400ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompany401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany401ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompany403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany403ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompany404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany404ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompany409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany409ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompany429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany429ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteCompany500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany500ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompanyRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetCompanyResponseObject interface {
+	VisitGetCompanyResponse(w http.ResponseWriter) error
+}
+
+type GetCompany200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetCompany200JSONResponse struct {
+	Body    Company
+	Headers GetCompany200ResponseHeaders
+}
+
+func (response GetCompany200JSONResponse) VisitGetCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompany400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCompany400ApplicationProblemPlusJSONResponse) VisitGetCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompany401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCompany401ApplicationProblemPlusJSONResponse) VisitGetCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompany404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCompany404ApplicationProblemPlusJSONResponse) VisitGetCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompany429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCompany429ApplicationProblemPlusJSONResponse) VisitGetCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompany500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCompany500ApplicationProblemPlusJSONResponse) VisitGetCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompanyRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateCompanyParams
+	Body   *UpdateCompanyJSONRequestBody
+}
+
+type UpdateCompanyResponseObject interface {
+	VisitUpdateCompanyResponse(w http.ResponseWriter) error
+}
+
+type UpdateCompany200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateCompany200JSONResponse struct {
+	Body    Company
+	Headers UpdateCompany200ResponseHeaders
+}
+
+func (response UpdateCompany200JSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany400ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany401ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany403ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany404ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany409ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany412ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany413ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany415ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany429ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCompany500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany500ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyContactsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListCompanyContactsParams
+}
+
+type ListCompanyContactsResponseObject interface {
+	VisitListCompanyContactsResponse(w http.ResponseWriter) error
+}
+
+type ListCompanyContacts200JSONResponse ContactList
+
+func (response ListCompanyContacts200JSONResponse) VisitListCompanyContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyContacts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyContacts400ApplicationProblemPlusJSONResponse) VisitListCompanyContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyContacts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyContacts401ApplicationProblemPlusJSONResponse) VisitListCompanyContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyContacts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyContacts404ApplicationProblemPlusJSONResponse) VisitListCompanyContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyContacts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyContacts429ApplicationProblemPlusJSONResponse) VisitListCompanyContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyContacts500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyContacts500ApplicationProblemPlusJSONResponse) VisitListCompanyContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyInteractionsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListCompanyInteractionsParams
+}
+
+type ListCompanyInteractionsResponseObject interface {
+	VisitListCompanyInteractionsResponse(w http.ResponseWriter) error
+}
+
+type ListCompanyInteractions200JSONResponse InteractionList
+
+func (response ListCompanyInteractions200JSONResponse) VisitListCompanyInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyInteractions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyInteractions400ApplicationProblemPlusJSONResponse) VisitListCompanyInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyInteractions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyInteractions401ApplicationProblemPlusJSONResponse) VisitListCompanyInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyInteractions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyInteractions404ApplicationProblemPlusJSONResponse) VisitListCompanyInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyInteractions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyInteractions429ApplicationProblemPlusJSONResponse) VisitListCompanyInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyInteractions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyInteractions500ApplicationProblemPlusJSONResponse) VisitListCompanyInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyUpdatesRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListCompanyUpdatesParams
+}
+
+type ListCompanyUpdatesResponseObject interface {
+	VisitListCompanyUpdatesResponse(w http.ResponseWriter) error
+}
+
+type ListCompanyUpdates200JSONResponse UpdateList
+
+func (response ListCompanyUpdates200JSONResponse) VisitListCompanyUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyUpdates400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyUpdates400ApplicationProblemPlusJSONResponse) VisitListCompanyUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyUpdates401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyUpdates401ApplicationProblemPlusJSONResponse) VisitListCompanyUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyUpdates404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyUpdates404ApplicationProblemPlusJSONResponse) VisitListCompanyUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyUpdates429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyUpdates429ApplicationProblemPlusJSONResponse) VisitListCompanyUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyUpdates500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyUpdates500ApplicationProblemPlusJSONResponse) VisitListCompanyUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdateRequestObject struct {
+	Id     ID `json:"id"`
+	Params AddCompanyUpdateParams
+	Body   *AddCompanyUpdateJSONRequestBody
+}
+
+type AddCompanyUpdateResponseObject interface {
+	VisitAddCompanyUpdateResponse(w http.ResponseWriter) error
+}
+
+type AddCompanyUpdate201JSONResponse Update
+
+func (response AddCompanyUpdate201JSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate400ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate401ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate403ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate404ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate413ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate415ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate422ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate429ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCompanyUpdate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate500ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactsRequestObject struct {
+	Params ListContactsParams
+}
+
+type ListContactsResponseObject interface {
+	VisitListContactsResponse(w http.ResponseWriter) error
+}
+
+type ListContacts200JSONResponse ContactList
+
+func (response ListContacts200JSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListContacts400ApplicationProblemPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListContacts401ApplicationProblemPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListContacts429ApplicationProblemPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListContacts500ApplicationProblemPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContactRequestObject struct {
+	Params CreateContactParams
+	Body   *CreateContactJSONRequestBody
+}
+
+type CreateContactResponseObject interface {
+	VisitCreateContactResponse(w http.ResponseWriter) error
+}
+
+type CreateContact201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateContact201JSONResponse struct {
+	Body    Contact
+	Headers CreateContact201ResponseHeaders
+}
+
+func (response CreateContact201JSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact400ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact401ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact403ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact409ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact413ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact415ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact422ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact429ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateContact500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact500ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContactRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteContactResponseObject interface {
+	VisitDeleteContactResponse(w http.ResponseWriter) error
+}
+
+type DeleteContact204Response struct {
+}
+
+func (response DeleteContact204Response) VisitDeleteContactResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteContact400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact400ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact401ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact403ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact404ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact409ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact429ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteContact500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact500ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContactRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetContactResponseObject interface {
+	VisitGetContactResponse(w http.ResponseWriter) error
+}
+
+type GetContact200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetContact200JSONResponse struct {
+	Body    Contact
+	Headers GetContact200ResponseHeaders
+}
+
+func (response GetContact200JSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetContact400ApplicationProblemPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetContact401ApplicationProblemPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetContact404ApplicationProblemPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetContact429ApplicationProblemPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetContact500ApplicationProblemPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContactRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateContactParams
+	Body   *UpdateContactJSONRequestBody
+}
+
+type UpdateContactResponseObject interface {
+	VisitUpdateContactResponse(w http.ResponseWriter) error
+}
+
+type UpdateContact200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateContact200JSONResponse struct {
+	Body    Contact
+	Headers UpdateContact200ResponseHeaders
+}
+
+func (response UpdateContact200JSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact400ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact401ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact403ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact404ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact409ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact412ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact413ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact415ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact429ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateContact500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact500ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactInteractionsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListContactInteractionsParams
+}
+
+type ListContactInteractionsResponseObject interface {
+	VisitListContactInteractionsResponse(w http.ResponseWriter) error
+}
+
+type ListContactInteractions200JSONResponse InteractionList
+
+func (response ListContactInteractions200JSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactInteractions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactInteractions400ApplicationProblemPlusJSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactInteractions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactInteractions401ApplicationProblemPlusJSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactInteractions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactInteractions404ApplicationProblemPlusJSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactInteractions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactInteractions429ApplicationProblemPlusJSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactInteractions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactInteractions500ApplicationProblemPlusJSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactUpdatesRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListContactUpdatesParams
+}
+
+type ListContactUpdatesResponseObject interface {
+	VisitListContactUpdatesResponse(w http.ResponseWriter) error
+}
+
+type ListContactUpdates200JSONResponse UpdateList
+
+func (response ListContactUpdates200JSONResponse) VisitListContactUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactUpdates400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactUpdates400ApplicationProblemPlusJSONResponse) VisitListContactUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactUpdates401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactUpdates401ApplicationProblemPlusJSONResponse) VisitListContactUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactUpdates404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactUpdates404ApplicationProblemPlusJSONResponse) VisitListContactUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactUpdates429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactUpdates429ApplicationProblemPlusJSONResponse) VisitListContactUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactUpdates500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactUpdates500ApplicationProblemPlusJSONResponse) VisitListContactUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdateRequestObject struct {
+	Id     ID `json:"id"`
+	Params AddContactUpdateParams
+	Body   *AddContactUpdateJSONRequestBody
+}
+
+type AddContactUpdateResponseObject interface {
+	VisitAddContactUpdateResponse(w http.ResponseWriter) error
+}
+
+type AddContactUpdate201JSONResponse Update
+
+func (response AddContactUpdate201JSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate400ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate401ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate403ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate404ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate413ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate415ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate422ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate429ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactUpdate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate500ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowUpsRequestObject struct {
+	Params ListFollowUpsParams
+}
+
+type ListFollowUpsResponseObject interface {
+	VisitListFollowUpsResponse(w http.ResponseWriter) error
+}
+
+type ListFollowUps200JSONResponse FollowUpList
+
+func (response ListFollowUps200JSONResponse) VisitListFollowUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowUps400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollowUps400ApplicationProblemPlusJSONResponse) VisitListFollowUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowUps401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollowUps401ApplicationProblemPlusJSONResponse) VisitListFollowUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowUps429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollowUps429ApplicationProblemPlusJSONResponse) VisitListFollowUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowUps500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollowUps500ApplicationProblemPlusJSONResponse) VisitListFollowUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUpRequestObject struct {
+	Params CreateFollowUpParams
+	Body   *CreateFollowUpJSONRequestBody
+}
+
+type CreateFollowUpResponseObject interface {
+	VisitCreateFollowUpResponse(w http.ResponseWriter) error
+}
+
+type CreateFollowUp201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateFollowUp201JSONResponse struct {
+	Body    FollowUp
+	Headers CreateFollowUp201ResponseHeaders
+}
+
+func (response CreateFollowUp201JSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp400ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp401ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp403ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp409ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp413ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp415ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp422ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp429ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateFollowUp500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp500ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFollowUpRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetFollowUpResponseObject interface {
+	VisitGetFollowUpResponse(w http.ResponseWriter) error
+}
+
+type GetFollowUp200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetFollowUp200JSONResponse struct {
+	Body    FollowUp
+	Headers GetFollowUp200ResponseHeaders
+}
+
+func (response GetFollowUp200JSONResponse) VisitGetFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFollowUp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetFollowUp400ApplicationProblemPlusJSONResponse) VisitGetFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFollowUp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetFollowUp401ApplicationProblemPlusJSONResponse) VisitGetFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFollowUp404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetFollowUp404ApplicationProblemPlusJSONResponse) VisitGetFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFollowUp429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetFollowUp429ApplicationProblemPlusJSONResponse) VisitGetFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFollowUp500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetFollowUp500ApplicationProblemPlusJSONResponse) VisitGetFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUpRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateFollowUpParams
+	Body   *UpdateFollowUpJSONRequestBody
+}
+
+type UpdateFollowUpResponseObject interface {
+	VisitUpdateFollowUpResponse(w http.ResponseWriter) error
+}
+
+type UpdateFollowUp200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateFollowUp200JSONResponse struct {
+	Body    FollowUp
+	Headers UpdateFollowUp200ResponseHeaders
+}
+
+func (response UpdateFollowUp200JSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp400ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp401ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp403ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp404ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp409ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp412ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp413ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp415ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp429ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateFollowUp500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp500ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHolidaysRequestObject struct {
+	Params ListHolidaysParams
+}
+
+type ListHolidaysResponseObject interface {
+	VisitListHolidaysResponse(w http.ResponseWriter) error
+}
+
+type ListHolidays200JSONResponse HolidayList
+
+func (response ListHolidays200JSONResponse) VisitListHolidaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHolidays400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListHolidays400ApplicationProblemPlusJSONResponse) VisitListHolidaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHolidays401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListHolidays401ApplicationProblemPlusJSONResponse) VisitListHolidaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHolidays429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListHolidays429ApplicationProblemPlusJSONResponse) VisitListHolidaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHolidays500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListHolidays500ApplicationProblemPlusJSONResponse) VisitListHolidaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHolidayRequestObject struct {
+	Params CreateHolidayParams
+	Body   *CreateHolidayJSONRequestBody
+}
+
+type CreateHolidayResponseObject interface {
+	VisitCreateHolidayResponse(w http.ResponseWriter) error
+}
+
+type CreateHoliday201JSONResponse Holiday
+
+func (response CreateHoliday201JSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday400ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday401ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday403ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday409ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday413ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday415ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday422ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday429ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateHoliday500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday500ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHolidayRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteHolidayResponseObject interface {
+	VisitDeleteHolidayResponse(w http.ResponseWriter) error
+}
+
+type DeleteHoliday204Response struct {
+}
+
+func (response DeleteHoliday204Response) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteHoliday400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday400ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHoliday401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday401ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHoliday403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday403ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHoliday404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday404ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHoliday409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday409ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHoliday429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday429ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteHoliday500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday500ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImportsRequestObject struct {
+	Params ListImportsParams
+}
+
+type ListImportsResponseObject interface {
+	VisitListImportsResponse(w http.ResponseWriter) error
+}
+
+type ListImports200JSONResponse ImportList
+
+func (response ListImports200JSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports400ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports401ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports403ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports429ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports500ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContactsRequestObject struct {
+	Params ImportContactsParams
+	Body   io.Reader
+}
+
+type ImportContactsResponseObject interface {
+	VisitImportContactsResponse(w http.ResponseWriter) error
+}
+
+type ImportContacts201ResponseHeaders struct {
+	Location *string
+}
+
+type ImportContacts201JSONResponse struct {
+	Body    Import
+	Headers ImportContacts201ResponseHeaders
+}
+
+func (response ImportContacts201JSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts400ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts401ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts403ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts404ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts413ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts415ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts422ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts429ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ImportContacts500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts500ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImportRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetImportResponseObject interface {
+	VisitGetImportResponse(w http.ResponseWriter) error
+}
+
+type GetImport200JSONResponse Import
+
+func (response GetImport200JSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport400ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport401ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport403ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport404ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport429ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetImport500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport500ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInteractionsRequestObject struct {
+	Params ListInteractionsParams
+}
+
+type ListInteractionsResponseObject interface {
+	VisitListInteractionsResponse(w http.ResponseWriter) error
+}
+
+type ListInteractions200JSONResponse InteractionList
+
+func (response ListInteractions200JSONResponse) VisitListInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInteractions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListInteractions400ApplicationProblemPlusJSONResponse) VisitListInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInteractions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListInteractions401ApplicationProblemPlusJSONResponse) VisitListInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInteractions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInteractions429ApplicationProblemPlusJSONResponse) VisitListInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInteractions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListInteractions500ApplicationProblemPlusJSONResponse) VisitListInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteractionRequestObject struct {
+	Params CreateInteractionParams
+	Body   *CreateInteractionJSONRequestBody
+}
+
+type CreateInteractionResponseObject interface {
+	VisitCreateInteractionResponse(w http.ResponseWriter) error
+}
+
+type CreateInteraction201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateInteraction201JSONResponse struct {
+	Body    Interaction
+	Headers CreateInteraction201ResponseHeaders
+}
+
+func (response CreateInteraction201JSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction400ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction401ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction403ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction409ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction413ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction415ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction422ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction429ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInteraction500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction500ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInteractionRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetInteractionResponseObject interface {
+	VisitGetInteractionResponse(w http.ResponseWriter) error
+}
+
+type GetInteraction200JSONResponse Interaction
+
+func (response GetInteraction200JSONResponse) VisitGetInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInteraction400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInteraction400ApplicationProblemPlusJSONResponse) VisitGetInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInteraction401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInteraction401ApplicationProblemPlusJSONResponse) VisitGetInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInteraction404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInteraction404ApplicationProblemPlusJSONResponse) VisitGetInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInteraction429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInteraction429ApplicationProblemPlusJSONResponse) VisitGetInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInteraction500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetInteraction500ApplicationProblemPlusJSONResponse) VisitGetInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadsRequestObject struct {
+	Params ListLeadsParams
+}
+
+type ListLeadsResponseObject interface {
+	VisitListLeadsResponse(w http.ResponseWriter) error
+}
+
+type ListLeads200JSONResponse LeadList
+
+func (response ListLeads200JSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads400ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads401ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads429ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads500ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLeadRequestObject struct {
+	Params CreateLeadParams
+	Body   *CreateLeadJSONRequestBody
+}
+
+type CreateLeadResponseObject interface {
+	VisitCreateLeadResponse(w http.ResponseWriter) error
+}
+
+type CreateLead201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateLead201JSONResponse struct {
+	Body    Lead
+	Headers CreateLead201ResponseHeaders
+}
+
+func (response CreateLead201JSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead400ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead401ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead403ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead409ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead413ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead415ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead422ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead429ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateLead500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead500ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLeadRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteLeadResponseObject interface {
+	VisitDeleteLeadResponse(w http.ResponseWriter) error
+}
+
+type DeleteLead204Response struct {
+}
+
+func (response DeleteLead204Response) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead400ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead401ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead403ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead404ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead409ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead429ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteLead500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead500ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLeadRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetLeadResponseObject interface {
+	VisitGetLeadResponse(w http.ResponseWriter) error
+}
+
+type GetLead200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetLead200JSONResponse struct {
+	Body    Lead
+	Headers GetLead200ResponseHeaders
+}
+
+func (response GetLead200JSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead400ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead401ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead404ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead429ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead500ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLeadRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateLeadParams
+	Body   *UpdateLeadJSONRequestBody
+}
+
+type UpdateLeadResponseObject interface {
+	VisitUpdateLeadResponse(w http.ResponseWriter) error
+}
+
+type UpdateLead200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateLead200JSONResponse struct {
+	Body    Lead
+	Headers UpdateLead200ResponseHeaders
+}
+
+func (response UpdateLead200JSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead400ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead401ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead403ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead404ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead409ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead412ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead413ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead415ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead429ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateLead500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead500ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadInteractionsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListLeadInteractionsParams
+}
+
+type ListLeadInteractionsResponseObject interface {
+	VisitListLeadInteractionsResponse(w http.ResponseWriter) error
+}
+
+type ListLeadInteractions200JSONResponse InteractionList
+
+func (response ListLeadInteractions200JSONResponse) VisitListLeadInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadInteractions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadInteractions400ApplicationProblemPlusJSONResponse) VisitListLeadInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadInteractions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadInteractions401ApplicationProblemPlusJSONResponse) VisitListLeadInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadInteractions404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadInteractions404ApplicationProblemPlusJSONResponse) VisitListLeadInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadInteractions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadInteractions429ApplicationProblemPlusJSONResponse) VisitListLeadInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadInteractions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadInteractions500ApplicationProblemPlusJSONResponse) VisitListLeadInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadUpdatesRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListLeadUpdatesParams
+}
+
+type ListLeadUpdatesResponseObject interface {
+	VisitListLeadUpdatesResponse(w http.ResponseWriter) error
+}
+
+type ListLeadUpdates200JSONResponse UpdateList
+
+func (response ListLeadUpdates200JSONResponse) VisitListLeadUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadUpdates400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadUpdates400ApplicationProblemPlusJSONResponse) VisitListLeadUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadUpdates401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadUpdates401ApplicationProblemPlusJSONResponse) VisitListLeadUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadUpdates404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadUpdates404ApplicationProblemPlusJSONResponse) VisitListLeadUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadUpdates429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadUpdates429ApplicationProblemPlusJSONResponse) VisitListLeadUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadUpdates500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadUpdates500ApplicationProblemPlusJSONResponse) VisitListLeadUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdateRequestObject struct {
+	Id     ID `json:"id"`
+	Params AddLeadUpdateParams
+	Body   *AddLeadUpdateJSONRequestBody
+}
+
+type AddLeadUpdateResponseObject interface {
+	VisitAddLeadUpdateResponse(w http.ResponseWriter) error
+}
+
+type AddLeadUpdate201JSONResponse Update
+
+func (response AddLeadUpdate201JSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate400ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate401ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate403ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate404ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate413ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate415ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate422ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate429ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddLeadUpdate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate500ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -1573,6 +9764,1741 @@ type GetMe500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetMe500ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhonesRequestObject struct {
+	Params ListPhonesParams
+}
+
+type ListPhonesResponseObject interface {
+	VisitListPhonesResponse(w http.ResponseWriter) error
+}
+
+type ListPhones200JSONResponse PhoneList
+
+func (response ListPhones200JSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPhones400ApplicationProblemPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPhones401ApplicationProblemPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListPhones429ApplicationProblemPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPhones500ApplicationProblemPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhoneRequestObject struct {
+	Params CreatePhoneParams
+	Body   *CreatePhoneJSONRequestBody
+}
+
+type CreatePhoneResponseObject interface {
+	VisitCreatePhoneResponse(w http.ResponseWriter) error
+}
+
+type CreatePhone201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreatePhone201JSONResponse struct {
+	Body    Phone
+	Headers CreatePhone201ResponseHeaders
+}
+
+func (response CreatePhone201JSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone400ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone401ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone403ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone409ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone413ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone415ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone422ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone429ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePhone500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone500ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhoneRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeletePhoneResponseObject interface {
+	VisitDeletePhoneResponse(w http.ResponseWriter) error
+}
+
+type DeletePhone204Response struct {
+}
+
+func (response DeletePhone204Response) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePhone400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone400ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone401ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone403ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone404ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone409ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone429ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePhone500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone500ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhoneRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetPhoneResponseObject interface {
+	VisitGetPhoneResponse(w http.ResponseWriter) error
+}
+
+type GetPhone200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetPhone200JSONResponse struct {
+	Body    Phone
+	Headers GetPhone200ResponseHeaders
+}
+
+func (response GetPhone200JSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPhone400ApplicationProblemPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPhone401ApplicationProblemPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPhone404ApplicationProblemPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetPhone429ApplicationProblemPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPhone500ApplicationProblemPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhoneRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdatePhoneParams
+	Body   *UpdatePhoneJSONRequestBody
+}
+
+type UpdatePhoneResponseObject interface {
+	VisitUpdatePhoneResponse(w http.ResponseWriter) error
+}
+
+type UpdatePhone200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdatePhone200JSONResponse struct {
+	Body    Phone
+	Headers UpdatePhone200ResponseHeaders
+}
+
+func (response UpdatePhone200JSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone400ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone401ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone403ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone404ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone409ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone412ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone413ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone415ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone429ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePhone500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone500ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhoneRequestObject struct {
+	Id     ID `json:"id"`
+	Params LinkPhoneParams
+	Body   *LinkPhoneJSONRequestBody
+}
+
+type LinkPhoneResponseObject interface {
+	VisitLinkPhoneResponse(w http.ResponseWriter) error
+}
+
+type LinkPhone200JSONResponse Phone
+
+func (response LinkPhone200JSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone400ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone401ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone403ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone404ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone413ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone415ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone422ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone429ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkPhone500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone500ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlinkPhoneRequestObject struct {
+	Id       ID                 `json:"id"`
+	RecordId openapi_types.UUID `json:"record_id"`
+}
+
+type UnlinkPhoneResponseObject interface {
+	VisitUnlinkPhoneResponse(w http.ResponseWriter) error
+}
+
+type UnlinkPhone204Response struct {
+}
+
+func (response UnlinkPhone204Response) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type UnlinkPhone400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone400ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlinkPhone401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone401ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlinkPhone403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone403ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlinkPhone404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone404ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlinkPhone409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone409ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlinkPhone429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone429ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UnlinkPhone500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone500ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResultsRequestObject struct {
+	Params ListResultsParams
+}
+
+type ListResultsResponseObject interface {
+	VisitListResultsResponse(w http.ResponseWriter) error
+}
+
+type ListResults200JSONResponse ResultList
+
+func (response ListResults200JSONResponse) VisitListResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResults400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListResults400ApplicationProblemPlusJSONResponse) VisitListResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResults401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListResults401ApplicationProblemPlusJSONResponse) VisitListResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResults429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListResults429ApplicationProblemPlusJSONResponse) VisitListResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResults500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListResults500ApplicationProblemPlusJSONResponse) VisitListResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResultRequestObject struct {
+	Params CreateResultParams
+	Body   *CreateResultJSONRequestBody
+}
+
+type CreateResultResponseObject interface {
+	VisitCreateResultResponse(w http.ResponseWriter) error
+}
+
+type CreateResult201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateResult201JSONResponse struct {
+	Body    Result
+	Headers CreateResult201ResponseHeaders
+}
+
+func (response CreateResult201JSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult400ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult401ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult403ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult409ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult413ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult415ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult422ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult429ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResult500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult500ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResultRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteResultResponseObject interface {
+	VisitDeleteResultResponse(w http.ResponseWriter) error
+}
+
+type DeleteResult204Response struct {
+}
+
+func (response DeleteResult204Response) VisitDeleteResultResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteResult400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult400ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResult401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult401ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResult403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult403ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResult404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult404ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResult409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult409ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResult429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult429ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResult500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult500ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResultRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetResultResponseObject interface {
+	VisitGetResultResponse(w http.ResponseWriter) error
+}
+
+type GetResult200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetResult200JSONResponse struct {
+	Body    Result
+	Headers GetResult200ResponseHeaders
+}
+
+func (response GetResult200JSONResponse) VisitGetResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResult400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetResult400ApplicationProblemPlusJSONResponse) VisitGetResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResult401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetResult401ApplicationProblemPlusJSONResponse) VisitGetResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResult404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetResult404ApplicationProblemPlusJSONResponse) VisitGetResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResult429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetResult429ApplicationProblemPlusJSONResponse) VisitGetResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResult500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetResult500ApplicationProblemPlusJSONResponse) VisitGetResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResultRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateResultParams
+	Body   *UpdateResultJSONRequestBody
+}
+
+type UpdateResultResponseObject interface {
+	VisitUpdateResultResponse(w http.ResponseWriter) error
+}
+
+type UpdateResult200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateResult200JSONResponse struct {
+	Body    Result
+	Headers UpdateResult200ResponseHeaders
+}
+
+func (response UpdateResult200JSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult400ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult401ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult403ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult404ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult409ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult412ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult413ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult415ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult429ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResult500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult500ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -2752,9 +12678,162 @@ type StrictServerInterface interface {
 	// GetAPIKey Get an API key
 	// (GET /v1/api-keys/{id})
 	GetAPIKey(ctx context.Context, request GetAPIKeyRequestObject) (GetAPIKeyResponseObject, error)
+	// GetNextBusinessDay Next business day
+	// (GET /v1/calendar/next-business-day)
+	GetNextBusinessDay(ctx context.Context, request GetNextBusinessDayRequestObject) (GetNextBusinessDayResponseObject, error)
+	// ListCompanies List companies
+	// (GET /v1/companies)
+	ListCompanies(ctx context.Context, request ListCompaniesRequestObject) (ListCompaniesResponseObject, error)
+	// CreateCompany Create a company
+	// (POST /v1/companies)
+	CreateCompany(ctx context.Context, request CreateCompanyRequestObject) (CreateCompanyResponseObject, error)
+	// DeleteCompany Delete a company
+	// (DELETE /v1/companies/{id})
+	DeleteCompany(ctx context.Context, request DeleteCompanyRequestObject) (DeleteCompanyResponseObject, error)
+	// GetCompany Get a company
+	// (GET /v1/companies/{id})
+	GetCompany(ctx context.Context, request GetCompanyRequestObject) (GetCompanyResponseObject, error)
+	// UpdateCompany Update a company
+	// (PATCH /v1/companies/{id})
+	UpdateCompany(ctx context.Context, request UpdateCompanyRequestObject) (UpdateCompanyResponseObject, error)
+	// ListCompanyContacts List a company's contacts
+	// (GET /v1/companies/{id}/contacts)
+	ListCompanyContacts(ctx context.Context, request ListCompanyContactsRequestObject) (ListCompanyContactsResponseObject, error)
+	// ListCompanyInteractions The company's interactions
+	// (GET /v1/companies/{id}/interactions)
+	ListCompanyInteractions(ctx context.Context, request ListCompanyInteractionsRequestObject) (ListCompanyInteractionsResponseObject, error)
+	// ListCompanyUpdates The company's updates log
+	// (GET /v1/companies/{id}/updates)
+	ListCompanyUpdates(ctx context.Context, request ListCompanyUpdatesRequestObject) (ListCompanyUpdatesResponseObject, error)
+	// AddCompanyUpdate Write to the company's updates log
+	// (POST /v1/companies/{id}/updates)
+	AddCompanyUpdate(ctx context.Context, request AddCompanyUpdateRequestObject) (AddCompanyUpdateResponseObject, error)
+	// ListContacts List contacts
+	// (GET /v1/contacts)
+	ListContacts(ctx context.Context, request ListContactsRequestObject) (ListContactsResponseObject, error)
+	// CreateContact Create a contact
+	// (POST /v1/contacts)
+	CreateContact(ctx context.Context, request CreateContactRequestObject) (CreateContactResponseObject, error)
+	// DeleteContact Delete a contact
+	// (DELETE /v1/contacts/{id})
+	DeleteContact(ctx context.Context, request DeleteContactRequestObject) (DeleteContactResponseObject, error)
+	// GetContact Get a contact
+	// (GET /v1/contacts/{id})
+	GetContact(ctx context.Context, request GetContactRequestObject) (GetContactResponseObject, error)
+	// UpdateContact Update a contact
+	// (PATCH /v1/contacts/{id})
+	UpdateContact(ctx context.Context, request UpdateContactRequestObject) (UpdateContactResponseObject, error)
+	// ListContactInteractions The contact's interactions
+	// (GET /v1/contacts/{id}/interactions)
+	ListContactInteractions(ctx context.Context, request ListContactInteractionsRequestObject) (ListContactInteractionsResponseObject, error)
+	// ListContactUpdates The contact's updates log
+	// (GET /v1/contacts/{id}/updates)
+	ListContactUpdates(ctx context.Context, request ListContactUpdatesRequestObject) (ListContactUpdatesResponseObject, error)
+	// AddContactUpdate Write to the contact's updates log
+	// (POST /v1/contacts/{id}/updates)
+	AddContactUpdate(ctx context.Context, request AddContactUpdateRequestObject) (AddContactUpdateResponseObject, error)
+	// ListFollowUps List follow-ups
+	// (GET /v1/follow-ups)
+	ListFollowUps(ctx context.Context, request ListFollowUpsRequestObject) (ListFollowUpsResponseObject, error)
+	// CreateFollowUp Schedule a follow-up
+	// (POST /v1/follow-ups)
+	CreateFollowUp(ctx context.Context, request CreateFollowUpRequestObject) (CreateFollowUpResponseObject, error)
+	// GetFollowUp Get a follow-up
+	// (GET /v1/follow-ups/{id})
+	GetFollowUp(ctx context.Context, request GetFollowUpRequestObject) (GetFollowUpResponseObject, error)
+	// UpdateFollowUp Update a follow-up
+	// (PATCH /v1/follow-ups/{id})
+	UpdateFollowUp(ctx context.Context, request UpdateFollowUpRequestObject) (UpdateFollowUpResponseObject, error)
+	// ListHolidays List holidays
+	// (GET /v1/holidays)
+	ListHolidays(ctx context.Context, request ListHolidaysRequestObject) (ListHolidaysResponseObject, error)
+	// CreateHoliday Add a tenant holiday
+	// (POST /v1/holidays)
+	CreateHoliday(ctx context.Context, request CreateHolidayRequestObject) (CreateHolidayResponseObject, error)
+	// DeleteHoliday Remove a tenant holiday
+	// (DELETE /v1/holidays/{id})
+	DeleteHoliday(ctx context.Context, request DeleteHolidayRequestObject) (DeleteHolidayResponseObject, error)
+	// ListImports List imports
+	// (GET /v1/imports)
+	ListImports(ctx context.Context, request ListImportsRequestObject) (ListImportsResponseObject, error)
+	// ImportContacts Import contacts from CSV
+	// (POST /v1/imports/contacts)
+	ImportContacts(ctx context.Context, request ImportContactsRequestObject) (ImportContactsResponseObject, error)
+	// GetImport Get an import
+	// (GET /v1/imports/{id})
+	GetImport(ctx context.Context, request GetImportRequestObject) (GetImportResponseObject, error)
+	// ListInteractions List interactions
+	// (GET /v1/interactions)
+	ListInteractions(ctx context.Context, request ListInteractionsRequestObject) (ListInteractionsResponseObject, error)
+	// CreateInteraction Record an interaction
+	// (POST /v1/interactions)
+	CreateInteraction(ctx context.Context, request CreateInteractionRequestObject) (CreateInteractionResponseObject, error)
+	// GetInteraction Get an interaction
+	// (GET /v1/interactions/{id})
+	GetInteraction(ctx context.Context, request GetInteractionRequestObject) (GetInteractionResponseObject, error)
+	// ListLeads List leads
+	// (GET /v1/leads)
+	ListLeads(ctx context.Context, request ListLeadsRequestObject) (ListLeadsResponseObject, error)
+	// CreateLead Create a lead
+	// (POST /v1/leads)
+	CreateLead(ctx context.Context, request CreateLeadRequestObject) (CreateLeadResponseObject, error)
+	// DeleteLead Delete a lead
+	// (DELETE /v1/leads/{id})
+	DeleteLead(ctx context.Context, request DeleteLeadRequestObject) (DeleteLeadResponseObject, error)
+	// GetLead Get a lead
+	// (GET /v1/leads/{id})
+	GetLead(ctx context.Context, request GetLeadRequestObject) (GetLeadResponseObject, error)
+	// UpdateLead Update a lead
+	// (PATCH /v1/leads/{id})
+	UpdateLead(ctx context.Context, request UpdateLeadRequestObject) (UpdateLeadResponseObject, error)
+	// ListLeadInteractions The lead's interactions
+	// (GET /v1/leads/{id}/interactions)
+	ListLeadInteractions(ctx context.Context, request ListLeadInteractionsRequestObject) (ListLeadInteractionsResponseObject, error)
+	// ListLeadUpdates The lead's updates log
+	// (GET /v1/leads/{id}/updates)
+	ListLeadUpdates(ctx context.Context, request ListLeadUpdatesRequestObject) (ListLeadUpdatesResponseObject, error)
+	// AddLeadUpdate Write to the lead's updates log
+	// (POST /v1/leads/{id}/updates)
+	AddLeadUpdate(ctx context.Context, request AddLeadUpdateRequestObject) (AddLeadUpdateResponseObject, error)
 	// GetMe The caller
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListPhones List or look up phones
+	// (GET /v1/phones)
+	ListPhones(ctx context.Context, request ListPhonesRequestObject) (ListPhonesResponseObject, error)
+	// CreatePhone Create a phone
+	// (POST /v1/phones)
+	CreatePhone(ctx context.Context, request CreatePhoneRequestObject) (CreatePhoneResponseObject, error)
+	// DeletePhone Delete a phone
+	// (DELETE /v1/phones/{id})
+	DeletePhone(ctx context.Context, request DeletePhoneRequestObject) (DeletePhoneResponseObject, error)
+	// GetPhone Get a phone
+	// (GET /v1/phones/{id})
+	GetPhone(ctx context.Context, request GetPhoneRequestObject) (GetPhoneResponseObject, error)
+	// UpdatePhone Update a phone
+	// (PATCH /v1/phones/{id})
+	UpdatePhone(ctx context.Context, request UpdatePhoneRequestObject) (UpdatePhoneResponseObject, error)
+	// LinkPhone Link a phone to a record
+	// (POST /v1/phones/{id}/links)
+	LinkPhone(ctx context.Context, request LinkPhoneRequestObject) (LinkPhoneResponseObject, error)
+	// UnlinkPhone Unlink a phone from a record
+	// (DELETE /v1/phones/{id}/links/{record_id})
+	UnlinkPhone(ctx context.Context, request UnlinkPhoneRequestObject) (UnlinkPhoneResponseObject, error)
+	// ListResults List results
+	// (GET /v1/results)
+	ListResults(ctx context.Context, request ListResultsRequestObject) (ListResultsResponseObject, error)
+	// CreateResult Create a result
+	// (POST /v1/results)
+	CreateResult(ctx context.Context, request CreateResultRequestObject) (CreateResultResponseObject, error)
+	// DeleteResult Delete a result
+	// (DELETE /v1/results/{id})
+	DeleteResult(ctx context.Context, request DeleteResultRequestObject) (DeleteResultResponseObject, error)
+	// GetResult Get a result
+	// (GET /v1/results/{id})
+	GetResult(ctx context.Context, request GetResultRequestObject) (GetResultResponseObject, error)
+	// UpdateResult Update a result
+	// (PATCH /v1/results/{id})
+	UpdateResult(ctx context.Context, request UpdateResultRequestObject) (UpdateResultResponseObject, error)
 	// GetSettings Get tenant settings
 	// (GET /v1/settings)
 	GetSettings(ctx context.Context, request GetSettingsRequestObject) (GetSettingsResponseObject, error)
@@ -2962,6 +13041,1296 @@ func (sh *strictHandler) GetAPIKey(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// GetNextBusinessDay operation middleware
+func (sh *strictHandler) GetNextBusinessDay(ctx echo.Context, params GetNextBusinessDayParams) error {
+	var request GetNextBusinessDayRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNextBusinessDay(ctx.Request().Context(), request.(GetNextBusinessDayRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNextBusinessDay")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNextBusinessDayResponseObject); ok {
+		return validResponse.VisitGetNextBusinessDayResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCompanies operation middleware
+func (sh *strictHandler) ListCompanies(ctx echo.Context, params ListCompaniesParams) error {
+	var request ListCompaniesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCompanies(ctx.Request().Context(), request.(ListCompaniesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCompanies")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCompaniesResponseObject); ok {
+		return validResponse.VisitListCompaniesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateCompany operation middleware
+func (sh *strictHandler) CreateCompany(ctx echo.Context, params CreateCompanyParams) error {
+	var request CreateCompanyRequestObject
+
+	request.Params = params
+
+	var body CreateCompanyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCompany(ctx.Request().Context(), request.(CreateCompanyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCompany")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateCompanyResponseObject); ok {
+		return validResponse.VisitCreateCompanyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteCompany operation middleware
+func (sh *strictHandler) DeleteCompany(ctx echo.Context, id ID) error {
+	var request DeleteCompanyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteCompany(ctx.Request().Context(), request.(DeleteCompanyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteCompany")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteCompanyResponseObject); ok {
+		return validResponse.VisitDeleteCompanyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCompany operation middleware
+func (sh *strictHandler) GetCompany(ctx echo.Context, id ID) error {
+	var request GetCompanyRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCompany(ctx.Request().Context(), request.(GetCompanyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCompany")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCompanyResponseObject); ok {
+		return validResponse.VisitGetCompanyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateCompany operation middleware
+func (sh *strictHandler) UpdateCompany(ctx echo.Context, id ID, params UpdateCompanyParams) error {
+	var request UpdateCompanyRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateCompanyJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCompany(ctx.Request().Context(), request.(UpdateCompanyRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCompany")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateCompanyResponseObject); ok {
+		return validResponse.VisitUpdateCompanyResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCompanyContacts operation middleware
+func (sh *strictHandler) ListCompanyContacts(ctx echo.Context, id ID, params ListCompanyContactsParams) error {
+	var request ListCompanyContactsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCompanyContacts(ctx.Request().Context(), request.(ListCompanyContactsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCompanyContacts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCompanyContactsResponseObject); ok {
+		return validResponse.VisitListCompanyContactsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCompanyInteractions operation middleware
+func (sh *strictHandler) ListCompanyInteractions(ctx echo.Context, id ID, params ListCompanyInteractionsParams) error {
+	var request ListCompanyInteractionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCompanyInteractions(ctx.Request().Context(), request.(ListCompanyInteractionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCompanyInteractions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCompanyInteractionsResponseObject); ok {
+		return validResponse.VisitListCompanyInteractionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCompanyUpdates operation middleware
+func (sh *strictHandler) ListCompanyUpdates(ctx echo.Context, id ID, params ListCompanyUpdatesParams) error {
+	var request ListCompanyUpdatesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCompanyUpdates(ctx.Request().Context(), request.(ListCompanyUpdatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCompanyUpdates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCompanyUpdatesResponseObject); ok {
+		return validResponse.VisitListCompanyUpdatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddCompanyUpdate operation middleware
+func (sh *strictHandler) AddCompanyUpdate(ctx echo.Context, id ID, params AddCompanyUpdateParams) error {
+	var request AddCompanyUpdateRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body AddCompanyUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddCompanyUpdate(ctx.Request().Context(), request.(AddCompanyUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddCompanyUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddCompanyUpdateResponseObject); ok {
+		return validResponse.VisitAddCompanyUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListContacts operation middleware
+func (sh *strictHandler) ListContacts(ctx echo.Context, params ListContactsParams) error {
+	var request ListContactsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContacts(ctx.Request().Context(), request.(ListContactsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContacts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContactsResponseObject); ok {
+		return validResponse.VisitListContactsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateContact operation middleware
+func (sh *strictHandler) CreateContact(ctx echo.Context, params CreateContactParams) error {
+	var request CreateContactRequestObject
+
+	request.Params = params
+
+	var body CreateContactJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateContact(ctx.Request().Context(), request.(CreateContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateContactResponseObject); ok {
+		return validResponse.VisitCreateContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteContact operation middleware
+func (sh *strictHandler) DeleteContact(ctx echo.Context, id ID) error {
+	var request DeleteContactRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteContact(ctx.Request().Context(), request.(DeleteContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteContactResponseObject); ok {
+		return validResponse.VisitDeleteContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetContact operation middleware
+func (sh *strictHandler) GetContact(ctx echo.Context, id ID) error {
+	var request GetContactRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetContact(ctx.Request().Context(), request.(GetContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetContactResponseObject); ok {
+		return validResponse.VisitGetContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateContact operation middleware
+func (sh *strictHandler) UpdateContact(ctx echo.Context, id ID, params UpdateContactParams) error {
+	var request UpdateContactRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateContactJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateContact(ctx.Request().Context(), request.(UpdateContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateContactResponseObject); ok {
+		return validResponse.VisitUpdateContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListContactInteractions operation middleware
+func (sh *strictHandler) ListContactInteractions(ctx echo.Context, id ID, params ListContactInteractionsParams) error {
+	var request ListContactInteractionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContactInteractions(ctx.Request().Context(), request.(ListContactInteractionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContactInteractions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContactInteractionsResponseObject); ok {
+		return validResponse.VisitListContactInteractionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListContactUpdates operation middleware
+func (sh *strictHandler) ListContactUpdates(ctx echo.Context, id ID, params ListContactUpdatesParams) error {
+	var request ListContactUpdatesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContactUpdates(ctx.Request().Context(), request.(ListContactUpdatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContactUpdates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContactUpdatesResponseObject); ok {
+		return validResponse.VisitListContactUpdatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddContactUpdate operation middleware
+func (sh *strictHandler) AddContactUpdate(ctx echo.Context, id ID, params AddContactUpdateParams) error {
+	var request AddContactUpdateRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body AddContactUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddContactUpdate(ctx.Request().Context(), request.(AddContactUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddContactUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddContactUpdateResponseObject); ok {
+		return validResponse.VisitAddContactUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListFollowUps operation middleware
+func (sh *strictHandler) ListFollowUps(ctx echo.Context, params ListFollowUpsParams) error {
+	var request ListFollowUpsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListFollowUps(ctx.Request().Context(), request.(ListFollowUpsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListFollowUps")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListFollowUpsResponseObject); ok {
+		return validResponse.VisitListFollowUpsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateFollowUp operation middleware
+func (sh *strictHandler) CreateFollowUp(ctx echo.Context, params CreateFollowUpParams) error {
+	var request CreateFollowUpRequestObject
+
+	request.Params = params
+
+	var body CreateFollowUpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateFollowUp(ctx.Request().Context(), request.(CreateFollowUpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateFollowUp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateFollowUpResponseObject); ok {
+		return validResponse.VisitCreateFollowUpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetFollowUp operation middleware
+func (sh *strictHandler) GetFollowUp(ctx echo.Context, id ID) error {
+	var request GetFollowUpRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetFollowUp(ctx.Request().Context(), request.(GetFollowUpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetFollowUp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetFollowUpResponseObject); ok {
+		return validResponse.VisitGetFollowUpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateFollowUp operation middleware
+func (sh *strictHandler) UpdateFollowUp(ctx echo.Context, id ID, params UpdateFollowUpParams) error {
+	var request UpdateFollowUpRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateFollowUpJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateFollowUp(ctx.Request().Context(), request.(UpdateFollowUpRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateFollowUp")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateFollowUpResponseObject); ok {
+		return validResponse.VisitUpdateFollowUpResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListHolidays operation middleware
+func (sh *strictHandler) ListHolidays(ctx echo.Context, params ListHolidaysParams) error {
+	var request ListHolidaysRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListHolidays(ctx.Request().Context(), request.(ListHolidaysRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListHolidays")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListHolidaysResponseObject); ok {
+		return validResponse.VisitListHolidaysResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateHoliday operation middleware
+func (sh *strictHandler) CreateHoliday(ctx echo.Context, params CreateHolidayParams) error {
+	var request CreateHolidayRequestObject
+
+	request.Params = params
+
+	var body CreateHolidayJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateHoliday(ctx.Request().Context(), request.(CreateHolidayRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateHoliday")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateHolidayResponseObject); ok {
+		return validResponse.VisitCreateHolidayResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteHoliday operation middleware
+func (sh *strictHandler) DeleteHoliday(ctx echo.Context, id ID) error {
+	var request DeleteHolidayRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteHoliday(ctx.Request().Context(), request.(DeleteHolidayRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteHoliday")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteHolidayResponseObject); ok {
+		return validResponse.VisitDeleteHolidayResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListImports operation middleware
+func (sh *strictHandler) ListImports(ctx echo.Context, params ListImportsParams) error {
+	var request ListImportsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListImports(ctx.Request().Context(), request.(ListImportsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListImports")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListImportsResponseObject); ok {
+		return validResponse.VisitListImportsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ImportContacts operation middleware
+func (sh *strictHandler) ImportContacts(ctx echo.Context, params ImportContactsParams) error {
+	var request ImportContactsRequestObject
+
+	request.Params = params
+
+	request.Body = ctx.Request().Body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ImportContacts(ctx.Request().Context(), request.(ImportContactsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ImportContacts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ImportContactsResponseObject); ok {
+		return validResponse.VisitImportContactsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetImport operation middleware
+func (sh *strictHandler) GetImport(ctx echo.Context, id ID) error {
+	var request GetImportRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetImport(ctx.Request().Context(), request.(GetImportRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetImport")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetImportResponseObject); ok {
+		return validResponse.VisitGetImportResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListInteractions operation middleware
+func (sh *strictHandler) ListInteractions(ctx echo.Context, params ListInteractionsParams) error {
+	var request ListInteractionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListInteractions(ctx.Request().Context(), request.(ListInteractionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListInteractions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListInteractionsResponseObject); ok {
+		return validResponse.VisitListInteractionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateInteraction operation middleware
+func (sh *strictHandler) CreateInteraction(ctx echo.Context, params CreateInteractionParams) error {
+	var request CreateInteractionRequestObject
+
+	request.Params = params
+
+	var body CreateInteractionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateInteraction(ctx.Request().Context(), request.(CreateInteractionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateInteraction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateInteractionResponseObject); ok {
+		return validResponse.VisitCreateInteractionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetInteraction operation middleware
+func (sh *strictHandler) GetInteraction(ctx echo.Context, id ID) error {
+	var request GetInteractionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInteraction(ctx.Request().Context(), request.(GetInteractionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInteraction")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetInteractionResponseObject); ok {
+		return validResponse.VisitGetInteractionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLeads operation middleware
+func (sh *strictHandler) ListLeads(ctx echo.Context, params ListLeadsParams) error {
+	var request ListLeadsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeads(ctx.Request().Context(), request.(ListLeadsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeads")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadsResponseObject); ok {
+		return validResponse.VisitListLeadsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateLead operation middleware
+func (sh *strictHandler) CreateLead(ctx echo.Context, params CreateLeadParams) error {
+	var request CreateLeadRequestObject
+
+	request.Params = params
+
+	var body CreateLeadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateLead(ctx.Request().Context(), request.(CreateLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateLeadResponseObject); ok {
+		return validResponse.VisitCreateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteLead operation middleware
+func (sh *strictHandler) DeleteLead(ctx echo.Context, id ID) error {
+	var request DeleteLeadRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteLead(ctx.Request().Context(), request.(DeleteLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteLeadResponseObject); ok {
+		return validResponse.VisitDeleteLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetLead operation middleware
+func (sh *strictHandler) GetLead(ctx echo.Context, id ID) error {
+	var request GetLeadRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetLead(ctx.Request().Context(), request.(GetLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetLeadResponseObject); ok {
+		return validResponse.VisitGetLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateLead operation middleware
+func (sh *strictHandler) UpdateLead(ctx echo.Context, id ID, params UpdateLeadParams) error {
+	var request UpdateLeadRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateLeadJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateLead(ctx.Request().Context(), request.(UpdateLeadRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateLead")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateLeadResponseObject); ok {
+		return validResponse.VisitUpdateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLeadInteractions operation middleware
+func (sh *strictHandler) ListLeadInteractions(ctx echo.Context, id ID, params ListLeadInteractionsParams) error {
+	var request ListLeadInteractionsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeadInteractions(ctx.Request().Context(), request.(ListLeadInteractionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeadInteractions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadInteractionsResponseObject); ok {
+		return validResponse.VisitListLeadInteractionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLeadUpdates operation middleware
+func (sh *strictHandler) ListLeadUpdates(ctx echo.Context, id ID, params ListLeadUpdatesParams) error {
+	var request ListLeadUpdatesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeadUpdates(ctx.Request().Context(), request.(ListLeadUpdatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeadUpdates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadUpdatesResponseObject); ok {
+		return validResponse.VisitListLeadUpdatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddLeadUpdate operation middleware
+func (sh *strictHandler) AddLeadUpdate(ctx echo.Context, id ID, params AddLeadUpdateParams) error {
+	var request AddLeadUpdateRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body AddLeadUpdateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddLeadUpdate(ctx.Request().Context(), request.(AddLeadUpdateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddLeadUpdate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddLeadUpdateResponseObject); ok {
+		return validResponse.VisitAddLeadUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetMe operation middleware
 func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	var request GetMeRequestObject
@@ -2979,6 +14348,425 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetMeResponseObject); ok {
 		return validResponse.VisitGetMeResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPhones operation middleware
+func (sh *strictHandler) ListPhones(ctx echo.Context, params ListPhonesParams) error {
+	var request ListPhonesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPhones(ctx.Request().Context(), request.(ListPhonesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPhones")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPhonesResponseObject); ok {
+		return validResponse.VisitListPhonesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePhone operation middleware
+func (sh *strictHandler) CreatePhone(ctx echo.Context, params CreatePhoneParams) error {
+	var request CreatePhoneRequestObject
+
+	request.Params = params
+
+	var body CreatePhoneJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePhone(ctx.Request().Context(), request.(CreatePhoneRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePhone")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePhoneResponseObject); ok {
+		return validResponse.VisitCreatePhoneResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePhone operation middleware
+func (sh *strictHandler) DeletePhone(ctx echo.Context, id ID) error {
+	var request DeletePhoneRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePhone(ctx.Request().Context(), request.(DeletePhoneRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePhone")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePhoneResponseObject); ok {
+		return validResponse.VisitDeletePhoneResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPhone operation middleware
+func (sh *strictHandler) GetPhone(ctx echo.Context, id ID) error {
+	var request GetPhoneRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPhone(ctx.Request().Context(), request.(GetPhoneRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPhone")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPhoneResponseObject); ok {
+		return validResponse.VisitGetPhoneResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdatePhone operation middleware
+func (sh *strictHandler) UpdatePhone(ctx echo.Context, id ID, params UpdatePhoneParams) error {
+	var request UpdatePhoneRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdatePhoneJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePhone(ctx.Request().Context(), request.(UpdatePhoneRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePhone")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdatePhoneResponseObject); ok {
+		return validResponse.VisitUpdatePhoneResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LinkPhone operation middleware
+func (sh *strictHandler) LinkPhone(ctx echo.Context, id ID, params LinkPhoneParams) error {
+	var request LinkPhoneRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body LinkPhoneJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LinkPhone(ctx.Request().Context(), request.(LinkPhoneRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LinkPhone")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LinkPhoneResponseObject); ok {
+		return validResponse.VisitLinkPhoneResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UnlinkPhone operation middleware
+func (sh *strictHandler) UnlinkPhone(ctx echo.Context, id ID, recordId openapi_types.UUID) error {
+	var request UnlinkPhoneRequestObject
+
+	request.Id = id
+	request.RecordId = recordId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UnlinkPhone(ctx.Request().Context(), request.(UnlinkPhoneRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UnlinkPhone")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UnlinkPhoneResponseObject); ok {
+		return validResponse.VisitUnlinkPhoneResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListResults operation middleware
+func (sh *strictHandler) ListResults(ctx echo.Context, params ListResultsParams) error {
+	var request ListResultsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListResults(ctx.Request().Context(), request.(ListResultsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListResults")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListResultsResponseObject); ok {
+		return validResponse.VisitListResultsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateResult operation middleware
+func (sh *strictHandler) CreateResult(ctx echo.Context, params CreateResultParams) error {
+	var request CreateResultRequestObject
+
+	request.Params = params
+
+	var body CreateResultJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateResult(ctx.Request().Context(), request.(CreateResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateResultResponseObject); ok {
+		return validResponse.VisitCreateResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteResult operation middleware
+func (sh *strictHandler) DeleteResult(ctx echo.Context, id ID) error {
+	var request DeleteResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteResult(ctx.Request().Context(), request.(DeleteResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteResultResponseObject); ok {
+		return validResponse.VisitDeleteResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetResult operation middleware
+func (sh *strictHandler) GetResult(ctx echo.Context, id ID) error {
+	var request GetResultRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetResult(ctx.Request().Context(), request.(GetResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetResultResponseObject); ok {
+		return validResponse.VisitGetResultResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateResult operation middleware
+func (sh *strictHandler) UpdateResult(ctx echo.Context, id ID, params UpdateResultParams) error {
+	var request UpdateResultRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateResultJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateResult(ctx.Request().Context(), request.(UpdateResultRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateResult")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateResultResponseObject); ok {
+		return validResponse.VisitUpdateResultResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -3281,96 +15069,224 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, id ID, params UpdateUserPa
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H3dchu3kv+roOZ/qmL7P6JISU5i8mYVWd6jE9vRytKmzrG0GmimSSKaASYARhLtYtU+xL7BXmztc+RN",
-	"9km20ADmgxx+SKKtZCtXsTgYoNHozx+6J5+DWGS54MC1CvqfgzHQBCT+8/CUjsx/E1CxZLlmggf94HQM",
-	"5AakYoITMSR6DESCLiSHhIirXyDWIRkKSaKj4dY7quNx1AnCQMVjyKiZTU9yCPqB0pLxUTCdhsFbEVM7",
-	"edtaZydv/TqxBKrLZVZNewJaTvaHGuT8xB8gFjxRRAtyS5kmVzAUEjciJ4yPWqdmXMMIZDA1k+dU0gy0",
-	"49RBIZWQ7fRHHO70ZYwjIr+TXMINE4UiOR2BWY2Z4b8WICdBGHCamQXtOw1SMnr3FvhIj4P+TrcbBhnj",
-	"/u9e2MKDo9ftRFkOfqMIS8rVc6rH1eIsCcJAwq8Fk5AEfS0LqBMyFDKjOugHRYEjW5ZOIMuFBh5PfoTJ",
-	"PBn7pODs1wLINUxQYPSYKXIrmQbyjJKzs6PXhClCyUiIhMRjwWJ43iEnkKd0opzMITOVFhISIkHlgivA",
-	"yXb2yHhwzvExzewit0yPCeVCj0ESszVQmlCubkEqsrezMyC3Y5YCzjlkUulykCy4Csle91XnnHt2WUWp",
-	"GFbb75bZ8KJje/lyjWMbouYsECijlxFJKRJIkwGhjm10RBk3eyIcbkGWalrusbfTWUi+09ZFdPfWEbe3",
-	"LGN6nupjOgKi2KeFkp7ie/WVExjSItVB/6VZlt6xrMgqmbd/VSQ0VNPLAWrmDzQ5sYdo/ooF18DxnzTP",
-	"U2btznYuxVUK2f//RVkjBHc0y1OwdGjKUsd5Lw5jqkiPMH5DU5aQIYMUtQikFMYefPwc4G9BP4DMvB0G",
-	"GShFR4bUrFDG3BDKCT4kNEkkKBVML8JAaaoLFfT3zD410ymejFvHrV4pWyF5n2rgCfTdDvo40hrTaZ2d",
-	"f5EwDPrB/9uujP22faq2j+27lnnz4uY3zRTJaGr03lhgSajduPndcWJAIsuCiJhzVQRoPPbsmYbBgeDD",
-	"lMWPPYl9UiiQVpvRZjg+pkYZJgTumNIKLXjJzVcVN0silrEx9oM2zUQ/sfLkA4kLKYFrYqiFEDnLCfPG",
-	"pLJB1X6NLWOKKM3S1Jgmjh5rGgZvhLxiSQL80bLOFBE5SHyFcIBEEcGh9PciBUVokjHe5PNuxeeKlmWM",
-	"HpajNsXpmKYpyG8UEkkyOiFcaCMxlnflrpBhR1yD5DQ9NGJ7D6Y9mtJ9TgoOdznEJp5BrRkgayN33Jcs",
-	"iYwUcM2GDBRhmjDn7UDe4AZTYU/9vdBvRMGTRx76mVEqw6uhmax5rnvVub73I5aeKxd6y47axLm+F0QV",
-	"8dhFLZ4R5Ulr4JRr5MUxnaSCJqdCvKVyBF/zSOtqfiUSVFFxA9IeGvsEBL2cJVNi/MnMq28oSyHZgHdy",
-	"3InHlI8gIYrxuIrUz4Pd82CA8YKRJYwUCOWJDXkbp93bqU67TigZWkqXnXteG7/lxm9Ks6uEotwVWkGa",
-	"gtuYrriAG0RenwrxjvKJiwLU1xaJ/eMjb7BRGphWRFLtpGFg048Ic5UtTFYiomxyYg6llo3VhiwiyY3e",
-	"rmU+SNUZp4UeC8k+bUTQ9t1k1jvYRTE8YEoxPhoQBTwh50FjXJ/8AFSCJOdFt7sb05wZtuAfcB40zU2v",
-	"EsAG6cskr6gP3JTI1Q7PbS4kBb/m4paHRMKNuLaxENzlJk1CeTvjuRSxifeuUjjkmunJJtzxTHpBbqky",
-	"Xi3BbIeShA2HIGvxQoOjOzWVrk2Ee5NgplnKW1Zb+xomW+6VzSl2c28Rbs7Hc9Umm5mbY7Yq8lxIDck7",
-	"SBg9xT08rdE3PjSqr2pWizqYILkpzYr7x0cuL86liUo0sxmLAzkuqW7k2QnVsKVZBvPJdhhY+VPL3uFF",
-	"mhqJ9Kn83BwsWSOvDwOTdl6aM3GLNfnx8xisczaShRmq0UoTxcSI3NCSW8+0wIEZ44WG50ZcH0a3TSE/",
-	"zz/IJQzZXXsObdP7eEwljbVJjV1ke42JuxbE+LERZwqIcdl9Q0XL2s4EPIrvJk5dJYEnZsw0DEzic7nW",
-	"QU3r4M1Hi+Ygp0q+VLM5GsK66F2UM1qHala3EnuAg1CzEuvoaXpck+AhTRWEM0LdFNAlMqO0yBW5FfIa",
-	"PYkL9YaFLiR0yM9Mj0WhTQTjXzBDFSm4Zqm3yAtlaaHs3AtWaxzDvGhhcuqpoybVo2pgkyWTRKWTDnlt",
-	"wQ2EH6tItkH2WqeK5K86KSSTpulPQ0QmlomZM0nTcNYmXbcBeKeYjMQSdId8GItbjruzR8ZUCcchMuK9",
-	"WkB1crl7/S+vsh++u/vXnfzt9/xkT//929t/9OI3L8d/66rXO3Tlvg0589u+KDf+llm4p7mJhGo09UxD",
-	"plZpXMkKvwqVkuLfNTi3nSf2mbcoZjiivANiTAERVqKNbeysNg8zG8ctNEloO/4DUXAtJwcigTbcNbaP",
-	"UewYH5FYJBCShI1MbGrOcFA53Xxs8n5eZFfGSpqVEkQijBYKPnO4L18a80K1SaqDfvBvH3tbry4+drde",
-	"XXzuhjvTv7Sp4CEiZHWDVmJmddB0r6GUuy0TvQFqjISa37F7QoYpHZWW3ieNs5bKBBNDkTJxKUWhzdxz",
-	"8x1QqYGZwPa3//rtPwVJgJh4g2qhyP/8+38Q8yIQan9ElD0W3KQsGA6UWi9uufM8hu/luhj3u91dCZEC",
-	"5XNyME9kmxh4jpzlyToWu8VLNhinhcstB+4HE+goE3JeA+RmS0ySG5oWKBUZ4/U1en8YPs+zkUGalAhR",
-	"cxcO520PMSBNQmIiWZIIbaKfnOoxYdzRZeJFxPvwQsjfJyF0OmMzEWjzajEn+CW2PO9YKcK2t1LwkcUP",
-	"mW5OvRCNXmWJ7Marxdvk769AUz3+4JKQWdap8nfgRWbmFNe1aRas695qW+4dzC9Cc3bpnNea1h7Nwqrx",
-	"p3aUCwVWjT5TmIg3N4IvluuFJaVtO/MJyLwt5+TkzQF5tffyO+JyG5KIuMigzbT5hLJVTm6NItckxfnw",
-	"MpeczzncbcfsbIc0HjfvRux9cHU14UlFDVzLG9dUsMUjM6405TG066FPOIzytW6kQlzbJ2CJ9RkVP9qh",
-	"2JapKxmfn/avp6fHxA5AD1yboLzOKrP2eSeuxkJqoooso3JSpi+MI7GOwa00aZciz02oTRxCzk6OjAky",
-	"ccGCGSvrsfwCapUq41O/w3CZZp8ATRg3Zmk+Wx5DfK0W+7aWvLBFXHEWhEMRngNVpJo8i8R15O2zBKoE",
-	"N4mHRTWf13hbEdpq08Kg4PSGMhvnrWvhQr+1VoaINqGI0FFEJKOcjkDVwpwBiVSRg7xhWIQgC26flrch",
-	"AxLREXAduXyq6UgNY0ywqAbnPELhtG9F9oI+o/GYcZf5GFU/PDm2L1nARk2UUXJ7d+4Zg7SaYy/pMkbQ",
-	"0IB3xOUaLQwLgw+gTcjQIg/u3vjSxbiXsYuBl1mXerg8DYNhLZBcapT8OFTTDD4JvnKpUz/OuA4My+4D",
-	"9MwqkJ8sbN92bSuN1dokynN0zVhxVXT3BMfgKH/QYbSFfadlJPB4fG5NbG0BlLUEy1mB2Ng97BtVWxO2",
-	"mfdT1oJ8oxxmhnqLqj4fYIDP5ZZx3SZ8DwVf2hCQ0C28mAMPwqyshVorEqxzeBpuQvofiEw9SPRbGGr3",
-	"voqhSUvAvQ7TbEAc3i8690veO0iftZplxO080LLI+7TGz7nQ+2j//T4xHCef5qCQ/Qwki+n2Byouj2mR",
-	"ijq4VzPctfP9dm/l8Z65bKN2S1Q3R8FOd+fbrV5va6d72tvtd7v9bvcfpXr0g18EFf8E4q4Ti6xzZRyu",
-	"MUxBt/dq9+pb2t36Nu7B1nfxDt16Ndy72tpJvoPvaS9+ebU7rGq1/iZMLv43oX77b48c90vH7QOggMaa",
-	"3UDT7yygbxpu4gbEm54N29774fNV/LdK/F1WvIkwoO4PPEjgAP0qlqxYujIUMOQ9DOT/8ub/PsexzFW4",
-	"eRZtfwMAsrdxf0D4uCaftUym1OiE4dV20hqZm3c3FEP+zsTpIdo9H1eaaSAuJNOTD+aFEqZaUCNtvZUv",
-	"ROiTqL2ogurkstPpVKX2iGris8p+jLXOzT5s1ifkj4tudfwAvMKKBR+yUSEhIYyTaP/08P3rw8ufjg9P",
-	"9k9/Orn88fDv0cDe/OB9gRQ3TDHBEUBA4tUaRE0RxhmKeXosvmATzTHQJAWlQpIVqWZbjjkO/92KgWuQ",
-	"5ODkXYccafKLYFyRn8dUq/08n0lpnx2njN89Dwnl51wU+koUPCEJo6nhJk+IZvE1aEWGkJCriUtpJY4S",
-	"HIgCbVT04OQdXhXLxKS35/zFi/3qvpsJ3nnxgnwAniw6t5ZimKhDfoSJIleQCsNDQajNrMUQV3abNjTS",
-	"WJ9zh9ZRLHIsCx+fOTAgbGT+oU/zQ9LI4593yL6rrijDfSuxyhWPn/O97t6AUF6rC/WloI0qy7LWvLvb",
-	"IadVsWiailswvLNVwdUsVAJJmdIoX+ecaUWiuy177Fv4ckTgTgM3UuWYjFCgMsw9vAE5sQWUKCM1QDRa",
-	"VPkRlRipawnw2FdkZDIKCT3nEcJSUWiLMq3mmycksihqZA7AApse62Q8L3Toa6A/XkQeR7MbHg6BJ+ZP",
-	"WxBtN2IcjXrxApmQ0xHjWCWBVEVYIBbZgzZsp78WQCLXSDIgQ2FYOtNeYu/BGcL+xje4ZX6WTAPyKzr+",
-	"6cNpRGgcQ46H21J9Yyu6+liskad04notVFuzhWWQohmc83V6LEK7n/KRLWJmnAxTNhqXVc5U2+vzUphe",
-	"Oa2gEhfKNXZ4iEKqDomO908P/hqVZJpNYY+Eq0RjmlzR+BrNV1VDaOnA8kHfPlFrk0CsKmUxcIX+wQW/",
-	"xmFJBprKSQ2d9UZq//goCANXnGgC606v03UWl9OcBf1gt9Pt7Npb0jGa/u1ExOYf0zDYHuOFySfz8wh0",
-	"W85hCdzpdmutKq7cDIshjaLzEWLLxuqWWnZk4vwRaHslE8w0Sex0u0uKplpK08owX1yvXwXWuA5aUEtV",
-	"2wtN2Q10Gh4z6H+8CAOHeQf94C27AW6GG+3GQJmOFGKoiDgGF+bl7Qy0ZCWP3VF0JjRL3U9YZ7Yu112t",
-	"igmlrqhCxySNgqMB8QhyxpxlRYH1Jf6tJ1Jh2489lAoK98TZAzIxkCenOrKHnGBFa8vxnWC1nhb2VoRo",
-	"SYdDFmOV3svu7hfZCtVlJXAvJLfGLe40NlcH3jezy/fCNl1NBuUdLlF0oow+lhcJ9opgueyWqywX3pve",
-	"Ns3Z1jVM1GIBtbVFCoAAukNjOhtlDgOHxFtfbAba23pxy+eF0jhjC7mooNnouKB8qBqybRvApuHKga5j",
-	"0oxsbuYnE0ma7ZaXbh5rbGscq0rY7tGaOMe/VAkMQcqSXrP+oiUZj9MigUs3tr1rzaU4c+UFFw9S8vXk",
-	"tlb71NZxglmkYarZXEhEmhj/i6CuDdRsLZexX5AOMYAw0uRiM9TjPUttGxHlrrZrHXf4Sm/1K2cztdt7",
-	"O69WvzRb1492Zg36mj0/qKI1h6LKXEvVVNI24mjECJux6f2usqZhkAvVosIWbzE5TtUN6+sCQyKkjTRt",
-	"EaH7N8fqQnYDZXZQK2tqHKjCwLpRlOfKvFzccg2QY35F1djWydj4p2kXLIbkSiXuaxhmuoGtIuDJ/SCS",
-	"yf28g1PEw5NjYzuTIr5fv2OjjHXaxEi0LGA6p6O9DetoCWW3B0HXMAl9uY7yJZZfVf+sv17+0pt6695e",
-	"d2/1G2WjGr6whoof1Now93pr0DTb/oXvvVyHAS1tBGiIdtZ5eb7h4ymNmJUukwU5S/YlDNlMbLL9mSVT",
-	"a9ZS0AsqcVwnjYRfbNvjUIqsAjl9Rih4h5wY34oI0i2LwTdVUG4T/fmQxfri0jTNqO/eCnJc0fhXVbD7",
-	"qstTCROexJcWptDHtXPZ0aIj3XTUtNIU266DJ7LGfxRh+WfQX1xS7hl2vLZ9AcZW2fuB1gzK922EdXTV",
-	"N/9dwZjxxFWBlfWQc6L6Dr6kmL6DNhH9eSyMCXOF/J0/XsBddex/QSelatViiwxNWVH2Bc+wXGOBsSmh",
-	"d0/wTAew/x7TstZfHIPz/7EEwZgOp3uqOooSEvE/bcJ+tH5Y5wA7G2z7i/sAEKSJwv6GAWFcsQRI5GvS",
-	"orA2EHshVCu+Z2/aa7J1T+vlPgP0qGypXkfX0nThMp6qcKgsXXlHObUlCvcTb1+It05m9fWUyxU9bEq3",
-	"freJWG+NjKXl8xNPl2E9kcGxUvpIm1O6GHfTbXVsOcDjVizz+9mySv9VDnfjRt2zb5QPSCy44z8CNBa3",
-	"/Jy3d176LzUoe4etZ6/2n7Xe5j8PMdu6mlTEmlUXIkKnvqDu6RChsurQV7plVDLaLHVzqNE784R8EMUn",
-	"urhU03YyepxJ3JFTiLlIxYhhc+q8razK/NY2l43K1K8MQzWLOJeGIyEKqRVP6sJgL5BGLL5uJvQnaLRZ",
-	"c1hdTn1ulgV9vJhetIFKpCyf9XbSm77SFhojtjjWTpnSZzjiie6WkLx6j5tIF36X0JdRrndv6KoOl6zq",
-	"LbS9oFy0alm1ud66jYKzL3nBVFZGLr1ewp3O3C/9zsHrJ71uKpwyPDj7rd8qtfnnM9tp+nTeeXH5+eqS",
-	"8ul9tOBpnKlr7231oRxuy/vrB2Ubza8jLxtfjvu9Zyh/OvEvffNDfHP5PUxK032vvM95bYvAbU1gLW25",
-	"EdegXBlK+fU0TcYiTZRNXHCw0nSifBv1mCkt5MSVLeZUaiKGg3NuC819J7L9mpS98fbhaFUd2JKdWNKd",
-	"9VvvSghpY4r4Evc/b12fSpSdfD1UlhffKLXLQ/ereINHeYLp/zFRfNJLqodI1XzQdf+rqAfhzx3yurSE",
-	"rhfA3qErzM19vRKhmggewyIY+mFx4CYgaBfR1dh3r7DuaQDlpYrswOQ/FfpRFT1/QtX3gaofGtbN4jy+",
-	"2cxBPPgNG2sLmoJuEoqUJHADqcixW8aODcKgkKlr3epvb/d2vut0O91Or/999/suWgpH4eyMtgMgJK4i",
-	"3/aOGGWVNNa1z6/gl2ytIfOQiK2JngdXLJLZbDubgbpr03isqmWeWrmlxWpqJQCqU///ooAP9BfQ4i8O",
-	"cIbGJ9TqGyqvqy6m/xsAAP//",
+	"7L3bUiO5mij8Kgr/E9GwJjE2UCe4+IeiqOnqVQeGolbHrKY2FpmfbTVpyS0pcblqEzEPMS+wY13smOsd",
+	"+wn6TeZJduiTlAc70yeMXXT7ppsCZab06Tsfv9VC0esLDlyr2uG3WhdoBBJ/PL2gHfP/CFQoWV8zwWuH",
+	"tYsukFuQiglORJvoLhAJOpEcIiKuf4VQB6QtJGm9ae+8ozrstuq1oKbCLvSoeZse9qF2WFNaMt6p3d0F",
+	"tbcipPblZd/6dP7WfyeUQHX6mWmvPQcth8dtDXL8xR8hFDxSRAsyoEyTa2gLiQeRQ8Y7pa9mXEMHZO3O",
+	"vLxPJe2BdpA6SaQSsnz/LQ5f9FWIK1r+JH0Jt0wkivRpB8zXmFn+WwJyWAtqnPbMB+0zha306Je3wDu6",
+	"WzvcazSCWo9x/+9mUAKDN6/KN2Uh+IMiLEq/3qe6m32cRbWgJuG3hEmIaodaJpDfSFvIHtW1w1qS4MqS",
+	"T0fQ6wsNPBz+FYbj2zgmCWe/JUBuYIgIo7tMkYFkGsgWJZ8+vXlFmCKUdISISNgVLITtOjmHfkyHyuEc",
+	"AlNpISEiElRfcAX4sr0D0j265Phn2rMfGTDdJZQL3QVJzNFAaUK5GoBU5GBv74gMuiwGfGebSaXTRTLh",
+	"KiAHjRf1S+7BZQklA1juvDvmwFXX9uTJDNfWRsqpQChDly0SU9wgjY4IdWCjHcq4ORPhMACZkml6xuZe",
+	"vXL7jlqr9t2cCd14GCcRHMuwy24N2oxdeqwEiZnZo1tDJIRCRqqKCJh95ZVfX9hfBG2axLp22KaxgnRH",
+	"10LEQLllLqzH9PhGzmgHiGJfK4kvxudKP/bEQIJ+Yb2kl5Gh/VcGlYxbBLV/w1eP7eG1BNjR8EUTBeZ4",
+	"R6TfFRwIT3rX5rqoBNIzdwIRYeYWkU56VFft+bd78Io7Q+2WgJClvaTRucV+869QcA0cf6T9fswsw97t",
+	"S3EdQ++ff1WWe8MX2uvHYI+qKYsdyno66lJFmoTxWxqziLQZxMh+QEphGOkv32r4u9phDXrm6aDWA6Vo",
+	"x+y0lyjDpwnlBP9IaBRJUKp29zmoKU11omqHB+agmukYUdp9x30941KJ5IdUA4/g0J3gEFdaKXSXB+I/",
+	"SWjXDmv/324mJXftX9XumX3WAm+cTv2hmSI9GpubM6JLEmoPbn7vIHFEWhYELWJuUhGgYdeD5y6onQje",
+	"jll435s4JokCadkgMlsHx9hwkSGBL0xppMMMmi8yaKabmATG0C9aNhD9i5XfPpAwkRK4Jma3ECBkOWGe",
+	"C2fMOzuvEQJMEaVZHBuezlHU3wW110JesygCfm9cZ4qIPkh8hHCASBFD0l5REjEoQqMe40U472dwzvYy",
+	"CdDtdNWyIB3SOAb5g8JNkh4dEi60wRgLu/RUCLA3XIPkND41aDsH0O6902NOEg5f+hAaRRCp5ghB23LX",
+	"fcWilsECrlmbgSJMG96JegDIWzxgLOytvxf6tUh4dM9L/2SIysCqbV5WvNeD7F7f+xUT75ULvWNXLeNe",
+	"3wuikrDr1D0PiPSmNXDKNcLijA5jQaMLId5S2YFVXmmezK9FhCQqbkHaS2NfgaAsttuUqLgz8+hrymKI",
+	"liCdHHTCLuUdiIhiPMxMnMva/mXtCBUtg0uoYhHKI2srFG67uZfddn6jpG13Oune+7n1O279sig7s8TS",
+	"UyEXpDG4g+kMCnhAhPWFEO8oHzotQK0aJY7P3niGjdjAtCKSaocNR9Zua6GRt4NWXosoa9WZS8mZsbkl",
+	"VVtyq3dzJiPu6hOnie4Kyb4uBdGO3cusdLAfRfWAKcV454go4BG5rBXWHZKXQCVIcpk0Gvsh7TMDFvwH",
+	"XNaK7KaZIWBh65MwL8kvXBbK5S7PHS4gCb/hYsADIuFW3FhdCL70jX2J+PaJ96UIjb53HcMp10wPlyGO",
+	"R+wyMqDKSLUIzURKItZug8zpCwWI7uVIOvciPJsE85qJsGW5b9/AcMc9sjzCLp6thYfz+lx2yKLJ64Ct",
+	"kn5fSA3RO4gYvcAzrJfpGxnayn/VfK1VRxPKvdJ88fjsjXMo9KXRSjSzFovzDl1RXXBQRFTDjmY9GPdS",
+	"BDWLf2rSMzyJY4OR3gcy9g4WzeAQCWrGXr8yd+I+VoTHz12wwtlgFpr2hiqNFhOiy4um0NrSAhf2GE80",
+	"bBt0XWzf1mj8Nv6HvoQ2+1LufLB+kbBLJQ21MVKdZnuDHg8t0JzvcKaAGJF9aHZR8m3HAu4Fd6OnTsPA",
+	"c7PmLqgZw+dqpou6y3u9frFuMIRUCpfsbW4PQR71PqdvtALVfN1i7AkuQsqKrKCn8VkOg50Po4jURQSd",
+	"gDNKi74iAyFvUJI4Va+d6ERCnfzMdFck2mgw/gGzVJGEaxZ7jlyJS5W4M5ePoXAN46iFxqnfHTWmHlVH",
+	"1lgyRlQ8rJNX1gWDfttMky1se6Zbxe1PuyncJo3jD230TExCM8eS7oJRnnRT5vm8QGMklKDr5GNXDDie",
+	"zl4ZU6kfEz0jXqrVqI6u9m/+7UXv5bMvf9vrv33Ozw/0vz8d/L0Zvn7S/amhXu3Rqec22xk/9uf04G+Z",
+	"dfcUDxFRjayeaeipaRSXgsJ/hUpJ8d85P3g5TOzfPEcxy9E9fkQMKyDCYrThjfXp7GHk4HiE4hZKr9+5",
+	"lOaj0dBpKqPe0jH0N+CKoefk6wzLE67LHIdvPn4g+82nT3eahMb9Lt3ZOyLOO0lenhvo9Kk2BnrtsPY/",
+	"fjne+fvnb3t3/1RGxxEzP4clzOUlZVIK866p+7xh1oYGnvQMsHuU8VpQu2ZxbFYENdVl/b79ETWRHOxz",
+	"LAW9nmNMpWRlXxjb5SoUEYzv++T0bBQAjZ0Xn789udv5/+1P++WgQDfS+Ps+vTZkWO/UyceTVJ7NCl6l",
+	"JYAuY5Tj6DqGjC8TxTgo9aNIrCFTwf2tFW/5eWC4iLGUDOMmXwWHI9IVMYvo0PqTRbuN4CkicCyc13c2",
+	"dnfBevCh/cqQ9edSV1IsjMqPmwgINfYUaYk+cNVC5dPsZmaG8jPATWQ5SI9+eWMfeYaixv2jOcJrgpqN",
+	"LLk/G/5wF9Tw+9M+ljvZGAcZqpp/S+BBVsZETrqUc4jzFIF+/VpQG3SpVrTfNyjlHNyMX/VBGrV6EnGc",
+	"iF6f8hKl1znBYXZ4eh5XwqF9jOVealnI+7+OY2vzIKc0mtcI0k94qBNrC2/xpAeShURYFQDZmv/dyfuz",
+	"n7ZT2pu+gQXsgDBRWvSu0OU+FYInuPi1XTuHAQAdGl95zakInnP69fd/CKJEyGhcL3taDPg03WnQFUQM",
+	"uLIQDFF8lOlGUyGI6Do7Rp2Z5efQLkMpb0lPgahF7492sXmNpBFUwOq96AFpU66pYrQ+y3mSfjQnRpRZ",
+	"Abn7S881ijlBjiBTOBZQsrCbUvZhYbGQtXAvbpBx15zUTS+ynKyNXWFoduDsixxNH5GwC+ENiVjHCCQj",
+	"fG5BsjazdkZOIO7vLZsii6Q2p5GSp7SpRL0IqbxHTecN7yd6OtyXQkDTtY88tuegNwFBl2AreKn2OI2F",
+	"Isxz0p6Gmt0Cynb34wSR/gm5wVQ67zGe/21zhZRPc9kcowkWGV8YoefpUvq7pO+p234QcpyOniXIxzUN",
+	"SwhwKTrcNZO6a5Tu0TfMpADaw1+xSFWQLi5gYBWV0J7EenzaQpItSq6TIUiMQWPQlii4BUnj3JOiTSjp",
+	"SJH00QOaYvxUhj0m1xbxGqPufvhtab7hX8X1lQszfLuH45YLbZFglRrecpQrp1blcWdh/QnxaSH9aRLe",
+	"T8Pz2VEwY7d5f8ok2zVFuEmXdIqLRrFpiuhf2JWb4lrRPVT6iQdWkmZ17jrMWIriYrnvY1VccPfL0jwm",
+	"qgcPJ0kwETgsCpEfVCYi5hML96DJ9N1pzmI+2/dghnNOJNiZxcHyCHghfQR91SelPtlj4lzZGLBhvENC",
+	"EUHgTUPB4+FRFq4uJsGaL0WpfSn4SFjkyZMRZ29z58Vn6+dtBBVe2YI2WYn+9ujjGbs2LzMNfFrv6w+K",
+	"YGrDDfQ1oYoo4JpsUU16QmnSbDTIDQzVtjN8C/SUQ7cMnKczI1fulvdLzvoaqE4klNCP+wtpx7Qzcppx",
+	"D3FfSN0WMRNXUiTavHvc8U6lBibZV/r7//79H4JEjiq1UOS//+M/iXkQCC2QKr8FqdBbkIb0UDvH/RjU",
+	"SL+rck6xfHp3nv2Nb7KM+3mIzMj+SkLgBcBp4RLHjtwvuND2+m8A+uZITJJbGieIuNOY6XcL53EwGipI",
+	"0z+Lp3BJ3OX5AxBHgSERSiKhNUSkT3WXMO72dS2iYeDdwGmVDeZFjwREMYvWk8U4Q/eJ4+NxE4o52QMp",
+	"eMcmBzNdfHVlqvk0AWwPnn28FP9EHIvBp34ZmzT6RZTEEFm9wJtGW7QDPKI94FpsjxOn+ate1KANaa9P",
+	"WYcv/Hwqoxd8HI+48OMLWG9RAnOtn9GGY1yDpKG5y0o3fW4N0QYPswtni7nqY6DRosCb01x8WJeJJ4vM",
+	"Z7Icw9Lddt5jP4cx6Xe1mDd+Al3OS4dz0t2cdHZvGpmAhjMpngcTDMeF8rbcASbd6RLswJSXP05DMKW5",
+	"PoTfE27Pi30zY9T8SDLu3e8Dj2wuS2SD+iHlIcQQlXr5/XuWZWyvU9Qv71oeSGaU6ak/Ao11N7vGIjzV",
+	"2PWKm5J7HMEb91QZ3vxok20Wyk6efgEOhaa6Jsv0j4+gkanYbCGfFHREOLXYaGxrRbr0Fgh3Zvb8GkWl",
+	"Z9p9pMxJNM67IHMIpw9OAPZCwnlmWJa4V2aqha4604SDLEEiefy7m+IkxZeWbeVNz9iCJfjbpVKBLhdl",
+	"wEMRYcYXmngxYCGCrZni9TkU+bJ2Cwtm9LhnroeL8TrAMiObkDjDau38NaO25hBBMuiKGAhD0GbVYJNf",
+	"G9QGXeCEaRKxyGU/3WW10mXXIMVAWbtiABLQE2G/CRGWrA26Q7KVdTdoBo1Goxg+m4RaFjPOxcBa/SUq",
+	"j93blZYJD0duM+cSbqd1e+M33Wacqe492eSsBluHCwnRVSjipMdLQPqjLdCyJdm2ssfcBcI1LXMogG9q",
+	"tHE0Vdap5apUdzDXOb6rV1RTe9OGvnLumhwYx8Waq3au+SRkjRjoruJzdc5Uaf+TEjMLD5YzsnDvGVln",
+	"70s/mqJyCd6MX87UGguLnUvgoI4BPk6NfoRG5/HMWUgTahhUEutZ+ZPgQJjK+FPMOJR/wPzFw8bKiK7h",
+	"UrYufkCUplIry5+y0kh8qLldjuY5H9+UjCaGmvokt9ybzDVT4pnjlv4ZuuDQzUpd4xKIUjed8yViBUcS",
+	"66U76uJ44WezlOSJYU23bP1uvZzHepWuwTYaFFdJv9KDZ1fsJH1bq5N36KW+vIVU55mTiFfh7xMhNteY",
+	"D3hCsg7j03Dsg11l281gO51STQb/hmHC+mx+Po/i6T7SDxSPM12QZFd6b6/fiOR2JTpZ5RrxKh5ThHKC",
+	"j85QzTaRGTw48d/XtzgDcVcT5swugT6Ey3BMVqW0jFBI+UVzMZi9pDIjn9mKcDwhjVXg+K+3UFLapi0t",
+	"jKznfoHx6IC0epQnNG4RLD0ZoD47gTSP84RJ2lL0HDJrik1VCuHppwfzGckZBbvPT6HOZeh6OaH/OBW+",
+	"t0CjB0oC9VzAO0AeROIuPZWyuqp9iUUtIpFhaWjZK7SG7ZCQ9hyRbA3gWjH0AcEtln+W1zJJaIOUNK7X",
+	"69vVxfOzOUcNZiw7mDZa/LJQgqbZ2EKSdRQhp6Y2zpc2uWAe1cNXgKTYNrUSd37MmDV30jyzBIaL7Orx",
+	"ctrxaBCHQS3VgNBz8VtCY6xyqnlVx/4+FkqXelrMi1eSizmNfqay4CWmPC5IbNW0sKSQ0ghtjGHBOyiR",
+	"tn125Ro9zNgZAWMwU2uR7SrXNmPa6k+qxDWHD6bfC9KdluH3e/iifcn5q7II1jxi3fz+q+AzuGZQYqTL",
+	"yzb2IVWMSxK5UieMLqbXYEKXo9GI0RjhkCu/tnpvzabtOJ24lDqRXy+n2dCsJj7jN9MqZwLvdFLo2Dfq",
+	"hrIeCZs3S64hFhzTE2f2758jKCtUnqw7Q3FXp/Xm04Ni9tw/P3ly8OzFi+be/sGTp8+qa3BmkJPYlWoh",
+	"7SW77KtQ8DaTvXtqw+nr7C3OJ2KcfwZB6Nb6e55Pd0KoLKQ8pVg1u5bylvEb962CkvKkMQk/5lV+PDLM",
+	"ZvXm0KLE8NW2LWhqmDpiQC8LvVbgml2O3OVI6WJOBD0ZbyTyz/80vbuQhUXl/eXgOt8dWmY3qzvDrZ6F",
+	"2CzpW7COHCb/liC3gwmnu7eWaHnu41QTx1C8xImSr3Dwnb1D0esJ7hp8HxFu/h8zZSSbIMhls87Hac2B",
+	"b/qTllc4f2mBGZODZwTZ8Y7jx/P4aNyBjFQYu9NZLfK1io4RWh9HGaNGqON+n7CInMWMfyGpwMjGEtgz",
+	"zI80JYy/Eml8C8a0jZK4ZthdLqY8chEs10OzWlNZkiGxOJgfRNpO5NCjL5uRY49fgutWWRb9O399Ql4c",
+	"PHlGXCNMEokw6UFZqUx1LgjmZXCdrzxwDd/SxqPjJldFuscpDbvFRvp26krWx95vVc2sAOZKOkp4L+NK",
+	"Ux5CVcDGdqfsU92tl0sj3567IjU+slw7g0d53+6Jlt34a3+8uDgjdsFoNCkXSE6L78YKMrpCaqKSXo/K",
+	"YdrrknHcrANwfRKfGnuhNqhKPp2/IZz2fMpUyRszpjh5WsE0DuQEtz1hMCl18RxohNZfWfIXhDcTauW+",
+	"laVEjaGr7Qdj7JUsSE62WuKm5et9JFAlMCBmk0Tycf9so6VJm4Y30lvKLCuYNYUz8EcrB4g3iCod7OWO",
+	"ljld1VV23tDgPHRoTJzf1UEpq+wSEk2/H5Srj6ryGN9TB3Q4lLmAq6E1KsTcSTIfWc3G5Eol2HkadqqG",
+	"9ghBZVNkFDYGVZoOjZ4n4ijvDlDkOtEkpJwLrOzCYlOc0DDAvNeyqjez5bJq1o+WhNMZA9K+7XpY+GC9",
+	"tqxypfzHVxAnUUOly6Tgy4TF2tbpWW50lIOn750vJIkAs8vKIbqcMATeSxaNsBvONaqZz6a2WLdgRKIM",
+	"Qd6KAUgSUpWVOBumdxUQ7COpaAxX2D8wGu1USXe+fjb/aey8uPr8rRk8rehVOYITI/HqB0pizkO9Go5L",
+	"MP8cG1g4hdk+vxKX+rSLWMQPPtPFjB9alGkwLaySbZEe5bTjeiVY6/GItFTSB3nLcC6dTFzfwHTOyxFp",
+	"YT5Ky3WKLlYRG4QOaRyro0teTDTAmW09GnYZd30JjV56en5mH7Kt6C3NKjtOLe2bZfZqCDrdlyFqs4cZ",
+	"/LQfQWvGOyXKy7Vzal91fSPVSchX7LqKV4w29pWzsdO2s5P7g2TdEO6CWjtXhD9RAffrRjzo0zqWfnXu",
+	"kntz1/SjFccORoGZO9tUPutvaEmE+fiu1R18ocstI/mLNIy0sthEhdYwqaPT5Gw7e4ZjQ/kzSuBxbTl1",
+	"h9myBmQjyHnGjfMVZASURdR96LQaAgu2++xNT7gch/BysH/BCO5CqF8CUHv2aQAty42aBWg2mhrMF9r1",
+	"n5w7wjvKhdNwrROIk8K2WcfqEm/DgMbxThiL8Mb14v7xx8N378jW3gHpbhe9DI3nh41GUR3d+qXRtL10",
+	"/ufeL42d/c/bh780dp7YX5XqpRe5yx3zob05fn+c9SUvfv0YOz3T3Y9UXJ3RJBb5tMmcVJrPdZ1JmrHN",
+	"APrLsYugjWn8oIiVX+hnIlvHOqGxbbLyf0EVgfWtRkMtbA9Ja3HnWW5tr7H3dKfZ3NlrXDT3DxuNw0bj",
+	"79Z8Pqw1mi/2r5/Sxs7TsAk7z8I9uvOifXC9sxc9g+e0GT653m/7cprDzLTJxmC+YiqkHegR/vs/BJGA",
+	"m4zoIQljBlyj7yDV1QjV7JYSLjIv9xb6uLfrdtBLgTDSM03sMD2QQgNh2sVUjHJnt4kwdY23VpKtP6PM",
+	"8jVXI5qx3XTL7xobFA8k0xq4seVdvdcWmmxGMbZZBETd2FkGhKL+u31EWgY02Xuuh6QPoh9DPgUhvUjM",
+	"yPg8uV/NDMLVlVv5h6aKWUsJCwmZ3MbG6rjnEYSTim/s9pZgOuZUrMcXOvzk0nxyfGYWvuJ0mtqvgop/",
+	"AfGlHope/VrOyXHcCOGfhGErPwn1+3/58UaHqQ3mHa9Zh+O8xVG+vzE2c68s4aV7u+YZIjVbBpm5xQfK",
+	"u/XZdm7q1EIdbcz2FptEtYpk2tmvY5Ka7d5Tdfxl8BmnHz5SLjOhZ3nEcP5iuYPePLsk8/07Q6dFqLvM",
+	"JvfTagpxfB5hF1GdgLI/DSDi/mfdTaT7sS2Z/UFRnUj3Y4JPlwa0FISJZHr40WwuzUX9K5TaAq7xh5vM",
+	"eUha5VNGqY6u6vV6q+5nyaPHE/+W8aqu1tjzyDoLhfxr1ZgzvwBnumFqQCeRdpx96/ji9P2r06sPZ6fn",
+	"xxcfzq/+evrvrSM7Cg3bgEpxyxQTHIOkuHk1w6buMFTdFuP7cRod+ie7QKMYlApIL4k123HAcTGqndBo",
+	"0pKcnL+rkzea/CoYV5kKXfSEOoU6IJRfcpHoa5HwyGuLlEdEs/AGtCJtGySynlCJqwQHokAbdnBy/s5Z",
+	"Iqp+yS/5X/5ynA2AZILX//IX8hF4VHVvJdNhW3XyVxgqlwtKtCDUqvGijV92hzZ7pKG+5C4jgeLU73QS",
+	"+JbzIQcFh3HgvcNBsc5su06O3bjRrDMqUocilKsByEt+0Dg4IpTnBqX72eiFseN2uSIHjf06ucimp8ex",
+	"GNjoHY7Jz95iNPiYKY34dcmZVqT1Zcde+w4+3CLwRQM3WOWAjOkOygD39Bbk0E4Ud+WYadJHq2oUaivN",
+	"A7HpHNTH91sGJ1sBoZe8haH3VmCnlFsuY/5CWjZTpGUuIHD1eTafg/F+ogPSsskfv3xu+VwBe+B227ag",
+	"snkf7iBGqKm//AWB0KcdxnFsKO6qha1MWvaiDdjpbwmQlpURrSNX00xaOcnRcoMhbWmqkUPuMz9LpgHh",
+	"1Tr78PGiRWgYQh8vt2Qcra3jP0Qjux/TIZGgE+kiDUoLaSO3OO7QAkjRHlxynE+JAC2Ors1wYm8vsOdJ",
+	"/2Sn+jNO2jHrdNOx/1TbeZIpMr1wVEElfqivyd4BQR9ynbTOji9Ofmyl2zSHOr2gnZYbzcw0uabhDbKv",
+	"bKi23QfO00YLMoe6zT0b4ohZCFzZMjqraBvhKBloKoe5DBTPpI7P3tSCmpvWbZT4erPecByX0z6rHdb2",
+	"6436vnXYdJH170YiND/cBbXdLna9+mp+3Slr2nPsNrjXaJBBl8W2as3NX8bp4IbQeQfzZ+o1z+mZ4G+M",
+	"TdEBbftq2WJNvD/cw16jMWGKcMms5tSkEDezj0Uu9PSqGC6cOwuN2S3UCxKzdvjLZyNbMa+ndlh7y26B",
+	"m+WGulEppx2VM9w/m4d3e6AlS2HsrqI+pL3Y/QoHL88KdTe+z6ht11ShYJKGwJGB+CyZHnOc1ToosOjY",
+	"Zp2N3UiWv3PfS8nSffzm7AUZfctvJ7uyRW4w22vJ9Z3j+Got3PAPLWm7zUL0WD1p7D/IUahOR+M3AzIw",
+	"YnGvcLh8ctFyTvkeuwjRaHiU9j0mig6Vocc0WcqmQU3G3fQrk5H3trlL+2znBuzsxXIEtcN2FQABFIeG",
+	"dRZagx+5AK6VxWah7XAtBnwcKY0wtq5xLBb1zZxVZZZ/tmT3rZFZOFF3ysITa+qYlcXDfDCapDlumljo",
+	"Y0LM/Pm3BOQwc3xkM52zu53acnQMfrESqIKkM+7N96s+yXgYJxFcubWFT7sATWpOjTXN+7wQkc+Gt7lh",
+	"wCWIe4wWqwGq7SEg4sjIXwy+WUXNDjc2/AviNioQBpucboZ0fGB3W7aJ9FS7L2l0boW7faQ5/ZFPnDrt",
+	"2MZhDvZeTH/oQoh3lA/dt5TlMzPsD7sHcBq7lNm7okBRqa2lciRps8Y0GnRF3XS+DAg3BrekPTz6doyN",
+	"Y2i37VMGsd1IQIS0mqadqu1+5jhum91Cah3kRgEULlShYl2YUu2mNzi95Qagj/YVVV3bW97qP0W+YP1V",
+	"rh5yXsaQUzKxnPJzmlv8UkTD+aSDI8TT8zPDO6Mk7QQxD534qGrRH+OmhIzQaHPJNJqGHMuVoBsYBllb",
+	"KjdzfKX0Z+X15IdeC3nNogi4feJg+hPvhX5tDGj7wAwkfiJ4O2bWRXPQnGFPZ3QYCxpdCPGWyg7Y557M",
+	"AgCV9G3LxXcQMerrIw729mZ52GmtRs04tXxinUzMYpexghwnewhGNqKb7H5j0Z1lazHoivxow9qQB/06",
+	"WvAHX3RqEQpeJ+dGtqIHacBC1LG50DjYwZx3XGWxsjhlTSPkezBlOyjHV0xg85LLupAJb+KhkSnweu2Y",
+	"dVR1pcvWmqayYpHo9XHjx4Is/wr6wTFlTrXjVe3us+NVIY2BR1TuGnaz4xMRd5zfv1PVJdmmp/nlJKJD",
+	"Pxvf8K8W2YqyvmHbhNpGcSMpPKRFdctXRqUe1q+CQ3DJ09yEAcAN8EgFWXdv9EQXe39jH8tBl2pCc30N",
+	"LzGCVNjmZY30gHJVpst1QI92jhgD7UghXGlS0lFazOqykK3fn9mxP2Xmk53qkZLmPRKXjCFX9gVzLeUG",
+	"4aT47UNaZqOgrmA2tlZP/zlMrfej6JpjF55Sl6WlpA04Kgn9Q8Eabv3WIgqoDLvga7mQECWNAGu2AnLy",
+	"/uwn/KUdNbVFw9Ac3mXYKyCuFfK2jRO4jpGXXGLPDxykVVZPblE1cAVjvpzMNqsqo2NjnJ+kp1uFt2bK",
+	"yn9DWqwizTT3YTa6GRnIXPXWdDT0nF6gabLDOnp8sVrtQVlEfjz7RO9NblLmn8YjE+YwPOUR6e8eyieD",
+	"lfKKdNgtcEOxfrYlevStBU+2hCRto3dt244+jN/Y3g85Aq5XeFJO0iLL9blScgPof/lWC9FPXXsZJz3g",
+	"NMkyWnsUgel7QtSePq9ZqNHYJaHXnr9oNBs7DcxGNmRufvfxBP8hwbDc2nlCyWtJechUKMg7KjtUsoji",
+	"Aew8+lqzWd/b26vv7+/vNhqN5s7zZq04Nr52Kr6QCwi5iEWHUfJWRzTraHj4i++csb+/t7fTbDYamIKR",
+	"G+M+8oLZvUbuttbjNvKoUqE4cBjkkc3Gb3ETpxe0U/Vyt2wX19wFtbfC7m3a+nQd7uZ79kltXEwP7GIi",
+	"WaH48vnyqPI21cd07LeTWuxdprSQ6ObxBc7kAwfrXPV/3MoXgAeZTaW2STpS1OkAl9xag1sHjRdZ8+Xt",
+	"I5dxoY2W10UEtHkOOBXBfQaTGvqCGS1RC/OE0sacY5i8VKbc2S1nYmK6W+uVr+L+szuL10UY9gKWRBiT",
+	"HGOVWNFYldC5r8C527jQqlxoD8pWF3KhYcJS2C0JXGILCTsN3s2IwTnrCrBYnSdx3CJhDNQozi71jbQ8",
+	"P215zopNUSRgcplyU3WLOG8T5BfWmduY9XU/ZXm8kGJUs5xbnfSVL7OokyujbFeL8Mgo/HsMWc6g2p1J",
+	"CAW3Kfmv7Yyt9amia2J6lgrWoU7upqPcMs9glYdteOLXPrif7WE9TXiK6Z6mog/SA2oT+qr2U9ESeH0/",
+	"MrycAPLGz8Q4WG6UmsoaeLsyAHfugHAYZI70Ce7q4Zv8dx81QY0Ot5lIVMVmYxtSKiGlYis9VsST75qW",
+	"XCuCiWRU7FAwwmdH6Iec5qrcbTZmrmWbhJ64td3IKqnsk9vRoyawXJ35RNqKRSfrZrAhramkleuc8V1Z",
+	"mi4aU0RqGkVFm2mdYZOssceJ69/Rh4glRIIWkgtC+7//H0UEiRglzUZ9drOw0PFhxUGGvC1aHmPA9it/",
+	"OOfixus/I/fAKsKR4OYK2Egqa8cstZlzODjtwfzZGmQ0WeOST8rW8O19p2VrrMqInCdZo6QGJx1V4+tw",
+	"cu6gsiyM3PjRR52HMaN1vB57eM1pGCUmbTYJ/3tNwrDxtcokDN/fen3aRHUroF/F9ZWvMTbaj6QRwrC0",
+	"7c9YEkRufMjnORzTCJB15TnY25iY55De5ybPYZPnsLI8B88mls75RtSbmbIccOmDZTlYFeqSrzbLwQN4",
+	"k+XwmLIc7k0Wk5McKpCisSqJc19ps0lymJTk8GA89ZHnOCyoki4jxyGvcf4rSPRtRdbal1TV5lUj15Xf",
+	"MJGos/yGx0Tcm/yGP0J+w0rVyKUFd/GdswV3cekmuLuJQE2KQHlXaWVwd516QCkl3Se0W0Y99wrt5kTr",
+	"JrS7IawSwqqKyaxZv66O7Oa1xU1kdxPZ3UR21xjZXREXcYI2c0VWStePQnAjO6PE9eOoiq6+xnd96q8m",
+	"vLqEEne/4Wk17gjBBWKrpZFa2utT1uFLel2UwNU1tIWE76vrhgftdO0iw8A/UTQ3R3YZbed++VAR3Y9h",
+	"F6IkdmMtsWtNPqCRJVEH6e/dwGSyRTkxH4soWqrbts2ha9reZ+GNYVmXPDuEbWaoiMd4lTbwHZI2jWPD",
+	"UKpbHXoEWqtC4mBwNc9UGEORxdku+xfNvWz2DBdoytTOUamh2LUfq/nn0Gc8cNaj0aRXU6HTpCiwiRNv",
+	"4sQPz1A9T8u35HoYrjqmM6Xx4qogWo6LPbiofThy3ATSqgNpD4xyyw2mnYPyCkBAJFCljFwOUOjHoG2U",
+	"LKQ8hFjlz1Ympq19sriYXkbAbFzWHuRk7dzidD0Bs2n06yNmj42ONzGzxx8zW41A9d01Jzr4086daS9O",
+	"n/70UtKvLGaUZ6070zU4rnYIVAbkekjMqaq8Fz/6TUzpxWn2Yl5Y7L7ppozgX0p7jVZlbpsHCqZ7j35h",
+	"vaRXO9xrunFt7p84PtTZ8AhGkA9sxDuQVNnwBhJ5QGsHmT+RHd/NkGbp/TOrXPbWPnZ3s1bz2E41tMK3",
+	"8WKnsZeh9TFntyDV7/9LMkEiIGlbu9knFtkDrsfE9dCdjPXfvc9+Y3M+EPEfRxGhI82h78MDxkRhSSZy",
+	"WeZuxgWmZ+6e+7j2JnN3Xe38zQUsGW/uk2XBeoYeq9Wu9/mkiQq16Y17x+NONMJDzJBjZA/7vZPQWlUi",
+	"liJEOoDA/WZ2hajUSnCvKdSiVkQ5tATaU4SSk49/I22GI1mPWkRI0gpaRIFBLw1RQD5dvN55bn7/M+OR",
+	"GKid5t6Tvd23VDO+0wzcME5lFPozIXXSSUABEfKSn/JOzFT3kHDRg13bllxDDG3BYReLwXZ50gMpAlv2",
+	"av7Xl6DobhZg4f1fAxJSqYFJumsO1xYxEwHhQlO1i4GC7folP6Vhl0gxcDV3KstlDMzWfaA4Fz62lSA0",
+	"xmF5pEuVGxc78BWy2O4eaERE+5JHiaMb3iFM18m5GNjUKBrHO0LucKG7jHdwJqkY+Cmj2dxXCVaso0GG",
+	"AxUMaHEmge66esFLbmeX2qiRHfZJQpFwrew8hQFVvqYwSF0e5oV2nl/gh5OC/S4aHOAAU8abLLZUF/wW",
+	"MeYt4zdufp99MMtQtpH5rASXUEUGEMfLL8UtG38Rww+KAA9FxHjHmJzaju/BUBq9Vm6yZelGulQqKE58",
+	"8AO2E93eeW6eU2Ln+fMnL3aataA2yNFA2fTsiaaChi96N1S3RaabnvqacYqbG33pStV6y+crHeWMM9WF",
+	"yKHAiJvtjxeR2mT0PJActGiWFfHjrK2Tj39bnkzMPaVQ2O1cI0kiAY3Iy2kxKkcUD65eVU5esdBKZ+4Z",
+	"GWN5/B/OVFnzbCjmb3pZmtm9jI9ZyiNmskBWWu9Qlda1sNQvf1uad7KEt8VAoyW9apmZcEKyjkWwmZjI",
+	"B7u8bIQwkaCS2DDcqNLPbpeMetrfAu/obu3w6cEMGtmHEL38EaGYFYWDyKo+t9gcrOpP2hy/qq9p8X1l",
+	"/z2Swp312snl5TeFXz9UGuA5FpkpIxNyxWdEcJuwN5oCSHm0m6UBavMDzgqF7cCnDToK9FNFL3lINY1F",
+	"x/Z0En0bl4uH1i7MRucxTXIpCYybtxKloV+dGZhDrvUmB3Yp5xDXDm3zl1qwULqgBcVV0i/PZ9gv5jP4",
+	"5MG0PkJCGySQn7tUq+M+pgY4vnpY61Ge0NgqdjgYPd3gLaNXxupWtN+fPSKTA/x6ojL5m68c45cu+cPb",
+	"b5vozoM56g17RI25wGsehEeXqMPTTbbCtlYhxmeit02a4ATb6+Ex6T7WmJHt32t3R7O3qa0d3+IB/mhD",
+	"OM2pplUnKZHIEKosm2Yua+h77ftoTjlDGbK54T+RgRA7jPa8wv77u+31aLZX1ejRXPCaC3mse8aRzFnM",
+	"eGESZZD2gaSc/kvf/LnuH8/lNFFyJoXqg20QVGj52GySF8+fP3++8+zZs2fmlhxZHtYGcK2Yhtn1bAOt",
+	"9SjYeE8TKpX9HW+KejYq+IqaP8aWdSyXCeaVnhl6PqLj44/U8NHx4023x8fT7fFedDCpz2M5LjRWIlPu",
+	"JU82VWnVVWkPwjUfdWPHxVTQpU6udN5Xi1GzE896qtImka1Pz3pE5LspRnv8xWirUQWX1LfRvHCWpo2G",
+	"zjYdGzeN5aobyzn3Z0W8eI2ifZx0Fm/UWEIu9+jSmInNTYvGDSWNUlJ5Z7X16shVzRlzCuCmM+OmM+Mm",
+	"j3ttnRlXwDycQO3BRAGaKJCBryGkPCLHZ2/IDQzJNXSZcxA6Qh+Xjh3Q7+Ah3T3vSgnq564gTJGQxjHj",
+	"nfrji8hhh18axyDz0fsILJIu6eJ9RKni8n9muktaNjDXClwRlSKDLgu7zv5QhLrIHbmGWPCOIloEWGGF",
+	"CpQNq3vX8rAPEWH8km+1xqaWtQLSOnhW/PeTJwfPzC/w36lDHDsJMq67JGIdpgmNY9L2iKhoD0jMOGzX",
+	"L/nP7gmmA9RcFNFdKZJOt9guw4IhICKfdVAR9rdhy5XE/cd0LyykK0tbqErTtWsn5SD3GE8D96tN2UVA",
+	"VimaLjicluB5ZMsiwEDD7p8oNi8kiYW4IUnfYWuOK7hfPFSg/r1BsZgp38PT4p8W5LTefHqQBuaVIXIn",
+	"uvx1YXC/To7Th1Kqy9eKXnLPWQ4aL3Jll1+YwhJRPJ8xSA3vIK0INGVx6wi/mn7KRqPw4bMPHy9Ixt6s",
+	"pYhbrM7xPXMZtevTeB2tHta2ms1t8uLZ0ycHO/t7zUaWSd8T1yyeI6yPZ1qPpmvBOUHRxavZRPY3kf0V",
+	"RvZ91vyS+WZBl5oa3Lc9OSwrtQLdMFCmrWxTdZL3zdp69KzBMYbfjWw3T5AbgL55D5NEDLjnhNVBeM/j",
+	"NlH4xxOFvyfOTorDV6BDYzVCoAz3N4H55QfmH4jpPUxoHvXDYR+Mumt+9lVGxBu+xCZShoK3mexBdJRX",
+	"SZlWELeNodlmXyCq7iG7oLK3jNi8L4K6So8wUn/VuGjuZ73b0+VY4YXmsLeH59QD1xPUn8gCfFT/frrg",
+	"Jqy/CevPF9ZfmR5ojU5sG3WfGM1456C8+qjFhCEadWKWGyNaD1gIhjdyodNmSuVOLn6zfmvYKrNzFba6",
+	"R5yx7IdvzsclDbTmsZhXqiylDUuctrSJEv05DVrsHUbz5G9Rf3UsbfdbSp8Te4YmPM9Nptudn7hz8G4J",
+	"iQ3aDLOyv9reGKNrE5x4KynGYcuFh8O5RSyL0l52DpUqRaOPmfSp7ubbtnjBM8r95+lA41OVbCOEGfvM",
+	"u8XEdbI4RF5vPTv2D74aQw2Vhl76a9tG0Pd4peqSb6kk7BKqSKusAUMrIJc1bFSoBbllNDWzLmvbgX85",
+	"xl8mRsLO3dnmvrBVVnraTVaFmU4RchaOf6JgkkxvztOu/83DtpA/9y2R1lmXGSGh0hiuwlgoiDLS/xvw",
+	"yPA1zBaM6Oyqoz3XeiItDqYTQi0evTexlk2sZWWxlrT72aIcJlU+3YNTAyvWZa6ybueuQxQX+UxmkihQ",
+	"dfKxIEFtnaMXpwwX+XQXctB4cXjJXfEP0V2h0mbG1aGWlNNtYi2PJ9ayBJytjrZUYURjRZLgnlJgE2Kp",
+	"DrHcG29WNYvP6DlYvpiWMo4wy6NR0yKk3Jjg15BWQmwdNF5sV4dWFlXxlhFbKahxbQi7Cyhx6wmTTCZd",
+	"Hyd5VCS8CZQ8/kDJ8pQ4BVoz3lGTesx99GsekNDSb1SQWuqL8Ru+J7U9JteAEWZOGqjsKvzVp79ahlBb",
+	"oD6fccUiIK02UJ1IUK0gtzCmHbuuqhg/h1trEEx+z3aAjJu6ciVFYvaUShfNevBVcGz81APJQrr7jnKa",
+	"qNllmD/meqTYNOLycmxJtPXdSrKNnJlLztyP56Qixr5mwpCmk3SYkftiGk9FNzfB92Gxk3MH6ERyl3OJ",
+	"f/tB+conO1ToBrApk+qKAb/kyI1wECtOKLIAqJNji00KInJtuZXlT0Li81ut44vT969Orz6cnZ4fX3w4",
+	"v/rr6b+3tnEkk3kg3az5amX2+gWuWatj1d6G+Z3ra9ejktF/AfGlHope/VpmftZ35i/ko0i+onruptpe",
+	"4XAmObxyLtonT7InTsVI87wSXvmRiqszmsRidnZpwbYev23+29FkdSRAJLXo6UNAHiENWqzWc7TxnS6X",
+	"HUKYSPNpQ6+eNRhqPPzlsyHIEt+q9tTu+aRnfSkvNEysWteOmdKfcMXqq9g+GC6J2/OFPoZbirh6jIaI",
+	"Yebutedm8d3Er3oObZskVX11zq65Bppp19wHbc+gQE5vzoAnHSln3EyQrI6HJo4YFi6znRb4NNe2Vuns",
+	"hfKvgopSmfyT+P0fgvwk1O//ZexvQ0du+M4crRUUyDU1VlA4mr4yBGoueBMA3QRAVxgATdTclftF8T09",
+	"4Mnw0DYXOGe23Iob8ElBvlMDw+HPkbKGCy72jVsL/V1tnX6fSk1E++iSR/gNzB/uAompMZNCzW4hVUfT",
+	"wt3qYKjjftNDoenemCL2y5u46BrjovYGFsXl6lBoOT40ViIN7iUJ7jbTIZcYNl0Aq5Yxin4h/3OdvEo5",
+	"od05kfArhFqhbe7YrMJBfTyEKjf0YnrgMlzQTqPLgW8utW49DuWJhOycyRuC3oREVxgSXUytG/Xz0D7L",
+	"u3hA3lZMiRchjUkEtxCLfg/QS27W1oJaIo0919W6f7i729x7Vm/UG/Xm4fPG8wZyCrfD0Tf+CDTW3YD0",
+	"QEsWqiAd4i/d3EU7ERmH/DlG5l0imBlSlmtvHdR9KW6ZYoIbHjni6s69xvuqynP2bcerwPlqcr3GVO4V",
+	"KdAr9+IDB7Z/go2+2Shh/kBpuGrsNSdYM8BAkS3o9SUoqrbJf//Hf5IwUVr0QBIhO5QzRV0v2ZGxvAzK",
+	"3+rGc2+FNvnevbQPoh9DQAZdQXp0aDRs0haSKKPD05ik76yPDewt+wwOprIvdrNjbB3NEHS6//yrbCu5",
+	"8fec5dpNoaGA/X6CXA8myoe+9lq0s20G2SBybA5kxyil33N1IuUIMFIDQbbsL2hkgMUKrTEkkN8SGrM2",
+	"Azssoz46fLfsI4X2Glv5jsrbYy2VfUeNHOrle+KOv/x11qpji3aAR9S/2lyHnzsaEQ5fsmntuddnrT4q",
+	"wJPmJ1wninFQ2OHOfEfiFwZCYrFnVySOfLoiZhEtkI9/ouQTL5P4xg3tVvZKx7boJ3jffb77fwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -64,7 +64,7 @@ func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 	cfg := config.Config{
 		Addr: "127.0.0.1:0", DatabaseURL: storetest.NewURL(t, dialect), DatabaseMaxConns: 8,
 		OperatorKey: OperatorKey, BootstrapAdminKey: BootstrapAdminKey,
-		LogLevel: "debug", LogFormat: "json", BodyLimit: 64 << 10,
+		LogLevel: "debug", LogFormat: "json", BodyLimit: 64 << 10, UploadLimit: 8 << 20,
 		// Tests send many requests at a frozen clock; the rate limit test sets its own.
 		RateLimit: 1000, RateBurst: 1 << 20, ShutdownTimeout: 5 * time.Second,
 	}

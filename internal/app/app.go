@@ -18,6 +18,7 @@ import (
 
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/config"
+	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/httpapi"
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/store"
@@ -30,6 +31,8 @@ type App struct {
 	logger  *slog.Logger
 	DB      *store.DB
 	Tenants *tenant.Service
+	// CRM is the records service.
+	CRM *crm.Service
 	// Handler serves the whole HTTP API.
 	Handler *echo.Echo
 
@@ -51,13 +54,14 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	a := &App{
 		cfg: cfg, logger: logger, DB: db,
 		Tenants:     tenant.NewService(db.DB, clk),
+		CRM:         crm.NewService(db.DB, clk),
 		Idempotency: idempotency.NewStore(db.DB, clk),
 	}
 	a.Handler, err = httpapi.New(httpapi.Config{
-		BodyLimit: cfg.BodyLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
+		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		OperatorKey: cfg.OperatorKey.Reveal(),
 	}, httpapi.Deps{
-		DB: db, Tenants: a.Tenants, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+		DB: db, Tenants: a.Tenants, CRM: a.CRM, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		_ = db.Close()

@@ -54,6 +54,8 @@ type Config struct {
 
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64 `env:"ATENDE_BODY_LIMIT" envDefault:"1048576"`
+	// UploadLimit is the largest streamed upload (a contact import file), in bytes.
+	UploadLimit int64 `env:"ATENDE_UPLOAD_LIMIT" envDefault:"104857600"`
 	// RateLimit is the sustained number of requests per second allowed per API key; RateBurst the burst.
 	RateLimit float64 `env:"ATENDE_RATE_LIMIT" envDefault:"50"`
 	RateBurst int     `env:"ATENDE_RATE_BURST" envDefault:"100"`
@@ -145,6 +147,9 @@ func (c Config) Validate() error {
 	}
 	if c.BodyLimit < 1024 {
 		errs = append(errs, errors.New("ATENDE_BODY_LIMIT must be at least 1024 bytes"))
+	}
+	if c.UploadLimit < c.BodyLimit {
+		errs = append(errs, errors.New("ATENDE_UPLOAD_LIMIT must be at least ATENDE_BODY_LIMIT"))
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		errs = append(errs, errors.New("ATENDE_RATE_LIMIT must be positive and ATENDE_RATE_BURST at least 1"))

@@ -22,6 +22,9 @@ const (
 	schemeOperator = "operatorKey"
 )
 
+// StreamBodyExtension marks operations whose request body is streamed to the handler, not validated whole.
+const StreamBodyExtension = "x-atende-stream-body"
+
 // RolesExtension lists, on each operation authenticated by an API key, the roles allowed to call it.
 const RolesExtension = "x-atende-roles"
 
@@ -46,6 +49,9 @@ type operation struct {
 	roles  []tenant.Role
 	// idempotent is set on operations that accept an Idempotency-Key header.
 	idempotent bool
+	// stream is set on operations whose body is streamed to the handler (large uploads): the validator
+	// leaves the body alone and the larger upload limit applies.
+	stream bool
 }
 
 func (op *operation) allows(r tenant.Role) bool { return slices.Contains(op.roles, r) }
@@ -96,6 +102,7 @@ func loadContract() (*contract, error) {
 					return nil, err
 				}
 			}
+			o.stream, _ = op.Extensions[StreamBodyExtension].(bool)
 			for _, p := range op.Parameters {
 				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && http.CanonicalHeaderKey(p.Value.Name) == headerIdempotencyKey {
 					o.idempotent = true

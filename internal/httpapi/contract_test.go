@@ -258,8 +258,8 @@ func findOp(ops []contractOp, method string) *contractOp {
 
 // roleKeys returns a key per role in the tenant of adminKey.
 func roleKeys(env *apitest.Env, adminKey string) map[client.Role]string {
-	keys := map[client.Role]string{client.Admin: adminKey}
-	for _, r := range []client.Role{client.Supervisor, client.Agent, client.Integration} {
+	keys := map[client.Role]string{client.RoleAdmin: adminKey}
+	for _, r := range []client.Role{client.RoleSupervisor, client.RoleAgent, client.RoleIntegration} {
 		_, keys[r] = env.NewUser(adminKey, r)
 	}
 	return keys
@@ -286,6 +286,11 @@ func (f *fixtures) resolve(template string) string {
 		}
 		collectionTemplate := strings.TrimSuffix(template[:l[0]], "/")
 		collection := f.concretePrefix(collectionTemplate)
+		if make, ok := fixtureMakers[collectionTemplate]; ok {
+			f.made[prefix] = collection + "/" + make(f, collection)
+			concrete = f.made[prefix] + template[l[1]:]
+			continue
+		}
 		create := f.findCreate(collectionTemplate)
 		require.NotNil(f.t, create, "no POST %s with a request example to create a fixture for %s; add one or a fixture here",
 			collectionTemplate, template)
@@ -300,6 +305,48 @@ func (f *fixtures) resolve(template string) string {
 		concrete = f.made[prefix] + template[l[1]:]
 	}
 	return f.concretePrefix(concrete)
+}
+
+// post creates an object with body in the fixture tenant and returns its id.
+func (f *fixtures) post(path string, body string) string {
+	resp, b := f.env.Do(http.MethodPost, path, f.keys[client.RoleAdmin], []byte(body), nil)
+	require.Equal(f.t, http.StatusCreated, resp.StatusCode, "create fixture POST %s: %s", path, b)
+	var obj struct {
+		ID string `json:"id"`
+	}
+	require.NoError(f.t, json.Unmarshal(b, &obj))
+	return obj.ID
+}
+
+// fixtureMakers create the objects whose collection's request example cannot stand alone (it points at
+// other objects, or the collection is fed some other way). They return the new object's id.
+var fixtureMakers = map[string]func(f *fixtures, collection string) string{
+	"/v1/interactions": func(f *fixtures, _ string) string {
+		contact := f.post("/v1/contacts", `{"name": "Fixture"}`)
+		return f.post("/v1/interactions", `{"channel": "phone", "result": "no_answer", "contact_id": "`+contact+`"}`)
+	},
+	"/v1/follow-ups": func(f *fixtures, _ string) string {
+		contact := f.post("/v1/contacts", `{"name": "Fixture"}`)
+		return f.post("/v1/follow-ups", `{"contact_id": "`+contact+`", "due_at": "2026-02-01T12:00:00Z"}`)
+	},
+	"/v1/imports": func(f *fixtures, _ string) string {
+		resp, b := f.env.Do(http.MethodPost, "/v1/imports/contacts", f.keys[client.RoleAdmin], []byte("nome;telefone\nAna;47991234567\n"),
+			map[string]string{"Content-Type": "text/csv"})
+		require.Equal(f.t, http.StatusCreated, resp.StatusCode, "import fixture: %s", b)
+		var obj struct {
+			ID string `json:"id"`
+		}
+		require.NoError(f.t, json.Unmarshal(b, &obj))
+		return obj.ID
+	},
+	// A phone's links are named by the linked record's id.
+	"/v1/phones/{id}/links": func(f *fixtures, collection string) string {
+		contact := f.post("/v1/contacts", `{"name": "Linked"}`)
+		resp, b := f.env.Do(http.MethodPost, collection, f.keys[client.RoleAdmin],
+			[]byte(`{"record_type": "contact", "record_id": "`+contact+`"}`), nil)
+		require.Equal(f.t, http.StatusOK, resp.StatusCode, "link fixture: %s", b)
+		return contact
+	},
 }
 
 // concretePrefix substitutes the ids already made into a template.

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"strings"
 	"time"
 
 	"github.com/oapi-codegen/nullable"
@@ -40,9 +41,15 @@ func apiIssuedKey(k tenant.IssuedKey) gen.APIKeyCreated {
 }
 
 func apiSettings(t tenant.Tenant) gen.Settings {
+	b := t.BusinessHours()
+	days := make([]gen.Weekday, len(b.Days))
+	for i, d := range b.Days {
+		days[i] = gen.Weekday(strings.ToLower(d.String()))
+	}
 	return gen.Settings{
 		Timezone: t.Timezone, DefaultCountryCode: t.DefaultCountryCode, UpdatedAt: t.UpdatedAt,
-		Features: gen.Features{PortfolioRouting: t.Features.PortfolioRouting},
+		BusinessHours: gen.BusinessHours{Days: days, Opens: b.Opens.String(), Closes: b.Closes.String()},
+		Features:      gen.Features{PortfolioRouting: t.Features.PortfolioRouting},
 	}
 }
 

@@ -23,6 +23,7 @@ func TestSystemEndpoints(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
 		env := apitest.New(t, dialect)
+		env.Do(http.MethodGet, "/healthz", "", nil, nil) // so the request metrics have a sample
 		for path, want := range map[string]string{
 			"/healthz":      `"status":"ok"`,
 			"/readyz":       `"migrations":"ok"`,
@@ -145,7 +146,7 @@ func TestIdempotencyKeys(t *testing.T) {
 		require.Equal(t, "urn:atende:problem:idempotency-key-reused", p.Type)
 
 		// Another caller's key space is its own.
-		_, supKey := env.NewUser(env.AdminKey, client.Admin)
+		_, supKey := env.NewUser(env.AdminKey, client.RoleAdmin)
 		own, ownBody := env.Do(http.MethodPost, "/v1/users", supKey, []byte(`{"name": "Caio", "email": "caio@eox.com.br", "role": "agent"}`), idem)
 		require.Equal(t, http.StatusCreated, own.StatusCode, string(ownBody))
 
@@ -209,7 +210,7 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 	env := apitest.New(t, store.SQLite)
 	ctx := context.Background()
 	tn := env.NewTenant("Leaky")
-	_, agentKey := env.NewUser(tn.AdminKey, client.Agent)
+	_, agentKey := env.NewUser(tn.AdminKey, client.RoleAgent)
 	k, err := env.Client(tn.AdminKey).CreateAPIKeyWithResponse(ctx, nil, client.APIKeyCreate{Name: "erp"})
 	require.NoError(t, err)
 	env.Do(http.MethodGet, "/v1/me", k.JSON201.Key, nil, nil)

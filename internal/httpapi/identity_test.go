@@ -34,8 +34,8 @@ func TestMeAnswersWithTheBootstrapKey(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, me.StatusCode(), string(me.Body))
 		require.Equal(t, "default", me.JSON200.Tenant.Name)
-		require.Equal(t, client.Admin, me.JSON200.User.Role)
-		require.Equal(t, client.Admin, me.JSON200.ApiKey.Role)
+		require.Equal(t, client.RoleAdmin, me.JSON200.User.Role)
+		require.Equal(t, client.RoleAdmin, me.JSON200.ApiKey.Role)
 		require.True(t, strings.HasPrefix(env.AdminKey, me.JSON200.ApiKey.Prefix))
 		used, err := me.JSON200.ApiKey.LastUsedAt.Get()
 		require.NoError(t, err)
@@ -86,13 +86,13 @@ func TestUsersLifecycle(t *testing.T) {
 		ctx := context.Background()
 		admin := env.Client(env.AdminKey)
 
-		created, err := admin.CreateUserWithResponse(ctx, nil, client.UserCreate{Name: "João José", Email: "joao@eox.com.br", Role: client.Agent})
+		created, err := admin.CreateUserWithResponse(ctx, nil, client.UserCreate{Name: "João José", Email: "joao@eox.com.br", Role: client.RoleAgent})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, created.StatusCode(), string(created.Body))
 		id := created.JSON201.Id
 		require.Equal(t, "/v1/users/"+id.String(), created.HTTPResponse.Header.Get("Location"))
 
-		dup, err := admin.CreateUserWithResponse(ctx, nil, client.UserCreate{Name: "Other", Email: "JOAO@eox.com.br", Role: client.Agent})
+		dup, err := admin.CreateUserWithResponse(ctx, nil, client.UserCreate{Name: "Other", Email: "JOAO@eox.com.br", Role: client.RoleAgent})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusConflict, dup.StatusCode(), "emails are unique per tenant, whatever their case")
 
@@ -101,10 +101,10 @@ func TestUsersLifecycle(t *testing.T) {
 		tag := got.HTTPResponse.Header.Get("ETag")
 		require.Equal(t, `"1"`, tag)
 
-		patched, err := admin.UpdateUserWithResponse(ctx, id, &client.UpdateUserParams{IfMatch: &tag}, client.UserUpdate{Role: ptr(client.Supervisor)})
+		patched, err := admin.UpdateUserWithResponse(ctx, id, &client.UpdateUserParams{IfMatch: &tag}, client.UserUpdate{Role: ptr(client.RoleSupervisor)})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, patched.StatusCode(), string(patched.Body))
-		require.Equal(t, client.Supervisor, patched.JSON200.Role)
+		require.Equal(t, client.RoleSupervisor, patched.JSON200.Role)
 		require.Equal(t, "João José", patched.JSON200.Name, "fields not sent keep their value")
 		require.Equal(t, `"2"`, patched.HTTPResponse.Header.Get("ETag"))
 
@@ -118,18 +118,18 @@ func TestUsersLifecycle(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "João José", got.JSON200.Name, "a rejected write changes nothing")
 
-		agents, err := admin.ListUsersWithResponse(ctx, &client.ListUsersParams{Role: ptr(client.Supervisor)})
+		agents, err := admin.ListUsersWithResponse(ctx, &client.ListUsersParams{Role: ptr(client.RoleSupervisor)})
 		require.NoError(t, err)
 		require.Len(t, agents.JSON200.Data, 1)
 		require.Equal(t, id, agents.JSON200.Data[0].Id)
 
-		_, key := env.NewUser(env.AdminKey, client.Agent)
+		_, key := env.NewUser(env.AdminKey, client.RoleAgent)
 		del, err := admin.DeleteUserWithResponse(ctx, id)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusNoContent, del.StatusCode())
 		got, err = admin.GetUserWithResponse(ctx, id)
 		require.NoError(t, err)
-		require.Equal(t, client.Disabled, got.JSON200.Status)
+		require.Equal(t, client.UserStatusDisabled, got.JSON200.Status)
 		other, err := env.Client(key).GetMeWithResponse(ctx)
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, other.StatusCode(), "disabling one user leaves the others' keys alone")
@@ -146,7 +146,7 @@ func TestTheLastAdminCannotBeRemoved(t *testing.T) {
 		require.NoError(t, err)
 		self := me.JSON200.User.Id
 
-		demote, err := admin.UpdateUserWithResponse(ctx, self, nil, client.UserUpdate{Role: ptr(client.Agent)})
+		demote, err := admin.UpdateUserWithResponse(ctx, self, nil, client.UserUpdate{Role: ptr(client.RoleAgent)})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusConflict, demote.StatusCode())
 		require.Contains(t, *demote.ApplicationproblemJSON409.Detail, "at least one active admin")
@@ -154,7 +154,7 @@ func TestTheLastAdminCannotBeRemoved(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusConflict, del.StatusCode())
 
-		second, secondKey := env.NewUser(env.AdminKey, client.Admin)
+		second, secondKey := env.NewUser(env.AdminKey, client.RoleAdmin)
 		require.NotEqual(t, uuid.Nil, second)
 		del, err = admin.DeleteUserWithResponse(ctx, self)
 		require.NoError(t, err)
@@ -174,14 +174,14 @@ func TestAPIKeys(t *testing.T) {
 		env := apitest.New(t, dialect)
 		ctx := context.Background()
 		admin := env.Client(env.AdminKey)
-		agentID, agentKey := env.NewUser(env.AdminKey, client.Agent)
+		agentID, agentKey := env.NewUser(env.AdminKey, client.RoleAgent)
 		agent := env.Client(agentKey)
 
 		own, err := agent.CreateAPIKeyWithResponse(ctx, nil, client.APIKeyCreate{Name: "laptop"})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusCreated, own.StatusCode(), string(own.Body))
 		require.Equal(t, agentID, own.JSON201.UserId)
-		require.Equal(t, client.Agent, own.JSON201.Role)
+		require.Equal(t, client.RoleAgent, own.JSON201.Role)
 
 		adminID := mustMe(t, admin).User.Id
 		forOther, err := agent.CreateAPIKeyWithResponse(ctx, nil, client.APIKeyCreate{Name: "escalate", UserId: &adminID})
@@ -285,7 +285,7 @@ func TestSettings(t *testing.T) {
 		}
 		require.ElementsMatch(t, []string{"timezone", "default_country_code"}, fields)
 
-		_, agentKey := env.NewUser(env.AdminKey, client.Agent)
+		_, agentKey := env.NewUser(env.AdminKey, client.RoleAgent)
 		forbidden, err := env.Client(agentKey).UpdateSettingsWithResponse(ctx, nil, client.SettingsUpdate{Timezone: ptr("UTC")})
 		require.NoError(t, err)
 		require.Equal(t, http.StatusForbidden, forbidden.StatusCode())
@@ -302,7 +302,7 @@ func TestUserListPagination(t *testing.T) {
 		ctx := context.Background()
 		admin := env.Client(env.AdminKey)
 		for i := 0; i < 6; i++ {
-			env.NewUser(env.AdminKey, client.Agent)
+			env.NewUser(env.AdminKey, client.RoleAgent)
 		}
 		seen := map[uuid.UUID]bool{}
 		var cursor *string

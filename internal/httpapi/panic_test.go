@@ -29,7 +29,7 @@ func TestUnexpectedFailuresAreOpaque500s(t *testing.T) {
 	db := storetest.New(t, store.SQLite)
 	var logs bytes.Buffer
 	clk := clock.NewFake(clock.System{}.Now())
-	e, err := New(Config{BodyLimit: 1 << 20, RateLimit: 100, RateBurst: 100}, Deps{
+	e, err := New(Config{BodyLimit: 1 << 20, UploadLimit: 1 << 20, RateLimit: 100, RateBurst: 100}, Deps{
 		DB: db, Tenants: tenant.NewService(db.DB, clk), Idempotency: idempotency.NewStore(db.DB, clk),
 		Clock: clk, Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registry: prometheus.NewRegistry(),
 	})

@@ -221,8 +221,21 @@ func forbidden(ctx context.Context, detail string) gen.ForbiddenApplicationProbl
 }
 
 func preconditionFailed(ctx context.Context) gen.PreconditionFailedApplicationProblemPlusJSONResponse {
-	return gen.PreconditionFailedApplicationProblemPlusJSONResponse(newProblem(ctx, http.StatusPreconditionFailed,
-		problemPrecondition, "The object changed since the ETag sent in If-Match; read it again and retry."))
+	return gen.PreconditionFailedApplicationProblemPlusJSONResponse(gen412(ctx))
+}
+
+func gen412(ctx context.Context) gen.Problem {
+	return newProblem(ctx, http.StatusPreconditionFailed, problemPrecondition,
+		"The object changed since the ETag sent in If-Match; read it again and retry.")
+}
+
+// version reads If-Match, failing with 412 for a value this API never issued.
+func version(ctx context.Context, h *string) (*int64, error) {
+	v, ok := ifMatch(h)
+	if !ok {
+		return nil, &problemError{problem: gen412(ctx)}
+	}
+	return v, nil
 }
 
 // capitalised returns s with its first letter upper-cased, for error sentences.

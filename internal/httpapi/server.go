@@ -17,6 +17,7 @@ import (
 
 	gen "github.com/atende/atende/gen/api"
 	"github.com/atende/atende/internal/clock"
+	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
@@ -26,6 +27,8 @@ import (
 type Config struct {
 	// BodyLimit is the largest request body accepted, in bytes.
 	BodyLimit int64
+	// UploadLimit is the largest streamed upload (contact imports), in bytes.
+	UploadLimit int64
 	// RateLimit is the sustained requests per second per API key; RateBurst the bucket size.
 	RateLimit float64
 	RateBurst int
@@ -37,6 +40,7 @@ type Config struct {
 type Deps struct {
 	DB          *store.DB
 	Tenants     *tenant.Service
+	CRM         *crm.Service
 	Idempotency *idempotency.Store
 	Clock       clock.Clock
 	Logger      *slog.Logger
@@ -52,6 +56,12 @@ type Server struct {
 	userHandlers
 	apiKeyHandlers
 	settingsHandlers
+	recordHandlers
+	phoneHandlers
+	resultHandlers
+	interactionHandlers
+	calendarHandlers
+	importHandlers
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -81,8 +91,8 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 				return err
 			},
 		}),
-		middleware.BodyLimit(strconv.FormatInt(cfg.BodyLimit, 10)+"B"),
 		matchOperation(ct),
+		limitBodies(cfg.BodyLimit, cfg.UploadLimit),
 		authenticate(ct, deps.Tenants, cfg.OperatorKey),
 		limitRate(newRateLimiter(cfg.RateLimit, cfg.RateBurst), deps.Clock),
 		validateRequests(),
@@ -90,12 +100,18 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	)
 
 	srv := &Server{
-		systemHandlers:   systemHandlers{db: deps.DB},
-		tenantHandlers:   tenantHandlers{tenants: deps.Tenants},
-		meHandlers:       meHandlers{},
-		userHandlers:     userHandlers{tenants: deps.Tenants},
-		apiKeyHandlers:   apiKeyHandlers{tenants: deps.Tenants},
-		settingsHandlers: settingsHandlers{tenants: deps.Tenants},
+		systemHandlers:      systemHandlers{db: deps.DB},
+		tenantHandlers:      tenantHandlers{tenants: deps.Tenants},
+		meHandlers:          meHandlers{},
+		userHandlers:        userHandlers{tenants: deps.Tenants},
+		apiKeyHandlers:      apiKeyHandlers{tenants: deps.Tenants},
+		settingsHandlers:    settingsHandlers{tenants: deps.Tenants},
+		recordHandlers:      recordHandlers{crm: deps.CRM},
+		phoneHandlers:       phoneHandlers{crm: deps.CRM},
+		resultHandlers:      resultHandlers{crm: deps.CRM},
+		interactionHandlers: interactionHandlers{crm: deps.CRM},
+		calendarHandlers:    calendarHandlers{tenants: deps.Tenants, clock: deps.Clock},
+		importHandlers:      importHandlers{crm: deps.CRM},
 	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(srv, nil))
 

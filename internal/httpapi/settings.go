@@ -31,6 +31,16 @@ func (h settingsHandlers) UpdateSettings(ctx context.Context, req gen.UpdateSett
 		return gen.UpdateSettings412ApplicationProblemPlusJSONResponse{PreconditionFailedApplicationProblemPlusJSONResponse: preconditionFailed(ctx)}, nil
 	}
 	patch := tenant.SettingsPatch{Timezone: req.Body.Timezone, DefaultCountryCode: req.Body.DefaultCountryCode}
+	if b := req.Body.BusinessHours; b != nil {
+		hours := tenant.BusinessHours{}
+		for _, d := range b.Days {
+			wd, _ := tenant.ParseWeekday(string(d))
+			hours.Days = append(hours.Days, wd)
+		}
+		hours.Opens, _ = tenant.ParseTimeOfDay(b.Opens)
+		hours.Closes, _ = tenant.ParseTimeOfDay(b.Closes)
+		patch.BusinessHours = &hours
+	}
 	if req.Body.Features != nil {
 		patch.PortfolioRouting = req.Body.Features.PortfolioRouting
 	}

@@ -23,6 +23,8 @@ func validateRequests() echo.MiddlewareFunc {
 		AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, // done by authenticate
 		KeepValidatedValue: true,
 	}
+	streamOpts := *opts
+	streamOpts.ExcludeRequestBody = true
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			op := operationOf(c)
@@ -36,6 +38,13 @@ func validateRequests() echo.MiddlewareFunc {
 			input := &openapi3filter.RequestValidationInput{
 				Request: c.Request(), PathParams: params, Route: op.route, Options: opts,
 			}
+			if op.stream {
+				// The body is read by the handler as it streams; only its media type is checked here.
+				input.Options = &streamOpts
+				if err := checkStreamType(c, op); err != nil {
+					return err
+				}
+			}
 			if err := openapi3filter.ValidateRequest(c.Request().Context(), input); err != nil {
 				return requestProblem(c, err)
 			}
@@ -44,12 +53,30 @@ func validateRequests() echo.MiddlewareFunc {
 	}
 }
 
+// checkStreamType accepts a streamed body only in a media type the operation declares.
+func checkStreamType(c echo.Context, op *operation) error {
+	body := op.route.Operation.RequestBody
+	if body == nil || body.Value == nil {
+		return nil
+	}
+	if body.Value.Content.Get(c.Request().Header.Get(echo.HeaderContentType)) == nil {
+		types := make([]string, 0, len(body.Value.Content))
+		for t := range body.Value.Content {
+			types = append(types, t)
+		}
+		sort.Strings(types)
+		return problemErr(c.Request().Context(), http.StatusUnsupportedMediaType, problemMediaType,
+			"Send the request body as "+strings.Join(types, " or ")+".")
+	}
+	return nil
+}
+
 // requestProblem turns kin-openapi's validation errors into one problem.
 func requestProblem(c echo.Context, err error) error {
 	ctx := c.Request().Context()
-	var he *echo.HTTPError
-	if errors.As(err, &he) && he.Code == http.StatusRequestEntityTooLarge {
-		return problemErr(ctx, he.Code, problemTooLarge, "The request body is over the size limit.")
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return problemErr(ctx, http.StatusRequestEntityTooLarge, problemTooLarge, "The request body is over the size limit.")
 	}
 	var fields []fieldMessage
 	for _, e := range flatten(err) {

@@ -16,6 +16,8 @@ type Page struct {
 	Limit int
 	// After is the last id of the previous page; zero for the first page.
 	After uuid.UUID
+	// Desc lists newest first.
+	Desc bool
 }
 
 // ParsePage builds a Page from the API's limit and cursor.
@@ -37,6 +39,12 @@ func ParsePage(limit *int, cursor *string) (Page, error) {
 // Apply orders q by the id column and restricts it to the page, asking for one extra row to know whether
 // another page follows.
 func (p Page) Apply(q *bun.SelectQuery, idColumn string) *bun.SelectQuery {
+	if p.Desc {
+		if p.After != uuid.Nil {
+			q = q.Where("? < ?", bun.Ident(idColumn), p.After)
+		}
+		return q.OrderExpr("? DESC", bun.Ident(idColumn)).Limit(int64(p.Limit) + 1)
+	}
 	if p.After != uuid.Nil {
 		q = q.Where("? > ?", bun.Ident(idColumn), p.After)
 	}

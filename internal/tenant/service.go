@@ -79,6 +79,7 @@ func (s *Service) CreateTenant(ctx context.Context, in NewTenant) (Provisioned, 
 	out := Provisioned{
 		Tenant: Tenant{
 			ID: newID(), Name: name, Timezone: tz, DefaultCountryCode: cc,
+			WorkingDays: DefaultWorkingDays, OpensAt: DefaultOpensAt, ClosesAt: DefaultClosesAt,
 			Version: 1, CreatedAt: now, UpdatedAt: now,
 		},
 	}
@@ -157,6 +158,7 @@ func (s *Service) Settings(ctx context.Context, tenantID uuid.UUID) (Tenant, err
 type SettingsPatch struct {
 	Timezone           *string
 	DefaultCountryCode *string
+	BusinessHours      *BusinessHours
 	PortfolioRouting   *bool
 }
 
@@ -168,6 +170,9 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID uuid.UUID, patch 
 	}
 	if patch.DefaultCountryCode != nil {
 		checkCountryCode(&errs, "default_country_code", *patch.DefaultCountryCode)
+	}
+	if patch.BusinessHours != nil {
+		patch.BusinessHours.check(&errs)
 	}
 	if err := errs.Err(); err != nil {
 		return Tenant{}, err
@@ -184,6 +189,9 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID uuid.UUID, patch 
 		setIf(&t.Timezone, patch.Timezone)
 		setIf(&t.DefaultCountryCode, patch.DefaultCountryCode)
 		setIf(&t.Features.PortfolioRouting, patch.PortfolioRouting)
+		if patch.BusinessHours != nil {
+			t.SetBusinessHours(*patch.BusinessHours)
+		}
 		expected := t.Version
 		t.Version++
 		t.UpdatedAt = s.clock.Now()

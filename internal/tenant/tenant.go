@@ -63,6 +63,11 @@ type Tenant struct {
 	Timezone           string    `bun:"timezone"`
 	DefaultCountryCode string    `bun:"default_country_code"`
 	Features           Features  `bun:"features,type:jsonb"`
+	// WorkingDays lists the days the tenant works, comma-separated lower-case English weekday names.
+	WorkingDays string `bun:"working_days"`
+	// OpensAt and ClosesAt are the working hours, HH:MM in the tenant's zone.
+	OpensAt  string `bun:"opens_at"`
+	ClosesAt string `bun:"closes_at"`
 	// Version increases with every settings change; the API shows it as the ETag.
 	Version   int64     `bun:"version"`
 	CreatedAt time.Time `bun:"created_at"`
@@ -117,16 +122,18 @@ type Principal struct {
 	Key    APIKey
 }
 
-// Actor is the part of a principal that domain rules need: which tenant, which user, which role.
+// Actor is the part of a principal that domain rules need: which tenant, which user, which role, and the
+// tenant's default country calling code for the phone numbers the user types.
 type Actor struct {
-	TenantID uuid.UUID
-	UserID   uuid.UUID
-	Role     Role
+	TenantID    uuid.UUID
+	UserID      uuid.UUID
+	Role        Role
+	CountryCode string
 }
 
 // Actor returns the principal as an Actor.
 func (p Principal) Actor() Actor {
-	return Actor{TenantID: p.Tenant.ID, UserID: p.User.ID, Role: p.User.Role}
+	return Actor{TenantID: p.Tenant.ID, UserID: p.User.ID, Role: p.User.Role, CountryCode: p.Tenant.DefaultCountryCode}
 }
 
 // Errors returned by this package.

@@ -1,0 +1,536 @@
+package crm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/atende/atende/internal/csvimport"
+	"github.com/atende/atende/internal/document"
+	"github.com/atende/atende/internal/phone"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/tenant"
+	"github.com/atende/atende/internal/validate"
+)
+
+// Import is the record of one bulk import and what came of each row.
+type Import struct {
+	bun.BaseModel `bun:"table:imports,alias:im"`
+
+	TenantID        uuid.UUID     `bun:"tenant_id,pk"`
+	ID              uuid.UUID     `bun:"id,pk"`
+	Kind            string        `bun:"kind"`
+	Status          string        `bun:"status"`
+	Charset         *string       `bun:"charset"`
+	Delimiter       *string       `bun:"delimiter"`
+	Rows            int           `bun:"rows"`
+	Created         int           `bun:"created"`
+	Updated         int           `bun:"updated"`
+	Failed          int           `bun:"failed"`
+	IgnoredColumns  []string      `bun:"ignored_columns,type:jsonb"`
+	Errors          []ImportError `bun:"errors,type:jsonb"`
+	ErrorsTruncated bool          `bun:"errors_truncated"`
+	Detail          *string       `bun:"detail"`
+	CreatedBy       *uuid.UUID    `bun:"created_by"`
+	CreatedAt       time.Time     `bun:"created_at"`
+	FinishedAt      *time.Time    `bun:"finished_at"`
+}
+
+// ImportError is a row that was not imported, and why.
+type ImportError struct {
+	Line    int    `json:"line"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Import states.
+const (
+	ImportRunning   = "running"
+	ImportCompleted = "completed"
+	ImportFailed    = "failed"
+)
+
+const (
+	// importBatch is how many rows are written per transaction.
+	importBatch = 500
+	// maxImportErrors is how many row errors an import keeps.
+	maxImportErrors = 1000
+)
+
+// ImportOptions tune a contact import.
+type ImportOptions struct {
+	// CompanyID, when set, is linked to every imported contact.
+	CompanyID *uuid.UUID
+	// Charset is the file's encoding; empty detects it.
+	Charset string
+}
+
+// ErrImportAborted wraps the error that stopped an import midway (the rows before it are stored).
+var ErrImportAborted = errors.New("import aborted")
+
+// ImportContacts streams a CSV file of contacts into the tenant: each row creates a contact, or updates the
+// contact that already has the row's phone. Rows are all-or-nothing; the rows with errors are reported in
+// the import and skipped. A file that cannot be read at all is a validation error on "file".
+func (s *Service) ImportContacts(ctx context.Context, actor tenant.Actor, r io.Reader, opts ImportOptions) (Import, error) {
+	if opts.CompanyID != nil {
+		ok, err := recordExists(ctx, s.db, actor.TenantID, RecordCompany, *opts.CompanyID)
+		if err != nil {
+			return Import{}, err
+		}
+		if !ok {
+			return Import{}, validate.Field("company_id", "no such company")
+		}
+	}
+	reader, err := csvimport.NewReader(r, csvimport.Options{Charset: opts.Charset})
+	if err != nil {
+		if !isCSVError(err) {
+			return Import{}, fmt.Errorf("%w: %w", ErrImportAborted, err)
+		}
+		return Import{}, validate.Field("file", "%s", err.Error())
+	}
+	charset, delim := reader.Charset(), string(reader.Delimiter())
+	im := Import{
+		TenantID: actor.TenantID, ID: newID(), Kind: "contacts", Status: ImportRunning, Charset: &charset, Delimiter: &delim,
+		IgnoredColumns: reader.Ignored(), Errors: []ImportError{}, CreatedBy: &actor.UserID, CreatedAt: s.clock.Now(),
+	}
+	if im.IgnoredColumns == nil {
+		im.IgnoredColumns = []string{}
+	}
+	if _, err := s.db.NewInsert().Model(&im).Exec(ctx); err != nil {
+		return Import{}, fmt.Errorf("insert import: %w", err)
+	}
+
+	run := &importRun{s: s, actor: actor, im: &im, companyID: opts.CompanyID}
+	batch := make([]importRow, 0, importBatch)
+	var readErr error
+	for {
+		row, err := reader.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var re *csvimport.RowError
+		if errors.As(err, &re) {
+			im.Rows++
+			run.fail(re.Line, "", re.Message)
+			continue
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		im.Rows++
+		if parsed, ok := run.parse(row); ok {
+			batch = append(batch, parsed)
+		}
+		if len(batch) == importBatch {
+			if err := run.flush(ctx, batch); err != nil {
+				readErr = err
+				break
+			}
+			batch = batch[:0]
+		}
+	}
+	if readErr == nil && len(batch) > 0 {
+		readErr = run.flush(ctx, batch)
+	}
+
+	now := s.clock.Now()
+	im.FinishedAt = &now
+	im.Status = ImportCompleted
+	if readErr != nil {
+		im.Status = ImportFailed
+		detail := "The import stopped before the end of the file; the rows before the failure are stored."
+		im.Detail = &detail
+	}
+	// Record the outcome even when the client has gone.
+	if _, err := s.db.NewUpdate().Model(&im).WherePK().Exec(context.WithoutCancel(ctx)); err != nil {
+		return Import{}, fmt.Errorf("finish import: %w", err)
+	}
+	if readErr != nil {
+		return im, fmt.Errorf("%w: %w", ErrImportAborted, readErr)
+	}
+	return im, nil
+}
+
+func isCSVError(err error) bool {
+	for _, e := range []error{csvimport.ErrEmpty, csvimport.ErrNoHeader, csvimport.ErrNoKnownColumns,
+		csvimport.ErrDuplicateColumn, csvimport.ErrEncoding} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// Import returns one import.
+func (s *Service) Import(ctx context.Context, tenantID, id uuid.UUID) (Import, error) {
+	var im Import
+	if err := s.db.NewSelect().Model(&im).Where("im.tenant_id = ? AND im.id = ?", tenantID, id).Scan(ctx); err != nil {
+		return Import{}, notFound(err)
+	}
+	return im, nil
+}
+
+// Imports pages through the tenant's imports, newest first.
+func (s *Service) Imports(ctx context.Context, tenantID uuid.UUID, p store.Page) ([]Import, string, error) {
+	var out []Import
+	p.Desc = true
+	if err := p.Apply(s.db.NewSelect().Model(&out).Where("im.tenant_id = ?", tenantID), "im.id").Scan(ctx); err != nil {
+		return nil, "", fmt.Errorf("list imports: %w", err)
+	}
+	out, next := store.Trim(p, out, func(i Import) uuid.UUID { return i.ID })
+	return out, next, nil
+}
+
+// importRow is a row that passed its own checks, ready to be written.
+type importRow struct {
+	line    int
+	name    string
+	email   *string
+	phone   *phone.Number
+	company string
+	cnpj    *string
+	notes   *string
+}
+
+type importRun struct {
+	s         *Service
+	actor     tenant.Actor
+	im        *Import
+	companyID *uuid.UUID
+}
+
+func (run *importRun) fail(line int, field, message string) {
+	run.im.Failed++
+	if len(run.im.Errors) < maxImportErrors {
+		run.im.Errors = append(run.im.Errors, ImportError{Line: line, Field: field, Message: message})
+	} else {
+		run.im.ErrorsTruncated = true
+	}
+}
+
+// parse checks one row on its own; a row with an error is recorded and dropped.
+func (run *importRun) parse(row csvimport.Row) (importRow, bool) {
+	f := row.Fields
+	out := importRow{line: row.Line, name: f[csvimport.Name], company: f[csvimport.Company]}
+	if v := f[csvimport.Phone]; v != "" {
+		n, err := phone.Normalize(v, run.actor.CountryCode)
+		if err != nil {
+			run.fail(row.Line, "phone", phoneReason(err))
+			return importRow{}, false
+		}
+		out.phone = &n
+	}
+	if v := f[csvimport.Email]; v != "" {
+		v = strings.ToLower(v)
+		if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
+			run.fail(row.Line, "email", "is not an email address")
+			return importRow{}, false
+		}
+		out.email = &v
+	}
+	if v := f[csvimport.CNPJ]; v != "" {
+		c, err := document.NormalizeCNPJ(v)
+		if err != nil {
+			run.fail(row.Line, "cnpj", err.Error())
+			return importRow{}, false
+		}
+		out.cnpj = &c
+		if out.company == "" {
+			run.fail(row.Line, "company", "is required with a CNPJ")
+			return importRow{}, false
+		}
+	}
+	if v := f[csvimport.Notes]; v != "" {
+		out.notes = &v
+	}
+	if out.name == "" && out.phone == nil {
+		run.fail(row.Line, "name", "is required")
+		return importRow{}, false
+	}
+	return out, true
+}
+
+// flush writes a batch in one transaction. If the batch fails as a whole, its rows are retried one by
+// one, so a single bad row costs only itself.
+func (run *importRun) flush(ctx context.Context, batch []importRow) error {
+	created, updated, failed := run.im.Created, run.im.Updated, run.im.Failed
+	errs := len(run.im.Errors)
+	err := store.RunInTx(ctx, run.s.db, func(ctx context.Context, tx bun.Tx) error {
+		return run.write(ctx, tx, batch)
+	})
+	if err == nil || len(batch) == 1 || ctx.Err() != nil {
+		return err
+	}
+	run.im.Created, run.im.Updated, run.im.Failed = created, updated, failed
+	run.im.Errors = run.im.Errors[:errs]
+	for _, row := range batch {
+		err := store.RunInTx(ctx, run.s.db, func(ctx context.Context, tx bun.Tx) error {
+			return run.write(ctx, tx, []importRow{row})
+		})
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			run.fail(row.line, "", "could not be stored")
+		}
+	}
+	return nil
+}
+
+// write stores a batch inside tx: it finds the contacts that already have the rows' phones, creates the
+// companies named, and inserts or updates the contacts with their phones and company links.
+func (run *importRun) write(ctx context.Context, tx bun.Tx, batch []importRow) error {
+	tenantID := run.actor.TenantID
+	now := run.s.clock.Now()
+
+	phoneIDs, owners, err := contactsByPhone(ctx, tx, tenantID, batch)
+	if err != nil {
+		return err
+	}
+	companies, err := run.companiesFor(ctx, tx, batch, now)
+	if err != nil {
+		return err
+	}
+
+	var (
+		created     []*Contact
+		isNew       = map[uuid.UUID]bool{}
+		updated     = map[uuid.UUID]*Contact{}
+		newPhones   []Phone
+		phoneLinks  = map[[2]string]bool{} // (e164, contact id)
+		memberships []map[string]any
+	)
+	for _, row := range batch {
+		var c *Contact
+		if row.phone != nil {
+			c = owners[row.phone.E164]
+		}
+		switch {
+		case c == nil && row.name == "":
+			run.fail(row.line, "name", "is required for a new contact")
+			continue
+		case c == nil:
+			c = &Contact{TenantID: tenantID, ID: newID(), Name: row.name, Version: 1, CreatedAt: now}
+			created = append(created, c)
+			isNew[c.ID] = true
+			run.im.Created++
+		default:
+			if row.name != "" {
+				c.Name = row.name
+			}
+			if !isNew[c.ID] {
+				updated[c.ID] = c
+			}
+			run.im.Updated++
+		}
+		if row.email != nil {
+			c.Email = row.email
+		}
+		if row.notes != nil {
+			c.Notes = row.notes
+		}
+		c.SearchText = searchText(&c.Name, c.Email)
+		c.UpdatedAt = now
+		if row.phone != nil {
+			e := row.phone.E164
+			owners[e] = c
+			if _, known := phoneIDs[e]; !known {
+				phoneIDs[e] = uuid.Nil
+				newPhones = append(newPhones, Phone{TenantID: tenantID, ID: newID(), E164: e, Type: string(row.phone.Type),
+					Version: 1, CreatedAt: now, UpdatedAt: now})
+			}
+			phoneLinks[[2]string{e, c.ID.String()}] = true
+		}
+		for _, companyID := range []*uuid.UUID{companies[row.companyKey()], run.companyID} {
+			if companyID != nil {
+				memberships = append(memberships, map[string]any{"tenant_id": tenantID, "contact_id": c.ID, "company_id": *companyID})
+			}
+		}
+	}
+
+	if len(created) > 0 {
+		rows := make([]Contact, len(created))
+		for i, c := range created {
+			rows[i] = *c
+		}
+		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+			return fmt.Errorf("insert contacts: %w", err)
+		}
+	}
+	for _, c := range updated {
+		c.Version++
+		_, err := tx.NewUpdate().Model(c).Column("name", "email", "notes", "search_text", "version", "updated_at").
+			Where("ct.tenant_id = ? AND ct.id = ?", tenantID, c.ID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("update contact: %w", err)
+		}
+	}
+	if len(newPhones) > 0 {
+		if _, err := tx.NewInsert().Model(&newPhones).On("CONFLICT (tenant_id, e164) DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("insert phones: %w", err)
+		}
+		// Another writer may have stored one of these numbers meanwhile: read back the ids that won.
+		e164s := make([]string, len(newPhones))
+		for i, p := range newPhones {
+			e164s[i] = p.E164
+		}
+		var stored []Phone
+		if err := tx.NewSelect().Model(&stored).Column("id", "e164").
+			Where("ph.tenant_id = ? AND ph.e164 IN (?)", tenantID, bun.In(e164s)).Scan(ctx); err != nil {
+			return fmt.Errorf("read phone ids: %w", err)
+		}
+		for _, p := range stored {
+			phoneIDs[p.E164] = p.ID
+		}
+	}
+	if len(phoneLinks) > 0 {
+		links := make([]PhoneLink, 0, len(phoneLinks))
+		for k := range phoneLinks {
+			links = append(links, PhoneLink{TenantID: tenantID, PhoneID: phoneIDs[k[0]], RecordType: RecordContact,
+				RecordID: uuid.MustParse(k[1]), CreatedAt: now})
+		}
+		if _, err := tx.NewInsert().Model(&links).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("link phones: %w", err)
+		}
+	}
+	if len(memberships) > 0 {
+		if _, err := tx.NewInsert().Model(&memberships).Table("contact_companies").On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return fmt.Errorf("link companies: %w", err)
+		}
+	}
+	return nil
+}
+
+// contactsByPhone finds, for the batch's numbers, the stored phone ids and the contact that owns each
+// number (its oldest live contact).
+func contactsByPhone(ctx context.Context, db bun.IDB, tenantID uuid.UUID, batch []importRow) (map[string]uuid.UUID, map[string]*Contact, error) {
+	ids := map[string]uuid.UUID{}
+	owners := map[string]*Contact{}
+	var e164s []string
+	for _, r := range batch {
+		if r.phone != nil {
+			e164s = append(e164s, r.phone.E164)
+		}
+	}
+	if len(e164s) == 0 {
+		return ids, owners, nil
+	}
+	var rows []struct {
+		Contact
+		E164    string    `bun:"e164"`
+		PhoneID uuid.UUID `bun:"phone_id"`
+	}
+	err := db.NewSelect().Model((*Contact)(nil)).
+		ColumnExpr("ct.*").ColumnExpr("ph.e164, ph.id AS phone_id").
+		Join("JOIN phone_links AS pl ON pl.tenant_id = ct.tenant_id AND pl.record_id = ct.id AND pl.record_type = ?", RecordContact).
+		Join("JOIN phones AS ph ON ph.tenant_id = pl.tenant_id AND ph.id = pl.phone_id").
+		Where("ct.tenant_id = ? AND ct.deleted_at IS NULL AND ph.e164 IN (?)", tenantID, bun.In(e164s)).
+		OrderExpr("ct.id").
+		Scan(ctx, &rows)
+	if err != nil {
+		return nil, nil, fmt.Errorf("find contacts by phone: %w", err)
+	}
+	for i := range rows {
+		if _, ok := owners[rows[i].E164]; !ok {
+			c := rows[i].Contact
+			owners[rows[i].E164] = &c
+		}
+	}
+	var phones []Phone
+	if err := db.NewSelect().Model(&phones).Column("id", "e164").
+		Where("ph.tenant_id = ? AND ph.e164 IN (?)", tenantID, bun.In(e164s)).Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("find phones: %w", err)
+	}
+	for _, p := range phones {
+		ids[p.E164] = p.ID
+	}
+	return ids, owners, nil
+}
+
+func (r importRow) companyKey() string {
+	switch {
+	case r.cnpj != nil:
+		return "cnpj:" + *r.cnpj
+	case r.company != "":
+		return "name:" + r.company
+	}
+	return ""
+}
+
+// companiesFor finds the companies the batch names — by CNPJ when given, else by exact legal name — and
+// creates the missing ones. It answers by row company key.
+func (run *importRun) companiesFor(ctx context.Context, db bun.IDB, batch []importRow, now time.Time) (map[string]*uuid.UUID, error) {
+	out := map[string]*uuid.UUID{}
+	var cnpjs, names []string
+	for _, r := range batch {
+		switch {
+		case r.cnpj != nil:
+			cnpjs = append(cnpjs, *r.cnpj)
+		case r.company != "":
+			names = append(names, r.company)
+		}
+	}
+	if len(cnpjs)+len(names) == 0 {
+		return out, nil
+	}
+	var found []Company
+	q := db.NewSelect().Model(&found).Column("id", "cnpj", "legal_name").
+		Where("co.tenant_id = ? AND co.deleted_at IS NULL", run.actor.TenantID).
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			if len(cnpjs) > 0 {
+				q = q.WhereOr("co.cnpj IN (?)", bun.In(cnpjs))
+			}
+			if len(names) > 0 {
+				q = q.WhereOr("co.legal_name IN (?)", bun.In(names))
+			}
+			return q
+		}).OrderExpr("co.id")
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("find companies: %w", err)
+	}
+	for i := range found {
+		c := found[i]
+		if c.CNPJ != nil {
+			if _, ok := out["cnpj:"+*c.CNPJ]; !ok {
+				out["cnpj:"+*c.CNPJ] = &c.ID
+			}
+		}
+		if _, ok := out["name:"+c.LegalName]; !ok {
+			out["name:"+c.LegalName] = &c.ID
+		}
+	}
+	var missing []Company
+	for _, r := range batch {
+		key := r.companyKey()
+		if key == "" || out[key] != nil {
+			continue
+		}
+		c := Company{TenantID: run.actor.TenantID, ID: newID(), LegalName: r.company, CNPJ: r.cnpj, Status: CompanyActive,
+			CustomFields: map[string]any{}, Addresses: []Address{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+		c.SearchText = c.searchText()
+		missing = append(missing, c)
+		out[key] = &missing[len(missing)-1].ID
+	}
+	if len(missing) > 0 {
+		if _, err := db.NewInsert().Model(&missing).Exec(ctx); err != nil {
+			return nil, fmt.Errorf("insert companies: %w", err)
+		}
+		for i := range missing {
+			id := missing[i].ID
+			key := "name:" + missing[i].LegalName
+			if missing[i].CNPJ != nil {
+				key = "cnpj:" + *missing[i].CNPJ
+			}
+			out[key] = &id
+		}
+	}
+	return out, nil
+}

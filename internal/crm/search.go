@@ -1,0 +1,81 @@
+package crm
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/uptrace/bun"
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/atende/atende/internal/phone"
+)
+
+// foldText lower-cases s and strips its accents, so "João" and "joao" search alike.
+func foldText(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	return strings.ToLower(out)
+}
+
+// searchText is what a record is searched by: its names, document and email, folded, one per line.
+func searchText(parts ...*string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if p == nil || *p == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(foldText(*p))
+	}
+	return b.String()
+}
+
+// likePattern turns a search term into a LIKE pattern matching it anywhere, with LIKE's wildcards escaped.
+func likePattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(foldText(strings.TrimSpace(q))) + "%"
+}
+
+// phoneQuery returns the stored forms of q when q reads as a phone number.
+func phoneQuery(q, countryCode string) []string {
+	digits := 0
+	for _, r := range q {
+		switch {
+		case unicode.IsDigit(r):
+			digits++
+		case unicode.IsLetter(r):
+			return nil
+		}
+	}
+	if digits < 8 {
+		return nil
+	}
+	n, err := phone.Normalize(q, countryCode)
+	if err != nil {
+		return nil
+	}
+	return phone.Variants(n.E164)
+}
+
+// applySearch restricts q to records whose search text contains the term, or whose phones match it.
+func applySearch(q *bun.SelectQuery, alias string, recordType RecordType, tenantID any, term, countryCode string) *bun.SelectQuery {
+	pattern := likePattern(term)
+	numbers := phoneQuery(term, countryCode)
+	return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = q.Where(`?.search_text LIKE ? ESCAPE '\'`, bun.Ident(alias), pattern)
+		if len(numbers) > 0 {
+			q = q.WhereOr(`?.id IN (SELECT pl.record_id FROM phone_links AS pl JOIN phones AS p
+				ON p.tenant_id = pl.tenant_id AND p.id = pl.phone_id
+				WHERE pl.tenant_id = ? AND pl.record_type = ? AND p.e164 IN (?))`,
+				bun.Ident(alias), tenantID, recordType, bun.In(numbers))
+		}
+		return q
+	})
+}

@@ -1,0 +1,47 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/tenant"
+	"github.com/atende/atende/internal/validate"
+)
+
+// conflicts are the domain errors that mean "not in this state": a 409 whose detail is the error itself.
+var conflicts = []error{
+	tenant.ErrEmailTaken, tenant.ErrLastAdmin, tenant.ErrUserDisabled, tenant.ErrHolidayTaken,
+	crm.ErrCNPJTaken, crm.ErrPhoneTaken, crm.ErrHasHistory, crm.ErrSystemResult, crm.ErrResultInUse, crm.ErrCodeTaken,
+}
+
+// failure renders the outcomes the contract declares for domain errors — invalid fields (400), another
+// role's business (403), unknown or another tenant's object (404), conflicts (409), stale versions (412),
+// oversized bodies (413) — as problems. what names the object for 404s. Other errors pass through to the
+// central handler as 500s.
+func failure(ctx context.Context, err error, what string) error {
+	if errs, ok := validate.As(err); ok {
+		return &problemError{problem: fieldProblem(ctx, errs)}
+	}
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.Is(err, store.ErrBadCursor):
+		return &problemError{problem: fieldProblem(ctx, validate.Errors{{Field: "cursor", Message: err.Error()}})}
+	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound):
+		return problemErr(ctx, http.StatusNotFound, problemNotFound, what+" not found.")
+	case errors.Is(err, crm.ErrStale), errors.Is(err, tenant.ErrStale):
+		return &problemError{problem: gen412(ctx)}
+	case errors.Is(err, tenant.ErrForbidden):
+		return problemErr(ctx, http.StatusForbidden, problemForbidden, capitalised(err.Error())+".")
+	case errors.As(err, &tooLarge):
+		return problemErr(ctx, http.StatusRequestEntityTooLarge, problemTooLarge, "The request body is over the size limit.")
+	}
+	for _, c := range conflicts {
+		if errors.Is(err, c) {
+			return problemErr(ctx, http.StatusConflict, problemConflict, capitalised(c.Error())+".")
+		}
+	}
+	return err
+}

@@ -1,0 +1,15 @@
+DROP TABLE IF EXISTS imports;
+DROP TABLE IF EXISTS interactions;
+DROP TABLE IF EXISTS follow_ups;
+DROP TABLE IF EXISTS results;
+DROP TABLE IF EXISTS record_updates;
+DROP TABLE IF EXISTS phone_links;
+DROP TABLE IF EXISTS phones;
+DROP TABLE IF EXISTS leads;
+DROP TABLE IF EXISTS contact_companies;
+DROP TABLE IF EXISTS contacts;
+DROP TABLE IF EXISTS companies;
+DROP TABLE IF EXISTS holidays;
+ALTER TABLE tenants DROP COLUMN closes_at;
+ALTER TABLE tenants DROP COLUMN opens_at;
+ALTER TABLE tenants DROP COLUMN working_days;

@@ -54,7 +54,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	a := &App{
 		cfg: cfg, logger: logger, DB: db,
 		Tenants:     tenant.NewService(db.DB, clk),
-		CRM:         crm.NewService(db.DB, clk),
+		CRM:         crm.NewService(db, clk),
 		Idempotency: idempotency.NewStore(db.DB, clk),
 	}
 	a.Handler, err = httpapi.New(httpapi.Config{
@@ -95,7 +95,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	a.logger.Info("serving HTTP", "addr", ln.Addr().String(), "database", string(a.DB.Dialect))
+	a.logger.Info("serving HTTP", "addr", ln.Addr().String(), "database", string(a.DB.Kind))
 
 	var serveErr error
 	select {

@@ -10,16 +10,17 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/clock"
+	"github.com/atende/atende/internal/store"
 )
 
 // Service holds the CRM rules.
 type Service struct {
-	db    *bun.DB
+	db    *store.DB
 	clock clock.Clock
 }
 
 // NewService returns a Service on db.
-func NewService(db *bun.DB, clk clock.Clock) *Service {
+func NewService(db *store.DB, clk clock.Clock) *Service {
 	return &Service{db: db, clock: clk}
 }
 

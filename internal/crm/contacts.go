@@ -61,7 +61,7 @@ func (s *Service) CreateContact(ctx context.Context, actor tenant.Actor, in NewC
 
 // setContactCompanies replaces the companies a contact acts for; each must be a live company of the tenant.
 func setContactCompanies(ctx context.Context, db bun.IDB, tenantID, contactID uuid.UUID, companyIDs []uuid.UUID) error {
-	if _, err := db.NewDelete().Table("contact_companies").Where("tenant_id = ? AND contact_id = ?", tenantID, contactID).Exec(ctx); err != nil {
+	if _, err := db.NewDelete().Model((*ContactCompany)(nil)).Where("tenant_id = ? AND contact_id = ?", tenantID, contactID).Exec(ctx); err != nil {
 		return fmt.Errorf("clear contact companies: %w", err)
 	}
 	if len(companyIDs) == 0 {
@@ -78,18 +78,18 @@ func setContactCompanies(ctx context.Context, db bun.IDB, tenantID, contactID uu
 		known[id] = true
 	}
 	var errs validate.Errors
-	rows := make([]map[string]any, 0, len(companyIDs))
+	rows := make([]ContactCompany, 0, len(companyIDs))
 	for i, id := range companyIDs {
 		if !known[id] {
 			errs.Add(fmt.Sprintf("company_ids.%d", i), "no such company")
 			continue
 		}
-		rows = append(rows, map[string]any{"tenant_id": tenantID, "contact_id": contactID, "company_id": id})
+		rows = append(rows, ContactCompany{TenantID: tenantID, ContactID: contactID, CompanyID: id})
 	}
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	_, err = db.NewInsert().Model(&rows).Table("contact_companies").On("CONFLICT DO NOTHING").Exec(ctx)
+	_, err = db.NewInsert().Model(&rows).On("CONFLICT DO NOTHING").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("link contact companies: %w", err)
 	}
@@ -156,8 +156,9 @@ func (s *Service) contacts(ctx context.Context, tenantID uuid.UUID, filter func(
 		ContactID uuid.UUID `bun:"contact_id"`
 		CompanyID uuid.UUID `bun:"company_id"`
 	}
-	err = s.db.NewSelect().Table("contact_companies").Column("contact_id", "company_id").
-		Where("tenant_id = ? AND contact_id IN (?)", tenantID, bun.In(ids)).OrderExpr("company_id").Scan(ctx, &links)
+	err = s.db.NewSelect().Model((*ContactCompany)(nil)).ColumnExpr("cc.contact_id, cc.company_id").
+		Join("JOIN companies AS co ON co.tenant_id = cc.tenant_id AND co.id = cc.company_id AND co.deleted_at IS NULL").
+		Where("cc.tenant_id = ? AND cc.contact_id IN (?)", tenantID, bun.In(ids)).OrderExpr("cc.company_id").Scan(ctx, &links)
 	if err != nil {
 		return nil, "", fmt.Errorf("load contact companies: %w", err)
 	}

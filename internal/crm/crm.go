@@ -150,6 +150,15 @@ type PhoneLink struct {
 	CreatedAt  time.Time  `bun:"created_at"`
 }
 
+// ContactCompany says a contact acts for a company.
+type ContactCompany struct {
+	bun.BaseModel `bun:"table:contact_companies,alias:cc"`
+
+	TenantID  uuid.UUID `bun:"tenant_id,pk"`
+	ContactID uuid.UUID `bun:"contact_id,pk"`
+	CompanyID uuid.UUID `bun:"company_id,pk"`
+}
+
 // RecordRef names a record.
 type RecordRef struct {
 	Type     RecordType
@@ -177,6 +186,16 @@ const (
 	UpdateSystem = "system"
 	UpdateUser   = "user"
 )
+
+// PhoneTakenError is ErrPhoneTaken with the id of the phone that already has the number.
+type PhoneTakenError struct{ ID uuid.UUID }
+
+func (e PhoneTakenError) Error() string {
+	return ErrPhoneTaken.Error() + " (phone " + e.ID.String() + ")"
+}
+
+// Unwrap makes errors.Is(err, ErrPhoneTaken) hold.
+func (e PhoneTakenError) Unwrap() error { return ErrPhoneTaken }
 
 // Errors returned by this package.
 var (

@@ -59,7 +59,7 @@ const (
 
 const (
 	// importBatch is how many rows are written per transaction.
-	importBatch = 500
+	importBatch = 1000
 	// maxImportErrors is how many row errors an import keeps.
 	maxImportErrors = 1000
 )
@@ -108,6 +108,9 @@ func (s *Service) ImportContacts(ctx context.Context, actor tenant.Actor, r io.R
 	}
 
 	run := &importRun{s: s, actor: actor, im: &im, companyID: opts.CompanyID}
+	if run.analyzedAt, err = s.db.EstimatedRows(ctx, "contacts"); err != nil {
+		return Import{}, err
+	}
 	batch := make([]importRow, 0, importBatch)
 	var readErr error
 	for {
@@ -205,7 +208,12 @@ type importRun struct {
 	actor     tenant.Actor
 	im        *Import
 	companyID *uuid.UUID
+	// written counts rows stored; analyzedAt is the contacts table's size at the last statistics refresh.
+	written, analyzedAt int64
 }
+
+// importedTables are the tables an import fills.
+var importedTables = []string{"contacts", "companies", "phones", "phone_links", "contact_companies"}
 
 func (run *importRun) fail(line int, field, message string) {
 	run.im.Failed++
@@ -263,31 +271,60 @@ func (run *importRun) parse(row csvimport.Row) (importRow, bool) {
 func (run *importRun) flush(ctx context.Context, batch []importRow) error {
 	created, updated, failed := run.im.Created, run.im.Updated, run.im.Failed
 	errs := len(run.im.Errors)
-	err := store.RunInTx(ctx, run.s.db, func(ctx context.Context, tx bun.Tx) error {
-		return run.write(ctx, tx, batch)
+	err := run.s.db.RunInTxBulk(ctx, func(ctx context.Context, tx bun.Tx, cp store.Copier) error {
+		return run.write(ctx, tx, cp, batch)
 	})
-	if err == nil || len(batch) == 1 || ctx.Err() != nil {
+	if err == nil {
+		return run.refreshStats(ctx, len(batch))
+	}
+	if len(batch) == 1 || ctx.Err() != nil {
 		return err
 	}
 	run.im.Created, run.im.Updated, run.im.Failed = created, updated, failed
 	run.im.Errors = run.im.Errors[:errs]
 	for _, row := range batch {
-		err := store.RunInTx(ctx, run.s.db, func(ctx context.Context, tx bun.Tx) error {
-			return run.write(ctx, tx, []importRow{row})
+		created, updated, failed := run.im.Created, run.im.Updated, run.im.Failed
+		err := run.s.db.RunInTxBulk(ctx, func(ctx context.Context, tx bun.Tx, cp store.Copier) error {
+			return run.write(ctx, tx, cp, []importRow{row})
 		})
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err != nil {
+			run.im.Created, run.im.Updated, run.im.Failed = created, updated, failed
 			run.fail(row.line, "", "could not be stored")
 		}
 	}
 	return nil
 }
 
+// refreshStats keeps the planner's view of the tables in step with a load that doubles them: plans made
+// while the tables were nearly empty (foreign-key checks among them) would otherwise scan them whole.
+func (run *importRun) refreshStats(ctx context.Context, rows int) error {
+	run.written += int64(rows)
+	if run.written < max(run.analyzedAt, importBatch) {
+		return nil
+	}
+	if err := run.s.db.Analyze(ctx, importedTables...); err != nil {
+		return err
+	}
+	run.analyzedAt += run.written
+	run.written = 0
+	return nil
+}
+
+// Columns written by COPY (or multi-row INSERT) during imports.
+var (
+	contactColumns = []string{"tenant_id", "id", "name", "email", "notes", "search_text", "version", "created_at", "updated_at"}
+	phoneColumns   = []string{"tenant_id", "id", "e164", "type", "version", "created_at", "updated_at"}
+	linkColumns    = []string{"tenant_id", "phone_id", "record_type", "record_id", "created_at"}
+	memberColumns  = []string{"tenant_id", "contact_id", "company_id"}
+)
+
 // write stores a batch inside tx: it finds the contacts that already have the rows' phones, creates the
-// companies named, and inserts or updates the contacts with their phones and company links.
-func (run *importRun) write(ctx context.Context, tx bun.Tx, batch []importRow) error {
+// companies named, and inserts or updates the contacts with their phones and company links. New rows are
+// written in bulk.
+func (run *importRun) write(ctx context.Context, tx bun.Tx, cp store.Copier, batch []importRow) error {
 	tenantID := run.actor.TenantID
 	now := run.s.clock.Now()
 
@@ -295,18 +332,36 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, batch []importRow) e
 	if err != nil {
 		return err
 	}
+	// A row without a name can only update a contact its phone already has (or gets from an earlier row);
+	// the others fail before anything is written for them.
+	valid := make([]importRow, 0, len(batch))
+	owned := map[string]bool{}
+	for e := range owners {
+		owned[e] = true
+	}
+	for _, row := range batch {
+		if row.name == "" && (row.phone == nil || !owned[row.phone.E164]) {
+			run.fail(row.line, "name", "is required for a new contact")
+			continue
+		}
+		if row.phone != nil {
+			owned[row.phone.E164] = true
+		}
+		valid = append(valid, row)
+	}
+	batch = valid
 	companies, err := run.companiesFor(ctx, tx, batch, now)
 	if err != nil {
 		return err
 	}
 
 	var (
-		created     []*Contact
-		isNew       = map[uuid.UUID]bool{}
-		updated     = map[uuid.UUID]*Contact{}
-		newPhones   []Phone
-		phoneLinks  = map[[2]string]bool{} // (e164, contact id)
-		memberships []map[string]any
+		created   []*Contact
+		isNew     = map[uuid.UUID]bool{}
+		updated   = map[uuid.UUID]*Contact{}
+		newPhones [][]any
+		links     = map[[2]string]bool{} // (e164, contact id) not linked yet
+		members   = map[[2]uuid.UUID]bool{}
 	)
 	for _, row := range batch {
 		var c *Contact
@@ -314,14 +369,14 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, batch []importRow) e
 			c = owners[row.phone.E164]
 		}
 		switch {
-		case c == nil && row.name == "":
-			run.fail(row.line, "name", "is required for a new contact")
-			continue
 		case c == nil:
 			c = &Contact{TenantID: tenantID, ID: newID(), Name: row.name, Version: 1, CreatedAt: now}
 			created = append(created, c)
 			isNew[c.ID] = true
 			run.im.Created++
+			if row.phone != nil {
+				links[[2]string{row.phone.E164, c.ID.String()}] = true
+			}
 		default:
 			if row.name != "" {
 				c.Name = row.name
@@ -343,27 +398,24 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, batch []importRow) e
 			e := row.phone.E164
 			owners[e] = c
 			if _, known := phoneIDs[e]; !known {
-				phoneIDs[e] = uuid.Nil
-				newPhones = append(newPhones, Phone{TenantID: tenantID, ID: newID(), E164: e, Type: string(row.phone.Type),
-					Version: 1, CreatedAt: now, UpdatedAt: now})
+				id := newID()
+				phoneIDs[e] = id
+				newPhones = append(newPhones, []any{tenantID, id, e, string(row.phone.Type), 1, now, now})
 			}
-			phoneLinks[[2]string{e, c.ID.String()}] = true
 		}
 		for _, companyID := range []*uuid.UUID{companies[row.companyKey()], run.companyID} {
 			if companyID != nil {
-				memberships = append(memberships, map[string]any{"tenant_id": tenantID, "contact_id": c.ID, "company_id": *companyID})
+				members[[2]uuid.UUID{c.ID, *companyID}] = true
 			}
 		}
 	}
 
-	if len(created) > 0 {
-		rows := make([]Contact, len(created))
-		for i, c := range created {
-			rows[i] = *c
-		}
-		if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
-			return fmt.Errorf("insert contacts: %w", err)
-		}
+	contactRows := make([][]any, len(created))
+	for i, c := range created {
+		contactRows[i] = []any{tenantID, c.ID, c.Name, c.Email, c.Notes, c.SearchText, c.Version, c.CreatedAt, c.UpdatedAt}
+	}
+	if err := cp.Copy(ctx, "contacts", contactColumns, contactRows); err != nil {
+		return err
 	}
 	for _, c := range updated {
 		c.Version++
@@ -373,36 +425,31 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, batch []importRow) e
 			return fmt.Errorf("update contact: %w", err)
 		}
 	}
-	if len(newPhones) > 0 {
-		if _, err := tx.NewInsert().Model(&newPhones).On("CONFLICT (tenant_id, e164) DO NOTHING").Exec(ctx); err != nil {
-			return fmt.Errorf("insert phones: %w", err)
-		}
-		// Another writer may have stored one of these numbers meanwhile: read back the ids that won.
-		e164s := make([]string, len(newPhones))
-		for i, p := range newPhones {
-			e164s[i] = p.E164
-		}
-		var stored []Phone
-		if err := tx.NewSelect().Model(&stored).Column("id", "e164").
-			Where("ph.tenant_id = ? AND ph.e164 IN (?)", tenantID, bun.In(e164s)).Scan(ctx); err != nil {
-			return fmt.Errorf("read phone ids: %w", err)
-		}
-		for _, p := range stored {
-			phoneIDs[p.E164] = p.ID
+	if err := cp.Copy(ctx, "phones", phoneColumns, newPhones); err != nil {
+		return err
+	}
+	linkRows := make([][]any, 0, len(links))
+	for k := range links {
+		linkRows = append(linkRows, []any{tenantID, phoneIDs[k[0]], string(RecordContact), uuid.MustParse(k[1]), now})
+	}
+	if err := cp.Copy(ctx, "phone_links", linkColumns, linkRows); err != nil {
+		return err
+	}
+	// New contacts cannot be members yet: copy them. Existing ones may already be: insert, skipping those.
+	var fresh [][]any
+	var existing []ContactCompany
+	for k := range members {
+		if isNew[k[0]] {
+			fresh = append(fresh, []any{tenantID, k[0], k[1]})
+		} else {
+			existing = append(existing, ContactCompany{TenantID: tenantID, ContactID: k[0], CompanyID: k[1]})
 		}
 	}
-	if len(phoneLinks) > 0 {
-		links := make([]PhoneLink, 0, len(phoneLinks))
-		for k := range phoneLinks {
-			links = append(links, PhoneLink{TenantID: tenantID, PhoneID: phoneIDs[k[0]], RecordType: RecordContact,
-				RecordID: uuid.MustParse(k[1]), CreatedAt: now})
-		}
-		if _, err := tx.NewInsert().Model(&links).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-			return fmt.Errorf("link phones: %w", err)
-		}
+	if err := cp.Copy(ctx, "contact_companies", memberColumns, fresh); err != nil {
+		return err
 	}
-	if len(memberships) > 0 {
-		if _, err := tx.NewInsert().Model(&memberships).Table("contact_companies").On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+	if len(existing) > 0 {
+		if _, err := tx.NewInsert().Model(&existing).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 			return fmt.Errorf("link companies: %w", err)
 		}
 	}
@@ -423,34 +470,42 @@ func contactsByPhone(ctx context.Context, db bun.IDB, tenantID uuid.UUID, batch 
 	if len(e164s) == 0 {
 		return ids, owners, nil
 	}
+	// Driven from the phones (unique per tenant and number), so the cost does not grow with the tenant.
+	var phones []Phone
+	if err := db.NewSelect().Model(&phones).Column("id", "e164").
+		Where("ph.tenant_id = ? AND ph.e164 IN (?)", tenantID, bun.In(e164s)).Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("find phones: %w", err)
+	}
+	if len(phones) == 0 {
+		return ids, owners, nil
+	}
+	byID := map[uuid.UUID]string{}
+	phoneIDs := make([]uuid.UUID, len(phones))
+	for i, p := range phones {
+		ids[p.E164] = p.ID
+		byID[p.ID] = p.E164
+		phoneIDs[i] = p.ID
+	}
 	var rows []struct {
 		Contact
-		E164    string    `bun:"e164"`
 		PhoneID uuid.UUID `bun:"phone_id"`
 	}
 	err := db.NewSelect().Model((*Contact)(nil)).
-		ColumnExpr("ct.*").ColumnExpr("ph.e164, ph.id AS phone_id").
-		Join("JOIN phone_links AS pl ON pl.tenant_id = ct.tenant_id AND pl.record_id = ct.id AND pl.record_type = ?", RecordContact).
-		Join("JOIN phones AS ph ON ph.tenant_id = pl.tenant_id AND ph.id = pl.phone_id").
-		Where("ct.tenant_id = ? AND ct.deleted_at IS NULL AND ph.e164 IN (?)", tenantID, bun.In(e164s)).
+		ColumnExpr("ct.*").ColumnExpr("pl.phone_id").
+		Join("JOIN phone_links AS pl ON pl.tenant_id = ct.tenant_id AND pl.record_id = ct.id").
+		Where("pl.tenant_id = ? AND pl.phone_id IN (?) AND pl.record_type = ?", tenantID, bun.In(phoneIDs), RecordContact).
+		Where("ct.deleted_at IS NULL").
 		OrderExpr("ct.id").
 		Scan(ctx, &rows)
 	if err != nil {
 		return nil, nil, fmt.Errorf("find contacts by phone: %w", err)
 	}
 	for i := range rows {
-		if _, ok := owners[rows[i].E164]; !ok {
+		e := byID[rows[i].PhoneID]
+		if _, ok := owners[e]; !ok {
 			c := rows[i].Contact
-			owners[rows[i].E164] = &c
+			owners[e] = &c
 		}
-	}
-	var phones []Phone
-	if err := db.NewSelect().Model(&phones).Column("id", "e164").
-		Where("ph.tenant_id = ? AND ph.e164 IN (?)", tenantID, bun.In(e164s)).Scan(ctx); err != nil {
-		return nil, nil, fmt.Errorf("find phones: %w", err)
-	}
-	for _, p := range phones {
-		ids[p.E164] = p.ID
 	}
 	return ids, owners, nil
 }
@@ -507,29 +562,28 @@ func (run *importRun) companiesFor(ctx context.Context, db bun.IDB, batch []impo
 			out["name:"+c.LegalName] = &c.ID
 		}
 	}
+	// Rows with a CNPJ first, so a row naming the same company without one finds it.
 	var missing []Company
-	for _, r := range batch {
-		key := r.companyKey()
-		if key == "" || out[key] != nil {
-			continue
+	for _, withCNPJ := range []bool{true, false} {
+		for _, r := range batch {
+			key := r.companyKey()
+			if key == "" || out[key] != nil || (r.cnpj != nil) != withCNPJ {
+				continue
+			}
+			c := Company{TenantID: run.actor.TenantID, ID: newID(), LegalName: r.company, CNPJ: r.cnpj, Status: CompanyActive,
+				CustomFields: map[string]any{}, Addresses: []Address{}, Version: 1, CreatedAt: now, UpdatedAt: now}
+			c.SearchText = c.searchText()
+			missing = append(missing, c)
+			id := c.ID
+			out[key] = &id
+			if _, named := out["name:"+c.LegalName]; !named {
+				out["name:"+c.LegalName] = &id
+			}
 		}
-		c := Company{TenantID: run.actor.TenantID, ID: newID(), LegalName: r.company, CNPJ: r.cnpj, Status: CompanyActive,
-			CustomFields: map[string]any{}, Addresses: []Address{}, Version: 1, CreatedAt: now, UpdatedAt: now}
-		c.SearchText = c.searchText()
-		missing = append(missing, c)
-		out[key] = &missing[len(missing)-1].ID
 	}
 	if len(missing) > 0 {
 		if _, err := db.NewInsert().Model(&missing).Exec(ctx); err != nil {
 			return nil, fmt.Errorf("insert companies: %w", err)
-		}
-		for i := range missing {
-			id := missing[i].ID
-			key := "name:" + missing[i].LegalName
-			if missing[i].CNPJ != nil {
-				key = "cnpj:" + *missing[i].CNPJ
-			}
-			out[key] = &id
 		}
 	}
 	return out, nil

@@ -200,11 +200,17 @@ func (s *Service) CreatePhone(ctx context.Context, actor tenant.Actor, in NewPho
 		p.WhatsAppConfirmedAt = &now
 	}
 	err = store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&p).Exec(ctx); err != nil {
-			if store.IsUniqueViolation(err) {
-				return ErrPhoneTaken
-			}
+		res, err := tx.NewInsert().Model(&p).On("CONFLICT (tenant_id, e164) DO NOTHING").Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("insert phone: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var existing Phone
+			if err := tx.NewSelect().Model(&existing).Column("id").
+				Where("ph.tenant_id = ? AND ph.e164 = ?", actor.TenantID, p.E164).Scan(ctx); err != nil {
+				return fmt.Errorf("find existing phone: %w", err)
+			}
+			return PhoneTakenError{ID: existing.ID}
 		}
 		for i, l := range in.Links {
 			if err := linkPhone(ctx, tx, actor.TenantID, p.ID, l, now); err != nil {

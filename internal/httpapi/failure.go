@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/atende/atende/internal/crm"
@@ -26,7 +27,12 @@ func failure(ctx context.Context, err error, what string) error {
 		return &problemError{problem: fieldProblem(ctx, errs)}
 	}
 	var tooLarge *http.MaxBytesError
+	var phoneTaken crm.PhoneTakenError
 	switch {
+	case errors.As(err, &phoneTaken):
+		return problemErr(ctx, http.StatusConflict, problemConflict, fmt.Sprintf(
+			"The tenant already has this phone number: phone %s. Link records to it with POST /v1/phones/%s/links.",
+			phoneTaken.ID, phoneTaken.ID))
 	case errors.Is(err, store.ErrBadCursor):
 		return &problemError{problem: fieldProblem(ctx, validate.Errors{{Field: "cursor", Message: err.Error()}})}
 	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound):

@@ -41,7 +41,7 @@ func (h systemHandlers) GetReadiness(ctx context.Context, _ gen.GetReadinessRequ
 		checks["migrations"] = "unknown"
 		ready = false
 	} else {
-		want, err := store.LatestVersion(h.db.Dialect)
+		want, err := store.LatestVersion(h.db.Kind)
 		if err != nil {
 			return nil, err
 		}

@@ -24,9 +24,9 @@ const (
 // DB is an open atende database.
 type DB struct {
 	*bun.DB
-	// Dialect is the database kind, for the few places (migrations, claims) that differ per dialect.
-	Dialect Dialect
-	url     string
+	// Kind is the database's dialect, for the few places (migrations, bulk writes, claims) that differ.
+	Kind Dialect
+	url  string
 }
 
 // Options tunes Open.
@@ -83,7 +83,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	return &DB{DB: bun.NewDB(sqldb, bunDialect(dialect)), Dialect: dialect, url: url}, nil
+	return &DB{DB: bun.NewDB(sqldb, bunDialect(dialect)), Kind: dialect, url: url}, nil
 }
 
 // URL returns the URL the database was opened with.

@@ -122,6 +122,11 @@ type Principal struct {
 	Key    APIKey
 }
 
+// Principal returns the provisioned admin as a principal, for work done on the new tenant's behalf.
+func (p Provisioned) Principal() Principal {
+	return Principal{Tenant: p.Tenant, User: p.Admin, Key: p.Key.Key}
+}
+
 // Actor is the part of a principal that domain rules need: which tenant, which user, which role, and the
 // tenant's default country calling code for the phone numbers the user types.
 type Actor struct {

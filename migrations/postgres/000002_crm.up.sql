@@ -55,6 +55,7 @@ CREATE TABLE contacts (
 );
 CREATE INDEX contacts_search_idx ON contacts USING gin (search_text gin_trgm_ops);
 CREATE INDEX contacts_tenant_email_idx ON contacts (tenant_id, email);
+CREATE INDEX companies_tenant_legal_name_idx ON companies (tenant_id, legal_name);
 
 CREATE TABLE contact_companies (
     tenant_id  uuid NOT NULL,

@@ -51,6 +51,7 @@ CREATE TABLE contacts (
     PRIMARY KEY (tenant_id, id)
 ) WITHOUT ROWID;
 CREATE INDEX contacts_tenant_email_idx ON contacts (tenant_id, email);
+CREATE INDEX companies_tenant_legal_name_idx ON companies (tenant_id, legal_name);
 
 CREATE TABLE contact_companies (
     tenant_id  TEXT NOT NULL,

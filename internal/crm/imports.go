@@ -111,37 +111,25 @@ func (s *Service) ImportContacts(ctx context.Context, actor tenant.Actor, r io.R
 	if run.analyzedAt, err = s.db.EstimatedRows(ctx, "contacts"); err != nil {
 		return Import{}, err
 	}
-	batch := make([]importRow, 0, importBatch)
+	// Reading and checking rows (CPU) runs ahead of writing them (database), one batch apart.
+	stop := make(chan struct{})
+	defer close(stop)
 	var readErr error
-	for {
-		row, err := reader.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for chunk := range readChunks(reader, actor.CountryCode, stop) {
+		im.Rows += chunk.read
+		for _, f := range chunk.failures {
+			run.fail(f.Line, f.Field, f.Message)
 		}
-		var re *csvimport.RowError
-		if errors.As(err, &re) {
-			im.Rows++
-			run.fail(re.Line, "", re.Message)
-			continue
-		}
-		if err != nil {
-			readErr = err
-			break
-		}
-		im.Rows++
-		if parsed, ok := run.parse(row); ok {
-			batch = append(batch, parsed)
-		}
-		if len(batch) == importBatch {
-			if err := run.flush(ctx, batch); err != nil {
+		if len(chunk.rows) > 0 {
+			if err := run.flush(ctx, chunk.rows); err != nil {
 				readErr = err
 				break
 			}
-			batch = batch[:0]
 		}
-	}
-	if readErr == nil && len(batch) > 0 {
-		readErr = run.flush(ctx, batch)
+		if chunk.err != nil {
+			readErr = chunk.err
+			break
+		}
 	}
 
 	now := s.clock.Now()
@@ -224,46 +212,101 @@ func (run *importRun) fail(line int, field, message string) {
 	}
 }
 
-// parse checks one row on its own; a row with an error is recorded and dropped.
-func (run *importRun) parse(row csvimport.Row) (importRow, bool) {
+// importChunk is a batch of checked rows and the rows that failed their checks, in file order.
+type importChunk struct {
+	rows     []importRow
+	failures []ImportError
+	read     int
+	err      error // the file could not be read further
+}
+
+// readChunks reads and checks rows in the background and hands them over a batch at a time. It stops at
+// the end of the file, at a read error (sent in the last chunk), or when stop is closed.
+func readChunks(reader *csvimport.Reader, countryCode string, stop <-chan struct{}) <-chan importChunk {
+	out := make(chan importChunk, 1)
+	go func() {
+		defer close(out)
+		var chunk importChunk
+		send := func() bool {
+			select {
+			case out <- chunk:
+				chunk = importChunk{}
+				return true
+			case <-stop:
+				return false
+			}
+		}
+		for {
+			row, err := reader.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			var re *csvimport.RowError
+			switch {
+			case errors.As(err, &re):
+				chunk.read++
+				chunk.failures = append(chunk.failures, ImportError{Line: re.Line, Message: re.Message})
+			case err != nil:
+				chunk.err = err
+				send()
+				return
+			default:
+				chunk.read++
+				if r, fail := parseRow(row, countryCode); fail != nil {
+					chunk.failures = append(chunk.failures, *fail)
+				} else {
+					chunk.rows = append(chunk.rows, r)
+				}
+			}
+			if len(chunk.rows)+len(chunk.failures) >= importBatch && !send() {
+				return
+			}
+		}
+		if chunk.read > 0 {
+			send()
+		}
+	}()
+	return out
+}
+
+// parseRow checks one row on its own.
+func parseRow(row csvimport.Row, countryCode string) (importRow, *ImportError) {
 	f := row.Fields
+	fail := func(field, message string) (importRow, *ImportError) {
+		return importRow{}, &ImportError{Line: row.Line, Field: field, Message: message}
+	}
 	out := importRow{line: row.Line, name: f[csvimport.Name], company: f[csvimport.Company]}
 	if v := f[csvimport.Phone]; v != "" {
-		n, err := phone.Normalize(v, run.actor.CountryCode)
+		n, err := phone.Normalize(v, countryCode)
 		if err != nil {
-			run.fail(row.Line, "phone", phoneReason(err))
-			return importRow{}, false
+			return fail("phone", phoneReason(err))
 		}
 		out.phone = &n
 	}
 	if v := f[csvimport.Email]; v != "" {
 		v = strings.ToLower(v)
 		if a, err := mail.ParseAddress(v); err != nil || a.Address != v {
-			run.fail(row.Line, "email", "is not an email address")
-			return importRow{}, false
+			return fail("email", "is not an email address")
 		}
 		out.email = &v
 	}
 	if v := f[csvimport.CNPJ]; v != "" {
 		c, err := document.NormalizeCNPJ(v)
 		if err != nil {
-			run.fail(row.Line, "cnpj", err.Error())
-			return importRow{}, false
+			return fail("cnpj", err.Error())
 		}
 		out.cnpj = &c
 		if out.company == "" {
-			run.fail(row.Line, "company", "is required with a CNPJ")
-			return importRow{}, false
+			return fail("company", "is required with a CNPJ")
 		}
 	}
 	if v := f[csvimport.Notes]; v != "" {
 		out.notes = &v
 	}
 	if out.name == "" && out.phone == nil {
-		run.fail(row.Line, "name", "is required")
-		return importRow{}, false
+		return fail("name", "is required")
 	}
-	return out, true
+	return out, nil
 }
 
 // flush writes a batch in one transaction. If the batch fails as a whole, its rows are retried one by
@@ -400,7 +443,7 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, cp store.Copier, bat
 			if _, known := phoneIDs[e]; !known {
 				id := newID()
 				phoneIDs[e] = id
-				newPhones = append(newPhones, []any{tenantID, id, e, string(row.phone.Type), 1, now, now})
+				newPhones = append(newPhones, []any{tenantID, id, e, string(row.phone.Type), int64(1), now, now})
 			}
 		}
 		for _, companyID := range []*uuid.UUID{companies[row.companyKey()], run.companyID} {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun"
 )
@@ -61,11 +63,31 @@ func (c pgCopier) Copy(ctx context.Context, table string, columns []string, rows
 		if !ok {
 			return fmt.Errorf("copy into %s: not a pgx connection", table)
 		}
-		if _, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows)); err != nil {
+		if _, err := pc.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			return nativeValues(rows[i]), nil
+		})); err != nil {
 			return fmt.Errorf("copy into %s: %w", table, err)
 		}
 		return nil
 	})
+}
+
+// nativeValues hands pgx values it encodes directly: ids as pgtype.UUID rather than through their
+// driver.Valuer (a round trip via text, and several failed encode plans, per value).
+func nativeValues(row []any) []any {
+	for i, v := range row {
+		switch id := v.(type) {
+		case uuid.UUID:
+			row[i] = pgtype.UUID{Bytes: id, Valid: true}
+		case *uuid.UUID:
+			if id == nil {
+				row[i] = nil
+			} else {
+				row[i] = pgtype.UUID{Bytes: *id, Valid: true}
+			}
+		}
+	}
+	return row
 }
 
 // insertCopier writes multi-row INSERTs, a few hundred rows each.

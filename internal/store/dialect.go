@@ -11,8 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/schema"
@@ -23,11 +24,16 @@ import (
 func openSQL(dialect Dialect, url string) (*sql.DB, error) {
 	switch dialect {
 	case Postgres:
-		db, err := sql.Open("pgx", url)
+		cfg, err := pgx.ParseConfig(url)
 		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
-		return db, nil
+		// bun sends every query with its values already in the text, so each is unique: pgx's default of
+		// preparing and caching statements would cost a round trip per query and fill its cache for nothing.
+		if !strings.Contains(url, "default_query_exec_mode") {
+			cfg.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
+		}
+		return stdlib.OpenDB(*cfg), nil
 	case SQLite:
 		dsn, err := sqliteDSN(url)
 		if err != nil {

@@ -115,12 +115,11 @@ func (s *Service) Company(ctx context.Context, tenantID, id uuid.UUID) (Company,
 	if err != nil {
 		return Company{}, notFound(err)
 	}
-	phones, err := phonesOf(ctx, s.db, tenantID, []uuid.UUID{id})
-	if err != nil {
+	one := []Company{c}
+	if err := withPhones(ctx, s.db, tenantID, one, companyID, setCompanyPhones); err != nil {
 		return Company{}, err
 	}
-	c.Phones = phones[id]
-	return c, nil
+	return one[0], nil
 }
 
 // CompanyFilter narrows a company list.
@@ -151,16 +150,8 @@ func (s *Service) Companies(ctx context.Context, actor tenant.Actor, f CompanyFi
 		return nil, "", fmt.Errorf("list companies: %w", err)
 	}
 	out, next := store.Trim(p, out, func(c Company) uuid.UUID { return c.ID })
-	ids := make([]uuid.UUID, len(out))
-	for i := range out {
-		ids[i] = out[i].ID
-	}
-	phones, err := phonesOf(ctx, s.db, actor.TenantID, ids)
-	if err != nil {
+	if err := withPhones(ctx, s.db, actor.TenantID, out, companyID, setCompanyPhones); err != nil {
 		return nil, "", err
-	}
-	for i := range out {
-		out[i].Phones = phones[out[i].ID]
 	}
 	return out, next, nil
 }

@@ -63,12 +63,11 @@ func (s *Service) Lead(ctx context.Context, tenantID, id uuid.UUID) (Lead, error
 	if err != nil {
 		return Lead{}, notFound(err)
 	}
-	phones, err := phonesOf(ctx, s.db, tenantID, []uuid.UUID{id})
-	if err != nil {
+	one := []Lead{l}
+	if err := withPhones(ctx, s.db, tenantID, one, leadID, setLeadPhones); err != nil {
 		return Lead{}, err
 	}
-	l.Phones = phones[id]
-	return l, nil
+	return one[0], nil
 }
 
 // LeadFilter narrows a lead list.
@@ -99,16 +98,8 @@ func (s *Service) Leads(ctx context.Context, actor tenant.Actor, f LeadFilter, p
 		return nil, "", fmt.Errorf("list leads: %w", err)
 	}
 	out, next := store.Trim(p, out, func(l Lead) uuid.UUID { return l.ID })
-	ids := make([]uuid.UUID, len(out))
-	for i := range out {
-		ids[i] = out[i].ID
-	}
-	phones, err := phonesOf(ctx, s.db, actor.TenantID, ids)
-	if err != nil {
+	if err := withPhones(ctx, s.db, actor.TenantID, out, leadID, setLeadPhones); err != nil {
 		return nil, "", err
-	}
-	for i := range out {
-		out[i].Phones = phones[out[i].ID]
 	}
 	return out, next, nil
 }

@@ -96,6 +96,27 @@ func phonesOf(ctx context.Context, db bun.IDB, tenantID uuid.UUID, recordIDs []u
 	return out, nil
 }
 
+// withPhones loads the phones of records in one query and gives each record its own.
+func withPhones[T any](ctx context.Context, db bun.IDB, tenantID uuid.UUID, records []T, id func(*T) uuid.UUID, set func(*T, []Phone)) error {
+	ids := make([]uuid.UUID, len(records))
+	for i := range records {
+		ids[i] = id(&records[i])
+	}
+	phones, err := phonesOf(ctx, db, tenantID, ids)
+	if err != nil {
+		return err
+	}
+	for i := range records {
+		set(&records[i], phones[ids[i]])
+	}
+	return nil
+}
+
+func companyID(c *Company) uuid.UUID         { return c.ID }
+func setCompanyPhones(c *Company, p []Phone) { c.Phones = p }
+func leadID(l *Lead) uuid.UUID               { return l.ID }
+func setLeadPhones(l *Lead, p []Phone)       { l.Phones = p }
+
 // linksOf loads, by phone id, the records each phone belongs to, hiding deleted records.
 func linksOf(ctx context.Context, db bun.IDB, tenantID uuid.UUID, phoneIDs []uuid.UUID) (map[uuid.UUID][]RecordRef, error) {
 	out := map[uuid.UUID][]RecordRef{}

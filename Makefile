@@ -30,6 +30,7 @@ bench-import: ## benchmark contact imports on SQLite and the local PostgreSQL (d
 generate: ## regenerate gen/ from api/*.yaml
 	$(GO) tool oapi-codegen -config api/codegen-server.yaml api/openapi.yaml
 	$(GO) tool oapi-codegen -config api/codegen-client.yaml api/openapi.yaml
+	$(GO) tool oapi-codegen -config api/codegen-plinx.yaml api/plinx.yaml
 
 verify: generate ## fail when generated code is stale or Go code is not gofmt'ed
 	@git diff --exit-code -- gen/ || (echo "gen/ is stale: run 'make generate' and commit it" >&2; exit 1)

@@ -32,6 +32,7 @@ commands:
   migrate down [N]        revert the last N migrations (default 1)
   migrate version         print the applied migration version
   tenant create [flags]   create a tenant and print its admin API key
+  plinx-sim [flags]       serve the Plinx simulator on ATENDE_PLINX_SIM_ADDR (default 127.0.0.1:8090)
   version                 print the version
 `
 
@@ -60,6 +61,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	if args[0] == "plinx-sim" {
+		// The simulator stands alone: atende's own configuration does not concern it.
+		return plinxSim(ctx, args[1:], stderr)
 	}
 	cfg, err := config.Load()
 	if err != nil {

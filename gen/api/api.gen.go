@@ -93,6 +93,24 @@ func (e CompanyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ConversationStatus.
+const (
+	ConversationStatusClosed ConversationStatus = "closed"
+	ConversationStatusOpen   ConversationStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ConversationStatus enum.
+func (e ConversationStatus) Valid() bool {
+	switch e {
+	case ConversationStatusClosed:
+		return true
+	case ConversationStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FollowUpStatus.
 const (
 	FollowUpStatusCanceled FollowUpStatus = "canceled"
@@ -192,6 +210,66 @@ func (e LeadStatus) Valid() bool {
 	}
 }
 
+// Defines values for LinkChangeReason.
+const (
+	LinkChangeReasonAutomatic LinkChangeReason = "automatic"
+	LinkChangeReasonManual    LinkChangeReason = "manual"
+)
+
+// Valid indicates whether the value is a known member of the LinkChangeReason enum.
+func (e LinkChangeReason) Valid() bool {
+	switch e {
+	case LinkChangeReasonAutomatic:
+		return true
+	case LinkChangeReasonManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageDirection.
+const (
+	MessageDirectionInbound  MessageDirection = "inbound"
+	MessageDirectionOutbound MessageDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the MessageDirection enum.
+func (e MessageDirection) Valid() bool {
+	switch e {
+	case MessageDirectionInbound:
+		return true
+	case MessageDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageStatus.
+const (
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusFailed    MessageStatus = "failed"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusFailed:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Origin.
 const (
 	OriginDialer      Origin = "dialer"
@@ -231,6 +309,72 @@ func (e PhoneType) Valid() bool {
 	case PhoneTypeMobile:
 		return true
 	case PhoneTypeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlinxEventType.
+const (
+	PlinxEventTypeConversationClosed  PlinxEventType = "conversation.closed"
+	PlinxEventTypeConversationStarted PlinxEventType = "conversation.started"
+	PlinxEventTypeMessageCreated      PlinxEventType = "message.created"
+	PlinxEventTypeMessageStatus       PlinxEventType = "message.status"
+)
+
+// Valid indicates whether the value is a known member of the PlinxEventType enum.
+func (e PlinxEventType) Valid() bool {
+	switch e {
+	case PlinxEventTypeConversationClosed:
+		return true
+	case PlinxEventTypeConversationStarted:
+		return true
+	case PlinxEventTypeMessageCreated:
+		return true
+	case PlinxEventTypeMessageStatus:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlinxEventMessageDirection.
+const (
+	PlinxEventMessageDirectionInbound  PlinxEventMessageDirection = "inbound"
+	PlinxEventMessageDirectionOutbound PlinxEventMessageDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the PlinxEventMessageDirection enum.
+func (e PlinxEventMessageDirection) Valid() bool {
+	switch e {
+	case PlinxEventMessageDirectionInbound:
+		return true
+	case PlinxEventMessageDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlinxEventMessageStatus.
+const (
+	PlinxEventMessageStatusDelivered PlinxEventMessageStatus = "delivered"
+	PlinxEventMessageStatusFailed    PlinxEventMessageStatus = "failed"
+	PlinxEventMessageStatusRead      PlinxEventMessageStatus = "read"
+	PlinxEventMessageStatusSent      PlinxEventMessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the PlinxEventMessageStatus enum.
+func (e PlinxEventMessageStatus) Valid() bool {
+	switch e {
+	case PlinxEventMessageStatusDelivered:
+		return true
+	case PlinxEventMessageStatusFailed:
+		return true
+	case PlinxEventMessageStatusRead:
+		return true
+	case PlinxEventMessageStatusSent:
 		return true
 	default:
 		return false
@@ -400,7 +544,7 @@ type APIKey struct {
 	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at,omitempty"`
 	Name       string                       `json:"name"`
 
-	// Prefix The first characters of the key
+	// Prefix The first characters of the key, to recognise it.
 	Prefix    string                       `json:"prefix"`
 	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
 
@@ -435,7 +579,7 @@ type APIKeyCreated struct {
 	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at,omitempty"`
 	Name       string                       `json:"name"`
 
-	// Prefix The first characters of the key
+	// Prefix The first characters of the key, to recognise it.
 	Prefix    string                       `json:"prefix"`
 	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
 
@@ -469,7 +613,7 @@ type Address struct {
 	// PostalCode CEP.
 	PostalCode *string `json:"postal_code,omitempty"`
 
-	// State UF
+	// State UF, e.g. SC.
 	State  *string `json:"state,omitempty"`
 	Street *string `json:"street,omitempty"`
 }
@@ -497,7 +641,7 @@ type Company struct {
 	Addresses  []Address                    `json:"addresses"`
 	ArchivedAt nullable.Nullable[time.Time] `json:"archived_at,omitempty"`
 
-	// Cnpj 14 characters
+	// Cnpj 14 characters, no punctuation (numeric or the alphanumeric CNPJ).
 	Cnpj      nullable.Nullable[string] `json:"cnpj,omitempty"`
 	CreatedAt time.Time                 `json:"created_at"`
 
@@ -544,6 +688,12 @@ type CompanyList struct {
 
 // CompanyStatus defines model for CompanyStatus.
 type CompanyStatus string
+
+// CompanyTarget An existing company (`id`) or a new one (`new`); exactly one.
+type CompanyTarget struct {
+	Id  *openapi_types.UUID `json:"id,omitempty"`
+	New *CompanyCreate      `json:"new,omitempty"`
+}
 
 // CompanyUpdate defines model for CompanyUpdate.
 type CompanyUpdate struct {
@@ -595,6 +745,12 @@ type ContactList struct {
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
+// ContactTarget An existing contact (`id`) or a new one (`new`); exactly one.
+type ContactTarget struct {
+	Id  *openapi_types.UUID `json:"id,omitempty"`
+	New *ContactCreate      `json:"new,omitempty"`
+}
+
 // ContactUpdate defines model for ContactUpdate.
 type ContactUpdate struct {
 	Archived *bool                                 `json:"archived,omitempty"`
@@ -607,6 +763,73 @@ type ContactUpdate struct {
 	Name       *string                                `json:"name,omitempty"`
 	Notes      nullable.Nullable[string]              `json:"notes,omitempty"`
 }
+
+// Conversation defines model for Conversation.
+type Conversation struct {
+	// AssignedTo The atende user working it.
+	AssignedTo nullable.Nullable[openapi_types.UUID] `json:"assigned_to,omitempty"`
+	ClosedAt   nullable.Nullable[time.Time]          `json:"closed_at,omitempty"`
+	CreatedAt  time.Time                             `json:"created_at"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// InteractionId The interaction its qualification wrote.
+	InteractionId nullable.Nullable[openapi_types.UUID] `json:"interaction_id,omitempty"`
+	LastMessageAt nullable.Nullable[time.Time]          `json:"last_message_at,omitempty"`
+
+	// Link The records a conversation is recorded against.
+	Link  ConversationLink `json:"link"`
+	Phone PhoneRef         `json:"phone"`
+
+	// PlinxAgent The agent Plinx reported.
+	PlinxAgent nullable.Nullable[string] `json:"plinx_agent,omitempty"`
+
+	// PlinxId The conversation's id in Plinx.
+	PlinxId     string                       `json:"plinx_id"`
+	Qualified   bool                         `json:"qualified"`
+	QualifiedAt nullable.Nullable[time.Time] `json:"qualified_at,omitempty"`
+	StartedAt   nullable.Nullable[time.Time] `json:"started_at,omitempty"`
+	Status      ConversationStatus           `json:"status"`
+	UpdatedAt   time.Time                    `json:"updated_at"`
+}
+
+// ConversationLink The records a conversation is recorded against.
+type ConversationLink struct {
+	Company nullable.Nullable[RecordRef] `json:"company,omitempty"`
+	Contact nullable.Nullable[RecordRef] `json:"contact,omitempty"`
+	Lead    nullable.Nullable[RecordRef] `json:"lead,omitempty"`
+}
+
+// ConversationLinkUpdate defines model for ConversationLinkUpdate.
+type ConversationLinkUpdate struct {
+	Company nullable.Nullable[CompanyTarget] `json:"company,omitempty"`
+	Contact nullable.Nullable[ContactTarget] `json:"contact,omitempty"`
+	Lead    nullable.Nullable[LeadTarget]    `json:"lead,omitempty"`
+
+	// Phone An existing phone (`id`) or a new number (`new`); exactly one.
+	Phone *PhoneTarget `json:"phone,omitempty"`
+}
+
+// ConversationList defines model for ConversationList.
+type ConversationList struct {
+	Data []Conversation `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ConversationRelated defines model for ConversationRelated.
+type ConversationRelated struct {
+	Companies []RecordRef `json:"companies"`
+	Contacts  []RecordRef `json:"contacts"`
+	Leads     []RecordRef `json:"leads"`
+
+	// Link The records a conversation is recorded against.
+	Link  ConversationLink `json:"link"`
+	Phone PhoneRef         `json:"phone"`
+}
+
+// ConversationStatus defines model for ConversationStatus.
+type ConversationStatus string
 
 // CountryCode A country calling code, digits only; used for phone numbers typed without one.
 //
@@ -742,7 +965,7 @@ type Import struct {
 	CreatedBy nullable.Nullable[openapi_types.UUID] `json:"created_by,omitempty"`
 	Delimiter nullable.Nullable[string]             `json:"delimiter,omitempty"`
 
-	// Detail Why the whole import failed
+	// Detail Why the whole import failed, when it did.
 	Detail nullable.Nullable[string] `json:"detail,omitempty"`
 
 	// Errors The rows that were not imported and why (the first 1,000).
@@ -778,7 +1001,7 @@ type ImportList struct {
 
 // ImportRowError defines model for ImportRowError.
 type ImportRowError struct {
-	// Field The column at fault
+	// Field The column at fault, when one is.
 	Field nullable.Nullable[string] `json:"field,omitempty"`
 
 	// Line The line of the file where the row starts (the header is line 1).
@@ -851,7 +1074,7 @@ type Lead struct {
 	Name        string                       `json:"name"`
 	Phones      []PhoneRef                   `json:"phones"`
 
-	// Source Where the lead came from (website
+	// Source Where the lead came from (website, event, referral...).
 	Source    nullable.Nullable[string] `json:"source,omitempty"`
 	Status    LeadStatus                `json:"status"`
 	UpdatedAt time.Time                 `json:"updated_at"`
@@ -878,6 +1101,12 @@ type LeadList struct {
 // LeadStatus defines model for LeadStatus.
 type LeadStatus string
 
+// LeadTarget An existing lead (`id`) or a new one (`new`); exactly one.
+type LeadTarget struct {
+	Id  *openapi_types.UUID `json:"id,omitempty"`
+	New *LeadCreate         `json:"new,omitempty"`
+}
+
 // LeadUpdate defines model for LeadUpdate.
 type LeadUpdate struct {
 	Archived    *bool                                  `json:"archived,omitempty"`
@@ -888,6 +1117,34 @@ type LeadUpdate struct {
 	Status      *LeadStatus                            `json:"status,omitempty"`
 }
 
+// LinkChange defines model for LinkChange.
+type LinkChange struct {
+	ActorId   nullable.Nullable[openapi_types.UUID] `json:"actor_id,omitempty"`
+	CreatedAt time.Time                             `json:"created_at"`
+	From      *LinkIds                              `json:"from,omitempty"`
+	Id        openapi_types.UUID                    `json:"id"`
+
+	// Reason `automatic` when the conversation started, `manual` for re-links.
+	Reason LinkChangeReason `json:"reason"`
+	To     LinkIds          `json:"to"`
+}
+
+// LinkChangeReason `automatic` when the conversation started, `manual` for re-links.
+type LinkChangeReason string
+
+// LinkChangeList defines model for LinkChangeList.
+type LinkChangeList struct {
+	Data []LinkChange `json:"data"`
+}
+
+// LinkIds defines model for LinkIds.
+type LinkIds struct {
+	CompanyId nullable.Nullable[openapi_types.UUID] `json:"company_id,omitempty"`
+	ContactId nullable.Nullable[openapi_types.UUID] `json:"contact_id,omitempty"`
+	LeadId    nullable.Nullable[openapi_types.UUID] `json:"lead_id,omitempty"`
+	PhoneId   nullable.Nullable[openapi_types.UUID] `json:"phone_id,omitempty"`
+}
+
 // Me defines model for Me.
 type Me struct {
 	ApiKey APIKey `json:"api_key"`
@@ -895,6 +1152,33 @@ type Me struct {
 
 	// User Example: {"created_at":"2026-11-20T13:00:00Z","email":"joao@eox.com.br","id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","name":"João José","role":"agent","status":"active","updated_at":"2026-11-20T13:00:00Z"}
 	User User `json:"user"`
+}
+
+// Message defines model for Message.
+type Message struct {
+	CreatedAt time.Time                        `json:"created_at"`
+	Direction MessageDirection                 `json:"direction"`
+	ErrorCode nullable.Nullable[string]        `json:"error_code,omitempty"`
+	Id        openapi_types.UUID               `json:"id"`
+	PlinxId   string                           `json:"plinx_id"`
+	SentAt    nullable.Nullable[time.Time]     `json:"sent_at,omitempty"`
+	Status    nullable.Nullable[MessageStatus] `json:"status,omitempty"`
+	StatusAt  nullable.Nullable[time.Time]     `json:"status_at,omitempty"`
+	Text      nullable.Nullable[string]        `json:"text,omitempty"`
+}
+
+// MessageDirection defines model for Message.Direction.
+type MessageDirection string
+
+// MessageStatus defines model for Message.Status.
+type MessageStatus string
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Data []Message `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
 // NextBusinessDay defines model for NextBusinessDay.
@@ -971,6 +1255,16 @@ type PhoneRef struct {
 	WhatsappId nullable.Nullable[string] `json:"whatsapp_id,omitempty"`
 }
 
+// PhoneTarget An existing phone (`id`) or a new number (`new`); exactly one.
+type PhoneTarget struct {
+	Id *openapi_types.UUID `json:"id,omitempty"`
+
+	// New A phone number in any common format; normalised to E.164 with the tenant's default country code.
+	//
+	// Example: +55 47 99123-4567
+	New *PhoneNumberInput `json:"new,omitempty"`
+}
+
 // PhoneType defines model for PhoneType.
 type PhoneType string
 
@@ -979,6 +1273,73 @@ type PhoneUpdate struct {
 	Type                *PhoneType                   `json:"type,omitempty"`
 	WhatsappConfirmedAt nullable.Nullable[time.Time] `json:"whatsapp_confirmed_at,omitempty"`
 	WhatsappId          nullable.Nullable[string]    `json:"whatsapp_id,omitempty"`
+}
+
+// PlinxEvent A webhook event from Plinx.
+type PlinxEvent struct {
+	Conversation *PlinxEventConversation `json:"conversation,omitempty"`
+	Message      *PlinxEventMessage      `json:"message,omitempty"`
+	OccurredAt   time.Time               `json:"occurred_at"`
+	Type         PlinxEventType          `json:"type"`
+}
+
+// PlinxEventType defines model for PlinxEvent.Type.
+type PlinxEventType string
+
+// PlinxEventConversation defines model for PlinxEventConversation.
+type PlinxEventConversation struct {
+	Agent    nullable.Nullable[string] `json:"agent,omitempty"`
+	ClosedAt *time.Time                `json:"closed_at,omitempty"`
+	Id       string                    `json:"id"`
+
+	// Phone The customer's number, E.164.
+	Phone     string     `json:"phone"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+}
+
+// PlinxEventMessage defines model for PlinxEventMessage.
+type PlinxEventMessage struct {
+	ConversationId *string                     `json:"conversation_id,omitempty"`
+	Direction      *PlinxEventMessageDirection `json:"direction,omitempty"`
+	ErrorCode      *string                     `json:"error_code,omitempty"`
+	ErrorMessage   *string                     `json:"error_message,omitempty"`
+	Id             string                      `json:"id"`
+	SentAt         *time.Time                  `json:"sent_at,omitempty"`
+	Status         *PlinxEventMessageStatus    `json:"status,omitempty"`
+	Text           *string                     `json:"text,omitempty"`
+}
+
+// PlinxEventMessageDirection defines model for PlinxEventMessage.Direction.
+type PlinxEventMessageDirection string
+
+// PlinxEventMessageStatus defines model for PlinxEventMessage.Status.
+type PlinxEventMessageStatus string
+
+// PlinxSettings defines model for PlinxSettings.
+type PlinxSettings struct {
+	// BaseUrl Plinx's API root; null uses the server's default Plinx.
+	BaseUrl nullable.Nullable[string] `json:"base_url,omitempty"`
+
+	// TokenSet Whether an API token for Plinx is stored.
+	TokenSet  bool      `json:"token_set"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// WebhookSecretSet Whether the webhook signing secret is stored.
+	WebhookSecretSet bool `json:"webhook_secret_set"`
+
+	// WebhookUrl The path to configure in Plinx for this tenant's webhooks, relative to this server.
+	//
+	// Example: /v1/webhooks/plinx/0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f
+	WebhookUrl string `json:"webhook_url"`
+}
+
+// PlinxSettingsUpdate defines model for PlinxSettingsUpdate.
+type PlinxSettingsUpdate struct {
+	BaseUrl nullable.Nullable[string] `json:"base_url,omitempty"`
+	Token   nullable.Nullable[string] `json:"token,omitempty"`
+
+	// WebhookSecret The Standard Webhooks secret Plinx signs with (whsec_...).
+	WebhookSecret nullable.Nullable[string] `json:"webhook_secret,omitempty"`
 }
 
 // Problem An RFC 9457 problem document.
@@ -1007,6 +1368,24 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Qualification defines model for Qualification.
+type Qualification struct {
+	Conversation Conversation `json:"conversation"`
+
+	// Interaction An atendimento — a recorded contact with its result.
+	Interaction Interaction `json:"interaction"`
+}
+
+// QualificationCreate defines model for QualificationCreate.
+type QualificationCreate struct {
+	// FollowUpAt Schedules the next contact.
+	FollowUpAt *time.Time `json:"follow_up_at,omitempty"`
+	Notes      *string    `json:"notes,omitempty"`
+
+	// ResultId A result of the catalog.
+	ResultId openapi_types.UUID `json:"result_id"`
+}
+
 // Readiness defines model for Readiness.
 type Readiness struct {
 	// Checks Each check and its result (`ok` or the reason it failed).
@@ -1022,7 +1401,7 @@ type RecordRef struct {
 	Archived *bool              `json:"archived,omitempty"`
 	Id       openapi_types.UUID `json:"id"`
 
-	// Name The company's legal name
+	// Name The company's legal name, or the contact's or lead's name.
 	Name string     `json:"name"`
 	Type RecordType `json:"type"`
 }
@@ -1234,6 +1613,15 @@ type UserUpdate struct {
 	Status *UserStatus `json:"status,omitempty"`
 }
 
+// WebhookReceipt defines model for WebhookReceipt.
+type WebhookReceipt struct {
+	// Duplicate True when this webhook-id was received before (nothing changed).
+	Duplicate bool `json:"duplicate"`
+
+	// Id The webhook-id received.
+	Id string `json:"id"`
+}
+
 // Weekday defines model for Weekday.
 type Weekday string
 
@@ -1359,6 +1747,15 @@ type ListCompanyContactsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListCompanyConversationsParams defines parameters for ListCompanyConversations.
+type ListCompanyConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListCompanyInteractionsParams defines parameters for ListCompanyInteractions.
 type ListCompanyInteractionsParams struct {
 	// Limit Page size.
@@ -1415,6 +1812,15 @@ type UpdateContactParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListContactConversationsParams defines parameters for ListContactConversations.
+type ListContactConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListContactInteractionsParams defines parameters for ListContactInteractions.
 type ListContactInteractionsParams struct {
 	// Limit Page size.
@@ -1435,6 +1841,45 @@ type ListContactUpdatesParams struct {
 
 // AddContactUpdateParams defines parameters for AddContactUpdate.
 type AddContactUpdateParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListConversationsParams defines parameters for ListConversations.
+type ListConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ConversationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Phone A phone number in any format.
+	Phone     *string             `form:"phone,omitempty" json:"phone,omitempty"`
+	CompanyId *openapi_types.UUID `form:"company_id,omitempty" json:"company_id,omitempty"`
+	ContactId *openapi_types.UUID `form:"contact_id,omitempty" json:"contact_id,omitempty"`
+	LeadId    *openapi_types.UUID `form:"lead_id,omitempty" json:"lead_id,omitempty"`
+	Qualified *bool               `form:"qualified,omitempty" json:"qualified,omitempty"`
+}
+
+// LinkConversationParams defines parameters for LinkConversation.
+type LinkConversationParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListConversationMessagesParams defines parameters for ListConversationMessages.
+type ListConversationMessagesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// QualifyConversationParams defines parameters for QualifyConversation.
+type QualifyConversationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
 	// the same key with another request answers 422; while the first request runs, 409.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1560,6 +2005,15 @@ type UpdateLeadParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListLeadConversationsParams defines parameters for ListLeadConversations.
+type ListLeadConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListLeadInteractionsParams defines parameters for ListLeadInteractions.
 type ListLeadInteractionsParams struct {
 	// Limit Page size.
@@ -1642,6 +2096,12 @@ type UpdateSettingsParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdatePlinxSettingsParams defines parameters for UpdatePlinxSettings.
+type UpdatePlinxSettingsParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // CreateTenantParams defines parameters for CreateTenant.
 type CreateTenantParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
@@ -1677,6 +2137,13 @@ type UpdateUserParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ReceivePlinxWebhookParams defines parameters for ReceivePlinxWebhook.
+type ReceivePlinxWebhookParams struct {
+	WebhookId        string `json:"webhook-id"`
+	WebhookTimestamp string `json:"webhook-timestamp"`
+	WebhookSignature string `json:"webhook-signature"`
+}
+
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyCreate
 
@@ -1697,6 +2164,12 @@ type UpdateContactJSONRequestBody = ContactUpdate
 
 // AddContactUpdateJSONRequestBody defines body for AddContactUpdate for application/json ContentType.
 type AddContactUpdateJSONRequestBody = UpdateCreate
+
+// LinkConversationJSONRequestBody defines body for LinkConversation for application/json ContentType.
+type LinkConversationJSONRequestBody = ConversationLinkUpdate
+
+// QualifyConversationJSONRequestBody defines body for QualifyConversation for application/json ContentType.
+type QualifyConversationJSONRequestBody = QualificationCreate
 
 // CreateFollowUpJSONRequestBody defines body for CreateFollowUp for application/json ContentType.
 type CreateFollowUpJSONRequestBody = FollowUpCreate
@@ -1737,6 +2210,9 @@ type UpdateResultJSONRequestBody = ResultUpdate
 // UpdateSettingsJSONRequestBody defines body for UpdateSettings for application/json ContentType.
 type UpdateSettingsJSONRequestBody = SettingsUpdate
 
+// UpdatePlinxSettingsJSONRequestBody defines body for UpdatePlinxSettings for application/json ContentType.
+type UpdatePlinxSettingsJSONRequestBody = PlinxSettingsUpdate
+
 // CreateTenantJSONRequestBody defines body for CreateTenant for application/json ContentType.
 type CreateTenantJSONRequestBody = TenantCreate
 
@@ -1745,6 +2221,9 @@ type CreateUserJSONRequestBody = UserCreate
 
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UserUpdate
+
+// ReceivePlinxWebhookJSONRequestBody defines body for ReceivePlinxWebhook for application/json ContentType.
+type ReceivePlinxWebhookJSONRequestBody = PlinxEvent
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -1787,6 +2266,9 @@ type ServerInterface interface {
 	// ListCompanyContacts List a company's contacts
 	// (GET /v1/companies/{id}/contacts)
 	ListCompanyContacts(ctx echo.Context, id ID, params ListCompanyContactsParams) error
+	// ListCompanyConversations The company's conversations
+	// (GET /v1/companies/{id}/conversations)
+	ListCompanyConversations(ctx echo.Context, id ID, params ListCompanyConversationsParams) error
 	// ListCompanyInteractions The company's interactions
 	// (GET /v1/companies/{id}/interactions)
 	ListCompanyInteractions(ctx echo.Context, id ID, params ListCompanyInteractionsParams) error
@@ -1811,6 +2293,9 @@ type ServerInterface interface {
 	// UpdateContact Update a contact
 	// (PATCH /v1/contacts/{id})
 	UpdateContact(ctx echo.Context, id ID, params UpdateContactParams) error
+	// ListContactConversations The contact's conversations
+	// (GET /v1/contacts/{id}/conversations)
+	ListContactConversations(ctx echo.Context, id ID, params ListContactConversationsParams) error
 	// ListContactInteractions The contact's interactions
 	// (GET /v1/contacts/{id}/interactions)
 	ListContactInteractions(ctx echo.Context, id ID, params ListContactInteractionsParams) error
@@ -1820,6 +2305,27 @@ type ServerInterface interface {
 	// AddContactUpdate Write to the contact's updates log
 	// (POST /v1/contacts/{id}/updates)
 	AddContactUpdate(ctx echo.Context, id ID, params AddContactUpdateParams) error
+	// ListConversations List conversations
+	// (GET /v1/conversations)
+	ListConversations(ctx echo.Context, params ListConversationsParams) error
+	// GetConversation Get a conversation
+	// (GET /v1/conversations/{id})
+	GetConversation(ctx echo.Context, id ID) error
+	// LinkConversation Re-link a conversation
+	// (PUT /v1/conversations/{id}/link)
+	LinkConversation(ctx echo.Context, id ID, params LinkConversationParams) error
+	// ListConversationLinkHistory Link history
+	// (GET /v1/conversations/{id}/link-history)
+	ListConversationLinkHistory(ctx echo.Context, id ID) error
+	// ListConversationMessages List a conversation's messages
+	// (GET /v1/conversations/{id}/messages)
+	ListConversationMessages(ctx echo.Context, id ID, params ListConversationMessagesParams) error
+	// QualifyConversation Qualify a conversation
+	// (POST /v1/conversations/{id}/qualification)
+	QualifyConversation(ctx echo.Context, id ID, params QualifyConversationParams) error
+	// GetConversationRelated Related records
+	// (GET /v1/conversations/{id}/related)
+	GetConversationRelated(ctx echo.Context, id ID) error
 	// ListFollowUps List follow-ups
 	// (GET /v1/follow-ups)
 	ListFollowUps(ctx echo.Context, params ListFollowUpsParams) error
@@ -1874,6 +2380,9 @@ type ServerInterface interface {
 	// UpdateLead Update a lead
 	// (PATCH /v1/leads/{id})
 	UpdateLead(ctx echo.Context, id ID, params UpdateLeadParams) error
+	// ListLeadConversations The lead's conversations
+	// (GET /v1/leads/{id}/conversations)
+	ListLeadConversations(ctx echo.Context, id ID, params ListLeadConversationsParams) error
 	// ListLeadInteractions The lead's interactions
 	// (GET /v1/leads/{id}/interactions)
 	ListLeadInteractions(ctx echo.Context, id ID, params ListLeadInteractionsParams) error
@@ -1928,6 +2437,12 @@ type ServerInterface interface {
 	// UpdateSettings Update tenant settings
 	// (PATCH /v1/settings)
 	UpdateSettings(ctx echo.Context, params UpdateSettingsParams) error
+	// GetPlinxSettings Get the Plinx integration settings
+	// (GET /v1/settings/plinx)
+	GetPlinxSettings(ctx echo.Context) error
+	// UpdatePlinxSettings Set the Plinx integration settings
+	// (PUT /v1/settings/plinx)
+	UpdatePlinxSettings(ctx echo.Context, params UpdatePlinxSettingsParams) error
 	// CreateTenant Create a tenant
 	// (POST /v1/tenants)
 	CreateTenant(ctx echo.Context, params CreateTenantParams) error
@@ -1946,6 +2461,9 @@ type ServerInterface interface {
 	// UpdateUser Update a user
 	// (PATCH /v1/users/{id})
 	UpdateUser(ctx echo.Context, id ID, params UpdateUserParams) error
+	// ReceivePlinxWebhook Receive a Plinx webhook
+	// (POST /v1/webhooks/plinx/{tenant_id})
+	ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_types.UUID, params ReceivePlinxWebhookParams) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -2278,6 +2796,38 @@ func (w *ServerInterfaceWrapper) ListCompanyContacts(ctx echo.Context) error {
 	return err
 }
 
+// ListCompanyConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCompanyConversations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCompanyConversationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCompanyConversations(ctx, id, params)
+	return err
+}
+
 // ListCompanyInteractions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListCompanyInteractions(ctx echo.Context) error {
 	var err error
@@ -2521,6 +3071,38 @@ func (w *ServerInterfaceWrapper) UpdateContact(ctx echo.Context) error {
 	return err
 }
 
+// ListContactConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContactConversations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListContactConversationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContactConversations(ctx, id, params)
+	return err
+}
+
 // ListContactInteractions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListContactInteractions(ctx echo.Context) error {
 	var err error
@@ -2618,6 +3200,225 @@ func (w *ServerInterfaceWrapper) AddContactUpdate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.AddContactUpdate(ctx, id, params)
+	return err
+}
+
+// ListConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConversations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConversationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "phone" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "phone", ctx.QueryParams(), &params.Phone, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter phone: %s", err))
+	}
+
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "contact_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "contact_id", ctx.QueryParams(), &params.ContactId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "lead_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "lead_id", ctx.QueryParams(), &params.LeadId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter lead_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "qualified" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "qualified", ctx.QueryParams(), &params.Qualified, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter qualified: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConversations(ctx, params)
+	return err
+}
+
+// GetConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConversation(ctx, id)
+	return err
+}
+
+// LinkConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) LinkConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params LinkConversationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LinkConversation(ctx, id, params)
+	return err
+}
+
+// ListConversationLinkHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConversationLinkHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConversationLinkHistory(ctx, id)
+	return err
+}
+
+// ListConversationMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConversationMessages(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListConversationMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConversationMessages(ctx, id, params)
+	return err
+}
+
+// QualifyConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) QualifyConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params QualifyConversationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.QualifyConversation(ctx, id, params)
+	return err
+}
+
+// GetConversationRelated converts echo context to params.
+func (w *ServerInterfaceWrapper) GetConversationRelated(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetConversationRelated(ctx, id)
 	return err
 }
 
@@ -3160,6 +3961,38 @@ func (w *ServerInterfaceWrapper) UpdateLead(ctx echo.Context) error {
 	return err
 }
 
+// ListLeadConversations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLeadConversations(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLeadConversationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLeadConversations(ctx, id, params)
+	return err
+}
+
 // ListLeadInteractions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListLeadInteractions(ctx echo.Context) error {
 	var err error
@@ -3611,6 +4444,44 @@ func (w *ServerInterfaceWrapper) UpdateSettings(ctx echo.Context) error {
 	return err
 }
 
+// GetPlinxSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPlinxSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPlinxSettings(ctx)
+	return err
+}
+
+// UpdatePlinxSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdatePlinxSettings(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdatePlinxSettingsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdatePlinxSettings(ctx, params)
+	return err
+}
+
 // CreateTenant converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateTenant(ctx echo.Context) error {
 	var err error
@@ -3776,6 +4647,78 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 	return err
 }
 
+// ReceivePlinxWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) ReceivePlinxWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "tenant_id" -------------
+	var tenantId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "tenant_id", ctx.Param("tenant_id"), &tenantId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter tenant_id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceivePlinxWebhookParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "webhook-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("webhook-id")]; found {
+		var WebhookId string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "webhook-id", valueList[0], &WebhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-id: %s", err))
+		}
+
+		params.WebhookId = WebhookId
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-id is required, but not found"))
+	}
+	// ------------- Required header parameter "webhook-timestamp" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("webhook-timestamp")]; found {
+		var WebhookTimestamp string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-timestamp, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "webhook-timestamp", valueList[0], &WebhookTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-timestamp: %s", err))
+		}
+
+		params.WebhookTimestamp = WebhookTimestamp
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-timestamp is required, but not found"))
+	}
+	// ------------- Required header parameter "webhook-signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("webhook-signature")]; found {
+		var WebhookSignature string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "webhook-signature", valueList[0], &WebhookSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-signature: %s", err))
+		}
+
+		params.WebhookSignature = WebhookSignature
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-signature is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReceivePlinxWebhook(ctx, tenantId, params)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -3889,6 +4832,19 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/v1/imports/contacts", wrapper.ImportContacts, options.OperationMiddlewares["importContacts"]...)
 	router.GET(options.BaseURL+"/v1/imports", wrapper.ListImports, options.OperationMiddlewares["listImports"]...)
 	router.GET(options.BaseURL+"/v1/imports/:id", wrapper.GetImport, options.OperationMiddlewares["getImport"]...)
+	router.GET(options.BaseURL+"/v1/settings/plinx", wrapper.GetPlinxSettings, options.OperationMiddlewares["getPlinxSettings"]...)
+	router.PUT(options.BaseURL+"/v1/settings/plinx", wrapper.UpdatePlinxSettings, options.OperationMiddlewares["updatePlinxSettings"]...)
+	router.POST(options.BaseURL+"/v1/webhooks/plinx/:tenant_id", wrapper.ReceivePlinxWebhook, options.OperationMiddlewares["receivePlinxWebhook"]...)
+	router.GET(options.BaseURL+"/v1/conversations", wrapper.ListConversations, options.OperationMiddlewares["listConversations"]...)
+	router.GET(options.BaseURL+"/v1/conversations/:id", wrapper.GetConversation, options.OperationMiddlewares["getConversation"]...)
+	router.GET(options.BaseURL+"/v1/conversations/:id/messages", wrapper.ListConversationMessages, options.OperationMiddlewares["listConversationMessages"]...)
+	router.GET(options.BaseURL+"/v1/conversations/:id/related", wrapper.GetConversationRelated, options.OperationMiddlewares["getConversationRelated"]...)
+	router.PUT(options.BaseURL+"/v1/conversations/:id/link", wrapper.LinkConversation, options.OperationMiddlewares["linkConversation"]...)
+	router.GET(options.BaseURL+"/v1/conversations/:id/link-history", wrapper.ListConversationLinkHistory, options.OperationMiddlewares["listConversationLinkHistory"]...)
+	router.POST(options.BaseURL+"/v1/conversations/:id/qualification", wrapper.QualifyConversation, options.OperationMiddlewares["qualifyConversation"]...)
+	router.GET(options.BaseURL+"/v1/companies/:id/conversations", wrapper.ListCompanyConversations, options.OperationMiddlewares["listCompanyConversations"]...)
+	router.GET(options.BaseURL+"/v1/contacts/:id/conversations", wrapper.ListContactConversations, options.OperationMiddlewares["listContactConversations"]...)
+	router.GET(options.BaseURL+"/v1/leads/:id/conversations", wrapper.ListLeadConversations, options.OperationMiddlewares["listLeadConversations"]...)
 
 }
 
@@ -5367,6 +6323,112 @@ func (response ListCompanyContacts500ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListCompanyConversationsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListCompanyConversationsParams
+}
+
+type ListCompanyConversationsResponseObject interface {
+	VisitListCompanyConversationsResponse(w http.ResponseWriter) error
+}
+
+type ListCompanyConversations200JSONResponse ConversationList
+
+func (response ListCompanyConversations200JSONResponse) VisitListCompanyConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyConversations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyConversations400ApplicationProblemPlusJSONResponse) VisitListCompanyConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyConversations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyConversations401ApplicationProblemPlusJSONResponse) VisitListCompanyConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyConversations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyConversations404ApplicationProblemPlusJSONResponse) VisitListCompanyConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyConversations429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyConversations429ApplicationProblemPlusJSONResponse) VisitListCompanyConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyConversations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyConversations500ApplicationProblemPlusJSONResponse) VisitListCompanyConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCompanyInteractionsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListCompanyInteractionsParams
@@ -6466,6 +7528,112 @@ func (response UpdateContact500ApplicationProblemPlusJSONResponse) VisitUpdateCo
 	return err
 }
 
+type ListContactConversationsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListContactConversationsParams
+}
+
+type ListContactConversationsResponseObject interface {
+	VisitListContactConversationsResponse(w http.ResponseWriter) error
+}
+
+type ListContactConversations200JSONResponse ConversationList
+
+func (response ListContactConversations200JSONResponse) VisitListContactConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactConversations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactConversations400ApplicationProblemPlusJSONResponse) VisitListContactConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactConversations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactConversations401ApplicationProblemPlusJSONResponse) VisitListContactConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactConversations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactConversations404ApplicationProblemPlusJSONResponse) VisitListContactConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactConversations429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactConversations429ApplicationProblemPlusJSONResponse) VisitListContactConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactConversations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactConversations500ApplicationProblemPlusJSONResponse) VisitListContactConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListContactInteractionsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListContactInteractionsParams
@@ -6838,6 +8006,910 @@ type AddContactUpdate500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response AddContactUpdate500ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationsRequestObject struct {
+	Params ListConversationsParams
+}
+
+type ListConversationsResponseObject interface {
+	VisitListConversationsResponse(w http.ResponseWriter) error
+}
+
+type ListConversations200JSONResponse ConversationList
+
+func (response ListConversations200JSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversations400ApplicationProblemPlusJSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversations401ApplicationProblemPlusJSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversations429ApplicationProblemPlusJSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversations500ApplicationProblemPlusJSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetConversationResponseObject interface {
+	VisitGetConversationResponse(w http.ResponseWriter) error
+}
+
+type GetConversation200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetConversation200JSONResponse struct {
+	Body    Conversation
+	Headers GetConversation200ResponseHeaders
+}
+
+func (response GetConversation200JSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversation400ApplicationProblemPlusJSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversation401ApplicationProblemPlusJSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversation404ApplicationProblemPlusJSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversation429ApplicationProblemPlusJSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversation500ApplicationProblemPlusJSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversationRequestObject struct {
+	Id     ID `json:"id"`
+	Params LinkConversationParams
+	Body   *LinkConversationJSONRequestBody
+}
+
+type LinkConversationResponseObject interface {
+	VisitLinkConversationResponse(w http.ResponseWriter) error
+}
+
+type LinkConversation200ResponseHeaders struct {
+	ETag *string
+}
+
+type LinkConversation200JSONResponse struct {
+	Body    Conversation
+	Headers LinkConversation200ResponseHeaders
+}
+
+func (response LinkConversation200JSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation400ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation401ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation403ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation404ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation409ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation412ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation413ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation415ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation429ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LinkConversation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation500ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationLinkHistoryRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListConversationLinkHistoryResponseObject interface {
+	VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error
+}
+
+type ListConversationLinkHistory200JSONResponse LinkChangeList
+
+func (response ListConversationLinkHistory200JSONResponse) VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationLinkHistory400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationLinkHistory400ApplicationProblemPlusJSONResponse) VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationLinkHistory401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationLinkHistory401ApplicationProblemPlusJSONResponse) VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationLinkHistory404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationLinkHistory404ApplicationProblemPlusJSONResponse) VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationLinkHistory429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationLinkHistory429ApplicationProblemPlusJSONResponse) VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationLinkHistory500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationLinkHistory500ApplicationProblemPlusJSONResponse) VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationMessagesRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListConversationMessagesParams
+}
+
+type ListConversationMessagesResponseObject interface {
+	VisitListConversationMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListConversationMessages200JSONResponse MessageList
+
+func (response ListConversationMessages200JSONResponse) VisitListConversationMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationMessages400ApplicationProblemPlusJSONResponse) VisitListConversationMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationMessages401ApplicationProblemPlusJSONResponse) VisitListConversationMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationMessages404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationMessages404ApplicationProblemPlusJSONResponse) VisitListConversationMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationMessages429ApplicationProblemPlusJSONResponse) VisitListConversationMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationMessages500ApplicationProblemPlusJSONResponse) VisitListConversationMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversationRequestObject struct {
+	Id     ID `json:"id"`
+	Params QualifyConversationParams
+	Body   *QualifyConversationJSONRequestBody
+}
+
+type QualifyConversationResponseObject interface {
+	VisitQualifyConversationResponse(w http.ResponseWriter) error
+}
+
+type QualifyConversation201JSONResponse Qualification
+
+func (response QualifyConversation201JSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation400ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation401ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation403ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation404ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation409ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation413ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation415ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation422ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation429ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyConversation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation500ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRelatedRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetConversationRelatedResponseObject interface {
+	VisitGetConversationRelatedResponse(w http.ResponseWriter) error
+}
+
+type GetConversationRelated200JSONResponse ConversationRelated
+
+func (response GetConversationRelated200JSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRelated400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversationRelated400ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRelated401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversationRelated401ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRelated404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversationRelated404ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRelated429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversationRelated429ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversationRelated500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversationRelated500ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -9320,6 +11392,112 @@ func (response UpdateLead500ApplicationProblemPlusJSONResponse) VisitUpdateLeadR
 	return err
 }
 
+type ListLeadConversationsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListLeadConversationsParams
+}
+
+type ListLeadConversationsResponseObject interface {
+	VisitListLeadConversationsResponse(w http.ResponseWriter) error
+}
+
+type ListLeadConversations200JSONResponse ConversationList
+
+func (response ListLeadConversations200JSONResponse) VisitListLeadConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadConversations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadConversations400ApplicationProblemPlusJSONResponse) VisitListLeadConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadConversations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadConversations401ApplicationProblemPlusJSONResponse) VisitListLeadConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadConversations404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadConversations404ApplicationProblemPlusJSONResponse) VisitListLeadConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadConversations429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadConversations429ApplicationProblemPlusJSONResponse) VisitListLeadConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadConversations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadConversations500ApplicationProblemPlusJSONResponse) VisitListLeadConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLeadInteractionsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListLeadInteractionsParams
@@ -11756,6 +13934,316 @@ func (response UpdateSettings500ApplicationProblemPlusJSONResponse) VisitUpdateS
 	return err
 }
 
+type GetPlinxSettingsRequestObject struct {
+}
+
+type GetPlinxSettingsResponseObject interface {
+	VisitGetPlinxSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetPlinxSettings200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetPlinxSettings200JSONResponse struct {
+	Body    PlinxSettings
+	Headers GetPlinxSettings200ResponseHeaders
+}
+
+func (response GetPlinxSettings200JSONResponse) VisitGetPlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlinxSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlinxSettings400ApplicationProblemPlusJSONResponse) VisitGetPlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlinxSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlinxSettings401ApplicationProblemPlusJSONResponse) VisitGetPlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlinxSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlinxSettings403ApplicationProblemPlusJSONResponse) VisitGetPlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlinxSettings429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlinxSettings429ApplicationProblemPlusJSONResponse) VisitGetPlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlinxSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlinxSettings500ApplicationProblemPlusJSONResponse) VisitGetPlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettingsRequestObject struct {
+	Params UpdatePlinxSettingsParams
+	Body   *UpdatePlinxSettingsJSONRequestBody
+}
+
+type UpdatePlinxSettingsResponseObject interface {
+	VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error
+}
+
+type UpdatePlinxSettings200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdatePlinxSettings200JSONResponse struct {
+	Body    PlinxSettings
+	Headers UpdatePlinxSettings200ResponseHeaders
+}
+
+func (response UpdatePlinxSettings200JSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings400ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings401ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings403ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings404ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings409ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings412ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings413ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings415ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings429ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePlinxSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings500ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTenantRequestObject struct {
 	Params CreateTenantParams
 	Body   *CreateTenantJSONRequestBody
@@ -12658,6 +15146,110 @@ func (response UpdateUser500ApplicationProblemPlusJSONResponse) VisitUpdateUserR
 	return err
 }
 
+type ReceivePlinxWebhookRequestObject struct {
+	TenantId openapi_types.UUID `json:"tenant_id"`
+	Params   ReceivePlinxWebhookParams
+	Body     *ReceivePlinxWebhookJSONRequestBody
+}
+
+type ReceivePlinxWebhookResponseObject interface {
+	VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error
+}
+
+type ReceivePlinxWebhook200JSONResponse WebhookReceipt
+
+func (response ReceivePlinxWebhook200JSONResponse) VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceivePlinxWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReceivePlinxWebhook400ApplicationProblemPlusJSONResponse) VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceivePlinxWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReceivePlinxWebhook401ApplicationProblemPlusJSONResponse) VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceivePlinxWebhook413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceivePlinxWebhook413ApplicationProblemPlusJSONResponse) VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceivePlinxWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceivePlinxWebhook415ApplicationProblemPlusJSONResponse) VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceivePlinxWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReceivePlinxWebhook500ApplicationProblemPlusJSONResponse) VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetHealth Liveness probe
@@ -12699,6 +15291,9 @@ type StrictServerInterface interface {
 	// ListCompanyContacts List a company's contacts
 	// (GET /v1/companies/{id}/contacts)
 	ListCompanyContacts(ctx context.Context, request ListCompanyContactsRequestObject) (ListCompanyContactsResponseObject, error)
+	// ListCompanyConversations The company's conversations
+	// (GET /v1/companies/{id}/conversations)
+	ListCompanyConversations(ctx context.Context, request ListCompanyConversationsRequestObject) (ListCompanyConversationsResponseObject, error)
 	// ListCompanyInteractions The company's interactions
 	// (GET /v1/companies/{id}/interactions)
 	ListCompanyInteractions(ctx context.Context, request ListCompanyInteractionsRequestObject) (ListCompanyInteractionsResponseObject, error)
@@ -12723,6 +15318,9 @@ type StrictServerInterface interface {
 	// UpdateContact Update a contact
 	// (PATCH /v1/contacts/{id})
 	UpdateContact(ctx context.Context, request UpdateContactRequestObject) (UpdateContactResponseObject, error)
+	// ListContactConversations The contact's conversations
+	// (GET /v1/contacts/{id}/conversations)
+	ListContactConversations(ctx context.Context, request ListContactConversationsRequestObject) (ListContactConversationsResponseObject, error)
 	// ListContactInteractions The contact's interactions
 	// (GET /v1/contacts/{id}/interactions)
 	ListContactInteractions(ctx context.Context, request ListContactInteractionsRequestObject) (ListContactInteractionsResponseObject, error)
@@ -12732,6 +15330,27 @@ type StrictServerInterface interface {
 	// AddContactUpdate Write to the contact's updates log
 	// (POST /v1/contacts/{id}/updates)
 	AddContactUpdate(ctx context.Context, request AddContactUpdateRequestObject) (AddContactUpdateResponseObject, error)
+	// ListConversations List conversations
+	// (GET /v1/conversations)
+	ListConversations(ctx context.Context, request ListConversationsRequestObject) (ListConversationsResponseObject, error)
+	// GetConversation Get a conversation
+	// (GET /v1/conversations/{id})
+	GetConversation(ctx context.Context, request GetConversationRequestObject) (GetConversationResponseObject, error)
+	// LinkConversation Re-link a conversation
+	// (PUT /v1/conversations/{id}/link)
+	LinkConversation(ctx context.Context, request LinkConversationRequestObject) (LinkConversationResponseObject, error)
+	// ListConversationLinkHistory Link history
+	// (GET /v1/conversations/{id}/link-history)
+	ListConversationLinkHistory(ctx context.Context, request ListConversationLinkHistoryRequestObject) (ListConversationLinkHistoryResponseObject, error)
+	// ListConversationMessages List a conversation's messages
+	// (GET /v1/conversations/{id}/messages)
+	ListConversationMessages(ctx context.Context, request ListConversationMessagesRequestObject) (ListConversationMessagesResponseObject, error)
+	// QualifyConversation Qualify a conversation
+	// (POST /v1/conversations/{id}/qualification)
+	QualifyConversation(ctx context.Context, request QualifyConversationRequestObject) (QualifyConversationResponseObject, error)
+	// GetConversationRelated Related records
+	// (GET /v1/conversations/{id}/related)
+	GetConversationRelated(ctx context.Context, request GetConversationRelatedRequestObject) (GetConversationRelatedResponseObject, error)
 	// ListFollowUps List follow-ups
 	// (GET /v1/follow-ups)
 	ListFollowUps(ctx context.Context, request ListFollowUpsRequestObject) (ListFollowUpsResponseObject, error)
@@ -12786,6 +15405,9 @@ type StrictServerInterface interface {
 	// UpdateLead Update a lead
 	// (PATCH /v1/leads/{id})
 	UpdateLead(ctx context.Context, request UpdateLeadRequestObject) (UpdateLeadResponseObject, error)
+	// ListLeadConversations The lead's conversations
+	// (GET /v1/leads/{id}/conversations)
+	ListLeadConversations(ctx context.Context, request ListLeadConversationsRequestObject) (ListLeadConversationsResponseObject, error)
 	// ListLeadInteractions The lead's interactions
 	// (GET /v1/leads/{id}/interactions)
 	ListLeadInteractions(ctx context.Context, request ListLeadInteractionsRequestObject) (ListLeadInteractionsResponseObject, error)
@@ -12840,6 +15462,12 @@ type StrictServerInterface interface {
 	// UpdateSettings Update tenant settings
 	// (PATCH /v1/settings)
 	UpdateSettings(ctx context.Context, request UpdateSettingsRequestObject) (UpdateSettingsResponseObject, error)
+	// GetPlinxSettings Get the Plinx integration settings
+	// (GET /v1/settings/plinx)
+	GetPlinxSettings(ctx context.Context, request GetPlinxSettingsRequestObject) (GetPlinxSettingsResponseObject, error)
+	// UpdatePlinxSettings Set the Plinx integration settings
+	// (PUT /v1/settings/plinx)
+	UpdatePlinxSettings(ctx context.Context, request UpdatePlinxSettingsRequestObject) (UpdatePlinxSettingsResponseObject, error)
 	// CreateTenant Create a tenant
 	// (POST /v1/tenants)
 	CreateTenant(ctx context.Context, request CreateTenantRequestObject) (CreateTenantResponseObject, error)
@@ -12858,6 +15486,9 @@ type StrictServerInterface interface {
 	// UpdateUser Update a user
 	// (PATCH /v1/users/{id})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// ReceivePlinxWebhook Receive a Plinx webhook
+	// (POST /v1/webhooks/plinx/{tenant_id})
+	ReceivePlinxWebhook(ctx context.Context, request ReceivePlinxWebhookRequestObject) (ReceivePlinxWebhookResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -13264,6 +15895,32 @@ func (sh *strictHandler) ListCompanyContacts(ctx echo.Context, id ID, params Lis
 	return nil
 }
 
+// ListCompanyConversations operation middleware
+func (sh *strictHandler) ListCompanyConversations(ctx echo.Context, id ID, params ListCompanyConversationsParams) error {
+	var request ListCompanyConversationsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCompanyConversations(ctx.Request().Context(), request.(ListCompanyConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCompanyConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCompanyConversationsResponseObject); ok {
+		return validResponse.VisitListCompanyConversationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListCompanyInteractions operation middleware
 func (sh *strictHandler) ListCompanyInteractions(ctx echo.Context, id ID, params ListCompanyInteractionsParams) error {
 	var request ListCompanyInteractionsRequestObject
@@ -13537,6 +16194,32 @@ func (sh *strictHandler) UpdateContact(ctx echo.Context, id ID, params UpdateCon
 	return nil
 }
 
+// ListContactConversations operation middleware
+func (sh *strictHandler) ListContactConversations(ctx echo.Context, id ID, params ListContactConversationsParams) error {
+	var request ListContactConversationsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContactConversations(ctx.Request().Context(), request.(ListContactConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContactConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContactConversationsResponseObject); ok {
+		return validResponse.VisitListContactConversationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListContactInteractions operation middleware
 func (sh *strictHandler) ListContactInteractions(ctx echo.Context, id ID, params ListContactInteractionsParams) error {
 	var request ListContactInteractionsRequestObject
@@ -13632,6 +16315,230 @@ func (sh *strictHandler) AddContactUpdate(ctx echo.Context, id ID, params AddCon
 		return err
 	} else if validResponse, ok := response.(AddContactUpdateResponseObject); ok {
 		return validResponse.VisitAddContactUpdateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListConversations operation middleware
+func (sh *strictHandler) ListConversations(ctx echo.Context, params ListConversationsParams) error {
+	var request ListConversationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConversations(ctx.Request().Context(), request.(ListConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConversationsResponseObject); ok {
+		return validResponse.VisitListConversationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConversation operation middleware
+func (sh *strictHandler) GetConversation(ctx echo.Context, id ID) error {
+	var request GetConversationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConversation(ctx.Request().Context(), request.(GetConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConversationResponseObject); ok {
+		return validResponse.VisitGetConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LinkConversation operation middleware
+func (sh *strictHandler) LinkConversation(ctx echo.Context, id ID, params LinkConversationParams) error {
+	var request LinkConversationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body LinkConversationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LinkConversation(ctx.Request().Context(), request.(LinkConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LinkConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LinkConversationResponseObject); ok {
+		return validResponse.VisitLinkConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListConversationLinkHistory operation middleware
+func (sh *strictHandler) ListConversationLinkHistory(ctx echo.Context, id ID) error {
+	var request ListConversationLinkHistoryRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConversationLinkHistory(ctx.Request().Context(), request.(ListConversationLinkHistoryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConversationLinkHistory")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConversationLinkHistoryResponseObject); ok {
+		return validResponse.VisitListConversationLinkHistoryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListConversationMessages operation middleware
+func (sh *strictHandler) ListConversationMessages(ctx echo.Context, id ID, params ListConversationMessagesParams) error {
+	var request ListConversationMessagesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConversationMessages(ctx.Request().Context(), request.(ListConversationMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConversationMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConversationMessagesResponseObject); ok {
+		return validResponse.VisitListConversationMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// QualifyConversation operation middleware
+func (sh *strictHandler) QualifyConversation(ctx echo.Context, id ID, params QualifyConversationParams) error {
+	var request QualifyConversationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body QualifyConversationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QualifyConversation(ctx.Request().Context(), request.(QualifyConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QualifyConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(QualifyConversationResponseObject); ok {
+		return validResponse.VisitQualifyConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetConversationRelated operation middleware
+func (sh *strictHandler) GetConversationRelated(ctx echo.Context, id ID) error {
+	var request GetConversationRelatedRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetConversationRelated(ctx.Request().Context(), request.(GetConversationRelatedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetConversationRelated")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetConversationRelatedResponseObject); ok {
+		return validResponse.VisitGetConversationRelatedResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14224,6 +17131,32 @@ func (sh *strictHandler) UpdateLead(ctx echo.Context, id ID, params UpdateLeadPa
 		return err
 	} else if validResponse, ok := response.(UpdateLeadResponseObject); ok {
 		return validResponse.VisitUpdateLeadResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListLeadConversations operation middleware
+func (sh *strictHandler) ListLeadConversations(ctx echo.Context, id ID, params ListLeadConversationsParams) error {
+	var request ListLeadConversationsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListLeadConversations(ctx.Request().Context(), request.(ListLeadConversationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListLeadConversations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListLeadConversationsResponseObject); ok {
+		return validResponse.VisitListLeadConversationsResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -14844,6 +17777,77 @@ func (sh *strictHandler) UpdateSettings(ctx echo.Context, params UpdateSettingsP
 	return nil
 }
 
+// GetPlinxSettings operation middleware
+func (sh *strictHandler) GetPlinxSettings(ctx echo.Context) error {
+	var request GetPlinxSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPlinxSettings(ctx.Request().Context(), request.(GetPlinxSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPlinxSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPlinxSettingsResponseObject); ok {
+		return validResponse.VisitGetPlinxSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdatePlinxSettings operation middleware
+func (sh *strictHandler) UpdatePlinxSettings(ctx echo.Context, params UpdatePlinxSettingsParams) error {
+	var request UpdatePlinxSettingsRequestObject
+
+	request.Params = params
+
+	var body UpdatePlinxSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePlinxSettings(ctx.Request().Context(), request.(UpdatePlinxSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePlinxSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdatePlinxSettingsResponseObject); ok {
+		return validResponse.VisitUpdatePlinxSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateTenant operation middleware
 func (sh *strictHandler) CreateTenant(ctx echo.Context, params CreateTenantParams) error {
 	var request CreateTenantRequestObject
@@ -15064,229 +18068,327 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, id ID, params UpdateUserPa
 	return nil
 }
 
+// ReceivePlinxWebhook operation middleware
+func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_types.UUID, params ReceivePlinxWebhookParams) error {
+	var request ReceivePlinxWebhookRequestObject
+
+	request.TenantId = tenantId
+	request.Params = params
+
+	var body ReceivePlinxWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReceivePlinxWebhook(ctx.Request().Context(), request.(ReceivePlinxWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReceivePlinxWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReceivePlinxWebhookResponseObject); ok {
+		return validResponse.VisitReceivePlinxWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3bUiO5mij8Kgr/E9GwJjE2UCe4+IeiqOnqVQeGolbHrKY2FpmfbTVpyS0pcblqEzEPMS+wY13smOsd",
-	"+wn6TeZJduiTlAc70yeMXXT7ppsCZab06Tsfv9VC0esLDlyr2uG3WhdoBBJ/PL2gHfP/CFQoWV8zwWuH",
-	"tYsukFuQiglORJvoLhAJOpEcIiKuf4VQB6QtJGm9ae+8ozrstuq1oKbCLvSoeZse9qF2WFNaMt6p3d0F",
-	"tbcipPblZd/6dP7WfyeUQHX6mWmvPQcth8dtDXL8xR8hFDxSRAsyoEyTa2gLiQeRQ8Y7pa9mXEMHZO3O",
-	"vLxPJe2BdpA6SaQSsnz/LQ5f9FWIK1r+JH0Jt0wkivRpB8zXmFn+WwJyWAtqnPbMB+0zha306Je3wDu6",
-	"WzvcazSCWo9x/+9mUAKDN6/KN2Uh+IMiLEq/3qe6m32cRbWgJuG3hEmIaodaJpDfSFvIHtW1w1qS4MqS",
-	"T0fQ6wsNPBz+FYbj2zgmCWe/JUBuYIgIo7tMkYFkGsgWJZ8+vXlFmCKUdISISNgVLITtOjmHfkyHyuEc",
-	"AlNpISEiElRfcAX4sr0D0j265Phn2rMfGTDdJZQL3QVJzNFAaUK5GoBU5GBv74gMuiwGfGebSaXTRTLh",
-	"KiAHjRf1S+7BZQklA1juvDvmwFXX9uTJDNfWRsqpQChDly0SU9wgjY4IdWCjHcq4ORPhMACZkml6xuZe",
-	"vXL7jlqr9t2cCd14GCcRHMuwy24N2oxdeqwEiZnZo1tDJIRCRqqKCJh95ZVfX9hfBG2axLp22KaxgnRH",
-	"10LEQLllLqzH9PhGzmgHiGJfK4kvxudKP/bEQIJ+Yb2kl5Gh/VcGlYxbBLV/w1eP7eG1BNjR8EUTBeZ4",
-	"R6TfFRwIT3rX5rqoBNIzdwIRYeYWkU56VFft+bd78Io7Q+2WgJClvaTRucV+869QcA0cf6T9fswsw97t",
-	"S3EdQ++ff1WWe8MX2uvHYI+qKYsdyno66lJFmoTxWxqziLQZxMh+QEphGOkv32r4u9phDXrm6aDWA6Vo",
-	"x+y0lyjDpwnlBP9IaBRJUKp29zmoKU11omqHB+agmukYUdp9x30941KJ5IdUA4/g0J3gEFdaKXSXB+I/",
-	"SWjXDmv/324mJXftX9XumX3WAm+cTv2hmSI9GpubM6JLEmoPbn7vIHFEWhYELWJuUhGgYdeD5y6onQje",
-	"jll435s4JokCadkgMlsHx9hwkSGBL0xppMMMmi8yaKabmATG0C9aNhD9i5XfPpAwkRK4Jma3ECBkOWGe",
-	"C2fMOzuvEQJMEaVZHBuezlHU3wW110JesygCfm9cZ4qIPkh8hHCASBFD0l5REjEoQqMe40U472dwzvYy",
-	"CdDtdNWyIB3SOAb5g8JNkh4dEi60wRgLu/RUCLA3XIPkND41aDsH0O6902NOEg5f+hAaRRCp5ghB23LX",
-	"fcWilsECrlmbgSJMG96JegDIWzxgLOytvxf6tUh4dM9L/2SIysCqbV5WvNeD7F7f+xUT75ULvWNXLeNe",
-	"3wuikrDr1D0PiPSmNXDKNcLijA5jQaMLId5S2YFVXmmezK9FhCQqbkHaS2NfgaAsttuUqLgz8+hrymKI",
-	"liCdHHTCLuUdiIhiPMxMnMva/mXtCBUtg0uoYhHKI2srFG67uZfddn6jpG13Oune+7n1O279sig7s8TS",
-	"UyEXpDG4g+kMCnhAhPWFEO8oHzotQK0aJY7P3niGjdjAtCKSaocNR9Zua6GRt4NWXosoa9WZS8mZsbkl",
-	"VVtyq3dzJiPu6hOnie4Kyb4uBdGO3cusdLAfRfWAKcV454go4BG5rBXWHZKXQCVIcpk0Gvsh7TMDFvwH",
-	"XNaK7KaZIWBh65MwL8kvXBbK5S7PHS4gCb/hYsADIuFW3FhdCL70jX2J+PaJ96UIjb53HcMp10wPlyGO",
-	"R+wyMqDKSLUIzURKItZug8zpCwWI7uVIOvciPJsE85qJsGW5b9/AcMc9sjzCLp6thYfz+lx2yKLJ64Ct",
-	"kn5fSA3RO4gYvcAzrJfpGxnayn/VfK1VRxPKvdJ88fjsjXMo9KXRSjSzFovzDl1RXXBQRFTDjmY9GPdS",
-	"BDWLf2rSMzyJY4OR3gcy9g4WzeAQCWrGXr8yd+I+VoTHz12wwtlgFpr2hiqNFhOiy4um0NrSAhf2GE80",
-	"bBt0XWzf1mj8Nv6HvoQ2+1LufLB+kbBLJQ21MVKdZnuDHg8t0JzvcKaAGJF9aHZR8m3HAu4Fd6OnTsPA",
-	"c7PmLqgZw+dqpou6y3u9frFuMIRUCpfsbW4PQR71PqdvtALVfN1i7AkuQsqKrKCn8VkOg50Po4jURQSd",
-	"gDNKi74iAyFvUJI4Va+d6ERCnfzMdFck2mgw/gGzVJGEaxZ7jlyJS5W4M5ePoXAN46iFxqnfHTWmHlVH",
-	"1lgyRlQ8rJNX1gWDfttMky1se6Zbxe1PuyncJo3jD230TExCM8eS7oJRnnRT5vm8QGMklKDr5GNXDDie",
-	"zl4ZU6kfEz0jXqrVqI6u9m/+7UXv5bMvf9vrv33Ozw/0vz8d/L0Zvn7S/amhXu3Rqec22xk/9uf04G+Z",
-	"dfcUDxFRjayeaeipaRSXgsJ/hUpJ8d85P3g5TOzfPEcxy9E9fkQMKyDCYrThjfXp7GHk4HiE4hZKr9+5",
-	"lOaj0dBpKqPe0jH0N+CKoefk6wzLE67LHIdvPn4g+82nT3eahMb9Lt3ZOyLOO0lenhvo9Kk2BnrtsPY/",
-	"fjne+fvnb3t3/1RGxxEzP4clzOUlZVIK866p+7xh1oYGnvQMsHuU8VpQu2ZxbFYENdVl/b79ETWRHOxz",
-	"LAW9nmNMpWRlXxjb5SoUEYzv++T0bBQAjZ0Xn789udv5/+1P++WgQDfS+Ps+vTZkWO/UyceTVJ7NCl6l",
-	"JYAuY5Tj6DqGjC8TxTgo9aNIrCFTwf2tFW/5eWC4iLGUDOMmXwWHI9IVMYvo0PqTRbuN4CkicCyc13c2",
-	"dnfBevCh/cqQ9edSV1IsjMqPmwgINfYUaYk+cNVC5dPsZmaG8jPATWQ5SI9+eWMfeYaixv2jOcJrgpqN",
-	"LLk/G/5wF9Tw+9M+ljvZGAcZqpp/S+BBVsZETrqUc4jzFIF+/VpQG3SpVrTfNyjlHNyMX/VBGrV6EnGc",
-	"iF6f8hKl1znBYXZ4eh5XwqF9jOVealnI+7+OY2vzIKc0mtcI0k94qBNrC2/xpAeShURYFQDZmv/dyfuz",
-	"n7ZT2pu+gQXsgDBRWvSu0OU+FYInuPi1XTuHAQAdGl95zakInnP69fd/CKJEyGhcL3taDPg03WnQFUQM",
-	"uLIQDFF8lOlGUyGI6Do7Rp2Z5efQLkMpb0lPgahF7492sXmNpBFUwOq96AFpU66pYrQ+y3mSfjQnRpRZ",
-	"Abn7S881ijlBjiBTOBZQsrCbUvZhYbGQtXAvbpBx15zUTS+ynKyNXWFoduDsixxNH5GwC+ENiVjHCCQj",
-	"fG5BsjazdkZOIO7vLZsii6Q2p5GSp7SpRL0IqbxHTecN7yd6OtyXQkDTtY88tuegNwFBl2AreKn2OI2F",
-	"Isxz0p6Gmt0Cynb34wSR/gm5wVQ67zGe/21zhZRPc9kcowkWGV8YoefpUvq7pO+p234QcpyOniXIxzUN",
-	"SwhwKTrcNZO6a5Tu0TfMpADaw1+xSFWQLi5gYBWV0J7EenzaQpItSq6TIUiMQWPQlii4BUnj3JOiTSjp",
-	"SJH00QOaYvxUhj0m1xbxGqPufvhtab7hX8X1lQszfLuH45YLbZFglRrecpQrp1blcWdh/QnxaSH9aRLe",
-	"T8Pz2VEwY7d5f8ok2zVFuEmXdIqLRrFpiuhf2JWb4lrRPVT6iQdWkmZ17jrMWIriYrnvY1VccPfL0jwm",
-	"qgcPJ0kwETgsCpEfVCYi5hML96DJ9N1pzmI+2/dghnNOJNiZxcHyCHghfQR91SelPtlj4lzZGLBhvENC",
-	"EUHgTUPB4+FRFq4uJsGaL0WpfSn4SFjkyZMRZ29z58Vn6+dtBBVe2YI2WYn+9ujjGbs2LzMNfFrv6w+K",
-	"YGrDDfQ1oYoo4JpsUU16QmnSbDTIDQzVtjN8C/SUQ7cMnKczI1fulvdLzvoaqE4klNCP+wtpx7Qzcppx",
-	"D3FfSN0WMRNXUiTavHvc8U6lBibZV/r7//79H4JEjiq1UOS//+M/iXkQCC2QKr8FqdBbkIb0UDvH/RjU",
-	"SL+rck6xfHp3nv2Nb7KM+3mIzMj+SkLgBcBp4RLHjtwvuND2+m8A+uZITJJbGieIuNOY6XcL53EwGipI",
-	"0z+Lp3BJ3OX5AxBHgSERSiKhNUSkT3WXMO72dS2iYeDdwGmVDeZFjwREMYvWk8U4Q/eJ4+NxE4o52QMp",
-	"eMcmBzNdfHVlqvk0AWwPnn28FP9EHIvBp34ZmzT6RZTEEFm9wJtGW7QDPKI94FpsjxOn+ate1KANaa9P",
-	"WYcv/Hwqoxd8HI+48OMLWG9RAnOtn9GGY1yDpKG5y0o3fW4N0QYPswtni7nqY6DRosCb01x8WJeJJ4vM",
-	"Z7Icw9Lddt5jP4cx6Xe1mDd+Al3OS4dz0t2cdHZvGpmAhjMpngcTDMeF8rbcASbd6RLswJSXP05DMKW5",
-	"PoTfE27Pi30zY9T8SDLu3e8Dj2wuS2SD+iHlIcQQlXr5/XuWZWyvU9Qv71oeSGaU6ak/Ao11N7vGIjzV",
-	"2PWKm5J7HMEb91QZ3vxok20Wyk6efgEOhaa6Jsv0j4+gkanYbCGfFHREOLXYaGxrRbr0Fgh3Zvb8GkWl",
-	"Z9p9pMxJNM67IHMIpw9OAPZCwnlmWJa4V2aqha4604SDLEEiefy7m+IkxZeWbeVNz9iCJfjbpVKBLhdl",
-	"wEMRYcYXmngxYCGCrZni9TkU+bJ2Cwtm9LhnroeL8TrAMiObkDjDau38NaO25hBBMuiKGAhD0GbVYJNf",
-	"G9QGXeCEaRKxyGU/3WW10mXXIMVAWbtiABLQE2G/CRGWrA26Q7KVdTdoBo1Goxg+m4RaFjPOxcBa/SUq",
-	"j93blZYJD0duM+cSbqd1e+M33Wacqe492eSsBluHCwnRVSjipMdLQPqjLdCyJdm2ssfcBcI1LXMogG9q",
-	"tHE0Vdap5apUdzDXOb6rV1RTe9OGvnLumhwYx8Waq3au+SRkjRjoruJzdc5Uaf+TEjMLD5YzsnDvGVln",
-	"70s/mqJyCd6MX87UGguLnUvgoI4BPk6NfoRG5/HMWUgTahhUEutZ+ZPgQJjK+FPMOJR/wPzFw8bKiK7h",
-	"UrYufkCUplIry5+y0kh8qLldjuY5H9+UjCaGmvokt9ybzDVT4pnjlv4ZuuDQzUpd4xKIUjed8yViBUcS",
-	"66U76uJ44WezlOSJYU23bP1uvZzHepWuwTYaFFdJv9KDZ1fsJH1bq5N36KW+vIVU55mTiFfh7xMhNteY",
-	"D3hCsg7j03Dsg11l281gO51STQb/hmHC+mx+Po/i6T7SDxSPM12QZFd6b6/fiOR2JTpZ5RrxKh5ThHKC",
-	"j85QzTaRGTw48d/XtzgDcVcT5swugT6Ey3BMVqW0jFBI+UVzMZi9pDIjn9mKcDwhjVXg+K+3UFLapi0t",
-	"jKznfoHx6IC0epQnNG4RLD0ZoD47gTSP84RJ2lL0HDJrik1VCuHppwfzGckZBbvPT6HOZeh6OaH/OBW+",
-	"t0CjB0oC9VzAO0AeROIuPZWyuqp9iUUtIpFhaWjZK7SG7ZCQ9hyRbA3gWjH0AcEtln+W1zJJaIOUNK7X",
-	"69vVxfOzOUcNZiw7mDZa/LJQgqbZ2EKSdRQhp6Y2zpc2uWAe1cNXgKTYNrUSd37MmDV30jyzBIaL7Orx",
-	"ctrxaBCHQS3VgNBz8VtCY6xyqnlVx/4+FkqXelrMi1eSizmNfqay4CWmPC5IbNW0sKSQ0ghtjGHBOyiR",
-	"tn125Ro9zNgZAWMwU2uR7SrXNmPa6k+qxDWHD6bfC9KdluH3e/iifcn5q7II1jxi3fz+q+AzuGZQYqTL",
-	"yzb2IVWMSxK5UieMLqbXYEKXo9GI0RjhkCu/tnpvzabtOJ24lDqRXy+n2dCsJj7jN9MqZwLvdFLo2Dfq",
-	"hrIeCZs3S64hFhzTE2f2758jKCtUnqw7Q3FXp/Xm04Ni9tw/P3ly8OzFi+be/sGTp8+qa3BmkJPYlWoh",
-	"7SW77KtQ8DaTvXtqw+nr7C3OJ2KcfwZB6Nb6e55Pd0KoLKQ8pVg1u5bylvEb962CkvKkMQk/5lV+PDLM",
-	"ZvXm0KLE8NW2LWhqmDpiQC8LvVbgml2O3OVI6WJOBD0ZbyTyz/80vbuQhUXl/eXgOt8dWmY3qzvDrZ6F",
-	"2CzpW7COHCb/liC3gwmnu7eWaHnu41QTx1C8xImSr3Dwnb1D0esJ7hp8HxFu/h8zZSSbIMhls87Hac2B",
-	"b/qTllc4f2mBGZODZwTZ8Y7jx/P4aNyBjFQYu9NZLfK1io4RWh9HGaNGqON+n7CInMWMfyGpwMjGEtgz",
-	"zI80JYy/Eml8C8a0jZK4ZthdLqY8chEs10OzWlNZkiGxOJgfRNpO5NCjL5uRY49fgutWWRb9O399Ql4c",
-	"PHlGXCNMEokw6UFZqUx1LgjmZXCdrzxwDd/SxqPjJldFuscpDbvFRvp26krWx95vVc2sAOZKOkp4L+NK",
-	"Ux5CVcDGdqfsU92tl0sj3567IjU+slw7g0d53+6Jlt34a3+8uDgjdsFoNCkXSE6L78YKMrpCaqKSXo/K",
-	"YdrrknHcrANwfRKfGnuhNqhKPp2/IZz2fMpUyRszpjh5WsE0DuQEtz1hMCl18RxohNZfWfIXhDcTauW+",
-	"laVEjaGr7Qdj7JUsSE62WuKm5et9JFAlMCBmk0Tycf9so6VJm4Y30lvKLCuYNYUz8EcrB4g3iCod7OWO",
-	"ljld1VV23tDgPHRoTJzf1UEpq+wSEk2/H5Srj6ryGN9TB3Q4lLmAq6E1KsTcSTIfWc3G5Eol2HkadqqG",
-	"9ghBZVNkFDYGVZoOjZ4n4ijvDlDkOtEkpJwLrOzCYlOc0DDAvNeyqjez5bJq1o+WhNMZA9K+7XpY+GC9",
-	"tqxypfzHVxAnUUOly6Tgy4TF2tbpWW50lIOn750vJIkAs8vKIbqcMATeSxaNsBvONaqZz6a2WLdgRKIM",
-	"Qd6KAUgSUpWVOBumdxUQ7COpaAxX2D8wGu1USXe+fjb/aey8uPr8rRk8rehVOYITI/HqB0pizkO9Go5L",
-	"MP8cG1g4hdk+vxKX+rSLWMQPPtPFjB9alGkwLaySbZEe5bTjeiVY6/GItFTSB3nLcC6dTFzfwHTOyxFp",
-	"YT5Ky3WKLlYRG4QOaRyro0teTDTAmW09GnYZd30JjV56en5mH7Kt6C3NKjtOLe2bZfZqCDrdlyFqs4cZ",
-	"/LQfQWvGOyXKy7Vzal91fSPVSchX7LqKV4w29pWzsdO2s5P7g2TdEO6CWjtXhD9RAffrRjzo0zqWfnXu",
-	"kntz1/SjFccORoGZO9tUPutvaEmE+fiu1R18ocstI/mLNIy0sthEhdYwqaPT5Gw7e4ZjQ/kzSuBxbTl1",
-	"h9myBmQjyHnGjfMVZASURdR96LQaAgu2++xNT7gch/BysH/BCO5CqF8CUHv2aQAty42aBWg2mhrMF9r1",
-	"n5w7wjvKhdNwrROIk8K2WcfqEm/DgMbxThiL8Mb14v7xx8N378jW3gHpbhe9DI3nh41GUR3d+qXRtL10",
-	"/ufeL42d/c/bh780dp7YX5XqpRe5yx3zob05fn+c9SUvfv0YOz3T3Y9UXJ3RJBb5tMmcVJrPdZ1JmrHN",
-	"APrLsYugjWn8oIiVX+hnIlvHOqGxbbLyf0EVgfWtRkMtbA9Ja3HnWW5tr7H3dKfZ3NlrXDT3DxuNw0bj",
-	"79Z8Pqw1mi/2r5/Sxs7TsAk7z8I9uvOifXC9sxc9g+e0GT653m/7cprDzLTJxmC+YiqkHegR/vs/BJGA",
-	"m4zoIQljBlyj7yDV1QjV7JYSLjIv9xb6uLfrdtBLgTDSM03sMD2QQgNh2sVUjHJnt4kwdY23VpKtP6PM",
-	"8jVXI5qx3XTL7xobFA8k0xq4seVdvdcWmmxGMbZZBETd2FkGhKL+u31EWgY02Xuuh6QPoh9DPgUhvUjM",
-	"yPg8uV/NDMLVlVv5h6aKWUsJCwmZ3MbG6rjnEYSTim/s9pZgOuZUrMcXOvzk0nxyfGYWvuJ0mtqvgop/",
-	"AfGlHope/VrOyXHcCOGfhGErPwn1+3/58UaHqQ3mHa9Zh+O8xVG+vzE2c68s4aV7u+YZIjVbBpm5xQfK",
-	"u/XZdm7q1EIdbcz2FptEtYpk2tmvY5Ka7d5Tdfxl8BmnHz5SLjOhZ3nEcP5iuYPePLsk8/07Q6dFqLvM",
-	"JvfTagpxfB5hF1GdgLI/DSDi/mfdTaT7sS2Z/UFRnUj3Y4JPlwa0FISJZHr40WwuzUX9K5TaAq7xh5vM",
-	"eUha5VNGqY6u6vV6q+5nyaPHE/+W8aqu1tjzyDoLhfxr1ZgzvwBnumFqQCeRdpx96/ji9P2r06sPZ6fn",
-	"xxcfzq/+evrvrSM7Cg3bgEpxyxQTHIOkuHk1w6buMFTdFuP7cRod+ie7QKMYlApIL4k123HAcTGqndBo",
-	"0pKcnL+rkzea/CoYV5kKXfSEOoU6IJRfcpHoa5HwyGuLlEdEs/AGtCJtGySynlCJqwQHokAbdnBy/s5Z",
-	"Iqp+yS/5X/5ynA2AZILX//IX8hF4VHVvJdNhW3XyVxgqlwtKtCDUqvGijV92hzZ7pKG+5C4jgeLU73QS",
-	"+JbzIQcFh3HgvcNBsc5su06O3bjRrDMqUocilKsByEt+0Dg4IpTnBqX72eiFseN2uSIHjf06ucimp8ex",
-	"GNjoHY7Jz95iNPiYKY34dcmZVqT1Zcde+w4+3CLwRQM3WOWAjOkOygD39Bbk0E4Ud+WYadJHq2oUaivN",
-	"A7HpHNTH91sGJ1sBoZe8haH3VmCnlFsuY/5CWjZTpGUuIHD1eTafg/F+ogPSsskfv3xu+VwBe+B227ag",
-	"snkf7iBGqKm//AWB0KcdxnFsKO6qha1MWvaiDdjpbwmQlpURrSNX00xaOcnRcoMhbWmqkUPuMz9LpgHh",
-	"1Tr78PGiRWgYQh8vt2Qcra3jP0Qjux/TIZGgE+kiDUoLaSO3OO7QAkjRHlxynE+JAC2Ors1wYm8vsOdJ",
-	"/2Sn+jNO2jHrdNOx/1TbeZIpMr1wVEElfqivyd4BQR9ynbTOji9Ofmyl2zSHOr2gnZYbzcw0uabhDbKv",
-	"bKi23QfO00YLMoe6zT0b4ohZCFzZMjqraBvhKBloKoe5DBTPpI7P3tSCmpvWbZT4erPecByX0z6rHdb2",
-	"6436vnXYdJH170YiND/cBbXdLna9+mp+3Slr2nPsNrjXaJBBl8W2as3NX8bp4IbQeQfzZ+o1z+mZ4G+M",
-	"TdEBbftq2WJNvD/cw16jMWGKcMms5tSkEDezj0Uu9PSqGC6cOwuN2S3UCxKzdvjLZyNbMa+ndlh7y26B",
-	"m+WGulEppx2VM9w/m4d3e6AlS2HsrqI+pL3Y/QoHL88KdTe+z6ht11ShYJKGwJGB+CyZHnOc1ToosOjY",
-	"Zp2N3UiWv3PfS8nSffzm7AUZfctvJ7uyRW4w22vJ9Z3j+Got3PAPLWm7zUL0WD1p7D/IUahOR+M3AzIw",
-	"YnGvcLh8ctFyTvkeuwjRaHiU9j0mig6Vocc0WcqmQU3G3fQrk5H3trlL+2znBuzsxXIEtcN2FQABFIeG",
-	"dRZagx+5AK6VxWah7XAtBnwcKY0wtq5xLBb1zZxVZZZ/tmT3rZFZOFF3ysITa+qYlcXDfDCapDlumljo",
-	"Y0LM/Pm3BOQwc3xkM52zu53acnQMfrESqIKkM+7N96s+yXgYJxFcubWFT7sATWpOjTXN+7wQkc+Gt7lh",
-	"wCWIe4wWqwGq7SEg4sjIXwy+WUXNDjc2/AviNioQBpucboZ0fGB3W7aJ9FS7L2l0boW7faQ5/ZFPnDrt",
-	"2MZhDvZeTH/oQoh3lA/dt5TlMzPsD7sHcBq7lNm7okBRqa2lciRps8Y0GnRF3XS+DAg3BrekPTz6doyN",
-	"Y2i37VMGsd1IQIS0mqadqu1+5jhum91Cah3kRgEULlShYl2YUu2mNzi95Qagj/YVVV3bW97qP0W+YP1V",
-	"rh5yXsaQUzKxnPJzmlv8UkTD+aSDI8TT8zPDO6Mk7QQxD534qGrRH+OmhIzQaHPJNJqGHMuVoBsYBllb",
-	"KjdzfKX0Z+X15IdeC3nNogi4feJg+hPvhX5tDGj7wAwkfiJ4O2bWRXPQnGFPZ3QYCxpdCPGWyg7Y557M",
-	"AgCV9G3LxXcQMerrIw729mZ52GmtRs04tXxinUzMYpexghwnewhGNqKb7H5j0Z1lazHoivxow9qQB/06",
-	"WvAHX3RqEQpeJ+dGtqIHacBC1LG50DjYwZx3XGWxsjhlTSPkezBlOyjHV0xg85LLupAJb+KhkSnweu2Y",
-	"dVR1pcvWmqayYpHo9XHjx4Is/wr6wTFlTrXjVe3us+NVIY2BR1TuGnaz4xMRd5zfv1PVJdmmp/nlJKJD",
-	"Pxvf8K8W2YqyvmHbhNpGcSMpPKRFdctXRqUe1q+CQ3DJ09yEAcAN8EgFWXdv9EQXe39jH8tBl2pCc30N",
-	"LzGCVNjmZY30gHJVpst1QI92jhgD7UghXGlS0lFazOqykK3fn9mxP2Xmk53qkZLmPRKXjCFX9gVzLeUG",
-	"4aT47UNaZqOgrmA2tlZP/zlMrfej6JpjF55Sl6WlpA04Kgn9Q8Eabv3WIgqoDLvga7mQECWNAGu2AnLy",
-	"/uwn/KUdNbVFw9Ac3mXYKyCuFfK2jRO4jpGXXGLPDxykVVZPblE1cAVjvpzMNqsqo2NjnJ+kp1uFt2bK",
-	"yn9DWqwizTT3YTa6GRnIXPXWdDT0nF6gabLDOnp8sVrtQVlEfjz7RO9NblLmn8YjE+YwPOUR6e8eyieD",
-	"lfKKdNgtcEOxfrYlevStBU+2hCRto3dt244+jN/Y3g85Aq5XeFJO0iLL9blScgPof/lWC9FPXXsZJz3g",
-	"NMkyWnsUgel7QtSePq9ZqNHYJaHXnr9oNBs7DcxGNmRufvfxBP8hwbDc2nlCyWtJechUKMg7KjtUsoji",
-	"Aew8+lqzWd/b26vv7+/vNhqN5s7zZq04Nr52Kr6QCwi5iEWHUfJWRzTraHj4i++csb+/t7fTbDYamIKR",
-	"G+M+8oLZvUbuttbjNvKoUqE4cBjkkc3Gb3ETpxe0U/Vyt2wX19wFtbfC7m3a+nQd7uZ79kltXEwP7GIi",
-	"WaH48vnyqPI21cd07LeTWuxdprSQ6ObxBc7kAwfrXPV/3MoXgAeZTaW2STpS1OkAl9xag1sHjRdZ8+Xt",
-	"I5dxoY2W10UEtHkOOBXBfQaTGvqCGS1RC/OE0sacY5i8VKbc2S1nYmK6W+uVr+L+szuL10UY9gKWRBiT",
-	"HGOVWNFYldC5r8C527jQqlxoD8pWF3KhYcJS2C0JXGILCTsN3s2IwTnrCrBYnSdx3CJhDNQozi71jbQ8",
-	"P215zopNUSRgcplyU3WLOG8T5BfWmduY9XU/ZXm8kGJUs5xbnfSVL7OokyujbFeL8Mgo/HsMWc6g2p1J",
-	"CAW3Kfmv7Yyt9amia2J6lgrWoU7upqPcMs9glYdteOLXPrif7WE9TXiK6Z6mog/SA2oT+qr2U9ESeH0/",
-	"MrycAPLGz8Q4WG6UmsoaeLsyAHfugHAYZI70Ce7q4Zv8dx81QY0Ot5lIVMVmYxtSKiGlYis9VsST75qW",
-	"XCuCiWRU7FAwwmdH6Iec5qrcbTZmrmWbhJ64td3IKqnsk9vRoyawXJ35RNqKRSfrZrAhramkleuc8V1Z",
-	"mi4aU0RqGkVFm2mdYZOssceJ69/Rh4glRIIWkgtC+7//H0UEiRglzUZ9drOw0PFhxUGGvC1aHmPA9it/",
-	"OOfixus/I/fAKsKR4OYK2Egqa8cstZlzODjtwfzZGmQ0WeOST8rW8O19p2VrrMqInCdZo6QGJx1V4+tw",
-	"cu6gsiyM3PjRR52HMaN1vB57eM1pGCUmbTYJ/3tNwrDxtcokDN/fen3aRHUroF/F9ZWvMTbaj6QRwrC0",
-	"7c9YEkRufMjnORzTCJB15TnY25iY55De5ybPYZPnsLI8B88mls75RtSbmbIccOmDZTlYFeqSrzbLwQN4",
-	"k+XwmLIc7k0Wk5McKpCisSqJc19ps0lymJTk8GA89ZHnOCyoki4jxyGvcf4rSPRtRdbal1TV5lUj15Xf",
-	"MJGos/yGx0Tcm/yGP0J+w0rVyKUFd/GdswV3cekmuLuJQE2KQHlXaWVwd516QCkl3Se0W0Y99wrt5kTr",
-	"JrS7IawSwqqKyaxZv66O7Oa1xU1kdxPZ3UR21xjZXREXcYI2c0VWStePQnAjO6PE9eOoiq6+xnd96q8m",
-	"vLqEEne/4Wk17gjBBWKrpZFa2utT1uFLel2UwNU1tIWE76vrhgftdO0iw8A/UTQ3R3YZbed++VAR3Y9h",
-	"F6IkdmMtsWtNPqCRJVEH6e/dwGSyRTkxH4soWqrbts2ha9reZ+GNYVmXPDuEbWaoiMd4lTbwHZI2jWPD",
-	"UKpbHXoEWqtC4mBwNc9UGEORxdku+xfNvWz2DBdoytTOUamh2LUfq/nn0Gc8cNaj0aRXU6HTpCiwiRNv",
-	"4sQPz1A9T8u35HoYrjqmM6Xx4qogWo6LPbiofThy3ATSqgNpD4xyyw2mnYPyCkBAJFCljFwOUOjHoG2U",
-	"LKQ8hFjlz1Ympq19sriYXkbAbFzWHuRk7dzidD0Bs2n06yNmj42ONzGzxx8zW41A9d01Jzr4086daS9O",
-	"n/70UtKvLGaUZ6070zU4rnYIVAbkekjMqaq8Fz/6TUzpxWn2Yl5Y7L7ppozgX0p7jVZlbpsHCqZ7j35h",
-	"vaRXO9xrunFt7p84PtTZ8AhGkA9sxDuQVNnwBhJ5QGsHmT+RHd/NkGbp/TOrXPbWPnZ3s1bz2E41tMK3",
-	"8WKnsZeh9TFntyDV7/9LMkEiIGlbu9knFtkDrsfE9dCdjPXfvc9+Y3M+EPEfRxGhI82h78MDxkRhSSZy",
-	"WeZuxgWmZ+6e+7j2JnN3Xe38zQUsGW/uk2XBeoYeq9Wu9/mkiQq16Y17x+NONMJDzJBjZA/7vZPQWlUi",
-	"liJEOoDA/WZ2hajUSnCvKdSiVkQ5tATaU4SSk49/I22GI1mPWkRI0gpaRIFBLw1RQD5dvN55bn7/M+OR",
-	"GKid5t6Tvd23VDO+0wzcME5lFPozIXXSSUABEfKSn/JOzFT3kHDRg13bllxDDG3BYReLwXZ50gMpAlv2",
-	"av7Xl6DobhZg4f1fAxJSqYFJumsO1xYxEwHhQlO1i4GC7folP6Vhl0gxcDV3KstlDMzWfaA4Fz62lSA0",
-	"xmF5pEuVGxc78BWy2O4eaERE+5JHiaMb3iFM18m5GNjUKBrHO0LucKG7jHdwJqkY+Cmj2dxXCVaso0GG",
-	"AxUMaHEmge66esFLbmeX2qiRHfZJQpFwrew8hQFVvqYwSF0e5oV2nl/gh5OC/S4aHOAAU8abLLZUF/wW",
-	"MeYt4zdufp99MMtQtpH5rASXUEUGEMfLL8UtG38Rww+KAA9FxHjHmJzaju/BUBq9Vm6yZelGulQqKE58",
-	"8AO2E93eeW6eU2Ln+fMnL3aataA2yNFA2fTsiaaChi96N1S3RaabnvqacYqbG33pStV6y+crHeWMM9WF",
-	"yKHAiJvtjxeR2mT0PJActGiWFfHjrK2Tj39bnkzMPaVQ2O1cI0kiAY3Iy2kxKkcUD65eVU5esdBKZ+4Z",
-	"GWN5/B/OVFnzbCjmb3pZmtm9jI9ZyiNmskBWWu9Qlda1sNQvf1uad7KEt8VAoyW9apmZcEKyjkWwmZjI",
-	"B7u8bIQwkaCS2DDcqNLPbpeMetrfAu/obu3w6cEMGtmHEL38EaGYFYWDyKo+t9gcrOpP2hy/qq9p8X1l",
-	"/z2Swp312snl5TeFXz9UGuA5FpkpIxNyxWdEcJuwN5oCSHm0m6UBavMDzgqF7cCnDToK9FNFL3lINY1F",
-	"x/Z0En0bl4uH1i7MRucxTXIpCYybtxKloV+dGZhDrvUmB3Yp5xDXDm3zl1qwULqgBcVV0i/PZ9gv5jP4",
-	"5MG0PkJCGySQn7tUq+M+pgY4vnpY61Ge0NgqdjgYPd3gLaNXxupWtN+fPSKTA/x6ojL5m68c45cu+cPb",
-	"b5vozoM56g17RI25wGsehEeXqMPTTbbCtlYhxmeit02a4ATb6+Ex6T7WmJHt32t3R7O3qa0d3+IB/mhD",
-	"OM2pplUnKZHIEKosm2Yua+h77ftoTjlDGbK54T+RgRA7jPa8wv77u+31aLZX1ejRXPCaC3mse8aRzFnM",
-	"eGESZZD2gaSc/kvf/LnuH8/lNFFyJoXqg20QVGj52GySF8+fP3++8+zZs2fmlhxZHtYGcK2Yhtn1bAOt",
-	"9SjYeE8TKpX9HW+KejYq+IqaP8aWdSyXCeaVnhl6PqLj44/U8NHx4023x8fT7fFedDCpz2M5LjRWIlPu",
-	"JU82VWnVVWkPwjUfdWPHxVTQpU6udN5Xi1GzE896qtImka1Pz3pE5LspRnv8xWirUQWX1LfRvHCWpo2G",
-	"zjYdGzeN5aobyzn3Z0W8eI2ifZx0Fm/UWEIu9+jSmInNTYvGDSWNUlJ5Z7X16shVzRlzCuCmM+OmM+Mm",
-	"j3ttnRlXwDycQO3BRAGaKJCBryGkPCLHZ2/IDQzJNXSZcxA6Qh+Xjh3Q7+Ah3T3vSgnq564gTJGQxjHj",
-	"nfrji8hhh18axyDz0fsILJIu6eJ9RKni8n9muktaNjDXClwRlSKDLgu7zv5QhLrIHbmGWPCOIloEWGGF",
-	"CpQNq3vX8rAPEWH8km+1xqaWtQLSOnhW/PeTJwfPzC/w36lDHDsJMq67JGIdpgmNY9L2iKhoD0jMOGzX",
-	"L/nP7gmmA9RcFNFdKZJOt9guw4IhICKfdVAR9rdhy5XE/cd0LyykK0tbqErTtWsn5SD3GE8D96tN2UVA",
-	"VimaLjicluB5ZMsiwEDD7p8oNi8kiYW4IUnfYWuOK7hfPFSg/r1BsZgp38PT4p8W5LTefHqQBuaVIXIn",
-	"uvx1YXC/To7Th1Kqy9eKXnLPWQ4aL3Jll1+YwhJRPJ8xSA3vIK0INGVx6wi/mn7KRqPw4bMPHy9Ixt6s",
-	"pYhbrM7xPXMZtevTeB2tHta2ms1t8uLZ0ycHO/t7zUaWSd8T1yyeI6yPZ1qPpmvBOUHRxavZRPY3kf0V",
-	"RvZ91vyS+WZBl5oa3Lc9OSwrtQLdMFCmrWxTdZL3zdp69KzBMYbfjWw3T5AbgL55D5NEDLjnhNVBeM/j",
-	"NlH4xxOFvyfOTorDV6BDYzVCoAz3N4H55QfmH4jpPUxoHvXDYR+Mumt+9lVGxBu+xCZShoK3mexBdJRX",
-	"SZlWELeNodlmXyCq7iG7oLK3jNi8L4K6So8wUn/VuGjuZ73b0+VY4YXmsLeH59QD1xPUn8gCfFT/frrg",
-	"Jqy/CevPF9ZfmR5ojU5sG3WfGM1456C8+qjFhCEadWKWGyNaD1gIhjdyodNmSuVOLn6zfmvYKrNzFba6",
-	"R5yx7IdvzsclDbTmsZhXqiylDUuctrSJEv05DVrsHUbz5G9Rf3UsbfdbSp8Te4YmPM9Nptudn7hz8G4J",
-	"iQ3aDLOyv9reGKNrE5x4KynGYcuFh8O5RSyL0l52DpUqRaOPmfSp7ubbtnjBM8r95+lA41OVbCOEGfvM",
-	"u8XEdbI4RF5vPTv2D74aQw2Vhl76a9tG0Pd4peqSb6kk7BKqSKusAUMrIJc1bFSoBbllNDWzLmvbgX85",
-	"xl8mRsLO3dnmvrBVVnraTVaFmU4RchaOf6JgkkxvztOu/83DtpA/9y2R1lmXGSGh0hiuwlgoiDLS/xvw",
-	"yPA1zBaM6Oyqoz3XeiItDqYTQi0evTexlk2sZWWxlrT72aIcJlU+3YNTAyvWZa6ybueuQxQX+UxmkihQ",
-	"dfKxIEFtnaMXpwwX+XQXctB4cXjJXfEP0V2h0mbG1aGWlNNtYi2PJ9ayBJytjrZUYURjRZLgnlJgE2Kp",
-	"DrHcG29WNYvP6DlYvpiWMo4wy6NR0yKk3Jjg15BWQmwdNF5sV4dWFlXxlhFbKahxbQi7Cyhx6wmTTCZd",
-	"Hyd5VCS8CZQ8/kDJ8pQ4BVoz3lGTesx99GsekNDSb1SQWuqL8Ru+J7U9JteAEWZOGqjsKvzVp79ahlBb",
-	"oD6fccUiIK02UJ1IUK0gtzCmHbuuqhg/h1trEEx+z3aAjJu6ciVFYvaUShfNevBVcGz81APJQrr7jnKa",
-	"qNllmD/meqTYNOLycmxJtPXdSrKNnJlLztyP56Qixr5mwpCmk3SYkftiGk9FNzfB92Gxk3MH6ERyl3OJ",
-	"f/tB+conO1ToBrApk+qKAb/kyI1wECtOKLIAqJNji00KInJtuZXlT0Li81ut44vT969Orz6cnZ4fX3w4",
-	"v/rr6b+3tnEkk3kg3az5amX2+gWuWatj1d6G+Z3ra9ejktF/AfGlHope/VpmftZ35i/ko0i+onruptpe",
-	"4XAmObxyLtonT7InTsVI87wSXvmRiqszmsRidnZpwbYev23+29FkdSRAJLXo6UNAHiENWqzWc7TxnS6X",
-	"HUKYSPNpQ6+eNRhqPPzlsyHIEt+q9tTu+aRnfSkvNEysWteOmdKfcMXqq9g+GC6J2/OFPoZbirh6jIaI",
-	"Yebutedm8d3Er3oObZskVX11zq65Bppp19wHbc+gQE5vzoAnHSln3EyQrI6HJo4YFi6znRb4NNe2Vuns",
-	"hfKvgopSmfyT+P0fgvwk1O//ZexvQ0du+M4crRUUyDU1VlA4mr4yBGoueBMA3QRAVxgATdTclftF8T09",
-	"4Mnw0DYXOGe23Iob8ElBvlMDw+HPkbKGCy72jVsL/V1tnX6fSk1E++iSR/gNzB/uAompMZNCzW4hVUfT",
-	"wt3qYKjjftNDoenemCL2y5u46BrjovYGFsXl6lBoOT40ViIN7iUJ7jbTIZcYNl0Aq5Yxin4h/3OdvEo5",
-	"od05kfArhFqhbe7YrMJBfTyEKjf0YnrgMlzQTqPLgW8utW49DuWJhOycyRuC3oREVxgSXUytG/Xz0D7L",
-	"u3hA3lZMiRchjUkEtxCLfg/QS27W1oJaIo0919W6f7i729x7Vm/UG/Xm4fPG8wZyCrfD0Tf+CDTW3YD0",
-	"QEsWqiAd4i/d3EU7ERmH/DlG5l0imBlSlmtvHdR9KW6ZYoIbHjni6s69xvuqynP2bcerwPlqcr3GVO4V",
-	"KdAr9+IDB7Z/go2+2Shh/kBpuGrsNSdYM8BAkS3o9SUoqrbJf//Hf5IwUVr0QBIhO5QzRV0v2ZGxvAzK",
-	"3+rGc2+FNvnevbQPoh9DQAZdQXp0aDRs0haSKKPD05ik76yPDewt+wwOprIvdrNjbB3NEHS6//yrbCu5",
-	"8fec5dpNoaGA/X6CXA8myoe+9lq0s20G2SBybA5kxyil33N1IuUIMFIDQbbsL2hkgMUKrTEkkN8SGrM2",
-	"Azssoz46fLfsI4X2Glv5jsrbYy2VfUeNHOrle+KOv/x11qpji3aAR9S/2lyHnzsaEQ5fsmntuddnrT4q",
-	"wJPmJ1wninFQ2OHOfEfiFwZCYrFnVySOfLoiZhEtkI9/ouQTL5P4xg3tVvZKx7boJ3jffb77fwEAAP//",
+	"7L1rchs5uii4FQTnRJTUnaRIWfJDiok5KpfrlLv8UMtyV5wu+YpQ5kcSpSTAApCiaY8i7iLuBibOj4n7",
+	"e2JWUDu5K7mBD0A+yEwySVGi1cVfEslMPL/382sjFMOR4MC1ahx9bQyARiDx31fntG/+RqBCyUaaCd44",
+	"apwPgNyAVExwInpED4BI0InkEBFx9RuEOiA9IUn3da/5lupw0G01goYKBzCkZjQ9GUHjqKG0ZLzfuL0N",
+	"Gm9ESO3gZXN9PHvj5wklUJ1Os2jYM9ByctLTIGcH/gCh4JEiWpAxZZpcQU9I3IicMN4vHZpxDX2QjVsz",
+	"+IhKOgTtTuplIpWQ5evvcvisL0N8out3MpJww0SiyIj2wczGzOO/JyAnjaDB6dBMaN8pLGVIP78B3teD",
+	"xtF+ux00hoz7z52g5Axe/1C+KHuC3ynConT2EdWDbHIWNYKGhN8TJiFqHGmZQH4hPSGHVDeOGkmCT5ZM",
+	"HcFwJDTwcPIzTGaXcUISzn5PgFzDBAFGD5giY8k0kB1KPn58/QNhilDSFyIi4UCwEHZb5AxGMZ0oB3N4",
+	"mEoLCRGRoEaCK8DB9g/I4PiC4890aCcZMz0glAs9AEnM1kBpQrkag1TkYH//mIwHLAYcs8ek0ulDMuEq",
+	"IAftF60L7o/LIkp2YLn9Ns2Gq67t8LDGtfUQcyoAyuBll8QUF0ijY0LdsdE+ZdzsiXAYg0zRNN1jZ79V",
+	"uXyHrVXr7tQCNx7GSQQnMhywGwM2M5ceK0FiZtboniESQiEjVYUEzA556Z8vrC+CHk1i3Tjq0VhBuqIr",
+	"IWKg3BIXNmR6diGntA9EsS+VyBfje6WTHZqToJ/ZMBlmaGg/ZaeSUYug8XccemYNP0qApobPmigw2zsm",
+	"o4HgQHgyvDLXRSWQobkTiAgzt4h4MqS6as2/34FW3BpstwiEJO17Gp1Z6DefQsE1cPyXjkYxswR7byTF",
+	"VQzDv/6mLPWGz3Q4isFuVVMWO5D1eDSginQI4zc0ZhHpMYiR/ICUwhDSX7828LvGUQOG5u2gMQSlaN+s",
+	"dJgoQ6cJ5QR/JDSKJCjVuP0UNJSmOlGNowOzUc10jCDt5nGzZ1QqkfyIauARHLkdHOGTlgvd5g/x3yT0",
+	"GkeN/2Mv45J79le1d2rftYc3i6d+00yRIY3NzRnWJQm1Gzffu5M4Jl17BF1iblIRoOHAH89t0HgpeC9m",
+	"4V1v4oQkCqQlg0hs3TnGhopMCHxmSiMeZqf5IjvNdBHzjjH0D637EP3Ayi8fSJhICVwTs1oI8GQ5YZ4K",
+	"Z8Q7269hAkwRpVkcG5rOkdXfBo0fhbxiUQT8zrDOFBEjkPgK4QCRIgalvaAkYlCERkPGi+f8JDvnbC3z",
+	"DrqXPrWukw5pHIP8TuEiyZBOCBfaQIw9u3RXeGCvuQbJafzKgO0Sh3bnlZ5wknD4PILQCIKINcd4tF13",
+	"3Zcs6hoo4Jr1GCjCtKGdKAeAvMENxsLe+juhfxQJj+546R8NUpmz6pnBivd6kN3rO//E3HvlQjftU+u4",
+	"13eCqCQcOHHPH0R60xo45RrP4pROYkGjcyHeUNmHh7zSPJpfiQhRVNyAtJfGvgBBXmyXKVFwZ+bVHymL",
+	"IVoDd3KnEw4o70NEFONhpuJcNJ5cNI5R0DKwhCIWoTyyukLhtjv72W3nF0p6dqXz7n2Ue77pnl8XZmea",
+	"WLorpII0BrcxnZ0CbhDP+lyIt5RPnBSgHhokTk5fe4KN0MC0IpJqBw3HVm/ropLXRC2vS5TV6syl5NTY",
+	"3CNVS3JP7+VURlzVR04TPRCSfVkLoJ24wSx3sJOieMCUYrx/TBTwiFw0Cs8dke+BSpDkImm3n4R0xMyx",
+	"4Ae4aBTJTScDwMLS50Fekn9wXSCXuzy3uYAk/JqLMQ+IhBtxbWUh+Dwy+iXC20c+kiI08t5VDK+4Znqy",
+	"DnY8pZeRMVWGq0WoJlISsV4PZE5eKJzofg6lcwPh3iSYYeaeLcvNfQ2TpntlfYhd3FsXN+fluWyTRZXX",
+	"HbZKRiMhNURvIWL0HPewWaJveGg3P6uZrdtCFcoNaWY8OX3tDAojaaQSzazG4qxDl1QXDBQR1dDUbAiz",
+	"VoqgYeFPzXuHJ3FsINLbQGbGYFENg0jQMPr6pbkTN1nxPH4ZgGXOBrJQtTdYaaSYEE1eND2tHS3wwSHj",
+	"iYZdA66rrdsqjV9nfxhJ6LHP5cYHaxcJB1TSUBsl1Um21zAJiBaozfc5U0AYYtLM4A7573TiRkJdBHtn",
+	"5pnboGFUnstaV3Sbt3f9ag1geEbpiWSjuTUEeaD7lI5oWamZ3cLqS3wIcSqyLJ7GpznYddaLIjgXQXMO",
+	"tCgtRoqMhbxGHuKEvF6iEwkt8gvTA5FoI7v4F8yjiiRcs9jT4kooqoSapawLhWuYBSpUS/3qqFHyqDq2",
+	"apJRn+JJi/xgjS9osc1k2MKya90qLn/RTeEyaRy/76FNYh6YOWJ0G0xTo+sym+c5qiGhBN0iHwZizHF3",
+	"9sqYSi2YaBPx/KxBdXT55PrvL4bfP/v8j/3Rm+f87ED/59PxPzvhj4eDv7XVD/t04b7Ncma3/Snd+Btm",
+	"DT3FTURUI5FnGoZqEcalR+FnoVJS/JyzgJefif3N0xLzOBrGj4khBURYiDZUsbWYPExtHLdQXELp9Ttj",
+	"0nI4GjoZZdpOOgP+5rhiGDrOWuPxhOsyk+HrD+/Jk87Tp80OofFoQJv7x8TZJcn3Z+Z0RlQb1bxx1Phv",
+	"v540//np6/7tv5XhccTM/2EJcfmeMimFGWvhOq+Z1Z6BJ0Nz2EPKeCNoXLE4Nk8EDTVgo5H9F2WQ3Nnn",
+	"SAraO2eISsmTI2G0lstQRDC77pevTqcPoN188enr4W3z/7L/PSk/CjQgzY738ceAQKvfIh9eLnOwSksA",
+	"XUYiZwF1Bgy/TxTjoNRPIrHKSwXdt5q7peSBoR9GOzIkm3wRHI7JQMQsohNrQxa9Hm6gCLqxcJbeeoTu",
+	"nA3hfe8Hg9CfSs1HsTBiPi4iINToUKQrRsBVFwVOs5rapOQXgOvI0o4h/fzavvIMmYz70JmiMkHDepPc",
+	"z4Yy3AYNnH/RZLmdzdCOiWr4UQJ/ZGXk4+WAcg5xHhfQlt8IGuMB1YqORoamO6M245cjkEaUnocWL8Vw",
+	"RHmJoOsM31D/PD11K6HN3q9yJ4Es5KPfZqG1c5ATFAPCBRklPNSJVX93eDIEyUIiLO9Heua/e/nu9G+7",
+	"rVpTryD1h4nSYniJBvaFZ/cSH/7RPruEuA99Gl96aal4MGf0yx//JYgSIaNxqZQsxnyRvDQeCCLGXNnD",
+	"C5FllMlDC08QAbU+LJ2ax8+gVwZMXm9ecKIWsD/Yh80wkkZQcVbvxBBIj3JNFaO1ICIZRUtCRJnkn7u/",
+	"dF/TkBPkUDE9xwJIFlZTSjjsWaykIdyJDmR0Ncdp04ssR2ijSxh0HTudIofOxyQcQHhNItY3rMiwnRuQ",
+	"rMesbpFjhU/2142RRVRbUjHJY9pCpF4FVd6hdPOajxK9+NzXgkCL5Y48tOdObw6ArkE/8PzscSoIxTPP",
+	"8XkaanYDyNXdv3OY+TmVfSsczsXzGZ8X+maNeBXacchOl0XdXetO5jBGJ+NOl8O4u3tM4DMNdTwxX84K",
+	"fjVBncO45oU62lUqz7pHPiIRXLjtIeP5bzsPSPBoLmRlOookI4dTZGyxcPJNkrWFy74XKrQYK0ugh2sa",
+	"ltCdtQitV0zqgdEypkeoJXbazV+ySFVQLHyAgZXPQrsTa9zqCUl2KLlKJiDR0Y6eaaLgBiSNc2+KHqGk",
+	"L0UyQlk4hfiFyDvDzlcxjaOycvR1bQbw38TVpfOlfL2DdZoLbYHgIQXb9ciUTprMw87KYiPC00pi4zy4",
+	"XwTn9UEwI7d509E8ZT0FuHmX9AofmoamBRLPylbrFNaKlrDSKe5ZNqxrx3aQsRZ5zVLfxyqv4erXIHBZ",
+	"yv1tCFx5rJ/HMtclcM2Viu6PgWKQd1jknd+pjDMuxw3vQIrSsdN41Hwk90GNfc6lU7W54Pro1mpi2A1I",
+	"leZoTMGIUqzPIbrUopwW2JgIZ7SyXkrnHF5aMEUL7B1NlSuIQjUxmHEN0uiAglea7nLPoM3+94TGrOcC",
+	"HshYCg0rnQxGF7hg6TudT8z4dQ06lALEG/O8Z3/LiFijmPHPl7TvfGIlcGN+IqfmMSLBxqrUMgDakatu",
+	"IMwtHhNgCON2llJLrLugKhqY/nynQ1eaSn33MWopbdnuM81tPeJteu5B6vxIDacIVvnTXFreLUJc6dW6",
+	"VBJCC5dM0LNufoHIp8iU+MMyb0s9h9gZDonA/Gn6epC/pbrrWsaLgUZrGuy2xgHXFCDueIZFq9h6zrEo",
+	"+K3hLN8AjeaNVp/y+VEWX8A6hPeMZz9aCT7dwhnEPi6nDOTYEopXDjVKDCUWeNY0moGzdQ31MGx56qY8",
+	"Gc9OOXdEfn9ucYuucNZyLkaY5GKFugqrOcbBvCyN9zghLkwGg8GsrhZB4F1QgseT4ywItphaZ2aKUj+W",
+	"U9uykKvDw6mAj07zxScbQ9IOKuI+CubbSrpp8WM2D9Bme6XhlDa+4ztFMGD6GkaaUEWUEYh2qCZDoTTp",
+	"tNvkGiZq1znYCppcTtHJruNVbbUmp188Kdnrj0B1IqFEc3O/kF5M+1O7meW5RqbriZiJSykSo22XBPUY",
+	"wYhJ9oX+8f/+8V+CRE4f1EKR//Xf/wcxL4Jl+KmSmMFcGi6I5nBcjwGNdF6VE/nySaMFHJhZZBmk+xOp",
+	"yTdLAmsLB6eFS0c5dl9woe31XwOMzJaYJDc0ThBwF6nx3+w5zx6jwYI0qay4C5caWh6VDHEUGBShJBJa",
+	"Q0RGVA+MtmXXdSWiSeAjTdLcfcy2nAq2xNw8jxazpgSfjjobmUUx03MsBe/blEOr42ZDVyawLuKXduPZ",
+	"5KXwJ+JYjD+OysikIfNREkNk2Xhq0TIKVkSHwLXYnUVOVL9W9SCFdDiirM9Xfj+1Dq34Om5x5ddXsBFE",
+	"CXwLNgVt4DC78BXtLIaxr3p4S/pn7tdH6dFi3aquu+18ZNAS2qxf1WpRP3Pwclk8XBLvlsSzO+PIHDCs",
+	"ZfI8mOOpWSknxG1g3p2uQXdLafnj1NtSnBtB+C3B9rLQVxuilgeSWV1oBDyycfKRU7koDyGu0Iv8OOty",
+	"82yS1a/vWu6JZ5TJqT8BjfUgu8bieapZVfe65B6n4Ma9VQY3P9lw/pVyHhdfgAOhhbEAZfLHB9BIVGw+",
+	"gk87OCacWmg0urUiA3oDhDs1e3mJojIUxE1SZpqfpV2QRWCkL8457JWYc+2zLHHs1aqwVLWnORtZA0fy",
+	"8He7ICoBBy1byuuh0QVL4HdApYIKBxDwUESYU4IqXgyY3mwrMfBlkgPKiritmDng3rmarEbrAIsX2GSn",
+	"Gk9rZ6+Z1jUneCTjgYiBMDxaV2MiIOMBcMI0iVg9Z5mvvVTqTxFjZTWKMUhAG4SdDSIsgTEeTMhOVi2t",
+	"E7Tb7WKk2jygsjBxJsZW3y8RduzaLrVMeDh1jzkXXC+tAzJ7xz3GmRrckUDWVdX6XEiILkMRJ0NecqQ/",
+	"2YIPtsST84pHLMJzTfOmC8e3MLBvOgEvNc5+Kk2bHpes6geqqb1pg1k5Q03uGGcZmque1PCpjRpdeu4q",
+	"PlVnZZTWUyxRsHBjOfUK154hdDZeOmkKyiVwM3s5CzO3LXSugXY60vc4ZfkpHF3GJmdPmlBDmpJYO8ok",
+	"OBCmWjUjEaB8aPOLPxXLFwaGPtkKW2OC3nRlKVNWZAVf6uyWA3jOrrcgW4KhdD7PFPc6M8eUWOO4xXyG",
+	"Zjc0rdLMO+1Nc85+iBnhSazXbpyL45XfzRId57qi3GObN+XlrNQPaQ7soRJxmYwqrXb2iWYysrn/eSNe",
+	"ar9bSVyunaD4EDY+EWKZvuUOT0jWZ3wRjL23T9nClViYszwmxPyGrsFWPdueB/F0HekExe0sZiHZld7Z",
+	"0jfFs13Kf1YJI5X7mCKU29ipGtUx5hKDe0f+u9oTayB3NWLWNgOMIFyHMbIqbnwKQ8ovmotx/RItGfrU",
+	"C3DxiDST1+9n7yKntOUfu+hNz32BPuiAdIeUJzTuEkxoH6MkOwc1T/KISXpSDB0wa4rlGQsu6acHyynG",
+	"GQa76Rdg5zqkvBzTf5yi3hsXFHUPmVaeCnijx71w3LXnK1XXx1pjwrxIZFjqTvYCrSE7JKRDhyQ7Y7hS",
+	"TENA4Aa4DoiEHkhJ41arVa9gQj0jqIGGdTvNppPpV8p8MgtbiZtOA+HCnKHl8pFWjNS//4zyFMIWVvNZ",
+	"HjLqJiWZd9ZAZJFEPV7qOuv14TDOIurQTlEIkEbxxn4fC6VL7Sq56NTVk5yQyHwLGU457C71u5jfHyS3",
+	"aRG1WGxXXV8K0YqkpRrz74FHlF4W49cvMYqtRK4ItZAPqpBLMVy4IcavXy9V5UcCVWVmni5NtBhSzcKu",
+	"1cz0VOYJcSkfOcHZyNUSmjHj12ggSwtM+KEQdsyzpYTApl/V2l4Zc3Y7wXEWarbZza6DqmdgsrJ/yW+t",
+	"Ij58U9anu9hY7hAdVYaMb8uQcMQuXZ3KmoUd0c27sKCafcpV/Vz09EdV4gPAF9P5gnSln0p3ltpu714Q",
+	"OGISUtOtx0DGr1zhfpFo+++nKldaWpxwXWpIPpttllAD12vKGvObNUM2rKvyBiQ42lD07tQc9k4r0/BZ",
+	"1zjHBYlo2X0uJGoOjtZA0TxEPk5R9R181r4O5Q9lQSfL4JP5/otLQZm/OlT+0sfLFvY+tWuVxF6nPhRd",
+	"jIjNc9KI0RjpSq4mo+OoNtLWmbRKsfvUZ9LcncjUtdAbSWBBdZnA+4wUeuQxI8c6FGyqC7mCWHDMKKjt",
+	"mJ+biJQVay2u6lWr8/SgGPD+18PDg2cvXnT2nxwcPn1WXaemTuaceXAlQ0R22Zeh4D0mh3c0ZqXD2Vtc",
+	"gTy5I3TP+ntezgyCp7KSHSSFqvoGB5TQnFaWtzcctufBx7J2DA8M9YzWObAosVtr2x8otSs7ZEBRnF4p",
+	"cF1vpu5yqrxXTr86nK0r/Nd/W1xs3J5F5f3lznW5O7TE7rK2koJP10E2i/r2WKc2kx8lyK1gzu7uzEgt",
+	"zX2cbHQGxEt8IPmkRN/iLxTDoeCu098x4eZvzJThbIIglc1aoKVpgr4GeJoR6dydBWJMDp4RJMdNR4+X",
+	"cbG4DRmuMHOnde0/G2UdU7g+CzJGjFAnoxFhkas6kTKMrD+p3cPyQFNC+CuB5s7mPAtW0/Y8B2YPbdKb",
+	"JfW3lRt3d5qWkxdXDLtsxJRHLvLGdRGqFtHWZB5cHb7uRcyYy5qmB6vJqmYvwUD9q5vSiiwnZAxXAyGu",
+	"rePJsta0bMq00aVYMGjuGaZzTpcsyMVk1Rsgp3atFHaip8Avv42Ws9c1ilEHLZe8nq62lUUo+m9m4vor",
+	"SITjrPmlf5p7SQvqMvVnu03UM10vrrJUodGs4vuqYt9KiyE2KbRkKyApl1iOa9UorVPHojCoUkpnwa/E",
+	"BjkTprLQ+bg+O9RCt599PIdtU0Er67ruRbaqNdmmKg1Jebg5PHzytMbFV174B9CG05YYnK+ogstEloTt",
+	"44vfKeyNJ4XQThZNlKtzl/Yn9cJcSl0X28rENfDL0kSKXwaAzd8ox4nxSRRnrIiDjSCFhKgsQ39Ffdvy",
+	"iUvb6Gj+qjCNwfEVxfrcSC/2vUUr87OUHvU5ZvkbIVlYIa6fSEjrfGXSXCo/u9FUQCTEVLMbsBUNzCLw",
+	"Wori6d5NZ8+/sofWxr1258WTq6e03XwadqD5LNynzRe9g6vmfvQMntNOeHj1pLeQ1mT3WHqMxV0vthHk",
+	"IXVNYlEevDPpULIiXT6sxWdwt1OYeThFSJ4vGidoYO/79zyepBWZikdXDh4fNOURlRH5xd2jhzsLIgYY",
+	"Xa/pnfFAQXhZFWCTE7bsg7+eNP9Jm1/azRd/3fs/P33tPA1KCsbMLrtUIHMNFMvCyM9+fEleHBw+I643",
+	"I4lEmAyhrM5KdSIRpvZwnS9b4TqRpb0wa2cMvaLhoNjbPUBMy1qr+6Wq2qbIXD2QEisA40pTHkJV5K9t",
+	"mGgIQUUrQt8xuqKuQmTtB9l5lLeSnsu6Zof96fz8lNgHpsOScxkJac3QmWoeAyE1UclwSOUkbb/IOC7W",
+	"HXBrnng7M6A24Ew+nr0mnA59vl3JiBn9m99Av6aga3cYzMt7/Xu+OuZ8wWrZgmismKVRO7ZzOtQ0P2xx",
+	"1IUbWsn0lyUWlMULf3CZAyozezn/wBIdHpcIXrbxtaUYlEb4OhDNhfYuV3Qhm6PsRM+ARuiqKksuhfB6",
+	"Ti2ur2UplzMUzfa1oTzKJeSQna647vp6QjZ0gjCfhJnPMcoWWpoUHjQSTm8osxylbop44LdWfiDee1MZ",
+	"zFse8rRkWGyVU2piyCL0aYyJjmnRpaxwlJDopjKqnSu/tJJxb46p2hGYLOi0+pzOZ3R+W8IyKzzpykWW",
+	"aRZnaXB79TlPIYX7xcERdmGfEMGJiKO811KRq0STkHIusGYUlrET3MflqXKZuLwv4gdL31kEXLMeA2lH",
+	"u5oUJmw11lUIKT/5A0Rjq4nSZSLS9wmLta0AZlnVce48fa9/IUkEmL26Lv2nNKPI3EsW/2wXnOs5s5zr",
+	"z0LdijHQZQDyRoxBkpCqrHiiIXeXrv2lojFcWpvQdB9M2vzy6Vcr615++toJnlZ02JyCicUGhnWUR8if",
+	"evU5rsFL5cjAysFr9v0HCWtddBGrxKLWupjZTYsy8baL9fe6ZEg57Tspxirpx6SrkhHIG6aE7BKZuM6H",
+	"Zu+uA10XTZ5d19+6WJ/QAHRI41gdX/BiOhNThJIhDQeMuyL1Rml5dXZqX7Kt8y3OqtYFzwdmmrUahE7X",
+	"ZZC6b21Ui8JJ5liQXOzN5cA3gZ0HfMWOsXjFaD26dK7A1A44XzjO6qzeBo1errznXO3MPzcV6LOo2+oX",
+	"59W9M3VNJ63YdjB9mLm9LaSz67acPLprdRtf6XLLUP48jR59sBCqCqlhXnOm+UGCdg8nBvNrcuBZOTm1",
+	"OtqyKUhGkPLMWm4eIAepLIfHpy9Un8CKDUuHi9O6Z094PdC/YhbFSqBfcqB274sOtCwDs86h2SDqYLmI",
+	"bj/l0oHd01Q4jdJ2DHFetHbWbbvMxUzjuBnGIrx2fcR/+uno7Vuys39ABrtFE1T7+VG7XRRHd35td2yV",
+	"7v97/9d288mn3aNf281D+1WpXHqeu9wZA+vrk3cnWU/14uwn2Kaa7n2g4vKUJrHIWzVyXGk5X2XGaWZj",
+	"OzCsBxsC2tCr7xSx/AuNkGTnRCc0tuWb/39QxcPKp9sYCa+o2DX22/tPm51Oc7993nly1G4ftdv/tOrz",
+	"UaOmW8PWIcpUm9Sb2PiBqZD2YUj4H/8liARcZESPSBgz4BqtBqmsRqhmN5RwkQXj7KA9fhfD9apTiOb0",
+	"yMaeOoR5d5sR7uwy8UxdM6kHSUGqybN8TacpydguuutXjS2Wx5JpDdzo8q6e1A6qbEYwtsHORF2z0Yjx",
+	"PqEo/+4ek645mmycqwkZgRjFkI+UTi8SEzE+za+EXYO5unJO/qWFbNZiwkpMptyRbStELsMI55X4sctb",
+	"g+qYE7EeX4TjR5fdk6MzdeiKk2kavwkq/h3E51Yohq0ruSTFsey88TdhyMrfhPrjf2KVMFvE3elg3uSa",
+	"9WjOaxzl65shM3eqRbB2a5d0avNce4R5pnYWp7nFe8r09xmvuOgVa2Wb5a1EBx4kfb/+dcwTs904Vdtf",
+	"B51x8uEjpTJzuq5HTJkpyw305t01qe/fGDitgt1lOrmLfjiDENioDMqSUczCUqn0XCbgk5tZGkLTZJEr",
+	"0xoCejquoCckkB0u9ACb9FjT+265wb1KnMuN7kdu1S3V73fwqXT/cO0qK2dRxzzCzqA6AWX/G0PE/f96",
+	"kEj3b08y+4+iOpHu3wTfLnXlKQgTyfTkg7mcNAX3ZyjVhVxJ5ZPT1+QaJkeke5LogZDsC9oUj8j3QCVI",
+	"QnV02Wq1uuY08NLxQPG37HwGWmM1eWssFbJ0yvPUmiqkmTKLnMIWid2T81fvfnh1+f701dnJ+fuzy59f",
+	"/Wf3GNss2QZLUtwwxQTGcNnFqxqLukVffK+kd6iTaNE+OwAaxaBUQIZJrFnTHY7z0TVDo0lI8vLsbYu8",
+	"1uQ3wbjKVIiiJdgpFAGh/IL7OEovLVMeEc3Ca9CK9KyTzFqCJT4lOBAF6NJ+efbW9xtsXfAL/pe/mPsB",
+	"rp1zv/WXv5APwKOqe7tI2u0nIR0xc9T4Abot8jNMlEvZI1oQatUY0cOZ3abNGmmoL7gL16Ean/pOEUM+",
+	"yI6zoQcFg3ngreNBsZrXbouccGvjznpOIXYoQrkag7zgB+2DY0J5Zmp3lTZjwO71XOAC3OOKHLSftMi5",
+	"e0IRGsdibL2XQMNBbhSjwcRMaYSvC860It3PTXvtTXy5S+CzBm6gyh0yxgIpc7ivbkBOCAYjuaJ3aURU",
+	"l44szjPB91yAyl9/U4J30yApG+tEffBL18BkNyD0gncxLqUb4Ca7lsqaX0jXhlF1zQUErgqaDXZifJTo",
+	"gHRtZNSvn7o+kMZuuNezxf1tUJTbiGHq6i9/wUMY0T7jRgiyq+pikeiuvWhz7PT3BEjX8sjusascSbo5",
+	"ztklCdcsdgUADR920/wimQY8r+7p+w/nXULDEEZ4uaT7OoLhSGjg4aT5M0y6rlrqERoZRjGdEAk6kc7T",
+	"YqMxiQQ1ElyBPSBFh3DBDbWwB+pgycdLpTCxvx/Y/aQ/Kc3i2BCWXsz6A00yaDajZcD0wmEFlTjRSJP9",
+	"A4I29Bbpnp6cv/ypmy7TbOrVOe13j4kCjNggVzS8RvL1utd8S3U4cOdqbj62GnQOdDv71sUTsxC4snn8",
+	"VtEwwoFkoKmc5MKzPJE6OX3dCBqGylja1W51Wm1HcTkdscZR40mr3XpiDVYDJP17kQjNP7dBY2+A/QS+",
+	"mK/7ZRGLJ26B++02GQ9YbGuDjaQIQSniolQNiP10fn5qqG6KZa+NTtUHbTsW2JJ4eH+4hv122wVSaZct",
+	"kEed31xtk5yCl6pUAtsLWjFjYfn4fLcEpPgl4brZXmjMbqBV4JiNo18/Gd6KQW+No8YbdgPcPG6wG5US",
+	"2lc5w8Un8/LeELRk6Rm7q2hN6DB2X0mg0aTuqbsqLkZsvaIKbFtZGg6QgPj4oCFzlNUaaDCVw4ZkztxI",
+	"Frl010vJAp384uwFGXnTLye7slVuMFtryfWZHyeGXWFYJNGS9nosRIvdYfvJvWyFauKQjXQCMjZscb+w",
+	"uXxY1Xp2+Q6rtNNocpx2lCOKTpTBxzRMzAaAzYfddJb5wHvT2aMj1ryGiaoGUMPpDfIDAWSHhnQWmi4e",
+	"Owe25cXmQds7UIz5LFAaZmxdA1iez7fJU5XJ2Nkje28Mz2rcBgsffGlVPfNkcTPvjSRptptG3XqfGDM/",
+	"/56AnGSGH/ObLfGR3e3CuMKZ84uVQBGESLgR1xDh/FVTMh7GSQSX7tnC1M5BlaqTM+1IPq2E5PXg1t4Z",
+	"mglKAPcENXZzqLZSq4gjw3/R+WgFNZ9xoRXEPRQgDDQ52Qzx+MCutmwR6a72vqfRmWXu9pXO4lc+cuqk",
+	"Y+uHOth/sfilcyHeUj5xcylLZ2qsD+N4OY1dPPltkaGoVNdSOZS0UXMaFbqibLpcBMht0BgJVYLC1rZl",
+	"dByDuz0fLYlFnQMipJU0cSLl/ucTYs0fqXaQa7JauFCFgrWLYLfH4PriOrnlGmCE+hVVA9u108o/Rbpg",
+	"7XWuDNSyhCEnZGIVqU9p4P33Iposxx0cIr46OzW0M0rServL4ElaX7BgLXCpI1M42lkzjqYu13Ih6Bom",
+	"QVb8397iw+Kf5dfzX/pRyCsWRcDtGweL33gn9I+Yrogv1EDxl4L3YmZNNAedGms6pZNY0OhciDdU2hzg",
+	"g85hnQNQyci2tHkLEaM+m/tgf7/Oy05qNWLGK0snNknELHT5VL9rRNa1E7Ip2WTvK4tuLVmLQVdEhhvS",
+	"hjTot+m6LPBZpxqh4C1yZngrWpDGLEQZmwuNLXPNfmdFFsuLU9I0hb4HC5aDfPyBEWxZdNkUMOFN3Dcw",
+	"BV6undGOqq503VLTQlIsEr05avxYgOU/QN87pCwpdvzQuP3kaFVIY+ARlXuG3DR9IGbT2f37VSmiNjzP",
+	"P04iOiG0p0GSrqFfXbITZd0Zdgm17TimQphIl+quTxtMLaxfBIfggqexGWOAa+CRCrK+iWiJLnZVxG5B",
+	"4wHVhOa6x1ygB62wzIsGGQLlqkyW64OeLvA3c7RTWaKlQVnHaZq6i8K2dn9mM3rK1CfbLzlFzTsEbhlF",
+	"rmwGrPFbqhDO81/fp2Y2fdQVxMYmsuo/h6r1bhpcc+TCY+q6pJS0TmIlor8vaMPd37tEAZXhAHwWGyKi",
+	"pBG4fLaX707/hl/aJv47NAzN5l2GgQLiWs3tWj+B68tzwSWWZqRG2yor+2VBNXC5cj6RzrYHKMNjo5y/",
+	"THf3ENaaBU/+HXGxCjXT2I96eGN3Nsk81+WjijFfyQq0iHdYQ49P1mvcK4lwW11svUlh+U9kkQlzEJ7S",
+	"iPS7+7LJYF0vRfrsBrjBWIupzqJvNXiyIyTpGblr1xZeZfzalujLIXCrwpLyMk0y3ZwphUaRBIXw/OvX",
+	"Roh26sb3cTIETpMsondI8TB96b7G0+cNe2o0dkH4jecv2p12s43R2AbNzXcfXuIHCYbkNs4SSn6UlIdM",
+	"hYK8pbJPJYsobiDko98aR41Op7W/v9968uTJXrvd7jSfdzDxtk/jS2/0EZ/JOYRcxKLPKHmjI5r1kDn6",
+	"1Rc4fPJkf7/Z6bTbGIJh6Hb5APWtRu62NmM28qBSIThwGOeBzfpvcRGvzmm/anD32B4+cxs03ohwbg0F",
+	"/3z6HK7mW7ZJbU1M92xiIlmi/Prp8rTwttDGdOKXk2rsA6a0kGjm8Qne5D0Ha1z1P+7kE+CDTKdSu2SY",
+	"KEwU9+m0F9xqgzsH7RdZi7vdYxdxoY2UN0AAtHEO2HvWTYNBDSPBjJSohXlDaaPOMVuYo0S4s0vO2MRi",
+	"s9YPPov9z24s3hRi2AtYE2LMM4xVQkX7oZjOXRnO7daEVmVCu1eyupIJDQOWwkGJ4xLjeJUNALWduCGO",
+	"FFGAyfo8ieMuCWOgRnB2oW+k6+lp11NWrAcjAYPLFGEloTI2QWBlmbmHUV93E5ZnE0mmJculxUmf+VNH",
+	"nHwwzHa5GI8Mw79Fl2UN0e5UQii4TUn40ZYv3ZwouiGiZ7FgE+Lknu+bkrMMVlnYJi/9s/duZ7tfSxPu",
+	"YrGlqWiD9Ae1dX1V26loyXl9Ozy8EgGytIi5jrCKTIqizcsmQwSEwzgzqM81XE9eFlbw2HEr3UodU25u",
+	"41u8KsWr82kiVACVbxqz8maFuYiFy2VD4FqorIOZ4HkKPIVR8/DpdX7eR41O083552JTsYzhFpkWIhMr",
+	"wsk3jUuuyMlcNCrWPpmSYKbwh7zK1c+wcc65YpAShsKlllZi2Ue3okeNYLkKFnNxKxb9rE7KFrUWolau",
+	"Js83ZcNxfs4iUNMoKlojNumQzEoGvXSVgUYQsYRI0EJyQejoj/9PEUEiRkmn3apvcCnUknlg913eylPu",
+	"vcPCTv9yZvutP60m9cD83KmwgQcgIymvnbGB1I6O4nQIy8dBkekwqAs+Lw7K1wxfFAf1UOaZZcKgSrLb",
+	"0l69PsMtZ2gti2/Kda9/1BFONe1Om7E0bTjAqcRY5L76hsOb0pYS5eFNvnL+5qSJ6iJjv4mrS5+9b6Qf",
+	"SSM8w9KCYjPhRbn+qZ+WcPnggWwqgsjextwIovQ+txFE2wiiB4sg8mRi7ZRvSrypFT+Ej95b/JAVoS74",
+	"w8YP+QPexg89pvihO6PF/PChCqBoPxTHuSu32YYPzQsfujea+sijh1YUSdcRPZSXOP8DJNq2IqvtS6oa",
+	"y4qRm4ocmovUWeTQY0LubeTQv0Lk0IOKkZsNm7B65DZsYuvpne+O8nbT6rCJTUoFpXi1rqAJHLNe0AQ+",
+	"ug2a2KJSHVSqDJr45jDpLiETZdhzp5CJnMi6DZnYIlYJYlX5Ojest1ZHTOS1sG3ExDZiYhsxscGIiQei",
+	"IhmjraH8vaunyz2kEreusizZovO1WWZYYWWBm6pIB3yjsI5lWudVbW/1+Iny0RCY1jRaDDRa01C/G1mu",
+	"x6ZKEj9oCeJHo8hvOtqjSh3PfX8ftCp1gc7xC6VPNx4IUOZ4iNJntm6i+3ET5S/7fsDwjgrtFOzuxYxf",
+	"27qBq0jzSQmb/gBaFTMFfBQAhjwBjbyMka7Flo11Jifap4wrTXYoGTKlGO8bfdg1RgNbgvGCc8HBxUCK",
+	"kS3uGE8CLCmKTK9FXtFw4FrYwGemtBnITkJ2uizq7pphKcq+ZlwfouWKSio6BKI0jC74TpfDuLsbFEzM",
+	"rGgFTDtVWB5tPvnOXBAraBEMVHRNuxxjsYiOtU8uOJbA3G2Rkz6Gew6xS0zTzDjdcl8p1ueppXuIhyM0",
+	"mRgQdL+VS0f8eooabcBp5xOSj74u0ZbyNvBCAlYrh3GuaHk+sAyJ0yqMlV9vzPu3FNXOipgbqDU3uvUI",
+	"bj2C912w2lKhB2Jv8zlV0wVvVeqItn2ZtaPmzK/pWN9ZR2GxXccRGQ+EjaUPbBF1jBUTdZRMQzx+cou6",
+	"R0phprHBHVVqwHkW2ra1j1boCvzaH9FjEc+cMbJmKkkNeH3rB3zUTgO3i8UqsT+/LUrMr7JRoJDDDEYe",
+	"BZIU5OnVlZnyRkKxUGD1GarNjikPwbe5lKCSWB/5jqVG1cj5M8mOkKzPOOmOB1QrOhoZncP1draqhHsx",
+	"uOA+OjmrQI+pXV37+TIZXWLFe5dfYvsRIV9myrCsL8BtFf0xlZFqkb/jkUyylh+5zo/HF7x45TnFhguv",
+	"I+VeIFqU8kJ77pO7aRXr7GMk0D/bOIWIRcI22pVDGomWZc1JjFbG+lpHPWL09zz4bca9U1hClXSQ2jPL",
+	"Ndcc5G7j1bd+o5ocxBGazasHEmLsAVYlKJ1BnykthSJnENOQCU4joY5ch8dqW9VMjl6eU6K1J00tueBT",
+	"P7s+pVZTL+8akieeZ24LD2Rx8NNVkAt3oGk77q0EVa4eF07pmxSZsgyqSuz4IAQ3ekSUwHxd4kcc6+Po",
+	"0ThX/YIXNb3AY1+XS5MOR5T1+ZqGixK4tKbjb6sNjz/axWpYBoF/IrdkDu0yqpD78r4S0T+EA4iS2Gkt",
+	"2MYqn4eZVVXMuJ2QltntUE7MZBHFQOBdq2dEjMYgyYiF14okowuebcJ2N1XEQ7xKO3pPSI/GsSEo1b1P",
+	"PQBtVGvIxR/U1AwCxEhEvf32/tNmp9Pcf3Le2T9qt4/a7X8axHWayBnGjFFJRlJge48lwsX84WxGo0iv",
+	"pkI6SEFgm96+TW+/f4LqaVq+R9/9UNUZmWlhjEeOit07q70/dNwGdlQHdtwzyK03B/gMlBcAAiLBxgSo",
+	"AJl+DNom94aUhxCr/N7K2LQN/1ydTa8jZGCW1x7keO3S7HQznv5F+OsTfR8bHm8d+48/1fdhGKpvtzs3",
+	"fypt5Zs25/V+ke8l/cJiRnnWyzd9RvQIJROgMiBXE2J2VWW9+MkvYkFzXrMWM2CxHa8355lfSpsPV4Vh",
+	"mxemo7DZMBk2jvY77TZGYbuPbfPR6fB4jCDvWYl3RzI3rCB30NqdzJ9Ijx9kQLP2hrpVGVFWP3Z3s1H1",
+	"OLKtJ5H5tl802/sZWJ9wdgNS/fH/SCZIBCTtc1mbKbsNbkbF9ac7H+q/eV/YVue8J+Q/iSJCp7rF34UG",
+	"zLDCkgJqZQXHMiqwuODYmU8b3hYc25Q/yFzAmuHmLs4fNjT4eLesutdujMddxwE3UaOEg93st45CGxWJ",
+	"WAoQHqr9N/UFolItwQ1TKKFd4eXQEuhQEUpefvgH6bEYyE73uEuEJN2gSxQY8NIQBeTj+Y/N5+b7XxiP",
+	"xFg1O/uH+3tvqGa82QmIU5+NQH8qpE76CSggQl7wV7wfMzU4IlwMYc8IPQHREENPcNhD1/8eT4YgRWCr",
+	"dZs/IwmK7mUOFj76LSAhlRqYpHtmcz0RMxEQLjRVe+go2G1dcMxWkWLs8lBUVoIpMEv3ebi57FxbwJLG",
+	"Emg0IQNqf5Ri7OMSCONKA42I6F3wKHF4w/uE6RY5E2NbeYLGcVPIpstWOSIUV2EdRZyAgQCbnmPZOipk",
+	"6pqNRuZozYxYdhPHuuBYMS6yXiMbQEZCkXCtyNgsdkyVz7MJUpOHGbCHOnhgpzWD4ryocIA7mDLaZKGl",
+	"uk55EWIw/teGe9gXs8JquZwe2/CYKjKGOF5/BfES0y2L4TtFgIciYrxvVE4NoVkcutLolQJemeAbDqhU",
+	"oAurAG5UyV8bie41n5v3lGg+f374otlpBI1xDgewl3uZv7hKVdDwWe+F6qZIdNNdXzFObWj11KAPKtZb",
+	"Ol9pKGecqQFEDgSmzGz/eh6pbcGEe+KDFsyy3gOYN/Lywz/WxxNzbylkds0rRElEoCl+uchH5ZDi3sWr",
+	"KrSz68zy1wyPsTT+X05V2airiruTXqNkdiflo071uVoayIOWk/tz171YZySczYCoHaz33j5eWv3EBvCT",
+	"UESVdnb7yLx6JwslsvchWvkjQjEqCnMqqqYzJH/5iLzqKW2MX9VsWnxb0X+PpC7iZvXk8uqGha/vKwzw",
+	"LEtKytX2JILbgL2SgPe9LAxQm3+UJoLDblBMd7KSjg13p5rGoj9bhqGYycQ0yYUkMI71FpSGUXVkYA64",
+	"NhscOKCcQ5wrpbRKuGCaxFUez/CkGM/ggwfT8nMSeiCzwsdYE9ISyqPGkPKExml+U46v3DB66RPP6ntk",
+	"cge/Ga9M/uarhMl8ptK/uP629e7cm6HepTnmwem+aHSJOLxYZSss6yHYeC1824YJztG97h+S7qKNGd7+",
+	"rTalNGtb2JHyDW7gm2pHuYYMJbOrRdlJSiQyrKzk2MlFDX2r7SrNLmtUeTY3/CdSEGIH0Z5W2M/fbItK",
+	"s7yq/pTmgjecyGPNMw5lTmPGP5NzCLmIRZ/RRpC2r6Sc/vvI/Nzyr+dimig5lUKNwPY1KnSq7HTIi+fP",
+	"nz9vPnv27Jm5JYeWR40xXCmmob6cbU5rMwI23tOcQtD+jrdJPVsR/IF6VsaWdKyXCOaFnhqtKtHw8a/U",
+	"p9LR422TysfTpPJOeDCvPWU5LLQfhKfciZ9ss9Kqs9LuhWo+6n6Uq4mg60hScypfan21EFUfeTaTlTYP",
+	"bX141iNC320y2uNPRnsYUXCT7SZR89v2mtw2yJvXx8uZQ6s6W2yQ18/i0npaTJoB6/SXNOizbS65xZ2F",
+	"uFMRe/FNoc7qPSVL0OUODSUzEXTbTXKLSdOYVN4EbrP6ZlUfyZwytW0iuW0iuc2J2FgTyQcgHo6hDmEu",
+	"A00UyMDn41IekZPT1+QaJuQKBswZ2x2it8pK9L6Fxr22MihDqF8GgjBFQhrHjPdbj8+7ja2LaByDzEfC",
+	"RGCBdE0X772zFZf/C9MD0rVO7m6QVrQfD1g4yGr2+4aaVxAL3ldEYysYqlGAsiEq3k0zGWGDsAu+0/3r",
+	"4SE5eEZevOjsP2keHD591g1I9+BZ8fPh4cEz8wV+Tp1LWJWTcT0gEeszTWgck54HROw7FjMOu60L/ot7",
+	"g+kAJRdF9ECKpD8olp6xx1DsaVNlfbAhAA8SQ3P39qX22dX7l96npIkHWSVoukCLNJ3VA1tmNQIaDv5E",
+	"cS5CkliIa5KMHLTmqIL74r6CXt4ZEIuZ7+Lh4E8L8qrVeXqQBrkog+QFc17aa+MkfSnFunze9QXP98rI",
+	"Uph900Hcn1FIsblgNwJNWdw9tu07/FTWs4svn77/cE4y8pZ1v1LV8fKnLjp9g803LK4eNXY6nV3y4tnT",
+	"w4Pmk/1OO8tKGYorFi8RIoN72oyka49zjqBre0xuo2S2UTIPFyXjM1DWTDcLstTCQBlb38aS0qzXKdOW",
+	"t6kWydtmbW2HrFg4hrIY3m7eINcAIzMOk0SMedpnojKgxdO4bUTL44louSPMzotpqQCH9sMwgTLY3wa5",
+	"rD/I5Z6I3v2EuaB8OBmBEXd13nfsFV9ig5JdZzKIjvMiKdMK4h42dGOfy5s4W2PKisLeOuJcfELhZbqF",
+	"qVzG9nnnSdYHIX0csyVRHfb68JJy4GYCZOaSAB8hczdZcBsisw2RWS5E5sHkQKt0rrmh5hvUtTPxUYs5",
+	"DWlaxDyedbFkCnvd+8JkVX3uN68NW2F2qSRx94pTln3D++WoJLaJXkJjflBhKS3+46SlrZfoz6nQvrHt",
+	"5HPob0H/4Uja3tcUP+fW3014npos1js/cmfg3RESix0aYmW/2t0qoxtjnHgrKcTZBv/3BnOraBaldSEd",
+	"KFWyRu8zGVE9yJdA8oxnmvovU83JhyrZoiI1eza4h4mrCnOEtN5aduwPPrNJTZSGYfq1Lcnp6yVTdcF3",
+	"VBIOCFWkW1bMpBuQiwYW/dSC3DCaqlkXjd3AD47+l7mesDO3t6Uv7CGzpu0iq9xMr/Dk7Dn+iZxJMr05",
+	"j7v+m/ttx3Dmy4ttMsc5QkSlMVyGsVDYLdih/j+AR4auYbRgROuLjnZfm/G0uDOd42rx4L31tWx9LQ/m",
+	"a0krCa5KYVLh07240LFiTeYq6xzgqq1xkY9kJokC1SIfChzU5gx7dsrwIR/uQg7aL44uuEukI3ogVFoY",
+	"vNrVklK6ra/l8fha1gCz1d6WKohoPxAnuCMX2LpYql0sd4abh+praeQcTAVO04KniOXxtGoRUm5U8CtI",
+	"MyF2DtovdqtdK6uKeOvwrRTEuB6EgxWEuM24SeajrveTPCoU3jpKHr+jZH1CnAKtGe+refUaP/hn7hHR",
+	"0jkqUC21xfgF3xHbHpNpwDAzxw1UdhX+6tOv1sHUVqh1wbhiEZBuD6hOJKhukHswpn37XFVhixxsbYAx",
+	"+TXbZkyug9GlFIlZU8pdNBvCF8GxiNoQJAvp3lvKaaLq8zC/zc1wsUXI5fnYmnDrm+VkWz6zFJ+5G82Z",
+	"YTF7WJiwOqdlANJl0huliGJ9VhtV1MOoI6bcilrkA4QSdD4fWIJOJIfIEZ/xAPTAxrVP8CkFpebyPmic",
+	"4iFYXHGiClT8V0fBjfLQATiAyjG+1cE7aIySsvZ9BjCzqa6oAvLx7I0tBnxy+ppocQ3cA3pI49iD+Zjp",
+	"QVYlTyGMu58U63OFbqcxXA2EuLYpOK0L/n7ItKXdFiVyscc3NE5guhiVHsCwRXz+FU3X5+aUNyC/U2lz",
+	"cHdciiRqbtzeFA5tgJWbfVwmMm4cNQZaj9TR3h4dsdZ0MVQ8/MZRYxR/vozZDVw+uf77i+H3zz7/Y3/0",
+	"5jk/O2gEDXfEl/ZIG0eN8UBBePm29/PfX8jn//Hzf/4uz8e/fTz94fnrN6f/fC3239A39MN4iYiW/HFt",
+	"KP5vS4y2mu23I3F8WD95dtKHFRnmtFt9mbYldfJOGs2FTnaC42GqtXNGGEHDZXzgb98pn3dt24NeA5ZX",
+	"VQMx5hccxRHGrfziD6NFTizsKojIldWVLF0VEt/f6Z6cv3r3w6vL96evzk7O359d/vzqP7u72FzVvJAu",
+	"1sxamTt3js9s1K1rb8N85ypUD6lk9N9BfG6FYti6kpmX9635hXwQyRc0DjoWdIltVuXk0jmIDw+zN16J",
+	"qTLYJZraByouT2kSi/rk2R7bZrzG+bmj+caQAIHUgqcXGjxAGrB4WL/V1nO7XtIIYSLN1AZfPWkw2Hj0",
+	"6yeDkCWeXe2x3dNJT/pSWmiIWLWlL2ZKf8QnHj6H/r2hkrg8n2ZsqKWIqxviiRhq96E4Mw/fzp3VU2hb",
+	"7rRq1iX7X5jTTPtf3GtxKAVycWko3OlUMYVtL/jqaKzEIcPKRT4WhV2Za9sod/ZM+TdBRSlP/pv4478E",
+	"+ZtQf/zPRmCRzrXRXKKwkwK5obJO5nznBGCZC96GX23Drx4w/CpRS9cNKrLvxeFWDDdtbVA5teVGXIMP",
+	"SfZ1opgmAxFHyiou+LBvwVDo1GCrBI2o1ET0ji94hHNg9tIASEyNmhRqdgOpOJqWDakOxXLUb3EgVro2",
+	"poideRuVtcGoLHsDq8JydSBWOTy0H4Qb3IkT3G77vK8xaGsFqJoVuh6o00OL/JBSQrtyIuE3CLW11Tsy",
+	"q7DlNg+hygm+mhy4Dqu5k+hyx7eUWLcZ2/VcRHau7C1Cb83WDxiQdRexznv0rH9876s12/gMzimiUGUM",
+	"RMrkRsJCG0IGhCpbkKOfSCzvaM3rFfl16bR3y6+r7NCIln0J5vqmyv+jgOrqCisyAAkBOjzBti0jHzTl",
+	"EZUR+cX7Pne6bqtNFnWDC55+1GwIStPhqBuQ9EszFsb5dHdTQ2kaT+bPzDr7WuQHiNkNYLVxEUcgiZBY",
+	"jFxecD2gnBySIeOJBpU2j7+iEUmnCAh2mTRCt7ARCL46q8tZ6NjesshUiHmG8X6LnOT2wKJuWoRPQgjY",
+	"Zs1L1PvtNqF96ky+oeNNbpxjI95j+1op2Y1hSiIxEjsR0uwEIyUu+FAYOb1wBRh67K+AXNHwekwrKla5",
+	"FeF1uvuYZV0IXpamZgCW7W8uhOXqYO6324sKYQYLJksBYu6cI6oNkjeOGv/t13bzxaevnaCzf/tvjeXn",
+	"SwFhiT22a1X7XDmvLrtm8xkLN5gvL5/3ft73jUAbR42/zhSxSUt9f21ETELoMJnxK+QsgR1rqPqXnRf0",
+	"n0YKA67nVs3R8Nn8+r0Ykoihl0eEYSLlgmI7vsyiXU8r9N6Rpfztr27QavWwoorDkDODNKNS8+yZx/Ad",
+	"bGXgPlxBT0h44NT6TbDuu7tHPk31vgc0Q/iQmpRCedbsuW2BNVtu0/RPW7CYccPQEct7YDBWpowrvxEh",
+	"jUkENxCL0RAwhM482wgaWYDK0d5eZ/9Zq91qtzpHz9vP2yjIu1VOj/gT0FgPAjIELVmobCyRAVBJQ53W",
+	"apPQAwlOz/AeC0wbKUvEt3xpJMUNU0xwwy2mPNGtaeFAVST023LYgXOl5AqRq9wQqUxUuRbv17fFFW1o",
+	"rg0hzm8ojVmZGeYlFhQwnHsHhiMJiqpd8r/++/8gYaK0GCIv71PO0iZN6aChf7N0VEzUV2QntJn5btAR",
+	"iFEMARkPBBnSCTE3YRi/MlyWxiQdszCPHatkGuwAbwd2TZptkY0J6HT9+aFsnfnZcU5ztajRjofFgINc",
+	"gWbKJ74wG/atcstM6zDY83f9ytP5XBGJcgCYKpBAduwXNDKHxQp1MyWQ3xMasx5z4l0rX+LBZjHMTlKo",
+	"vbmTb7e0O9NvyZfbzIFevmHO7OA/ZnU8d2gfeET90OY6DCmPkhgiwuGzTg8pN3xWB7TieFJh8ypRjIPC",
+	"8vdmHokzjIXESlADkTj0GYiYRbSAPv6Nkim+T+JrwoZWsratyKaX6H4tebmiCxzWEkEaGpR2hFNZaC29",
+	"EokuAnmutdfsjB+saO9FVR/wi4TbTWxFZ0u78ttIifftp9v/HQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -90,6 +90,24 @@ func (e CompanyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ConversationStatus.
+const (
+	ConversationStatusClosed ConversationStatus = "closed"
+	ConversationStatusOpen   ConversationStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ConversationStatus enum.
+func (e ConversationStatus) Valid() bool {
+	switch e {
+	case ConversationStatusClosed:
+		return true
+	case ConversationStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for FollowUpStatus.
 const (
 	FollowUpStatusCanceled FollowUpStatus = "canceled"
@@ -189,6 +207,66 @@ func (e LeadStatus) Valid() bool {
 	}
 }
 
+// Defines values for LinkChangeReason.
+const (
+	LinkChangeReasonAutomatic LinkChangeReason = "automatic"
+	LinkChangeReasonManual    LinkChangeReason = "manual"
+)
+
+// Valid indicates whether the value is a known member of the LinkChangeReason enum.
+func (e LinkChangeReason) Valid() bool {
+	switch e {
+	case LinkChangeReasonAutomatic:
+		return true
+	case LinkChangeReasonManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageDirection.
+const (
+	MessageDirectionInbound  MessageDirection = "inbound"
+	MessageDirectionOutbound MessageDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the MessageDirection enum.
+func (e MessageDirection) Valid() bool {
+	switch e {
+	case MessageDirectionInbound:
+		return true
+	case MessageDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageStatus.
+const (
+	MessageStatusDelivered MessageStatus = "delivered"
+	MessageStatusFailed    MessageStatus = "failed"
+	MessageStatusRead      MessageStatus = "read"
+	MessageStatusSent      MessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatus enum.
+func (e MessageStatus) Valid() bool {
+	switch e {
+	case MessageStatusDelivered:
+		return true
+	case MessageStatusFailed:
+		return true
+	case MessageStatusRead:
+		return true
+	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Origin.
 const (
 	OriginDialer      Origin = "dialer"
@@ -228,6 +306,72 @@ func (e PhoneType) Valid() bool {
 	case PhoneTypeMobile:
 		return true
 	case PhoneTypeUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlinxEventType.
+const (
+	PlinxEventTypeConversationClosed  PlinxEventType = "conversation.closed"
+	PlinxEventTypeConversationStarted PlinxEventType = "conversation.started"
+	PlinxEventTypeMessageCreated      PlinxEventType = "message.created"
+	PlinxEventTypeMessageStatus       PlinxEventType = "message.status"
+)
+
+// Valid indicates whether the value is a known member of the PlinxEventType enum.
+func (e PlinxEventType) Valid() bool {
+	switch e {
+	case PlinxEventTypeConversationClosed:
+		return true
+	case PlinxEventTypeConversationStarted:
+		return true
+	case PlinxEventTypeMessageCreated:
+		return true
+	case PlinxEventTypeMessageStatus:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlinxEventMessageDirection.
+const (
+	PlinxEventMessageDirectionInbound  PlinxEventMessageDirection = "inbound"
+	PlinxEventMessageDirectionOutbound PlinxEventMessageDirection = "outbound"
+)
+
+// Valid indicates whether the value is a known member of the PlinxEventMessageDirection enum.
+func (e PlinxEventMessageDirection) Valid() bool {
+	switch e {
+	case PlinxEventMessageDirectionInbound:
+		return true
+	case PlinxEventMessageDirectionOutbound:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for PlinxEventMessageStatus.
+const (
+	PlinxEventMessageStatusDelivered PlinxEventMessageStatus = "delivered"
+	PlinxEventMessageStatusFailed    PlinxEventMessageStatus = "failed"
+	PlinxEventMessageStatusRead      PlinxEventMessageStatus = "read"
+	PlinxEventMessageStatusSent      PlinxEventMessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the PlinxEventMessageStatus enum.
+func (e PlinxEventMessageStatus) Valid() bool {
+	switch e {
+	case PlinxEventMessageStatusDelivered:
+		return true
+	case PlinxEventMessageStatusFailed:
+		return true
+	case PlinxEventMessageStatusRead:
+		return true
+	case PlinxEventMessageStatusSent:
 		return true
 	default:
 		return false
@@ -397,7 +541,7 @@ type APIKey struct {
 	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at,omitempty"`
 	Name       string                       `json:"name"`
 
-	// Prefix The first characters of the key
+	// Prefix The first characters of the key, to recognise it.
 	Prefix    string                       `json:"prefix"`
 	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
 
@@ -432,7 +576,7 @@ type APIKeyCreated struct {
 	LastUsedAt nullable.Nullable[time.Time] `json:"last_used_at,omitempty"`
 	Name       string                       `json:"name"`
 
-	// Prefix The first characters of the key
+	// Prefix The first characters of the key, to recognise it.
 	Prefix    string                       `json:"prefix"`
 	RevokedAt nullable.Nullable[time.Time] `json:"revoked_at,omitempty"`
 
@@ -466,7 +610,7 @@ type Address struct {
 	// PostalCode CEP.
 	PostalCode *string `json:"postal_code,omitempty"`
 
-	// State UF
+	// State UF, e.g. SC.
 	State  *string `json:"state,omitempty"`
 	Street *string `json:"street,omitempty"`
 }
@@ -494,7 +638,7 @@ type Company struct {
 	Addresses  []Address                    `json:"addresses"`
 	ArchivedAt nullable.Nullable[time.Time] `json:"archived_at,omitempty"`
 
-	// Cnpj 14 characters
+	// Cnpj 14 characters, no punctuation (numeric or the alphanumeric CNPJ).
 	Cnpj      nullable.Nullable[string] `json:"cnpj,omitempty"`
 	CreatedAt time.Time                 `json:"created_at"`
 
@@ -541,6 +685,12 @@ type CompanyList struct {
 
 // CompanyStatus defines model for CompanyStatus.
 type CompanyStatus string
+
+// CompanyTarget An existing company (`id`) or a new one (`new`); exactly one.
+type CompanyTarget struct {
+	Id  *openapi_types.UUID `json:"id,omitempty"`
+	New *CompanyCreate      `json:"new,omitempty"`
+}
 
 // CompanyUpdate defines model for CompanyUpdate.
 type CompanyUpdate struct {
@@ -592,6 +742,12 @@ type ContactList struct {
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
+// ContactTarget An existing contact (`id`) or a new one (`new`); exactly one.
+type ContactTarget struct {
+	Id  *openapi_types.UUID `json:"id,omitempty"`
+	New *ContactCreate      `json:"new,omitempty"`
+}
+
 // ContactUpdate defines model for ContactUpdate.
 type ContactUpdate struct {
 	Archived *bool                                 `json:"archived,omitempty"`
@@ -604,6 +760,73 @@ type ContactUpdate struct {
 	Name       *string                                `json:"name,omitempty"`
 	Notes      nullable.Nullable[string]              `json:"notes,omitempty"`
 }
+
+// Conversation defines model for Conversation.
+type Conversation struct {
+	// AssignedTo The atende user working it.
+	AssignedTo nullable.Nullable[openapi_types.UUID] `json:"assigned_to,omitempty"`
+	ClosedAt   nullable.Nullable[time.Time]          `json:"closed_at,omitempty"`
+	CreatedAt  time.Time                             `json:"created_at"`
+	Id         openapi_types.UUID                    `json:"id"`
+
+	// InteractionId The interaction its qualification wrote.
+	InteractionId nullable.Nullable[openapi_types.UUID] `json:"interaction_id,omitempty"`
+	LastMessageAt nullable.Nullable[time.Time]          `json:"last_message_at,omitempty"`
+
+	// Link The records a conversation is recorded against.
+	Link  ConversationLink `json:"link"`
+	Phone PhoneRef         `json:"phone"`
+
+	// PlinxAgent The agent Plinx reported.
+	PlinxAgent nullable.Nullable[string] `json:"plinx_agent,omitempty"`
+
+	// PlinxId The conversation's id in Plinx.
+	PlinxId     string                       `json:"plinx_id"`
+	Qualified   bool                         `json:"qualified"`
+	QualifiedAt nullable.Nullable[time.Time] `json:"qualified_at,omitempty"`
+	StartedAt   nullable.Nullable[time.Time] `json:"started_at,omitempty"`
+	Status      ConversationStatus           `json:"status"`
+	UpdatedAt   time.Time                    `json:"updated_at"`
+}
+
+// ConversationLink The records a conversation is recorded against.
+type ConversationLink struct {
+	Company nullable.Nullable[RecordRef] `json:"company,omitempty"`
+	Contact nullable.Nullable[RecordRef] `json:"contact,omitempty"`
+	Lead    nullable.Nullable[RecordRef] `json:"lead,omitempty"`
+}
+
+// ConversationLinkUpdate defines model for ConversationLinkUpdate.
+type ConversationLinkUpdate struct {
+	Company nullable.Nullable[CompanyTarget] `json:"company,omitempty"`
+	Contact nullable.Nullable[ContactTarget] `json:"contact,omitempty"`
+	Lead    nullable.Nullable[LeadTarget]    `json:"lead,omitempty"`
+
+	// Phone An existing phone (`id`) or a new number (`new`); exactly one.
+	Phone *PhoneTarget `json:"phone,omitempty"`
+}
+
+// ConversationList defines model for ConversationList.
+type ConversationList struct {
+	Data []Conversation `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ConversationRelated defines model for ConversationRelated.
+type ConversationRelated struct {
+	Companies []RecordRef `json:"companies"`
+	Contacts  []RecordRef `json:"contacts"`
+	Leads     []RecordRef `json:"leads"`
+
+	// Link The records a conversation is recorded against.
+	Link  ConversationLink `json:"link"`
+	Phone PhoneRef         `json:"phone"`
+}
+
+// ConversationStatus defines model for ConversationStatus.
+type ConversationStatus string
 
 // CountryCode A country calling code, digits only; used for phone numbers typed without one.
 //
@@ -739,7 +962,7 @@ type Import struct {
 	CreatedBy nullable.Nullable[openapi_types.UUID] `json:"created_by,omitempty"`
 	Delimiter nullable.Nullable[string]             `json:"delimiter,omitempty"`
 
-	// Detail Why the whole import failed
+	// Detail Why the whole import failed, when it did.
 	Detail nullable.Nullable[string] `json:"detail,omitempty"`
 
 	// Errors The rows that were not imported and why (the first 1,000).
@@ -775,7 +998,7 @@ type ImportList struct {
 
 // ImportRowError defines model for ImportRowError.
 type ImportRowError struct {
-	// Field The column at fault
+	// Field The column at fault, when one is.
 	Field nullable.Nullable[string] `json:"field,omitempty"`
 
 	// Line The line of the file where the row starts (the header is line 1).
@@ -848,7 +1071,7 @@ type Lead struct {
 	Name        string                       `json:"name"`
 	Phones      []PhoneRef                   `json:"phones"`
 
-	// Source Where the lead came from (website
+	// Source Where the lead came from (website, event, referral...).
 	Source    nullable.Nullable[string] `json:"source,omitempty"`
 	Status    LeadStatus                `json:"status"`
 	UpdatedAt time.Time                 `json:"updated_at"`
@@ -875,6 +1098,12 @@ type LeadList struct {
 // LeadStatus defines model for LeadStatus.
 type LeadStatus string
 
+// LeadTarget An existing lead (`id`) or a new one (`new`); exactly one.
+type LeadTarget struct {
+	Id  *openapi_types.UUID `json:"id,omitempty"`
+	New *LeadCreate         `json:"new,omitempty"`
+}
+
 // LeadUpdate defines model for LeadUpdate.
 type LeadUpdate struct {
 	Archived    *bool                                  `json:"archived,omitempty"`
@@ -885,6 +1114,34 @@ type LeadUpdate struct {
 	Status      *LeadStatus                            `json:"status,omitempty"`
 }
 
+// LinkChange defines model for LinkChange.
+type LinkChange struct {
+	ActorId   nullable.Nullable[openapi_types.UUID] `json:"actor_id,omitempty"`
+	CreatedAt time.Time                             `json:"created_at"`
+	From      *LinkIds                              `json:"from,omitempty"`
+	Id        openapi_types.UUID                    `json:"id"`
+
+	// Reason `automatic` when the conversation started, `manual` for re-links.
+	Reason LinkChangeReason `json:"reason"`
+	To     LinkIds          `json:"to"`
+}
+
+// LinkChangeReason `automatic` when the conversation started, `manual` for re-links.
+type LinkChangeReason string
+
+// LinkChangeList defines model for LinkChangeList.
+type LinkChangeList struct {
+	Data []LinkChange `json:"data"`
+}
+
+// LinkIds defines model for LinkIds.
+type LinkIds struct {
+	CompanyId nullable.Nullable[openapi_types.UUID] `json:"company_id,omitempty"`
+	ContactId nullable.Nullable[openapi_types.UUID] `json:"contact_id,omitempty"`
+	LeadId    nullable.Nullable[openapi_types.UUID] `json:"lead_id,omitempty"`
+	PhoneId   nullable.Nullable[openapi_types.UUID] `json:"phone_id,omitempty"`
+}
+
 // Me defines model for Me.
 type Me struct {
 	ApiKey APIKey `json:"api_key"`
@@ -892,6 +1149,33 @@ type Me struct {
 
 	// User Example: {"created_at":"2026-11-20T13:00:00Z","email":"joao@eox.com.br","id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","name":"João José","role":"agent","status":"active","updated_at":"2026-11-20T13:00:00Z"}
 	User User `json:"user"`
+}
+
+// Message defines model for Message.
+type Message struct {
+	CreatedAt time.Time                        `json:"created_at"`
+	Direction MessageDirection                 `json:"direction"`
+	ErrorCode nullable.Nullable[string]        `json:"error_code,omitempty"`
+	Id        openapi_types.UUID               `json:"id"`
+	PlinxId   string                           `json:"plinx_id"`
+	SentAt    nullable.Nullable[time.Time]     `json:"sent_at,omitempty"`
+	Status    nullable.Nullable[MessageStatus] `json:"status,omitempty"`
+	StatusAt  nullable.Nullable[time.Time]     `json:"status_at,omitempty"`
+	Text      nullable.Nullable[string]        `json:"text,omitempty"`
+}
+
+// MessageDirection defines model for Message.Direction.
+type MessageDirection string
+
+// MessageStatus defines model for Message.Status.
+type MessageStatus string
+
+// MessageList defines model for MessageList.
+type MessageList struct {
+	Data []Message `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
 // NextBusinessDay defines model for NextBusinessDay.
@@ -968,6 +1252,16 @@ type PhoneRef struct {
 	WhatsappId nullable.Nullable[string] `json:"whatsapp_id,omitempty"`
 }
 
+// PhoneTarget An existing phone (`id`) or a new number (`new`); exactly one.
+type PhoneTarget struct {
+	Id *openapi_types.UUID `json:"id,omitempty"`
+
+	// New A phone number in any common format; normalised to E.164 with the tenant's default country code.
+	//
+	// Example: +55 47 99123-4567
+	New *PhoneNumberInput `json:"new,omitempty"`
+}
+
 // PhoneType defines model for PhoneType.
 type PhoneType string
 
@@ -976,6 +1270,73 @@ type PhoneUpdate struct {
 	Type                *PhoneType                   `json:"type,omitempty"`
 	WhatsappConfirmedAt nullable.Nullable[time.Time] `json:"whatsapp_confirmed_at,omitempty"`
 	WhatsappId          nullable.Nullable[string]    `json:"whatsapp_id,omitempty"`
+}
+
+// PlinxEvent A webhook event from Plinx.
+type PlinxEvent struct {
+	Conversation *PlinxEventConversation `json:"conversation,omitempty"`
+	Message      *PlinxEventMessage      `json:"message,omitempty"`
+	OccurredAt   time.Time               `json:"occurred_at"`
+	Type         PlinxEventType          `json:"type"`
+}
+
+// PlinxEventType defines model for PlinxEvent.Type.
+type PlinxEventType string
+
+// PlinxEventConversation defines model for PlinxEventConversation.
+type PlinxEventConversation struct {
+	Agent    nullable.Nullable[string] `json:"agent,omitempty"`
+	ClosedAt *time.Time                `json:"closed_at,omitempty"`
+	Id       string                    `json:"id"`
+
+	// Phone The customer's number, E.164.
+	Phone     string     `json:"phone"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+}
+
+// PlinxEventMessage defines model for PlinxEventMessage.
+type PlinxEventMessage struct {
+	ConversationId *string                     `json:"conversation_id,omitempty"`
+	Direction      *PlinxEventMessageDirection `json:"direction,omitempty"`
+	ErrorCode      *string                     `json:"error_code,omitempty"`
+	ErrorMessage   *string                     `json:"error_message,omitempty"`
+	Id             string                      `json:"id"`
+	SentAt         *time.Time                  `json:"sent_at,omitempty"`
+	Status         *PlinxEventMessageStatus    `json:"status,omitempty"`
+	Text           *string                     `json:"text,omitempty"`
+}
+
+// PlinxEventMessageDirection defines model for PlinxEventMessage.Direction.
+type PlinxEventMessageDirection string
+
+// PlinxEventMessageStatus defines model for PlinxEventMessage.Status.
+type PlinxEventMessageStatus string
+
+// PlinxSettings defines model for PlinxSettings.
+type PlinxSettings struct {
+	// BaseUrl Plinx's API root; null uses the server's default Plinx.
+	BaseUrl nullable.Nullable[string] `json:"base_url,omitempty"`
+
+	// TokenSet Whether an API token for Plinx is stored.
+	TokenSet  bool      `json:"token_set"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// WebhookSecretSet Whether the webhook signing secret is stored.
+	WebhookSecretSet bool `json:"webhook_secret_set"`
+
+	// WebhookUrl The path to configure in Plinx for this tenant's webhooks, relative to this server.
+	//
+	// Example: /v1/webhooks/plinx/0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f
+	WebhookUrl string `json:"webhook_url"`
+}
+
+// PlinxSettingsUpdate defines model for PlinxSettingsUpdate.
+type PlinxSettingsUpdate struct {
+	BaseUrl nullable.Nullable[string] `json:"base_url,omitempty"`
+	Token   nullable.Nullable[string] `json:"token,omitempty"`
+
+	// WebhookSecret The Standard Webhooks secret Plinx signs with (whsec_...).
+	WebhookSecret nullable.Nullable[string] `json:"webhook_secret,omitempty"`
 }
 
 // Problem An RFC 9457 problem document.
@@ -1004,6 +1365,24 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Qualification defines model for Qualification.
+type Qualification struct {
+	Conversation Conversation `json:"conversation"`
+
+	// Interaction An atendimento — a recorded contact with its result.
+	Interaction Interaction `json:"interaction"`
+}
+
+// QualificationCreate defines model for QualificationCreate.
+type QualificationCreate struct {
+	// FollowUpAt Schedules the next contact.
+	FollowUpAt *time.Time `json:"follow_up_at,omitempty"`
+	Notes      *string    `json:"notes,omitempty"`
+
+	// ResultId A result of the catalog.
+	ResultId openapi_types.UUID `json:"result_id"`
+}
+
 // Readiness defines model for Readiness.
 type Readiness struct {
 	// Checks Each check and its result (`ok` or the reason it failed).
@@ -1019,7 +1398,7 @@ type RecordRef struct {
 	Archived *bool              `json:"archived,omitempty"`
 	Id       openapi_types.UUID `json:"id"`
 
-	// Name The company's legal name
+	// Name The company's legal name, or the contact's or lead's name.
 	Name string     `json:"name"`
 	Type RecordType `json:"type"`
 }
@@ -1231,6 +1610,15 @@ type UserUpdate struct {
 	Status *UserStatus `json:"status,omitempty"`
 }
 
+// WebhookReceipt defines model for WebhookReceipt.
+type WebhookReceipt struct {
+	// Duplicate True when this webhook-id was received before (nothing changed).
+	Duplicate bool `json:"duplicate"`
+
+	// Id The webhook-id received.
+	Id string `json:"id"`
+}
+
 // Weekday defines model for Weekday.
 type Weekday string
 
@@ -1356,6 +1744,15 @@ type ListCompanyContactsParams struct {
 	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListCompanyConversationsParams defines parameters for ListCompanyConversations.
+type ListCompanyConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListCompanyInteractionsParams defines parameters for ListCompanyInteractions.
 type ListCompanyInteractionsParams struct {
 	// Limit Page size.
@@ -1412,6 +1809,15 @@ type UpdateContactParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListContactConversationsParams defines parameters for ListContactConversations.
+type ListContactConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListContactInteractionsParams defines parameters for ListContactInteractions.
 type ListContactInteractionsParams struct {
 	// Limit Page size.
@@ -1432,6 +1838,45 @@ type ListContactUpdatesParams struct {
 
 // AddContactUpdateParams defines parameters for AddContactUpdate.
 type AddContactUpdateParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListConversationsParams defines parameters for ListConversations.
+type ListConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *ConversationStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Phone A phone number in any format.
+	Phone     *string             `form:"phone,omitempty" json:"phone,omitempty"`
+	CompanyId *openapi_types.UUID `form:"company_id,omitempty" json:"company_id,omitempty"`
+	ContactId *openapi_types.UUID `form:"contact_id,omitempty" json:"contact_id,omitempty"`
+	LeadId    *openapi_types.UUID `form:"lead_id,omitempty" json:"lead_id,omitempty"`
+	Qualified *bool               `form:"qualified,omitempty" json:"qualified,omitempty"`
+}
+
+// LinkConversationParams defines parameters for LinkConversation.
+type LinkConversationParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListConversationMessagesParams defines parameters for ListConversationMessages.
+type ListConversationMessagesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// QualifyConversationParams defines parameters for QualifyConversation.
+type QualifyConversationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
 	// the same key with another request answers 422; while the first request runs, 409.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -1557,6 +2002,15 @@ type UpdateLeadParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListLeadConversationsParams defines parameters for ListLeadConversations.
+type ListLeadConversationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListLeadInteractionsParams defines parameters for ListLeadInteractions.
 type ListLeadInteractionsParams struct {
 	// Limit Page size.
@@ -1639,6 +2093,12 @@ type UpdateSettingsParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// UpdatePlinxSettingsParams defines parameters for UpdatePlinxSettings.
+type UpdatePlinxSettingsParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // CreateTenantParams defines parameters for CreateTenant.
 type CreateTenantParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
@@ -1674,6 +2134,13 @@ type UpdateUserParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ReceivePlinxWebhookParams defines parameters for ReceivePlinxWebhook.
+type ReceivePlinxWebhookParams struct {
+	WebhookId        string `json:"webhook-id"`
+	WebhookTimestamp string `json:"webhook-timestamp"`
+	WebhookSignature string `json:"webhook-signature"`
+}
+
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyCreate
 
@@ -1694,6 +2161,12 @@ type UpdateContactJSONRequestBody = ContactUpdate
 
 // AddContactUpdateJSONRequestBody defines body for AddContactUpdate for application/json ContentType.
 type AddContactUpdateJSONRequestBody = UpdateCreate
+
+// LinkConversationJSONRequestBody defines body for LinkConversation for application/json ContentType.
+type LinkConversationJSONRequestBody = ConversationLinkUpdate
+
+// QualifyConversationJSONRequestBody defines body for QualifyConversation for application/json ContentType.
+type QualifyConversationJSONRequestBody = QualificationCreate
 
 // CreateFollowUpJSONRequestBody defines body for CreateFollowUp for application/json ContentType.
 type CreateFollowUpJSONRequestBody = FollowUpCreate
@@ -1734,6 +2207,9 @@ type UpdateResultJSONRequestBody = ResultUpdate
 // UpdateSettingsJSONRequestBody defines body for UpdateSettings for application/json ContentType.
 type UpdateSettingsJSONRequestBody = SettingsUpdate
 
+// UpdatePlinxSettingsJSONRequestBody defines body for UpdatePlinxSettings for application/json ContentType.
+type UpdatePlinxSettingsJSONRequestBody = PlinxSettingsUpdate
+
 // CreateTenantJSONRequestBody defines body for CreateTenant for application/json ContentType.
 type CreateTenantJSONRequestBody = TenantCreate
 
@@ -1742,6 +2218,9 @@ type CreateUserJSONRequestBody = UserCreate
 
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UserUpdate
+
+// ReceivePlinxWebhookJSONRequestBody defines body for ReceivePlinxWebhook for application/json ContentType.
+type ReceivePlinxWebhookJSONRequestBody = PlinxEvent
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -1957,6 +2436,13 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/companies/{id}/contacts (the `ListCompanyContacts` operationId).
 	ListCompanyContacts(ctx context.Context, id ID, params *ListCompanyContactsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListCompanyConversations The company's conversations
+	//
+	// The WhatsApp conversations linked to the record, newest first.
+	//
+	// Corresponds with GET /v1/companies/{id}/conversations (the `ListCompanyConversations` operationId).
+	ListCompanyConversations(ctx context.Context, id ID, params *ListCompanyConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListCompanyInteractions The company's interactions
 	//
 	// The atendimentos recorded on the company, newest first.
@@ -2042,6 +2528,13 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/contacts/{id} (the `UpdateContact` operationId).
 	UpdateContact(ctx context.Context, id ID, params *UpdateContactParams, body UpdateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// ListContactConversations The contact's conversations
+	//
+	// The WhatsApp conversations linked to the record, newest first.
+	//
+	// Corresponds with GET /v1/contacts/{id}/conversations (the `ListContactConversations` operationId).
+	ListContactConversations(ctx context.Context, id ID, params *ListContactConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListContactInteractions The contact's interactions
 	//
 	// The atendimentos recorded on the contact, newest first.
@@ -2069,6 +2562,86 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /v1/contacts/{id}/updates (the `AddContactUpdate` operationId).
 	AddContactUpdate(ctx context.Context, id ID, params *AddContactUpdateParams, body AddContactUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConversations List conversations
+	//
+	// Newest first.
+	//
+	// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+	ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConversation Get a conversation
+	//
+	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
+	GetConversation(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LinkConversationWithBody Re-link a conversation
+	//
+	// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+	// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+	// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+	// after). Agents may re-link conversations assigned to them or not yet assigned.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+	LinkConversationWithBody(ctx context.Context, id ID, params *LinkConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// LinkConversation Re-link a conversation
+	//
+	// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+	// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+	// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+	// after). Agents may re-link conversations assigned to them or not yet assigned.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+	LinkConversation(ctx context.Context, id ID, params *LinkConversationParams, body LinkConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConversationLinkHistory Link history
+	//
+	// Every change of the conversation's link, oldest first: who, when, from and to.
+	//
+	// Corresponds with GET /v1/conversations/{id}/link-history (the `ListConversationLinkHistory` operationId).
+	ListConversationLinkHistory(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConversationMessages List a conversation's messages
+	//
+	// Oldest first.
+	//
+	// Corresponds with GET /v1/conversations/{id}/messages (the `ListConversationMessages` operationId).
+	ListConversationMessages(ctx context.Context, id ID, params *ListConversationMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// QualifyConversationWithBody Qualify a conversation
+	//
+	// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+	// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+	// a conversation linked to no record answers 409 too.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+	QualifyConversationWithBody(ctx context.Context, id ID, params *QualifyConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// QualifyConversation Qualify a conversation
+	//
+	// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+	// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+	// a conversation linked to no record answers 409 too.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+	QualifyConversation(ctx context.Context, id ID, params *QualifyConversationParams, body QualifyConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetConversationRelated Related records
+	//
+	// Registros Relacionados: every company, contact and lead linked to the conversation's phone, and the
+	// conversation's current link.
+	//
+	// Corresponds with GET /v1/conversations/{id}/related (the `GetConversationRelated` operationId).
+	GetConversationRelated(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListFollowUps List follow-ups
 	//
@@ -2259,6 +2832,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{id} (the `UpdateLead` operationId).
 	UpdateLead(ctx context.Context, id ID, params *UpdateLeadParams, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListLeadConversations The lead's conversations
+	//
+	// The WhatsApp conversations linked to the record, newest first.
+	//
+	// Corresponds with GET /v1/leads/{id}/conversations (the `ListLeadConversations` operationId).
+	ListLeadConversations(ctx context.Context, id ID, params *ListLeadConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListLeadInteractions The lead's interactions
 	//
@@ -2453,6 +3033,33 @@ type ClientInterface interface {
 	// Corresponds with PATCH /v1/settings (the `UpdateSettings` operationId).
 	UpdateSettings(ctx context.Context, params *UpdateSettingsParams, body UpdateSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetPlinxSettings Get the Plinx integration settings
+	//
+	// Where atende reaches Plinx for this tenant. Secrets are never returned, only whether they are set.
+	//
+	// Corresponds with GET /v1/settings/plinx (the `GetPlinxSettings` operationId).
+	GetPlinxSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePlinxSettingsWithBody Set the Plinx integration settings
+	//
+	// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+	// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+	UpdatePlinxSettingsWithBody(ctx context.Context, params *UpdatePlinxSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// UpdatePlinxSettings Set the Plinx integration settings
+	//
+	// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+	// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+	UpdatePlinxSettings(ctx context.Context, params *UpdatePlinxSettingsParams, body UpdatePlinxSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// CreateTenantWithBody Create a tenant
 	//
 	// Creates a tenant with its first admin user and returns that admin's API key. The key is shown
@@ -2522,6 +3129,32 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/users/{id} (the `UpdateUser` operationId).
 	UpdateUser(ctx context.Context, id ID, params *UpdateUserParams, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceivePlinxWebhookWithBody Receive a Plinx webhook
+	//
+	// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+	// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+	// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+	// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+	// move a conversation or a message backwards.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+	ReceivePlinxWebhookWithBody(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReceivePlinxWebhook Receive a Plinx webhook
+	//
+	// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+	// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+	// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+	// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+	// move a conversation or a message backwards.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+	ReceivePlinxWebhook(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, body ReceivePlinxWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetDocs API reference
@@ -2854,6 +3487,23 @@ func (c *Client) ListCompanyContacts(ctx context.Context, id ID, params *ListCom
 	return c.Client.Do(req)
 }
 
+// ListCompanyConversations The company's conversations
+//
+// The WhatsApp conversations linked to the record, newest first.
+//
+// Corresponds with GET /v1/companies/{id}/conversations (the `ListCompanyConversations` operationId).
+func (c *Client) ListCompanyConversations(ctx context.Context, id ID, params *ListCompanyConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListCompanyConversationsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListCompanyInteractions The company's interactions
 //
 // The atendimentos recorded on the company, newest first.
@@ -3049,6 +3699,23 @@ func (c *Client) UpdateContact(ctx context.Context, id ID, params *UpdateContact
 	return c.Client.Do(req)
 }
 
+// ListContactConversations The contact's conversations
+//
+// The WhatsApp conversations linked to the record, newest first.
+//
+// Corresponds with GET /v1/contacts/{id}/conversations (the `ListContactConversations` operationId).
+func (c *Client) ListContactConversations(ctx context.Context, id ID, params *ListContactConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListContactConversationsRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListContactInteractions The contact's interactions
 //
 // The atendimentos recorded on the contact, newest first.
@@ -3107,6 +3774,176 @@ func (c *Client) AddContactUpdateWithBody(ctx context.Context, id ID, params *Ad
 // Corresponds with POST /v1/contacts/{id}/updates (the `AddContactUpdate` operationId).
 func (c *Client) AddContactUpdate(ctx context.Context, id ID, params *AddContactUpdateParams, body AddContactUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAddContactUpdateRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConversations List conversations
+//
+// Newest first.
+//
+// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+func (c *Client) ListConversations(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConversationsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConversation Get a conversation
+//
+// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
+func (c *Client) GetConversation(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConversationRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LinkConversationWithBody Re-link a conversation
+//
+// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+// after). Agents may re-link conversations assigned to them or not yet assigned.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+func (c *Client) LinkConversationWithBody(ctx context.Context, id ID, params *LinkConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLinkConversationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// LinkConversation Re-link a conversation
+//
+// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+// after). Agents may re-link conversations assigned to them or not yet assigned.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+func (c *Client) LinkConversation(ctx context.Context, id ID, params *LinkConversationParams, body LinkConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewLinkConversationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConversationLinkHistory Link history
+//
+// Every change of the conversation's link, oldest first: who, when, from and to.
+//
+// Corresponds with GET /v1/conversations/{id}/link-history (the `ListConversationLinkHistory` operationId).
+func (c *Client) ListConversationLinkHistory(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConversationLinkHistoryRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConversationMessages List a conversation's messages
+//
+// Oldest first.
+//
+// Corresponds with GET /v1/conversations/{id}/messages (the `ListConversationMessages` operationId).
+func (c *Client) ListConversationMessages(ctx context.Context, id ID, params *ListConversationMessagesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConversationMessagesRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// QualifyConversationWithBody Qualify a conversation
+//
+// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+// a conversation linked to no record answers 409 too.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+func (c *Client) QualifyConversationWithBody(ctx context.Context, id ID, params *QualifyConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQualifyConversationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// QualifyConversation Qualify a conversation
+//
+// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+// a conversation linked to no record answers 409 too.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+func (c *Client) QualifyConversation(ctx context.Context, id ID, params *QualifyConversationParams, body QualifyConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewQualifyConversationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetConversationRelated Related records
+//
+// Registros Relacionados: every company, contact and lead linked to the conversation's phone, and the
+// conversation's current link.
+//
+// Corresponds with GET /v1/conversations/{id}/related (the `GetConversationRelated` operationId).
+func (c *Client) GetConversationRelated(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetConversationRelatedRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -3537,6 +4374,23 @@ func (c *Client) UpdateLeadWithBody(ctx context.Context, id ID, params *UpdateLe
 // Corresponds with PATCH /v1/leads/{id} (the `UpdateLead` operationId).
 func (c *Client) UpdateLead(ctx context.Context, id ID, params *UpdateLeadParams, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateLeadRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListLeadConversations The lead's conversations
+//
+// The WhatsApp conversations linked to the record, newest first.
+//
+// Corresponds with GET /v1/leads/{id}/conversations (the `ListLeadConversations` operationId).
+func (c *Client) ListLeadConversations(ctx context.Context, id ID, params *ListLeadConversationsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListLeadConversationsRequest(c.Server, id, params)
 	if err != nil {
 		return nil, err
 	}
@@ -3990,6 +4844,63 @@ func (c *Client) UpdateSettings(ctx context.Context, params *UpdateSettingsParam
 	return c.Client.Do(req)
 }
 
+// GetPlinxSettings Get the Plinx integration settings
+//
+// Where atende reaches Plinx for this tenant. Secrets are never returned, only whether they are set.
+//
+// Corresponds with GET /v1/settings/plinx (the `GetPlinxSettings` operationId).
+func (c *Client) GetPlinxSettings(ctx context.Context, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetPlinxSettingsRequest(c.Server)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePlinxSettingsWithBody Set the Plinx integration settings
+//
+// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+func (c *Client) UpdatePlinxSettingsWithBody(ctx context.Context, params *UpdatePlinxSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePlinxSettingsRequestWithBody(c.Server, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// UpdatePlinxSettings Set the Plinx integration settings
+//
+// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+func (c *Client) UpdatePlinxSettings(ctx context.Context, params *UpdatePlinxSettingsParams, body UpdatePlinxSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewUpdatePlinxSettingsRequest(c.Server, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // CreateTenantWithBody Create a tenant
 //
 // Creates a tenant with its first admin user and returns that admin's API key. The key is shown
@@ -4140,6 +5051,52 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, id ID, params *UpdateUs
 // Corresponds with PATCH /v1/users/{id} (the `UpdateUser` operationId).
 func (c *Client) UpdateUser(ctx context.Context, id ID, params *UpdateUserParams, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewUpdateUserRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceivePlinxWebhookWithBody Receive a Plinx webhook
+//
+// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+// move a conversation or a message backwards.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+func (c *Client) ReceivePlinxWebhookWithBody(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceivePlinxWebhookRequestWithBody(c.Server, tenantId, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReceivePlinxWebhook Receive a Plinx webhook
+//
+// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+// move a conversation or a message backwards.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+func (c *Client) ReceivePlinxWebhook(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, body ReceivePlinxWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReceivePlinxWebhookRequest(c.Server, tenantId, params, body)
 	if err != nil {
 		return nil, err
 	}
@@ -4936,6 +5893,79 @@ func NewListCompanyContactsRequest(server string, id ID, params *ListCompanyCont
 	return req, nil
 }
 
+// NewListCompanyConversationsRequest constructs an http.Request for the ListCompanyConversations method
+func NewListCompanyConversationsRequest(server string, id ID, params *ListCompanyConversationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/companies/%s/conversations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListCompanyInteractionsRequest constructs an http.Request for the ListCompanyInteractions method
 func NewListCompanyInteractionsRequest(server string, id ID, params *ListCompanyInteractionsParams) (*http.Request, error) {
 	var err error
@@ -5431,6 +6461,79 @@ func NewUpdateContactRequestWithBody(server string, id ID, params *UpdateContact
 	return req, nil
 }
 
+// NewListContactConversationsRequest constructs an http.Request for the ListContactConversations method
+func NewListContactConversationsRequest(server string, id ID, params *ListContactConversationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/contacts/%s/conversations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListContactInteractionsRequest constructs an http.Request for the ListContactInteractions method
 func NewListContactInteractionsRequest(server string, id ID, params *ListContactInteractionsParams) (*http.Request, error) {
 	var err error
@@ -5634,6 +6737,443 @@ func NewAddContactUpdateRequestWithBody(server string, id ID, params *AddContact
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewListConversationsRequest constructs an http.Request for the ListConversations method
+func NewListConversationsRequest(server string, params *ListConversationsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Phone != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "phone", *params.Phone, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.CompanyId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "company_id", *params.CompanyId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.ContactId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "contact_id", *params.ContactId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.LeadId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "lead_id", *params.LeadId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Qualified != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "qualified", *params.Qualified, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "boolean", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetConversationRequest constructs an http.Request for the GetConversation method
+func NewGetConversationRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewLinkConversationRequest calls the generic LinkConversation builder with application/json body
+func NewLinkConversationRequest(server string, id ID, params *LinkConversationParams, body LinkConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewLinkConversationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewLinkConversationRequestWithBody constructs an http.Request for the LinkConversation method, with any body, and a specified content type
+func NewLinkConversationRequestWithBody(server string, id ID, params *LinkConversationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/link", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewListConversationLinkHistoryRequest constructs an http.Request for the ListConversationLinkHistory method
+func NewListConversationLinkHistoryRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/link-history", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListConversationMessagesRequest constructs an http.Request for the ListConversationMessages method
+func NewListConversationMessagesRequest(server string, id ID, params *ListConversationMessagesParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/messages", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewQualifyConversationRequest calls the generic QualifyConversation builder with application/json body
+func NewQualifyConversationRequest(server string, id ID, params *QualifyConversationParams, body QualifyConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewQualifyConversationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewQualifyConversationRequestWithBody constructs an http.Request for the QualifyConversation method, with any body, and a specified content type
+func NewQualifyConversationRequestWithBody(server string, id ID, params *QualifyConversationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/qualification", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetConversationRelatedRequest constructs an http.Request for the GetConversationRelated method
+func NewGetConversationRelatedRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/related", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -6765,6 +8305,79 @@ func NewUpdateLeadRequestWithBody(server string, id ID, params *UpdateLeadParams
 	return req, nil
 }
 
+// NewListLeadConversationsRequest constructs an http.Request for the ListLeadConversations method
+func NewListLeadConversationsRequest(server string, id ID, params *ListLeadConversationsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/leads/%s/conversations", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListLeadInteractionsRequest constructs an http.Request for the ListLeadInteractions method
 func NewListLeadInteractionsRequest(server string, id ID, params *ListLeadInteractionsParams) (*http.Request, error) {
 	var err error
@@ -7687,6 +9300,88 @@ func NewUpdateSettingsRequestWithBody(server string, params *UpdateSettingsParam
 	return req, nil
 }
 
+// NewGetPlinxSettingsRequest constructs an http.Request for the GetPlinxSettings method
+func NewGetPlinxSettingsRequest(server string) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/settings/plinx")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewUpdatePlinxSettingsRequest calls the generic UpdatePlinxSettings builder with application/json body
+func NewUpdatePlinxSettingsRequest(server string, params *UpdatePlinxSettingsParams, body UpdatePlinxSettingsJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewUpdatePlinxSettingsRequestWithBody(server, params, "application/json", bodyReader)
+}
+
+// NewUpdatePlinxSettingsRequestWithBody constructs an http.Request for the UpdatePlinxSettings method, with any body, and a specified content type
+func NewUpdatePlinxSettingsRequestWithBody(server string, params *UpdatePlinxSettingsParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/settings/plinx")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewCreateTenantRequest calls the generic CreateTenant builder with application/json body
 func NewCreateTenantRequest(server string, params *CreateTenantParams, body CreateTenantJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -8017,6 +9712,84 @@ func NewUpdateUserRequestWithBody(server string, id ID, params *UpdateUserParams
 	return req, nil
 }
 
+// NewReceivePlinxWebhookRequest calls the generic ReceivePlinxWebhook builder with application/json body
+func NewReceivePlinxWebhookRequest(server string, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, body ReceivePlinxWebhookJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReceivePlinxWebhookRequestWithBody(server, tenantId, params, "application/json", bodyReader)
+}
+
+// NewReceivePlinxWebhookRequestWithBody constructs an http.Request for the ReceivePlinxWebhook method, with any body, and a specified content type
+func NewReceivePlinxWebhookRequestWithBody(server string, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "tenant_id", tenantId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/webhooks/plinx/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		var headerParam0 string
+
+		headerParam0, err = runtime.StyleParamWithOptions("simple", false, "webhook-id", params.WebhookId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-id", headerParam0)
+
+		var headerParam1 string
+
+		headerParam1, err = runtime.StyleParamWithOptions("simple", false, "webhook-timestamp", params.WebhookTimestamp, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-timestamp", headerParam1)
+
+		var headerParam2 string
+
+		headerParam2, err = runtime.StyleParamWithOptions("simple", false, "webhook-signature", params.WebhookSignature, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+		if err != nil {
+			return nil, err
+		}
+
+		req.Header.Set("webhook-signature", headerParam2)
+
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -8227,6 +10000,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/companies/{id}/contacts (the `ListCompanyContacts` operationId).
 	ListCompanyContactsWithResponse(ctx context.Context, id ID, params *ListCompanyContactsParams, reqEditors ...RequestEditorFn) (*ListCompanyContactsResponse, error)
 
+	// ListCompanyConversationsWithResponse The company's conversations
+	//
+	// The WhatsApp conversations linked to the record, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/companies/{id}/conversations (the `ListCompanyConversations` operationId).
+	ListCompanyConversationsWithResponse(ctx context.Context, id ID, params *ListCompanyConversationsParams, reqEditors ...RequestEditorFn) (*ListCompanyConversationsResponse, error)
+
 	// ListCompanyInteractionsWithResponse The company's interactions
 	//
 	// The atendimentos recorded on the company, newest first.
@@ -8322,6 +10104,15 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/contacts/{id} (the `UpdateContact` operationId).
 	UpdateContactWithResponse(ctx context.Context, id ID, params *UpdateContactParams, body UpdateContactJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateContactResponse, error)
 
+	// ListContactConversationsWithResponse The contact's conversations
+	//
+	// The WhatsApp conversations linked to the record, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/contacts/{id}/conversations (the `ListContactConversations` operationId).
+	ListContactConversationsWithResponse(ctx context.Context, id ID, params *ListContactConversationsParams, reqEditors ...RequestEditorFn) (*ListContactConversationsResponse, error)
+
 	// ListContactInteractionsWithResponse The contact's interactions
 	//
 	// The atendimentos recorded on the contact, newest first.
@@ -8353,6 +10144,96 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /v1/contacts/{id}/updates (the `AddContactUpdate` operationId).
 	AddContactUpdateWithResponse(ctx context.Context, id ID, params *AddContactUpdateParams, body AddContactUpdateJSONRequestBody, reqEditors ...RequestEditorFn) (*AddContactUpdateResponse, error)
+
+	// ListConversationsWithResponse List conversations
+	//
+	// Newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+	ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error)
+
+	// GetConversationWithResponse Get a conversation
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
+	GetConversationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetConversationResponse, error)
+
+	// LinkConversationWithBodyWithResponse Re-link a conversation
+	//
+	// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+	// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+	// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+	// after). Agents may re-link conversations assigned to them or not yet assigned.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+	LinkConversationWithBodyWithResponse(ctx context.Context, id ID, params *LinkConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LinkConversationResponse, error)
+
+	// LinkConversationWithResponse Re-link a conversation
+	//
+	// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+	// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+	// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+	// after). Agents may re-link conversations assigned to them or not yet assigned.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+	LinkConversationWithResponse(ctx context.Context, id ID, params *LinkConversationParams, body LinkConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*LinkConversationResponse, error)
+
+	// ListConversationLinkHistoryWithResponse Link history
+	//
+	// Every change of the conversation's link, oldest first: who, when, from and to.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id}/link-history (the `ListConversationLinkHistory` operationId).
+	ListConversationLinkHistoryWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListConversationLinkHistoryResponse, error)
+
+	// ListConversationMessagesWithResponse List a conversation's messages
+	//
+	// Oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id}/messages (the `ListConversationMessages` operationId).
+	ListConversationMessagesWithResponse(ctx context.Context, id ID, params *ListConversationMessagesParams, reqEditors ...RequestEditorFn) (*ListConversationMessagesResponse, error)
+
+	// QualifyConversationWithBodyWithResponse Qualify a conversation
+	//
+	// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+	// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+	// a conversation linked to no record answers 409 too.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+	QualifyConversationWithBodyWithResponse(ctx context.Context, id ID, params *QualifyConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*QualifyConversationResponse, error)
+
+	// QualifyConversationWithResponse Qualify a conversation
+	//
+	// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+	// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+	// a conversation linked to no record answers 409 too.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+	QualifyConversationWithResponse(ctx context.Context, id ID, params *QualifyConversationParams, body QualifyConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*QualifyConversationResponse, error)
+
+	// GetConversationRelatedWithResponse Related records
+	//
+	// Registros Relacionados: every company, contact and lead linked to the conversation's phone, and the
+	// conversation's current link.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id}/related (the `GetConversationRelated` operationId).
+	GetConversationRelatedWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetConversationRelatedResponse, error)
 
 	// ListFollowUpsWithResponse List follow-ups
 	//
@@ -8565,6 +10446,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/leads/{id} (the `UpdateLead` operationId).
 	UpdateLeadWithResponse(ctx context.Context, id ID, params *UpdateLeadParams, body UpdateLeadJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateLeadResponse, error)
+
+	// ListLeadConversationsWithResponse The lead's conversations
+	//
+	// The WhatsApp conversations linked to the record, newest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/leads/{id}/conversations (the `ListLeadConversations` operationId).
+	ListLeadConversationsWithResponse(ctx context.Context, id ID, params *ListLeadConversationsParams, reqEditors ...RequestEditorFn) (*ListLeadConversationsResponse, error)
 
 	// ListLeadInteractionsWithResponse The lead's interactions
 	//
@@ -8781,6 +10671,35 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/settings (the `UpdateSettings` operationId).
 	UpdateSettingsWithResponse(ctx context.Context, params *UpdateSettingsParams, body UpdateSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateSettingsResponse, error)
 
+	// GetPlinxSettingsWithResponse Get the Plinx integration settings
+	//
+	// Where atende reaches Plinx for this tenant. Secrets are never returned, only whether they are set.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/settings/plinx (the `GetPlinxSettings` operationId).
+	GetPlinxSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPlinxSettingsResponse, error)
+
+	// UpdatePlinxSettingsWithBodyWithResponse Set the Plinx integration settings
+	//
+	// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+	// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+	UpdatePlinxSettingsWithBodyWithResponse(ctx context.Context, params *UpdatePlinxSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePlinxSettingsResponse, error)
+
+	// UpdatePlinxSettingsWithResponse Set the Plinx integration settings
+	//
+	// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+	// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+	UpdatePlinxSettingsWithResponse(ctx context.Context, params *UpdatePlinxSettingsParams, body UpdatePlinxSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePlinxSettingsResponse, error)
+
 	// CreateTenantWithBodyWithResponse Create a tenant
 	//
 	// Creates a tenant with its first admin user and returns that admin's API key. The key is shown
@@ -8856,6 +10775,32 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with PATCH /v1/users/{id} (the `UpdateUser` operationId).
 	UpdateUserWithResponse(ctx context.Context, id ID, params *UpdateUserParams, body UpdateUserJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
+
+	// ReceivePlinxWebhookWithBodyWithResponse Receive a Plinx webhook
+	//
+	// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+	// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+	// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+	// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+	// move a conversation or a message backwards.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+	ReceivePlinxWebhookWithBodyWithResponse(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceivePlinxWebhookResponse, error)
+
+	// ReceivePlinxWebhookWithResponse Receive a Plinx webhook
+	//
+	// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+	// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+	// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+	// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+	// move a conversation or a message backwards.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+	ReceivePlinxWebhookWithResponse(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, body ReceivePlinxWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceivePlinxWebhookResponse, error)
 }
 
 type GetDocsResponse struct {
@@ -10068,6 +12013,89 @@ func (r ListCompanyContactsResponse) ContentType() string {
 	return ""
 }
 
+// ListCompanyConversationsResponse429Headers the declared response headers of an HTTP 429 response for ListCompanyConversations
+type ListCompanyConversationsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListCompanyConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListCompanyConversationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListCompanyConversationsResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListCompanyConversationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListCompanyConversationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListCompanyConversationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListCompanyConversationsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListCompanyConversationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListCompanyConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListCompanyConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListCompanyConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListCompanyConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListCompanyInteractionsResponse429Headers the declared response headers of an HTTP 429 response for ListCompanyInteractions
 type ListCompanyInteractionsResponse429Headers struct {
 	RetryAfter *int
@@ -10845,6 +12873,89 @@ func (r UpdateContactResponse) ContentType() string {
 	return ""
 }
 
+// ListContactConversationsResponse429Headers the declared response headers of an HTTP 429 response for ListContactConversations
+type ListContactConversationsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListContactConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListContactConversationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListContactConversationsResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListContactConversationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListContactConversationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListContactConversationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListContactConversationsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListContactConversationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListContactConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListContactConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListContactConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListContactConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListContactInteractionsResponse429Headers the declared response headers of an HTTP 429 response for ListContactInteractions
 type ListContactInteractionsResponse429Headers struct {
 	RetryAfter *int
@@ -11116,6 +13227,664 @@ func (r AddContactUpdateResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AddContactUpdateResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListConversationsResponse429Headers the declared response headers of an HTTP 429 response for ListConversations
+type ListConversationsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListConversationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConversationsResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListConversationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConversationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListConversationsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListConversationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConversationResponse200Headers the declared response headers of an HTTP 200 response for GetConversation
+type GetConversationResponse200Headers struct {
+	ETag *string
+}
+
+// GetConversationResponse429Headers the declared response headers of an HTTP 429 response for GetConversation
+type GetConversationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetConversationResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetConversationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetConversationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetConversationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetConversationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetConversationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetConversationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// LinkConversationResponse200Headers the declared response headers of an HTTP 200 response for LinkConversation
+type LinkConversationResponse200Headers struct {
+	ETag *string
+}
+
+// LinkConversationResponse429Headers the declared response headers of an HTTP 429 response for LinkConversation
+type LinkConversationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type LinkConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *LinkConversationResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *LinkConversationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r LinkConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r LinkConversationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r LinkConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r LinkConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r LinkConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r LinkConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListConversationLinkHistoryResponse429Headers the declared response headers of an HTTP 429 response for ListConversationLinkHistory
+type ListConversationLinkHistoryResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListConversationLinkHistoryResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LinkChangeList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListConversationLinkHistoryResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConversationLinkHistoryResponse) GetJSON200() *LinkChangeList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListConversationLinkHistoryResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConversationLinkHistoryResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListConversationLinkHistoryResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListConversationLinkHistoryResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListConversationLinkHistoryResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConversationLinkHistoryResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConversationLinkHistoryResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConversationLinkHistoryResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConversationLinkHistoryResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListConversationMessagesResponse429Headers the declared response headers of an HTTP 429 response for ListConversationMessages
+type ListConversationMessagesResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListConversationMessagesResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *MessageList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListConversationMessagesResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConversationMessagesResponse) GetJSON200() *MessageList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListConversationMessagesResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConversationMessagesResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListConversationMessagesResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListConversationMessagesResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListConversationMessagesResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConversationMessagesResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConversationMessagesResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConversationMessagesResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConversationMessagesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// QualifyConversationResponse429Headers the declared response headers of an HTTP 429 response for QualifyConversation
+type QualifyConversationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type QualifyConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *Qualification
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *QualifyConversationResponse429Headers
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r QualifyConversationResponse) GetJSON201() *Qualification {
+	return r.JSON201
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r QualifyConversationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r QualifyConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r QualifyConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r QualifyConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r QualifyConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// GetConversationRelatedResponse429Headers the declared response headers of an HTTP 429 response for GetConversationRelated
+type GetConversationRelatedResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetConversationRelatedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationRelated
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetConversationRelatedResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetConversationRelatedResponse) GetJSON200() *ConversationRelated {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetConversationRelatedResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetConversationRelatedResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r GetConversationRelatedResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetConversationRelatedResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetConversationRelatedResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetConversationRelatedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetConversationRelatedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetConversationRelatedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetConversationRelatedResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -12877,6 +15646,89 @@ func (r UpdateLeadResponse) ContentType() string {
 	return ""
 }
 
+// ListLeadConversationsResponse429Headers the declared response headers of an HTTP 429 response for ListLeadConversations
+type ListLeadConversationsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListLeadConversationsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListLeadConversationsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListLeadConversationsResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListLeadConversationsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListLeadConversationsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListLeadConversationsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListLeadConversationsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListLeadConversationsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListLeadConversationsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListLeadConversationsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListLeadConversationsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListLeadConversationsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // ListLeadInteractionsResponse429Headers the declared response headers of an HTTP 429 response for ListLeadInteractions
 type ListLeadInteractionsResponse429Headers struct {
 	RetryAfter *int
@@ -14611,6 +17463,221 @@ func (r UpdateSettingsResponse) ContentType() string {
 	return ""
 }
 
+// GetPlinxSettingsResponse200Headers the declared response headers of an HTTP 200 response for GetPlinxSettings
+type GetPlinxSettingsResponse200Headers struct {
+	ETag *string
+}
+
+// GetPlinxSettingsResponse429Headers the declared response headers of an HTTP 429 response for GetPlinxSettings
+type GetPlinxSettingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type GetPlinxSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PlinxSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetPlinxSettingsResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *GetPlinxSettingsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetPlinxSettingsResponse) GetJSON200() *PlinxSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r GetPlinxSettingsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r GetPlinxSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r GetPlinxSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r GetPlinxSettingsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r GetPlinxSettingsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetPlinxSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetPlinxSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetPlinxSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetPlinxSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// UpdatePlinxSettingsResponse200Headers the declared response headers of an HTTP 200 response for UpdatePlinxSettings
+type UpdatePlinxSettingsResponse200Headers struct {
+	ETag *string
+}
+
+// UpdatePlinxSettingsResponse429Headers the declared response headers of an HTTP 429 response for UpdatePlinxSettings
+type UpdatePlinxSettingsResponse429Headers struct {
+	RetryAfter *int
+}
+
+type UpdatePlinxSettingsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *PlinxSettings
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON412 the response for an HTTP 412 `application/problem+json` response
+	ApplicationproblemJSON412 *PreconditionFailed
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *UpdatePlinxSettingsResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *UpdatePlinxSettingsResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r UpdatePlinxSettingsResponse) GetJSON200() *PlinxSettings {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON412 returns the response for an HTTP 412 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON412() *PreconditionFailed {
+	return r.ApplicationproblemJSON412
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r UpdatePlinxSettingsResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r UpdatePlinxSettingsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r UpdatePlinxSettingsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r UpdatePlinxSettingsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r UpdatePlinxSettingsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // CreateTenantResponse429Headers the declared response headers of an HTTP 429 response for CreateTenant
 type CreateTenantResponse429Headers struct {
 	RetryAfter *int
@@ -15229,6 +18296,82 @@ func (r UpdateUserResponse) ContentType() string {
 	return ""
 }
 
+type ReceivePlinxWebhookResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *WebhookReceipt
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReceivePlinxWebhookResponse) GetJSON200() *WebhookReceipt {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ReceivePlinxWebhookResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ReceivePlinxWebhookResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r ReceivePlinxWebhookResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r ReceivePlinxWebhookResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ReceivePlinxWebhookResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReceivePlinxWebhookResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReceivePlinxWebhookResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReceivePlinxWebhookResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReceivePlinxWebhookResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetDocsWithResponse API reference
 //
 // An HTML reference of this contract. Its assets are embedded; it needs no network access.
@@ -15509,6 +18652,21 @@ func (c *ClientWithResponses) ListCompanyContactsWithResponse(ctx context.Contex
 	return ParseListCompanyContactsResponse(rsp)
 }
 
+// ListCompanyConversationsWithResponse The company's conversations
+//
+// The WhatsApp conversations linked to the record, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/companies/{id}/conversations (the `ListCompanyConversations` operationId).
+func (c *ClientWithResponses) ListCompanyConversationsWithResponse(ctx context.Context, id ID, params *ListCompanyConversationsParams, reqEditors ...RequestEditorFn) (*ListCompanyConversationsResponse, error) {
+	rsp, err := c.ListCompanyConversations(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListCompanyConversationsResponse(rsp)
+}
+
 // ListCompanyInteractionsWithResponse The company's interactions
 //
 // The atendimentos recorded on the company, newest first.
@@ -15670,6 +18828,21 @@ func (c *ClientWithResponses) UpdateContactWithResponse(ctx context.Context, id 
 	return ParseUpdateContactResponse(rsp)
 }
 
+// ListContactConversationsWithResponse The contact's conversations
+//
+// The WhatsApp conversations linked to the record, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/contacts/{id}/conversations (the `ListContactConversations` operationId).
+func (c *ClientWithResponses) ListContactConversationsWithResponse(ctx context.Context, id ID, params *ListContactConversationsParams, reqEditors ...RequestEditorFn) (*ListContactConversationsResponse, error) {
+	rsp, err := c.ListContactConversations(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListContactConversationsResponse(rsp)
+}
+
 // ListContactInteractionsWithResponse The contact's interactions
 //
 // The atendimentos recorded on the contact, newest first.
@@ -15724,6 +18897,150 @@ func (c *ClientWithResponses) AddContactUpdateWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseAddContactUpdateResponse(rsp)
+}
+
+// ListConversationsWithResponse List conversations
+//
+// Newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations (the `ListConversations` operationId).
+func (c *ClientWithResponses) ListConversationsWithResponse(ctx context.Context, params *ListConversationsParams, reqEditors ...RequestEditorFn) (*ListConversationsResponse, error) {
+	rsp, err := c.ListConversations(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConversationsResponse(rsp)
+}
+
+// GetConversationWithResponse Get a conversation
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
+func (c *ClientWithResponses) GetConversationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetConversationResponse, error) {
+	rsp, err := c.GetConversation(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConversationResponse(rsp)
+}
+
+// LinkConversationWithBodyWithResponse Re-link a conversation
+//
+// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+// after). Agents may re-link conversations assigned to them or not yet assigned.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+func (c *ClientWithResponses) LinkConversationWithBodyWithResponse(ctx context.Context, id ID, params *LinkConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*LinkConversationResponse, error) {
+	rsp, err := c.LinkConversationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLinkConversationResponse(rsp)
+}
+
+// LinkConversationWithResponse Re-link a conversation
+//
+// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
+// none) and, optionally, its phone. Each is an existing record (`id`) or a new one created in the same step
+// (`new`), linked to this conversation and its phone and nothing else. Only before qualification (409
+// after). Agents may re-link conversations assigned to them or not yet assigned.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/conversations/{id}/link (the `LinkConversation` operationId).
+func (c *ClientWithResponses) LinkConversationWithResponse(ctx context.Context, id ID, params *LinkConversationParams, body LinkConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*LinkConversationResponse, error) {
+	rsp, err := c.LinkConversation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseLinkConversationResponse(rsp)
+}
+
+// ListConversationLinkHistoryWithResponse Link history
+//
+// Every change of the conversation's link, oldest first: who, when, from and to.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id}/link-history (the `ListConversationLinkHistory` operationId).
+func (c *ClientWithResponses) ListConversationLinkHistoryWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListConversationLinkHistoryResponse, error) {
+	rsp, err := c.ListConversationLinkHistory(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConversationLinkHistoryResponse(rsp)
+}
+
+// ListConversationMessagesWithResponse List a conversation's messages
+//
+// Oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id}/messages (the `ListConversationMessages` operationId).
+func (c *ClientWithResponses) ListConversationMessagesWithResponse(ctx context.Context, id ID, params *ListConversationMessagesParams, reqEditors ...RequestEditorFn) (*ListConversationMessagesResponse, error) {
+	rsp, err := c.ListConversationMessages(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConversationMessagesResponse(rsp)
+}
+
+// QualifyConversationWithBodyWithResponse Qualify a conversation
+//
+// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+// a conversation linked to no record answers 409 too.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+func (c *ClientWithResponses) QualifyConversationWithBodyWithResponse(ctx context.Context, id ID, params *QualifyConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*QualifyConversationResponse, error) {
+	rsp, err := c.QualifyConversationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQualifyConversationResponse(rsp)
+}
+
+// QualifyConversationWithResponse Qualify a conversation
+//
+// Closes the attendance with a result: records an interaction (origin `whatsapp`) on the linked records,
+// and the follow-up when `follow_up_at` is given. The link is frozen afterwards. Qualifying twice answers 409;
+// a conversation linked to no record answers 409 too.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/qualification (the `QualifyConversation` operationId).
+func (c *ClientWithResponses) QualifyConversationWithResponse(ctx context.Context, id ID, params *QualifyConversationParams, body QualifyConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*QualifyConversationResponse, error) {
+	rsp, err := c.QualifyConversation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseQualifyConversationResponse(rsp)
+}
+
+// GetConversationRelatedWithResponse Related records
+//
+// Registros Relacionados: every company, contact and lead linked to the conversation's phone, and the
+// conversation's current link.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id}/related (the `GetConversationRelated` operationId).
+func (c *ClientWithResponses) GetConversationRelatedWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetConversationRelatedResponse, error) {
+	rsp, err := c.GetConversationRelated(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetConversationRelatedResponse(rsp)
 }
 
 // ListFollowUpsWithResponse List follow-ups
@@ -16080,6 +19397,21 @@ func (c *ClientWithResponses) UpdateLeadWithResponse(ctx context.Context, id ID,
 		return nil, err
 	}
 	return ParseUpdateLeadResponse(rsp)
+}
+
+// ListLeadConversationsWithResponse The lead's conversations
+//
+// The WhatsApp conversations linked to the record, newest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/leads/{id}/conversations (the `ListLeadConversations` operationId).
+func (c *ClientWithResponses) ListLeadConversationsWithResponse(ctx context.Context, id ID, params *ListLeadConversationsParams, reqEditors ...RequestEditorFn) (*ListLeadConversationsResponse, error) {
+	rsp, err := c.ListLeadConversations(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListLeadConversationsResponse(rsp)
 }
 
 // ListLeadInteractionsWithResponse The lead's interactions
@@ -16447,6 +19779,53 @@ func (c *ClientWithResponses) UpdateSettingsWithResponse(ctx context.Context, pa
 	return ParseUpdateSettingsResponse(rsp)
 }
 
+// GetPlinxSettingsWithResponse Get the Plinx integration settings
+//
+// Where atende reaches Plinx for this tenant. Secrets are never returned, only whether they are set.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/settings/plinx (the `GetPlinxSettings` operationId).
+func (c *ClientWithResponses) GetPlinxSettingsWithResponse(ctx context.Context, reqEditors ...RequestEditorFn) (*GetPlinxSettingsResponse, error) {
+	rsp, err := c.GetPlinxSettings(ctx, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetPlinxSettingsResponse(rsp)
+}
+
+// UpdatePlinxSettingsWithBodyWithResponse Set the Plinx integration settings
+//
+// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+func (c *ClientWithResponses) UpdatePlinxSettingsWithBodyWithResponse(ctx context.Context, params *UpdatePlinxSettingsParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdatePlinxSettingsResponse, error) {
+	rsp, err := c.UpdatePlinxSettingsWithBody(ctx, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePlinxSettingsResponse(rsp)
+}
+
+// UpdatePlinxSettingsWithResponse Set the Plinx integration settings
+//
+// Sets the Plinx base URL, the API token atende calls Plinx with, and the secret Plinx signs its webhooks with.
+// Omitted secrets keep their value; `null` clears them. Without a base URL the server's default Plinx is used.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /v1/settings/plinx (the `UpdatePlinxSettings` operationId).
+func (c *ClientWithResponses) UpdatePlinxSettingsWithResponse(ctx context.Context, params *UpdatePlinxSettingsParams, body UpdatePlinxSettingsJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdatePlinxSettingsResponse, error) {
+	rsp, err := c.UpdatePlinxSettings(ctx, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseUpdatePlinxSettingsResponse(rsp)
+}
+
 // CreateTenantWithBodyWithResponse Create a tenant
 //
 // Creates a tenant with its first admin user and returns that admin's API key. The key is shown
@@ -16575,6 +19954,44 @@ func (c *ClientWithResponses) UpdateUserWithResponse(ctx context.Context, id ID,
 		return nil, err
 	}
 	return ParseUpdateUserResponse(rsp)
+}
+
+// ReceivePlinxWebhookWithBodyWithResponse Receive a Plinx webhook
+//
+// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+// move a conversation or a message backwards.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+func (c *ClientWithResponses) ReceivePlinxWebhookWithBodyWithResponse(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReceivePlinxWebhookResponse, error) {
+	rsp, err := c.ReceivePlinxWebhookWithBody(ctx, tenantId, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceivePlinxWebhookResponse(rsp)
+}
+
+// ReceivePlinxWebhookWithResponse Receive a Plinx webhook
+//
+// Plinx reports conversations and messages here, signed with Standard Webhooks (`webhook-id`,
+// `webhook-timestamp`, `webhook-signature`) and the tenant's webhook secret. Deliveries older or newer
+// than 5 minutes, with a bad signature, or for another tenant answer 401 and change nothing. A
+// `webhook-id` already received answers 200 again and changes nothing; events arriving out of order never
+// move a conversation or a message backwards.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/webhooks/plinx/{tenant_id} (the `ReceivePlinxWebhook` operationId).
+func (c *ClientWithResponses) ReceivePlinxWebhookWithResponse(ctx context.Context, tenantId openapi_types.UUID, params *ReceivePlinxWebhookParams, body ReceivePlinxWebhookJSONRequestBody, reqEditors ...RequestEditorFn) (*ReceivePlinxWebhookResponse, error) {
+	rsp, err := c.ReceivePlinxWebhook(ctx, tenantId, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReceivePlinxWebhookResponse(rsp)
 }
 
 // ParseGetDocsResponse parses an HTTP response from a GetDocsWithResponse call
@@ -17628,6 +21045,80 @@ func ParseListCompanyContactsResponse(rsp *http.Response) (*ListCompanyContactsR
 	return response, nil
 }
 
+// ParseListCompanyConversationsResponse parses an HTTP response from a ListCompanyConversationsWithResponse call
+func ParseListCompanyConversationsResponse(rsp *http.Response) (*ListCompanyConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListCompanyConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListCompanyConversationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListCompanyInteractionsResponse parses an HTTP response from a ListCompanyInteractionsWithResponse call
 func ParseListCompanyInteractionsResponse(rsp *http.Response) (*ListCompanyInteractionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18351,6 +21842,80 @@ func ParseUpdateContactResponse(rsp *http.Response) (*UpdateContactResponse, err
 	return response, nil
 }
 
+// ParseListContactConversationsResponse parses an HTTP response from a ListContactConversationsWithResponse call
+func ParseListContactConversationsResponse(rsp *http.Response) (*ListContactConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListContactConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListContactConversationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListContactInteractionsResponse parses an HTTP response from a ListContactInteractionsWithResponse call
 func ParseListContactInteractionsResponse(rsp *http.Response) (*ListContactInteractionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -18588,6 +22153,607 @@ func ParseAddContactUpdateResponse(rsp *http.Response) (*AddContactUpdateRespons
 	switch {
 	case rsp.StatusCode == 429:
 		var headers AddContactUpdateResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListConversationsResponse parses an HTTP response from a ListConversationsWithResponse call
+func ParseListConversationsResponse(rsp *http.Response) (*ListConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListConversationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConversationResponse parses an HTTP response from a GetConversationWithResponse call
+func ParseGetConversationResponse(rsp *http.Response) (*GetConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetConversationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetConversationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseLinkConversationResponse parses an HTTP response from a LinkConversationWithResponse call
+func ParseLinkConversationResponse(rsp *http.Response) (*LinkConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &LinkConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers LinkConversationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers LinkConversationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListConversationLinkHistoryResponse parses an HTTP response from a ListConversationLinkHistoryWithResponse call
+func ParseListConversationLinkHistoryResponse(rsp *http.Response) (*ListConversationLinkHistoryResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConversationLinkHistoryResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LinkChangeList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListConversationLinkHistoryResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListConversationMessagesResponse parses an HTTP response from a ListConversationMessagesWithResponse call
+func ParseListConversationMessagesResponse(rsp *http.Response) (*ListConversationMessagesResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConversationMessagesResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest MessageList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListConversationMessagesResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseQualifyConversationResponse parses an HTTP response from a QualifyConversationWithResponse call
+func ParseQualifyConversationResponse(rsp *http.Response) (*QualifyConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &QualifyConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest Qualification
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers QualifyConversationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetConversationRelatedResponse parses an HTTP response from a GetConversationRelatedWithResponse call
+func ParseGetConversationRelatedResponse(rsp *http.Response) (*GetConversationRelatedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetConversationRelatedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationRelated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers GetConversationRelatedResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -20236,6 +24402,80 @@ func ParseUpdateLeadResponse(rsp *http.Response) (*UpdateLeadResponse, error) {
 	return response, nil
 }
 
+// ParseListLeadConversationsResponse parses an HTTP response from a ListLeadConversationsWithResponse call
+func ParseListLeadConversationsResponse(rsp *http.Response) (*ListLeadConversationsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListLeadConversationsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListLeadConversationsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseListLeadInteractionsResponse parses an HTTP response from a ListLeadInteractionsWithResponse call
 func ParseListLeadInteractionsResponse(rsp *http.Response) (*ListLeadInteractionsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -21853,6 +26093,209 @@ func ParseUpdateSettingsResponse(rsp *http.Response) (*UpdateSettingsResponse, e
 	return response, nil
 }
 
+// ParseGetPlinxSettingsResponse parses an HTTP response from a GetPlinxSettingsWithResponse call
+func ParseGetPlinxSettingsResponse(rsp *http.Response) (*GetPlinxSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetPlinxSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PlinxSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetPlinxSettingsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers GetPlinxSettingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseUpdatePlinxSettingsResponse parses an HTTP response from a UpdatePlinxSettingsWithResponse call
+func ParseUpdatePlinxSettingsResponse(rsp *http.Response) (*UpdatePlinxSettingsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &UpdatePlinxSettingsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest PlinxSettings
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 412:
+		var dest PreconditionFailed
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON412 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers UpdatePlinxSettingsResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers UpdatePlinxSettingsResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseCreateTenantResponse parses an HTTP response from a CreateTenantWithResponse call
 func ParseCreateTenantResponse(rsp *http.Response) (*CreateTenantResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -22430,6 +26873,67 @@ func ParseUpdateUserResponse(rsp *http.Response) (*UpdateUserResponse, error) {
 			headers.RetryAfter = &value
 		}
 		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseReceivePlinxWebhookResponse parses an HTTP response from a ReceivePlinxWebhookWithResponse call
+func ParseReceivePlinxWebhookResponse(rsp *http.Response) (*ReceivePlinxWebhookResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReceivePlinxWebhookResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest WebhookReceipt
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
 	}
 
 	return response, nil

@@ -66,7 +66,7 @@ func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 		OperatorKey: OperatorKey, BootstrapAdminKey: BootstrapAdminKey,
 		LogLevel: "debug", LogFormat: "json", BodyLimit: 64 << 10, UploadLimit: 8 << 20,
 		// Tests send many requests at a frozen clock; the rate limit test sets its own.
-		RateLimit: 1000, RateBurst: 1 << 20, ShutdownTimeout: 5 * time.Second,
+		RateLimit: 1000, RateBurst: 1 << 20, ShutdownTimeout: 5 * time.Second, PlinxTimeout: 2 * time.Second,
 	}
 	for _, o := range opts {
 		if o.Configure != nil {

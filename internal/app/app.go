@@ -18,9 +18,11 @@ import (
 
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/config"
+	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/httpapi"
 	"github.com/atende/atende/internal/idempotency"
+	"github.com/atende/atende/internal/inbox"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 )
@@ -29,10 +31,13 @@ import (
 type App struct {
 	cfg     config.Config
 	logger  *slog.Logger
+	clock   clock.Clock
 	DB      *store.DB
 	Tenants *tenant.Service
 	// CRM is the records service.
 	CRM *crm.Service
+	// Conversations is the WhatsApp conversations service.
+	Conversations *conversation.Service
 	// Handler serves the whole HTTP API.
 	Handler *echo.Echo
 
@@ -52,16 +57,17 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	a := &App{
-		cfg: cfg, logger: logger, DB: db,
+		cfg: cfg, logger: logger, clock: clk, DB: db,
 		Tenants:     tenant.NewService(db.DB, clk),
 		CRM:         crm.NewService(db, clk),
 		Idempotency: idempotency.NewStore(db.DB, clk),
 	}
+	a.Conversations = conversation.NewService(db, a.CRM, clk)
 	a.Handler, err = httpapi.New(httpapi.Config{
 		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		OperatorKey: cfg.OperatorKey.Reveal(),
 	}, httpapi.Deps{
-		DB: db, Tenants: a.Tenants, CRM: a.CRM, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -91,7 +97,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	srv := httpapi.NewHTTPServer(ln.Addr().String(), a.Handler)
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
-	wg.Go(func() { a.sweepIdempotencyKeys(loops) })
+	wg.Go(func() { a.sweep(loops) })
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -118,15 +124,21 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // Close releases the database.
 func (a *App) Close() error { return a.DB.Close() }
 
-func (a *App) sweepIdempotencyKeys(ctx context.Context) {
+// sweep forgets, hourly, the idempotency keys and webhook deliveries past their retention.
+func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
 		n, err := a.Idempotency.Sweep(ctx)
+		if err == nil {
+			var m int64
+			m, err = inbox.Sweep(ctx, a.DB, a.clock.Now().Add(-inbox.Retention))
+			n += m
+		}
 		if err != nil && ctx.Err() == nil {
-			a.logger.Error("sweep idempotency keys", "error", err)
+			a.logger.Error("sweep expired keys and deliveries", "error", err)
 		} else if n > 0 {
-			a.logger.Debug("swept idempotency keys", "deleted", n)
+			a.logger.Debug("swept expired keys and deliveries", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -47,6 +47,15 @@ type Config struct {
 	BootstrapAdminKey     Secret `env:"ATENDE_BOOTSTRAP_ADMIN_KEY"`
 	BootstrapAdminKeyFile Secret `env:"ATENDE_BOOTSTRAP_ADMIN_KEY_FILE,file"`
 
+	// PlinxURL is the Plinx API tenants use when they have not configured their own; empty starts the
+	// Plinx simulator in-process (for development) and uses it.
+	PlinxURL string `env:"ATENDE_PLINX_URL"`
+	// PlinxToken is the token used with PlinxURL for tenants without their own.
+	PlinxToken     Secret `env:"ATENDE_PLINX_TOKEN"`
+	PlinxTokenFile Secret `env:"ATENDE_PLINX_TOKEN_FILE,file"`
+	// PlinxTimeout bounds each call to Plinx.
+	PlinxTimeout time.Duration `env:"ATENDE_PLINX_TIMEOUT" envDefault:"2s"`
+
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"ATENDE_LOG_LEVEL" envDefault:"info"`
 	// LogFormat is json or text.
@@ -76,7 +85,10 @@ func Load() (Config, error) {
 	if c.BootstrapAdminKey, err = pickSecret("ATENDE_BOOTSTRAP_ADMIN_KEY", c.BootstrapAdminKey, c.BootstrapAdminKeyFile); err != nil {
 		return Config{}, err
 	}
-	c.OperatorKeyFile, c.BootstrapAdminKeyFile = "", ""
+	if c.PlinxToken, err = pickSecret("ATENDE_PLINX_TOKEN", c.PlinxToken, c.PlinxTokenFile); err != nil {
+		return Config{}, err
+	}
+	c.OperatorKeyFile, c.BootstrapAdminKeyFile, c.PlinxTokenFile = "", "", ""
 	return c, c.Validate()
 }
 
@@ -153,6 +165,12 @@ func (c Config) Validate() error {
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		errs = append(errs, errors.New("ATENDE_RATE_LIMIT must be positive and ATENDE_RATE_BURST at least 1"))
+	}
+	if c.PlinxURL != "" && !strings.HasPrefix(c.PlinxURL, "http://") && !strings.HasPrefix(c.PlinxURL, "https://") {
+		errs = append(errs, errors.New("ATENDE_PLINX_URL must be an http:// or https:// URL"))
+	}
+	if c.PlinxTimeout <= 0 {
+		errs = append(errs, errors.New("ATENDE_PLINX_TIMEOUT must be positive"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("ATENDE_SHUTDOWN_TIMEOUT must be positive"))

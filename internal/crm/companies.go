@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -28,10 +29,24 @@ type NewCompany struct {
 
 // CreateCompany stores a company with its phones.
 func (s *Service) CreateCompany(ctx context.Context, actor tenant.Actor, in NewCompany) (Company, error) {
+	var id uuid.UUID
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) (err error) {
+		id, err = CreateCompanyIn(ctx, tx, actor, in, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		return Company{}, err
+	}
+	return s.Company(ctx, actor.TenantID, id)
+}
+
+// CreateCompanyIn stores a company with its phones inside the caller's transaction.
+func CreateCompanyIn(ctx context.Context, tx bun.IDB, actor tenant.Actor, in NewCompany, now time.Time) (uuid.UUID, error) {
 	var errs validate.Errors
 	c := Company{
 		TenantID: actor.TenantID, ID: newID(), LegalName: strings.TrimSpace(in.LegalName), TradeName: trimmed(in.TradeName),
 		Status: CompanyActive, OwnerID: in.OwnerID, CustomFields: in.CustomFields, Addresses: in.Addresses, Version: 1,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	if c.LegalName == "" {
 		errs.Add("legal_name", "must not be blank")
@@ -43,7 +58,7 @@ func (s *Service) CreateCompany(ctx context.Context, actor tenant.Actor, in NewC
 		errs = append(errs, fe...)
 	}
 	if err := errs.Err(); err != nil {
-		return Company{}, err
+		return uuid.Nil, err
 	}
 	if c.CustomFields == nil {
 		c.CustomFields = map[string]any{}
@@ -52,24 +67,16 @@ func (s *Service) CreateCompany(ctx context.Context, actor tenant.Actor, in NewC
 		c.Addresses = []Address{}
 	}
 	c.SearchText = c.searchText()
-	now := s.clock.Now()
-	c.CreatedAt, c.UpdatedAt = now, now
-	err = store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		if err := checkOwner(ctx, tx, actor.TenantID, c.OwnerID); err != nil {
-			return err
-		}
-		if _, err := tx.NewInsert().Model(&c).Exec(ctx); err != nil {
-			if store.IsUniqueViolation(err) {
-				return ErrCNPJTaken
-			}
-			return fmt.Errorf("insert company: %w", err)
-		}
-		return attachPhones(ctx, tx, actor.TenantID, numbers, RecordCompany, c.ID, now)
-	})
-	if err != nil {
-		return Company{}, err
+	if err := checkOwner(ctx, tx, actor.TenantID, c.OwnerID); err != nil {
+		return uuid.Nil, err
 	}
-	return s.Company(ctx, actor.TenantID, c.ID)
+	if _, err := tx.NewInsert().Model(&c).Exec(ctx); err != nil {
+		if store.IsUniqueViolation(err) {
+			return uuid.Nil, ErrCNPJTaken
+		}
+		return uuid.Nil, fmt.Errorf("insert company: %w", err)
+	}
+	return c.ID, attachPhones(ctx, tx, actor.TenantID, numbers, RecordCompany, c.ID, now)
 }
 
 func (c *Company) searchText() string {

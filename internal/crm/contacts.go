@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -26,10 +27,24 @@ type NewContact struct {
 
 // CreateContact stores a contact, its companies and its phones.
 func (s *Service) CreateContact(ctx context.Context, actor tenant.Actor, in NewContact) (Contact, error) {
+	var id uuid.UUID
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) (err error) {
+		id, err = CreateContactIn(ctx, tx, actor, in, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		return Contact{}, err
+	}
+	return s.Contact(ctx, actor.TenantID, id)
+}
+
+// CreateContactIn stores a contact, its companies and its phones inside the caller's transaction.
+func CreateContactIn(ctx context.Context, tx bun.IDB, actor tenant.Actor, in NewContact, now time.Time) (uuid.UUID, error) {
 	var errs validate.Errors
 	c := Contact{
 		TenantID: actor.TenantID, ID: newID(), Name: strings.TrimSpace(in.Name), Email: lowerTrimmed(in.Email),
 		JobTitle: trimmed(in.JobTitle), Birthday: in.Birthday, Notes: trimmed(in.Notes), Version: 1,
+		CreatedAt: now, UpdatedAt: now,
 	}
 	if c.Name == "" {
 		errs.Add("name", "must not be blank")
@@ -39,24 +54,16 @@ func (s *Service) CreateContact(ctx context.Context, actor tenant.Actor, in NewC
 		errs = append(errs, fe...)
 	}
 	if err := errs.Err(); err != nil {
-		return Contact{}, err
+		return uuid.Nil, err
 	}
 	c.SearchText = searchText(&c.Name, c.Email)
-	now := s.clock.Now()
-	c.CreatedAt, c.UpdatedAt = now, now
-	err = store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&c).Exec(ctx); err != nil {
-			return fmt.Errorf("insert contact: %w", err)
-		}
-		if err := setContactCompanies(ctx, tx, actor.TenantID, c.ID, in.CompanyIDs); err != nil {
-			return err
-		}
-		return attachPhones(ctx, tx, actor.TenantID, numbers, RecordContact, c.ID, now)
-	})
-	if err != nil {
-		return Contact{}, err
+	if _, err := tx.NewInsert().Model(&c).Exec(ctx); err != nil {
+		return uuid.Nil, fmt.Errorf("insert contact: %w", err)
 	}
-	return s.Contact(ctx, actor.TenantID, c.ID)
+	if err := setContactCompanies(ctx, tx, actor.TenantID, c.ID, in.CompanyIDs); err != nil {
+		return uuid.Nil, err
+	}
+	return c.ID, attachPhones(ctx, tx, actor.TenantID, numbers, RecordContact, c.ID, now)
 }
 
 // setContactCompanies replaces the companies a contact acts for; each must be a live company of the tenant.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -25,10 +26,23 @@ type NewLead struct {
 
 // CreateLead stores a lead with its phones.
 func (s *Service) CreateLead(ctx context.Context, actor tenant.Actor, in NewLead) (Lead, error) {
+	var id uuid.UUID
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) (err error) {
+		id, err = CreateLeadIn(ctx, tx, actor, in, s.clock.Now())
+		return err
+	})
+	if err != nil {
+		return Lead{}, err
+	}
+	return s.Lead(ctx, actor.TenantID, id)
+}
+
+// CreateLeadIn stores a lead with its phones inside the caller's transaction.
+func CreateLeadIn(ctx context.Context, tx bun.IDB, actor tenant.Actor, in NewLead, now time.Time) (uuid.UUID, error) {
 	var errs validate.Errors
 	l := Lead{
 		TenantID: actor.TenantID, ID: newID(), Name: strings.TrimSpace(in.Name), CompanyName: trimmed(in.CompanyName),
-		Email: lowerTrimmed(in.Email), Source: trimmed(in.Source), Status: LeadNew, Version: 1,
+		Email: lowerTrimmed(in.Email), Source: trimmed(in.Source), Status: LeadNew, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	setIf(&l.Status, in.Status)
 	if l.Name == "" {
@@ -39,21 +53,13 @@ func (s *Service) CreateLead(ctx context.Context, actor tenant.Actor, in NewLead
 		errs = append(errs, fe...)
 	}
 	if err := errs.Err(); err != nil {
-		return Lead{}, err
+		return uuid.Nil, err
 	}
 	l.SearchText = searchText(&l.Name, l.CompanyName, l.Email)
-	now := s.clock.Now()
-	l.CreatedAt, l.UpdatedAt = now, now
-	err = store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := tx.NewInsert().Model(&l).Exec(ctx); err != nil {
-			return fmt.Errorf("insert lead: %w", err)
-		}
-		return attachPhones(ctx, tx, actor.TenantID, numbers, RecordLead, l.ID, now)
-	})
-	if err != nil {
-		return Lead{}, err
+	if _, err := tx.NewInsert().Model(&l).Exec(ctx); err != nil {
+		return uuid.Nil, fmt.Errorf("insert lead: %w", err)
 	}
-	return s.Lead(ctx, actor.TenantID, l.ID)
+	return l.ID, attachPhones(ctx, tx, actor.TenantID, numbers, RecordLead, l.ID, now)
 }
 
 // Lead returns one lead with its phones.

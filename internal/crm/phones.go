@@ -191,6 +191,54 @@ func recordExists(ctx context.Context, db bun.IDB, tenantID uuid.UUID, rt Record
 		Where("tenant_id = ? AND id = ? AND deleted_at IS NULL", tenantID, id).Exists(ctx)
 }
 
+// EnsurePhone finds the tenant's phone with this number (in any of its forms) or creates it, unlinked,
+// inside the caller's transaction.
+func EnsurePhone(ctx context.Context, db bun.IDB, tenantID uuid.UUID, n phone.Number, now time.Time) (Phone, error) {
+	p := Phone{TenantID: tenantID, ID: newID(), E164: n.E164, Type: string(n.Type), Version: 1, CreatedAt: now, UpdatedAt: now}
+	if _, err := db.NewInsert().Model(&p).On("CONFLICT (tenant_id, e164) DO NOTHING").Exec(ctx); err != nil {
+		return Phone{}, fmt.Errorf("insert phone: %w", err)
+	}
+	var found Phone
+	err := db.NewSelect().Model(&found).
+		Where("ph.tenant_id = ? AND ph.e164 IN (?)", tenantID, bun.In(phone.Variants(n.E164))).
+		OrderExpr("ph.e164 = ? DESC, ph.id", n.E164).Limit(1).Scan(ctx)
+	if err != nil {
+		return Phone{}, fmt.Errorf("find phone: %w", err)
+	}
+	return found, nil
+}
+
+// PhoneByID returns one phone of the tenant inside the caller's transaction.
+func PhoneByID(ctx context.Context, db bun.IDB, tenantID, id uuid.UUID) (Phone, error) {
+	var p Phone
+	if err := db.NewSelect().Model(&p).Where("ph.tenant_id = ? AND ph.id = ?", tenantID, id).Scan(ctx); err != nil {
+		return Phone{}, notFound(err)
+	}
+	return p, nil
+}
+
+// PhoneRecords lists the live records a phone belongs to.
+func PhoneRecords(ctx context.Context, db bun.IDB, tenantID, phoneID uuid.UUID) ([]RecordRef, error) {
+	links, err := linksOf(ctx, db, tenantID, []uuid.UUID{phoneID})
+	if err != nil {
+		return nil, err
+	}
+	return links[phoneID], nil
+}
+
+// LinkPhoneIn links a phone to a record inside the caller's transaction; linking twice changes nothing.
+func LinkPhoneIn(ctx context.Context, db bun.IDB, tenantID, phoneID uuid.UUID, target LinkTarget, now time.Time) error {
+	return linkPhone(ctx, db, tenantID, phoneID, target, now)
+}
+
+// RecordRefs names live records of one type.
+func RecordRefs(ctx context.Context, db bun.IDB, tenantID uuid.UUID, rt RecordType, ids []uuid.UUID) ([]RecordRef, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return recordRefs(ctx, db, tenantID, rt, ids)
+}
+
 // NewPhone describes a phone to create.
 type NewPhone struct {
 	Number     string

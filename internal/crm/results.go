@@ -97,12 +97,17 @@ func (s *Service) Results(ctx context.Context, tenantID uuid.UUID, includeArchiv
 
 // Result returns one result of the catalog.
 func (s *Service) Result(ctx context.Context, tenantID, id uuid.UUID) (Result, error) {
+	return ResultByID(ctx, s.db, tenantID, id)
+}
+
+// ResultByID returns one result of the catalog, system or the tenant's.
+func ResultByID(ctx context.Context, db bun.IDB, tenantID, id uuid.UUID) (Result, error) {
 	if r, ok := systemResultByID(id); ok {
 		r.TenantID = tenantID
 		return r, nil
 	}
 	var r Result
-	if err := s.db.NewSelect().Model(&r).Where("rs.tenant_id = ? AND rs.id = ?", tenantID, id).Scan(ctx); err != nil {
+	if err := db.NewSelect().Model(&r).Where("rs.tenant_id = ? AND rs.id = ?", tenantID, id).Scan(ctx); err != nil {
 		return Result{}, notFound(err)
 	}
 	return r, nil

@@ -25,6 +25,9 @@ const (
 // StreamBodyExtension marks operations whose request body is streamed to the handler, not validated whole.
 const StreamBodyExtension = "x-atende-stream-body"
 
+// SignedWebhookExtension marks public operations that authenticate by a webhook signature.
+const SignedWebhookExtension = "x-atende-signed-webhook"
+
 // RolesExtension lists, on each operation authenticated by an API key, the roles allowed to call it.
 const RolesExtension = "x-atende-roles"
 
@@ -49,6 +52,8 @@ type operation struct {
 	roles  []tenant.Role
 	// idempotent is set on operations that accept an Idempotency-Key header.
 	idempotent bool
+	// signed is set on webhook operations authenticated by a Standard Webhooks signature instead of a key.
+	signed bool
 	// stream is set on operations whose body is streamed to the handler (large uploads): the validator
 	// leaves the body alone and the larger upload limit applies.
 	stream bool
@@ -103,6 +108,7 @@ func loadContract() (*contract, error) {
 				}
 			}
 			o.stream, _ = op.Extensions[StreamBodyExtension].(bool)
+			o.signed, _ = op.Extensions[SignedWebhookExtension].(bool)
 			for _, p := range op.Parameters {
 				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && http.CanonicalHeaderKey(p.Value.Name) == headerIdempotencyKey {
 					o.idempotent = true

@@ -22,13 +22,14 @@ import (
 	"github.com/atende/atende/internal/httpapi"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/store/storetest"
+	"github.com/atende/atende/internal/webhook"
 )
 
 // publicOperations are public by design; every other operation must need a key or a webhook signature.
 var publicOperations = []string{"getHealth", "getReadiness", "getMetrics", "getOpenAPISpec", "getDocs"}
 
-// SignedWebhookExtension marks operations authenticated by a webhook signature instead of an API key.
-const signedWebhookExtension = "x-atende-signed-webhook"
+// signedWebhookExtension marks operations authenticated by a webhook signature instead of an API key.
+const signedWebhookExtension = httpapi.SignedWebhookExtension
 
 type contractOp struct {
 	path   string
@@ -76,6 +77,11 @@ func (o contractOp) roles() []client.Role {
 		out = append(out, client.Role(r.(string)))
 	}
 	return out
+}
+
+func (o contractOp) signed() bool {
+	signed, _ := o.op.Extensions[signedWebhookExtension].(bool)
+	return signed
 }
 
 func (o contractOp) usesAPIKey(doc *openapi3.T) bool {
@@ -174,8 +180,8 @@ func TestEveryOperationOnAnIDIsTenantIsolated(t *testing.T) {
 		byPath := map[string][]contractOp{}
 		var paths []string
 		for _, o := range ops {
-			if !strings.Contains(o.path, "{") {
-				continue
+			if !strings.Contains(o.path, "{") || o.signed() {
+				continue // signed webhooks name their tenant in the path and prove it by signature
 			}
 			if _, ok := byPath[o.path]; !ok {
 				paths = append(paths, o.path)
@@ -215,8 +221,8 @@ func TestEveryJSONBodyRejectsMalformedInput(t *testing.T) {
 	doc := apitest.Contract(t)
 	for _, o := range contractOps(t) {
 		example := o.exampleBody(t)
-		if example == nil {
-			continue
+		if example == nil || o.signed() {
+			continue // a signed webhook's signature is checked before its body
 		}
 		key := apitest.OperatorKey
 		if o.usesAPIKey(doc) {
@@ -339,6 +345,38 @@ var fixtureMakers = map[string]func(f *fixtures, collection string) string{
 		require.NoError(f.t, json.Unmarshal(b, &obj))
 		return obj.ID
 	},
+	// Conversations come from Plinx: configure the tenant's webhook secret and deliver a signed event.
+	"/v1/conversations": func(f *fixtures, _ string) string {
+		secret := webhook.NewSecret()
+		resp, b := f.env.Do(http.MethodPut, "/v1/settings/plinx", f.keys[client.RoleAdmin], []byte(`{"webhook_secret": "`+secret+`"}`), nil)
+		require.Equal(f.t, http.StatusOK, resp.StatusCode, "configure webhooks: %s", b)
+		var me struct {
+			Tenant struct {
+				ID string `json:"id"`
+			} `json:"tenant"`
+		}
+		_, b = f.env.Do(http.MethodGet, "/v1/me", f.keys[client.RoleAdmin], nil, nil)
+		require.NoError(f.t, json.Unmarshal(b, &me))
+		body := []byte(`{"type": "conversation.started", "occurred_at": "2026-01-05T11:00:00Z",
+			"conversation": {"id": "fixture-conversation", "phone": "+5547991110000"}}`)
+		h, err := webhook.Headers(secret, webhook.NewID(), apitest.Epoch, body)
+		require.NoError(f.t, err)
+		headers := map[string]string{}
+		for k := range h {
+			headers[k] = h.Get(k)
+		}
+		resp, b = f.env.Do(http.MethodPost, "/v1/webhooks/plinx/"+me.Tenant.ID, "", body, headers)
+		require.Equal(f.t, http.StatusOK, resp.StatusCode, "deliver webhook: %s", b)
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		_, b = f.env.Do(http.MethodGet, "/v1/conversations", f.keys[client.RoleAdmin], nil, nil)
+		require.NoError(f.t, json.Unmarshal(b, &list))
+		require.Len(f.t, list.Data, 1)
+		return list.Data[0].ID
+	},
 	// A phone's links are named by the linked record's id.
 	"/v1/phones/{id}/links": func(f *fixtures, collection string) string {
 		contact := f.post("/v1/contacts", `{"name": "Linked"}`)
@@ -368,4 +406,33 @@ func (f *fixtures) findCreate(collection string) *contractOp {
 		}
 	}
 	return nil
+}
+
+// Every operation documents the errors it can answer with, so SDK users can handle them.
+func TestEveryOperationDocumentsItsErrors(t *testing.T) {
+	t.Parallel()
+	doc := apitest.Contract(t)
+	for _, o := range contractOps(t) {
+		name := o.method + " " + o.path
+		has := func(code string) bool { return o.op.Responses.Value(code) != nil }
+		require.NotEmpty(t, o.op.OperationID, name)
+		require.NotEmpty(t, o.op.Summary, name)
+		require.NotEmpty(t, o.op.Tags, name)
+		if len(o.security(doc)) > 0 || o.signed() {
+			require.True(t, has("401"), "%s must document 401", name)
+			require.True(t, has("500"), "%s must document 500", name)
+		}
+		if o.usesAPIKey(doc) {
+			require.True(t, has("429"), "%s must document 429", name)
+			if len(o.roles()) < 4 {
+				require.True(t, has("403"), "%s is closed to some roles: it must document 403", name)
+			}
+			if strings.Contains(o.path, "{") {
+				require.True(t, has("404"), "%s names an object: it must document 404", name)
+			}
+		}
+		if o.exampleBody(t) != nil {
+			require.True(t, has("400"), "%s takes a body: it must document 400", name)
+		}
+	}
 }

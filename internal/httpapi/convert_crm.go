@@ -195,3 +195,36 @@ func apiImport(im crm.Import) gen.Import {
 		CreatedBy: nullOf(im.CreatedBy), CreatedAt: im.CreatedAt, FinishedAt: nullOf(im.FinishedAt),
 	}
 }
+
+func newCompany(b gen.CompanyCreate) crm.NewCompany {
+	in := crm.NewCompany{
+		LegalName: b.LegalName, TradeName: b.TradeName, CNPJ: b.Cnpj, Status: strPtr(b.Status), OwnerID: b.OwnerId,
+		Addresses: crmAddresses(deref(b.Addresses)), Phones: deref(b.Phones),
+	}
+	if b.CustomFields != nil {
+		in.CustomFields = *b.CustomFields
+	}
+	return in
+}
+
+func newContact(b gen.ContactCreate) crm.NewContact {
+	in := crm.NewContact{
+		Name: b.Name, Email: strPtr(b.Email), JobTitle: b.JobTitle, Notes: b.Notes, CompanyIDs: deref(b.CompanyIds), Phones: deref(b.Phones),
+	}
+	if b.Birthday != nil {
+		d := dateString(*b.Birthday)
+		in.Birthday = &d
+	}
+	return in
+}
+
+func newLead(b gen.LeadCreate) crm.NewLead {
+	return crm.NewLead{
+		Name: b.Name, CompanyName: b.CompanyName, Email: strPtr(b.Email), Source: b.Source, Status: strPtr(b.Status), Phones: deref(b.Phones),
+	}
+}
+
+func apiRecordRef(r crm.RecordRef) gen.RecordRef {
+	archived := r.Archived
+	return gen.RecordRef{Type: gen.RecordType(r.Type), Id: r.ID, Name: r.Name, Archived: &archived}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
@@ -16,6 +17,7 @@ import (
 var conflicts = []error{
 	tenant.ErrEmailTaken, tenant.ErrLastAdmin, tenant.ErrUserDisabled, tenant.ErrHolidayTaken,
 	crm.ErrCNPJTaken, crm.ErrPhoneTaken, crm.ErrHasHistory, crm.ErrSystemResult, crm.ErrResultInUse, crm.ErrCodeTaken,
+	conversation.ErrQualified, conversation.ErrNotLinked,
 }
 
 // failure renders the outcomes the contract declares for domain errors — invalid fields (400), another
@@ -35,11 +37,11 @@ func failure(ctx context.Context, err error, what string) error {
 			phoneTaken.ID, phoneTaken.ID))
 	case errors.Is(err, store.ErrBadCursor):
 		return &problemError{problem: fieldProblem(ctx, validate.Errors{{Field: "cursor", Message: err.Error()}})}
-	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound):
+	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound), errors.Is(err, conversation.ErrNotFound):
 		return problemErr(ctx, http.StatusNotFound, problemNotFound, what+" not found.")
-	case errors.Is(err, crm.ErrStale), errors.Is(err, tenant.ErrStale):
+	case errors.Is(err, crm.ErrStale), errors.Is(err, tenant.ErrStale), errors.Is(err, conversation.ErrStale):
 		return &problemError{problem: gen412(ctx)}
-	case errors.Is(err, tenant.ErrForbidden):
+	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours):
 		return problemErr(ctx, http.StatusForbidden, problemForbidden, capitalised(err.Error())+".")
 	case errors.As(err, &tooLarge):
 		return problemErr(ctx, http.StatusRequestEntityTooLarge, problemTooLarge, "The request body is over the size limit.")

@@ -327,7 +327,7 @@ func TestUserListPagination(t *testing.T) {
 	})
 }
 
-func mustMe(t *testing.T, c *client.ClientWithResponses) *client.Me {
+func mustMe(t testing.TB, c *client.ClientWithResponses) *client.Me {
 	t.Helper()
 	me, err := c.GetMeWithResponse(context.Background())
 	require.NoError(t, err)

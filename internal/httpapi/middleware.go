@@ -44,18 +44,37 @@ func matchOperation(ct *contract) echo.MiddlewareFunc {
 	}
 }
 
-// caller is who a request authenticated as: a tenant principal, or the operator.
+// caller is who a request authenticated as: a tenant principal, the operator, or a signed webhook.
 type caller struct {
 	principal *tenant.Principal
 	operator  bool
+	webhook   *webhookCaller
+}
+
+// webhookCaller is a verified webhook delivery: the tenant it is for and its delivery id.
+type webhookCaller struct {
+	tenant tenant.Tenant
+	id     string
 }
 
 // rateKey identifies the caller for rate limiting.
 func (c caller) rateKey() string {
-	if c.principal != nil {
+	switch {
+	case c.principal != nil:
 		return c.principal.Key.ID.String()
+	case c.webhook != nil:
+		return "webhook:" + c.webhook.tenant.ID.String()
 	}
 	return "operator"
+}
+
+// webhookFrom returns the verified delivery of a signed webhook operation.
+func webhookFrom(ctx context.Context) webhookCaller {
+	c, _ := callerFrom(ctx)
+	if c.webhook == nil {
+		panic("httpapi: no verified delivery on a signed webhook operation")
+	}
+	return *c.webhook
 }
 
 type callerKey struct{}
@@ -76,10 +95,13 @@ func principalFrom(ctx context.Context) tenant.Principal {
 }
 
 // authenticate enforces the operation's security scheme and, for API keys, its roles.
-func authenticate(ct *contract, tenants *tenant.Service, operatorKey string) echo.MiddlewareFunc {
+func authenticate(ct *contract, tenants *tenant.Service, operatorKey string, secrets map[string]webhookSecret, clk clock.Clock) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			op := operationOf(c)
+			if op != nil && op.signed {
+				return verifyWebhook(c, op, secrets[op.id], clk, next)
+			}
 			if op == nil || op.scheme == "" {
 				return next(c)
 			}

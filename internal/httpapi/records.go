@@ -33,15 +33,7 @@ func (h recordHandlers) ListCompanies(ctx context.Context, req gen.ListCompanies
 
 // CreateCompany creates a company.
 func (h recordHandlers) CreateCompany(ctx context.Context, req gen.CreateCompanyRequestObject) (gen.CreateCompanyResponseObject, error) {
-	b := req.Body
-	in := crm.NewCompany{
-		LegalName: b.LegalName, TradeName: b.TradeName, CNPJ: b.Cnpj, Status: strPtr(b.Status), OwnerID: b.OwnerId,
-		Addresses: crmAddresses(deref(b.Addresses)), Phones: deref(b.Phones),
-	}
-	if b.CustomFields != nil {
-		in.CustomFields = *b.CustomFields
-	}
-	c, err := h.crm.CreateCompany(ctx, principalFrom(ctx).Actor(), in)
+	c, err := h.crm.CreateCompany(ctx, principalFrom(ctx).Actor(), newCompany(*req.Body))
 	if err != nil {
 		return nil, failure(ctx, err, "Company")
 	}
@@ -121,15 +113,7 @@ func (h recordHandlers) ListContacts(ctx context.Context, req gen.ListContactsRe
 
 // CreateContact creates a contact.
 func (h recordHandlers) CreateContact(ctx context.Context, req gen.CreateContactRequestObject) (gen.CreateContactResponseObject, error) {
-	b := req.Body
-	in := crm.NewContact{
-		Name: b.Name, Email: strPtr(b.Email), JobTitle: b.JobTitle, Notes: b.Notes, CompanyIDs: deref(b.CompanyIds), Phones: deref(b.Phones),
-	}
-	if b.Birthday != nil {
-		d := dateString(*b.Birthday)
-		in.Birthday = &d
-	}
-	c, err := h.crm.CreateContact(ctx, principalFrom(ctx).Actor(), in)
+	c, err := h.crm.CreateContact(ctx, principalFrom(ctx).Actor(), newContact(*req.Body))
 	if err != nil {
 		return nil, failure(ctx, err, "Contact")
 	}
@@ -195,10 +179,7 @@ func (h recordHandlers) ListLeads(ctx context.Context, req gen.ListLeadsRequestO
 
 // CreateLead creates a lead.
 func (h recordHandlers) CreateLead(ctx context.Context, req gen.CreateLeadRequestObject) (gen.CreateLeadResponseObject, error) {
-	b := req.Body
-	l, err := h.crm.CreateLead(ctx, principalFrom(ctx).Actor(), crm.NewLead{
-		Name: b.Name, CompanyName: b.CompanyName, Email: strPtr(b.Email), Source: b.Source, Status: strPtr(b.Status), Phones: deref(b.Phones),
-	})
+	l, err := h.crm.CreateLead(ctx, principalFrom(ctx).Actor(), newLead(*req.Body))
 	if err != nil {
 		return nil, failure(ctx, err, "Lead")
 	}

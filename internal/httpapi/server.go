@@ -17,6 +17,7 @@ import (
 
 	gen "github.com/atende/atende/gen/api"
 	"github.com/atende/atende/internal/clock"
+	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/store"
@@ -38,12 +39,13 @@ type Config struct {
 
 // Deps are the services the API serves.
 type Deps struct {
-	DB          *store.DB
-	Tenants     *tenant.Service
-	CRM         *crm.Service
-	Idempotency *idempotency.Store
-	Clock       clock.Clock
-	Logger      *slog.Logger
+	DB            *store.DB
+	Tenants       *tenant.Service
+	CRM           *crm.Service
+	Conversations *conversation.Service
+	Idempotency   *idempotency.Store
+	Clock         clock.Clock
+	Logger        *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
 }
@@ -62,6 +64,7 @@ type Server struct {
 	interactionHandlers
 	calendarHandlers
 	importHandlers
+	conversationHandlers
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -93,25 +96,28 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		}),
 		matchOperation(ct),
 		limitBodies(cfg.BodyLimit, cfg.UploadLimit),
-		authenticate(ct, deps.Tenants, cfg.OperatorKey),
+		authenticate(ct, deps.Tenants, cfg.OperatorKey, map[string]webhookSecret{
+			"receivePlinxWebhook": plinxWebhookSecret(deps.Tenants),
+		}, deps.Clock),
 		limitRate(newRateLimiter(cfg.RateLimit, cfg.RateBurst), deps.Clock),
 		validateRequests(),
 		idempotent(deps.Idempotency, deps.Logger),
 	)
 
 	srv := &Server{
-		systemHandlers:      systemHandlers{db: deps.DB},
-		tenantHandlers:      tenantHandlers{tenants: deps.Tenants},
-		meHandlers:          meHandlers{},
-		userHandlers:        userHandlers{tenants: deps.Tenants},
-		apiKeyHandlers:      apiKeyHandlers{tenants: deps.Tenants},
-		settingsHandlers:    settingsHandlers{tenants: deps.Tenants},
-		recordHandlers:      recordHandlers{crm: deps.CRM},
-		phoneHandlers:       phoneHandlers{crm: deps.CRM},
-		resultHandlers:      resultHandlers{crm: deps.CRM},
-		interactionHandlers: interactionHandlers{crm: deps.CRM},
-		calendarHandlers:    calendarHandlers{tenants: deps.Tenants, clock: deps.Clock},
-		importHandlers:      importHandlers{crm: deps.CRM},
+		systemHandlers:       systemHandlers{db: deps.DB},
+		tenantHandlers:       tenantHandlers{tenants: deps.Tenants},
+		meHandlers:           meHandlers{},
+		userHandlers:         userHandlers{tenants: deps.Tenants},
+		apiKeyHandlers:       apiKeyHandlers{tenants: deps.Tenants},
+		settingsHandlers:     settingsHandlers{tenants: deps.Tenants},
+		recordHandlers:       recordHandlers{crm: deps.CRM},
+		phoneHandlers:        phoneHandlers{crm: deps.CRM},
+		resultHandlers:       resultHandlers{crm: deps.CRM},
+		interactionHandlers:  interactionHandlers{crm: deps.CRM},
+		calendarHandlers:     calendarHandlers{tenants: deps.Tenants, clock: deps.Clock},
+		importHandlers:       importHandlers{crm: deps.CRM},
+		conversationHandlers: conversationHandlers{conversations: deps.Conversations, tenants: deps.Tenants},
 	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(srv, nil))
 

@@ -120,6 +120,16 @@ func (s *Service) Bootstrap(ctx context.Context, adminSecret string) (*Provision
 	return &p, nil
 }
 
+// DefaultTenant returns the tenant Bootstrap creates.
+func (s *Service) DefaultTenant(ctx context.Context) (Tenant, error) {
+	var t Tenant
+	err := s.db.NewSelect().Model(&t).Where("t.name = ?", "default").OrderExpr("t.id").Limit(1).Scan(ctx)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("find the default tenant: %w", notFound(err))
+	}
+	return t, nil
+}
+
 // Authenticate resolves an API key secret to its principal and records the key's use.
 func (s *Service) Authenticate(ctx context.Context, secret string) (Principal, error) {
 	k, err := keyWithOwner(ctx, s.db, HashSecret(secret))

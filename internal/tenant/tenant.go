@@ -68,6 +68,11 @@ type Tenant struct {
 	// OpensAt and ClosesAt are the working hours, HH:MM in the tenant's zone.
 	OpensAt  string `bun:"opens_at"`
 	ClosesAt string `bun:"closes_at"`
+	// PlinxBaseURL, PlinxToken and PlinxWebhookSecret connect the tenant to Plinx; the secrets never leave
+	// through the API.
+	PlinxBaseURL       *string `bun:"plinx_base_url"`
+	PlinxToken         *string `bun:"plinx_token"`
+	PlinxWebhookSecret *string `bun:"plinx_webhook_secret"`
 	// Version increases with every settings change; the API shows it as the ETag.
 	Version   int64     `bun:"version"`
 	CreatedAt time.Time `bun:"created_at"`

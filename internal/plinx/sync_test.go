@@ -1,0 +1,18 @@
+package plinx_test
+
+import (
+	"io"
+	"sync"
+)
+
+// syncWriter serialises writes to a log buffer read by the test.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}

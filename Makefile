@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench-import
+.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench-import bench-webhooks
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test-postgres: ## run every test on SQLite and on the local PostgreSQL, which mu
 
 bench-import: ## benchmark contact imports on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/crm/ -run '^$$' -bench ImportContacts -benchtime 1x -count 2
+
+bench-webhooks: ## benchmark Plinx webhook intake on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
+	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench PlinxWebhookIntake -benchtime 5000x -count 2
 
 generate: ## regenerate gen/ from api/*.yaml
 	$(GO) tool oapi-codegen -config api/codegen-server.yaml api/openapi.yaml

@@ -1,6 +1,7 @@
 // Command atende is the whole of atende in one binary: the API server, migrations and tenant provisioning.
 //
-//	atende serve                 serve the API (migrates first)
+//	atende serve                 serve the API and the dial queue workers (migrates first)
+//	atende worker                run dial queue workers only
 //	atende migrate up|down N|version
 //	atende tenant create --name ... --admin-name ... --admin-email ...
 //	atende version
@@ -28,6 +29,7 @@ const usage = `usage: atende <command>
 
 commands:
   serve                   serve the API on ATENDE_ADDR (runs pending migrations first)
+  worker                  run dial queue workers without the API (ATENDE_WORKERS of them)
   migrate up              apply pending migrations
   migrate down [N]        revert the last N migrations (default 1)
   migrate version         print the applied migration version
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, cfg, stderr)
+	case "worker":
+		return worker(ctx, cfg, stderr)
 	case "migrate":
 		return migrateCmd(cfg, args[1:], stdout)
 	case "tenant":

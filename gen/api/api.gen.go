@@ -48,6 +48,105 @@ func (e AddressKind) Valid() bool {
 	}
 }
 
+// Defines values for CallOutcome.
+const (
+	CallOutcomeAnswered CallOutcome = "answered"
+	CallOutcomeBusy     CallOutcome = "busy"
+	CallOutcomeFailed   CallOutcome = "failed"
+	CallOutcomeNoAnswer CallOutcome = "no_answer"
+)
+
+// Valid indicates whether the value is a known member of the CallOutcome enum.
+func (e CallOutcome) Valid() bool {
+	switch e {
+	case CallOutcomeAnswered:
+		return true
+	case CallOutcomeBusy:
+		return true
+	case CallOutcomeFailed:
+		return true
+	case CallOutcomeNoAnswer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CallStatus.
+const (
+	CallStatusAnswered CallStatus = "answered"
+	CallStatusCreated  CallStatus = "created"
+	CallStatusEnded    CallStatus = "ended"
+	CallStatusPlaced   CallStatus = "placed"
+)
+
+// Valid indicates whether the value is a known member of the CallStatus enum.
+func (e CallStatus) Valid() bool {
+	switch e {
+	case CallStatusAnswered:
+		return true
+	case CallStatusCreated:
+		return true
+	case CallStatusEnded:
+		return true
+	case CallStatusPlaced:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CallEventCreateEvent.
+const (
+	CallEventCreateEventAnswered CallEventCreateEvent = "answered"
+	CallEventCreateEventBusy     CallEventCreateEvent = "busy"
+	CallEventCreateEventEnded    CallEventCreateEvent = "ended"
+	CallEventCreateEventFailed   CallEventCreateEvent = "failed"
+	CallEventCreateEventNoAnswer CallEventCreateEvent = "no_answer"
+)
+
+// Valid indicates whether the value is a known member of the CallEventCreateEvent enum.
+func (e CallEventCreateEvent) Valid() bool {
+	switch e {
+	case CallEventCreateEventAnswered:
+		return true
+	case CallEventCreateEventBusy:
+		return true
+	case CallEventCreateEventEnded:
+		return true
+	case CallEventCreateEventFailed:
+		return true
+	case CallEventCreateEventNoAnswer:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CampaignStatus.
+const (
+	CampaignStatusDraft   CampaignStatus = "draft"
+	CampaignStatusPaused  CampaignStatus = "paused"
+	CampaignStatusRunning CampaignStatus = "running"
+	CampaignStatusStopped CampaignStatus = "stopped"
+)
+
+// Valid indicates whether the value is a known member of the CampaignStatus enum.
+func (e CampaignStatus) Valid() bool {
+	switch e {
+	case CampaignStatusDraft:
+		return true
+	case CampaignStatusPaused:
+		return true
+	case CampaignStatusRunning:
+		return true
+	case CampaignStatusStopped:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Channel.
 const (
 	ChannelEmail    Channel = "email"
@@ -105,6 +204,51 @@ func (e ConversationStatus) Valid() bool {
 	case ConversationStatusClosed:
 		return true
 	case ConversationStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DialerSettingsUpdateTelephonyAdapter.
+const (
+	DialerSettingsUpdateTelephonyAdapterSimulated DialerSettingsUpdateTelephonyAdapter = "simulated"
+	DialerSettingsUpdateTelephonyAdapterWebhook   DialerSettingsUpdateTelephonyAdapter = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the DialerSettingsUpdateTelephonyAdapter enum.
+func (e DialerSettingsUpdateTelephonyAdapter) Valid() bool {
+	switch e {
+	case DialerSettingsUpdateTelephonyAdapterSimulated:
+		return true
+	case DialerSettingsUpdateTelephonyAdapterWebhook:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for EntryStatus.
+const (
+	EntryStatusClaimed   EntryStatus = "claimed"
+	EntryStatusClosed    EntryStatus = "closed"
+	EntryStatusDialing   EntryStatus = "dialing"
+	EntryStatusPrompting EntryStatus = "prompting"
+	EntryStatusQueued    EntryStatus = "queued"
+)
+
+// Valid indicates whether the value is a known member of the EntryStatus enum.
+func (e EntryStatus) Valid() bool {
+	switch e {
+	case EntryStatusClaimed:
+		return true
+	case EntryStatusClosed:
+		return true
+	case EntryStatusDialing:
+		return true
+	case EntryStatusPrompting:
+		return true
+	case EntryStatusQueued:
 		return true
 	default:
 		return false
@@ -381,6 +525,30 @@ func (e PlinxEventMessageStatus) Valid() bool {
 	}
 }
 
+// Defines values for PromptStatus.
+const (
+	PromptStatusContinued PromptStatus = "continued"
+	PromptStatusExpired   PromptStatus = "expired"
+	PromptStatusPaused    PromptStatus = "paused"
+	PromptStatusPending   PromptStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the PromptStatus enum.
+func (e PromptStatus) Valid() bool {
+	switch e {
+	case PromptStatusContinued:
+		return true
+	case PromptStatusExpired:
+		return true
+	case PromptStatusPaused:
+		return true
+	case PromptStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ReadinessStatus.
 const (
 	ReadinessStatusOk          ReadinessStatus = "ok"
@@ -438,6 +606,54 @@ func (e Role) Valid() bool {
 	case RoleIntegration:
 		return true
 	case RoleSupervisor:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for SessionStatus.
+const (
+	SessionStatusLeft      SessionStatus = "left"
+	SessionStatusOnCall    SessionStatus = "on_call"
+	SessionStatusPaused    SessionStatus = "paused"
+	SessionStatusPrompting SessionStatus = "prompting"
+	SessionStatusReady     SessionStatus = "ready"
+	SessionStatusWrapUp    SessionStatus = "wrap_up"
+)
+
+// Valid indicates whether the value is a known member of the SessionStatus enum.
+func (e SessionStatus) Valid() bool {
+	switch e {
+	case SessionStatusLeft:
+		return true
+	case SessionStatusOnCall:
+		return true
+	case SessionStatusPaused:
+		return true
+	case SessionStatusPrompting:
+		return true
+	case SessionStatusReady:
+		return true
+	case SessionStatusWrapUp:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TelephonySettingsAdapter.
+const (
+	TelephonySettingsAdapterSimulated TelephonySettingsAdapter = "simulated"
+	TelephonySettingsAdapterWebhook   TelephonySettingsAdapter = "webhook"
+)
+
+// Valid indicates whether the value is a known member of the TelephonySettingsAdapter enum.
+func (e TelephonySettingsAdapter) Valid() bool {
+	switch e {
+	case TelephonySettingsAdapterSimulated:
+		return true
+	case TelephonySettingsAdapterWebhook:
 		return true
 	default:
 		return false
@@ -631,6 +847,118 @@ type BusinessHours struct {
 	//
 	// Example: 08:00
 	Opens TimeOfDay `json:"opens"`
+}
+
+// Call defines model for Call.
+type Call struct {
+	AgentId       openapi_types.UUID                    `json:"agent_id"`
+	AnsweredAt    nullable.Nullable[time.Time]          `json:"answered_at,omitempty"`
+	Attempt       int                                   `json:"attempt"`
+	CampaignId    openapi_types.UUID                    `json:"campaign_id"`
+	CreatedAt     time.Time                             `json:"created_at"`
+	EndedAt       nullable.Nullable[time.Time]          `json:"ended_at,omitempty"`
+	EntryId       openapi_types.UUID                    `json:"entry_id"`
+	Id            openapi_types.UUID                    `json:"id"`
+	InteractionId nullable.Nullable[openapi_types.UUID] `json:"interaction_id,omitempty"`
+	Number        string                                `json:"number"`
+	Outcome       nullable.Nullable[CallOutcome]        `json:"outcome,omitempty"`
+	PlacedAt      nullable.Nullable[time.Time]          `json:"placed_at,omitempty"`
+	QualifiedAt   nullable.Nullable[time.Time]          `json:"qualified_at,omitempty"`
+	SessionId     openapi_types.UUID                    `json:"session_id"`
+	Status        CallStatus                            `json:"status"`
+	UpdatedAt     time.Time                             `json:"updated_at"`
+}
+
+// CallOutcome defines model for Call.Outcome.
+type CallOutcome string
+
+// CallStatus defines model for Call.Status.
+type CallStatus string
+
+// CallEventCreate defines model for CallEventCreate.
+type CallEventCreate struct {
+	At    *time.Time           `json:"at,omitempty"`
+	Event CallEventCreateEvent `json:"event"`
+}
+
+// CallEventCreateEvent defines model for CallEventCreate.Event.
+type CallEventCreateEvent string
+
+// CallQualification defines model for CallQualification.
+type CallQualification struct {
+	Call Call `json:"call"`
+
+	// Interaction An atendimento — a recorded contact with its result.
+	Interaction Interaction `json:"interaction"`
+}
+
+// CallingWindow When the campaign may call, in the tenant's time zone; holidays are off.
+type CallingWindow struct {
+	Days []Weekday `json:"days"`
+
+	// End A wall-clock time, HH:MM (24 h).
+	//
+	// Example: 08:00
+	End TimeOfDay `json:"end"`
+
+	// Start A wall-clock time, HH:MM (24 h).
+	//
+	// Example: 08:00
+	Start TimeOfDay `json:"start"`
+}
+
+// Campaign defines model for Campaign.
+type Campaign struct {
+	CreatedAt   time.Time          `json:"created_at"`
+	Id          openapi_types.UUID `json:"id"`
+	MaxAttempts int                `json:"max_attempts"`
+	Name        string             `json:"name"`
+	Priority    int                `json:"priority"`
+
+	// Retry How long an entry waits before its next attempt, by the last attempt's outcome.
+	Retry     RetryRules     `json:"retry"`
+	Status    CampaignStatus `json:"status"`
+	UpdatedAt time.Time      `json:"updated_at"`
+
+	// Window When the campaign may call, in the tenant's time zone; holidays are off.
+	Window CallingWindow `json:"window"`
+}
+
+// CampaignCreate defines model for CampaignCreate.
+type CampaignCreate struct {
+	MaxAttempts *int   `json:"max_attempts,omitempty"`
+	Name        string `json:"name"`
+	Priority    *int   `json:"priority,omitempty"`
+
+	// Retry How long an entry waits before its next attempt, by the last attempt's outcome.
+	Retry *RetryRules `json:"retry,omitempty"`
+
+	// Window When the campaign may call, in the tenant's time zone; holidays are off.
+	Window CallingWindow `json:"window"`
+}
+
+// CampaignList defines model for CampaignList.
+type CampaignList struct {
+	Data []Campaign `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// CampaignStatus defines model for CampaignStatus.
+type CampaignStatus string
+
+// CampaignUpdate defines model for CampaignUpdate.
+type CampaignUpdate struct {
+	MaxAttempts *int    `json:"max_attempts,omitempty"`
+	Name        *string `json:"name,omitempty"`
+	Priority    *int    `json:"priority,omitempty"`
+
+	// Retry How long an entry waits before its next attempt, by the last attempt's outcome.
+	Retry *RetryRules `json:"retry,omitempty"`
+
+	// Window When the campaign may call, in the tenant's time zone; holidays are off.
+	Window *CallingWindow `json:"window,omitempty"`
 }
 
 // Channel defines model for Channel.
@@ -839,8 +1167,155 @@ type CountryCode = string
 // CustomFields Free fields of the tenant's own, kept as sent (at most 100 keys).
 type CustomFields map[string]interface{}
 
+// DNC defines model for DNC.
+type DNC struct {
+	CreatedAt time.Time                 `json:"created_at"`
+	Id        openapi_types.UUID        `json:"id"`
+	Number    string                    `json:"number"`
+	Reason    nullable.Nullable[string] `json:"reason,omitempty"`
+}
+
+// DNCCreate defines model for DNCCreate.
+type DNCCreate struct {
+	// Number A phone number in any common format; normalised to E.164 with the tenant's default country code.
+	//
+	// Example: +55 47 99123-4567
+	Number PhoneNumberInput `json:"number"`
+	Reason *string          `json:"reason,omitempty"`
+}
+
+// DNCList defines model for DNCList.
+type DNCList struct {
+	Data []DNC `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// DialerSettings defines model for DialerSettings.
+type DialerSettings struct {
+	// CheckTimeoutMs The bound on the Plinx check before each call.
+	CheckTimeoutMs int `json:"check_timeout_ms"`
+
+	// DialActiveWhatsapp Discar para clientes com conversa ativa no WhatsApp. Off (default) skips them; on asks the agent.
+	DialActiveWhatsapp bool `json:"dial_active_whatsapp"`
+
+	// PromptTimeoutSeconds How long the agent has to answer the prompt.
+	PromptTimeoutSeconds int               `json:"prompt_timeout_seconds"`
+	Telephony            TelephonySettings `json:"telephony"`
+
+	// UnavailableBackoffSeconds How long an entry waits when Plinx cannot answer.
+	UnavailableBackoffSeconds int       `json:"unavailable_backoff_seconds"`
+	UpdatedAt                 time.Time `json:"updated_at"`
+}
+
+// DialerSettingsUpdate defines model for DialerSettingsUpdate.
+type DialerSettingsUpdate struct {
+	CheckTimeoutMs       *int  `json:"check_timeout_ms,omitempty"`
+	DialActiveWhatsapp   *bool `json:"dial_active_whatsapp,omitempty"`
+	PromptTimeoutSeconds *int  `json:"prompt_timeout_seconds,omitempty"`
+	Telephony            *struct {
+		Adapter *DialerSettingsUpdateTelephonyAdapter `json:"adapter,omitempty"`
+		Secret  *string                               `json:"secret,omitempty"`
+		Url     *string                               `json:"url,omitempty"`
+	} `json:"telephony,omitempty"`
+	UnavailableBackoffSeconds *int `json:"unavailable_backoff_seconds,omitempty"`
+}
+
+// DialerSettingsUpdateTelephonyAdapter defines model for DialerSettingsUpdate.Telephony.Adapter.
+type DialerSettingsUpdateTelephonyAdapter string
+
 // Email defines model for Email.
 type Email = openapi_types.Email
+
+// EntriesCreate defines model for EntriesCreate.
+type EntriesCreate struct {
+	Entries []EntryTarget `json:"entries"`
+}
+
+// EntriesCreated defines model for EntriesCreated.
+type EntriesCreated struct {
+	Data []Entry `json:"data"`
+
+	// Errors The targets not queued, by position (`entries.N.field`).
+	Errors []FieldError `json:"errors"`
+}
+
+// Entry defines model for Entry.
+type Entry struct {
+	Attempts    int                                   `json:"attempts"`
+	CampaignId  openapi_types.UUID                    `json:"campaign_id"`
+	CloseReason nullable.Nullable[string]             `json:"close_reason,omitempty"`
+	CompanyId   nullable.Nullable[openapi_types.UUID] `json:"company_id,omitempty"`
+	ContactId   nullable.Nullable[openapi_types.UUID] `json:"contact_id,omitempty"`
+	CreatedAt   time.Time                             `json:"created_at"`
+	DueAt       time.Time                             `json:"due_at"`
+	FollowUpId  nullable.Nullable[openapi_types.UUID] `json:"follow_up_id,omitempty"`
+	Id          openapi_types.UUID                    `json:"id"`
+	LastOutcome nullable.Nullable[string]             `json:"last_outcome,omitempty"`
+	LeadId      nullable.Nullable[openapi_types.UUID] `json:"lead_id,omitempty"`
+	Number      string                                `json:"number"`
+	PhoneId     openapi_types.UUID                    `json:"phone_id"`
+	Status      EntryStatus                           `json:"status"`
+	UpdatedAt   time.Time                             `json:"updated_at"`
+}
+
+// EntryDetail defines model for EntryDetail.
+type EntryDetail struct {
+	Attempts    int                                   `json:"attempts"`
+	CampaignId  openapi_types.UUID                    `json:"campaign_id"`
+	CloseReason nullable.Nullable[string]             `json:"close_reason,omitempty"`
+	CompanyId   nullable.Nullable[openapi_types.UUID] `json:"company_id,omitempty"`
+	ContactId   nullable.Nullable[openapi_types.UUID] `json:"contact_id,omitempty"`
+	CreatedAt   time.Time                             `json:"created_at"`
+	DueAt       time.Time                             `json:"due_at"`
+	FollowUpId  nullable.Nullable[openapi_types.UUID] `json:"follow_up_id,omitempty"`
+	Id          openapi_types.UUID                    `json:"id"`
+	LastOutcome nullable.Nullable[string]             `json:"last_outcome,omitempty"`
+	LeadId      nullable.Nullable[openapi_types.UUID] `json:"lead_id,omitempty"`
+	Number      string                                `json:"number"`
+	PhoneId     openapi_types.UUID                    `json:"phone_id"`
+	Status      EntryStatus                           `json:"status"`
+	Transitions []EntryTransition                     `json:"transitions"`
+	UpdatedAt   time.Time                             `json:"updated_at"`
+}
+
+// EntryList defines model for EntryList.
+type EntryList struct {
+	Data []Entry `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// EntryStatus defines model for EntryStatus.
+type EntryStatus string
+
+// EntryTarget Who to call — a contact, company or lead (on its first phone), a phone, or a number — and when.
+type EntryTarget struct {
+	CompanyId *openapi_types.UUID `json:"company_id,omitempty"`
+	ContactId *openapi_types.UUID `json:"contact_id,omitempty"`
+
+	// DueAt Not before; default now.
+	DueAt  *time.Time          `json:"due_at,omitempty"`
+	LeadId *openapi_types.UUID `json:"lead_id,omitempty"`
+
+	// Number A phone number in any common format; normalised to E.164 with the tenant's default country code.
+	//
+	// Example: +55 47 99123-4567
+	Number  *PhoneNumberInput   `json:"number,omitempty"`
+	PhoneId *openapi_types.UUID `json:"phone_id,omitempty"`
+}
+
+// EntryTransition defines model for EntryTransition.
+type EntryTransition struct {
+	At      time.Time `json:"at"`
+	Attempt int       `json:"attempt"`
+
+	// Kind What happened: claimed, plinx_checked, skipped_whatsapp, deferred, prompted, called, call_outcome, closed...
+	Kind   string                    `json:"kind"`
+	Reason nullable.Nullable[string] `json:"reason,omitempty"`
+}
 
 // Features Feature flags of the tenant.
 type Features struct {
@@ -1368,6 +1843,28 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Prompt defines model for Prompt.
+type Prompt struct {
+	AnsweredAt nullable.Nullable[time.Time] `json:"answered_at,omitempty"`
+	CreatedAt  time.Time                    `json:"created_at"`
+	EntryId    openapi_types.UUID           `json:"entry_id"`
+	ExpiresAt  time.Time                    `json:"expires_at"`
+	Id         openapi_types.UUID           `json:"id"`
+	Status     PromptStatus                 `json:"status"`
+
+	// Text Example: Cliente com conversa ativa via WhatsApp. Deseja pausar o discador?
+	Text string `json:"text"`
+}
+
+// PromptStatus defines model for Prompt.Status.
+type PromptStatus string
+
+// PromptAnswer defines model for PromptAnswer.
+type PromptAnswer struct {
+	// PauseDialer true: pause the dialer for this customer (contact via WhatsApp); false: call.
+	PauseDialer bool `json:"pause_dialer"`
+}
+
 // Qualification defines model for Qualification.
 type Qualification struct {
 	Conversation Conversation `json:"conversation"`
@@ -1446,9 +1943,53 @@ type ResultUpdate struct {
 	Name        *string                   `json:"name,omitempty"`
 }
 
+// RetryRules How long an entry waits before its next attempt, by the last attempt's outcome.
+type RetryRules struct {
+	BusySeconds     *int `json:"busy_seconds,omitempty"`
+	FailedSeconds   *int `json:"failed_seconds,omitempty"`
+	NoAnswerSeconds *int `json:"no_answer_seconds,omitempty"`
+
+	// WhatsappSeconds After a skip for an active WhatsApp conversation.
+	WhatsappSeconds *int `json:"whatsapp_seconds,omitempty"`
+}
+
 // Role `admin` manages the tenant; `supervisor` runs the operation; `agent` works conversations and calls;
 // `integration` is a machine user for ERPs and other systems.
 type Role string
+
+// Session defines model for Session.
+type Session struct {
+	Call        nullable.Nullable[Call]   `json:"call,omitempty"`
+	CampaignId  openapi_types.UUID        `json:"campaign_id"`
+	CreatedAt   time.Time                 `json:"created_at"`
+	Id          openapi_types.UUID        `json:"id"`
+	PauseReason nullable.Nullable[string] `json:"pause_reason,omitempty"`
+	Prompt      nullable.Nullable[Prompt] `json:"prompt,omitempty"`
+	Status      SessionStatus             `json:"status"`
+	UpdatedAt   time.Time                 `json:"updated_at"`
+	UserId      openapi_types.UUID        `json:"user_id"`
+}
+
+// SessionCreate defines model for SessionCreate.
+type SessionCreate struct {
+	CampaignId openapi_types.UUID `json:"campaign_id"`
+}
+
+// SessionList defines model for SessionList.
+type SessionList struct {
+	Data []Session `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// SessionPause defines model for SessionPause.
+type SessionPause struct {
+	Reason *string `json:"reason,omitempty"`
+}
+
+// SessionStatus defines model for SessionStatus.
+type SessionStatus string
 
 // Settings defines model for Settings.
 type Settings struct {
@@ -1488,6 +2029,18 @@ type SettingsUpdate struct {
 	// Example: America/Sao_Paulo
 	Timezone *Timezone `json:"timezone,omitempty"`
 }
+
+// TelephonySettings defines model for TelephonySettings.
+type TelephonySettings struct {
+	Adapter   TelephonySettingsAdapter `json:"adapter"`
+	SecretSet bool                     `json:"secret_set"`
+
+	// Url Where the webhook adapter POSTs calls (signed with Standard Webhooks).
+	Url nullable.Nullable[string] `json:"url,omitempty"`
+}
+
+// TelephonySettingsAdapter defines model for TelephonySettings.Adapter.
+type TelephonySettingsAdapter string
 
 // Tenant defines model for Tenant.
 type Tenant struct {
@@ -1708,6 +2261,53 @@ type GetNextBusinessDayParams struct {
 	From *time.Time `form:"from,omitempty" json:"from,omitempty"`
 }
 
+// QualifyCallParams defines parameters for QualifyCall.
+type QualifyCallParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListCampaignsParams defines parameters for ListCampaigns.
+type ListCampaignsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor         `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *CampaignStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// CreateCampaignParams defines parameters for CreateCampaign.
+type CreateCampaignParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateCampaignParams defines parameters for UpdateCampaign.
+type UpdateCampaignParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListCampaignEntriesParams defines parameters for ListCampaignEntries.
+type ListCampaignEntriesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor      `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *EntryStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// AddCampaignEntriesParams defines parameters for AddCampaignEntries.
+type AddCampaignEntriesParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListCompaniesParams defines parameters for ListCompanies.
 type ListCompaniesParams struct {
 	// Limit Page size.
@@ -1880,6 +2480,49 @@ type ListConversationMessagesParams struct {
 
 // QualifyConversationParams defines parameters for QualifyConversation.
 type QualifyConversationParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListDialerSessionsParams defines parameters for ListDialerSessions.
+type ListDialerSessionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor     *Cursor             `form:"cursor,omitempty" json:"cursor,omitempty"`
+	CampaignId *openapi_types.UUID `form:"campaign_id,omitempty" json:"campaign_id,omitempty"`
+	Status     *SessionStatus      `form:"status,omitempty" json:"status,omitempty"`
+}
+
+// JoinDialerParams defines parameters for JoinDialer.
+type JoinDialerParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateDialerSettingsParams defines parameters for UpdateDialerSettings.
+type UpdateDialerSettingsParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListDNCParams defines parameters for ListDNC.
+type ListDNCParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Number A number in any format.
+	Number *string `form:"number,omitempty" json:"number,omitempty"`
+}
+
+// AddDNCParams defines parameters for AddDNC.
+type AddDNCParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
 	// the same key with another request answers 422; while the first request runs, 409.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
@@ -2147,6 +2790,21 @@ type ReceivePlinxWebhookParams struct {
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyCreate
 
+// ReportCallEventJSONRequestBody defines body for ReportCallEvent for application/json ContentType.
+type ReportCallEventJSONRequestBody = CallEventCreate
+
+// QualifyCallJSONRequestBody defines body for QualifyCall for application/json ContentType.
+type QualifyCallJSONRequestBody = QualificationCreate
+
+// CreateCampaignJSONRequestBody defines body for CreateCampaign for application/json ContentType.
+type CreateCampaignJSONRequestBody = CampaignCreate
+
+// UpdateCampaignJSONRequestBody defines body for UpdateCampaign for application/json ContentType.
+type UpdateCampaignJSONRequestBody = CampaignUpdate
+
+// AddCampaignEntriesJSONRequestBody defines body for AddCampaignEntries for application/json ContentType.
+type AddCampaignEntriesJSONRequestBody = EntriesCreate
+
 // CreateCompanyJSONRequestBody defines body for CreateCompany for application/json ContentType.
 type CreateCompanyJSONRequestBody = CompanyCreate
 
@@ -2170,6 +2828,21 @@ type LinkConversationJSONRequestBody = ConversationLinkUpdate
 
 // QualifyConversationJSONRequestBody defines body for QualifyConversation for application/json ContentType.
 type QualifyConversationJSONRequestBody = QualificationCreate
+
+// AnswerDialerPromptJSONRequestBody defines body for AnswerDialerPrompt for application/json ContentType.
+type AnswerDialerPromptJSONRequestBody = PromptAnswer
+
+// JoinDialerJSONRequestBody defines body for JoinDialer for application/json ContentType.
+type JoinDialerJSONRequestBody = SessionCreate
+
+// PauseDialerSessionJSONRequestBody defines body for PauseDialerSession for application/json ContentType.
+type PauseDialerSessionJSONRequestBody = SessionPause
+
+// UpdateDialerSettingsJSONRequestBody defines body for UpdateDialerSettings for application/json ContentType.
+type UpdateDialerSettingsJSONRequestBody = DialerSettingsUpdate
+
+// AddDNCJSONRequestBody defines body for AddDNC for application/json ContentType.
+type AddDNCJSONRequestBody = DNCCreate
 
 // CreateFollowUpJSONRequestBody defines body for CreateFollowUp for application/json ContentType.
 type CreateFollowUpJSONRequestBody = FollowUpCreate
@@ -2248,6 +2921,48 @@ type ServerInterface interface {
 	// GetNextBusinessDay Next business day
 	// (GET /v1/calendar/next-business-day)
 	GetNextBusinessDay(ctx echo.Context, params GetNextBusinessDayParams) error
+	// GetCall Get a call
+	// (GET /v1/calls/{id})
+	GetCall(ctx echo.Context, id ID) error
+	// ReportCallEvent Report a call event
+	// (POST /v1/calls/{id}/events)
+	ReportCallEvent(ctx echo.Context, id ID) error
+	// QualifyCall Qualify a call
+	// (POST /v1/calls/{id}/qualification)
+	QualifyCall(ctx echo.Context, id ID, params QualifyCallParams) error
+	// ListCampaigns List campaigns
+	// (GET /v1/campaigns)
+	ListCampaigns(ctx echo.Context, params ListCampaignsParams) error
+	// CreateCampaign Create a campaign
+	// (POST /v1/campaigns)
+	CreateCampaign(ctx echo.Context, params CreateCampaignParams) error
+	// GetCampaign Get a campaign
+	// (GET /v1/campaigns/{id})
+	GetCampaign(ctx echo.Context, id ID) error
+	// UpdateCampaign Update a campaign
+	// (PATCH /v1/campaigns/{id})
+	UpdateCampaign(ctx echo.Context, id ID, params UpdateCampaignParams) error
+	// ListCampaignEntries List a campaign's entries
+	// (GET /v1/campaigns/{id}/entries)
+	ListCampaignEntries(ctx echo.Context, id ID, params ListCampaignEntriesParams) error
+	// AddCampaignEntries Queue customers in a campaign
+	// (POST /v1/campaigns/{id}/entries)
+	AddCampaignEntries(ctx echo.Context, id ID, params AddCampaignEntriesParams) error
+	// RemoveCampaignEntry Remove an entry
+	// (DELETE /v1/campaigns/{id}/entries/{entry_id})
+	RemoveCampaignEntry(ctx echo.Context, id ID, entryId openapi_types.UUID) error
+	// GetCampaignEntry Get an entry
+	// (GET /v1/campaigns/{id}/entries/{entry_id})
+	GetCampaignEntry(ctx echo.Context, id ID, entryId openapi_types.UUID) error
+	// PauseCampaign Pause a campaign
+	// (POST /v1/campaigns/{id}/pause)
+	PauseCampaign(ctx echo.Context, id ID) error
+	// StartCampaign Start a campaign
+	// (POST /v1/campaigns/{id}/start)
+	StartCampaign(ctx echo.Context, id ID) error
+	// StopCampaign Stop a campaign
+	// (POST /v1/campaigns/{id}/stop)
+	StopCampaign(ctx echo.Context, id ID) error
 	// ListCompanies List companies
 	// (GET /v1/companies)
 	ListCompanies(ctx echo.Context, params ListCompaniesParams) error
@@ -2326,6 +3041,42 @@ type ServerInterface interface {
 	// GetConversationRelated Related records
 	// (GET /v1/conversations/{id}/related)
 	GetConversationRelated(ctx echo.Context, id ID) error
+	// AnswerDialerPrompt Answer a prompt
+	// (POST /v1/dialer/prompts/{id}/answer)
+	AnswerDialerPrompt(ctx echo.Context, id ID) error
+	// ListDialerSessions List dialer sessions
+	// (GET /v1/dialer/sessions)
+	ListDialerSessions(ctx echo.Context, params ListDialerSessionsParams) error
+	// JoinDialer Join a campaign
+	// (POST /v1/dialer/sessions)
+	JoinDialer(ctx echo.Context, params JoinDialerParams) error
+	// GetDialerSession Get a dialer session
+	// (GET /v1/dialer/sessions/{id})
+	GetDialerSession(ctx echo.Context, id ID) error
+	// LeaveDialerSession Leave a dialer session
+	// (POST /v1/dialer/sessions/{id}/leave)
+	LeaveDialerSession(ctx echo.Context, id ID) error
+	// PauseDialerSession Pause a dialer session
+	// (POST /v1/dialer/sessions/{id}/pause)
+	PauseDialerSession(ctx echo.Context, id ID) error
+	// ResumeDialerSession Resume a dialer session
+	// (POST /v1/dialer/sessions/{id}/resume)
+	ResumeDialerSession(ctx echo.Context, id ID) error
+	// GetDialerSettings Get the dialer settings
+	// (GET /v1/dialer/settings)
+	GetDialerSettings(ctx echo.Context) error
+	// UpdateDialerSettings Change the dialer settings
+	// (PUT /v1/dialer/settings)
+	UpdateDialerSettings(ctx echo.Context, params UpdateDialerSettingsParams) error
+	// ListDNC List the do-not-call list
+	// (GET /v1/dnc)
+	ListDNC(ctx echo.Context, params ListDNCParams) error
+	// AddDNC Add a number to the do-not-call list
+	// (POST /v1/dnc)
+	AddDNC(ctx echo.Context, params AddDNCParams) error
+	// RemoveDNC Remove a number from the do-not-call list
+	// (DELETE /v1/dnc/{id})
+	RemoveDNC(ctx echo.Context, id ID) error
 	// ListFollowUps List follow-ups
 	// (GET /v1/follow-ups)
 	ListFollowUps(ctx echo.Context, params ListFollowUpsParams) error
@@ -2611,6 +3362,358 @@ func (w *ServerInterfaceWrapper) GetNextBusinessDay(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetNextBusinessDay(ctx, params)
+	return err
+}
+
+// GetCall converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCall(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCall(ctx, id)
+	return err
+}
+
+// ReportCallEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) ReportCallEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReportCallEvent(ctx, id)
+	return err
+}
+
+// QualifyCall converts echo context to params.
+func (w *ServerInterfaceWrapper) QualifyCall(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params QualifyCallParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.QualifyCall(ctx, id, params)
+	return err
+}
+
+// ListCampaigns converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCampaigns(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCampaignsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCampaigns(ctx, params)
+	return err
+}
+
+// CreateCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateCampaign(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateCampaignParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateCampaign(ctx, params)
+	return err
+}
+
+// GetCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCampaign(ctx, id)
+	return err
+}
+
+// UpdateCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateCampaignParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateCampaign(ctx, id, params)
+	return err
+}
+
+// ListCampaignEntries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCampaignEntries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListCampaignEntriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCampaignEntries(ctx, id, params)
+	return err
+}
+
+// AddCampaignEntries converts echo context to params.
+func (w *ServerInterfaceWrapper) AddCampaignEntries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddCampaignEntriesParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddCampaignEntries(ctx, id, params)
+	return err
+}
+
+// RemoveCampaignEntry converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveCampaignEntry(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "entry_id" -------------
+	var entryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "entry_id", ctx.Param("entry_id"), &entryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter entry_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveCampaignEntry(ctx, id, entryId)
+	return err
+}
+
+// GetCampaignEntry converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCampaignEntry(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "entry_id" -------------
+	var entryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "entry_id", ctx.Param("entry_id"), &entryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter entry_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCampaignEntry(ctx, id, entryId)
+	return err
+}
+
+// PauseCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) PauseCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PauseCampaign(ctx, id)
+	return err
+}
+
+// StartCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) StartCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StartCampaign(ctx, id)
+	return err
+}
+
+// StopCampaign converts echo context to params.
+func (w *ServerInterfaceWrapper) StopCampaign(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.StopCampaign(ctx, id)
 	return err
 }
 
@@ -3419,6 +4522,269 @@ func (w *ServerInterfaceWrapper) GetConversationRelated(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetConversationRelated(ctx, id)
+	return err
+}
+
+// AnswerDialerPrompt converts echo context to params.
+func (w *ServerInterfaceWrapper) AnswerDialerPrompt(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AnswerDialerPrompt(ctx, id)
+	return err
+}
+
+// ListDialerSessions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDialerSessions(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDialerSessionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "campaign_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "campaign_id", ctx.QueryParams(), &params.CampaignId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter campaign_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDialerSessions(ctx, params)
+	return err
+}
+
+// JoinDialer converts echo context to params.
+func (w *ServerInterfaceWrapper) JoinDialer(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params JoinDialerParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.JoinDialer(ctx, params)
+	return err
+}
+
+// GetDialerSession converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDialerSession(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDialerSession(ctx, id)
+	return err
+}
+
+// LeaveDialerSession converts echo context to params.
+func (w *ServerInterfaceWrapper) LeaveDialerSession(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.LeaveDialerSession(ctx, id)
+	return err
+}
+
+// PauseDialerSession converts echo context to params.
+func (w *ServerInterfaceWrapper) PauseDialerSession(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PauseDialerSession(ctx, id)
+	return err
+}
+
+// ResumeDialerSession converts echo context to params.
+func (w *ServerInterfaceWrapper) ResumeDialerSession(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ResumeDialerSession(ctx, id)
+	return err
+}
+
+// GetDialerSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDialerSettings(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDialerSettings(ctx)
+	return err
+}
+
+// UpdateDialerSettings converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateDialerSettings(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateDialerSettingsParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateDialerSettings(ctx, params)
+	return err
+}
+
+// ListDNC converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDNC(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDNCParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "number" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "number", ctx.QueryParams(), &params.Number, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter number: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDNC(ctx, params)
+	return err
+}
+
+// AddDNC converts echo context to params.
+func (w *ServerInterfaceWrapper) AddDNC(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AddDNCParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddDNC(ctx, params)
+	return err
+}
+
+// RemoveDNC converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveDNC(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveDNC(ctx, id)
 	return err
 }
 
@@ -4845,6 +6211,32 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/companies/:id/conversations", wrapper.ListCompanyConversations, options.OperationMiddlewares["listCompanyConversations"]...)
 	router.GET(options.BaseURL+"/v1/contacts/:id/conversations", wrapper.ListContactConversations, options.OperationMiddlewares["listContactConversations"]...)
 	router.GET(options.BaseURL+"/v1/leads/:id/conversations", wrapper.ListLeadConversations, options.OperationMiddlewares["listLeadConversations"]...)
+	router.GET(options.BaseURL+"/v1/dialer/settings", wrapper.GetDialerSettings, options.OperationMiddlewares["getDialerSettings"]...)
+	router.PUT(options.BaseURL+"/v1/dialer/settings", wrapper.UpdateDialerSettings, options.OperationMiddlewares["updateDialerSettings"]...)
+	router.GET(options.BaseURL+"/v1/campaigns", wrapper.ListCampaigns, options.OperationMiddlewares["listCampaigns"]...)
+	router.POST(options.BaseURL+"/v1/campaigns", wrapper.CreateCampaign, options.OperationMiddlewares["createCampaign"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:id", wrapper.GetCampaign, options.OperationMiddlewares["getCampaign"]...)
+	router.PATCH(options.BaseURL+"/v1/campaigns/:id", wrapper.UpdateCampaign, options.OperationMiddlewares["updateCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:id/start", wrapper.StartCampaign, options.OperationMiddlewares["startCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:id/pause", wrapper.PauseCampaign, options.OperationMiddlewares["pauseCampaign"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:id/stop", wrapper.StopCampaign, options.OperationMiddlewares["stopCampaign"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:id/entries", wrapper.ListCampaignEntries, options.OperationMiddlewares["listCampaignEntries"]...)
+	router.POST(options.BaseURL+"/v1/campaigns/:id/entries", wrapper.AddCampaignEntries, options.OperationMiddlewares["addCampaignEntries"]...)
+	router.DELETE(options.BaseURL+"/v1/campaigns/:id/entries/:entry_id", wrapper.RemoveCampaignEntry, options.OperationMiddlewares["removeCampaignEntry"]...)
+	router.GET(options.BaseURL+"/v1/campaigns/:id/entries/:entry_id", wrapper.GetCampaignEntry, options.OperationMiddlewares["getCampaignEntry"]...)
+	router.GET(options.BaseURL+"/v1/dnc", wrapper.ListDNC, options.OperationMiddlewares["listDNC"]...)
+	router.POST(options.BaseURL+"/v1/dnc", wrapper.AddDNC, options.OperationMiddlewares["addDNC"]...)
+	router.DELETE(options.BaseURL+"/v1/dnc/:id", wrapper.RemoveDNC, options.OperationMiddlewares["removeDNC"]...)
+	router.GET(options.BaseURL+"/v1/dialer/sessions", wrapper.ListDialerSessions, options.OperationMiddlewares["listDialerSessions"]...)
+	router.POST(options.BaseURL+"/v1/dialer/sessions", wrapper.JoinDialer, options.OperationMiddlewares["joinDialer"]...)
+	router.GET(options.BaseURL+"/v1/dialer/sessions/:id", wrapper.GetDialerSession, options.OperationMiddlewares["getDialerSession"]...)
+	router.POST(options.BaseURL+"/v1/dialer/sessions/:id/pause", wrapper.PauseDialerSession, options.OperationMiddlewares["pauseDialerSession"]...)
+	router.POST(options.BaseURL+"/v1/dialer/sessions/:id/resume", wrapper.ResumeDialerSession, options.OperationMiddlewares["resumeDialerSession"]...)
+	router.POST(options.BaseURL+"/v1/dialer/sessions/:id/leave", wrapper.LeaveDialerSession, options.OperationMiddlewares["leaveDialerSession"]...)
+	router.POST(options.BaseURL+"/v1/dialer/prompts/:id/answer", wrapper.AnswerDialerPrompt, options.OperationMiddlewares["answerDialerPrompt"]...)
+	router.GET(options.BaseURL+"/v1/calls/:id", wrapper.GetCall, options.OperationMiddlewares["getCall"]...)
+	router.POST(options.BaseURL+"/v1/calls/:id/events", wrapper.ReportCallEvent, options.OperationMiddlewares["reportCallEvent"]...)
+	router.POST(options.BaseURL+"/v1/calls/:id/qualification", wrapper.QualifyCall, options.OperationMiddlewares["qualifyCall"]...)
 
 }
 
@@ -5490,6 +6882,2027 @@ type GetNextBusinessDay500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetNextBusinessDay500ApplicationProblemPlusJSONResponse) VisitGetNextBusinessDayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCallRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetCallResponseObject interface {
+	VisitGetCallResponse(w http.ResponseWriter) error
+}
+
+type GetCall200JSONResponse Call
+
+func (response GetCall200JSONResponse) VisitGetCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCall400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCall400ApplicationProblemPlusJSONResponse) VisitGetCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCall401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCall401ApplicationProblemPlusJSONResponse) VisitGetCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCall404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCall404ApplicationProblemPlusJSONResponse) VisitGetCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCall429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCall429ApplicationProblemPlusJSONResponse) VisitGetCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCall500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCall500ApplicationProblemPlusJSONResponse) VisitGetCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEventRequestObject struct {
+	Id   ID `json:"id"`
+	Body *ReportCallEventJSONRequestBody
+}
+
+type ReportCallEventResponseObject interface {
+	VisitReportCallEventResponse(w http.ResponseWriter) error
+}
+
+type ReportCallEvent200JSONResponse Call
+
+func (response ReportCallEvent200JSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent400ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent401ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent403ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent404ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent413ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent415ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent422ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent429ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent500ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCallRequestObject struct {
+	Id     ID `json:"id"`
+	Params QualifyCallParams
+	Body   *QualifyCallJSONRequestBody
+}
+
+type QualifyCallResponseObject interface {
+	VisitQualifyCallResponse(w http.ResponseWriter) error
+}
+
+type QualifyCall201JSONResponse CallQualification
+
+func (response QualifyCall201JSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall400ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall401ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall403ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall404ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall409ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall413ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall415ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall422ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall429ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type QualifyCall500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall500ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignsRequestObject struct {
+	Params ListCampaignsParams
+}
+
+type ListCampaignsResponseObject interface {
+	VisitListCampaignsResponse(w http.ResponseWriter) error
+}
+
+type ListCampaigns200JSONResponse CampaignList
+
+func (response ListCampaigns200JSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns400ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns401ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns429ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns500ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaignRequestObject struct {
+	Params CreateCampaignParams
+	Body   *CreateCampaignJSONRequestBody
+}
+
+type CreateCampaignResponseObject interface {
+	VisitCreateCampaignResponse(w http.ResponseWriter) error
+}
+
+type CreateCampaign201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateCampaign201JSONResponse struct {
+	Body    Campaign
+	Headers CreateCampaign201ResponseHeaders
+}
+
+func (response CreateCampaign201JSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign400ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign401ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign403ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign409ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign413ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign415ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign422ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign429ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign500ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetCampaignResponseObject interface {
+	VisitGetCampaignResponse(w http.ResponseWriter) error
+}
+
+type GetCampaign200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetCampaign200JSONResponse struct {
+	Body    Campaign
+	Headers GetCampaign200ResponseHeaders
+}
+
+func (response GetCampaign200JSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign400ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign401ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign404ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign429ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign500ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaignRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateCampaignParams
+	Body   *UpdateCampaignJSONRequestBody
+}
+
+type UpdateCampaignResponseObject interface {
+	VisitUpdateCampaignResponse(w http.ResponseWriter) error
+}
+
+type UpdateCampaign200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateCampaign200JSONResponse struct {
+	Body    Campaign
+	Headers UpdateCampaign200ResponseHeaders
+}
+
+func (response UpdateCampaign200JSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign400ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign401ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign403ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign404ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign409ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign412ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign413ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign415ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign429ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign500ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntriesRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListCampaignEntriesParams
+}
+
+type ListCampaignEntriesResponseObject interface {
+	VisitListCampaignEntriesResponse(w http.ResponseWriter) error
+}
+
+type ListCampaignEntries200JSONResponse EntryList
+
+func (response ListCampaignEntries200JSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEntries400ApplicationProblemPlusJSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEntries401ApplicationProblemPlusJSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEntries403ApplicationProblemPlusJSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEntries404ApplicationProblemPlusJSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEntries429ApplicationProblemPlusJSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEntries500ApplicationProblemPlusJSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntriesRequestObject struct {
+	Id     ID `json:"id"`
+	Params AddCampaignEntriesParams
+	Body   *AddCampaignEntriesJSONRequestBody
+}
+
+type AddCampaignEntriesResponseObject interface {
+	VisitAddCampaignEntriesResponse(w http.ResponseWriter) error
+}
+
+type AddCampaignEntries201JSONResponse EntriesCreated
+
+func (response AddCampaignEntries201JSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries400ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries401ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries403ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries404ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries409ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries413ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries415ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries422ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries429ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddCampaignEntries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries500ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveCampaignEntryRequestObject struct {
+	Id      ID                 `json:"id"`
+	EntryId openapi_types.UUID `json:"entry_id"`
+}
+
+type RemoveCampaignEntryResponseObject interface {
+	VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error
+}
+
+type RemoveCampaignEntry204Response struct {
+}
+
+func (response RemoveCampaignEntry204Response) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveCampaignEntry400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry400ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveCampaignEntry401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry401ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveCampaignEntry403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry403ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveCampaignEntry404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry404ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveCampaignEntry409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry409ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveCampaignEntry429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry429ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveCampaignEntry500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry500ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntryRequestObject struct {
+	Id      ID                 `json:"id"`
+	EntryId openapi_types.UUID `json:"entry_id"`
+}
+
+type GetCampaignEntryResponseObject interface {
+	VisitGetCampaignEntryResponse(w http.ResponseWriter) error
+}
+
+type GetCampaignEntry200JSONResponse EntryDetail
+
+func (response GetCampaignEntry200JSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntry400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignEntry400ApplicationProblemPlusJSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntry401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignEntry401ApplicationProblemPlusJSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntry403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignEntry403ApplicationProblemPlusJSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntry404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignEntry404ApplicationProblemPlusJSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntry429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignEntry429ApplicationProblemPlusJSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntry500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignEntry500ApplicationProblemPlusJSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaignRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type PauseCampaignResponseObject interface {
+	VisitPauseCampaignResponse(w http.ResponseWriter) error
+}
+
+type PauseCampaign200JSONResponse Campaign
+
+func (response PauseCampaign200JSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign400ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign401ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign403ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign404ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign409ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign429ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign500ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaignRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type StartCampaignResponseObject interface {
+	VisitStartCampaignResponse(w http.ResponseWriter) error
+}
+
+type StartCampaign200JSONResponse Campaign
+
+func (response StartCampaign200JSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign400ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign401ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign403ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign404ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign409ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign429ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign500ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaignRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type StopCampaignResponseObject interface {
+	VisitStopCampaignResponse(w http.ResponseWriter) error
+}
+
+type StopCampaign200JSONResponse Campaign
+
+func (response StopCampaign200JSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaign400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign400ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaign401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign401ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaign403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign403ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaign404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign404ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaign409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign409ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaign429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign429ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StopCampaign500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign500ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -8910,6 +12323,1716 @@ type GetConversationRelated500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetConversationRelated500ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPromptRequestObject struct {
+	Id   ID `json:"id"`
+	Body *AnswerDialerPromptJSONRequestBody
+}
+
+type AnswerDialerPromptResponseObject interface {
+	VisitAnswerDialerPromptResponse(w http.ResponseWriter) error
+}
+
+type AnswerDialerPrompt200JSONResponse Prompt
+
+func (response AnswerDialerPrompt200JSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt400ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt401ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt403ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt404ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt409ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt413ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt415ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt422ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt429ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AnswerDialerPrompt500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt500ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDialerSessionsRequestObject struct {
+	Params ListDialerSessionsParams
+}
+
+type ListDialerSessionsResponseObject interface {
+	VisitListDialerSessionsResponse(w http.ResponseWriter) error
+}
+
+type ListDialerSessions200JSONResponse SessionList
+
+func (response ListDialerSessions200JSONResponse) VisitListDialerSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDialerSessions400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDialerSessions400ApplicationProblemPlusJSONResponse) VisitListDialerSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDialerSessions401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDialerSessions401ApplicationProblemPlusJSONResponse) VisitListDialerSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDialerSessions429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListDialerSessions429ApplicationProblemPlusJSONResponse) VisitListDialerSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDialerSessions500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListDialerSessions500ApplicationProblemPlusJSONResponse) VisitListDialerSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialerRequestObject struct {
+	Params JoinDialerParams
+	Body   *JoinDialerJSONRequestBody
+}
+
+type JoinDialerResponseObject interface {
+	VisitJoinDialerResponse(w http.ResponseWriter) error
+}
+
+type JoinDialer201JSONResponse Session
+
+func (response JoinDialer201JSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer400ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer401ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer403ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer409ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer413ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer415ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer422ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer429ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type JoinDialer500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer500ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSessionRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetDialerSessionResponseObject interface {
+	VisitGetDialerSessionResponse(w http.ResponseWriter) error
+}
+
+type GetDialerSession200JSONResponse Session
+
+func (response GetDialerSession200JSONResponse) VisitGetDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSession400ApplicationProblemPlusJSONResponse) VisitGetDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSession401ApplicationProblemPlusJSONResponse) VisitGetDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSession404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSession404ApplicationProblemPlusJSONResponse) VisitGetDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSession429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSession429ApplicationProblemPlusJSONResponse) VisitGetDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSession500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSession500ApplicationProblemPlusJSONResponse) VisitGetDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSessionRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type LeaveDialerSessionResponseObject interface {
+	VisitLeaveDialerSessionResponse(w http.ResponseWriter) error
+}
+
+type LeaveDialerSession200JSONResponse Session
+
+func (response LeaveDialerSession200JSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession400ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession401ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession403ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession404ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession409ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession429ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession500ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSessionRequestObject struct {
+	Id   ID `json:"id"`
+	Body *PauseDialerSessionJSONRequestBody
+}
+
+type PauseDialerSessionResponseObject interface {
+	VisitPauseDialerSessionResponse(w http.ResponseWriter) error
+}
+
+type PauseDialerSession200JSONResponse Session
+
+func (response PauseDialerSession200JSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession400ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession401ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession403ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession404ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession409ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession413ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession415ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession422ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession429ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PauseDialerSession500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession500ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSessionRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ResumeDialerSessionResponseObject interface {
+	VisitResumeDialerSessionResponse(w http.ResponseWriter) error
+}
+
+type ResumeDialerSession200JSONResponse Session
+
+func (response ResumeDialerSession200JSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSession400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession400ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSession401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession401ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSession403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession403ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSession404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession404ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSession409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession409ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSession429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession429ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResumeDialerSession500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession500ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSettingsRequestObject struct {
+}
+
+type GetDialerSettingsResponseObject interface {
+	VisitGetDialerSettingsResponse(w http.ResponseWriter) error
+}
+
+type GetDialerSettings200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetDialerSettings200JSONResponse struct {
+	Body    DialerSettings
+	Headers GetDialerSettings200ResponseHeaders
+}
+
+func (response GetDialerSettings200JSONResponse) VisitGetDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSettings400ApplicationProblemPlusJSONResponse) VisitGetDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSettings401ApplicationProblemPlusJSONResponse) VisitGetDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSettings403ApplicationProblemPlusJSONResponse) VisitGetDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSettings429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSettings429ApplicationProblemPlusJSONResponse) VisitGetDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSettings500ApplicationProblemPlusJSONResponse) VisitGetDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettingsRequestObject struct {
+	Params UpdateDialerSettingsParams
+	Body   *UpdateDialerSettingsJSONRequestBody
+}
+
+type UpdateDialerSettingsResponseObject interface {
+	VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error
+}
+
+type UpdateDialerSettings200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateDialerSettings200JSONResponse struct {
+	Body    DialerSettings
+	Headers UpdateDialerSettings200ResponseHeaders
+}
+
+func (response UpdateDialerSettings200JSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings400ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings401ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings403ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings404ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings409ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings412ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings413ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings415ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings429ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateDialerSettings500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings500ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDNCRequestObject struct {
+	Params ListDNCParams
+}
+
+type ListDNCResponseObject interface {
+	VisitListDNCResponse(w http.ResponseWriter) error
+}
+
+type ListDNC200JSONResponse DNCList
+
+func (response ListDNC200JSONResponse) VisitListDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDNC400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListDNC400ApplicationProblemPlusJSONResponse) VisitListDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDNC401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListDNC401ApplicationProblemPlusJSONResponse) VisitListDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDNC429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListDNC429ApplicationProblemPlusJSONResponse) VisitListDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDNC500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListDNC500ApplicationProblemPlusJSONResponse) VisitListDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNCRequestObject struct {
+	Params AddDNCParams
+	Body   *AddDNCJSONRequestBody
+}
+
+type AddDNCResponseObject interface {
+	VisitAddDNCResponse(w http.ResponseWriter) error
+}
+
+type AddDNC201JSONResponse DNC
+
+func (response AddDNC201JSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC400ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC401ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC403ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC409ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC413ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC415ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC422ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC429ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddDNC500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC500ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveDNCRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RemoveDNCResponseObject interface {
+	VisitRemoveDNCResponse(w http.ResponseWriter) error
+}
+
+type RemoveDNC204Response struct {
+}
+
+func (response RemoveDNC204Response) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveDNC400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC400ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveDNC401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC401ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveDNC403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC403ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveDNC404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC404ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveDNC409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC409ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveDNC429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC429ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveDNC500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC500ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -15273,6 +20396,48 @@ type StrictServerInterface interface {
 	// GetNextBusinessDay Next business day
 	// (GET /v1/calendar/next-business-day)
 	GetNextBusinessDay(ctx context.Context, request GetNextBusinessDayRequestObject) (GetNextBusinessDayResponseObject, error)
+	// GetCall Get a call
+	// (GET /v1/calls/{id})
+	GetCall(ctx context.Context, request GetCallRequestObject) (GetCallResponseObject, error)
+	// ReportCallEvent Report a call event
+	// (POST /v1/calls/{id}/events)
+	ReportCallEvent(ctx context.Context, request ReportCallEventRequestObject) (ReportCallEventResponseObject, error)
+	// QualifyCall Qualify a call
+	// (POST /v1/calls/{id}/qualification)
+	QualifyCall(ctx context.Context, request QualifyCallRequestObject) (QualifyCallResponseObject, error)
+	// ListCampaigns List campaigns
+	// (GET /v1/campaigns)
+	ListCampaigns(ctx context.Context, request ListCampaignsRequestObject) (ListCampaignsResponseObject, error)
+	// CreateCampaign Create a campaign
+	// (POST /v1/campaigns)
+	CreateCampaign(ctx context.Context, request CreateCampaignRequestObject) (CreateCampaignResponseObject, error)
+	// GetCampaign Get a campaign
+	// (GET /v1/campaigns/{id})
+	GetCampaign(ctx context.Context, request GetCampaignRequestObject) (GetCampaignResponseObject, error)
+	// UpdateCampaign Update a campaign
+	// (PATCH /v1/campaigns/{id})
+	UpdateCampaign(ctx context.Context, request UpdateCampaignRequestObject) (UpdateCampaignResponseObject, error)
+	// ListCampaignEntries List a campaign's entries
+	// (GET /v1/campaigns/{id}/entries)
+	ListCampaignEntries(ctx context.Context, request ListCampaignEntriesRequestObject) (ListCampaignEntriesResponseObject, error)
+	// AddCampaignEntries Queue customers in a campaign
+	// (POST /v1/campaigns/{id}/entries)
+	AddCampaignEntries(ctx context.Context, request AddCampaignEntriesRequestObject) (AddCampaignEntriesResponseObject, error)
+	// RemoveCampaignEntry Remove an entry
+	// (DELETE /v1/campaigns/{id}/entries/{entry_id})
+	RemoveCampaignEntry(ctx context.Context, request RemoveCampaignEntryRequestObject) (RemoveCampaignEntryResponseObject, error)
+	// GetCampaignEntry Get an entry
+	// (GET /v1/campaigns/{id}/entries/{entry_id})
+	GetCampaignEntry(ctx context.Context, request GetCampaignEntryRequestObject) (GetCampaignEntryResponseObject, error)
+	// PauseCampaign Pause a campaign
+	// (POST /v1/campaigns/{id}/pause)
+	PauseCampaign(ctx context.Context, request PauseCampaignRequestObject) (PauseCampaignResponseObject, error)
+	// StartCampaign Start a campaign
+	// (POST /v1/campaigns/{id}/start)
+	StartCampaign(ctx context.Context, request StartCampaignRequestObject) (StartCampaignResponseObject, error)
+	// StopCampaign Stop a campaign
+	// (POST /v1/campaigns/{id}/stop)
+	StopCampaign(ctx context.Context, request StopCampaignRequestObject) (StopCampaignResponseObject, error)
 	// ListCompanies List companies
 	// (GET /v1/companies)
 	ListCompanies(ctx context.Context, request ListCompaniesRequestObject) (ListCompaniesResponseObject, error)
@@ -15351,6 +20516,42 @@ type StrictServerInterface interface {
 	// GetConversationRelated Related records
 	// (GET /v1/conversations/{id}/related)
 	GetConversationRelated(ctx context.Context, request GetConversationRelatedRequestObject) (GetConversationRelatedResponseObject, error)
+	// AnswerDialerPrompt Answer a prompt
+	// (POST /v1/dialer/prompts/{id}/answer)
+	AnswerDialerPrompt(ctx context.Context, request AnswerDialerPromptRequestObject) (AnswerDialerPromptResponseObject, error)
+	// ListDialerSessions List dialer sessions
+	// (GET /v1/dialer/sessions)
+	ListDialerSessions(ctx context.Context, request ListDialerSessionsRequestObject) (ListDialerSessionsResponseObject, error)
+	// JoinDialer Join a campaign
+	// (POST /v1/dialer/sessions)
+	JoinDialer(ctx context.Context, request JoinDialerRequestObject) (JoinDialerResponseObject, error)
+	// GetDialerSession Get a dialer session
+	// (GET /v1/dialer/sessions/{id})
+	GetDialerSession(ctx context.Context, request GetDialerSessionRequestObject) (GetDialerSessionResponseObject, error)
+	// LeaveDialerSession Leave a dialer session
+	// (POST /v1/dialer/sessions/{id}/leave)
+	LeaveDialerSession(ctx context.Context, request LeaveDialerSessionRequestObject) (LeaveDialerSessionResponseObject, error)
+	// PauseDialerSession Pause a dialer session
+	// (POST /v1/dialer/sessions/{id}/pause)
+	PauseDialerSession(ctx context.Context, request PauseDialerSessionRequestObject) (PauseDialerSessionResponseObject, error)
+	// ResumeDialerSession Resume a dialer session
+	// (POST /v1/dialer/sessions/{id}/resume)
+	ResumeDialerSession(ctx context.Context, request ResumeDialerSessionRequestObject) (ResumeDialerSessionResponseObject, error)
+	// GetDialerSettings Get the dialer settings
+	// (GET /v1/dialer/settings)
+	GetDialerSettings(ctx context.Context, request GetDialerSettingsRequestObject) (GetDialerSettingsResponseObject, error)
+	// UpdateDialerSettings Change the dialer settings
+	// (PUT /v1/dialer/settings)
+	UpdateDialerSettings(ctx context.Context, request UpdateDialerSettingsRequestObject) (UpdateDialerSettingsResponseObject, error)
+	// ListDNC List the do-not-call list
+	// (GET /v1/dnc)
+	ListDNC(ctx context.Context, request ListDNCRequestObject) (ListDNCResponseObject, error)
+	// AddDNC Add a number to the do-not-call list
+	// (POST /v1/dnc)
+	AddDNC(ctx context.Context, request AddDNCRequestObject) (AddDNCResponseObject, error)
+	// RemoveDNC Remove a number from the do-not-call list
+	// (DELETE /v1/dnc/{id})
+	RemoveDNC(ctx context.Context, request RemoveDNCRequestObject) (RemoveDNCResponseObject, error)
 	// ListFollowUps List follow-ups
 	// (GET /v1/follow-ups)
 	ListFollowUps(ctx context.Context, request ListFollowUpsRequestObject) (ListFollowUpsResponseObject, error)
@@ -15691,6 +20892,477 @@ func (sh *strictHandler) GetNextBusinessDay(ctx echo.Context, params GetNextBusi
 		return err
 	} else if validResponse, ok := response.(GetNextBusinessDayResponseObject); ok {
 		return validResponse.VisitGetNextBusinessDayResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCall operation middleware
+func (sh *strictHandler) GetCall(ctx echo.Context, id ID) error {
+	var request GetCallRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCall(ctx.Request().Context(), request.(GetCallRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCall")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCallResponseObject); ok {
+		return validResponse.VisitGetCallResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReportCallEvent operation middleware
+func (sh *strictHandler) ReportCallEvent(ctx echo.Context, id ID) error {
+	var request ReportCallEventRequestObject
+
+	request.Id = id
+
+	var body ReportCallEventJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReportCallEvent(ctx.Request().Context(), request.(ReportCallEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReportCallEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReportCallEventResponseObject); ok {
+		return validResponse.VisitReportCallEventResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// QualifyCall operation middleware
+func (sh *strictHandler) QualifyCall(ctx echo.Context, id ID, params QualifyCallParams) error {
+	var request QualifyCallRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body QualifyCallJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.QualifyCall(ctx.Request().Context(), request.(QualifyCallRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "QualifyCall")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(QualifyCallResponseObject); ok {
+		return validResponse.VisitQualifyCallResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCampaigns operation middleware
+func (sh *strictHandler) ListCampaigns(ctx echo.Context, params ListCampaignsParams) error {
+	var request ListCampaignsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCampaigns(ctx.Request().Context(), request.(ListCampaignsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCampaigns")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCampaignsResponseObject); ok {
+		return validResponse.VisitListCampaignsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateCampaign operation middleware
+func (sh *strictHandler) CreateCampaign(ctx echo.Context, params CreateCampaignParams) error {
+	var request CreateCampaignRequestObject
+
+	request.Params = params
+
+	var body CreateCampaignJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateCampaign(ctx.Request().Context(), request.(CreateCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateCampaignResponseObject); ok {
+		return validResponse.VisitCreateCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCampaign operation middleware
+func (sh *strictHandler) GetCampaign(ctx echo.Context, id ID) error {
+	var request GetCampaignRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCampaign(ctx.Request().Context(), request.(GetCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCampaignResponseObject); ok {
+		return validResponse.VisitGetCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateCampaign operation middleware
+func (sh *strictHandler) UpdateCampaign(ctx echo.Context, id ID, params UpdateCampaignParams) error {
+	var request UpdateCampaignRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateCampaignJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateCampaign(ctx.Request().Context(), request.(UpdateCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateCampaignResponseObject); ok {
+		return validResponse.VisitUpdateCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListCampaignEntries operation middleware
+func (sh *strictHandler) ListCampaignEntries(ctx echo.Context, id ID, params ListCampaignEntriesParams) error {
+	var request ListCampaignEntriesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCampaignEntries(ctx.Request().Context(), request.(ListCampaignEntriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCampaignEntries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCampaignEntriesResponseObject); ok {
+		return validResponse.VisitListCampaignEntriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddCampaignEntries operation middleware
+func (sh *strictHandler) AddCampaignEntries(ctx echo.Context, id ID, params AddCampaignEntriesParams) error {
+	var request AddCampaignEntriesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body AddCampaignEntriesJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddCampaignEntries(ctx.Request().Context(), request.(AddCampaignEntriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddCampaignEntries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddCampaignEntriesResponseObject); ok {
+		return validResponse.VisitAddCampaignEntriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveCampaignEntry operation middleware
+func (sh *strictHandler) RemoveCampaignEntry(ctx echo.Context, id ID, entryId openapi_types.UUID) error {
+	var request RemoveCampaignEntryRequestObject
+
+	request.Id = id
+	request.EntryId = entryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveCampaignEntry(ctx.Request().Context(), request.(RemoveCampaignEntryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveCampaignEntry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveCampaignEntryResponseObject); ok {
+		return validResponse.VisitRemoveCampaignEntryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCampaignEntry operation middleware
+func (sh *strictHandler) GetCampaignEntry(ctx echo.Context, id ID, entryId openapi_types.UUID) error {
+	var request GetCampaignEntryRequestObject
+
+	request.Id = id
+	request.EntryId = entryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCampaignEntry(ctx.Request().Context(), request.(GetCampaignEntryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCampaignEntry")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCampaignEntryResponseObject); ok {
+		return validResponse.VisitGetCampaignEntryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PauseCampaign operation middleware
+func (sh *strictHandler) PauseCampaign(ctx echo.Context, id ID) error {
+	var request PauseCampaignRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PauseCampaign(ctx.Request().Context(), request.(PauseCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PauseCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PauseCampaignResponseObject); ok {
+		return validResponse.VisitPauseCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StartCampaign operation middleware
+func (sh *strictHandler) StartCampaign(ctx echo.Context, id ID) error {
+	var request StartCampaignRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StartCampaign(ctx.Request().Context(), request.(StartCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StartCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StartCampaignResponseObject); ok {
+		return validResponse.VisitStartCampaignResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// StopCampaign operation middleware
+func (sh *strictHandler) StopCampaign(ctx echo.Context, id ID) error {
+	var request StopCampaignRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.StopCampaign(ctx.Request().Context(), request.(StopCampaignRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "StopCampaign")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(StopCampaignResponseObject); ok {
+		return validResponse.VisitStopCampaignResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -16539,6 +22211,419 @@ func (sh *strictHandler) GetConversationRelated(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(GetConversationRelatedResponseObject); ok {
 		return validResponse.VisitGetConversationRelatedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AnswerDialerPrompt operation middleware
+func (sh *strictHandler) AnswerDialerPrompt(ctx echo.Context, id ID) error {
+	var request AnswerDialerPromptRequestObject
+
+	request.Id = id
+
+	var body AnswerDialerPromptJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AnswerDialerPrompt(ctx.Request().Context(), request.(AnswerDialerPromptRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AnswerDialerPrompt")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AnswerDialerPromptResponseObject); ok {
+		return validResponse.VisitAnswerDialerPromptResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDialerSessions operation middleware
+func (sh *strictHandler) ListDialerSessions(ctx echo.Context, params ListDialerSessionsParams) error {
+	var request ListDialerSessionsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDialerSessions(ctx.Request().Context(), request.(ListDialerSessionsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDialerSessions")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDialerSessionsResponseObject); ok {
+		return validResponse.VisitListDialerSessionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// JoinDialer operation middleware
+func (sh *strictHandler) JoinDialer(ctx echo.Context, params JoinDialerParams) error {
+	var request JoinDialerRequestObject
+
+	request.Params = params
+
+	var body JoinDialerJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.JoinDialer(ctx.Request().Context(), request.(JoinDialerRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "JoinDialer")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(JoinDialerResponseObject); ok {
+		return validResponse.VisitJoinDialerResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDialerSession operation middleware
+func (sh *strictHandler) GetDialerSession(ctx echo.Context, id ID) error {
+	var request GetDialerSessionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDialerSession(ctx.Request().Context(), request.(GetDialerSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDialerSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDialerSessionResponseObject); ok {
+		return validResponse.VisitGetDialerSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// LeaveDialerSession operation middleware
+func (sh *strictHandler) LeaveDialerSession(ctx echo.Context, id ID) error {
+	var request LeaveDialerSessionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.LeaveDialerSession(ctx.Request().Context(), request.(LeaveDialerSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "LeaveDialerSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(LeaveDialerSessionResponseObject); ok {
+		return validResponse.VisitLeaveDialerSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PauseDialerSession operation middleware
+func (sh *strictHandler) PauseDialerSession(ctx echo.Context, id ID) error {
+	var request PauseDialerSessionRequestObject
+
+	request.Id = id
+
+	var body PauseDialerSessionJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PauseDialerSession(ctx.Request().Context(), request.(PauseDialerSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PauseDialerSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PauseDialerSessionResponseObject); ok {
+		return validResponse.VisitPauseDialerSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ResumeDialerSession operation middleware
+func (sh *strictHandler) ResumeDialerSession(ctx echo.Context, id ID) error {
+	var request ResumeDialerSessionRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ResumeDialerSession(ctx.Request().Context(), request.(ResumeDialerSessionRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ResumeDialerSession")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ResumeDialerSessionResponseObject); ok {
+		return validResponse.VisitResumeDialerSessionResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetDialerSettings operation middleware
+func (sh *strictHandler) GetDialerSettings(ctx echo.Context) error {
+	var request GetDialerSettingsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetDialerSettings(ctx.Request().Context(), request.(GetDialerSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetDialerSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetDialerSettingsResponseObject); ok {
+		return validResponse.VisitGetDialerSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateDialerSettings operation middleware
+func (sh *strictHandler) UpdateDialerSettings(ctx echo.Context, params UpdateDialerSettingsParams) error {
+	var request UpdateDialerSettingsRequestObject
+
+	request.Params = params
+
+	var body UpdateDialerSettingsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateDialerSettings(ctx.Request().Context(), request.(UpdateDialerSettingsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateDialerSettings")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateDialerSettingsResponseObject); ok {
+		return validResponse.VisitUpdateDialerSettingsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListDNC operation middleware
+func (sh *strictHandler) ListDNC(ctx echo.Context, params ListDNCParams) error {
+	var request ListDNCRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListDNC(ctx.Request().Context(), request.(ListDNCRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListDNC")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListDNCResponseObject); ok {
+		return validResponse.VisitListDNCResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddDNC operation middleware
+func (sh *strictHandler) AddDNC(ctx echo.Context, params AddDNCParams) error {
+	var request AddDNCRequestObject
+
+	request.Params = params
+
+	var body AddDNCJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddDNC(ctx.Request().Context(), request.(AddDNCRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddDNC")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddDNCResponseObject); ok {
+		return validResponse.VisitAddDNCResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveDNC operation middleware
+func (sh *strictHandler) RemoveDNC(ctx echo.Context, id ID) error {
+	var request RemoveDNCRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveDNC(ctx.Request().Context(), request.(RemoveDNCRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveDNC")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveDNCResponseObject); ok {
+		return validResponse.VisitRemoveDNCResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -18122,273 +24207,345 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L1rchs5uii4FQTnRJTUnaRIWfJDiok5KpfrlLv8UMtyV5wu+YpQ5kcSpSTAApCiaY8i7iLuBibOj4n7",
-	"e2JWUDu5K7mBD0A+yEwySVGi1cVfEslMPL/382sjFMOR4MC1ahx9bQyARiDx31fntG/+RqBCyUaaCd44",
-	"apwPgNyAVExwInpED4BI0InkEBFx9RuEOiA9IUn3da/5lupw0G01goYKBzCkZjQ9GUHjqKG0ZLzfuL0N",
-	"Gm9ESO3gZXN9PHvj5wklUJ1Os2jYM9ByctLTIGcH/gCh4JEiWpAxZZpcQU9I3IicMN4vHZpxDX2QjVsz",
-	"+IhKOgTtTuplIpWQ5evvcvisL0N8out3MpJww0SiyIj2wczGzOO/JyAnjaDB6dBMaN8pLGVIP78B3teD",
-	"xtF+ux00hoz7z52g5Axe/1C+KHuC3ynConT2EdWDbHIWNYKGhN8TJiFqHGmZQH4hPSGHVDeOGkmCT5ZM",
-	"HcFwJDTwcPIzTGaXcUISzn5PgFzDBAFGD5giY8k0kB1KPn58/QNhilDSFyIi4UCwEHZb5AxGMZ0oB3N4",
-	"mEoLCRGRoEaCK8DB9g/I4PiC4890aCcZMz0glAs9AEnM1kBpQrkag1TkYH//mIwHLAYcs8ek0ulDMuEq",
-	"IAftF60L7o/LIkp2YLn9Ns2Gq67t8LDGtfUQcyoAyuBll8QUF0ijY0LdsdE+ZdzsiXAYg0zRNN1jZ79V",
-	"uXyHrVXr7tQCNx7GSQQnMhywGwM2M5ceK0FiZtboniESQiEjVYUEzA556Z8vrC+CHk1i3Tjq0VhBuqIr",
-	"IWKg3BIXNmR6diGntA9EsS+VyBfje6WTHZqToJ/ZMBlmaGg/ZaeSUYug8XccemYNP0qApobPmigw2zsm",
-	"o4HgQHgyvDLXRSWQobkTiAgzt4h4MqS6as2/34FW3BpstwiEJO17Gp1Z6DefQsE1cPyXjkYxswR7byTF",
-	"VQzDv/6mLPWGz3Q4isFuVVMWO5D1eDSginQI4zc0ZhHpMYiR/ICUwhDSX7828LvGUQOG5u2gMQSlaN+s",
-	"dJgoQ6cJ5QR/JDSKJCjVuP0UNJSmOlGNowOzUc10jCDt5nGzZ1QqkfyIauARHLkdHOGTlgvd5g/x3yT0",
-	"GkeN/2Mv45J79le1d2rftYc3i6d+00yRIY3NzRnWJQm1Gzffu5M4Jl17BF1iblIRoOHAH89t0HgpeC9m",
-	"4V1v4oQkCqQlg0hs3TnGhopMCHxmSiMeZqf5IjvNdBHzjjH0D637EP3Ayi8fSJhICVwTs1oI8GQ5YZ4K",
-	"Z8Q7269hAkwRpVkcG5rOkdXfBo0fhbxiUQT8zrDOFBEjkPgK4QCRIgalvaAkYlCERkPGi+f8JDvnbC3z",
-	"DrqXPrWukw5pHIP8TuEiyZBOCBfaQIw9u3RXeGCvuQbJafzKgO0Sh3bnlZ5wknD4PILQCIKINcd4tF13",
-	"3Zcs6hoo4Jr1GCjCtKGdKAeAvMENxsLe+juhfxQJj+546R8NUpmz6pnBivd6kN3rO//E3HvlQjftU+u4",
-	"13eCqCQcOHHPH0R60xo45RrP4pROYkGjcyHeUNmHh7zSPJpfiQhRVNyAtJfGvgBBXmyXKVFwZ+bVHymL",
-	"IVoDd3KnEw4o70NEFONhpuJcNJ5cNI5R0DKwhCIWoTyyukLhtjv72W3nF0p6dqXz7n2Ue77pnl8XZmea",
-	"WLorpII0BrcxnZ0CbhDP+lyIt5RPnBSgHhokTk5fe4KN0MC0IpJqBw3HVm/ropLXRC2vS5TV6syl5NTY",
-	"3CNVS3JP7+VURlzVR04TPRCSfVkLoJ24wSx3sJOieMCUYrx/TBTwiFw0Cs8dke+BSpDkImm3n4R0xMyx",
-	"4Ae4aBTJTScDwMLS50Fekn9wXSCXuzy3uYAk/JqLMQ+IhBtxbWUh+Dwy+iXC20c+kiI08t5VDK+4Znqy",
-	"DnY8pZeRMVWGq0WoJlISsV4PZE5eKJzofg6lcwPh3iSYYeaeLcvNfQ2TpntlfYhd3FsXN+fluWyTRZXX",
-	"HbZKRiMhNURvIWL0HPewWaJveGg3P6uZrdtCFcoNaWY8OX3tDAojaaQSzazG4qxDl1QXDBQR1dDUbAiz",
-	"VoqgYeFPzXuHJ3FsINLbQGbGYFENg0jQMPr6pbkTN1nxPH4ZgGXOBrJQtTdYaaSYEE1eND2tHS3wwSHj",
-	"iYZdA66rrdsqjV9nfxhJ6LHP5cYHaxcJB1TSUBsl1Um21zAJiBaozfc5U0AYYtLM4A7573TiRkJdBHtn",
-	"5pnboGFUnstaV3Sbt3f9ag1geEbpiWSjuTUEeaD7lI5oWamZ3cLqS3wIcSqyLJ7GpznYddaLIjgXQXMO",
-	"tCgtRoqMhbxGHuKEvF6iEwkt8gvTA5FoI7v4F8yjiiRcs9jT4kooqoSapawLhWuYBSpUS/3qqFHyqDq2",
-	"apJRn+JJi/xgjS9osc1k2MKya90qLn/RTeEyaRy/76FNYh6YOWJ0G0xTo+sym+c5qiGhBN0iHwZizHF3",
-	"9sqYSi2YaBPx/KxBdXT55PrvL4bfP/v8j/3Rm+f87ED/59PxPzvhj4eDv7XVD/t04b7Ncma3/Snd+Btm",
-	"DT3FTURUI5FnGoZqEcalR+FnoVJS/JyzgJefif3N0xLzOBrGj4khBURYiDZUsbWYPExtHLdQXELp9Ttj",
-	"0nI4GjoZZdpOOgP+5rhiGDrOWuPxhOsyk+HrD+/Jk87Tp80OofFoQJv7x8TZJcn3Z+Z0RlQb1bxx1Phv",
-	"v540//np6/7tv5XhccTM/2EJcfmeMimFGWvhOq+Z1Z6BJ0Nz2EPKeCNoXLE4Nk8EDTVgo5H9F2WQ3Nnn",
-	"SAraO2eISsmTI2G0lstQRDC77pevTqcPoN188enr4W3z/7L/PSk/CjQgzY738ceAQKvfIh9eLnOwSksA",
-	"XUYiZwF1Bgy/TxTjoNRPIrHKSwXdt5q7peSBoR9GOzIkm3wRHI7JQMQsohNrQxa9Hm6gCLqxcJbeeoTu",
-	"nA3hfe8Hg9CfSs1HsTBiPi4iINToUKQrRsBVFwVOs5rapOQXgOvI0o4h/fzavvIMmYz70JmiMkHDepPc",
-	"z4Yy3AYNnH/RZLmdzdCOiWr4UQJ/ZGXk4+WAcg5xHhfQlt8IGuMB1YqORoamO6M245cjkEaUnocWL8Vw",
-	"RHmJoOsM31D/PD11K6HN3q9yJ4Es5KPfZqG1c5ATFAPCBRklPNSJVX93eDIEyUIiLO9Heua/e/nu9G+7",
-	"rVpTryD1h4nSYniJBvaFZ/cSH/7RPruEuA99Gl96aal4MGf0yx//JYgSIaNxqZQsxnyRvDQeCCLGXNnD",
-	"C5FllMlDC08QAbU+LJ2ax8+gVwZMXm9ecKIWsD/Yh80wkkZQcVbvxBBIj3JNFaO1ICIZRUtCRJnkn7u/",
-	"dF/TkBPkUDE9xwJIFlZTSjjsWaykIdyJDmR0Ncdp04ssR2ijSxh0HTudIofOxyQcQHhNItY3rMiwnRuQ",
-	"rMesbpFjhU/2142RRVRbUjHJY9pCpF4FVd6hdPOajxK9+NzXgkCL5Y48tOdObw6ArkE/8PzscSoIxTPP",
-	"8XkaanYDyNXdv3OY+TmVfSsczsXzGZ8X+maNeBXacchOl0XdXetO5jBGJ+NOl8O4u3tM4DMNdTwxX84K",
-	"fjVBncO45oU62lUqz7pHPiIRXLjtIeP5bzsPSPBoLmRlOookI4dTZGyxcPJNkrWFy74XKrQYK0ugh2sa",
-	"ltCdtQitV0zqgdEypkeoJXbazV+ySFVQLHyAgZXPQrsTa9zqCUl2KLlKJiDR0Y6eaaLgBiSNc2+KHqGk",
-	"L0UyQlk4hfiFyDvDzlcxjaOycvR1bQbw38TVpfOlfL2DdZoLbYHgIQXb9ciUTprMw87KYiPC00pi4zy4",
-	"XwTn9UEwI7d509E8ZT0FuHmX9AofmoamBRLPylbrFNaKlrDSKe5ZNqxrx3aQsRZ5zVLfxyqv4erXIHBZ",
-	"yv1tCFx5rJ/HMtclcM2Viu6PgWKQd1jknd+pjDMuxw3vQIrSsdN41Hwk90GNfc6lU7W54Pro1mpi2A1I",
-	"leZoTMGIUqzPIbrUopwW2JgIZ7SyXkrnHF5aMEUL7B1NlSuIQjUxmHEN0uiAglea7nLPoM3+94TGrOcC",
-	"HshYCg0rnQxGF7hg6TudT8z4dQ06lALEG/O8Z3/LiFijmPHPl7TvfGIlcGN+IqfmMSLBxqrUMgDakatu",
-	"IMwtHhNgCON2llJLrLugKhqY/nynQ1eaSn33MWopbdnuM81tPeJteu5B6vxIDacIVvnTXFreLUJc6dW6",
-	"VBJCC5dM0LNufoHIp8iU+MMyb0s9h9gZDonA/Gn6epC/pbrrWsaLgUZrGuy2xgHXFCDueIZFq9h6zrEo",
-	"+K3hLN8AjeaNVp/y+VEWX8A6hPeMZz9aCT7dwhnEPi6nDOTYEopXDjVKDCUWeNY0moGzdQ31MGx56qY8",
-	"Gc9OOXdEfn9ucYuucNZyLkaY5GKFugqrOcbBvCyN9zghLkwGg8GsrhZB4F1QgseT4ywItphaZ2aKUj+W",
-	"U9uykKvDw6mAj07zxScbQ9IOKuI+CubbSrpp8WM2D9Bme6XhlDa+4ztFMGD6GkaaUEWUEYh2qCZDoTTp",
-	"tNvkGiZq1znYCppcTtHJruNVbbUmp188Kdnrj0B1IqFEc3O/kF5M+1O7meW5RqbriZiJSykSo22XBPUY",
-	"wYhJ9oX+8f/+8V+CRE4f1EKR//Xf/wcxL4Jl+KmSmMFcGi6I5nBcjwGNdF6VE/nySaMFHJhZZBmk+xOp",
-	"yTdLAmsLB6eFS0c5dl9woe31XwOMzJaYJDc0ThBwF6nx3+w5zx6jwYI0qay4C5caWh6VDHEUGBShJBJa",
-	"Q0RGVA+MtmXXdSWiSeAjTdLcfcy2nAq2xNw8jxazpgSfjjobmUUx03MsBe/blEOr42ZDVyawLuKXduPZ",
-	"5KXwJ+JYjD+OysikIfNREkNk2Xhq0TIKVkSHwLXYnUVOVL9W9SCFdDiirM9Xfj+1Dq34Om5x5ddXsBFE",
-	"CXwLNgVt4DC78BXtLIaxr3p4S/pn7tdH6dFi3aquu+18ZNAS2qxf1WpRP3Pwclk8XBLvlsSzO+PIHDCs",
-	"ZfI8mOOpWSknxG1g3p2uQXdLafnj1NtSnBtB+C3B9rLQVxuilgeSWV1oBDyycfKRU7koDyGu0Iv8OOty",
-	"82yS1a/vWu6JZ5TJqT8BjfUgu8bieapZVfe65B6n4Ma9VQY3P9lw/pVyHhdfgAOhhbEAZfLHB9BIVGw+",
-	"gk87OCacWmg0urUiA3oDhDs1e3mJojIUxE1SZpqfpV2QRWCkL8457JWYc+2zLHHs1aqwVLWnORtZA0fy",
-	"8He7ICoBBy1byuuh0QVL4HdApYIKBxDwUESYU4IqXgyY3mwrMfBlkgPKiritmDng3rmarEbrAIsX2GSn",
-	"Gk9rZ6+Z1jUneCTjgYiBMDxaV2MiIOMBcMI0iVg9Z5mvvVTqTxFjZTWKMUhAG4SdDSIsgTEeTMhOVi2t",
-	"E7Tb7WKk2jygsjBxJsZW3y8RduzaLrVMeDh1jzkXXC+tAzJ7xz3GmRrckUDWVdX6XEiILkMRJ0NecqQ/",
-	"2YIPtsST84pHLMJzTfOmC8e3MLBvOgEvNc5+Kk2bHpes6geqqb1pg1k5Q03uGGcZmque1PCpjRpdeu4q",
-	"PlVnZZTWUyxRsHBjOfUK154hdDZeOmkKyiVwM3s5CzO3LXSugXY60vc4ZfkpHF3GJmdPmlBDmpJYO8ok",
-	"OBCmWjUjEaB8aPOLPxXLFwaGPtkKW2OC3nRlKVNWZAVf6uyWA3jOrrcgW4KhdD7PFPc6M8eUWOO4xXyG",
-	"Zjc0rdLMO+1Nc85+iBnhSazXbpyL45XfzRId57qi3GObN+XlrNQPaQ7soRJxmYwqrXb2iWYysrn/eSNe",
-	"ar9bSVyunaD4EDY+EWKZvuUOT0jWZ3wRjL23T9nClViYszwmxPyGrsFWPdueB/F0HekExe0sZiHZld7Z",
-	"0jfFs13Kf1YJI5X7mCKU29ipGtUx5hKDe0f+u9oTayB3NWLWNgOMIFyHMbIqbnwKQ8ovmotx/RItGfrU",
-	"C3DxiDST1+9n7yKntOUfu+hNz32BPuiAdIeUJzTuEkxoH6MkOwc1T/KISXpSDB0wa4rlGQsu6acHyynG",
-	"GQa76Rdg5zqkvBzTf5yi3hsXFHUPmVaeCnijx71w3LXnK1XXx1pjwrxIZFjqTvYCrSE7JKRDhyQ7Y7hS",
-	"TENA4Aa4DoiEHkhJ41arVa9gQj0jqIGGdTvNppPpV8p8MgtbiZtOA+HCnKHl8pFWjNS//4zyFMIWVvNZ",
-	"HjLqJiWZd9ZAZJFEPV7qOuv14TDOIurQTlEIkEbxxn4fC6VL7Sq56NTVk5yQyHwLGU457C71u5jfHyS3",
-	"aRG1WGxXXV8K0YqkpRrz74FHlF4W49cvMYqtRK4ItZAPqpBLMVy4IcavXy9V5UcCVWVmni5NtBhSzcKu",
-	"1cz0VOYJcSkfOcHZyNUSmjHj12ggSwtM+KEQdsyzpYTApl/V2l4Zc3Y7wXEWarbZza6DqmdgsrJ/yW+t",
-	"Ij58U9anu9hY7hAdVYaMb8uQcMQuXZ3KmoUd0c27sKCafcpV/Vz09EdV4gPAF9P5gnSln0p3ltpu714Q",
-	"OGISUtOtx0DGr1zhfpFo+++nKldaWpxwXWpIPpttllAD12vKGvObNUM2rKvyBiQ42lD07tQc9k4r0/BZ",
-	"1zjHBYlo2X0uJGoOjtZA0TxEPk5R9R181r4O5Q9lQSfL4JP5/otLQZm/OlT+0sfLFvY+tWuVxF6nPhRd",
-	"jIjNc9KI0RjpSq4mo+OoNtLWmbRKsfvUZ9LcncjUtdAbSWBBdZnA+4wUeuQxI8c6FGyqC7mCWHDMKKjt",
-	"mJ+biJQVay2u6lWr8/SgGPD+18PDg2cvXnT2nxwcPn1WXaemTuaceXAlQ0R22Zeh4D0mh3c0ZqXD2Vtc",
-	"gTy5I3TP+ntezgyCp7KSHSSFqvoGB5TQnFaWtzcctufBx7J2DA8M9YzWObAosVtr2x8otSs7ZEBRnF4p",
-	"cF1vpu5yqrxXTr86nK0r/Nd/W1xs3J5F5f3lznW5O7TE7rK2koJP10E2i/r2WKc2kx8lyK1gzu7uzEgt",
-	"zX2cbHQGxEt8IPmkRN/iLxTDoeCu098x4eZvzJThbIIglc1aoKVpgr4GeJoR6dydBWJMDp4RJMdNR4+X",
-	"cbG4DRmuMHOnde0/G2UdU7g+CzJGjFAnoxFhkas6kTKMrD+p3cPyQFNC+CuB5s7mPAtW0/Y8B2YPbdKb",
-	"JfW3lRt3d5qWkxdXDLtsxJRHLvLGdRGqFtHWZB5cHb7uRcyYy5qmB6vJqmYvwUD9q5vSiiwnZAxXAyGu",
-	"rePJsta0bMq00aVYMGjuGaZzTpcsyMVk1Rsgp3atFHaip8Avv42Ws9c1ilEHLZe8nq62lUUo+m9m4vor",
-	"SITjrPmlf5p7SQvqMvVnu03UM10vrrJUodGs4vuqYt9KiyE2KbRkKyApl1iOa9UorVPHojCoUkpnwa/E",
-	"BjkTprLQ+bg+O9RCt599PIdtU0Er67ruRbaqNdmmKg1Jebg5PHzytMbFV174B9CG05YYnK+ogstEloTt",
-	"44vfKeyNJ4XQThZNlKtzl/Yn9cJcSl0X28rENfDL0kSKXwaAzd8ox4nxSRRnrIiDjSCFhKgsQ39Ffdvy",
-	"iUvb6Gj+qjCNwfEVxfrcSC/2vUUr87OUHvU5ZvkbIVlYIa6fSEjrfGXSXCo/u9FUQCTEVLMbsBUNzCLw",
-	"Wori6d5NZ8+/sofWxr1258WTq6e03XwadqD5LNynzRe9g6vmfvQMntNOeHj1pLeQ1mT3WHqMxV0vthHk",
-	"IXVNYlEevDPpULIiXT6sxWdwt1OYeThFSJ4vGidoYO/79zyepBWZikdXDh4fNOURlRH5xd2jhzsLIgYY",
-	"Xa/pnfFAQXhZFWCTE7bsg7+eNP9Jm1/azRd/3fs/P33tPA1KCsbMLrtUIHMNFMvCyM9+fEleHBw+I643",
-	"I4lEmAyhrM5KdSIRpvZwnS9b4TqRpb0wa2cMvaLhoNjbPUBMy1qr+6Wq2qbIXD2QEisA40pTHkJV5K9t",
-	"mGgIQUUrQt8xuqKuQmTtB9l5lLeSnsu6Zof96fz8lNgHpsOScxkJac3QmWoeAyE1UclwSOUkbb/IOC7W",
-	"HXBrnng7M6A24Ew+nr0mnA59vl3JiBn9m99Av6aga3cYzMt7/Xu+OuZ8wWrZgmismKVRO7ZzOtQ0P2xx",
-	"1IUbWsn0lyUWlMULf3CZAyozezn/wBIdHpcIXrbxtaUYlEb4OhDNhfYuV3Qhm6PsRM+ARuiqKksuhfB6",
-	"Ti2ur2UplzMUzfa1oTzKJeSQna647vp6QjZ0gjCfhJnPMcoWWpoUHjQSTm8osxylbop44LdWfiDee1MZ",
-	"zFse8rRkWGyVU2piyCL0aYyJjmnRpaxwlJDopjKqnSu/tJJxb46p2hGYLOi0+pzOZ3R+W8IyKzzpykWW",
-	"aRZnaXB79TlPIYX7xcERdmGfEMGJiKO811KRq0STkHIusGYUlrET3MflqXKZuLwv4gdL31kEXLMeA2lH",
-	"u5oUJmw11lUIKT/5A0Rjq4nSZSLS9wmLta0AZlnVce48fa9/IUkEmL26Lv2nNKPI3EsW/2wXnOs5s5zr",
-	"z0LdijHQZQDyRoxBkpCqrHiiIXeXrv2lojFcWpvQdB9M2vzy6Vcr615++toJnlZ02JyCicUGhnWUR8if",
-	"evU5rsFL5cjAysFr9v0HCWtddBGrxKLWupjZTYsy8baL9fe6ZEg57Tspxirpx6SrkhHIG6aE7BKZuM6H",
-	"Zu+uA10XTZ5d19+6WJ/QAHRI41gdX/BiOhNThJIhDQeMuyL1Rml5dXZqX7Kt8y3OqtYFzwdmmrUahE7X",
-	"ZZC6b21Ui8JJ5liQXOzN5cA3gZ0HfMWOsXjFaD26dK7A1A44XzjO6qzeBo1errznXO3MPzcV6LOo2+oX",
-	"59W9M3VNJ63YdjB9mLm9LaSz67acPLprdRtf6XLLUP48jR59sBCqCqlhXnOm+UGCdg8nBvNrcuBZOTm1",
-	"OtqyKUhGkPLMWm4eIAepLIfHpy9Un8CKDUuHi9O6Z094PdC/YhbFSqBfcqB274sOtCwDs86h2SDqYLmI",
-	"bj/l0oHd01Q4jdJ2DHFetHbWbbvMxUzjuBnGIrx2fcR/+uno7Vuys39ABrtFE1T7+VG7XRRHd35td2yV",
-	"7v97/9d288mn3aNf281D+1WpXHqeu9wZA+vrk3cnWU/14uwn2Kaa7n2g4vKUJrHIWzVyXGk5X2XGaWZj",
-	"OzCsBxsC2tCr7xSx/AuNkGTnRCc0tuWb/39QxcPKp9sYCa+o2DX22/tPm51Oc7993nly1G4ftdv/tOrz",
-	"UaOmW8PWIcpUm9Sb2PiBqZD2YUj4H/8liARcZESPSBgz4BqtBqmsRqhmN5RwkQXj7KA9fhfD9apTiOb0",
-	"yMaeOoR5d5sR7uwy8UxdM6kHSUGqybN8TacpydguuutXjS2Wx5JpDdzo8q6e1A6qbEYwtsHORF2z0Yjx",
-	"PqEo/+4ek645mmycqwkZgRjFkI+UTi8SEzE+za+EXYO5unJO/qWFbNZiwkpMptyRbStELsMI55X4sctb",
-	"g+qYE7EeX4TjR5fdk6MzdeiKk2kavwkq/h3E51Yohq0ruSTFsey88TdhyMrfhPrjf2KVMFvE3elg3uSa",
-	"9WjOaxzl65shM3eqRbB2a5d0avNce4R5pnYWp7nFe8r09xmvuOgVa2Wb5a1EBx4kfb/+dcwTs904Vdtf",
-	"B51x8uEjpTJzuq5HTJkpyw305t01qe/fGDitgt1lOrmLfjiDENioDMqSUczCUqn0XCbgk5tZGkLTZJEr",
-	"0xoCejquoCckkB0u9ACb9FjT+265wb1KnMuN7kdu1S3V73fwqXT/cO0qK2dRxzzCzqA6AWX/G0PE/f96",
-	"kEj3b08y+4+iOpHu3wTfLnXlKQgTyfTkg7mcNAX3ZyjVhVxJ5ZPT1+QaJkeke5LogZDsC9oUj8j3QCVI",
-	"QnV02Wq1uuY08NLxQPG37HwGWmM1eWssFbJ0yvPUmiqkmTKLnMIWid2T81fvfnh1+f701dnJ+fuzy59f",
-	"/Wf3GNss2QZLUtwwxQTGcNnFqxqLukVffK+kd6iTaNE+OwAaxaBUQIZJrFnTHY7z0TVDo0lI8vLsbYu8",
-	"1uQ3wbjKVIiiJdgpFAGh/IL7OEovLVMeEc3Ca9CK9KyTzFqCJT4lOBAF6NJ+efbW9xtsXfAL/pe/mPsB",
-	"rp1zv/WXv5APwKOqe7tI2u0nIR0xc9T4Abot8jNMlEvZI1oQatUY0cOZ3abNGmmoL7gL16Ean/pOEUM+",
-	"yI6zoQcFg3ngreNBsZrXbouccGvjznpOIXYoQrkag7zgB+2DY0J5Zmp3lTZjwO71XOAC3OOKHLSftMi5",
-	"e0IRGsdibL2XQMNBbhSjwcRMaYSvC860It3PTXvtTXy5S+CzBm6gyh0yxgIpc7ivbkBOCAYjuaJ3aURU",
-	"l44szjPB91yAyl9/U4J30yApG+tEffBL18BkNyD0gncxLqUb4Ca7lsqaX0jXhlF1zQUErgqaDXZifJTo",
-	"gHRtZNSvn7o+kMZuuNezxf1tUJTbiGHq6i9/wUMY0T7jRgiyq+pikeiuvWhz7PT3BEjX8sjusascSbo5",
-	"ztklCdcsdgUADR920/wimQY8r+7p+w/nXULDEEZ4uaT7OoLhSGjg4aT5M0y6rlrqERoZRjGdEAk6kc7T",
-	"YqMxiQQ1ElyBPSBFh3DBDbWwB+pgycdLpTCxvx/Y/aQ/Kc3i2BCWXsz6A00yaDajZcD0wmEFlTjRSJP9",
-	"A4I29Bbpnp6cv/ypmy7TbOrVOe13j4kCjNggVzS8RvL1utd8S3U4cOdqbj62GnQOdDv71sUTsxC4snn8",
-	"VtEwwoFkoKmc5MKzPJE6OX3dCBqGylja1W51Wm1HcTkdscZR40mr3XpiDVYDJP17kQjNP7dBY2+A/QS+",
-	"mK/7ZRGLJ26B++02GQ9YbGuDjaQIQSniolQNiP10fn5qqG6KZa+NTtUHbTsW2JJ4eH+4hv122wVSaZct",
-	"kEed31xtk5yCl6pUAtsLWjFjYfn4fLcEpPgl4brZXmjMbqBV4JiNo18/Gd6KQW+No8YbdgPcPG6wG5US",
-	"2lc5w8Un8/LeELRk6Rm7q2hN6DB2X0mg0aTuqbsqLkZsvaIKbFtZGg6QgPj4oCFzlNUaaDCVw4ZkztxI",
-	"Frl010vJAp384uwFGXnTLye7slVuMFtryfWZHyeGXWFYJNGS9nosRIvdYfvJvWyFauKQjXQCMjZscb+w",
-	"uXxY1Xp2+Q6rtNNocpx2lCOKTpTBxzRMzAaAzYfddJb5wHvT2aMj1ryGiaoGUMPpDfIDAWSHhnQWmi4e",
-	"Owe25cXmQds7UIz5LFAaZmxdA1iez7fJU5XJ2Nkje28Mz2rcBgsffGlVPfNkcTPvjSRptptG3XqfGDM/",
-	"/56AnGSGH/ObLfGR3e3CuMKZ84uVQBGESLgR1xDh/FVTMh7GSQSX7tnC1M5BlaqTM+1IPq2E5PXg1t4Z",
-	"mglKAPcENXZzqLZSq4gjw3/R+WgFNZ9xoRXEPRQgDDQ52Qzx+MCutmwR6a72vqfRmWXu9pXO4lc+cuqk",
-	"Y+uHOth/sfilcyHeUj5xcylLZ2qsD+N4OY1dPPltkaGoVNdSOZS0UXMaFbqibLpcBMht0BgJVYLC1rZl",
-	"dByDuz0fLYlFnQMipJU0cSLl/ucTYs0fqXaQa7JauFCFgrWLYLfH4PriOrnlGmCE+hVVA9u108o/Rbpg",
-	"7XWuDNSyhCEnZGIVqU9p4P33Iposxx0cIr46OzW0M0rServL4ElaX7BgLXCpI1M42lkzjqYu13Ih6Bom",
-	"QVb8397iw+Kf5dfzX/pRyCsWRcDtGweL33gn9I+Yrogv1EDxl4L3YmZNNAedGms6pZNY0OhciDdU2hzg",
-	"g85hnQNQyci2tHkLEaM+m/tgf7/Oy05qNWLGK0snNknELHT5VL9rRNa1E7Ip2WTvK4tuLVmLQVdEhhvS",
-	"hjTot+m6LPBZpxqh4C1yZngrWpDGLEQZmwuNLXPNfmdFFsuLU9I0hb4HC5aDfPyBEWxZdNkUMOFN3Dcw",
-	"BV6undGOqq503VLTQlIsEr05avxYgOU/QN87pCwpdvzQuP3kaFVIY+ARlXuG3DR9IGbT2f37VSmiNjzP",
-	"P04iOiG0p0GSrqFfXbITZd0Zdgm17TimQphIl+quTxtMLaxfBIfggqexGWOAa+CRCrK+iWiJLnZVxG5B",
-	"4wHVhOa6x1ygB62wzIsGGQLlqkyW64OeLvA3c7RTWaKlQVnHaZq6i8K2dn9mM3rK1CfbLzlFzTsEbhlF",
-	"rmwGrPFbqhDO81/fp2Y2fdQVxMYmsuo/h6r1bhpcc+TCY+q6pJS0TmIlor8vaMPd37tEAZXhAHwWGyKi",
-	"pBG4fLaX707/hl/aJv47NAzN5l2GgQLiWs3tWj+B68tzwSWWZqRG2yor+2VBNXC5cj6RzrYHKMNjo5y/",
-	"THf3ENaaBU/+HXGxCjXT2I96eGN3Nsk81+WjijFfyQq0iHdYQ49P1mvcK4lwW11svUlh+U9kkQlzEJ7S",
-	"iPS7+7LJYF0vRfrsBrjBWIupzqJvNXiyIyTpGblr1xZeZfzalujLIXCrwpLyMk0y3ZwphUaRBIXw/OvX",
-	"Roh26sb3cTIETpMsondI8TB96b7G0+cNe2o0dkH4jecv2p12s43R2AbNzXcfXuIHCYbkNs4SSn6UlIdM",
-	"hYK8pbJPJYsobiDko98aR41Op7W/v9968uTJXrvd7jSfdzDxtk/jS2/0EZ/JOYRcxKLPKHmjI5r1kDn6",
-	"1Rc4fPJkf7/Z6bTbGIJh6Hb5APWtRu62NmM28qBSIThwGOeBzfpvcRGvzmm/anD32B4+cxs03ohwbg0F",
-	"/3z6HK7mW7ZJbU1M92xiIlmi/Prp8rTwttDGdOKXk2rsA6a0kGjm8Qne5D0Ha1z1P+7kE+CDTKdSu2SY",
-	"KEwU9+m0F9xqgzsH7RdZi7vdYxdxoY2UN0AAtHEO2HvWTYNBDSPBjJSohXlDaaPOMVuYo0S4s0vO2MRi",
-	"s9YPPov9z24s3hRi2AtYE2LMM4xVQkX7oZjOXRnO7daEVmVCu1eyupIJDQOWwkGJ4xLjeJUNALWduCGO",
-	"FFGAyfo8ieMuCWOgRnB2oW+k6+lp11NWrAcjAYPLFGEloTI2QWBlmbmHUV93E5ZnE0mmJculxUmf+VNH",
-	"nHwwzHa5GI8Mw79Fl2UN0e5UQii4TUn40ZYv3ZwouiGiZ7FgE+Lknu+bkrMMVlnYJi/9s/duZ7tfSxPu",
-	"YrGlqWiD9Ae1dX1V26loyXl9Ozy8EgGytIi5jrCKTIqizcsmQwSEwzgzqM81XE9eFlbw2HEr3UodU25u",
-	"41u8KsWr82kiVACVbxqz8maFuYiFy2VD4FqorIOZ4HkKPIVR8/DpdX7eR41O083552JTsYzhFpkWIhMr",
-	"wsk3jUuuyMlcNCrWPpmSYKbwh7zK1c+wcc65YpAShsKlllZi2Ue3okeNYLkKFnNxKxb9rE7KFrUWolau",
-	"Js83ZcNxfs4iUNMoKlojNumQzEoGvXSVgUYQsYRI0EJyQejoj/9PEUEiRkmn3apvcCnUknlg913eylPu",
-	"vcPCTv9yZvutP60m9cD83KmwgQcgIymvnbGB1I6O4nQIy8dBkekwqAs+Lw7K1wxfFAf1UOaZZcKgSrLb",
-	"0l69PsMtZ2gti2/Kda9/1BFONe1Om7E0bTjAqcRY5L76hsOb0pYS5eFNvnL+5qSJ6iJjv4mrS5+9b6Qf",
-	"SSM8w9KCYjPhRbn+qZ+WcPnggWwqgsjextwIovQ+txFE2wiiB4sg8mRi7ZRvSrypFT+Ej95b/JAVoS74",
-	"w8YP+QPexg89pvihO6PF/PChCqBoPxTHuSu32YYPzQsfujea+sijh1YUSdcRPZSXOP8DJNq2IqvtS6oa",
-	"y4qRm4ocmovUWeTQY0LubeTQv0Lk0IOKkZsNm7B65DZsYuvpne+O8nbT6rCJTUoFpXi1rqAJHLNe0AQ+",
-	"ug2a2KJSHVSqDJr45jDpLiETZdhzp5CJnMi6DZnYIlYJYlX5Ojest1ZHTOS1sG3ExDZiYhsxscGIiQei",
-	"IhmjraH8vaunyz2kEreusizZovO1WWZYYWWBm6pIB3yjsI5lWudVbW/1+Iny0RCY1jRaDDRa01C/G1mu",
-	"x6ZKEj9oCeJHo8hvOtqjSh3PfX8ftCp1gc7xC6VPNx4IUOZ4iNJntm6i+3ET5S/7fsDwjgrtFOzuxYxf",
-	"27qBq0jzSQmb/gBaFTMFfBQAhjwBjbyMka7Flo11Jifap4wrTXYoGTKlGO8bfdg1RgNbgvGCc8HBxUCK",
-	"kS3uGE8CLCmKTK9FXtFw4FrYwGemtBnITkJ2uizq7pphKcq+ZlwfouWKSio6BKI0jC74TpfDuLsbFEzM",
-	"rGgFTDtVWB5tPvnOXBAraBEMVHRNuxxjsYiOtU8uOJbA3G2Rkz6Gew6xS0zTzDjdcl8p1ueppXuIhyM0",
-	"mRgQdL+VS0f8eooabcBp5xOSj74u0ZbyNvBCAlYrh3GuaHk+sAyJ0yqMlV9vzPu3FNXOipgbqDU3uvUI",
-	"bj2C912w2lKhB2Jv8zlV0wVvVeqItn2ZtaPmzK/pWN9ZR2GxXccRGQ+EjaUPbBF1jBUTdZRMQzx+cou6",
-	"R0phprHBHVVqwHkW2ra1j1boCvzaH9FjEc+cMbJmKkkNeH3rB3zUTgO3i8UqsT+/LUrMr7JRoJDDDEYe",
-	"BZIU5OnVlZnyRkKxUGD1GarNjikPwbe5lKCSWB/5jqVG1cj5M8mOkKzPOOmOB1QrOhoZncP1draqhHsx",
-	"uOA+OjmrQI+pXV37+TIZXWLFe5dfYvsRIV9myrCsL8BtFf0xlZFqkb/jkUyylh+5zo/HF7x45TnFhguv",
-	"I+VeIFqU8kJ77pO7aRXr7GMk0D/bOIWIRcI22pVDGomWZc1JjFbG+lpHPWL09zz4bca9U1hClXSQ2jPL",
-	"Ndcc5G7j1bd+o5ocxBGazasHEmLsAVYlKJ1BnykthSJnENOQCU4joY5ch8dqW9VMjl6eU6K1J00tueBT",
-	"P7s+pVZTL+8akieeZ24LD2Rx8NNVkAt3oGk77q0EVa4eF07pmxSZsgyqSuz4IAQ3ekSUwHxd4kcc6+Po",
-	"0ThX/YIXNb3AY1+XS5MOR5T1+ZqGixK4tKbjb6sNjz/axWpYBoF/IrdkDu0yqpD78r4S0T+EA4iS2Gkt",
-	"2MYqn4eZVVXMuJ2QltntUE7MZBHFQOBdq2dEjMYgyYiF14okowuebcJ2N1XEQ7xKO3pPSI/GsSEo1b1P",
-	"PQBtVGvIxR/U1AwCxEhEvf32/tNmp9Pcf3Le2T9qt4/a7X8axHWayBnGjFFJRlJge48lwsX84WxGo0iv",
-	"pkI6SEFgm96+TW+/f4LqaVq+R9/9UNUZmWlhjEeOit07q70/dNwGdlQHdtwzyK03B/gMlBcAAiLBxgSo",
-	"AJl+DNom94aUhxCr/N7K2LQN/1ydTa8jZGCW1x7keO3S7HQznv5F+OsTfR8bHm8d+48/1fdhGKpvtzs3",
-	"fypt5Zs25/V+ke8l/cJiRnnWyzd9RvQIJROgMiBXE2J2VWW9+MkvYkFzXrMWM2CxHa8355lfSpsPV4Vh",
-	"mxemo7DZMBk2jvY77TZGYbuPbfPR6fB4jCDvWYl3RzI3rCB30NqdzJ9Ijx9kQLP2hrpVGVFWP3Z3s1H1",
-	"OLKtJ5H5tl802/sZWJ9wdgNS/fH/SCZIBCTtc1mbKbsNbkbF9ac7H+q/eV/YVue8J+Q/iSJCp7rF34UG",
-	"zLDCkgJqZQXHMiqwuODYmU8b3hYc25Q/yFzAmuHmLs4fNjT4eLesutdujMddxwE3UaOEg93st45CGxWJ",
-	"WAoQHqr9N/UFolItwQ1TKKFd4eXQEuhQEUpefvgH6bEYyE73uEuEJN2gSxQY8NIQBeTj+Y/N5+b7XxiP",
-	"xFg1O/uH+3tvqGa82QmIU5+NQH8qpE76CSggQl7wV7wfMzU4IlwMYc8IPQHREENPcNhD1/8eT4YgRWCr",
-	"dZs/IwmK7mUOFj76LSAhlRqYpHtmcz0RMxEQLjRVe+go2G1dcMxWkWLs8lBUVoIpMEv3ebi57FxbwJLG",
-	"Emg0IQNqf5Ri7OMSCONKA42I6F3wKHF4w/uE6RY5E2NbeYLGcVPIpstWOSIUV2EdRZyAgQCbnmPZOipk",
-	"6pqNRuZozYxYdhPHuuBYMS6yXiMbQEZCkXCtyNgsdkyVz7MJUpOHGbCHOnhgpzWD4ryocIA7mDLaZKGl",
-	"uk55EWIw/teGe9gXs8JquZwe2/CYKjKGOF5/BfES0y2L4TtFgIciYrxvVE4NoVkcutLolQJemeAbDqhU",
-	"oAurAG5UyV8bie41n5v3lGg+f374otlpBI1xDgewl3uZv7hKVdDwWe+F6qZIdNNdXzFObWj11KAPKtZb",
-	"Ol9pKGecqQFEDgSmzGz/eh6pbcGEe+KDFsyy3gOYN/Lywz/WxxNzbylkds0rRElEoCl+uchH5ZDi3sWr",
-	"KrSz68zy1wyPsTT+X05V2airiruTXqNkdiflo071uVoayIOWk/tz171YZySczYCoHaz33j5eWv3EBvCT",
-	"UESVdnb7yLx6JwslsvchWvkjQjEqCnMqqqYzJH/5iLzqKW2MX9VsWnxb0X+PpC7iZvXk8uqGha/vKwzw",
-	"LEtKytX2JILbgL2SgPe9LAxQm3+UJoLDblBMd7KSjg13p5rGoj9bhqGYycQ0yYUkMI71FpSGUXVkYA64",
-	"NhscOKCcQ5wrpbRKuGCaxFUez/CkGM/ggwfT8nMSeiCzwsdYE9ISyqPGkPKExml+U46v3DB66RPP6ntk",
-	"cge/Ga9M/uarhMl8ptK/uP629e7cm6HepTnmwem+aHSJOLxYZSss6yHYeC1824YJztG97h+S7qKNGd7+",
-	"rTalNGtb2JHyDW7gm2pHuYYMJbOrRdlJSiQyrKzk2MlFDX2r7SrNLmtUeTY3/CdSEGIH0Z5W2M/fbItK",
-	"s7yq/pTmgjecyGPNMw5lTmPGP5NzCLmIRZ/RRpC2r6Sc/vvI/Nzyr+dimig5lUKNwPY1KnSq7HTIi+fP",
-	"nz9vPnv27Jm5JYeWR40xXCmmob6cbU5rMwI23tOcQtD+jrdJPVsR/IF6VsaWdKyXCOaFnhqtKtHw8a/U",
-	"p9LR422TysfTpPJOeDCvPWU5LLQfhKfciZ9ss9Kqs9LuhWo+6n6Uq4mg60hScypfan21EFUfeTaTlTYP",
-	"bX141iNC320y2uNPRnsYUXCT7SZR89v2mtw2yJvXx8uZQ6s6W2yQ18/i0npaTJoB6/SXNOizbS65xZ2F",
-	"uFMRe/FNoc7qPSVL0OUODSUzEXTbTXKLSdOYVN4EbrP6ZlUfyZwytW0iuW0iuc2J2FgTyQcgHo6hDmEu",
-	"A00UyMDn41IekZPT1+QaJuQKBswZ2x2it8pK9L6Fxr22MihDqF8GgjBFQhrHjPdbj8+7ja2LaByDzEfC",
-	"RGCBdE0X772zFZf/C9MD0rVO7m6QVrQfD1g4yGr2+4aaVxAL3ldEYysYqlGAsiEq3k0zGWGDsAu+0/3r",
-	"4SE5eEZevOjsP2keHD591g1I9+BZ8fPh4cEz8wV+Tp1LWJWTcT0gEeszTWgck54HROw7FjMOu60L/ot7",
-	"g+kAJRdF9ECKpD8olp6xx1DsaVNlfbAhAA8SQ3P39qX22dX7l96npIkHWSVoukCLNJ3VA1tmNQIaDv5E",
-	"cS5CkliIa5KMHLTmqIL74r6CXt4ZEIuZ7+Lh4E8L8qrVeXqQBrkog+QFc17aa+MkfSnFunze9QXP98rI",
-	"Uph900Hcn1FIsblgNwJNWdw9tu07/FTWs4svn77/cE4y8pZ1v1LV8fKnLjp9g803LK4eNXY6nV3y4tnT",
-	"w4Pmk/1OO8tKGYorFi8RIoN72oyka49zjqBre0xuo2S2UTIPFyXjM1DWTDcLstTCQBlb38aS0qzXKdOW",
-	"t6kWydtmbW2HrFg4hrIY3m7eINcAIzMOk0SMedpnojKgxdO4bUTL44louSPMzotpqQCH9sMwgTLY3wa5",
-	"rD/I5Z6I3v2EuaB8OBmBEXd13nfsFV9ig5JdZzKIjvMiKdMK4h42dGOfy5s4W2PKisLeOuJcfELhZbqF",
-	"qVzG9nnnSdYHIX0csyVRHfb68JJy4GYCZOaSAB8hczdZcBsisw2RWS5E5sHkQKt0rrmh5hvUtTPxUYs5",
-	"DWlaxDyedbFkCnvd+8JkVX3uN68NW2F2qSRx94pTln3D++WoJLaJXkJjflBhKS3+46SlrZfoz6nQvrHt",
-	"5HPob0H/4Uja3tcUP+fW3014npos1js/cmfg3RESix0aYmW/2t0qoxtjnHgrKcTZBv/3BnOraBaldSEd",
-	"KFWyRu8zGVE9yJdA8oxnmvovU83JhyrZoiI1eza4h4mrCnOEtN5aduwPPrNJTZSGYfq1Lcnp6yVTdcF3",
-	"VBIOCFWkW1bMpBuQiwYW/dSC3DCaqlkXjd3AD47+l7mesDO3t6Uv7CGzpu0iq9xMr/Dk7Dn+iZxJMr05",
-	"j7v+m/ttx3Dmy4ttMsc5QkSlMVyGsVDYLdih/j+AR4auYbRgROuLjnZfm/G0uDOd42rx4L31tWx9LQ/m",
-	"a0krCa5KYVLh07240LFiTeYq6xzgqq1xkY9kJokC1SIfChzU5gx7dsrwIR/uQg7aL44uuEukI3ogVFoY",
-	"vNrVklK6ra/l8fha1gCz1d6WKohoPxAnuCMX2LpYql0sd4abh+praeQcTAVO04KniOXxtGoRUm5U8CtI",
-	"MyF2DtovdqtdK6uKeOvwrRTEuB6EgxWEuM24SeajrveTPCoU3jpKHr+jZH1CnAKtGe+refUaP/hn7hHR",
-	"0jkqUC21xfgF3xHbHpNpwDAzxw1UdhX+6tOv1sHUVqh1wbhiEZBuD6hOJKhukHswpn37XFVhixxsbYAx",
-	"+TXbZkyug9GlFIlZU8pdNBvCF8GxiNoQJAvp3lvKaaLq8zC/zc1wsUXI5fnYmnDrm+VkWz6zFJ+5G82Z",
-	"YTF7WJiwOqdlANJl0huliGJ9VhtV1MOoI6bcilrkA4QSdD4fWIJOJIfIEZ/xAPTAxrVP8CkFpebyPmic",
-	"4iFYXHGiClT8V0fBjfLQATiAyjG+1cE7aIySsvZ9BjCzqa6oAvLx7I0tBnxy+ppocQ3cA3pI49iD+Zjp",
-	"QVYlTyGMu58U63OFbqcxXA2EuLYpOK0L/n7ItKXdFiVyscc3NE5guhiVHsCwRXz+FU3X5+aUNyC/U2lz",
-	"cHdciiRqbtzeFA5tgJWbfVwmMm4cNQZaj9TR3h4dsdZ0MVQ8/MZRYxR/vozZDVw+uf77i+H3zz7/Y3/0",
-	"5jk/O2gEDXfEl/ZIG0eN8UBBePm29/PfX8jn//Hzf/4uz8e/fTz94fnrN6f/fC3239A39MN4iYiW/HFt",
-	"KP5vS4y2mu23I3F8WD95dtKHFRnmtFt9mbYldfJOGs2FTnaC42GqtXNGGEHDZXzgb98pn3dt24NeA5ZX",
-	"VQMx5hccxRHGrfziD6NFTizsKojIldWVLF0VEt/f6Z6cv3r3w6vL96evzk7O359d/vzqP7u72FzVvJAu",
-	"1sxamTt3js9s1K1rb8N85ypUD6lk9N9BfG6FYti6kpmX9635hXwQyRc0DjoWdIltVuXk0jmIDw+zN16J",
-	"qTLYJZraByouT2kSi/rk2R7bZrzG+bmj+caQAIHUgqcXGjxAGrB4WL/V1nO7XtIIYSLN1AZfPWkw2Hj0",
-	"6yeDkCWeXe2x3dNJT/pSWmiIWLWlL2ZKf8QnHj6H/r2hkrg8n2ZsqKWIqxviiRhq96E4Mw/fzp3VU2hb",
-	"7rRq1iX7X5jTTPtf3GtxKAVycWko3OlUMYVtL/jqaKzEIcPKRT4WhV2Za9sod/ZM+TdBRSlP/pv4478E",
-	"+ZtQf/zPRmCRzrXRXKKwkwK5obJO5nznBGCZC96GX23Drx4w/CpRS9cNKrLvxeFWDDdtbVA5teVGXIMP",
-	"SfZ1opgmAxFHyiou+LBvwVDo1GCrBI2o1ET0ji94hHNg9tIASEyNmhRqdgOpOJqWDakOxXLUb3EgVro2",
-	"poideRuVtcGoLHsDq8JydSBWOTy0H4Qb3IkT3G77vK8xaGsFqJoVuh6o00OL/JBSQrtyIuE3CLW11Tsy",
-	"q7DlNg+hygm+mhy4Dqu5k+hyx7eUWLcZ2/VcRHau7C1Cb83WDxiQdRexznv0rH9876s12/gMzimiUGUM",
-	"RMrkRsJCG0IGhCpbkKOfSCzvaM3rFfl16bR3y6+r7NCIln0J5vqmyv+jgOrqCisyAAkBOjzBti0jHzTl",
-	"EZUR+cX7Pne6bqtNFnWDC55+1GwIStPhqBuQ9EszFsb5dHdTQ2kaT+bPzDr7WuQHiNkNYLVxEUcgiZBY",
-	"jFxecD2gnBySIeOJBpU2j7+iEUmnCAh2mTRCt7ARCL46q8tZ6NjesshUiHmG8X6LnOT2wKJuWoRPQgjY",
-	"Zs1L1PvtNqF96ky+oeNNbpxjI95j+1op2Y1hSiIxEjsR0uwEIyUu+FAYOb1wBRh67K+AXNHwekwrKla5",
-	"FeF1uvuYZV0IXpamZgCW7W8uhOXqYO6324sKYQYLJksBYu6cI6oNkjeOGv/t13bzxaevnaCzf/tvjeXn",
-	"SwFhiT22a1X7XDmvLrtm8xkLN5gvL5/3ft73jUAbR42/zhSxSUt9f21ETELoMJnxK+QsgR1rqPqXnRf0",
-	"n0YKA67nVs3R8Nn8+r0Ykoihl0eEYSLlgmI7vsyiXU8r9N6Rpfztr27QavWwoorDkDODNKNS8+yZx/Ad",
-	"bGXgPlxBT0h44NT6TbDuu7tHPk31vgc0Q/iQmpRCedbsuW2BNVtu0/RPW7CYccPQEct7YDBWpowrvxEh",
-	"jUkENxCL0RAwhM482wgaWYDK0d5eZ/9Zq91qtzpHz9vP2yjIu1VOj/gT0FgPAjIELVmobCyRAVBJQ53W",
-	"apPQAwlOz/AeC0wbKUvEt3xpJMUNU0xwwy2mPNGtaeFAVST023LYgXOl5AqRq9wQqUxUuRbv17fFFW1o",
-	"rg0hzm8ojVmZGeYlFhQwnHsHhiMJiqpd8r/++/8gYaK0GCIv71PO0iZN6aChf7N0VEzUV2QntJn5btAR",
-	"iFEMARkPBBnSCTE3YRi/MlyWxiQdszCPHatkGuwAbwd2TZptkY0J6HT9+aFsnfnZcU5ztajRjofFgINc",
-	"gWbKJ74wG/atcstM6zDY83f9ytP5XBGJcgCYKpBAduwXNDKHxQp1MyWQ3xMasx5z4l0rX+LBZjHMTlKo",
-	"vbmTb7e0O9NvyZfbzIFevmHO7OA/ZnU8d2gfeET90OY6DCmPkhgiwuGzTg8pN3xWB7TieFJh8ypRjIPC",
-	"8vdmHokzjIXESlADkTj0GYiYRbSAPv6Nkim+T+JrwoZWsratyKaX6H4tebmiCxzWEkEaGpR2hFNZaC29",
-	"EokuAnmutdfsjB+saO9FVR/wi4TbTWxFZ0u78ttIifftp9v/HQAA//8=",
+	"7L3pchs5uiD6KgjeE2GpO0VRsrxJceMcle3qcpcXlSx3xemSR4QyQRKlJMACkKJpX0fMQ8wL3OgfJ+b3",
+	"xDxBvck8yQS+D8iFzCSTm2hV8ZdEMhPrt69fGqHsD6RgwujG8ZdGj9GIKfj35QXt2r8R06HiA8OlaBw3",
+	"LnqM3DKluRREdojpMaKYSZRgEZHXv7LQBKQjFWm/6uy9oSbstZuNoKHDHutTO5oZDVjjuKGN4qLb+Po1",
+	"aLyWIcXBy+b6cP7azxMqRk06zaxhz5lRo9OOYWpy4PcslCLSxEgypNyQa9aRCjaiRlx0S4fmwrAuU42v",
+	"dvABVbTPjDup54nSUpWvvy3YJ3MVwhNtv5OBYrdcJpoMaJfZ2bh9/LeEqVEjaAjatxPiO4Wl9Omn10x0",
+	"Ta9xfNhqBY0+F/7zQVByBq9elC8KT/CBJjxKZx9Q08sm51EjaCj2W8IVixrHRiUsv5COVH1qGseNJIEn",
+	"S6aOWH8gDRPh6Ec2mlzGKUkE/y1h5IaNAGBMj2syVNwwskPJhw+vXhCuCSVdKSMS9iQP2W6TnLNBTEfa",
+	"wRwcpjZSsYgopgdSaAaDHR6R3smlgJ9pHycZctMjVEjTY4rYrTFtCBV6yJQmR4eHJ2TY4zGDMTtcaZM+",
+	"pBKhA3LUeta8FP64EFGyA8vtd89uuOraHj2qcW0dwJwKgLJ42SYxhQXS6IRQd2y0S7mweyKCDZlK0TTd",
+	"48Fhs3L5Dlur1n1QC9xEGCcRO1Vhj99asJm49FhLEnO7RvcMUSyUKtJVSMBxyCv/fGF9EevQJDaN4w6N",
+	"NUtXdC1lzKhA4sL73Ewu5Ix2GdH8cyXyxfBe6WSP7EnQT7yf9DM0xE/ZqWTUImj8BENPrOF7xdieYZ8M",
+	"0cxu74QMelIwIpL+tb0uqhjp2zthEeH2FgFP+tRUrfm3JWjFV4vtiEBA0r6j0TlCv/0USmGYgH/pYBBz",
+	"JNj7AyWvY9b/668aqTf7RPuDmOFWDeWxA1mPRz2qyQHh4pbGPCIdzmIgP0wpaQnpL18a8F3juMH69u2g",
+	"0Wda065daT/Rlk4TKgj8SGgUKaZ14+vHoKENNYluHB/ZjRpuYgBpN4+bPaNSiRLH1DARsWO3g2N4ErnQ",
+	"1/wh/ptincZx4//Zz7jkPv6q98/wXTy8STz1m+aa9Glsb86yLkUobtx+707ihLTxCNrE3qQmjIY9fzxf",
+	"g8ZzKToxD5e9iVOSaKaQDAKxdecYWyoyIuwT1wbwMDvNZ9lppouYdoyhf2jVh+gH1n75jISJUkwYYlfL",
+	"AjhZQbinwhnxzvZrmQDXRBsex5amC2D1X4PG91Jd8yhiYmlY55rIAVPwChGMRZpYlPaCkoyZJjTqc1E8",
+	"54fZOWdrmXbQnfSpVZ10SOOYqQcaFkn6dESENBZi8OzSXcGBvRKGKUHjlxZs5zi0pVd6Kkgi2KcBC60g",
+	"CFhzAkfbdtd9xaO2hQJheIczTbixtBPkAKZuYYOxxFt/K833MhHRkpf+wSKVPauOHax4r0fZvb71T0y9",
+	"VyHNHj61int9K4lOwp4T9/xBpDdtmKDCwFmc0VEsaXQh5WuquuwurzSP5tcyAhSVt0zhpfHPjAAvxmUq",
+	"ENy5ffV7ymMWrYA7udMJe1R0WUQ0F2Gm4lw2Hl42TkDQsrAEIhahIkJdoXDbB4fZbecXSjq40mn3Psg9",
+	"v+eeXxVmZ5pYuiuggjRmbmMmOwXYIJz1hZRvqBg5KUDfNUicnr3yBBuggRtNFDUOGk5Qb2uDkrcHWl6b",
+	"aNTq7KXk1NjcI1VLck/v51RGWNUHQRPTk4p/XgmgnbrBkDvgpCAecK256J4QzURELhuF547Jd4wqpshl",
+	"0mo9DOmA22OBD+yyUSQ3BxkAFpY+DfKS/IOrArnc5bnNBSQRN0IORUAUu5U3KAuxTwOrXwK8fRADJUMr",
+	"713H7KUw3IxWwY7H9DIypNpytQjUREoi3ukwlZMXCid6mEPp3ECwN8XsMFPPlufmvmGjPffK6hC7uLc2",
+	"bM7Lc9kmiyqvO2ydDAZSGRa9YRGnF7CHzRJ9y0Pb+VntbO0mqFBuSDvj6dkrZ1AYKCuVGI4ai7MOXVFT",
+	"MFBE1LA9w/ts0koRNBD+9LR3RBLHFiK9DWRiDB7VMIgEDauvX9k7cZMVz+PnHkPmbCELVHuLlVaKCcHk",
+	"RdPT2jESHuxzkRi2a8F1sXWj0vhl8oeBYh3+qdz4gHaRsEcVDY1VUp1ke8NGATEStPmu4JoRDpg0MbhD",
+	"/qVO3Eqos2Dv3D7zNWhYleeq1hV9zdu7fkEDGJxReiLZaG4NQR7oPqYjIiu1syOsPoeHAKciZPE0PsvB",
+	"rrNeFMG5CJpToEUbOdBkKNUN8BAn5HUSkyjWJD9z05OJsbKLf8E+qkkiDI89La6Eokqomcu6ULiGSaAC",
+	"tdSvjlolj+oTVJOs+hSPmuQFGl/AYpvJsIVl17pVWP6sm4Jl0jh+1wGbxDQwc8ToazBOjW7KbJ4XoIaE",
+	"ipkmed+TQwG7wyvjOrVggk3E87MGNdHVw5ufnvW/e/LpH4eD10/F+ZH5z8fDfx6E3z/q/b2lXxzSmfu2",
+	"y5nc9sd04685GnqKm4ioASLPDevrWRiXHoWfhSpF4XPOAl5+JvibpyX2cTCMnxBLCohEiLZUsTmbPIxt",
+	"HLZQXELp9Ttj0nw4GjoZZdxOOgH+9rhi1nectcbjiTBlJsNX79+RhwePH+8dEBoPenTv8IQ4uyT57tye",
+	"zoAaq5o3jhv/7ZfTvX9+/HL49d/K8Dji9v+whLh8R7lS0o41c503HLVnJpK+Pew+5aIRNK55HNsngobu",
+	"8cEA/wUZJHf2OZIC9s4JolLy5EBareUqlBGbXPfzl2fjB9Dae/bxy6Ove/+O/z0sPwowIE2O9+H7gLBm",
+	"t0neP5/nYLVRjJkyEjkJqBNg+F2iuWBa/yATVF4q6D5q7kjJA0s/rHZkSTb5LAU7IT0Z84iO0IYsOx3Y",
+	"QBF0Y+ksvfUI3QXvs3edFxahP5aaj2JpxXxYRECo1aFIWw6Y0G0QOO1qapOSnxm7iZB29OmnV/jKE2Ay",
+	"7sPBGJUJGuhNcj9byvA1aMD8sybL7WyCdox0w48S+CMrIx/PaRxPkk/aZcJc1ZQP0UmzpGRkYbQ/MGVe",
+	"y6AR0v6A8q6ou6KFBGoRLbkFZilf3SXWfUwYZgVWLqs2P1taTonUxE8yMaFEqcgTQn+ZdmR5hZ8sYUy0",
+	"BVVn3/lYY9pBTMMlD/S3hMa8w5ccRTOtq4+vlKYmOn8kDpoafk+NIH9KADel3CEZRHNCYZkgn0JVEQ0y",
+	"jCnsMMhQN735dE8FxCisr4oyvLxlwiykBMyFerdOvJgLCKuPfuwYcfiqLf6EQJYFcoxxG0cfp9FhoKFF",
+	"ZJ31yqvco+PrhSmLo1Utnovuz1xEcjiF43qoAc+IHTvwmhby4gdz8t+N8EOG4lpNbggQr8zS/BNHwdnL",
+	"rwCPdjUmnZoEqk8/XTnc1+Xscop9hEvlJP/J18AvMNM6YR86T2Kmi8RyOn7gMb3HpxcijUFjmAL6LFzM",
+	"sGKaaSQlim7gsZP155E7tXnpJ+56IfI5fslpCMfDXATHoxkBHAvbPPJwUh48clAIHmkFqwGnVVyxu103",
+	"1LSLWYHlICUA99N2MIaYOQ4cKdqxMO5iDUCLdE4DbeRgUCHy+AE/AGrMhPk+F/lvD2Zhwd1C/jcK7JO3",
+	"2KNCsDh/fRCOZbGgR42mg4HlYS4uiYurAVNaiqmWjeeyP6CixFfhYpdYfRHAG6hKUMSHxi0l34di8Osk",
+	"gh0c5Wz9ARGSDBIRmgQ9mDsi6TPFQyLRfAsmKf/d87dnf99t1pp6AS4fJtrI/hXESM2mL/Dw9/jsHB4b",
+	"1qXxlUeB4sGc08+//0sSLUNO41JHhxyKWSbvYU8SORQaDy8Eq1+ZSXu2lmgBtT4sndnHz1mnDJhqyiII",
+	"2JkoYhSNWMVZvZV9RjpUGKo5rQURq9H5cveXV94KkBPkUDE9xzklFDyLxfS7ZehApgrkjKXpRZYj9M/c",
+	"9Cy6Dp1bKIfOJyTssfCGRLzLDWout0yB5WDMGPzwcNUYWUS1OblNHtNmIvUiqPIWLACvxCAxs899JQg0",
+	"23Sch/bc6U0B0FUIao6f3VM5rXDmeUNJaPgtA67u/p3CzC+o6qJ9fyqeT4QtQngtF10S4jhkp82j9i5G",
+	"BAs2hDjRnbZgw/buCWGfaGjikf1y0nZQE9QFG9a8UEe7yuUifGRFsugaCR7NZR2MJwJk5HCMjM0WTr5J",
+	"sjbbXLsOKjQbK0ugRxgaltCdlQit11yZXkRHEyPUEjtx81c80hUUCx7gDOWzEHeC8QkdqcgOJdfJiCmw",
+	"CEJwMdHslika596UHUJJV8lkALJwCvEzkXeCnS/ijAFl5fjLymKYfpXXVy4c7ssSAUZCGgSCuxRsVyNT",
+	"OmkyDzsLi40ATwuJjdPgfhac1wfBjNzmvf9T7cse4KZd0kt4aByaZkg8C5siUlgrBjOUTrFm2bBuKJKD",
+	"jJXIa0h976u8BqtfgcCFlPvbELjyWD+NZa5K4JoqFa2PgUKebljknQ90xhnn44ZLkKJ07DSlMJ+Me1Rj",
+	"n1PpVG0uuDq6tZgYdsuUrvDOUq15V7DoyshyWoBh7c5ohYGmLr53bsEUgmiWNFWuzys4GSgyeRi5ZyDs",
+	"6re865sMlTRsoZOBAHGX77rU+cRc3NSgQylAvLbPe/Y3j4g1iLn4dAWhEhVwY38iZ/YxohimG9QyAOLI",
+	"VTcQ5hYPNQwIFzhLqSU2DYApp4Erio8xVJnlx6iltGW7X8YXXCbepucepM6P1HAKYJU/zbnl3SLElV6t",
+	"qwZAaOGSCQRH219Y5KsclIQ0Zt6WejGN5zAkAPNELBbwt1R3Xcl4MaPRigb7WuOAawoQS55h0Sq2mnMs",
+	"Cn4rOMvXjEbTRqtP+fwosy9gFcJ7xrPvrQSfbuGcxT61ogzk+ByKVw41SgwlCDwrGs3C2aqGuhu2PHZT",
+	"noxnp5w7Ir8/t7hZVzhpOZcDqFOAQl2F1RxSGZ6XhuyfEpfpABF1qKtFLPAuKCni0UmWx1isjmJnilI/",
+	"llPbsqyZR4/GYvYP9p59xDSAVlARul8w31bSTcSPyVIuWLAjzYhLwwIh5/WGDQyhmmgrEO1QQ/pSG3LQ",
+	"apEbNtK7zsFW0ORyik52HS/ePr/TMLkpYc+KUZcNOh/tKAbVzkige/H2+UIWsmzd81pwsm3lNK9Hs51w",
+	"bsaKTayAH9irv59s4AWnMVPvmTFcdHUJ/PZYeHNlIVUm5qpfYY6/lomI/HpRp0CHtSveBkVzLB3JKQG5",
+	"2KKI0/gK3XtXaUDPxEQvuA6pIgOqKAljzoRhYLRIxVFCDb+lREjysx3kdDBoknedDtlxEX67RN/wAZg9",
+	"+id2tVTfuAAPqwzl1pZTQQZK9gcmPQFXx2BydT/IIYml6GbjQUklI12JL1dbzg5WfgiGxcyS0ZlBVhf+",
+	"wfTWrI4h6C3lAB9X1zS8kZ1OjbVSQSD6Hio2aDLsMeGvjwohfQm28gUvrdaUXnvliQeTsDh92/kjnakC",
+	"FfFgRQa+MuRJY+4eosUoC/JrtebBjXkgNZ3zcWHGRzPBcK5wGTpwZTy8BKJ5P4ldYsmQXfekvCmVQzDt",
+	"dpYh7vH4m0EDSuu9E/Eo1RYSVTQsJooXzYqPamb7zcCn9ESfPj6qUWVuYviXtU2guSN4WHJ2L4VRnOnF",
+	"0tjx3dpczs6VapN5w+8jD8kVGQ8T+Spu4jJELGwoWpIvw4rLOLMva1fGzAzsEGte/JawhEUBuR6RgdRY",
+	"Mmin7dbffNsEubJd9B9PWxAIsFiZ6+uMQ3IM3K206qjKAlinpk7MnWlo9Yer2gJl3vWwUHSEU4AWfn0B",
+	"eTtK2FzPd2Qcy+FVMlh0kfOUJcllMM62LjMarSGJEpS7+bMLZyLmqi2kxezBdNVlaYLuyoNGLhtmHosp",
+	"rP+FK2ZU19TlqdE4whpFBdKWeWlx+uJMapKfo7zYBIy4Al2okubeA20oD5Y5QQa5ABhTKO9joiwIWyiG",
+	"WBEN/5tibMkzz/n85T/3pFUjrPpE/s9//x9of7c0MkjjFaUiFvfJjvN7YSkgwIDdgFD8L3DudUAGHElE",
+	"IPNX2utrM4mpRHsKwR2PRvflvrPSGUIO61fAmUIApxC8ec0Qc9DDr1VAlkPdEgZenxdNrSrga4CMwxO1",
+	"uulgwASLjomD6YCggwl0FvvR6soDFqVKR2CvhCkFjwL02/+g2I/763lVQBAPms2KMlOLGadgN/ms8Ara",
+	"/D2jJlGsRLpzv5BOTLtjxsBJFBhIZToy5vJKyQQwfbKsCVWGccU/09//6/d/SRK5cAojNeCXfZFl+Aox",
+	"FpnJNi2YBNGksB6Lu+m8uswgMW5CnljktBOpqdaWlBYrHJwlRlCQ88R9YSVlsJ7eMDawW+KK3NI4Abvv",
+	"LCX5mz3nyWPMhPcJnHXFscvrsrE4CgjVhJJIGsMiMqCmR7hw67qW0SjwiVpp9wKoNz1WbgqqE3tNcTIS",
+	"xxfkLsV4qOAvRReLLmOISDZ0ZQnvWViJG88mL4U/EJg/DMq8DJbQRknMImT4aUAY7TIR0T4TRu5OIue0",
+	"8i2zdYTpKtBWw1lXSI6xcJhd+IJhSktpOfOFN683xN+jxar1oFS5Wagqil/VYklz85RVmtsUcUdC6Rpk",
+	"zZKIwaMpgc4LVcV0G5h2pytQ71Jafj81vBTnBiz8lmB7XuirDVHzA8mk/jtgInKqrotYoCJkcYWm68dZ",
+	"VZT0Jln96q5lTTyjTE79gdHY9LJrLJ7nZPmvUrfMGNy4t8rg5gcsqLRQ7MPsC3AgNDOVpkz+eM8MEBWs",
+	"yOgLP50QQREaiRRMkx69ZUS4KJX5JYrKTCo3SZmzbpJ2sSyBKX1xymEvxJxrn2VJXHytHlNVe5qykRVw",
+	"JA9/tRwqZUt51be6YFnsA1WaVcRPMxHKiDt/f4fHDAq8Yy8KMU9tjQo3zSKFN9w716PFaB2D9g1oE6vx",
+	"tDd+j+uaIziSYU/GjHA4WtdlI8AAA25IxOvFmk9z0yk51KhRDJliYIPA2VjkDJsjspP1izsIWq1WfUcd",
+	"wsS5HFY46/zaroxKRDh2jzmnfCfthDJ5xx0uuO4tSSDrqmpdIRWLrkIZJ31RFhOCLS+wyZVLKol4BOea",
+	"Vo4vHN/MvNjxEsRpbOPH0sLxw5JVvaCG4k1bzCqPQ5lkaFlNJyzujCEIWWnPqqImpR0lSxQsZ4lM1StY",
+	"e5Aro+nHy5dyRFAugZvJy5kZeofQuQLa6Ujf/ZTlx3B0HpscnjShljQlsXGUSQpGuG7WTORh5UPbX/yp",
+	"IF/oWfqEPcaGBJJRNFKmrM0MvHSwWw7gObvejGIjHKTzaaa4V8UKnhOZmYD5HMxuztmUJnd405yzH0JN",
+	"/CQ2KzfOxfHC72Z1wqZGcrvHNm/Ky1mp79IcOB7AUGKzhif2kgF2P8gb8VL73ULicu36Xndh45MhNCqc",
+	"7/Ck4l0+s/ztO3wKW3dCdcnylCr7G0TWN2vGODjYTdeRTlDczmwWkl3p0pa+MZ7tPLdZL5BU7uOaUJFF",
+	"29awolQSg7Uj/7L2xBrIXY2Ytc0AAxauwhhZVXZhDEPKL3ouF32GPvWCZjwiTXQ28LO3gVNiA8w2JKPk",
+	"voAUjoC0+1QkNG4TqAc5BEl2Cmqe5hGTdJTsO2A2FBpUFqI0Hx/NpxhnGOymn4Gdq5Dy8rW476Wo99rl",
+	"FK6hUJGnAt7osRaOu/JyP9UVsFdYb1ImKix1J3uBFoKOQtp3SLIzZNeaGxYQqEgfEAURIzRuNpv16o3W",
+	"M4JaaFi102y8FuVChYPswhbipuNAOLPkznzlfBatFbz2gowphM3sZzQ/ZNSt6WPfWQGRBRJ1f6nrpNdH",
+	"sGGWkAp2ikJ9ARBv8PtYalNqV8kldy9eIwgjG7+BAkE57C71u9jf76Q00CxqMduuuroKPAuSlmrMXwOP",
+	"KL0sLm6eQxRbiVwRGqnuVCFXsj9zQ1zcvJqrSHYWaFlErjZNjOxTw8M2amZmrHALcRVTcoKzlasV24u5",
+	"uAEDWVqf1Q8FsGOfLSUEWL2o1vbKmLPbCYwzU7PNbnYVVD0Dk4X9S35rFeUVNmV9WsbGskR0VBkyvilD",
+	"wgG/cp06a7a2BDfv7OxZeMr1PZ319Add4gOAF9P5gnSlH0t3ltpuly8MEHHFUtOtx0AuIPu6Ac3O8N+P",
+	"Va60tD3jqtSQfDGokrxOYVZUdClNKWVw4hGL+a3rn6Ws3DVX4zYcdqmVGfbJLFheIVfHKbvPmUTNwdEK",
+	"KJqHyPspqr5ln4zvxPmCjpZLnrDff3YVXKavDpS/9PGyhb1L7VolsdepD8UUI2LznDSCDPRiSxPHUTHS",
+	"1pm0SrH7zBeiubPqIyAJzCjOHHifkQaPPBS0QYeCS0K6ZrEUkFFQ2zE/tY5PltNTXNXL5sHjo2LA+18f",
+	"PTp68uzZweHDo0ePn1SXea5TeMo+uGjPL3fZV6EUHa76Sxqz0uHwFpep/gLP+nuezwwCp7KQHSSFqvoG",
+	"B5DQnFZWTEqfBh/z2jE8MNQzWufAosRubZjVpzO7skMGEMXptQbnyORdjlXHz+lXjyY7K//13xpLFMUZ",
+	"P9f57hCJ3VVtJQWeroNsiPp4rGObyY8S5FYwZXdLM1KkufeTjU6AeIkPJF/Ti3BBqBhZ0t6XguCtnhBh",
+	"/8ZcW84mCVBZDA8oVNnyqZxpQTHn7iwQY3L0hAA53nP0eB4Xi9uQ5QoTdzp3OugmWMcYrk+CjK9oRHjk",
+	"K/R4hgG6eY6rzg80JYS/EmiWNuchWI3b8xyY3bVJb5LUf63cuLvTtKG+vOYxcEgqIhd5k4gbIYdTRLQV",
+	"mQcXh6+1iBlTWdP4YDVZ1eQlWKh/eVta0PiUuPpC6HhC1ppWHR43uhTrbU89w3TO8YqfuZisegPk1K6F",
+	"wk7MGPjlt9F09rpGMeqg6coRpKttZhGK/puJuP4KEuE4a37pH6de0oyy5r4w9dym69lFyis0mkV8X1Xs",
+	"WxvZZ+qBp7gBSbnEfFyrRmXqOhaFXpVSOgl+JTbIiTCVmc7H1dmhZrr98PEcto0FrazqumfZqlZkm6o0",
+	"JOXh5tGjh49rXHzlhVdXc7ymml25GmlFuIYXH2hyevaKKCmNk0UT7dpEQBMllRPmUuo621Ymb5i4Kk2k",
+	"+LnHTI8pQgVMDE+COIMiDtdEG6lYVF6acSF9G/nEFdacm74qSGNwfEXzrrDSC743a2V+ltKjvoAsfysk",
+	"SxTiuoliaZn8TJpL5Wc3mg6IYjE1/JZhRQO7CLiWoni6f3uw71/ZB2vjfuvg2cPrx7S19zg8YHtPwkO6",
+	"96xzdL13GD1hT+lB+Oj6YWcmrcnusfQYi7uebSPIQ+qKxKI8eM8oAVgPastKzeYIydNZ45SVKCweXTl4",
+	"vDdURFRF5Gd3jx7uEEQsMGpUtHaGPc3Cq6oAm5ywhQ/+crr3T7r3ubX37K/7/+/HLwePg5J6y5PLLhXI",
+	"lLyOWb80jPz8++fk2dGjJ2SAD5FIhkmfldVZqU4kgtQeYfJlKwDoLVAybUqLy1RlDL2kYY9wcUtjHvmK",
+	"HBbT4At0erql6pUU8wsaXGhDRciqIn9hD0AIKqrkwAPVdRUitB9k52FJSIFUu1jFKaxrctgfLi7OCD4w",
+	"HpacLxLqW+5MVPPoSWWITvp9qkbewHHDBSzWHXBzmng7MaCx4Ew+nL8igvZ9vl3JiBn9S5Q4xgSmY/f7",
+	"cXbLjZqCLu4wmJb3egZFkEpkW6iZu4FGOlDKt67djX0acMX0OlwDekoCedpkP5TCcIFl1XAt0wWk7H6f",
+	"Y+3nstLPt5zmaj+/YJr9SomdkioiScR1SCOp/r2eWJ0ep1tELjgwd3gzPXcIJqcAFHNaUuGwrpxjaAI5",
+	"LOQcw+4wGBOfy+QHr6aQHZ+5kz+e3RMCcx6P1+WuLDWVX0zZRn/KN1uarmjM21+DF7OWasc6j4de54ct",
+	"jjpzQwuZwrNEm7L4+fcuk0ZnZmB3U/XD6ecJ5sd481KOkka8O5KdC3WfrwhJNkfZiZ4zGoHrtqLQ/JTW",
+	"Dl/KUpAnODxWnaciyiWokZ22vGn7+loYSkS4T0rO59xlCy0tklCoCl27ZELgt1Z+IN6bWRncXh4COGeY",
+	"eJWTdmTFBNalMST+pkXIskJqrrLkA52WI1vI2D3FdeMYbhaEXX1OFxM2MOyIlPUxct2HyhjJeZrsUX3O",
+	"Y0jhfnFwZFU+OiJSEBlHeS++JteJ8RXzrxl2RZHCx6nqch0xLG278h7lHR4xYXiHM4WjXY8KEzYbqyoM",
+	"lp/8DrIT9EibMpXhu4THBivioeh2kjtPLDYYWViMGGRzr8oeUJphZ+8lywfABedamM/nCkeoWzAnoAxA",
+	"XsshUySkOuvFY8ndVUBYs9skmsbsypXfHOuyQ/c+f/wFdb+rj18OgscPy1vtjMHEbIPbKsqF5E+9+hxX",
+	"4LV1ZGDhYE58/07CvGddxCKx2bUupmTTRo3OrahSv5mIa/1i/wXRxtVthVr63r/tv7SMBmvHTtoHrhM9",
+	"Km29cPjo2WGxhUZpAw1k88uMIOQV6nTLDJK6zCq7spx2DFOEQuFdkOKpINj4I/P+Ftw7aNaaYxWlVyvL",
+	"NPk2lBptkz4VtOsEVLRHnpC2TgZM3XItVZuoROCv9spgWSekDd6dNrSjHS/FammVVTj0yaUoZm5yTSjp",
+	"07DHhWtna8/g5fkZvgSZmwTJsW5einwMul2rpdXpuiy97qI5flbk3Humdbm+QuM5ars/t0+Xt1ict8rh",
+	"+mL2UIWbo5fDIDVx1Ix7wudLz6Fe2oa7jmWy+zCye6ESiiVtBPxYC1bTdPtZTACYC3LGGWru5SkLWwFH",
+	"9Rh0PyOh3OrPLGrMHehW0o7uoGaDoSKg54sXMRqNxjoMSHEF5ChoDBUdXCWDvCUtZh1TQdoq/YAugvqq",
+	"JxM184J9vPUP8DAIJuADvHIBXak3d7pJJ2s2ablyrkj7VBu7f24sXHtqiod/bhU6QTppxbaD8cPM7a0G",
+	"dVit/+veXavb+EKXW4ZVk73xJvX9ZRuVeadxiQKq4mnZ8t6X7FZAzt69v9AoDZEdbPOPXq4J99/u/OTP",
+	"b7Ow6o+lR+bTpu6uc2m5eWBKWv4MGzvu4dTKgTU5bUnbL+9ux3qBIFSCHDqpktxB8n1Z8rrP260+gcUq",
+	"+YD4XCttLn/CqyEYC6YPL0QtSg4U9z7rQMtKj9Q5NMweDOZLZfRTzp3ROM640vREpx5NS1O05/Su4xKq",
+	"JmIraRzvhbEMb4g994D88MPxmzdk5/CI9HaLvtfW0+NWq2h32vmldYDdnf+/w19aew8/7h7/0tp7hF+V",
+	"GqAucpc7EVnw6vTtKSyDfJ5oLH3aZ4qHdP89lVdnNIll3n2RY+TzBellzHkyqBnsHbKTlsl7oAmyfPC+",
+	"k51Tk9AY+5b8b6aLh5XPM7e0vaj6NQ5bh4/3Dg72DlsXBw+PW63jVuufaCc/btSM58ECnJkNMw2jw166",
+	"XdYn4vd/SaIYLDKix76x7oy+umQHAlF2m05JrMidnySyoNcPe5IMlTSMcB9nZlV9XCbxzRUXqS63Rp5V",
+	"3kupjYtu+1UTqhgZKm4ME+R65Aup7oBtNuekheZKXHQJBf6/e0La9miyca5HZMDkIGb5FMH0IiED+eP0",
+	"FjA1mKurY+pfmslmERMWYjLlEZxHrXkZ4bTalri8FWi0Oan0/im0H1xae47O1KErTqZp/Cqp/A8mPzVD",
+	"2W9eqzkpDrLzxt+lJSt/l/r3/wnlcbF7kbPIeUNQA42bRS2pYn0TZGapIlwrd2spZ0Sd6niwz9S2g9lb",
+	"XFOJK1/qBRa9oFnLLm+xnsN3Ubeq/nVME7PdOFXbXwWdcfLhPaUyk7arFKMjru2U5Z54++6KLB7fGDgt",
+	"gt1lZgyn95+zkPGyEMMoGcQ8LJVKL1TCfFUfnsaO7/HI9ScIGYQ0OO/cjpCmZ+UQ52PfLfesV4lzudH9",
+	"yM26Par8Dj6W7p/duJYiWbqdsN8EDZMwjf8NWST8/6aXKPdvR3H8R1OTKPdvAm+XxuxoFiaKm9F7ezlp",
+	"7ZkfWaku5HqJnJ69IjdsdEzap4npScU/g4fpmHzHqGKKUBNdNZvNtj0NuHQ4UPgtO5+eMdBGCV1nUpVO",
+	"eZH61qSyU2YpAxHhgrRPL16+ffHy6t3Zy/PTi3fnVz++/M/2CZEiHoFQPVDylmsuIXkBF69rLOorBN11",
+	"5OR6nEQL3roeo1HMtA5IP4kN33OH44Jx9kKrSSjy/PxNk7wy5FfJhS53ZWqvUASEikvhE4i8tExFRAwP",
+	"b5jRpIPRMOgXVPCUFIxoBrFrz8/fOE1MNy/FpfjLX+z9MGFcFF/zL38h75mIqu7tMmm1HoZ0wO1RwwfW",
+	"bpIf2Ui7WhXESEJRjZEdmNlt2q6RhuZSuDh1auCpB5pY8kF2nEc1KLhPA+8rDYplbHeb5FSgxzM1SyF2",
+	"aIKu6Etx1Do6IVRkjldXYj5mpE9H0Lch0cw9rslR62GTXLgnNKFxLIcYpsRo2MuNYjWYmGsD8HUpuNGk",
+	"/WkPr30PXm4T9skwYaHKHTIEwWt7uC9vmRoRiMJ31Z7TVIA2HSDOcyn2XWT2X3/VUrTT7AA0f1If9d22",
+	"MNkOCL0UbQjIbgewyTZSWfsLaWP+QNteQODK/2KUPxeDxASkjSkBv3xs+why3HCng0HJmA3gNmKZuv7L",
+	"X+AQBrTLhRWCcFVt6I7Sxou2x05/SxhpI49sn7iS6aSd45xtkgjDY1f52vJhN83PihsG59U+e/f+ok1o",
+	"GLIBXC5pv4pYfyANE+Fo70c2ars2AcdgZBjEdEQUM4lyfndMQyKK6YEUmuEBadpnl8JSCzxQB0s+USCF",
+	"icPDAPeT/qQNj2NLWDox7/YMyaDZjpYB0zOHFVTBRANDDo8IuB2apH12evH8h3a6TLuplxe02z4hmkFo",
+	"Jrmm4Q2Qr1edvTfUhD13rvbmY9Sgc6B7cIgO/5iHTKCbzikaVjhQnBnqWo5jXoInUqdnrxpBw1IZpF2t",
+	"5kGz5SiuoAPeOG48bLaaD9Fg1QPSvx/J0P7zNWjs96CR1mf7dbcsVefULfCw1SLDHo/RzD9QMmRaE5ee",
+	"ZUHsh4uLM0t1Uyx7ZXWqLjPYqgtrQcP9wRoOWy0XMW1cmmwedX51TsecgpeqVPIGhBAQM2b2Tcq3CQOK",
+	"X5Knlu2FxvyWNQscs3H8y0fLWyHbo3HceM1vmbCPW+wGpYR2dc5w8dG+vN9nRvH0jN1VNEe0H7uvwANa",
+	"99Rd+UIrtl5TDYxJWQQHAuIDgfvcUVY00EAOM+YiTdxIFqK87KVkEc1+cXhBVt70y8mubJEbzNZacn32",
+	"x5FlV5APRIyinQ4PwWL3qPVwLVuhhjhkIwcBGVq2eFjYXD5+ejW7fAvtiWg0OklbKRNNR9riYxoPjiFg",
+	"02E3nWU68N4e7NMB37thI10NoJbTW+RnhAE7tKSz0G38xIUzIS+2D2LTbDkUk0BpmTG6BqAute8PrSuj",
+	"cbJH9l9bntX4Gsx88DmqevbJ4mbeWUnSbjdNN/M+MW5//i1hapQZfnLRMundzoxbmTi/WEsQQYhit/KG",
+	"RTB/1ZRchHESsSv3bGFq56BK1cmJFJePCyF5PbjFOwMzQQngnoLGbg8VWxTIOLL8F5yPKKj5VGOjWdwB",
+	"AcJCk5PNAI+PcLVli0h3tf8djc6RueMrB7Nf+SCok47RD3V0+Gz2SxdSvqFi5ObSSGdqrA8SdgSNXSLl",
+	"1yJD0amupXMoieHxBhS6omw6Xzzg16AxkLoEhdG2ZXUci7sdnxYB3UwCIhVKmjCRdv+LkY/W9NpBhu/F",
+	"C9UgWLvUTTwGUNhOvLvghrEB6FdU97BdPco/RbqA9jpX/3RewpATMqF86sc04/Q7GY3m4w4OEV+en1na",
+	"GSVpo4l58CQtrF2wFrjYwTEcPVgxjqYu13Ih6IaNgqzrFd7i3eIf8uvpL30v1TWPIibwjaPZb7yV5nuo",
+	"0wEv1EDx51J0Yo4mmqODGms6o6NY0uhCytdUYfGbo4NHdQ5AJwPs5fiGRZz6MkZHh4d1XnZSqxUzXiKd",
+	"2CQRQ+jyNS5uAFlXTsjGZJP9Lzz6imQtZqYiBcySNqBBv44XJGSfTKoRStEk55a3ggVpyEOQsYU0EPBv",
+	"9zspsiAvTknTGPoezVgO8PE7RrB50WVTwAQ3sW5gCrxcO6EdVV3pqqWmmaRYJmZz1Pi+AMvfmFk7pMwp",
+	"drxofP3oaFVIYyYiqvYtudnzsat7zu7fraqNguF5/nES0RGhkDnTtvSrTXairC3ZLqHYh24shIm0qWn7",
+	"ehmphfWzFCy4FGlsxpCxGyYiHWQNw8ESXWwnDm0yhz1qCM21TbwED1phmZcN0mdU6DJZrsvMeGXriaMd",
+	"CystDco6SeszuZwctPtzTKwqU5/A25uh5hKBW1aRK5sBmluUKoTT/Nfr1MzGj7qC2GAFF/PnULXejoNr",
+	"jlx4TF2VlAIhz6mIUsVrnmPGw9qgAFO2yq8ea2JsmUoVUyEuHcVDSFYWZJPsxAHVPhQBdRVU5h6uyiSQ",
+	"phYQxaxqot0pPACLYVcxrY9J2xf/aQekneaN2g/XiR7Zv2iLtP/ZU4raTfJB+JcwF+BSdBRaBLFTKjAd",
+	"xXzfXfgBA09dJq1P9XpghWf7vUpipk/sOkGvxaKo2vn4iXP5l7Eh3JlFDCy0uoRRgGGl1ix5tr5BIJ1/",
+	"HpvAH5YurF/132rytZUvuxOH94hVNWlgnswFZRSxhDfu/zZRUGl11AwLqqALuUB+HhS7fe9gv14XibHr",
+	"Y8uA/gC9gWECAiUndI42+TLwl8JX4ZEq7R2OD2bSspPEPSHbBZJnqaDOyGAZvcITGjlJYYMWUKzC1Dhn",
+	"Qt7KhEBhT6Mo9jXJ1V2qF0dbm1KWVai6YwuqPfti5a8ppDN1yBZ64GwtqVv6W4v+IpyN5hQ/fdh5QfzE",
+	"vK+M6CLh0ZX6SMy1eZ4+dRdu2DJVOo3VroubuOA0xuPjWsUmnGy2wzM97T+REzPMwc7qlaYZPkw/OURc",
+	"RYp2TPsEe3wSboiRpEdvCzUkgVZbOu2TsSrdj/7WN8p++/TTlaskpBvHD1N0AXZMf/+v3/8lScRSnmzv",
+	"YMhFJIcY0TLSCwUYfwwaDPLrDlzSI5yo5fHP7OevX+dF000xcHeDlXwbf7eSDEYiwhJeXtBu1dDusX14",
+	"5mvQeC3DqWU//fPpc7CUb1km2LL4NTtLU7BbnF5OcvcaJsd00rXzybXh29et2XKK2XJZqFqp6RLijsPe",
+	"JCxi+t3izLUDQdWr5KqP7EhGjVDdnSiI9+Sw1Zqf4/lE27s28P2hMPBb1GhrcJ4zBbADuX/fY4OczXHK",
+	"DRElhP91crt9J8HXUmxfumfviXprlzu6E90WZpqt2LqzHgvm/aPZtzaqR9O8t4ul8LowM18NEy/Vv39K",
+	"WMJ02gI7yPfFxlbYOxBQHDmjOlcutgX6ue0G+BdKsGObOd0k2H1TY0YWVsi+FNeM/GbniiC5BX14LjsU",
+	"c9/aUE5Eao71WSE0xPSYwmwYfLdMxadRtCxpWKWan5KyX76k7VpLWsdCQkHCxqpJPLw4OMyqXaSv7xwc",
+	"7JJnT58+fbr35MmTJ+hOrk8UONOb0doLk1dGLvtqMh48BHagNw6KFOsk+s5DLbcW+PtsgWdJ1gBTQ1vo",
+	"lShVFXFCZaLM/hffmWd6hDO9AeOng31XqitJW5zA92SHG++7pJq0FevLWxZhAraPsmBQIAFJdT4DtjSA",
+	"wr6fJ5r14p/Pcd4tJm7OtW8vIK1hv4wcHlTHruZc45gZaBQVyJYJd93uTE/JpNsDYj3sjSqiRWeA2IpF",
+	"3xfYo28KlxltxdzVBm0vCYarkGy9ljagkKLulLRcW7SiuDNPzufHcgo/8FW4VyiGQ2XvvBfsmAgJvXmw",
+	"D0EqJN0wNnBy+CCmISvDPFjgt2Ul3nKMzeApwNVaTTfOn7hSbHhvx9QQjKWYTvpM7xZQgxtNooQV6lk6",
+	"0QcrXID1G7/noiIzFRa+xZItljh4WzOWyMHKkUQOCnETHalIV8oI8SOnUVgUAfWhHA3kYIsFWyxAgFox",
+	"EnhbYmWu3LtCQYn2b22iGVVhj/mOj2ANUjRirvfj87dnf4cvoagi2aFhiKQeWjZpRnhXSMWiXSy1BaV3",
+	"uLkUCmyZ1CIMWCydtRJsAwKKJ/SpCVxfSd90Em2bZVgDDol0d3fhipjx5E/gpFhVSB6eQFb8sXxUORQL",
+	"FVKZRfWwVopvbNlYb0AgbrVGPKC/7T9TPGAOwtM0u/S7dYUEnqFHoctvmbAY6/wKKOWhKRlEw44lsRiF",
+	"H3NxwyJiZB6Bm1XRgGlD1s15CWgUKaa18xOEUOqp8V2c9JmgSVYUv0/hMFNHwOOnDTw1Grs+Fo2nz1oH",
+	"rb2Wj+0z9rv3z+GDYpbkNs4TSr5XVIRch5K8oapLFY8obCAUg18bx42Dg+bh4WHz4cOH+61W62Dv6QG0",
+	"bOrS+MrXTZGfyAULhYxll1Py2kTULgWuyt6783A8fHh4uHdw0GpBFVNLt8sHmCPPCm9rQ2GHDlQqZBbQ",
+	"zzNg2wYebgMP7yrwMKVhq6fL48LbzDItp345adGLHtdGKqiU4pshk3eCoVHZ/7iTbxYdZIlWepf0Ew1N",
+	"lX3r2UuBTuedo9Yz9AoPuWa7J65oqbFSXg8AMEj9h34a8EIPJLdSopH2DW3oCLJ7aFhqGcAlZ2xitmfk",
+	"he/4vNVdNoMYeAErQoxptWUqoaJ1V0xnWYazjbydEnm7RrK6bOztWN4MpMlrrKEOeaqcxZEmmkH3Y5HE",
+	"cZuEMaNWcHbVo0nb09O2p6wQuKMY1GfWhJdUm3VBvovKzKuI8Z3sxTIuWc4tTm4opnc6Zrt2JvcMw7eR",
+	"vX+AyN67Fif3fcDh9JBfp/v5Z9duZ1uvpQl2MdvSVLRB+oPaFvqZGm87cV7fDg+vRICss8jUWnIVzUiK",
+	"Ni+scREQwYaZQX2q4dqiVW4F9x230q3UMeXmNr7Fq1K8uhgnQgVQ+aYxK29WmIpYsFzeZ8JIXyQmjXP3",
+	"mx/DqGn49Co/771Gp9xOZmNT/ri3yFQDmXgRTr5pXHJ9gqeiUbF98JgEM4Y/5GUuZAdbBbimbqiIugDj",
+	"KVj2wa3oXiNYrgnsVNyKZTdrNbxFrZmolWtr/U3ZcJyfczJxqWCN2Gh1krTr9nPXXHvAIp4QxYxUQhI6",
+	"+P1/aSJJxCk5aDXrG1wK7Zjv2H2Xt/KUe+/+mFHhW39aTeoBLe7GwgbugIykvHbCBlI7OkrQPps/DoqM",
+	"h0FdimlxULC8GnFQd2WemScMqqRBlD/vtElUztBaFt/kfr73EU417U6bsTRtOMCpxFjkvvqGw5vQc10Z",
+	"3gQ/bzYJurJP/6/y+so3wLTSj6IRnGFpT/6J8KJcAvXHOVw+cCCbiiDC25gaQZTe5zaCaBtBdGcRRJ5M",
+	"rJzyjYk3teKH4NG1xQ+hCHUp7jZ+yB/wNn7oPsUPLY0W08OHKoCidVccZ1lusw0fmhY+tDaaes+jhxYU",
+	"SVcRPZSXOP/GFNi2ItT2FdWNecXITUUOTUXqLHLoPiH3NnLojxA5dKdi5GbDJlCP3IZNbD29091R3m5a",
+	"HTaxSamgFK9WFTQBY9YLmoBHt0ETW1Sqg0qVQRPfHCYtEzJRhj1LhUzkRNZtyMQWsUoQq8rXuWG9tTpi",
+	"Iq+FbSMmthET24iJDUZM3BEVyRhtDeXvbT1d7i6VuFWVZckWna/NMsEKKwvcVEU6wBuFdfTpp9dMdE2v",
+	"cfz4KGj0ufAfD2r3VF88fqJ8NACmFY0WMxqtaCjXAZUVB3MvX0sZMyrW3dbuvijym472qFLHc9+vg1bN",
+	"7umUe7pxR4AyxUOUPrN1E63HTZS/7PWA4ZIK7Rjs7sdc3CxewDApq1+ILSJymQI+CgBCnhiNvIyRroXw",
+	"nMmJdikX2pAdSvpcay662IQijollf31Ghb4UQgrmYiAlzEzjeBRAhURgek3ykoY9OzAVhH3i2tiBcBKy",
+	"0+ZRe9cOS0H2teP6EC3XDVrTPiPasMGl2GkLNmzvBgUTMy9aAdPewsij7SfX6Z6wWLMmgUDFa9aR0PMi",
+	"17EYap9cCtoxTO02ySlWOO3TEVFsz844ZuemWvOuSC3dfTgcacjIgqD7rVw6Ejdj1GgDTjufkHz8pTFX",
+	"R2rvjjj+0hAMOmeWBJZ9/fo1WIixipuNef/motoYJ2PBzEKtvdGtR3DrEVx3bwKkQnfE3qZzqj0XvFWp",
+	"I76ExgZoR82ZX9OxHqCjsNgk65gMexJj6QPSUbKPsWKyjpJpiccPblFrpBR2GgzuqFIDLrLQtq19tEJX",
+	"EDf+iO6LeOaMkTVTSWrA6xs/4L12GrhdzFaJ/fltUWJ6lY0ChexnMHIvkKQgT6+4GvtzbM9kwENud0xF",
+	"6OKVKTQxiM2xUytA1cj5M8mOVLzLBWkPe9RoOhhYnQPVC6dKuBeDS+Gjk9NoZ0ztauPnq2RwRU3bqjOQ",
+	"X9IkF24Q+1VHyc9MEFAhhlRFukl+giMZWf3DDHnI8q2jTi5F8cpzio2QXkfKvUCMLOWFeO6j5bSKFXpu",
+	"hAT/bOOMRTySdosdrvo0kk1kzUkMVsb6Wkc9YvRTHvw2494pLKFKOkjtmeWaaw5yt/HqW79R7Z58QAM2",
+	"rx4oFkMzyipB6Zx1uTZKanLOYhpyKWgk9bFrhVZtq5rI0ctzSrD2pKkll2Ls5zBRigmDmnpFK7XcG+du",
+	"C3dkcfDTVZALd6CeR20lqAr1uHBK36TIhG0+9gdK9gc+mgnZ+4qFpcs0ZCKU/RRXCDX8lpJbTtPY3SZ5",
+	"wTT7lZIBTTRVEE2hQxpJ9e+XDdKGRmdXuOxjYplnG/qmhTSOTwgVlyIvZl02IHjEyMIUl41U/sKBdtMM",
+	"MME+pSnCXiCD764TzQXTmkR01CTtDo01ax9fCsB8GsdW2ILubFGTnFppC17Fc32gieF9Zh9JBoSbvAB1",
+	"DM+5/ouWIFzT8MaTFGjoU9oAGQZ4AYs/gzkaSwhH+TNNBZJ6RAMnP0WIuWMTqdt4BY3CI2KRu4Ot3LKV",
+	"W2rSbYRmQh3k1G2K5GhzkWADFU9lE0dtNdN6ajjL+3QMTTRjThBxr534VnfYElIORZVxB+nDez/bpkJe",
+	"fHepFcVezBlB47afBs+s0/bk5ppte/IQ8CeKxEDYT3e+TAfZ+YpvvBsw4bzONI6ZeqD9IiyDp0QlQmAj",
+	"bQTTACrmQPgUdmJtku/B0gKqMLvFmjvmUrT/9vKClKC1awoOD7bLcPNXyQXi5kZtInm8XLXhw2HCZkwe",
+	"bvIqycDd0zcvEWwZ/Jro0d8lFwt0PZyfwY/HgFXCYua9HzARWWqEsgfW9nKmAkuMAiBLOlQMiRrUqYjj",
+	"CgtCQQBorJ/xfVsYd78ixIr8cS3scVkrQRmDW9BMMG3gmNFbtj5fjUe5HSGN6x0tkRzEMZHKYd5uqVBt",
+	"V/bnRqptAZlMrLXQsDDmLshN9sFYs5a+0rLTYVb1IkOpUhOUh7ISbICVTGLDgtKoYhS+bMSJCHtzS5rQ",
+	"9f6uLVBbDN1KpislKQDFd05SFNNJf9U05Q29YVBz1m4pSrku6tYQyF1GU3ApWxa7ZbHOhWbB4U4Qwhgu",
+	"utUm2b8xbX7/lySRJC+cP+qYDK3+ZbmkW14kmcbgHErCRBvZZ4pwjQl5BFvZlRepQUdxTw4vBZZshorP",
+	"hsVs0JNiNEO/c2tfI6KMzVSJL/j7HzX0fJMaYg7MdHbhCyqJoA6WZej4KnEmd5tQIq5J2naOKwTiqzRs",
+	"zYL3ZQNQQhHLG0iIfl5d5ugVMueEPb4UstMhO7Az1qFJbHYDopOwlyIPVsDQN3wwYFHqpLWf7bxDxY1h",
+	"wvlpuXKe9hNi8QnC8iwBIFxfCqpvWNQkP1vcPIu5+ERCKqwCiG7CIH+8NB7SkbZLsgtI3bPHhBtXjMM+",
+	"qNPKpZSEPRaWRnFgjvQEmm4gu6bs8lBADhqo8V4Z3mcyMVcaMht04/hhq7YUXtziZlJmtjRqmx7zLaXH",
+	"IC1dNeH2cosIp/bRfPH2+Z04fMc9nPOUIMBnF69BsE5X7ou3z2e7cV0d/z+RFxeAWe4JafbAXmpB7e5c",
+	"uRcZKoVo0HVln8ArYnpMs7S3gufOdplcdEujqKJoETRZaVw6osBxSbeDIDOJFasNgZQlrDIS8y5V9U1l",
+	"L94+34xD1p5yVX0hOICtL/ZPG2wVRYR6ruFszusnMBkTLelUMG6R6stbhnRidlX/c1+bb2sx2pTFyF5A",
+	"BlKQs7taoFrOl5r1rKgO/5NSMG1IlLDp2ZsYl/RhcG/KWfkF50tZlQ0LWLuqIlKrDT+MEnaFxTrKR7Oa",
+	"755VpRt3K7D6o50ttWYQ+CcSXHNolyF+7st1iazvwx6LktiZ1ArpBS5TdCK/SCpML9qhAixYEYXSy7uY",
+	"2enk3wEPbzRJBpci2wRUGTY6DWxytmjTYyPSsXQvKs8mwPo2HoA2G5OYVXyrGZIYAEYC6h22Dh/vHRzs",
+	"HT68ODg8brWOW61/WsR1uZ/nUKWTQoSHvSw6R4FOfzibkZ/Tq6kQolMQ2DYU28rs6yeonqYRmkHeeqjq",
+	"hMw0s6pejoqtndWuDx23pfSqAyXXDHKr7bp0zrQXACCvAKqw6QCYvtU3oZ1SSEXIYp3fW7UzaXE2vRI3",
+	"0gSvPcrx2rnZ6WYcRbPw17dWum94vPUV3f/mSnfDUHsy5hEdTe9YYZigwjzQxD+dOuC/U/QzjzkVRFAs",
+	"sJk9IzuEkhGjKiDXI2J3VWW9+MEvYoKSTa7FDnjiowQwmctlRdhffGXOdMWfpWBVXif7wrjPifeTfuP4",
+	"8KDVAp+T+9iyH50OD8cIOc7rVOLdkUwt5JY7aONO5k+kx/cyoEmrKdDYKsmrdDuV6cfubjaqHgO3dMy3",
+	"9WyvdZiB9angt0zp3/9/xSWJGPkuTvpM0KQ+U3Yb3IyK6093OtRv/UR/bj8REngPDcvQgAlWONMRhN9n",
+	"VGDrDLo/zqBVws0yzh/et/i4XB+TV26M+905DzZRo2kebvZbR6GNikQ8BQgP1f6b+gJRqZbghkmb3UGG",
+	"SEUCmWK0rwklz9//g3R4zMhO+6RNpCLtoE00s+BlWBSQDxff7z213//MRSSHeu/g8NHh/mtquNg7CIhT",
+	"n61AfyaVSboJ04xIdSleim7Mde+YCNln+1boCSA+viMF24dia/si6TMlA8L6lMf2z0AxTfczB4sY/BqQ",
+	"kCrDuKL7dnMdGXMZECEN1fvgKNhtXgroD6Dk0FX+11nT28Au3Xc+yvVDwlRsGmN6S4/ij0oOfSU4woU2",
+	"jEZEdi5FlDi8EV3CTZOcyyFGOtM43pNqz/UHOCYUVoGOIkGYhQBsiIBsHRQyFx2NIczS9FzU9KWAHt0R",
+	"eo0wzJmEMhFGY97CkGrf2SBITR52wA7o4AFOC+HPdl5QOJg7mDLahNDy3MPKDKUOKi5jXRt8MWtlneui",
+	"ABdHqCZDFsdVCt3iPYdKTLc8Zg80YSKUERddq3IaFtrFYVrHNcTCVy2kR5VmprAKJqwq+UsjMZ29p/Y9",
+	"LfeePn30bO+gETSGORywyFrqL65SFQz7ZPZDfVskuumur7mgWMx6bNA7FeuRzlcayrngusciBwJjZrY/",
+	"nkdq26JuTXwQwcwTEI1RP8/f/2N1PDH3lgZmt3cNKAkINMYvZ/moHFKsXbyqQjtcZ1ZzxPIYpPF/OFVl",
+	"o64q4U56hZLZUspHnX7ftTSQO23g/efuNLjKSDiseVo7WO8dPl7abxJLppNQRpV2dnxkWnbHTInsXQhW",
+	"/ohQiIqCKvZV01mSP39EXvWUGONXNZuR31b03z3pRL9ZPbm8n3zh63WFAZ5nbSBgdA4hfUQKDNgrKTG+",
+	"n4UBGvuPNkQKthsUG0yk8c2XIqSGxrI72fiu2DuCG5ILSeACOtxpwwbVkYE54NpscGCPCsHiXPPaRcIF",
+	"07YZ5fEMD4vxDD54ME3BUazDVJbFD134kVAeN/pUJDROO0rk+Motp1nabW2PTO7gN+OVyd98lTCZ7w3x",
+	"B9fftt6dtRnqXWOZPDiti0aXiMOzVbbCsu6CjdfCt22Y4BTda/2QtIw2Znl7zd5tpP1bm2hGFRSFsRIo",
+	"2GnBzE12aBhiSWIRkZBqRnhXSMUi1wIX7JZYU8bKH1CSyXLPS1GWqo3Sgl2bN1zrKi3wNWzgLtS/GU/+",
+	"BKL5ijKU7K5mZSdpmaiwsnf+QS5qKK9nzIINEcZJxE5V2OO3FuXWqS7YXc7WEwBE/0QKQuwg2tMK/Lwu",
+	"leAMsAubtlm89InrVGUdp3ekIh1LULFDSbHhkF1es0Jktxe84UQeNM84lMGaOxcsFDKWXU4bQQPIF/Qy",
+	"of8xsD83/eu5mCZKzpTUAxbac0V6ZI//r48ekYMD8uzp06dP9548efLE3pJDy+PGkF1rblh9Odue1mYE",
+	"bLinqtR4NkzveJvUsxXB11ytBuCfUAC5lRPBvNBTEmk1zoHA8OEreLi+vIRrgm9ETfJOuE6b/sedvGAX",
+	"5NI9d0k/0YZcM0Ida0Wp6lLsHLWeocN8yDXbPbFSEgfHvSA9ALm0fVs6jau4zqH/igRjiqEj6JBIw1KD",
+	"OS7Z0ePZMWMv3A63MWMbwgO8gGXxwLL9Kl2yHBZad8JTluIn26y06qy0tVDN1eai+dqOUsQjNApzFkdY",
+	"3vGEtEUSx20SxowqSEWzPzZJ21PNtqefkLKmGEQXacJNsyJRbTERdBVJak7lS62vCFH1kWczWWnT0NaH",
+	"Z90j9N0mo93/ZLS7EQWLLXunpqSV1k7WY3oxVoENrP40M5QBNL/C9Pc6rDq/ldn2ncIhbo3JpbhwkZlD",
+	"wzE4+QZ4/SQu1QrygYjgzA2tHcqwyLe8tQOOIVAl+txtNNA2iOJe4k5F7MU3hTourH8q1pyahMb8M/39",
+	"v37/3yzNwS1BF/LSVSalirmq4SHI3xGKzy4zrAqpPri13Gt8wk3U8DPIri/kusWkWZjkk09i2f1m9M3S",
+	"rGkaRTllapO+iD7TmnbZRCFdBQXBJKGD3/+XhkbzlBy05qgKhnvbjOcgr6SW+w6ga8EfzpC4NejXpBk/",
+	"K25Y3le4ZuLhGCo2kqpkoImGbhuYj0tFRE7PXpEbNiLXrMedsd0herOs5c0btk7T6ZtShPq5JwnXaSXx",
+	"++fdvkibX+cjYSKGQLqii/fe2YrL/5mbHmmjk7sduIRETYY9Hvac/qGzsr3XLJaiq4mRAWQrggCFISre",
+	"TTMasIhwcSl22hPF09sBaR89KX5+9Ojoif0CPqfOJajKyYXpkYh3uSE0jknHA6KmfUZiLthu81L87N7g",
+	"JgDJRRPTUzLp9oqlZ/AYAiLzETwV1gcMAdhInwZMSv2jdGuAg6wSNF2gRZrO6oEtsxoxGvb+RHEuUpFY",
+	"yhuSDBy05qiC+2JdQS9vLYjF3Pfizeq+v2wePD5Kg1y0RfKCOc8FyjRJ2mIkw7p83vWl8JTlqPUsl8L8",
+	"iWtIt4b9WYXU0g7SjpihPG6fwKzpVOjZhZfP3r3HJv94MK5DsV1idbz8mYtO/wbaSuwcHOySZ08ePzra",
+	"e3h40MqyUvrymsdzhMjAnjYj6eJxThF04Wq2UTLbKJk7jJLxGSgrppsFWWpmoAzWt0FSigzdElBukLfp",
+	"JsnbZrG2Q1YsHEJZLG+3b5Abxgaui54cCk8JqwNaPI3bRrTcn4iWJWF2WkxLBTi07oYJlMH+Nshl9UEu",
+	"ayJ66wlzAflwNGAEW4NlvmOv+PpGoFJ0uOqz6CQvknKjWdyximaHf2JRdT3mBYW9VcS5+ITCq3QLY7mM",
+	"rYuDh1kfhPRxyJYEddjrw3PKgZsJkJlKAnyEzHKy4DZEZhsiM1+IzJ3Jgah0rrhJ/2vQtTPx0cgpDWma",
+	"xD5ulWgz5CGztBE7KGPxmHIjl7jZvDaMwuxcSeLuFacsu4OYk0ra05pHY75TYSkt/uOkpa2X6M+p0EId",
+	"PppHfwT9uyNp+19S/JxafzcReWoyW+/8IJyBd0cqKHZoiRV+tbtVRjfGOOFWUoiD8iXrg7lFNIvSupAO",
+	"lCpZo/eZDKjp5UsgecYzTv3nqebkQ5WwqEjNng3uYeKqwhwDrUfLDv7gM5v0SBvWT7/Gkpy+XjLVl2JH",
+	"J2GPUE3aZcVM2gG5bEDRTyPJLaepmnXZ2A384OB/meoJO3d7m/vC7jJrGhdZ5WZ6CSeH5/gnciap9OY8",
+	"7vpv1tuO4dyXF9tkjnMEiEpjdgX9yKMM9f/BRGTpGkQLRrS+6Ij72oynxZ3pFFeLB++tr2Xra7kzX0ta",
+	"SXBRCpMKn+7FmY4VNJnrrHOAq7YmZD6SmSSa6SZ5X+CgmDPs2SmHh3y4CzlqPTu+FC6Rjpie1Glh8GpX",
+	"S0rptr6W++NrWQHMVntbqiCidUecYEkusHWxVLtYloabu+praeUcSAVO04LHiOXJuGoRUmFV8GuWZkLs",
+	"HLWe7Va7VhYV8VbhWymIcR0W9hYQ4jbjJpmOut5Pcq9QeOsouf+OktUJcZoZw0VXT6vX+N4/s0ZES+eo",
+	"QLXUFuMXvCS23SfTgGVmjhvo7Cr81adfrYKpLVDrggvNI0baHUZNophuB7kHY9rF56oKW+RgawOMya8Z",
+	"mzG5DkZXSiZ2TSl3MbzPPksBRdT6TPGQ7r+hgia6Pg/z29wMF5uFXJ6PrQi3vllOtuUzc/GZ5WjOBIvZ",
+	"h8KE1TktPaZcJr1ViijUZ8Woog5EHXHtVtQk71momMnnAytmEiVY5IjPsMdMD+PaR/CUZqXm8i4zMMVd",
+	"sLjiRBWo+EdHwY3y0B5zAJVjfIuDd9AYJGXt+yxgZlNdU83Ih/PXWAz49OwVMfKGCQ/oIY1jD+ZDbnpZ",
+	"lTwNMO5+0rwrNLidhuy6J+UNpuA0L8W7PjdIuxElcrHHtzRO2HgxKtNj/Sbx+Vc0XZ+bU90y9UCnzcHd",
+	"cWmS6Klxe2M4tAFWbvdxlai4cdzoGTPQx/v7dMCb48VQ4fAbx41B/Okq5rfs6uHNT8/63z359I/Dweun",
+	"4vyoETTcEV/hkTaOG8OeZuHVm86PPz1TT//243/+pi6Gv344e/H01euzf76Sh6/pa/p+OEdES/64NhT/",
+	"tyVGW83225E43q+ePDvpA0WGKe1Wn6dtSZ28k0ZzgZOdwHiQau2cEVbQcBkf8NsD7fOusT3oDYPyqron",
+	"h+JSgDjCBcov/jCa5BRhV7OIXKOuhHRVKnh/p3168fLti5dX785enp9evDu/+vHlf7Z3obmqfSFdrJ21",
+	"MnfuAp7ZqFsXb8N+5ypU96ni9D+Y/NQMZb95rTIv7xv7C3kvk89gHHQs6ArarKrRlXMQP3qUvfFSjpXB",
+	"LtHU3lN5dUaTWNYnz3hsm/Ea5+eOphtDAgBSBE8vNHiAtGBxt36rred2taSRhYmyU1t89aTBYuPxLx8t",
+	"QpZ4do3Hdk8nPelLaaElYtWWvphr8wGeuPsc+neWSsLyfJqxpZYyrm6IJ2NWuw/FuX3469RZPYXGcqdV",
+	"s87Z/8KeZtr/Yq3FoTRTs0tDwU7Hiilse8FXR2MlDhkWLvIxK+zKXttGubNnyr9KKkt58t/l7/+S5O9S",
+	"//4/GwEinWujOUdhJ83Uhso62fOdEoBlL3gbfrUNv7rD8KtEz103qMi+Z4dbcdg02qByasutvGE+JNnX",
+	"ieKG9GQcaVRc4GHfgqHQqQGrBA2oMkR2Ti5FBHNA9lKPkZhaNSk0/Jal4mhaNqQ6FMtRv9mBWOnauCY4",
+	"8zYqa4NRWXgDi8JydSBWOTy07oQbLMUJvm77vK8waGsBqJoUuu6o00OTvEgpIa6cKPYrCw3a6h2Z1dBy",
+	"W4Ssygm+mBy4Cqu5k+hyxzeXWLcZ2/VURHau7C1Cb83WdxiQtYxY5z166B/f/4JmG5/BOUYUqoyBQJnc",
+	"SFBoQ6qAUI0FObqJgvKOaF6vyK9Lp10uv66yQyNY9hWz1zdW/h8EVFdXWJMeUywAhyfDtmXkvaEioioi",
+	"P3vf507bbXWPR+3gUqQfDe8zbWh/0A5I+qUdC+J82rupoTSNJ/Nnhs6+JnnBYn7LoNq4jCOmiFRQjFxd",
+	"CtOjgjwifS4Sw3TaPP6aRiSdIiDQZdIK3RIjEHx1VpezcIC9ZYGpEPsMF90mOc3tgUfttAifYiGDNmte",
+	"oj5stQjtUmfyDR1vcuOcWPEe2tcqxW8tU5KJldiJVHYnEClxKfrSyumFK4DQY38F5JqGN0NaUbHKrQiu",
+	"093HJOsC8EKamgFYtr+pEJarg3nYas0qhBnMmCwFiKlzDqixSN44bvy3X1p7zz5+OQgODr/+W2P++VJA",
+	"mGOPrVrVPhfOq8uu2X6Gwg32y6unnR8PfSPQxnHjrxNFbNJS318aEVcsdJjMxTVwlgDH6uvu1cEz+k8r",
+	"hTFhplbNMeyT/fU72ScRBy+PDMNEqRnFdnyZRVxPM/Tekbn87S9vwWp1t6KKw5BzizSDUvPsucfwHWhl",
+	"4D5cs45U7I5T6zfBupd3j3wc633PwAzhQ2pSCuVZs+e2BdaM3GbPP41gMeGGoQOe98BArEwZV34tQxqT",
+	"iN2yWA76DELo7LONoJEFqBzv7x8cPmm2mq3mwfHT1tMWCPJuleMj/sBobHoB6TOjeKgxlsgCqKKhSWu1",
+	"KdZhijk9w3ssIG2kLBEf+dJAyVuuuRSWW4x5opvjwoGuSOjHctiBc6XkCpHr3BCpTFS5Fu/Xx+KKGJqL",
+	"IcT5DaUxKxPDPIeCApZz77D+QDFN9S75P//9f5Aw0Ub2gZd3qeBpk6Z00NC/WToqJOprshNiZr4bdMDk",
+	"IGYBGfYk6dMRsTdhGb+2XJbGJB2zMA+OVTINdIDHgV2TZiyyMWImXX9+KKwzPznOWa4WNdjxoBhwkCvQ",
+	"TMXIF2aDvlVumWkdBjx/1688nc8VkSgHgLECCWQHv6CRPSxeqJupGPktoTHvcCfeNfMlHjCLYXKSQu3N",
+	"nXy7pd2Jfku+3GYO9PINcyYH/z6r47lDu0xE1A9tr8OS8iiJWUQE+2TSQ8oNn9UBrTieVNi8TjQXTEP5",
+	"ezuPghmGUkElqJ5MHPr0ZMwjWkAf/0bJFN8l8Q3hfZSssRXZ+BLdryUvV3SBg1oiQEOD0o5wOgutpdcy",
+	"MUUgz7X2mpzxPYr2XlT1Ab9AuN3EKDoj7cpvIyXeJWhK+wPKu8IRx4jTmPyWsIQFBPxVRDOtsZ/xQMn+",
+	"wIE5xF+e5GKPwh4Lbxz/ddZy+0xuEXZophpfP379vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -27,6 +27,7 @@ import (
 	"github.com/atende/atende/internal/app"
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/config"
+	"github.com/atende/atende/internal/plinx/sim"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/store/storetest"
 )
@@ -47,6 +48,8 @@ type Env struct {
 	URL     string
 	App     *app.App
 	Clock   *clock.Fake
+	// Plinx is the Plinx simulator the server talks to, over loopback HTTP.
+	Plinx *sim.Server
 	// AdminKey is the bootstrap admin key of the tenant "default".
 	AdminKey string
 	logs     *SyncBuffer
@@ -61,12 +64,22 @@ type Options struct {
 // New starts atende on a fresh database of the given dialect.
 func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 	t.Helper()
+	clk := clock.NewFake(Epoch)
+	plinx := sim.New(sim.Options{Now: clk.Now})
+	plinxSrv := httptest.NewServer(plinx)
+	t.Cleanup(func() {
+		plinx.Close()
+		plinxSrv.Close()
+	})
 	cfg := config.Config{
 		Addr: "127.0.0.1:0", DatabaseURL: storetest.NewURL(t, dialect), DatabaseMaxConns: 8,
+		PlinxURL: plinxSrv.URL, PlinxToken: config.Secret(plinx.Token()),
 		OperatorKey: OperatorKey, BootstrapAdminKey: BootstrapAdminKey,
 		LogLevel: "debug", LogFormat: "json", BodyLimit: 64 << 10, UploadLimit: 8 << 20,
 		// Tests send many requests at a frozen clock; the rate limit test sets its own.
 		RateLimit: 1000, RateBurst: 1 << 20, ShutdownTimeout: 5 * time.Second, PlinxTimeout: 2 * time.Second,
+		// Tests drive the dial queue themselves (RunOnce) and report call events through the API.
+		Workers: 0, TelephonySimulator: "manual",
 	}
 	for _, o := range opts {
 		if o.Configure != nil {
@@ -77,7 +90,6 @@ func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 		t.Fatal(err)
 	}
 	logs := &SyncBuffer{}
-	clk := clock.NewFake(Epoch)
 	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), clk)
 	if err != nil {
 		t.Fatalf("start atende: %v", err)
@@ -85,12 +97,25 @@ func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 	if _, _, err := a.Bootstrap(context.Background()); err != nil {
 		t.Fatalf("bootstrap: %v", err)
 	}
+	hubCtx, stopHub := context.WithCancel(context.Background())
+	if err := a.Hub.Start(hubCtx); err != nil {
+		t.Fatalf("start the event hub: %v", err)
+	}
 	srv := httptest.NewServer(a.Handler)
 	t.Cleanup(func() {
+		if t.Failed() {
+			for line := range strings.Lines(logs.String()) {
+				if strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, `"level":"WARN"`) {
+					t.Log("server: " + strings.TrimSpace(line))
+				}
+			}
+		}
 		srv.Close()
+		stopHub()
+		a.Hub.Stop()
 		_ = a.Close()
 	})
-	return &Env{t: t, Dialect: dialect, URL: srv.URL, App: a, Clock: clk, AdminKey: BootstrapAdminKey, logs: logs}
+	return &Env{t: t, Dialect: dialect, URL: srv.URL, App: a, Clock: clk, Plinx: plinx, AdminKey: BootstrapAdminKey, logs: logs}
 }
 
 // Logs returns everything the server logged so far.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,10 +21,14 @@ import (
 	"github.com/atende/atende/internal/config"
 	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/dialer"
+	"github.com/atende/atende/internal/events"
 	"github.com/atende/atende/internal/httpapi"
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/inbox"
+	"github.com/atende/atende/internal/plinx"
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
 )
 
@@ -38,6 +43,12 @@ type App struct {
 	CRM *crm.Service
 	// Conversations is the WhatsApp conversations service.
 	Conversations *conversation.Service
+	// Dialer is the dialer service; Telephony the simulated telephony it places calls on when the tenant
+	// uses no other.
+	Dialer    *dialer.Service
+	Telephony *telephony.Simulated
+	Hub       *events.Hub
+	plinx     *plinx.Clients
 	// Handler serves the whole HTTP API.
 	Handler *echo.Echo
 
@@ -63,11 +74,36 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 		Idempotency: idempotency.NewStore(db.DB, clk),
 	}
 	a.Conversations = conversation.NewService(db, a.CRM, clk)
+	a.plinx = plinx.NewClients(plinx.Config{BaseURL: cfg.PlinxURL, Token: cfg.PlinxToken.Reveal(), Timeout: cfg.PlinxTimeout,
+		Logger: logger.With("component", "plinx")}, reg)
+	a.Hub = events.NewHub(db, logger.With("component", "events"))
+	mode, err := telephony.ParseMode(cfg.TelephonySimulator)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a.Telephony = telephony.NewSimulated(func(ctx context.Context, ev telephony.Event) error {
+		return a.Dialer.CallEvent(ctx, ev)
+	}, clk, telephony.SimulatedOptions{Mode: mode, Logger: logger.With("component", "telephony")})
+	webhookPhones := telephony.NewWebhook(telephony.WebhookOptions{Clock: clk, Logger: logger.With("component", "telephony"),
+		Target: func(ctx context.Context, tenantID uuid.UUID) (string, string, error) {
+			st, err := a.Dialer.Settings(ctx, tenantID)
+			if err != nil || st.TelephonyURL == nil || st.TelephonySecret == nil {
+				return "", "", err
+			}
+			return *st.TelephonyURL, *st.TelephonySecret, nil
+		}})
+	router := telephony.NewRouter(func(ctx context.Context, tenantID uuid.UUID) (string, error) {
+		st, err := a.Dialer.Settings(ctx, tenantID)
+		return st.TelephonyAdapter, err
+	}, map[string]telephony.Port{telephony.AdapterSimulated: a.Telephony, telephony.AdapterWebhook: webhookPhones})
+	a.Dialer = dialer.NewService(dialer.Deps{DB: db, Tenants: a.Tenants, Clock: clk, Checker: newPlinxChecker(a.Tenants, a.plinx),
+		Telephony: router, Hub: a.Hub, Logger: logger.With("component", "dialer"), Metrics: dialer.NewMetrics(reg, db)})
 	a.Handler, err = httpapi.New(httpapi.Config{
 		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		OperatorKey: cfg.OperatorKey.Reveal(),
 	}, httpapi.Deps{
-		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -98,6 +134,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	wg.Go(func() { a.sweep(loops) })
+	if err := a.Hub.Start(loops); err != nil {
+		stopLoops()
+		return err
+	}
+	workers := a.startWorkers(loops)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -113,16 +154,63 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		a.logger.Error("HTTP shutdown", "error", err)
 	}
+	a.stopWorkers(workers)
 	stopLoops()
 	wg.Wait()
+	a.Hub.Stop()
 	if errors.Is(serveErr, http.ErrServerClosed) {
 		serveErr = nil
 	}
 	return serveErr
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the database and the clients.
+func (a *App) Close() error {
+	_ = a.Telephony.Close()
+	a.plinx.Close()
+	return a.DB.Close()
+}
+
+// startWorkers starts the configured number of dial queue workers.
+func (a *App) startWorkers(ctx context.Context) []*dialer.Worker {
+	workers := make([]*dialer.Worker, a.cfg.Workers)
+	for i := range workers {
+		workers[i] = a.Dialer.NewWorker(dialer.WorkerOptions{})
+		workers[i].Start(ctx)
+	}
+	if len(workers) > 0 {
+		a.logger.Info("dial queue workers running", "workers", len(workers))
+	}
+	return workers
+}
+
+// stopWorkers lets the workers settle what they hold, within the shutdown timeout.
+func (a *App) stopWorkers(workers []*dialer.Worker) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Go(func() { w.Stop(ctx) })
+	}
+	wg.Wait()
+}
+
+// RunWorkers runs the dial queue workers and the event hub, without the API, until ctx ends.
+func (a *App) RunWorkers(ctx context.Context) error {
+	loops, stopLoops := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopLoops()
+	if err := a.Hub.Start(loops); err != nil {
+		return err
+	}
+	defer a.Hub.Stop()
+	if a.cfg.Workers < 1 {
+		a.cfg.Workers = 1
+	}
+	workers := a.startWorkers(loops)
+	<-ctx.Done()
+	a.stopWorkers(workers)
+	return nil
+}
 
 // sweep forgets, hourly, the idempotency keys and webhook deliveries past their retention.
 func (a *App) sweep(ctx context.Context) {

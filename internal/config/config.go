@@ -56,6 +56,12 @@ type Config struct {
 	// PlinxTimeout bounds each call to Plinx.
 	PlinxTimeout time.Duration `env:"ATENDE_PLINX_TIMEOUT" envDefault:"2s"`
 
+	// Workers is how many dial queue workers serve runs (0: none; run `atende worker` processes instead).
+	Workers int `env:"ATENDE_WORKERS" envDefault:"1"`
+	// TelephonySimulator is how the simulated telephony behaves: auto reports call outcomes by itself
+	// (development), manual waits for POST /v1/calls/{id}/events.
+	TelephonySimulator string `env:"ATENDE_TELEPHONY_SIMULATOR" envDefault:"auto"`
+
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"ATENDE_LOG_LEVEL" envDefault:"info"`
 	// LogFormat is json or text.
@@ -171,6 +177,12 @@ func (c Config) Validate() error {
 	}
 	if c.PlinxTimeout <= 0 {
 		errs = append(errs, errors.New("ATENDE_PLINX_TIMEOUT must be positive"))
+	}
+	if c.Workers < 0 {
+		errs = append(errs, errors.New("ATENDE_WORKERS must be 0 or more"))
+	}
+	if c.TelephonySimulator != "auto" && c.TelephonySimulator != "manual" {
+		errs = append(errs, errors.New("ATENDE_TELEPHONY_SIMULATOR must be auto or manual"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("ATENDE_SHUTDOWN_TIMEOUT must be positive"))

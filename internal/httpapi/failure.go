@@ -8,6 +8,7 @@ import (
 
 	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/dialer"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"
@@ -18,6 +19,8 @@ var conflicts = []error{
 	tenant.ErrEmailTaken, tenant.ErrLastAdmin, tenant.ErrUserDisabled, tenant.ErrHolidayTaken,
 	crm.ErrCNPJTaken, crm.ErrPhoneTaken, crm.ErrHasHistory, crm.ErrSystemResult, crm.ErrResultInUse, crm.ErrCodeTaken,
 	conversation.ErrQualified, conversation.ErrNotLinked,
+	dialer.ErrCampaignState, dialer.ErrSessionOpen, dialer.ErrSessionState, dialer.ErrPromptAnswered, dialer.ErrPromptExpired,
+	dialer.ErrCallState, dialer.ErrDNCTaken, dialer.ErrCampaignNotEmpty,
 }
 
 // failure renders the outcomes the contract declares for domain errors — invalid fields (400), another
@@ -37,9 +40,11 @@ func failure(ctx context.Context, err error, what string) error {
 			phoneTaken.ID, phoneTaken.ID))
 	case errors.Is(err, store.ErrBadCursor):
 		return &problemError{problem: fieldProblem(ctx, validate.Errors{{Field: "cursor", Message: err.Error()}})}
-	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound), errors.Is(err, conversation.ErrNotFound):
+	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound), errors.Is(err, conversation.ErrNotFound),
+		errors.Is(err, dialer.ErrNotFound):
 		return problemErr(ctx, http.StatusNotFound, problemNotFound, what+" not found.")
-	case errors.Is(err, crm.ErrStale), errors.Is(err, tenant.ErrStale), errors.Is(err, conversation.ErrStale):
+	case errors.Is(err, crm.ErrStale), errors.Is(err, tenant.ErrStale), errors.Is(err, conversation.ErrStale),
+		errors.Is(err, dialer.ErrStale):
 		return &problemError{problem: gen412(ctx)}
 	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours):
 		return problemErr(ctx, http.StatusForbidden, problemForbidden, capitalised(err.Error())+".")

@@ -19,6 +19,8 @@ import (
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/dialer"
+	"github.com/atende/atende/internal/events"
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
@@ -43,6 +45,8 @@ type Deps struct {
 	Tenants       *tenant.Service
 	CRM           *crm.Service
 	Conversations *conversation.Service
+	Dialer        *dialer.Service
+	Hub           *events.Hub
 	Idempotency   *idempotency.Store
 	Clock         clock.Clock
 	Logger        *slog.Logger
@@ -65,6 +69,7 @@ type Server struct {
 	calendarHandlers
 	importHandlers
 	conversationHandlers
+	dialerHandlers
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -118,6 +123,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		calendarHandlers:     calendarHandlers{tenants: deps.Tenants, clock: deps.Clock},
 		importHandlers:       importHandlers{crm: deps.CRM},
 		conversationHandlers: conversationHandlers{conversations: deps.Conversations, tenants: deps.Tenants},
+		dialerHandlers:       dialerHandlers{dialer: deps.Dialer},
 	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(srv, nil))
 
@@ -125,6 +131,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(deps.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.yaml", serveSpec, gzip)
 	e.GET("/docs", docs.serve, gzip)
+	e.GET("/v1/dialer/sessions/:id/events", sessionEvents(deps.Dialer, deps.Hub))
 	return e, nil
 }
 

@@ -182,3 +182,27 @@ func (s *Service) calendarOf(ctx context.Context, db bun.IDB, t Tenant) (*calend
 	}
 	return calendar.New(cfg)
 }
+
+// ZoneAndHolidays returns a tenant's time zone and its own holidays, read through db (the pool or a
+// transaction), for calendars built elsewhere (calling windows).
+func ZoneAndHolidays(ctx context.Context, db bun.IDB, tenantID uuid.UUID) (*time.Location, []calendar.Holiday, error) {
+	t, err := getTenant(ctx, db, tenantID)
+	if err != nil {
+		return nil, nil, err
+	}
+	loc, err := time.LoadLocation(t.Timezone)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tenant time zone: %w", err)
+	}
+	var own []Holiday
+	if err := db.NewSelect().Model(&own).Where("ho.tenant_id = ?", tenantID).Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("load holidays: %w", err)
+	}
+	out := make([]calendar.Holiday, 0, len(own))
+	for _, h := range own {
+		if d, err := time.Parse(time.DateOnly, h.Date); err == nil {
+			out = append(out, calendar.Holiday{Date: d, Name: h.Name})
+		}
+	}
+	return loc, out, nil
+}

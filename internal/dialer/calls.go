@@ -1,0 +1,327 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/telephony"
+	"github.com/atende/atende/internal/tenant"
+	"github.com/atende/atende/internal/validate"
+)
+
+// CallEvent applies what telephony reports about a call: answered; or no answer, busy or failed, which
+// frees the agent and reschedules the entry by the campaign's retry rules (or closes it when its attempts
+// are used up); or ended after an answer, which leaves the agent in wrap-up until the call is qualified.
+// Repeated or late events change nothing.
+func (s *Service) CallEvent(ctx context.Context, ev telephony.Event) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+		now := s.clock.Now()
+		at := ev.At
+		if at.IsZero() {
+			at = now
+		}
+		var c Call
+		if err := tx.NewSelect().Model(&c).Where("cl.tenant_id = ? AND cl.id = ?", ev.TenantID, ev.CallID).Scan(ctx); err != nil {
+			return notFound(err)
+		}
+		switch ev.Kind {
+		case telephony.Answered:
+			if c.Status != CallCreated && c.Status != CallPlaced {
+				return nil
+			}
+			c.Status, c.AnsweredAt = CallAnswered, &at
+			outcome := OutcomeAnswered
+			c.Outcome = &outcome
+			if err := s.saveCall(ctx, tx, a, &c, now); err != nil {
+				return err
+			}
+			return nil
+		case telephony.Ended:
+			if c.Status == CallEnded {
+				return nil
+			}
+			if c.Status != CallAnswered {
+				// Ended without an answer: telephony reports it as no answer.
+				return s.unanswered(ctx, tx, a, &c, OutcomeNoAnswer, at, now)
+			}
+			c.Status, c.EndedAt = CallEnded, &at
+			if err := s.saveCall(ctx, tx, a, &c, now); err != nil {
+				return err
+			}
+			sess, err := sessionOf(ctx, tx, c.TenantID, c.SessionID)
+			if err != nil {
+				return err
+			}
+			if sess.Status == SessionOnCall && sess.CallID != nil && *sess.CallID == c.ID {
+				sess.Status = SessionWrapUp
+				if err := saveSession(ctx, tx, &sess, now); err != nil {
+					return err
+				}
+				return s.publishState(ctx, tx, a, &sess, now)
+			}
+			return nil
+		case telephony.NoAnswer, telephony.Busy, telephony.Failed:
+			if c.Status == CallEnded || c.Status == CallAnswered {
+				return nil
+			}
+			return s.unanswered(ctx, tx, a, &c, ev.Kind, at, now)
+		}
+		return validate.Field("event", "unknown call event")
+	})
+}
+
+func (s *Service) saveCall(ctx context.Context, tx bun.Tx, a *after, c *Call, now time.Time) error {
+	c.Version++
+	c.UpdatedAt = now
+	if _, err := tx.NewUpdate().Model(c).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("update call: %w", err)
+	}
+	var e Entry
+	if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", c.TenantID, c.EntryID).Scan(ctx); err != nil {
+		return err
+	}
+	return s.publish(ctx, tx, a, c.TenantID, c.SessionID, "call", callPayload(*c, &e), now)
+}
+
+// unanswered ends a call that did not reach the customer: the outcome is recorded on the records, the agent
+// is ready again and the entry retries or closes.
+func (s *Service) unanswered(ctx context.Context, tx bun.Tx, a *after, c *Call, outcome string, at, now time.Time) error {
+	c.Status, c.EndedAt, c.Outcome = CallEnded, &at, &outcome
+	if err := s.saveCall(ctx, tx, a, c, now); err != nil {
+		return err
+	}
+	var e Entry
+	if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", c.TenantID, c.EntryID).Scan(ctx); err != nil {
+		return err
+	}
+	camp, err := campaignOf(ctx, tx, c.TenantID, c.CampaignID)
+	if err != nil {
+		return err
+	}
+	if err := logDial(ctx, tx, &e, EventCallOutcome, outcome, now); err != nil {
+		return err
+	}
+	result := map[string]string{OutcomeNoAnswer: crm.ResultNoAnswer, OutcomeBusy: crm.ResultBusy, OutcomeFailed: crm.ResultCallFailed}[outcome]
+	agent := c.AgentID
+	callID := c.ID
+	it, err := crm.RecordInteraction(ctx, tx, tenant.Actor{TenantID: c.TenantID, UserID: agent, Role: tenant.RoleAgent},
+		crm.NewInteraction{Channel: "phone", Origin: crm.OriginDialer, Result: result, AgentID: &agent, Records: e.records(), CallID: &callID}, now)
+	if err != nil && !isNoRecords(err) {
+		return err
+	}
+	if err == nil {
+		c.InteractionID = &it.ID
+		if _, err := tx.NewUpdate().Model(c).Column("interaction_id").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if err := afterOutcome(ctx, tx, &e, camp, outcome, now); err != nil {
+		return err
+	}
+	s.metrics.outcome("call_" + outcome)
+	return s.freeAgent(ctx, tx, a, c.TenantID, c.SessionID, c.ID, now)
+}
+
+// isNoRecords reports an entry queued for a bare phone: there is no record to write the interaction on.
+func isNoRecords(err error) bool {
+	errs, ok := validate.As(err)
+	return ok && len(errs) == 1 && errs[0].Field == "company_id"
+}
+
+// freeAgent makes the session that handled a call ready for the next one.
+func (s *Service) freeAgent(ctx context.Context, tx bun.Tx, a *after, tenantID, sessionID, callID uuid.UUID, now time.Time) error {
+	sess, err := sessionOf(ctx, tx, tenantID, sessionID)
+	if err != nil {
+		return err
+	}
+	if sess.CallID == nil || *sess.CallID != callID || (sess.Status != SessionOnCall && sess.Status != SessionWrapUp) {
+		return nil
+	}
+	sess.Status, sess.CallID = SessionReady, nil
+	if err := saveSession(ctx, tx, &sess, now); err != nil {
+		return err
+	}
+	return s.publishState(ctx, tx, a, &sess, now)
+}
+
+// CallQualification is the result an agent gives a call.
+type CallQualification struct {
+	ResultID   uuid.UUID
+	Notes      *string
+	FollowUpAt *time.Time
+}
+
+// Call returns one call; agents see their own only.
+func (s *Service) Call(ctx context.Context, actor tenant.Actor, id uuid.UUID) (Call, error) {
+	var c Call
+	if err := s.db.NewSelect().Model(&c).Where("cl.tenant_id = ? AND cl.id = ?", actor.TenantID, id).Scan(ctx); err != nil {
+		return Call{}, notFound(err)
+	}
+	if actor.Role == tenant.RoleAgent && c.AgentID != actor.UserID {
+		return Call{}, ErrNotFound
+	}
+	return c, nil
+}
+
+// QualifyCall records the interaction of an answered call (origin dialer), closes the entry with the
+// result — or, with a follow-up, schedules it in the campaign — and frees the agent.
+func (s *Service) QualifyCall(ctx context.Context, actor tenant.Actor, id uuid.UUID, q CallQualification) (Call, crm.Interaction, error) {
+	var (
+		c  Call
+		it crm.Interaction
+	)
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+		now := s.clock.Now()
+		if err := tx.NewSelect().Model(&c).Where("cl.tenant_id = ? AND cl.id = ?", actor.TenantID, id).Scan(ctx); err != nil {
+			return notFound(err)
+		}
+		if actor.Role == tenant.RoleAgent && c.AgentID != actor.UserID {
+			return ErrNotFound
+		}
+		if c.QualifiedAt != nil || c.Outcome == nil || *c.Outcome != OutcomeAnswered {
+			return ErrCallState
+		}
+		result, err := crm.ResultByID(ctx, tx, actor.TenantID, q.ResultID)
+		if errors.Is(err, crm.ErrNotFound) {
+			return validate.Field("result_id", "is not a result of the catalog")
+		}
+		if err != nil {
+			return err
+		}
+		var e Entry
+		if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", c.TenantID, c.EntryID).Scan(ctx); err != nil {
+			return err
+		}
+		agent, callID, phoneID, campaignID := c.AgentID, c.ID, e.PhoneID, e.CampaignID
+		in := crm.NewInteraction{Channel: "phone", Origin: crm.OriginDialer, Result: result.Code, Notes: q.Notes,
+			AgentID: &agent, Records: e.records(), CallID: &callID}
+		if q.FollowUpAt != nil {
+			in.FollowUp = &crm.FollowUpSpec{DueAt: *q.FollowUpAt, AgentID: &agent, CampaignID: &campaignID, PhoneID: &phoneID}
+		}
+		if it, err = crm.RecordInteraction(ctx, tx, actor, in, now); err != nil {
+			return err
+		}
+		c.QualifiedAt, c.InteractionID = &now, &it.ID
+		if c.Status != CallEnded {
+			c.Status, c.EndedAt = CallEnded, &now
+		}
+		if err := s.saveCall(ctx, tx, a, &c, now); err != nil {
+			return err
+		}
+		if err := logDial(ctx, tx, &e, EventQualified, result.Code, now); err != nil {
+			return err
+		}
+		if err := closeEntry(ctx, tx, &e, "result:"+result.Code, now); err != nil {
+			return err
+		}
+		return s.freeAgent(ctx, tx, a, c.TenantID, c.SessionID, c.ID, now)
+	})
+	return c, it, err
+}
+
+// AnswerPrompt settles a prompt: pausing the dialer records a "Contato via WhatsApp" interaction (origin
+// dialer) and schedules the customer for the next business day at the campaign's window start, with no call;
+// going on places the call as usual. A prompt already expired answers ErrPromptExpired.
+func (s *Service) AnswerPrompt(ctx context.Context, actor tenant.Actor, id uuid.UUID, pauseDialer bool) (Prompt, error) {
+	var p Prompt
+	expiredNow := false
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+		now := s.clock.Now()
+		if err := tx.NewSelect().Model(&p).Where("dp.tenant_id = ? AND dp.id = ?", actor.TenantID, id).Scan(ctx); err != nil {
+			return notFound(err)
+		}
+		sess, err := sessionOf(ctx, tx, actor.TenantID, p.SessionID)
+		if err != nil {
+			return err
+		}
+		if actor.Role == tenant.RoleAgent && sess.UserID != actor.UserID {
+			return ErrNotFound
+		}
+		switch {
+		case p.Status == PromptExpired:
+			return ErrPromptExpired
+		case p.Status != PromptPending:
+			return ErrPromptAnswered
+		case !now.Before(p.ExpiresAt):
+			// Past its time but not yet swept: it expires now, as the worker would have.
+			expiredNow = true
+			return s.expirePrompt(ctx, tx, a, p, now)
+		}
+		var e Entry
+		if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", p.TenantID, p.EntryID).Scan(ctx); err != nil {
+			return err
+		}
+		camp, err := campaignOf(ctx, tx, e.TenantID, e.CampaignID)
+		if err != nil {
+			return err
+		}
+		p.AnsweredAt = &now
+		if !pauseDialer {
+			p.Status = PromptContinued
+			if _, err := tx.NewUpdate().Model(&p).Column("status", "answered_at").WherePK().Exec(ctx); err != nil {
+				return err
+			}
+			if err := logDial(ctx, tx, &e, EventPromptDial, "the agent chose to call", now); err != nil {
+				return err
+			}
+			return s.call(ctx, tx, a, &e, camp, &sess, now)
+		}
+		p.Status = PromptPaused
+		if _, err := tx.NewUpdate().Model(&p).Column("status", "answered_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		s.metrics.outcome(EventPromptPaused)
+		win, err := window(ctx, tx, camp)
+		if err != nil {
+			return err
+		}
+		opens, _ := parseTime(camp.WindowStart)
+		next, ok := win.NextBusinessDayAt(now, opens)
+		if !ok {
+			return errors.New("the campaign's window has no business day ahead")
+		}
+		agent, phoneID, campaignID := sess.UserID, e.PhoneID, e.CampaignID
+		it, err := crm.RecordInteraction(ctx, tx, actor, crm.NewInteraction{
+			Channel: "whatsapp", Origin: crm.OriginDialer, Result: crm.ResultContactViaWhatsApp, AgentID: &agent,
+			Records:  e.records(),
+			FollowUp: &crm.FollowUpSpec{DueAt: next, AgentID: &agent, CampaignID: &campaignID, PhoneID: &phoneID},
+		}, now)
+		if err != nil && !isNoRecords(err) {
+			return err
+		}
+		// The follow-up becomes the entry's next turn: a new entry, due then.
+		next2 := Entry{TenantID: e.TenantID, ID: newID(), CampaignID: e.CampaignID, CompanyID: e.CompanyID, ContactID: e.ContactID,
+			LeadID: e.LeadID, PhoneID: e.PhoneID, E164: e.E164, Status: EntryQueued, DueAt: next, Priority: e.Priority,
+			Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err == nil {
+			next2.FollowUpID = it.FollowUpID
+		}
+		if _, err := tx.NewInsert().Model(&next2).Exec(ctx); err != nil {
+			return fmt.Errorf("schedule the next contact: %w", err)
+		}
+		e.Attempts = p.Attempt
+		outcome := OutcomeWhatsAppContact
+		e.LastOutcome = &outcome
+		if err := logDial(ctx, tx, &e, EventPromptPaused, "the agent paused the dialer: contact via WhatsApp", now); err != nil {
+			return err
+		}
+		if err := closeEntry(ctx, tx, &e, OutcomeWhatsAppContact, now); err != nil {
+			return err
+		}
+		sess.Status, sess.PromptID = SessionReady, nil
+		if err := saveSession(ctx, tx, &sess, now); err != nil {
+			return err
+		}
+		return s.publishState(ctx, tx, a, &sess, now)
+	})
+	if err == nil && expiredNow {
+		return p, ErrPromptExpired
+	}
+	return p, err
+}

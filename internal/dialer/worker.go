@@ -1,0 +1,574 @@
+package dialer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/atende/atende/internal/calendar"
+	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/telephony"
+	"github.com/atende/atende/internal/tenant"
+)
+
+// WorkerOptions tune a worker.
+type WorkerOptions struct {
+	// ID names the worker in leases; default host:pid:random.
+	ID string
+	// Batch is how many entries one claim takes (default 50).
+	Batch int
+	// Checks is how many Plinx checks run at once (default 32).
+	Checks int
+	// Lease is how long a claim holds before another worker may rescue it (default 30 s).
+	Lease time.Duration
+	// Tick is the pause between passes when the queue is empty (default 250 ms).
+	Tick time.Duration
+}
+
+// Worker drains the dial queue: it claims due entries, checks each customer with Plinx, and skips, asks
+// the agent or dials. Many workers, in many processes, share one PostgreSQL.
+type Worker struct {
+	s    *Service
+	opts WorkerOptions
+
+	mu     sync.Mutex
+	cancel context.CancelFunc
+	done   chan struct{}
+	wake   chan struct{}
+}
+
+// NewWorker returns a worker of s.
+func (s *Service) NewWorker(opts WorkerOptions) *Worker {
+	if opts.ID == "" {
+		host, _ := os.Hostname()
+		opts.ID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 50
+	}
+	if opts.Checks <= 0 {
+		opts.Checks = 32
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = 250 * time.Millisecond
+	}
+	return &Worker{s: s, opts: opts, wake: make(chan struct{}, 1)}
+}
+
+// ID is the worker's name in leases.
+func (w *Worker) ID() string { return w.opts.ID }
+
+// Start runs the worker until Stop or ctx ends; it returns at once.
+func (w *Worker) Start(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done != nil {
+		return
+	}
+	ctx, w.cancel = context.WithCancel(ctx)
+	w.done = make(chan struct{})
+	go func() {
+		defer close(w.done)
+		t := time.NewTicker(w.opts.Tick)
+		defer t.Stop()
+		for {
+			n, err := w.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				w.s.logger.Error("dialer pass failed", "worker", w.opts.ID, "error", err)
+			}
+			if n > 0 && err == nil {
+				continue // more may be due: go on without waiting
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			case <-w.wake:
+			}
+		}
+	}()
+}
+
+// Wake makes a waiting worker look at the queue now.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Stop stops the worker after the entries it holds are settled, or when ctx ends; entries still claimed
+// then are rescued by another worker once their lease expires.
+func (w *Worker) Stop(ctx context.Context) {
+	w.mu.Lock()
+	cancel, done := w.cancel, w.done
+	w.mu.Unlock()
+	if cancel == nil {
+		return
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+// RunOnce makes one pass: it rescues expired claims, expires unanswered prompts, turns due follow-ups into
+// entries, hands calls that never reached telephony to it again, and claims and settles one batch. It
+// reports how many entries it settled.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	s := w.s
+	now := s.clock.Now()
+	rescued, err := rescueLeases(ctx, s.db, now)
+	if err != nil {
+		return 0, err
+	}
+	for i := range rescued {
+		if err := logDial(ctx, s.db, &rescued[i], EventRescued, "the worker holding it stopped before settling it", now); err != nil {
+			return 0, err
+		}
+	}
+	if err := s.expirePrompts(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.enqueueFollowUps(ctx); err != nil {
+		return 0, err
+	}
+	if err := s.redispatch(ctx); err != nil {
+		return 0, err
+	}
+	entries, err := claim(ctx, s.db, w.opts.ID, w.opts.Batch, now, now.Add(w.opts.Lease))
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	s.metrics.claimed(len(entries))
+
+	// Keep the claims alive while the checks run.
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	var hb sync.WaitGroup
+	hb.Go(func() { w.heartbeat(hbCtx, entries) })
+	defer func() { stopHeartbeat(); hb.Wait() }()
+
+	plans, err := s.plan(ctx, entries)
+	if err != nil {
+		return 0, err
+	}
+	w.check(ctx, plans)
+	settled := 0
+	for _, p := range plans {
+		if err := s.settle(ctx, p); err != nil {
+			if ctx.Err() != nil {
+				return settled, ctx.Err()
+			}
+			s.logger.Error("settle dial entry", "tenant_id", p.entry.TenantID.String(), "entry_id", p.entry.ID.String(), "error", err)
+			continue
+		}
+		settled++
+	}
+	return settled, nil
+}
+
+func (w *Worker) heartbeat(ctx context.Context, entries []Entry) {
+	ids := make([]uuid.UUID, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	t := time.NewTicker(w.opts.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := extendLeases(ctx, w.s.db, w.opts.ID, ids, w.s.clock.Now().Add(w.opts.Lease)); err != nil && ctx.Err() == nil {
+				w.s.logger.Warn("extend dial leases", "worker", w.opts.ID, "error", err)
+			}
+		}
+	}
+}
+
+// plan is one claimed entry on its way to an outcome.
+type plan struct {
+	entry    Entry
+	campaign Campaign
+	settings Settings
+	// precheck is the outcome decided before asking Plinx (outside the window, DNC, attempts used up).
+	precheck string
+	nextOpen time.Time
+	// active and checkErr are the Plinx check's answer.
+	checked  bool
+	active   bool
+	checkErr error
+}
+
+// plan loads what each entry's decision needs and makes the decisions that need no Plinx check.
+func (s *Service) plan(ctx context.Context, entries []Entry) ([]*plan, error) {
+	campaigns := map[[2]uuid.UUID]Campaign{}
+	settings := map[uuid.UUID]Settings{}
+	windows := map[[2]uuid.UUID]*calendar.Calendar{}
+	now := s.clock.Now()
+	out := make([]*plan, 0, len(entries))
+	for _, e := range entries {
+		key := [2]uuid.UUID{e.TenantID, e.CampaignID}
+		c, ok := campaigns[key]
+		if !ok {
+			var err error
+			if c, err = campaignOf(ctx, s.db, e.TenantID, e.CampaignID); err != nil {
+				return nil, err
+			}
+			campaigns[key] = c
+		}
+		st, ok := settings[e.TenantID]
+		if !ok {
+			var err error
+			if st, err = settingsOf(ctx, s.db, e.TenantID); err != nil {
+				return nil, err
+			}
+			settings[e.TenantID] = st
+		}
+		win, ok := windows[key]
+		if !ok {
+			var err error
+			if win, err = window(ctx, s.db, c); err != nil {
+				return nil, err
+			}
+			windows[key] = win
+		}
+		p := &plan{entry: e, campaign: c, settings: st}
+		switch dnc, err := onDNC(ctx, s.db, e.TenantID, e.E164); {
+		case err != nil:
+			return nil, err
+		case !win.IsOpen(now):
+			p.precheck = EventOutsideWindow
+			p.nextOpen, _ = win.NextOpen(now)
+		case dnc:
+			p.precheck = EventDNC
+		case e.Attempts >= c.MaxAttempts:
+			p.precheck = EventMaxAttempts
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// window is a campaign's calling window in its tenant's zone, with the tenant's holidays off, read through
+// db (the pool or the caller's transaction).
+func window(ctx context.Context, db bun.IDB, c Campaign) (*calendar.Calendar, error) {
+	loc, holidays, err := tenant.ZoneAndHolidays(ctx, db, c.TenantID)
+	if err != nil {
+		return nil, err
+	}
+	return windowIn(c, loc, holidays)
+}
+
+// check asks Plinx about every entry that needs it, several at a time, each within its tenant's timeout.
+func (w *Worker) check(ctx context.Context, plans []*plan) {
+	sem := make(chan struct{}, w.opts.Checks)
+	var wg sync.WaitGroup
+	for _, p := range plans {
+		if p.precheck != "" {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			timeout := time.Duration(p.settings.CheckTimeoutMS) * time.Millisecond
+			cctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			start := time.Now()
+			p.active, p.checkErr = w.s.checker.Active(cctx, p.entry.TenantID, p.entry.E164)
+			p.checked = true
+			w.s.metrics.checked(time.Since(start), p.checkErr)
+		})
+	}
+	wg.Wait()
+}
+
+// settle applies an entry's outcome in one transaction.
+func (s *Service) settle(ctx context.Context, p *plan) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+		now := s.clock.Now()
+		e := p.entry
+		// The claim must still be ours: a lease that expired meanwhile was rescued by another worker.
+		var current Entry
+		if err := tx.NewSelect().Model(&current).
+			Where("de.tenant_id = ? AND de.id = ? AND de.status = ? AND de.lease_owner = ?", e.TenantID, e.ID, EntryClaimed, *e.LeaseOwner).
+			Scan(ctx); err != nil {
+			return fmt.Errorf("entry %s is no longer claimed by this worker: %w", e.ID, notFound(err))
+		}
+		e = current
+		switch p.precheck {
+		case EventOutsideWindow:
+			s.metrics.outcome(EventOutsideWindow)
+			if err := logDial(ctx, tx, &e, EventOutsideWindow, "outside the campaign's calling window", now); err != nil {
+				return err
+			}
+			return requeue(ctx, tx, &e, p.nextOpen, now)
+		case EventDNC:
+			s.metrics.outcome(EventDNC)
+			return closeEntry(ctx, tx, &e, CloseDNC, now)
+		case EventMaxAttempts:
+			s.metrics.outcome(EventMaxAttempts)
+			return closeEntry(ctx, tx, &e, CloseMaxAttempts, now)
+		}
+		if !p.checked {
+			return errors.New("no Plinx check was made")
+		}
+		if p.checkErr != nil {
+			// Plinx could not answer: no call without a check. Defer, without using an attempt.
+			s.metrics.outcome(EventDeferred)
+			backoff := time.Duration(p.settings.UnavailableBackoffMS) * time.Millisecond
+			reason := "Plinx did not answer: " + p.checkErr.Error()
+			if err := logDial(ctx, tx, &e, EventDeferred, reason, now); err != nil {
+				return err
+			}
+			msg := fmt.Sprintf(DeferredPlinxMessage, plinxReason(p.checkErr), backoff.Round(time.Second))
+			if err := logUpdate(ctx, tx, &e, msg, now); err != nil {
+				return err
+			}
+			return requeue(ctx, tx, &e, now.Add(backoff), now)
+		}
+		if err := logDial(ctx, tx, &e, EventChecked, fmt.Sprintf("active=%t", p.active), now); err != nil {
+			return err
+		}
+		switch {
+		case p.active && !p.settings.DialActiveWhatsApp:
+			s.metrics.outcome(EventSkipped)
+			e.Attempts++
+			if err := logDial(ctx, tx, &e, EventSkipped, "active WhatsApp conversation in Plinx", now); err != nil {
+				return err
+			}
+			if err := logUpdate(ctx, tx, &e, SkippedWhatsAppMessage, now); err != nil {
+				return err
+			}
+			return afterOutcome(ctx, tx, &e, p.campaign, OutcomeSkippedWhatsApp, now)
+		case p.active:
+			return s.prompt(ctx, tx, a, &e, p, now)
+		default:
+			return s.dial(ctx, tx, a, &e, p.campaign, now)
+		}
+	})
+}
+
+func plinxReason(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "tempo esgotado"
+	default:
+		return "indisponível"
+	}
+}
+
+// prompt asks a ready agent whether to call a customer who is talking on WhatsApp.
+func (s *Service) prompt(ctx context.Context, tx bun.Tx, a *after, e *Entry, p *plan, now time.Time) error {
+	sess, err := reserveAgent(ctx, tx, s.db.Kind, e.TenantID, e.CampaignID, SessionPrompting, now)
+	if err != nil {
+		return err
+	}
+	if sess == nil {
+		return s.noAgent(ctx, tx, e, now)
+	}
+	s.metrics.outcome(EventPrompted)
+	pr := Prompt{TenantID: e.TenantID, ID: newID(), EntryID: e.ID, SessionID: sess.ID, Attempt: e.Attempts + 1,
+		Text: PromptText, Status: PromptPending, ExpiresAt: now.Add(time.Duration(p.settings.PromptTimeoutMS) * time.Millisecond),
+		CreatedAt: now}
+	if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
+		return fmt.Errorf("insert prompt: %w", err)
+	}
+	sess.PromptID = &pr.ID
+	if err := saveSession(ctx, tx, sess, now); err != nil {
+		return err
+	}
+	e.Status, e.LeaseOwner, e.LeaseUntil = EntryPrompting, nil, nil
+	if err := saveEntry(ctx, tx, e, now); err != nil {
+		return err
+	}
+	if err := logDial(ctx, tx, e, EventPrompted, "active WhatsApp conversation; the agent decides", now); err != nil {
+		return err
+	}
+	if err := s.publishState(ctx, tx, a, sess, now); err != nil {
+		return err
+	}
+	return s.publish(ctx, tx, a, e.TenantID, sess.ID, "prompt", map[string]any{
+		"prompt_id": pr.ID, "entry_id": e.ID, "text": pr.Text, "expires_at": pr.ExpiresAt,
+		"number": e.E164, "company_id": e.CompanyID, "contact_id": e.ContactID, "lead_id": e.LeadID,
+	}, now)
+}
+
+// noAgent returns an entry to the queue when no agent is ready after all (another worker took them).
+func (s *Service) noAgent(ctx context.Context, tx bun.Tx, e *Entry, now time.Time) error {
+	s.metrics.outcome(EventNoAgent)
+	if err := logDial(ctx, tx, e, EventNoAgent, "no ready agent", now); err != nil {
+		return err
+	}
+	return requeue(ctx, tx, e, now, now)
+}
+
+// dial reserves a ready agent and creates the attempt's call; telephony gets it once this commits.
+func (s *Service) dial(ctx context.Context, tx bun.Tx, a *after, e *Entry, c Campaign, now time.Time) error {
+	sess, err := reserveAgent(ctx, tx, s.db.Kind, e.TenantID, e.CampaignID, SessionOnCall, now)
+	if err != nil {
+		return err
+	}
+	if sess == nil {
+		return s.noAgent(ctx, tx, e, now)
+	}
+	return s.call(ctx, tx, a, e, c, sess, now)
+}
+
+// call creates the call for the entry's next attempt on a reserved session. The (entry, attempt) key makes a
+// second call for the same attempt impossible.
+func (s *Service) call(ctx context.Context, tx bun.Tx, a *after, e *Entry, c Campaign, sess *Session, now time.Time) error {
+	s.metrics.outcome(EventCalled)
+	e.Attempts++
+	call := Call{TenantID: e.TenantID, ID: newID(), EntryID: e.ID, CampaignID: e.CampaignID, Attempt: e.Attempts,
+		SessionID: sess.ID, AgentID: sess.UserID, E164: e.E164, Status: CallCreated, Version: 1, CreatedAt: now, UpdatedAt: now}
+	if _, err := tx.NewInsert().Model(&call).Exec(ctx); err != nil {
+		return fmt.Errorf("insert call: %w", err)
+	}
+	sess.Status, sess.CallID, sess.PromptID = SessionOnCall, &call.ID, nil
+	if err := saveSession(ctx, tx, sess, now); err != nil {
+		return err
+	}
+	e.Status, e.LeaseOwner, e.LeaseUntil = EntryDialing, nil, nil
+	if err := saveEntry(ctx, tx, e, now); err != nil {
+		return err
+	}
+	if err := logDial(ctx, tx, e, EventCalled, "call "+call.ID.String(), now); err != nil {
+		return err
+	}
+	if err := s.publishState(ctx, tx, a, sess, now); err != nil {
+		return err
+	}
+	if err := s.publish(ctx, tx, a, e.TenantID, sess.ID, "call", callPayload(call, e), now); err != nil {
+		return err
+	}
+	a.calls = append(a.calls, telephony.Call{TenantID: e.TenantID, ID: call.ID, EntryID: e.ID, CampaignID: e.CampaignID,
+		AgentID: sess.UserID, Attempt: call.Attempt, Number: e.E164})
+	_ = c
+	return nil
+}
+
+// actorOf is the system acting for a tenant, for work the worker does on its own.
+func actorOf(tenantID uuid.UUID) tenant.Actor { return tenant.Actor{TenantID: tenantID} }
+
+func callPayload(c Call, e *Entry) map[string]any {
+	return map[string]any{"call_id": c.ID, "entry_id": c.EntryID, "number": c.E164, "status": c.Status, "outcome": c.Outcome,
+		"attempt": c.Attempt, "company_id": e.CompanyID, "contact_id": e.ContactID, "lead_id": e.LeadID}
+}
+
+// expirePrompts ends the prompts nobody answered in time: the entry goes back to the queue now and the
+// agent's session is paused.
+func (s *Service) expirePrompts(ctx context.Context) error {
+	var due []Prompt
+	now := s.clock.Now()
+	if err := s.db.NewSelect().Model(&due).Where("dp.status = ? AND dp.expires_at <= ?", PromptPending, now).
+		OrderExpr("dp.expires_at").Limit(100).Scan(ctx); err != nil {
+		return fmt.Errorf("find expired prompts: %w", err)
+	}
+	for _, p := range due {
+		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+			return s.expirePrompt(ctx, tx, a, p, now)
+		})
+		if err != nil && !errors.Is(err, ErrPromptAnswered) {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) expirePrompt(ctx context.Context, tx bun.Tx, a *after, p Prompt, now time.Time) error {
+	res, err := tx.NewUpdate().Model((*Prompt)(nil)).Set("status = ?", PromptExpired).
+		Where("tenant_id = ? AND id = ? AND status = ?", p.TenantID, p.ID, PromptPending).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrPromptAnswered
+	}
+	s.metrics.outcome(EventPromptExpired)
+	var e Entry
+	if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", p.TenantID, p.EntryID).Scan(ctx); err != nil {
+		return err
+	}
+	if err := logDial(ctx, tx, &e, EventPromptExpired, "the agent did not answer the prompt in time", now); err != nil {
+		return err
+	}
+	if err := requeue(ctx, tx, &e, now, now); err != nil {
+		return err
+	}
+	sess, err := sessionOf(ctx, tx, p.TenantID, p.SessionID)
+	if err != nil {
+		return err
+	}
+	reason := PausePromptTimeout
+	sess.Status, sess.PauseReason, sess.PromptID = SessionPaused, &reason, nil
+	if err := saveSession(ctx, tx, &sess, now); err != nil {
+		return err
+	}
+	if err := s.publish(ctx, tx, a, p.TenantID, sess.ID, "prompt_expired", map[string]any{"prompt_id": p.ID}, now); err != nil {
+		return err
+	}
+	return s.publishState(ctx, tx, a, &sess, now)
+}
+
+// enqueueFollowUps turns follow-ups of campaigns that fall due into dial entries, once each.
+func (s *Service) enqueueFollowUps(ctx context.Context) error {
+	now := s.clock.Now()
+	var due []crm.FollowUp
+	err := s.db.NewSelect().Model(&due).
+		Join("JOIN campaigns AS cp ON cp.tenant_id = fu.tenant_id AND cp.id = fu.campaign_id AND cp.status IN (?)",
+			bun.In([]string{CampaignRunning, CampaignPaused, CampaignDraft})).
+		Where("fu.status = ? AND fu.due_at <= ?", crm.FollowUpPending, now).
+		Where("NOT EXISTS (SELECT 1 FROM dial_entries AS e WHERE e.tenant_id = fu.tenant_id AND e.follow_up_id = fu.id)").
+		OrderExpr("fu.due_at").Limit(200).Scan(ctx)
+	if err != nil {
+		return fmt.Errorf("find due follow-ups: %w", err)
+	}
+	for _, f := range due {
+		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+			c, err := campaignOf(ctx, tx, f.TenantID, *f.CampaignID)
+			if err != nil {
+				return err
+			}
+			target := Target{CompanyID: f.CompanyID, ContactID: f.ContactID, LeadID: f.LeadID, PhoneID: f.PhoneID, DueAt: &f.DueAt}
+			e, err := s.resolve(ctx, tx, actorOf(f.TenantID), c, target, now)
+			if err != nil {
+				return err
+			}
+			e.FollowUpID = &f.ID
+			_, err = tx.NewInsert().Model(&e).On("CONFLICT DO NOTHING").Exec(ctx)
+			return err
+		})
+		if err != nil {
+			s.logger.Warn("follow-up could not become a dial entry", "tenant_id", f.TenantID.String(),
+				"follow_up_id", f.ID.String(), "error", err)
+		}
+	}
+	return nil
+}
+
+// redispatch hands to telephony again the calls committed but never placed (the process died in between,
+// or telephony could not be reached). Telephony drops repeats of a call id.
+func (s *Service) redispatch(ctx context.Context) error {
+	var stuck []Call
+	cutoff := s.clock.Now().Add(-10 * time.Second)
+	if err := s.db.NewSelect().Model(&stuck).Where("cl.status = ? AND cl.created_at <= ?", CallCreated, cutoff).
+		OrderExpr("cl.created_at").Limit(100).Scan(ctx); err != nil {
+		return fmt.Errorf("find calls to place: %w", err)
+	}
+	for _, c := range stuck {
+		s.place(ctx, telephony.Call{TenantID: c.TenantID, ID: c.ID, EntryID: c.EntryID, CampaignID: c.CampaignID,
+			AgentID: c.AgentID, Attempt: c.Attempt, Number: c.E164})
+	}
+	return nil
+}

@@ -1,0 +1,9 @@
+DROP TABLE IF EXISTS session_events;
+DROP TABLE IF EXISTS calls;
+DROP TABLE IF EXISTS dial_prompts;
+DROP TABLE IF EXISTS agent_sessions;
+DROP TABLE IF EXISTS dial_events;
+DROP TABLE IF EXISTS dial_entries;
+DROP TABLE IF EXISTS dnc_numbers;
+DROP TABLE IF EXISTS campaigns;
+DROP TABLE IF EXISTS dialer_settings;

@@ -84,7 +84,10 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	}
 	a.Telephony = telephony.NewSimulated(func(ctx context.Context, ev telephony.Event) error {
 		return a.Dialer.CallEvent(ctx, ev)
-	}, clk, telephony.SimulatedOptions{Mode: mode, Logger: logger.With("component", "telephony")})
+	}, clk, telephony.SimulatedOptions{Mode: mode, Logger: logger.With("component", "telephony"), Reporters: 8})
+	if len(cfg.TelephonyScript) > 0 {
+		a.Telephony.SetDefault(cfg.TelephonyScript...)
+	}
 	webhookPhones := telephony.NewWebhook(telephony.WebhookOptions{Clock: clk, Logger: logger.With("component", "telephony"),
 		Target: func(ctx context.Context, tenantID uuid.UUID) (string, string, error) {
 			st, err := a.Dialer.Settings(ctx, tenantID)
@@ -175,7 +178,7 @@ func (a *App) Close() error {
 func (a *App) startWorkers(ctx context.Context) []*dialer.Worker {
 	workers := make([]*dialer.Worker, a.cfg.Workers)
 	for i := range workers {
-		workers[i] = a.Dialer.NewWorker(dialer.WorkerOptions{})
+		workers[i] = a.Dialer.NewWorker(dialer.WorkerOptions{Lease: a.cfg.WorkerLease, Batch: a.cfg.WorkerBatch})
 		workers[i].Start(ctx)
 	}
 	if len(workers) > 0 {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/atende/atende/internal/telephony"
 )
 
 // Secret is a configuration value that must never be printed: it formats and logs as "[redacted]".
@@ -61,6 +63,14 @@ type Config struct {
 	// TelephonySimulator is how the simulated telephony behaves: auto reports call outcomes by itself
 	// (development), manual waits for POST /v1/calls/{id}/events.
 	TelephonySimulator string `env:"ATENDE_TELEPHONY_SIMULATOR" envDefault:"auto"`
+	// TelephonyScript is what every call reports in auto mode, in order: a comma-separated list of
+	// answered, no_answer, busy, failed and ended.
+	TelephonyScript []string `env:"ATENDE_TELEPHONY_SCRIPT" envDefault:"answered"`
+	// WorkerLease is how long a worker's claim on dial entries holds without a heartbeat before another
+	// worker rescues them.
+	WorkerLease time.Duration `env:"ATENDE_WORKER_LEASE" envDefault:"30s"`
+	// WorkerBatch is how many due entries a worker claims at a time.
+	WorkerBatch int `env:"ATENDE_WORKER_BATCH" envDefault:"50"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"ATENDE_LOG_LEVEL" envDefault:"info"`
@@ -183,6 +193,17 @@ func (c Config) Validate() error {
 	}
 	if c.TelephonySimulator != "auto" && c.TelephonySimulator != "manual" {
 		errs = append(errs, errors.New("ATENDE_TELEPHONY_SIMULATOR must be auto or manual"))
+	}
+	for _, k := range c.TelephonyScript {
+		if !telephony.ValidKind(k) {
+			errs = append(errs, fmt.Errorf("ATENDE_TELEPHONY_SCRIPT: %q is not one of answered, no_answer, busy, failed, ended", k))
+		}
+	}
+	if c.WorkerLease < 3*time.Second {
+		errs = append(errs, errors.New("ATENDE_WORKER_LEASE must be at least 3s"))
+	}
+	if c.WorkerBatch < 1 || c.WorkerBatch > 1000 {
+		errs = append(errs, errors.New("ATENDE_WORKER_BATCH must be between 1 and 1000"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("ATENDE_SHUTDOWN_TIMEOUT must be positive"))

@@ -57,24 +57,33 @@ type SimulatedOptions struct {
 	QueueSize int
 	// Logger receives the Reporter's failures; nil discards them.
 	Logger *slog.Logger
+	// Reporters is how many goroutines report scripts in Auto mode (default 1). With more than one, each
+	// call's events still come in order, but calls no longer report in placing order.
+	Reporters int
+	// CountOnly keeps counts instead of the calls placed, so memory stays flat over millions of calls (long
+	// drains and benchmarks). Placed then returns nothing, WaitPlaced and PlacedTotal still count, and a call
+	// ID placed again is not recognised as a repeat.
+	CountOnly bool
 }
 
 // Simulated is a telephony adapter with no telephone behind it, for `make run` and tests. Every placed call
 // is recorded; in Auto mode a script of events per number (by default [answered]) is reported back through
-// the Reporter by one worker goroutine, after Place returns and in order per call (and in placing order
-// across calls). A call ID placed again is counted as a repeat and neither recorded nor reported again.
+// the Reporter by the adapter's reporter goroutines, after Place returns and in order per call (and, with
+// one reporter, in placing order across calls). A call ID placed again is counted as a repeat and neither recorded nor reported again.
 //
 // Close stops the worker and drops the reports not yet made (see Close). Safe for concurrent use.
 type Simulated struct {
-	report Reporter
-	clk    clock.Clock
-	mode   Mode
-	logger *slog.Logger
+	report    Reporter
+	clk       clock.Clock
+	mode      Mode
+	logger    *slog.Logger
+	countOnly bool
 
 	mu          sync.Mutex
 	scripts     map[string][]string
 	defaultKind []string
 	placed      []Call
+	total       int
 	seen        map[uuid.UUID]struct{}
 	perNumber   map[string]int
 	repeats     int
@@ -114,11 +123,15 @@ func NewSimulated(report Reporter, clk clock.Clock, opts SimulatedOptions) *Simu
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Reporters <= 0 {
+		opts.Reporters = 1
+	}
 	s := &Simulated{
 		report:      report,
 		clk:         clk,
 		mode:        opts.Mode,
 		logger:      opts.Logger,
+		countOnly:   opts.CountOnly,
 		scripts:     map[string][]string{},
 		defaultKind: []string{Answered},
 		seen:        map[uuid.UUID]struct{}{},
@@ -128,8 +141,10 @@ func NewSimulated(report Reporter, clk clock.Clock, opts SimulatedOptions) *Simu
 	if s.mode == Auto {
 		s.jobs = make(chan simJob, opts.QueueSize)
 		s.ctx, s.stop = context.WithCancel(context.Background())
-		s.worker.Add(1)
-		go s.run()
+		for range opts.Reporters {
+			s.worker.Add(1)
+			go s.run()
+		}
 	}
 	return s
 }
@@ -192,9 +207,12 @@ func (s *Simulated) Place(ctx context.Context, c Call) error {
 			return fmt.Errorf("place call %s: %w", c.ID, ErrQueueFull)
 		}
 	}
-	s.seen[c.ID] = struct{}{}
-	s.placed = append(s.placed, c)
-	s.perNumber[c.Number]++
+	s.total++
+	if !s.countOnly {
+		s.seen[c.ID] = struct{}{}
+		s.placed = append(s.placed, c)
+		s.perNumber[c.Number]++
+	}
 	s.notifyLocked()
 	return nil
 }
@@ -219,6 +237,13 @@ func (s *Simulated) PlacedCount(number string) int {
 	return s.perNumber[number]
 }
 
+// PlacedTotal returns how many calls were placed, repeats left out.
+func (s *Simulated) PlacedTotal() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.total
+}
+
 // Repeats returns how many times a call ID already placed was placed again.
 func (s *Simulated) Repeats() int {
 	s.mu.Lock()
@@ -231,7 +256,7 @@ func (s *Simulated) Repeats() int {
 func (s *Simulated) WaitPlaced(ctx context.Context, n int) error {
 	for {
 		s.mu.Lock()
-		placed, closed, changed := len(s.placed), s.closed, s.changed
+		placed, closed, changed := s.total, s.closed, s.changed
 		s.mu.Unlock()
 		switch {
 		case placed >= n:

@@ -1,0 +1,334 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/atende/atende/internal/app"
+	"github.com/atende/atende/internal/clock"
+	"github.com/atende/atende/internal/config"
+	"github.com/atende/atende/internal/dialer"
+	"github.com/atende/atende/internal/plinx/sim"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/store/storetest"
+	"github.com/atende/atende/internal/telephony"
+	"github.com/atende/atende/internal/tenant"
+)
+
+// BenchmarkDialerDrain drains a campaign on PostgreSQL end to end — claim, Plinx check over loopback HTTP,
+// skip or call, the simulated telephony reporting no answer, the entry closed — and, in the same run, the
+// same number of rows through plain SQL claims, one row per commit. See docs/BENCHMARKS.md.
+//
+// ATENDE_BENCH_DIALER_ENTRIES (default 20000) sets the campaign's size, ATENDE_BENCH_DIALER_AGENTS
+// (default 200) how many agents are logged in, ATENDE_BENCH_DIALER_WORKERS (default 2) how many workers
+// drain it.
+func BenchmarkDialerDrain(b *testing.B) {
+	if !slicesContains(storetest.Dialects(b), store.Postgres) {
+		b.Skip("the dialer benchmark runs on PostgreSQL: set ATENDE_TEST_POSTGRES_URL")
+	}
+	entries := envInt(b, "ATENDE_BENCH_DIALER_ENTRIES", 20000)
+	agents := envInt(b, "ATENDE_BENCH_DIALER_AGENTS", 200)
+	workers := envInt(b, "ATENDE_BENCH_DIALER_WORKERS", 2)
+	b.Run("plain_sql", func(b *testing.B) {
+		for range b.N {
+			plainSQLDrain(b, entries)
+		}
+	})
+	for _, latency := range []time.Duration{0, 20 * time.Millisecond} {
+		b.Run(fmt.Sprintf("check_%dms", latency.Milliseconds()), func(b *testing.B) {
+			for range b.N {
+				dialerDrain(b, entries, agents, workers, latency)
+			}
+		})
+	}
+}
+
+func slicesContains(ds []store.Dialect, d store.Dialect) bool {
+	for _, x := range ds {
+		if x == d {
+			return true
+		}
+	}
+	return false
+}
+
+func envInt(b *testing.B, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s must be a positive integer", name)
+	}
+	return n
+}
+
+// plainSQLClients is how many connections the plain-SQL baseline claims with.
+const plainSQLClients = 8
+
+// plainSQLDrain claims the queue one row per transaction — SELECT … FOR UPDATE SKIP LOCKED, UPDATE,
+// COMMIT — from plainSQLClients connections, as a pgbench script would.
+func plainSQLDrain(b *testing.B, n int) {
+	b.StopTimer()
+	ctx := context.Background()
+	url := storetest.NewURL(b, store.Postgres)
+	a, tenantID, campaignID := benchApp(b, url, "", 0)
+	seedEntries(b, a.DB, tenantID, campaignID, n)
+	_ = a.Close()
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pcfg.MaxConns = plainSQLClients
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+
+	var done atomic.Int64
+	start := time.Now()
+	b.StartTimer()
+	var wg sync.WaitGroup
+	for range plainSQLClients {
+		wg.Go(func() {
+			for {
+				var claimed bool
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					var tid, id uuid.UUID
+					err := tx.QueryRow(ctx, `SELECT tenant_id, id FROM dial_entries
+						WHERE status = 'queued' AND due_at <= now() ORDER BY priority DESC, due_at
+						LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&tid, &id)
+					if err == pgx.ErrNoRows {
+						return nil
+					}
+					if err != nil {
+						return err
+					}
+					claimed = true
+					_, err = tx.Exec(ctx, `UPDATE dial_entries SET status = 'closed', close_reason = 'max_attempts',
+						attempts = attempts + 1, updated_at = now(), version = version + 1 WHERE tenant_id = $1 AND id = $2`, tid, id)
+					return err
+				})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if !claimed {
+					return
+				}
+				done.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	elapsed := time.Since(start)
+	if int(done.Load()) != n {
+		b.Fatalf("plain SQL closed %d of %d rows", done.Load(), n)
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "entries/s")
+}
+
+// dialerDrain runs the dialer's workers over n queued entries until every one is closed.
+func dialerDrain(b *testing.B, n, agents, workers int, latency time.Duration) {
+	b.StopTimer()
+	ctx := context.Background()
+	url := storetest.NewURL(b, store.Postgres)
+	plinx := sim.New(sim.Options{})
+	plinxSrv := httptest.NewServer(plinx)
+	defer func() { plinx.Close(); plinxSrv.Close() }()
+	plinx.SetLatency(sim.OpGetActiveConversation, latency)
+
+	a, tenantID, campaignID := benchApp(b, url, plinxSrv.URL, agents)
+	defer a.Close()
+	numbers := seedEntries(b, a.DB, tenantID, campaignID, n)
+	// One customer in twenty is talking on WhatsApp: skipped, and logged on the record.
+	for i := 0; i < len(numbers); i += 20 {
+		plinx.SetActive(numbers[i], true)
+	}
+	numbers = nil
+	runtime.GC()
+
+	peak := watchMemory()
+	start := time.Now()
+	b.StartTimer()
+	running := make([]*dialer.Worker, workers)
+	for i := range running {
+		running[i] = a.Dialer.NewWorker(dialer.WorkerOptions{Batch: 100, Checks: 64})
+		running[i].Start(ctx)
+	}
+	waitDrained(b, a.DB, n)
+	b.StopTimer()
+	elapsed := time.Since(start)
+	for _, w := range running {
+		w.Stop(ctx)
+	}
+	heap, rss := peak()
+
+	var calls, checks int
+	if err := a.DB.NewRaw("SELECT count(*) FROM calls").Scan(ctx, &calls); err != nil {
+		b.Fatal(err)
+	}
+	checks = plinx.Requests(sim.OpGetActiveConversation)
+	if placed := a.Telephony.PlacedTotal(); placed != calls || calls > checks {
+		b.Fatalf("%d calls in the database, %d placed, %d checks", calls, placed, checks)
+	}
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "entries/s")
+	b.ReportMetric(float64(heap)/(1<<20), "peak-heap-MiB")
+	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
+	b.ReportMetric(float64(calls), "calls")
+}
+
+// benchApp wires atende on url with the simulated telephony reporting no answer for every call, a campaign
+// of one attempt per entry, and agents logged in to it.
+func benchApp(b *testing.B, url, plinxURL string, agents int) (*app.App, uuid.UUID, uuid.UUID) {
+	ctx := context.Background()
+	cfg := config.Config{DatabaseURL: url, DatabaseMaxConns: 16, PlinxURL: plinxURL, PlinxToken: config.Secret(sim.DefaultToken),
+		PlinxTimeout: 2 * time.Second, TelephonySimulator: "auto", TelephonyScript: []string{telephony.NoAnswer},
+		ShutdownTimeout: 5 * time.Second, WorkerLease: 30 * time.Second, WorkerBatch: 100}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), clock.System{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, _, err := a.Bootstrap(ctx); err != nil {
+		b.Fatal(err)
+	}
+	t, err := a.Tenants.DefaultTenant(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	all := []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+	c, err := a.Dialer.CreateCampaign(ctx, t.ID, dialer.NewCampaign{Name: "Benchmark", WindowDays: all, WindowStart: "00:00",
+		WindowEnd: "23:59", MaxAttempts: 1, RetryNoAnswerS: 3600, RetryBusyS: 3600, RetryFailedS: 3600, RetryWhatsAppS: 3600})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := a.Dialer.SetCampaignStatus(ctx, t.ID, c.ID, dialer.CampaignRunning); err != nil {
+		b.Fatal(err)
+	}
+	for i := range agents {
+		u, err := a.Tenants.CreateUser(ctx, t.ID, tenant.NewUser{Name: fmt.Sprintf("Agente %d", i), Email: fmt.Sprintf("agente%d@example.com", i),
+			Role: tenant.RoleAgent})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := a.Dialer.Join(ctx, tenant.Actor{TenantID: t.ID, UserID: u.ID, Role: tenant.RoleAgent}, c.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return a, t.ID, c.ID
+}
+
+// seedEntries queues n entries with numbers of their own, in SQL, and returns the numbers.
+func seedEntries(b *testing.B, db *store.DB, tenantID, campaignID uuid.UUID, n int) []string {
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO phones (tenant_id, id, e164, type, created_at, updated_at)
+		 SELECT ?, md5('phone' || i)::uuid, '+5547' || (900000000 + i)::text, 'mobile', now(), now()
+		 FROM generate_series(1, ?) AS i`,
+		`INSERT INTO dial_entries (tenant_id, id, campaign_id, phone_id, e164, status, due_at, priority, created_at, updated_at)
+		 SELECT ?, md5('entry' || i)::uuid, ?, md5('phone' || i)::uuid, '+5547' || (900000000 + i)::text, 'queued',
+		        now() - interval '1 minute', 0, now(), now()
+		 FROM generate_series(1, ?) AS i`,
+	} {
+		args := []any{tenantID, n}
+		if strings.Contains(q, "dial_entries") {
+			args = []any{tenantID, campaignID, n}
+		}
+		if _, err := db.ExecContext(ctx, q, args...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, "ANALYZE dial_entries"); err != nil {
+		b.Fatal(err)
+	}
+	numbers := make([]string, n)
+	for i := range numbers {
+		numbers[i] = "+5547" + strconv.Itoa(900000000+i+1)
+	}
+	return numbers
+}
+
+// waitDrained returns once every entry is closed.
+func waitDrained(b *testing.B, db *store.DB, n int) {
+	ctx := context.Background()
+	every := 50 * time.Millisecond
+	if n > 100000 {
+		every = time.Second
+	}
+	deadline := time.Now().Add(time.Duration(n)*10*time.Millisecond + time.Minute)
+	for {
+		var open int
+		if err := db.NewRaw("SELECT count(*) FROM dial_entries WHERE status <> 'closed'").Scan(ctx, &open); err != nil {
+			b.Fatal(err)
+		}
+		if open == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d entries still open", open, n)
+		}
+		time.Sleep(every)
+	}
+}
+
+// watchMemory samples the Go heap in use and the process's peak resident set until the returned function
+// is called, which reports both peaks in bytes.
+func watchMemory() func() (heap, rss uint64) {
+	stop := make(chan struct{})
+	var peakHeap atomic.Uint64
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peakHeap.Load() {
+				peakHeap.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	})
+	return func() (uint64, uint64) {
+		close(stop)
+		wg.Wait()
+		return peakHeap.Load(), peakRSS()
+	}
+}
+
+// peakRSS reads the process's high-water resident set (VmHWM) from /proc; 0 where there is none.
+func peakRSS() uint64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(raw)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}

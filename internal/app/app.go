@@ -84,7 +84,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	}
 	a.Telephony = telephony.NewSimulated(func(ctx context.Context, ev telephony.Event) error {
 		return a.Dialer.CallEvent(ctx, ev)
-	}, clk, telephony.SimulatedOptions{Mode: mode, Logger: logger.With("component", "telephony"), Reporters: 8})
+	}, clk, telephony.SimulatedOptions{Mode: mode, Logger: logger.With("component", "telephony"), Reporters: 4,
+		ReportBatch: func(ctx context.Context, evs []telephony.Event) []error { return a.Dialer.CallEvents(ctx, evs) }})
 	if len(cfg.TelephonyScript) > 0 {
 		a.Telephony.SetDefault(cfg.TelephonyScript...)
 	}

@@ -113,8 +113,8 @@ func plainSQLDrain(b *testing.B, n int) {
 				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 					var tid, id uuid.UUID
 					err := tx.QueryRow(ctx, `SELECT tenant_id, id FROM dial_entries
-						WHERE status = 'queued' AND due_at <= now() ORDER BY priority DESC, due_at
-						LIMIT 1 FOR UPDATE SKIP LOCKED`).Scan(&tid, &id)
+						WHERE tenant_id = $1 AND campaign_id = $2 AND status = 'queued' AND due_at <= now()
+						ORDER BY priority DESC, due_at LIMIT 1 FOR UPDATE SKIP LOCKED`, tenantID, campaignID).Scan(&tid, &id)
 					if err == pgx.ErrNoRows {
 						return nil
 					}
@@ -171,7 +171,7 @@ func dialerDrain(b *testing.B, n, agents, workers int, latency time.Duration) {
 	b.StartTimer()
 	running := make([]*dialer.Worker, workers)
 	for i := range running {
-		running[i] = a.Dialer.NewWorker(dialer.WorkerOptions{Batch: 100, Checks: 64})
+		running[i] = a.Dialer.NewWorker(dialer.WorkerOptions{Batch: 500})
 		running[i].Start(ctx)
 	}
 	waitDrained(b, a.DB, n)
@@ -269,7 +269,7 @@ func seedEntries(b *testing.B, db *store.DB, tenantID, campaignID uuid.UUID, n i
 // waitDrained returns once every entry is closed.
 func waitDrained(b *testing.B, db *store.DB, n int) {
 	ctx := context.Background()
-	every := 50 * time.Millisecond
+	every := 100 * time.Millisecond
 	if n > 100000 {
 		every = time.Second
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"
@@ -21,133 +22,143 @@ import (
 // Repeated or late events change nothing.
 func (s *Service) CallEvent(ctx context.Context, ev telephony.Event) error {
 	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
-		now := s.clock.Now()
-		at := ev.At
-		if at.IsZero() {
-			at = now
-		}
-		var c Call
-		if err := tx.NewSelect().Model(&c).Where("cl.tenant_id = ? AND cl.id = ?", ev.TenantID, ev.CallID).Scan(ctx); err != nil {
-			return notFound(err)
-		}
-		switch ev.Kind {
-		case telephony.Answered:
-			if c.Status != CallCreated && c.Status != CallPlaced {
-				return nil
-			}
-			c.Status, c.AnsweredAt = CallAnswered, &at
-			outcome := OutcomeAnswered
-			c.Outcome = &outcome
-			if err := s.saveCall(ctx, tx, a, &c, now); err != nil {
-				return err
-			}
-			return nil
-		case telephony.Ended:
-			if c.Status == CallEnded {
-				return nil
-			}
-			if c.Status != CallAnswered {
-				// Ended without an answer: telephony reports it as no answer.
-				return s.unanswered(ctx, tx, a, &c, OutcomeNoAnswer, at, now)
-			}
-			c.Status, c.EndedAt = CallEnded, &at
-			if err := s.saveCall(ctx, tx, a, &c, now); err != nil {
-				return err
-			}
-			sess, err := sessionOf(ctx, tx, c.TenantID, c.SessionID)
-			if err != nil {
-				return err
-			}
-			if sess.Status == SessionOnCall && sess.CallID != nil && *sess.CallID == c.ID {
-				sess.Status = SessionWrapUp
-				if err := saveSession(ctx, tx, &sess, now); err != nil {
-					return err
-				}
-				return s.publishState(ctx, tx, a, &sess, now)
-			}
-			return nil
-		case telephony.NoAnswer, telephony.Busy, telephony.Failed:
-			if c.Status == CallEnded || c.Status == CallAnswered {
-				return nil
-			}
-			return s.unanswered(ctx, tx, a, &c, ev.Kind, at, now)
-		}
-		return validate.Field("event", "unknown call event")
+		return s.callEvent(ctx, tx, a, ev)
 	})
 }
 
-func (s *Service) saveCall(ctx context.Context, tx bun.Tx, a *after, c *Call, now time.Time) error {
-	c.Version++
-	c.UpdatedAt = now
-	if _, err := tx.NewUpdate().Model(c).WherePK().Exec(ctx); err != nil {
-		return fmt.Errorf("update call: %w", err)
+// CallEvents applies many telephony events in one transaction, as CallEvent applies one; no two of them may
+// be about the same call. Should one fail, each is applied on its own; the errors come back by position.
+func (s *Service) CallEvents(ctx context.Context, evs []telephony.Event) []error {
+	errs := make([]error, len(evs))
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+		if err := a.prefetch(ctx, tx, s.db.Kind, evs); err != nil {
+			return err
+		}
+		for _, ev := range evs {
+			if err := s.callEvent(ctx, tx, a, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		return errs
 	}
-	var e Entry
-	if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", c.TenantID, c.EntryID).Scan(ctx); err != nil {
-		return err
+	for i, ev := range evs {
+		errs[i] = s.CallEvent(ctx, ev)
 	}
-	return s.publish(ctx, tx, a, c.TenantID, c.SessionID, "call", callPayload(*c, &e), now)
+	return errs
+}
+
+func (s *Service) callEvent(ctx context.Context, tx bun.Tx, a *after, ev telephony.Event) error {
+	now := s.clock.Now()
+	at := ev.At
+	if at.IsZero() {
+		at = now
+	}
+	c, ok := a.cachedCall(ev.TenantID, ev.CallID)
+	if !ok {
+		q := tx.NewSelect().Model(&c).Where("cl.tenant_id = ? AND cl.id = ?", ev.TenantID, ev.CallID)
+		if s.db.Kind == store.Postgres {
+			q = q.For("UPDATE") // placing calls skips locked ones rather than overwrite this event's change
+		}
+		if err := q.Scan(ctx); err != nil {
+			return notFound(err)
+		}
+	}
+	switch ev.Kind {
+	case telephony.Answered:
+		if c.Status != CallCreated && c.Status != CallPlaced {
+			return nil
+		}
+		c.Status, c.AnsweredAt = CallAnswered, &at
+		outcome := OutcomeAnswered
+		c.Outcome = &outcome
+		return s.saveCall(ctx, tx, a, &c, nil, now)
+	case telephony.Ended:
+		if c.Status == CallEnded {
+			return nil
+		}
+		if c.Status != CallAnswered {
+			// Ended without an answer: telephony reports it as no answer.
+			return s.unanswered(ctx, tx, a, &c, OutcomeNoAnswer, at, now)
+		}
+		c.Status, c.EndedAt = CallEnded, &at
+		if err := s.saveCall(ctx, tx, a, &c, nil, now); err != nil {
+			return err
+		}
+		sess, err := sessionOf(ctx, tx, c.TenantID, c.SessionID)
+		if err != nil {
+			return err
+		}
+		if sess.Status == SessionOnCall && sess.CallID != nil && *sess.CallID == c.ID {
+			sess.Status = SessionWrapUp
+			if err := saveSession(ctx, tx, &sess, now); err != nil {
+				return err
+			}
+			return a.publishState(&sess, now)
+		}
+		return nil
+	case telephony.NoAnswer, telephony.Busy, telephony.Failed:
+		if c.Status == CallEnded || c.Status == CallAnswered {
+			return nil
+		}
+		return s.unanswered(ctx, tx, a, &c, ev.Kind, at, now)
+	}
+	return validate.Field("event", "unknown call event")
+}
+
+// saveCall writes a call and tells its agent's screen; e is the call's entry, read here when nil.
+func (s *Service) saveCall(ctx context.Context, tx bun.Tx, a *after, c *Call, e *Entry, now time.Time) error {
+	a.saveCallRow(c, now)
+	if e == nil {
+		var err error
+		if e, err = a.entryOf(ctx, tx, c.TenantID, c.EntryID); err != nil {
+			return err
+		}
+	}
+	return a.publish(c.TenantID, c.SessionID, "call", callPayload(*c, e), now)
 }
 
 // unanswered ends a call that did not reach the customer: the outcome is recorded on the records, the agent
 // is ready again and the entry retries or closes.
 func (s *Service) unanswered(ctx context.Context, tx bun.Tx, a *after, c *Call, outcome string, at, now time.Time) error {
-	c.Status, c.EndedAt, c.Outcome = CallEnded, &at, &outcome
-	if err := s.saveCall(ctx, tx, a, c, now); err != nil {
-		return err
-	}
-	var e Entry
-	if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", c.TenantID, c.EntryID).Scan(ctx); err != nil {
-		return err
-	}
-	camp, err := campaignOf(ctx, tx, c.TenantID, c.CampaignID)
+	ep, err := a.entryOf(ctx, tx, c.TenantID, c.EntryID)
 	if err != nil {
 		return err
 	}
-	if err := logDial(ctx, tx, &e, EventCallOutcome, outcome, now); err != nil {
+	e := *ep
+	camp, err := a.campaign(ctx, tx, c.TenantID, c.CampaignID)
+	if err != nil {
 		return err
 	}
-	result := map[string]string{OutcomeNoAnswer: crm.ResultNoAnswer, OutcomeBusy: crm.ResultBusy, OutcomeFailed: crm.ResultCallFailed}[outcome]
-	agent := c.AgentID
-	callID := c.ID
-	it, err := crm.RecordInteraction(ctx, tx, tenant.Actor{TenantID: c.TenantID, UserID: agent, Role: tenant.RoleAgent},
-		crm.NewInteraction{Channel: "phone", Origin: crm.OriginDialer, Result: result, AgentID: &agent, Records: e.records(), CallID: &callID}, now)
-	if err != nil && !isNoRecords(err) {
-		return err
-	}
-	if err == nil {
-		c.InteractionID = &it.ID
-		if _, err := tx.NewUpdate().Model(c).Column("interaction_id").WherePK().Exec(ctx); err != nil {
+	c.Status, c.EndedAt, c.Outcome = CallEnded, &at, &outcome
+	if e.CompanyID != nil || e.ContactID != nil || e.LeadID != nil {
+		result := map[string]string{OutcomeNoAnswer: crm.ResultNoAnswer, OutcomeBusy: crm.ResultBusy, OutcomeFailed: crm.ResultCallFailed}[outcome]
+		agent, callID := c.AgentID, c.ID
+		it, err := crm.RecordInteraction(ctx, tx, tenant.Actor{TenantID: c.TenantID, UserID: agent, Role: tenant.RoleAgent},
+			crm.NewInteraction{Channel: "phone", Origin: crm.OriginDialer, Result: result, AgentID: &agent, Records: e.records(), CallID: &callID}, now)
+		if err != nil {
 			return err
 		}
+		c.InteractionID = &it.ID
 	}
-	if err := afterOutcome(ctx, tx, &e, camp, outcome, now); err != nil {
+	if err := s.saveCall(ctx, tx, a, c, &e, now); err != nil {
 		return err
 	}
-	s.metrics.outcome("call_" + outcome)
-	return s.freeAgent(ctx, tx, a, c.TenantID, c.SessionID, c.ID, now)
+	a.log(&e, EventCallOutcome, outcome, now)
+	if err := a.afterOutcome(ctx, tx, &e, camp, outcome, now); err != nil {
+		return err
+	}
+	a.outcome("call_" + outcome)
+	a.freeAgent(c.TenantID, c.SessionID, c.ID, now)
+	return nil
 }
 
 // isNoRecords reports an entry queued for a bare phone: there is no record to write the interaction on.
 func isNoRecords(err error) bool {
 	errs, ok := validate.As(err)
 	return ok && len(errs) == 1 && errs[0].Field == "company_id"
-}
-
-// freeAgent makes the session that handled a call ready for the next one.
-func (s *Service) freeAgent(ctx context.Context, tx bun.Tx, a *after, tenantID, sessionID, callID uuid.UUID, now time.Time) error {
-	sess, err := sessionOf(ctx, tx, tenantID, sessionID)
-	if err != nil {
-		return err
-	}
-	if sess.CallID == nil || *sess.CallID != callID || (sess.Status != SessionOnCall && sess.Status != SessionWrapUp) {
-		return nil
-	}
-	sess.Status, sess.CallID = SessionReady, nil
-	if err := saveSession(ctx, tx, &sess, now); err != nil {
-		return err
-	}
-	return s.publishState(ctx, tx, a, &sess, now)
 }
 
 // CallQualification is the result an agent gives a call.
@@ -211,16 +222,15 @@ func (s *Service) QualifyCall(ctx context.Context, actor tenant.Actor, id uuid.U
 		if c.Status != CallEnded {
 			c.Status, c.EndedAt = CallEnded, &now
 		}
-		if err := s.saveCall(ctx, tx, a, &c, now); err != nil {
+		if err := s.saveCall(ctx, tx, a, &c, &e, now); err != nil {
 			return err
 		}
-		if err := logDial(ctx, tx, &e, EventQualified, result.Code, now); err != nil {
+		a.log(&e, EventQualified, result.Code, now)
+		if err := a.close(ctx, tx, &e, "result:"+result.Code, now); err != nil {
 			return err
 		}
-		if err := closeEntry(ctx, tx, &e, "result:"+result.Code, now); err != nil {
-			return err
-		}
-		return s.freeAgent(ctx, tx, a, c.TenantID, c.SessionID, c.ID, now)
+		a.freeAgent(c.TenantID, c.SessionID, c.ID, now)
+		return nil
 	})
 	return c, it, err
 }
@@ -267,16 +277,14 @@ func (s *Service) AnswerPrompt(ctx context.Context, actor tenant.Actor, id uuid.
 			if _, err := tx.NewUpdate().Model(&p).Column("status", "answered_at").WherePK().Exec(ctx); err != nil {
 				return err
 			}
-			if err := logDial(ctx, tx, &e, EventPromptDial, "the agent chose to call", now); err != nil {
-				return err
-			}
-			return s.call(ctx, tx, a, &e, camp, &sess, now)
+			a.log(&e, EventPromptDial, "the agent chose to call", now)
+			return s.call(ctx, tx, a, &e, &sess, false, "", now)
 		}
 		p.Status = PromptPaused
 		if _, err := tx.NewUpdate().Model(&p).Column("status", "answered_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
-		s.metrics.outcome(EventPromptPaused)
+		a.outcome(EventPromptPaused)
 		win, err := window(ctx, tx, camp)
 		if err != nil {
 			return err
@@ -308,17 +316,15 @@ func (s *Service) AnswerPrompt(ctx context.Context, actor tenant.Actor, id uuid.
 		e.Attempts = p.Attempt
 		outcome := OutcomeWhatsAppContact
 		e.LastOutcome = &outcome
-		if err := logDial(ctx, tx, &e, EventPromptPaused, "the agent paused the dialer: contact via WhatsApp", now); err != nil {
-			return err
-		}
-		if err := closeEntry(ctx, tx, &e, OutcomeWhatsAppContact, now); err != nil {
+		a.log(&e, EventPromptPaused, "the agent paused the dialer: contact via WhatsApp", now)
+		if err := a.close(ctx, tx, &e, OutcomeWhatsAppContact, now); err != nil {
 			return err
 		}
 		sess.Status, sess.PromptID = SessionReady, nil
 		if err := saveSession(ctx, tx, &sess, now); err != nil {
 			return err
 		}
-		return s.publishState(ctx, tx, a, &sess, now)
+		return a.publishState(&sess, now)
 	})
 	if err == nil && expiredNow {
 		return p, ErrPromptExpired

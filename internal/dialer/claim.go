@@ -15,57 +15,78 @@ import (
 	"github.com/atende/atende/internal/store"
 )
 
-// claimable selects due, queued entries of running campaigns that have a ready agent, best first.
-const claimable = `SELECT e.tenant_id, e.id FROM dial_entries AS e
-	JOIN campaigns AS c ON c.tenant_id = e.tenant_id AND c.id = e.campaign_id AND c.status = 'running'
-	WHERE e.status = 'queued' AND e.due_at <= ?
-	  AND EXISTS (SELECT 1 FROM agent_sessions AS s
-	              WHERE s.tenant_id = e.tenant_id AND s.campaign_id = e.campaign_id AND s.status = 'ready')
-	ORDER BY e.priority DESC, e.due_at
-	LIMIT ?`
+// staffed is a running campaign with agents ready for calls.
+type staffed struct {
+	TenantID   uuid.UUID `bun:"tenant_id"`
+	CampaignID uuid.UUID `bun:"campaign_id"`
+	Ready      int       `bun:"ready"`
+}
 
-// claim leases up to n due entries to owner until leaseUntil.
-func claim(ctx context.Context, db *store.DB, owner string, n int, now, leaseUntil time.Time) ([]Entry, error) {
-	var out []Entry
-	var err error
-	switch db.Kind {
-	case store.Postgres:
-		err = db.NewRaw(`UPDATE dial_entries AS de
-			SET status = 'claimed', lease_owner = ?, lease_until = ?, updated_at = ?, version = de.version + 1
-			FROM (`+claimable+` FOR UPDATE OF e SKIP LOCKED) AS pick
-			WHERE de.tenant_id = pick.tenant_id AND de.id = pick.id
-			RETURNING de.*`, owner, leaseUntil, now, now, n).Scan(ctx, &out)
-	default:
-		err = db.NewRaw(`UPDATE dial_entries
-			SET status = 'claimed', lease_owner = ?, lease_until = ?, updated_at = ?, version = version + 1
-			WHERE (tenant_id, id) IN (`+claimable+`)
-			RETURNING *`, owner, leaseUntil, now, now, n).Scan(ctx, &out)
-	}
+// staffedCampaigns lists the running campaigns that have ready agents, highest priority first.
+func staffedCampaigns(ctx context.Context, db bun.IDB) ([]staffed, error) {
+	var out []staffed
+	err := db.NewRaw(`SELECT c.tenant_id, c.id AS campaign_id, count(*) AS ready
+		FROM campaigns AS c JOIN agent_sessions AS s ON s.tenant_id = c.tenant_id AND s.campaign_id = c.id AND s.status = 'ready'
+		WHERE c.status = 'running'
+		GROUP BY c.tenant_id, c.id, c.priority
+		ORDER BY c.priority DESC, c.id`).Scan(ctx, &out)
 	if err != nil {
-		return nil, fmt.Errorf("claim dial entries: %w", err)
+		return nil, fmt.Errorf("find staffed campaigns: %w", err)
 	}
 	return out, nil
 }
 
-// reserveAgent moves one ready session of the campaign to status, or reports that none is ready.
-func reserveAgent(ctx context.Context, tx bun.Tx, kind store.Dialect, tenantID, campaignID uuid.UUID, status string, now time.Time) (*Session, error) {
+// claim leases to owner, until leaseUntil, up to n due entries of the staffed campaigns, no more in a
+// campaign than it has ready agents: one statement per campaign, each an index scan that stops at its
+// limit. PostgreSQL skips the rows other workers hold (FOR UPDATE SKIP LOCKED); SQLite's single writer
+// excludes every other.
+func claim(ctx context.Context, db *store.DB, owner string, n int, now, leaseUntil time.Time) ([]Entry, error) {
+	campaigns, err := staffedCampaigns(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	lock := ""
+	if db.Kind == store.Postgres {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	var out []Entry
+	for _, c := range campaigns {
+		if len(out) >= n {
+			break
+		}
+		var got []Entry
+		err := db.NewRaw(`UPDATE dial_entries SET status = 'claimed', lease_owner = ?, lease_until = ?, updated_at = ?,
+				version = version + 1
+			WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM dial_entries
+				WHERE tenant_id = ? AND campaign_id = ? AND status = 'queued' AND due_at <= ?
+				ORDER BY priority DESC, due_at
+				LIMIT ?`+lock+`)
+			RETURNING *`, owner, leaseUntil, now, c.TenantID, c.CampaignID, now, min(n-len(out), c.Ready)).Scan(ctx, &got)
+		if err != nil {
+			return nil, fmt.Errorf("claim dial entries: %w", err)
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
+// reserveAgents takes up to n ready sessions of the campaign, longest waiting first, out of the ready pool
+// (as on a call) for the caller's transaction, which gives each its call or prompt.
+func reserveAgents(ctx context.Context, tx bun.Tx, kind store.Dialect, tenantID, campaignID uuid.UUID, n int, now time.Time) ([]Session, error) {
 	lock := ""
 	if kind == store.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	var out []Session
 	err := tx.NewRaw(`UPDATE agent_sessions SET status = ?, updated_at = ?, version = version + 1
-		WHERE tenant_id = ? AND id = (SELECT id FROM agent_sessions
+		WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM agent_sessions
 			WHERE tenant_id = ? AND campaign_id = ? AND status = 'ready'
-			ORDER BY updated_at LIMIT 1`+lock+`)
-		RETURNING *`, status, now, tenantID, tenantID, campaignID).Scan(ctx, &out)
+			ORDER BY updated_at LIMIT ?`+lock+`)
+		RETURNING *`, SessionOnCall, now, tenantID, campaignID, n).Scan(ctx, &out)
 	if err != nil {
-		return nil, fmt.Errorf("reserve an agent: %w", err)
+		return nil, fmt.Errorf("reserve agents: %w", err)
 	}
-	if len(out) == 0 {
-		return nil, nil
-	}
-	return &out[0], nil
+	return out, nil
 }
 
 // extendLeases keeps owner's claims alive while it works on them.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/crm"
@@ -476,7 +478,7 @@ func (s *Service) Entry(ctx context.Context, tenantID, campaignID, id uuid.UUID)
 
 // RemoveEntry takes a queued entry out of the queue (it closes as removed; its history stays).
 func (s *Service) RemoveEntry(ctx context.Context, tenantID, campaignID, id uuid.UUID) error {
-	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
 		var e Entry
 		err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.campaign_id = ? AND de.id = ?", tenantID, campaignID, id).Scan(ctx)
 		if err != nil {
@@ -486,7 +488,7 @@ func (s *Service) RemoveEntry(ctx context.Context, tenantID, campaignID, id uuid
 		case EntryClosed:
 			return nil
 		case EntryQueued:
-			return closeEntry(ctx, tx, &e, CloseRemoved, s.clock.Now())
+			return a.close(ctx, tx, &e, CloseRemoved, s.clock.Now())
 		}
 		return ErrCampaignNotEmpty
 	})
@@ -547,6 +549,41 @@ func (s *Service) RemoveDNC(ctx context.Context, tenantID, id uuid.UUID) error {
 
 func onDNC(ctx context.Context, db bun.IDB, tenantID uuid.UUID, e164 string) (bool, error) {
 	return db.NewSelect().Model((*DNC)(nil)).Where("tenant_id = ? AND e164 IN (?)", tenantID, bun.In(phone.Variants(e164))).Exists(ctx)
+}
+
+// dncAmong tells which entries' numbers are on their tenant's do-not-call list, in any of the number's
+// forms, with one query per tenant.
+func dncAmong(ctx context.Context, db bun.IDB, entries []Entry) (map[uuid.UUID]bool, error) {
+	byTenant := map[uuid.UUID][]string{}
+	for _, e := range entries {
+		byTenant[e.TenantID] = append(byTenant[e.TenantID], phone.Variants(e.E164)...)
+	}
+	listed := map[[2]string]bool{}
+	for tenantID, numbers := range byTenant {
+		var found []string
+		q := db.NewSelect().Model((*DNC)(nil)).Column("e164").Where("tenant_id = ?", tenantID)
+		if db.Dialect().Name() == dialect.PG {
+			q = q.Where("e164 = ANY(?::text[])", pgdialect.Array(numbers))
+		} else {
+			q = q.Where("e164 IN (?)", bun.In(numbers))
+		}
+		err := q.Scan(ctx, &found)
+		if err != nil {
+			return nil, fmt.Errorf("check the do-not-call list: %w", err)
+		}
+		for _, n := range found {
+			listed[[2]string{tenantID.String(), n}] = true
+		}
+	}
+	out := map[uuid.UUID]bool{}
+	for _, e := range entries {
+		for _, v := range phone.Variants(e.E164) {
+			if listed[[2]string{e.TenantID.String(), v}] {
+				out[e.ID] = true
+			}
+		}
+	}
+	return out, nil
 }
 
 func setIf[T any](dst *T, v *T) {

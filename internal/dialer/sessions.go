@@ -33,7 +33,7 @@ func (s *Service) Join(ctx context.Context, actor tenant.Actor, campaignID uuid.
 			}
 			return fmt.Errorf("insert session: %w", err)
 		}
-		return s.publishState(ctx, tx, a, &sess, now)
+		return a.publishState(&sess, now)
 	})
 	return sess, err
 }
@@ -148,7 +148,7 @@ func (s *Service) changeSession(ctx context.Context, actor tenant.Actor, id uuid
 		if err := saveSession(ctx, tx, &sess, now); err != nil {
 			return err
 		}
-		return s.publishState(ctx, tx, a, &sess, now)
+		return a.publishState(&sess, now)
 	})
 	return sess, err
 }

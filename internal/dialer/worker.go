@@ -13,6 +13,7 @@ import (
 
 	"github.com/atende/atende/internal/calendar"
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
 )
@@ -36,6 +37,8 @@ type WorkerOptions struct {
 type Worker struct {
 	s    *Service
 	opts WorkerOptions
+
+	lastSweep time.Time // used by the worker's own goroutine (or RunOnce's caller) only
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -122,29 +125,20 @@ func (w *Worker) Stop(ctx context.Context) {
 	}
 }
 
-// RunOnce makes one pass: it rescues expired claims, expires unanswered prompts, turns due follow-ups into
-// entries, hands calls that never reached telephony to it again, and claims and settles one batch. It
+// sweepEvery is how often a worker sweeps: rescues expired claims, expires unanswered prompts, turns due
+// follow-ups into entries and hands calls that never reached telephony to it again.
+const sweepEvery = time.Second
+
+// RunOnce makes one pass: it sweeps (at most every sweepEvery), then claims and settles one batch. It
 // reports how many entries it settled.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	s := w.s
 	now := s.clock.Now()
-	rescued, err := rescueLeases(ctx, s.db, now)
-	if err != nil {
-		return 0, err
-	}
-	for i := range rescued {
-		if err := logDial(ctx, s.db, &rescued[i], EventRescued, "the worker holding it stopped before settling it", now); err != nil {
+	if w.lastSweep.IsZero() || now.Sub(w.lastSweep) >= sweepEvery || now.Before(w.lastSweep) {
+		if err := s.sweep(ctx, now); err != nil {
 			return 0, err
 		}
-	}
-	if err := s.expirePrompts(ctx); err != nil {
-		return 0, err
-	}
-	if err := s.enqueueFollowUps(ctx); err != nil {
-		return 0, err
-	}
-	if err := s.redispatch(ctx); err != nil {
-		return 0, err
+		w.lastSweep = now
 	}
 	entries, err := claim(ctx, s.db, w.opts.ID, w.opts.Batch, now, now.Add(w.opts.Lease))
 	if err != nil || len(entries) == 0 {
@@ -163,9 +157,59 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	w.check(ctx, plans)
+	return s.settleAll(ctx, plans)
+}
+
+// settleAll applies the batch's outcomes in one transaction. Should any entry fail, the batch is rolled back
+// and settled again one entry per transaction, so that one bad entry holds back no other.
+func (s *Service) settleAll(ctx context.Context, plans []*plan) (int, error) {
 	settled := 0
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+		settled = 0
+		current, err := ownClaims(ctx, tx, s.db.Kind, plans)
+		if err != nil {
+			return err
+		}
+		agents, err := s.reserveFor(ctx, tx, plans, current)
+		if err != nil {
+			return err
+		}
+		for _, p := range plans {
+			e, ok := current[p.entry.ID]
+			if !ok {
+				s.logger.Warn("dial entry no longer claimed by this worker", "tenant_id", p.entry.TenantID.String(),
+					"entry_id", p.entry.ID.String())
+				continue
+			}
+			if err := s.settle(ctx, tx, a, p, e, agents); err != nil {
+				return fmt.Errorf("entry %s: %w", p.entry.ID, err)
+			}
+			settled++
+		}
+		return nil
+	})
+	if err == nil || ctx.Err() != nil {
+		return settled, err
+	}
+	s.logger.Warn("settle dial batch; settling its entries one by one", "entries", len(plans), "error", err)
+	settled = 0
 	for _, p := range plans {
-		if err := s.settle(ctx, p); err != nil {
+		err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+			current, err := ownClaims(ctx, tx, s.db.Kind, []*plan{p})
+			if err != nil {
+				return err
+			}
+			e, ok := current[p.entry.ID]
+			if !ok {
+				return errors.New("no longer claimed by this worker")
+			}
+			agents, err := s.reserveFor(ctx, tx, []*plan{p}, current)
+			if err != nil {
+				return err
+			}
+			return s.settle(ctx, tx, a, p, e, agents)
+		})
+		if err != nil {
 			if ctx.Err() != nil {
 				return settled, ctx.Err()
 			}
@@ -175,6 +219,106 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		settled++
 	}
 	return settled, nil
+}
+
+// needsAgent reports whether the plan ends with an agent: a call, or a prompt to decide on one.
+func (p *plan) needsAgent() bool {
+	return p.precheck == "" && p.checked && p.checkErr == nil && (!p.active || p.settings.DialActiveWhatsApp)
+}
+
+// agentPool holds the sessions a batch reserved, by campaign.
+type agentPool map[[2]uuid.UUID][]Session
+
+// take hands out a reserved session of the entry's campaign, or nil when there is none left.
+func (pool agentPool) take(e Entry) *Session {
+	key := [2]uuid.UUID{e.TenantID, e.CampaignID}
+	if len(pool[key]) == 0 {
+		return nil
+	}
+	sess := pool[key][0]
+	pool[key] = pool[key][1:]
+	return &sess
+}
+
+// reserveFor reserves, in one statement per campaign, a ready agent for each plan that ends with one.
+func (s *Service) reserveFor(ctx context.Context, tx bun.Tx, plans []*plan, current map[uuid.UUID]Entry) (agentPool, error) {
+	need := map[[2]uuid.UUID]int{}
+	for _, p := range plans {
+		if _, ok := current[p.entry.ID]; ok && p.needsAgent() {
+			need[[2]uuid.UUID{p.entry.TenantID, p.entry.CampaignID}]++
+		}
+	}
+	pool := agentPool{}
+	now := s.clock.Now()
+	for key, n := range need {
+		sessions, err := reserveAgents(ctx, tx, s.db.Kind, key[0], key[1], n, now)
+		if err != nil {
+			return nil, err
+		}
+		pool[key] = sessions
+	}
+	return pool, nil
+}
+
+// ownClaims reads, and on PostgreSQL locks, the entries of plans still claimed by the worker that claimed
+// them: a lease that expired meanwhile was rescued by another worker, and that entry is no longer ours.
+func ownClaims(ctx context.Context, tx bun.Tx, kind store.Dialect, plans []*plan) (map[uuid.UUID]Entry, error) {
+	ids := make([]uuid.UUID, len(plans))
+	for i, p := range plans {
+		ids[i] = p.entry.ID
+	}
+	var rows []Entry
+	q := tx.NewSelect().Model(&rows).Where("de.id IN (?) AND de.status = ?", bun.In(ids), EntryClaimed)
+	if kind == store.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("read claimed entries: %w", err)
+	}
+	out := make(map[uuid.UUID]Entry, len(rows))
+	for _, p := range plans {
+		out[p.entry.ID] = Entry{}
+	}
+	for _, e := range rows {
+		for _, p := range plans {
+			if p.entry.ID == e.ID && p.entry.TenantID == e.TenantID && e.LeaseOwner != nil && p.entry.LeaseOwner != nil &&
+				*e.LeaseOwner == *p.entry.LeaseOwner {
+				out[e.ID] = e
+			}
+		}
+	}
+	for id, e := range out {
+		if e.ID == uuid.Nil {
+			delete(out, id)
+		}
+	}
+	return out, nil
+}
+
+// sweep does the time-driven work of the queue: claims whose worker stopped go back to the queue (and say
+// so), unanswered prompts expire, due follow-ups become entries, and calls committed but never placed are
+// handed to telephony again.
+func (s *Service) sweep(ctx context.Context, now time.Time) error {
+	err := s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
+		rescued, err := rescueLeases(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		for i := range rescued {
+			a.log(&rescued[i], EventRescued, "the worker holding it stopped before settling it", now)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.expirePrompts(ctx); err != nil {
+		return err
+	}
+	if err := s.enqueueFollowUps(ctx); err != nil {
+		return err
+	}
+	return s.redispatch(ctx)
 }
 
 func (w *Worker) heartbeat(ctx context.Context, entries []Entry) {
@@ -216,6 +360,10 @@ func (s *Service) plan(ctx context.Context, entries []Entry) ([]*plan, error) {
 	settings := map[uuid.UUID]Settings{}
 	windows := map[[2]uuid.UUID]*calendar.Calendar{}
 	now := s.clock.Now()
+	blocked, err := dncAmong(ctx, s.db, entries)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*plan, 0, len(entries))
 	for _, e := range entries {
 		key := [2]uuid.UUID{e.TenantID, e.CampaignID}
@@ -244,13 +392,11 @@ func (s *Service) plan(ctx context.Context, entries []Entry) ([]*plan, error) {
 			windows[key] = win
 		}
 		p := &plan{entry: e, campaign: c, settings: st}
-		switch dnc, err := onDNC(ctx, s.db, e.TenantID, e.E164); {
-		case err != nil:
-			return nil, err
+		switch {
 		case !win.IsOpen(now):
 			p.precheck = EventOutsideWindow
 			p.nextOpen, _ = win.NextOpen(now)
-		case dnc:
+		case blocked[e.ID]:
 			p.precheck = EventDNC
 		case e.Attempts >= c.MaxAttempts:
 			p.precheck = EventMaxAttempts
@@ -293,70 +439,53 @@ func (w *Worker) check(ctx context.Context, plans []*plan) {
 	wg.Wait()
 }
 
-// settle applies an entry's outcome in one transaction.
-func (s *Service) settle(ctx context.Context, p *plan) error {
-	return s.inTx(ctx, func(ctx context.Context, tx bun.Tx, a *after) error {
-		now := s.clock.Now()
-		e := p.entry
-		// The claim must still be ours: a lease that expired meanwhile was rescued by another worker.
-		var current Entry
-		if err := tx.NewSelect().Model(&current).
-			Where("de.tenant_id = ? AND de.id = ? AND de.status = ? AND de.lease_owner = ?", e.TenantID, e.ID, EntryClaimed, *e.LeaseOwner).
-			Scan(ctx); err != nil {
-			return fmt.Errorf("entry %s is no longer claimed by this worker: %w", e.ID, notFound(err))
-		}
-		e = current
-		switch p.precheck {
-		case EventOutsideWindow:
-			s.metrics.outcome(EventOutsideWindow)
-			if err := logDial(ctx, tx, &e, EventOutsideWindow, "outside the campaign's calling window", now); err != nil {
-				return err
-			}
-			return requeue(ctx, tx, &e, p.nextOpen, now)
-		case EventDNC:
-			s.metrics.outcome(EventDNC)
-			return closeEntry(ctx, tx, &e, CloseDNC, now)
-		case EventMaxAttempts:
-			s.metrics.outcome(EventMaxAttempts)
-			return closeEntry(ctx, tx, &e, CloseMaxAttempts, now)
-		}
-		if !p.checked {
-			return errors.New("no Plinx check was made")
-		}
-		if p.checkErr != nil {
-			// Plinx could not answer: no call without a check. Defer, without using an attempt.
-			s.metrics.outcome(EventDeferred)
-			backoff := time.Duration(p.settings.UnavailableBackoffMS) * time.Millisecond
-			reason := "Plinx did not answer: " + p.checkErr.Error()
-			if err := logDial(ctx, tx, &e, EventDeferred, reason, now); err != nil {
-				return err
-			}
-			msg := fmt.Sprintf(DeferredPlinxMessage, plinxReason(p.checkErr), backoff.Round(time.Second))
-			if err := logUpdate(ctx, tx, &e, msg, now); err != nil {
-				return err
-			}
-			return requeue(ctx, tx, &e, now.Add(backoff), now)
-		}
-		if err := logDial(ctx, tx, &e, EventChecked, fmt.Sprintf("active=%t", p.active), now); err != nil {
+// settle applies a claimed entry's outcome in the batch's transaction; e is its current row.
+func (s *Service) settle(ctx context.Context, tx bun.Tx, a *after, p *plan, e Entry, agents agentPool) error {
+	now := s.clock.Now()
+	switch p.precheck {
+	case EventOutsideWindow:
+		a.outcome(EventOutsideWindow)
+		a.log(&e, EventOutsideWindow, "outside the campaign's calling window", now)
+		a.requeue(&e, p.nextOpen, now)
+		return nil
+	case EventDNC:
+		a.outcome(EventDNC)
+		return a.close(ctx, tx, &e, CloseDNC, now)
+	case EventMaxAttempts:
+		a.outcome(EventMaxAttempts)
+		return a.close(ctx, tx, &e, CloseMaxAttempts, now)
+	}
+	if !p.checked {
+		return errors.New("no Plinx check was made")
+	}
+	if p.checkErr != nil {
+		// Plinx could not answer: no call without a check. Defer, without using an attempt.
+		a.outcome(EventDeferred)
+		backoff := time.Duration(p.settings.UnavailableBackoffMS) * time.Millisecond
+		reason := "Plinx did not answer: " + p.checkErr.Error()
+		a.log(&e, EventDeferred, reason, now)
+		msg := fmt.Sprintf(DeferredPlinxMessage, plinxReason(p.checkErr), backoff.Round(time.Second))
+		if err := logUpdate(ctx, tx, &e, msg, now); err != nil {
 			return err
 		}
-		switch {
-		case p.active && !p.settings.DialActiveWhatsApp:
-			s.metrics.outcome(EventSkipped)
-			e.Attempts++
-			if err := logDial(ctx, tx, &e, EventSkipped, "active WhatsApp conversation in Plinx", now); err != nil {
-				return err
-			}
-			if err := logUpdate(ctx, tx, &e, SkippedWhatsAppMessage, now); err != nil {
-				return err
-			}
-			return afterOutcome(ctx, tx, &e, p.campaign, OutcomeSkippedWhatsApp, now)
-		case p.active:
-			return s.prompt(ctx, tx, a, &e, p, now)
-		default:
-			return s.dial(ctx, tx, a, &e, p.campaign, now)
+		a.requeue(&e, now.Add(backoff), now)
+		return nil
+	}
+	a.log(&e, EventChecked, fmt.Sprintf("active=%t", p.active), now)
+	switch {
+	case p.active && !p.settings.DialActiveWhatsApp:
+		a.outcome(EventSkipped)
+		e.Attempts++
+		a.log(&e, EventSkipped, "active WhatsApp conversation in Plinx", now)
+		if err := logUpdate(ctx, tx, &e, SkippedWhatsAppMessage, now); err != nil {
+			return err
 		}
-	})
+		return a.afterOutcome(ctx, tx, &e, p.campaign, OutcomeSkippedWhatsApp, now)
+	case p.active:
+		return s.prompt(ctx, tx, a, &e, p, agents.take(e), now)
+	default:
+		return s.dial(ctx, tx, a, &e, agents.take(e), p.settings.TelephonyAdapter, now)
+	}
 }
 
 func plinxReason(err error) string {
@@ -369,92 +498,74 @@ func plinxReason(err error) string {
 }
 
 // prompt asks a ready agent whether to call a customer who is talking on WhatsApp.
-func (s *Service) prompt(ctx context.Context, tx bun.Tx, a *after, e *Entry, p *plan, now time.Time) error {
-	sess, err := reserveAgent(ctx, tx, s.db.Kind, e.TenantID, e.CampaignID, SessionPrompting, now)
-	if err != nil {
-		return err
-	}
+func (s *Service) prompt(ctx context.Context, tx bun.Tx, a *after, e *Entry, p *plan, sess *Session, now time.Time) error {
 	if sess == nil {
-		return s.noAgent(ctx, tx, e, now)
+		return s.noAgent(a, e, now)
 	}
-	s.metrics.outcome(EventPrompted)
-	pr := Prompt{TenantID: e.TenantID, ID: newID(), EntryID: e.ID, SessionID: sess.ID, Attempt: e.Attempts + 1,
+	promptID := newID()
+	sess.Status, sess.CallID, sess.PromptID = SessionPrompting, nil, &promptID
+	a.hold(sess, now)
+	a.outcome(EventPrompted)
+	pr := Prompt{TenantID: e.TenantID, ID: promptID, EntryID: e.ID, SessionID: sess.ID, Attempt: e.Attempts + 1,
 		Text: PromptText, Status: PromptPending, ExpiresAt: now.Add(time.Duration(p.settings.PromptTimeoutMS) * time.Millisecond),
 		CreatedAt: now}
 	if _, err := tx.NewInsert().Model(&pr).Exec(ctx); err != nil {
 		return fmt.Errorf("insert prompt: %w", err)
 	}
-	sess.PromptID = &pr.ID
-	if err := saveSession(ctx, tx, sess, now); err != nil {
-		return err
-	}
 	e.Status, e.LeaseOwner, e.LeaseUntil = EntryPrompting, nil, nil
-	if err := saveEntry(ctx, tx, e, now); err != nil {
+	a.save(e, now)
+	a.log(e, EventPrompted, "active WhatsApp conversation; the agent decides", now)
+	if err := a.publishState(sess, now); err != nil {
 		return err
 	}
-	if err := logDial(ctx, tx, e, EventPrompted, "active WhatsApp conversation; the agent decides", now); err != nil {
-		return err
-	}
-	if err := s.publishState(ctx, tx, a, sess, now); err != nil {
-		return err
-	}
-	return s.publish(ctx, tx, a, e.TenantID, sess.ID, "prompt", map[string]any{
+	return a.publish(e.TenantID, sess.ID, "prompt", map[string]any{
 		"prompt_id": pr.ID, "entry_id": e.ID, "text": pr.Text, "expires_at": pr.ExpiresAt,
 		"number": e.E164, "company_id": e.CompanyID, "contact_id": e.ContactID, "lead_id": e.LeadID,
 	}, now)
 }
 
 // noAgent returns an entry to the queue when no agent is ready after all (another worker took them).
-func (s *Service) noAgent(ctx context.Context, tx bun.Tx, e *Entry, now time.Time) error {
-	s.metrics.outcome(EventNoAgent)
-	if err := logDial(ctx, tx, e, EventNoAgent, "no ready agent", now); err != nil {
-		return err
-	}
-	return requeue(ctx, tx, e, now, now)
+func (s *Service) noAgent(a *after, e *Entry, now time.Time) error {
+	a.outcome(EventNoAgent)
+	a.log(e, EventNoAgent, "no ready agent", now)
+	a.requeue(e, now, now)
+	return nil
 }
 
-// dial reserves a ready agent and creates the attempt's call; telephony gets it once this commits.
-func (s *Service) dial(ctx context.Context, tx bun.Tx, a *after, e *Entry, c Campaign, now time.Time) error {
-	sess, err := reserveAgent(ctx, tx, s.db.Kind, e.TenantID, e.CampaignID, SessionOnCall, now)
-	if err != nil {
-		return err
-	}
+// dial creates the attempt's call on the agent reserved for it; telephony gets it once this commits.
+func (s *Service) dial(ctx context.Context, tx bun.Tx, a *after, e *Entry, sess *Session, adapter string, now time.Time) error {
 	if sess == nil {
-		return s.noAgent(ctx, tx, e, now)
+		return s.noAgent(a, e, now)
 	}
-	return s.call(ctx, tx, a, e, c, sess, now)
+	return s.call(ctx, tx, a, e, sess, true, adapter, now)
 }
 
-// call creates the call for the entry's next attempt on a reserved session. The (entry, attempt) key makes a
-// second call for the same attempt impossible.
-func (s *Service) call(ctx context.Context, tx bun.Tx, a *after, e *Entry, c Campaign, sess *Session, now time.Time) error {
-	s.metrics.outcome(EventCalled)
+// call creates the call for the entry's next attempt on a session and moves the session on it: in the
+// batch when the batch reserved it, at once otherwise. The (entry, attempt) key makes a second call for the
+// same attempt impossible. adapter is the tenant's telephony adapter when the caller knows it.
+func (s *Service) call(ctx context.Context, tx bun.Tx, a *after, e *Entry, sess *Session, reserved bool, adapter string, now time.Time) error {
+	a.outcome(EventCalled)
 	e.Attempts++
 	call := Call{TenantID: e.TenantID, ID: newID(), EntryID: e.ID, CampaignID: e.CampaignID, Attempt: e.Attempts,
 		SessionID: sess.ID, AgentID: sess.UserID, E164: e.E164, Status: CallCreated, Version: 1, CreatedAt: now, UpdatedAt: now}
-	if _, err := tx.NewInsert().Model(&call).Exec(ctx); err != nil {
-		return fmt.Errorf("insert call: %w", err)
-	}
+	a.calls = append(a.calls, call)
 	sess.Status, sess.CallID, sess.PromptID = SessionOnCall, &call.ID, nil
-	if err := saveSession(ctx, tx, sess, now); err != nil {
+	if reserved {
+		a.hold(sess, now)
+	} else if err := saveSession(ctx, tx, sess, now); err != nil {
 		return err
 	}
 	e.Status, e.LeaseOwner, e.LeaseUntil = EntryDialing, nil, nil
-	if err := saveEntry(ctx, tx, e, now); err != nil {
+	a.save(e, now)
+	a.log(e, EventCalled, "call "+call.ID.String(), now)
+	if err := a.publishState(sess, now); err != nil {
 		return err
 	}
-	if err := logDial(ctx, tx, e, EventCalled, "call "+call.ID.String(), now); err != nil {
+	if err := a.publish(e.TenantID, sess.ID, "call", callPayload(call, e), now); err != nil {
 		return err
 	}
-	if err := s.publishState(ctx, tx, a, sess, now); err != nil {
-		return err
-	}
-	if err := s.publish(ctx, tx, a, e.TenantID, sess.ID, "call", callPayload(call, e), now); err != nil {
-		return err
-	}
-	a.calls = append(a.calls, telephony.Call{TenantID: e.TenantID, ID: call.ID, EntryID: e.ID, CampaignID: e.CampaignID,
-		AgentID: sess.UserID, Attempt: call.Attempt, Number: e.E164})
-	_ = c
+	a.place = append(a.place, telephony.Call{TenantID: e.TenantID, ID: call.ID, EntryID: e.ID, CampaignID: e.CampaignID,
+		AgentID: sess.UserID, Attempt: call.Attempt, Number: e.E164, Adapter: adapter})
 	return nil
 }
 
@@ -495,17 +606,13 @@ func (s *Service) expirePrompt(ctx context.Context, tx bun.Tx, a *after, p Promp
 	if n, _ := res.RowsAffected(); n == 0 {
 		return ErrPromptAnswered
 	}
-	s.metrics.outcome(EventPromptExpired)
+	a.outcome(EventPromptExpired)
 	var e Entry
 	if err := tx.NewSelect().Model(&e).Where("de.tenant_id = ? AND de.id = ?", p.TenantID, p.EntryID).Scan(ctx); err != nil {
 		return err
 	}
-	if err := logDial(ctx, tx, &e, EventPromptExpired, "the agent did not answer the prompt in time", now); err != nil {
-		return err
-	}
-	if err := requeue(ctx, tx, &e, now, now); err != nil {
-		return err
-	}
+	a.log(&e, EventPromptExpired, "the agent did not answer the prompt in time", now)
+	a.requeue(&e, now, now)
 	sess, err := sessionOf(ctx, tx, p.TenantID, p.SessionID)
 	if err != nil {
 		return err
@@ -515,10 +622,10 @@ func (s *Service) expirePrompt(ctx context.Context, tx bun.Tx, a *after, p Promp
 	if err := saveSession(ctx, tx, &sess, now); err != nil {
 		return err
 	}
-	if err := s.publish(ctx, tx, a, p.TenantID, sess.ID, "prompt_expired", map[string]any{"prompt_id": p.ID}, now); err != nil {
+	if err := a.publish(p.TenantID, sess.ID, "prompt_expired", map[string]any{"prompt_id": p.ID}, now); err != nil {
 		return err
 	}
-	return s.publishState(ctx, tx, a, &sess, now)
+	return a.publishState(&sess, now)
 }
 
 // enqueueFollowUps turns follow-ups of campaigns that fall due into dial entries, once each.

@@ -33,6 +33,24 @@ func insert(ctx context.Context, db bun.IDB, kind store.Dialect, ev *Event) erro
 	return fmt.Errorf("unknown dialect %q", kind)
 }
 
+// insertMany writes evs in one statement; on PostgreSQL the same statement notifies each distinct session
+// once.
+func insertMany(ctx context.Context, db bun.IDB, kind store.Dialect, evs []Event) error {
+	switch kind {
+	case store.Postgres:
+		_, err := db.NewSelect().
+			With("ins", db.NewInsert().Model(&evs).Returning("tenant_id, session_id")).
+			TableExpr("(SELECT DISTINCT tenant_id, session_id FROM ins) AS d").
+			ColumnExpr("pg_notify(?, d.tenant_id::text || ':' || d.session_id::text)", notifyChannel).
+			Exec(ctx)
+		return err
+	case store.SQLite:
+		_, err := db.NewInsert().Model(&evs).Exec(ctx)
+		return err
+	}
+	return fmt.Errorf("unknown dialect %q", kind)
+}
+
 // parseNotification reads the "<tenant_id>:<session_id>" payload that insert sends.
 func parseNotification(payload string) (sessionKey, error) {
 	tenant, session, ok := strings.Cut(payload, ":")

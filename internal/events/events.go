@@ -66,6 +66,24 @@ func Publish(ctx context.Context, db bun.IDB, kind store.Dialect, ev *Event) err
 	return nil
 }
 
+// PublishMany stores evs in one statement and, on PostgreSQL, notifies each of their sessions once, when
+// db's transaction commits; on SQLite call Hub.Poke after the commit. Each event is prepared as Publish
+// prepares it; evs are updated to what was stored.
+func PublishMany(ctx context.Context, db bun.IDB, kind store.Dialect, evs []Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	for i := range evs {
+		if err := prepare(&evs[i]); err != nil {
+			return err
+		}
+	}
+	if err := insertMany(ctx, db, kind, evs); err != nil {
+		return fmt.Errorf("publish %d session events: %w", len(evs), err)
+	}
+	return nil
+}
+
 // prepare validates ev and normalises it to what the database keeps.
 func prepare(ev *Event) error {
 	switch {

@@ -114,7 +114,7 @@ func New(cfg Config, reg prometheus.Registerer) (*Client, error) {
 
 func newHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConnsPerHost = 32 // the dialer checks many numbers against one Plinx
+	tr.MaxIdleConnsPerHost = 128 // the dialer's workers check many numbers at once against one Plinx
 	return &http.Client{Transport: tr}
 }
 

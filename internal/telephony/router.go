@@ -29,9 +29,12 @@ func NewRouter(adapterFor func(ctx context.Context, tenantID uuid.UUID) (string,
 // Place places the call through the tenant's adapter. It fails with adapterFor's error, ErrUnknownAdapter
 // when the name has no adapter (the call reaches none), or the adapter's error.
 func (r *Router) Place(ctx context.Context, c Call) error {
-	name, err := r.adapterFor(ctx, c.TenantID)
-	if err != nil {
-		return fmt.Errorf("place call %s: telephony adapter of tenant %s: %w", c.ID, c.TenantID, err)
+	name := c.Adapter
+	if name == "" {
+		var err error
+		if name, err = r.adapterFor(ctx, c.TenantID); err != nil {
+			return fmt.Errorf("place call %s: telephony adapter of tenant %s: %w", c.ID, c.TenantID, err)
+		}
 	}
 	p := r.adapters[name]
 	if p == nil {

@@ -44,6 +44,9 @@ func ParseMode(s string) (Mode, error) {
 	return 0, fmt.Errorf("telephony: simulated mode %q is neither manual nor auto", s)
 }
 
+// MaxReportBatch caps the events of one ReportBatch call.
+const MaxReportBatch = 128
+
 // DefaultQueueSize is how many placed calls may wait for their reports in Auto mode when
 // SimulatedOptions.QueueSize is zero.
 const DefaultQueueSize = 1024
@@ -60,6 +63,10 @@ type SimulatedOptions struct {
 	// Reporters is how many goroutines report scripts in Auto mode (default 1). With more than one, each
 	// call's events still come in order, but calls no longer report in placing order.
 	Reporters int
+	// ReportBatch, when set, reports in Auto mode instead of the Reporter: each reporter takes the calls
+	// waiting (up to MaxReportBatch) and reports their scripts step by step, one event per call per batch,
+	// so a batch never holds two events of one call. Its errors come back by position.
+	ReportBatch func(ctx context.Context, evs []Event) []error
 	// CountOnly keeps counts instead of the calls placed, so memory stays flat over millions of calls (long
 	// drains and benchmarks). Placed then returns nothing, WaitPlaced and PlacedTotal still count, and a call
 	// ID placed again is not recognised as a repeat.
@@ -74,6 +81,7 @@ type SimulatedOptions struct {
 // Close stops the worker and drops the reports not yet made (see Close). Safe for concurrent use.
 type Simulated struct {
 	report    Reporter
+	batch     func(ctx context.Context, evs []Event) []error
 	clk       clock.Clock
 	mode      Mode
 	logger    *slog.Logger
@@ -111,7 +119,7 @@ func NewSimulated(report Reporter, clk clock.Clock, opts SimulatedOptions) *Simu
 	if opts.Mode != Manual && opts.Mode != Auto {
 		panic(fmt.Sprintf("telephony: unknown simulated mode %d", int(opts.Mode)))
 	}
-	if opts.Mode == Auto && report == nil {
+	if opts.Mode == Auto && report == nil && opts.ReportBatch == nil {
 		panic("telephony: NewSimulated in Auto mode needs a Reporter")
 	}
 	if clk == nil {
@@ -128,6 +136,7 @@ func NewSimulated(report Reporter, clk clock.Clock, opts SimulatedOptions) *Simu
 	}
 	s := &Simulated{
 		report:      report,
+		batch:       opts.ReportBatch,
 		clk:         clk,
 		mode:        opts.Mode,
 		logger:      opts.Logger,
@@ -307,7 +316,49 @@ func (s *Simulated) run() {
 		case <-s.ctx.Done():
 			return
 		case j := <-s.jobs:
-			s.play(j)
+			if s.batch == nil {
+				s.play(j)
+				continue
+			}
+			jobs := []simJob{j}
+		more:
+			for len(jobs) < MaxReportBatch {
+				select {
+				case j := <-s.jobs:
+					jobs = append(jobs, j)
+				default:
+					break more
+				}
+			}
+			s.playBatch(jobs)
+		}
+	}
+}
+
+// playBatch reports the scripts of several calls step by step: the first event of each, then the second of
+// each that has one, and so on. A call whose event failed reports nothing more.
+func (s *Simulated) playBatch(jobs []simJob) {
+	for step := 0; ; step++ {
+		var evs []Event
+		var of []simJob
+		for _, j := range jobs {
+			if step < len(j.kinds) {
+				evs = append(evs, Event{TenantID: j.call.TenantID, CallID: j.call.ID, Kind: j.kinds[step], At: s.clk.Now()})
+				of = append(of, j)
+			}
+		}
+		if len(evs) == 0 || s.ctx.Err() != nil {
+			return
+		}
+		errs := s.batch(s.ctx, evs)
+		jobs = jobs[:0]
+		for i, j := range of {
+			if i < len(errs) && errs[i] != nil {
+				s.logger.Warn("simulated telephony could not report a call event", "tenant_id", evs[i].TenantID,
+					"call_id", evs[i].CallID, "entry_id", j.call.EntryID, "kind", evs[i].Kind, "error", errs[i])
+				continue
+			}
+			jobs = append(jobs, j)
 		}
 	}
 }

@@ -36,6 +36,9 @@ type Call struct {
 	Attempt int
 	// Number is the customer's number in E.164 ("+5511987654321").
 	Number string
+	// Adapter names the adapter the Router places the call on, as the tenant's settings read when the call
+	// was made; empty makes the Router look the tenant's adapter up.
+	Adapter string
 }
 
 // Event kinds a call reports.

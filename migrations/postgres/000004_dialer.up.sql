@@ -69,8 +69,8 @@ CREATE TABLE dial_entries (
     FOREIGN KEY (tenant_id, campaign_id) REFERENCES campaigns (tenant_id, id) ON DELETE CASCADE,
     FOREIGN KEY (tenant_id, phone_id) REFERENCES phones (tenant_id, id)
 );
--- Claims scan due entries across tenants; leases are rescued by expiry.
-CREATE INDEX dial_entries_due_idx ON dial_entries (priority DESC, due_at) WHERE status = 'queued';
+-- Claims scan each campaign's due entries, best first; leases are rescued by expiry.
+CREATE INDEX dial_entries_due_idx ON dial_entries (tenant_id, campaign_id, priority DESC, due_at) WHERE status = 'queued';
 CREATE INDEX dial_entries_lease_idx ON dial_entries (lease_until) WHERE status = 'claimed';
 CREATE INDEX dial_entries_campaign_idx ON dial_entries (tenant_id, campaign_id, id);
 CREATE UNIQUE INDEX dial_entries_follow_up_key ON dial_entries (tenant_id, follow_up_id) WHERE follow_up_id IS NOT NULL;

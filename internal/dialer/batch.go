@@ -29,7 +29,6 @@ type after struct {
 	entryAt    map[uuid.UUID]int
 	dialEvents []DialEvent
 	calls      []Call
-	sessions   []Session
 	callRows   []Call
 	frees      []free
 	callCache  map[uuid.UUID]Call
@@ -150,12 +149,6 @@ func (a *after) save(e *Entry, now time.Time) {
 	a.entries = append(a.entries, *e)
 }
 
-// hold records the state of a session the batch reserved (its call or prompt), to be written with the rest.
-func (a *after) hold(sess *Session, now time.Time) {
-	sess.UpdatedAt = now
-	a.sessions = append(a.sessions, *sess)
-}
-
 // requeue puts an entry back in the queue, due at due.
 func (a *after) requeue(e *Entry, due, now time.Time) {
 	e.Status, e.DueAt, e.LeaseOwner, e.LeaseUntil = EntryQueued, due, nil, nil
@@ -231,9 +224,6 @@ func (a *after) flush(ctx context.Context, db bun.IDB, kind store.Dialect) error
 		}
 	}
 	if err := saveEntries(ctx, db, kind, a.entries); err != nil {
-		return err
-	}
-	if err := saveHeld(ctx, db, kind, a.sessions); err != nil {
 		return err
 	}
 	if err := saveCalls(ctx, db, kind, a.callRows); err != nil {
@@ -379,40 +369,6 @@ func (a *after) freeAgents(ctx context.Context, db bun.IDB, kind store.Dialect) 
 		if err := a.publishState(&out[i], out[i].UpdatedAt); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// saveHeld writes the reserved sessions' calls and prompts: on PostgreSQL in one statement.
-func saveHeld(ctx context.Context, db bun.IDB, kind store.Dialect, sessions []Session) error {
-	if len(sessions) == 0 {
-		return nil
-	}
-	if kind != store.Postgres || len(sessions) == 1 {
-		for i := range sessions {
-			if _, err := db.NewUpdate().Model(&sessions[i]).Column("status", "call_id", "prompt_id", "updated_at").WherePK().Exec(ctx); err != nil {
-				return fmt.Errorf("update session: %w", err)
-			}
-		}
-		return nil
-	}
-	n := len(sessions)
-	tenants, ids, statuses := make([]string, n), make([]string, n), make([]string, n)
-	calls, prompts := make([]*string, n), make([]*string, n)
-	updated := make([]time.Time, n)
-	for i, sess := range sessions {
-		tenants[i], ids[i], statuses[i], updated[i] = sess.TenantID.String(), sess.ID.String(), sess.Status, sess.UpdatedAt
-		calls[i], prompts[i] = uuidText(sess.CallID), uuidText(sess.PromptID)
-	}
-	_, err := db.NewRaw(`UPDATE agent_sessions AS sn SET status = d.status, call_id = d.call_id, prompt_id = d.prompt_id,
-			updated_at = d.updated_at
-		FROM unnest(?::uuid[], ?::uuid[], ?::text[], ?::uuid[], ?::uuid[], ?::timestamptz[])
-			AS d(tenant_id, id, status, call_id, prompt_id, updated_at)
-		WHERE sn.tenant_id = d.tenant_id AND sn.id = d.id`,
-		pgdialect.Array(tenants), pgdialect.Array(ids), pgdialect.Array(statuses), pgdialect.Array(calls),
-		pgdialect.Array(prompts), pgdialect.Array(updated)).Exec(ctx)
-	if err != nil {
-		return fmt.Errorf("update sessions: %w", err)
 	}
 	return nil
 }

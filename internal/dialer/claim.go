@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/atende/atende/internal/store"
 )
@@ -70,23 +71,58 @@ func claim(ctx context.Context, db *store.DB, owner string, n int, now, leaseUnt
 	return out, nil
 }
 
-// reserveAgents takes up to n ready sessions of the campaign, longest waiting first, out of the ready pool
-// (as on a call) for the caller's transaction, which gives each its call or prompt.
-func reserveAgents(ctx context.Context, tx bun.Tx, kind store.Dialect, tenantID, campaignID uuid.UUID, n int, now time.Time) ([]Session, error) {
-	lock := ""
-	if kind == store.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
+// assignment is what a reserved session is put on: a call or a prompt.
+type assignment struct {
+	status           string
+	callID, promptID *uuid.UUID
+}
+
+// reserveAgents takes ready sessions of the campaign, longest waiting first, one per assignment while they
+// last, and puts each on its assignment; it returns the sessions as written. On PostgreSQL that is one
+// statement, which skips sessions other workers hold.
+func reserveAgents(ctx context.Context, tx bun.Tx, kind store.Dialect, tenantID, campaignID uuid.UUID, work []assignment, now time.Time) ([]Session, error) {
+	if len(work) == 0 {
+		return nil, nil
 	}
 	var out []Session
-	err := tx.NewRaw(`UPDATE agent_sessions SET status = ?, updated_at = ?, version = version + 1
-		WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM agent_sessions
-			WHERE tenant_id = ? AND campaign_id = ? AND status = 'ready'
-			ORDER BY updated_at LIMIT ?`+lock+`)
-		RETURNING *`, SessionOnCall, now, tenantID, campaignID, n).Scan(ctx, &out)
+	if kind == store.Postgres {
+		n := len(work)
+		statuses, calls, prompts := make([]string, n), make([]*string, n), make([]*string, n)
+		for i, w := range work {
+			statuses[i], calls[i], prompts[i] = w.status, uuidText(w.callID), uuidText(w.promptID)
+		}
+		err := tx.NewRaw(`WITH picked AS (
+				SELECT tenant_id, id, row_number() OVER (ORDER BY updated_at, id) AS n FROM (
+					SELECT tenant_id, id, updated_at FROM agent_sessions
+					WHERE tenant_id = ? AND campaign_id = ? AND status = 'ready'
+					ORDER BY updated_at, id LIMIT ? FOR UPDATE SKIP LOCKED) AS ready),
+			d AS (SELECT * FROM unnest(?::text[], ?::uuid[], ?::uuid[]) WITH ORDINALITY AS d(status, call_id, prompt_id, n))
+			UPDATE agent_sessions AS sn SET status = d.status, call_id = d.call_id, prompt_id = d.prompt_id,
+				updated_at = ?, version = sn.version + 1
+			FROM picked JOIN d ON d.n = picked.n
+			WHERE sn.tenant_id = picked.tenant_id AND sn.id = picked.id
+			RETURNING sn.*`, tenantID, campaignID, n, pgdialect.Array(statuses), pgdialect.Array(calls),
+			pgdialect.Array(prompts), now).Scan(ctx, &out)
+		if err != nil {
+			return nil, fmt.Errorf("reserve agents: %w", err)
+		}
+		return out, nil
+	}
+	var ready []Session
+	err := tx.NewSelect().Model(&ready).Where("sn.tenant_id = ? AND sn.campaign_id = ? AND sn.status = ?", tenantID, campaignID, SessionReady).
+		OrderExpr("sn.updated_at, sn.id").Limit(int64(len(work))).Scan(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("reserve agents: %w", err)
 	}
-	return out, nil
+	for i := range ready {
+		sess := &ready[i]
+		sess.Status, sess.CallID, sess.PromptID, sess.UpdatedAt = work[i].status, work[i].callID, work[i].promptID, now
+		sess.Version++
+		if _, err := tx.NewUpdate().Model(sess).Column("status", "call_id", "prompt_id", "updated_at", "version").WherePK().Exec(ctx); err != nil {
+			return nil, fmt.Errorf("reserve agents: %w", err)
+		}
+	}
+	return ready, nil
 }
 
 // extendLeases keeps owner's claims alive while it works on them.

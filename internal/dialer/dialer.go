@@ -162,7 +162,7 @@ type DialEvent struct {
 
 	TenantID  uuid.UUID `bun:"tenant_id,pk"`
 	ID        uuid.UUID `bun:"id,pk"`
-	EntryID   uuid.UUID `bun:"entry_id"`
+	EntryID   uuid.UUID `bun:"entry_id,pk"`
 	Attempt   int       `bun:"attempt"`
 	Kind      string    `bun:"kind"`
 	Reason    *string   `bun:"reason"`

@@ -551,12 +551,12 @@ func onDNC(ctx context.Context, db bun.IDB, tenantID uuid.UUID, e164 string) (bo
 	return db.NewSelect().Model((*DNC)(nil)).Where("tenant_id = ? AND e164 IN (?)", tenantID, bun.In(phone.Variants(e164))).Exists(ctx)
 }
 
-// dncAmong tells which entries' numbers are on their tenant's do-not-call list, in any of the number's
-// forms, with one query per tenant.
+// dncAmong tells which entries' numbers are on their tenant's do-not-call list, with one query per tenant.
+// Both sides hold the canonical E.164 (phone.Normalize), so the forms of one line match exactly.
 func dncAmong(ctx context.Context, db bun.IDB, entries []Entry) (map[uuid.UUID]bool, error) {
 	byTenant := map[uuid.UUID][]string{}
 	for _, e := range entries {
-		byTenant[e.TenantID] = append(byTenant[e.TenantID], phone.Variants(e.E164)...)
+		byTenant[e.TenantID] = append(byTenant[e.TenantID], e.E164)
 	}
 	listed := map[[2]string]bool{}
 	for tenantID, numbers := range byTenant {
@@ -567,8 +567,7 @@ func dncAmong(ctx context.Context, db bun.IDB, entries []Entry) (map[uuid.UUID]b
 		} else {
 			q = q.Where("e164 IN (?)", bun.In(numbers))
 		}
-		err := q.Scan(ctx, &found)
-		if err != nil {
+		if err := q.Scan(ctx, &found); err != nil {
 			return nil, fmt.Errorf("check the do-not-call list: %w", err)
 		}
 		for _, n := range found {
@@ -577,10 +576,8 @@ func dncAmong(ctx context.Context, db bun.IDB, entries []Entry) (map[uuid.UUID]b
 	}
 	out := map[uuid.UUID]bool{}
 	for _, e := range entries {
-		for _, v := range phone.Variants(e.E164) {
-			if listed[[2]string{e.TenantID.String(), v}] {
-				out[e.ID] = true
-			}
+		if listed[[2]string{e.TenantID.String(), e.E164}] {
+			out[e.ID] = true
 		}
 	}
 	return out, nil

@@ -226,36 +226,55 @@ func (p *plan) needsAgent() bool {
 	return p.precheck == "" && p.checked && p.checkErr == nil && (!p.active || p.settings.DialActiveWhatsApp)
 }
 
-// agentPool holds the sessions a batch reserved, by campaign.
-type agentPool map[[2]uuid.UUID][]Session
+// agentPool holds the sessions a batch reserved, each already on the call or prompt of its plan.
+type agentPool map[*plan]*Session
 
-// take hands out a reserved session of the entry's campaign, or nil when there is none left.
-func (pool agentPool) take(e Entry) *Session {
-	key := [2]uuid.UUID{e.TenantID, e.CampaignID}
-	if len(pool[key]) == 0 {
-		return nil
-	}
-	sess := pool[key][0]
-	pool[key] = pool[key][1:]
-	return &sess
-}
+// take hands out the session reserved for p, or nil when no agent was left for it.
+func (pool agentPool) take(p *plan) *Session { return pool[p] }
 
-// reserveFor reserves, in one statement per campaign, a ready agent for each plan that ends with one.
+// reserveFor reserves, in one statement per campaign, a ready agent for each plan that ends with one, and
+// moves it on the plan's new call or prompt.
 func (s *Service) reserveFor(ctx context.Context, tx bun.Tx, plans []*plan, current map[uuid.UUID]Entry) (agentPool, error) {
-	need := map[[2]uuid.UUID]int{}
+	byCampaign := map[[2]uuid.UUID][]*plan{}
+	var order [][2]uuid.UUID
 	for _, p := range plans {
-		if _, ok := current[p.entry.ID]; ok && p.needsAgent() {
-			need[[2]uuid.UUID{p.entry.TenantID, p.entry.CampaignID}]++
+		if _, ok := current[p.entry.ID]; !ok || !p.needsAgent() {
+			continue
 		}
+		key := [2]uuid.UUID{p.entry.TenantID, p.entry.CampaignID}
+		if _, ok := byCampaign[key]; !ok {
+			order = append(order, key)
+		}
+		byCampaign[key] = append(byCampaign[key], p)
 	}
 	pool := agentPool{}
 	now := s.clock.Now()
-	for key, n := range need {
-		sessions, err := reserveAgents(ctx, tx, s.db.Kind, key[0], key[1], n, now)
+	for _, key := range order {
+		ps := byCampaign[key]
+		work := make([]assignment, len(ps))
+		of := map[uuid.UUID]*plan{}
+		for i, p := range ps {
+			id := newID()
+			if p.active {
+				work[i] = assignment{status: SessionPrompting, promptID: &id}
+			} else {
+				work[i] = assignment{status: SessionOnCall, callID: &id}
+			}
+			of[id] = p
+		}
+		sessions, err := reserveAgents(ctx, tx, s.db.Kind, key[0], key[1], work, now)
 		if err != nil {
 			return nil, err
 		}
-		pool[key] = sessions
+		for i := range sessions {
+			sess := &sessions[i]
+			switch {
+			case sess.CallID != nil && of[*sess.CallID] != nil:
+				pool[of[*sess.CallID]] = sess
+			case sess.PromptID != nil && of[*sess.PromptID] != nil:
+				pool[of[*sess.PromptID]] = sess
+			}
+		}
 	}
 	return pool, nil
 }
@@ -482,9 +501,9 @@ func (s *Service) settle(ctx context.Context, tx bun.Tx, a *after, p *plan, e En
 		}
 		return a.afterOutcome(ctx, tx, &e, p.campaign, OutcomeSkippedWhatsApp, now)
 	case p.active:
-		return s.prompt(ctx, tx, a, &e, p, agents.take(e), now)
+		return s.prompt(ctx, tx, a, &e, p, agents.take(p), now)
 	default:
-		return s.dial(ctx, tx, a, &e, agents.take(e), p.settings.TelephonyAdapter, now)
+		return s.dial(ctx, tx, a, &e, agents.take(p), p.settings.TelephonyAdapter, now)
 	}
 }
 
@@ -502,9 +521,7 @@ func (s *Service) prompt(ctx context.Context, tx bun.Tx, a *after, e *Entry, p *
 	if sess == nil {
 		return s.noAgent(a, e, now)
 	}
-	promptID := newID()
-	sess.Status, sess.CallID, sess.PromptID = SessionPrompting, nil, &promptID
-	a.hold(sess, now)
+	promptID := *sess.PromptID // the reservation put the session on it
 	a.outcome(EventPrompted)
 	pr := Prompt{TenantID: e.TenantID, ID: promptID, EntryID: e.ID, SessionID: sess.ID, Attempt: e.Attempts + 1,
 		Text: PromptText, Status: PromptPending, ExpiresAt: now.Add(time.Duration(p.settings.PromptTimeoutMS) * time.Millisecond),
@@ -540,20 +557,24 @@ func (s *Service) dial(ctx context.Context, tx bun.Tx, a *after, e *Entry, sess 
 	return s.call(ctx, tx, a, e, sess, true, adapter, now)
 }
 
-// call creates the call for the entry's next attempt on a session and moves the session on it: in the
-// batch when the batch reserved it, at once otherwise. The (entry, attempt) key makes a second call for the
+// call creates the call for the entry's next attempt on a session: the one a batch's reservation put the
+// session on, or a new one the session moves on now. The (entry, attempt) key makes a second call for the
 // same attempt impossible. adapter is the tenant's telephony adapter when the caller knows it.
 func (s *Service) call(ctx context.Context, tx bun.Tx, a *after, e *Entry, sess *Session, reserved bool, adapter string, now time.Time) error {
 	a.outcome(EventCalled)
 	e.Attempts++
-	call := Call{TenantID: e.TenantID, ID: newID(), EntryID: e.ID, CampaignID: e.CampaignID, Attempt: e.Attempts,
+	id := newID()
+	if reserved {
+		id = *sess.CallID
+	}
+	call := Call{TenantID: e.TenantID, ID: id, EntryID: e.ID, CampaignID: e.CampaignID, Attempt: e.Attempts,
 		SessionID: sess.ID, AgentID: sess.UserID, E164: e.E164, Status: CallCreated, Version: 1, CreatedAt: now, UpdatedAt: now}
 	a.calls = append(a.calls, call)
-	sess.Status, sess.CallID, sess.PromptID = SessionOnCall, &call.ID, nil
-	if reserved {
-		a.hold(sess, now)
-	} else if err := saveSession(ctx, tx, sess, now); err != nil {
-		return err
+	if !reserved {
+		sess.Status, sess.CallID, sess.PromptID = SessionOnCall, &call.ID, nil
+		if err := saveSession(ctx, tx, sess, now); err != nil {
+			return err
+		}
 	}
 	e.Status, e.LeaseOwner, e.LeaseUntil = EntryDialing, nil, nil
 	a.save(e, now)

@@ -33,7 +33,7 @@ type Event struct {
 	// ID is a UUIDv7, so ordering by id is ordering by creation time; it is the SSE event id.
 	ID uuid.UUID `bun:"id,pk"`
 	// SessionID is the agent session the event is for.
-	SessionID uuid.UUID `bun:"session_id,notnull"`
+	SessionID uuid.UUID `bun:"session_id,pk"`
 	// Kind names the event (the SSE event field), e.g. "call.offered".
 	Kind string `bun:"kind,notnull"`
 	// Payload is the event's JSON document (the SSE data field).

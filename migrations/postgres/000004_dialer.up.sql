@@ -84,9 +84,8 @@ CREATE TABLE dial_events (
     kind        text        NOT NULL,
     reason      text,
     created_at  timestamptz NOT NULL,
-    PRIMARY KEY (tenant_id, id)
+    PRIMARY KEY (tenant_id, entry_id, id)
 );
-CREATE INDEX dial_events_entry_idx ON dial_events (tenant_id, entry_id, id);
 
 CREATE TABLE agent_sessions (
     tenant_id        uuid        NOT NULL,
@@ -156,6 +155,5 @@ CREATE TABLE session_events (
     kind       text        NOT NULL,
     payload    jsonb       NOT NULL,
     created_at timestamptz NOT NULL,
-    PRIMARY KEY (tenant_id, id)
+    PRIMARY KEY (tenant_id, session_id, id)
 );
-CREATE INDEX session_events_session_idx ON session_events (tenant_id, session_id, id);

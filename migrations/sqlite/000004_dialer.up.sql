@@ -84,9 +84,8 @@ CREATE TABLE dial_events (
     kind        TEXT        NOT NULL,
     reason      TEXT,
     created_at  TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, id)
+    PRIMARY KEY (tenant_id, entry_id, id)
 );
-CREATE INDEX dial_events_entry_idx ON dial_events (tenant_id, entry_id, id);
 
 CREATE TABLE agent_sessions (
     tenant_id        TEXT        NOT NULL,
@@ -156,6 +155,5 @@ CREATE TABLE session_events (
     kind       TEXT        NOT NULL,
     payload    TEXT       NOT NULL,
     created_at TEXT NOT NULL,
-    PRIMARY KEY (tenant_id, id)
+    PRIMARY KEY (tenant_id, session_id, id)
 );
-CREATE INDEX session_events_session_idx ON session_events (tenant_id, session_id, id);

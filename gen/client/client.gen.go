@@ -3527,9 +3527,11 @@ type ClientInterface interface {
 
 	// StreamDialerSessionEvents Follow a dialer session
 	//
-	// Server-Sent Events for the agent's screen: `state` (the session's status), `prompt` (a customer in an
-	// active WhatsApp conversation: answer it at POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and
-	// `call` (a call and its progress). Each event's `id` can be sent back as `Last-Event-ID` to resume.
+	// Server-Sent Events for the agent's screen: `state` (the session's status changed: paused, resumed, ready
+	// again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
+	// POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
+	// or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
+	// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
 	//
 	// Corresponds with GET /v1/dialer/sessions/{id}/events (the `StreamDialerSessionEvents` operationId).
 	StreamDialerSessionEvents(ctx context.Context, id ID, params *StreamDialerSessionEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -5390,9 +5392,11 @@ func (c *Client) GetDialerSession(ctx context.Context, id ID, reqEditors ...Requ
 
 // StreamDialerSessionEvents Follow a dialer session
 //
-// Server-Sent Events for the agent's screen: `state` (the session's status), `prompt` (a customer in an
-// active WhatsApp conversation: answer it at POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and
-// `call` (a call and its progress). Each event's `id` can be sent back as `Last-Event-ID` to resume.
+// Server-Sent Events for the agent's screen: `state` (the session's status changed: paused, resumed, ready
+// again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
+// POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
+// or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
+// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
 //
 // Corresponds with GET /v1/dialer/sessions/{id}/events (the `StreamDialerSessionEvents` operationId).
 func (c *Client) StreamDialerSessionEvents(ctx context.Context, id ID, params *StreamDialerSessionEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -13457,9 +13461,11 @@ type ClientWithResponsesInterface interface {
 
 	// StreamDialerSessionEventsWithResponse Follow a dialer session
 	//
-	// Server-Sent Events for the agent's screen: `state` (the session's status), `prompt` (a customer in an
-	// active WhatsApp conversation: answer it at POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and
-	// `call` (a call and its progress). Each event's `id` can be sent back as `Last-Event-ID` to resume.
+	// Server-Sent Events for the agent's screen: `state` (the session's status changed: paused, resumed, ready
+	// again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
+	// POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
+	// or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
+	// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -25427,9 +25433,11 @@ func (c *ClientWithResponses) GetDialerSessionWithResponse(ctx context.Context, 
 
 // StreamDialerSessionEventsWithResponse Follow a dialer session
 //
-// Server-Sent Events for the agent's screen: `state` (the session's status), `prompt` (a customer in an
-// active WhatsApp conversation: answer it at POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and
-// `call` (a call and its progress). Each event's `id` can be sent back as `Last-Event-ID` to resume.
+// Server-Sent Events for the agent's screen: `state` (the session's status changed: paused, resumed, ready
+// again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
+// POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
+// or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
+// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
 //
 // Returns a wrapper object for the known response body format(s).
 //

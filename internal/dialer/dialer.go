@@ -209,6 +209,7 @@ type Session struct {
 	Version     int64      `bun:"version"`
 	CreatedAt   time.Time  `bun:"created_at"`
 	UpdatedAt   time.Time  `bun:"updated_at"`
+	LeftAt      *time.Time `bun:"left_at"`
 
 	Prompt *Prompt `bun:"-"`
 	Call   *Call   `bun:"-"`

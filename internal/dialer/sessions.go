@@ -123,7 +123,8 @@ func (s *Service) Leave(ctx context.Context, actor tenant.Actor, id uuid.UUID) (
 		case SessionOnCall, SessionPrompting, SessionWrapUp:
 			return ErrSessionState
 		}
-		sess.Status, sess.PauseReason = SessionLeft, nil
+		now := s.clock.Now()
+		sess.Status, sess.PauseReason, sess.LeftAt = SessionLeft, nil, &now
 		return nil
 	})
 }
@@ -157,7 +158,7 @@ func saveSession(ctx context.Context, tx bun.IDB, sess *Session, now time.Time) 
 	expected := sess.Version
 	sess.Version++
 	sess.UpdatedAt = now
-	res, err := tx.NewUpdate().Model(sess).Column("status", "pause_reason", "call_id", "prompt_id", "version", "updated_at").
+	res, err := tx.NewUpdate().Model(sess).Column("status", "pause_reason", "call_id", "prompt_id", "left_at", "version", "updated_at").
 		WherePK().Where("version = ?", expected).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("update session: %w", err)

@@ -532,12 +532,10 @@ func (s *Service) prompt(ctx context.Context, tx bun.Tx, a *after, e *Entry, p *
 	e.Status, e.LeaseOwner, e.LeaseUntil = EntryPrompting, nil, nil
 	a.save(e, now)
 	a.log(e, EventPrompted, "active WhatsApp conversation; the agent decides", now)
-	if err := a.publishState(sess, now); err != nil {
-		return err
-	}
 	return a.publish(e.TenantID, sess.ID, "prompt", map[string]any{
 		"prompt_id": pr.ID, "entry_id": e.ID, "text": pr.Text, "expires_at": pr.ExpiresAt,
 		"number": e.E164, "company_id": e.CompanyID, "contact_id": e.ContactID, "lead_id": e.LeadID,
+		"session_status": sess.Status,
 	}, now)
 }
 
@@ -579,10 +577,10 @@ func (s *Service) call(ctx context.Context, tx bun.Tx, a *after, e *Entry, sess 
 	e.Status, e.LeaseOwner, e.LeaseUntil = EntryDialing, nil, nil
 	a.save(e, now)
 	a.log(e, EventCalled, "call "+call.ID.String(), now)
-	if err := a.publishState(sess, now); err != nil {
-		return err
-	}
-	if err := a.publish(e.TenantID, sess.ID, "call", callPayload(call, e), now); err != nil {
+	// One event tells the screen both: the new call, and that the session is on it.
+	payload := callPayload(call, e)
+	payload["session_status"] = sess.Status
+	if err := a.publish(e.TenantID, sess.ID, "call", payload, now); err != nil {
 		return err
 	}
 	a.place = append(a.place, telephony.Call{TenantID: e.TenantID, ID: call.ID, EntryID: e.ID, CampaignID: e.CampaignID,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
 
 	"github.com/atende/atende/internal/store"
 )
@@ -33,15 +34,19 @@ func insert(ctx context.Context, db bun.IDB, kind store.Dialect, ev *Event) erro
 	return fmt.Errorf("unknown dialect %q", kind)
 }
 
-// insertMany writes evs in one statement; on PostgreSQL the same statement notifies each distinct session
-// once.
+// maxPayload keeps a notification's payload under PostgreSQL's 8000-byte limit.
+const maxPayload = 7900
+
+// insertMany writes evs in one statement; on PostgreSQL the same statement notifies their sessions, many
+// "<tenant_id>:<session_id>" keys per notification, comma-separated, so that a batch of hundreds of sessions
+// costs a handful of notifications.
 func insertMany(ctx context.Context, db bun.IDB, kind store.Dialect, evs []Event) error {
 	switch kind {
 	case store.Postgres:
 		_, err := db.NewSelect().
-			With("ins", db.NewInsert().Model(&evs).Returning("tenant_id, session_id")).
-			TableExpr("(SELECT DISTINCT tenant_id, session_id FROM ins) AS d").
-			ColumnExpr("pg_notify(?, d.tenant_id::text || ':' || d.session_id::text)", notifyChannel).
+			With("ins", db.NewInsert().Model(&evs)).
+			TableExpr("unnest(?::text[]) AS p", pgdialect.Array(notifications(evs))).
+			ColumnExpr("pg_notify(?, p)", notifyChannel).
 			Exec(ctx)
 		return err
 	case store.SQLite:
@@ -51,8 +56,48 @@ func insertMany(ctx context.Context, db bun.IDB, kind store.Dialect, evs []Event
 	return fmt.Errorf("unknown dialect %q", kind)
 }
 
-// parseNotification reads the "<tenant_id>:<session_id>" payload that insert sends.
-func parseNotification(payload string) (sessionKey, error) {
+// notifications packs the distinct sessions of evs into notification payloads.
+func notifications(evs []Event) []string {
+	seen := map[sessionKey]bool{}
+	var out []string
+	var b strings.Builder
+	for _, ev := range evs {
+		key := sessionKey{tenant: ev.TenantID, session: ev.SessionID}
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		item := ev.TenantID.String() + ":" + ev.SessionID.String()
+		if b.Len() > 0 && b.Len()+1+len(item) > maxPayload {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(item)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// parseNotification reads the comma-separated "<tenant_id>:<session_id>" keys of a notification.
+func parseNotification(payload string) ([]sessionKey, error) {
+	var out []sessionKey
+	for item := range strings.SplitSeq(payload, ",") {
+		key, err := parseKey(item)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, key)
+	}
+	return out, nil
+}
+
+// parseKey reads one "<tenant_id>:<session_id>" key.
+func parseKey(payload string) (sessionKey, error) {
 	tenant, session, ok := strings.Cut(payload, ":")
 	if !ok {
 		return sessionKey{}, fmt.Errorf("notification %q is not tenant:session", payload)

@@ -103,12 +103,14 @@ func (l *listener) listen(ctx context.Context) (listened bool, err error) {
 		case err != nil:
 			return true, fmt.Errorf("wait for notification: %w", err)
 		default:
-			key, err := parseNotification(n.Payload)
+			keys, err := parseNotification(n.Payload)
 			if err != nil {
 				l.hub.logger.WarnContext(ctx, "ignore session event notification", slog.Any("error", err))
 				continue
 			}
-			l.hub.wake(key)
+			for _, key := range keys {
+				l.hub.wake(key)
+			}
 		}
 	}
 }

@@ -99,12 +99,15 @@ CREATE TABLE agent_sessions (
     version          INTEGER      NOT NULL DEFAULT 1,
     created_at       TEXT NOT NULL,
     updated_at       TEXT NOT NULL,
+    left_at          TEXT,
     PRIMARY KEY (tenant_id, id),
     FOREIGN KEY (tenant_id, campaign_id) REFERENCES campaigns (tenant_id, id),
     FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
 );
-CREATE UNIQUE INDEX agent_sessions_one_per_user ON agent_sessions (tenant_id, user_id) WHERE status <> 'left';
-CREATE INDEX agent_sessions_ready_idx ON agent_sessions (tenant_id, campaign_id) WHERE status = 'ready';
+-- No index looks at status, which changes on every call: those updates stay on their page (HOT), and the
+-- few sessions of a campaign are filtered by status as they are read.
+CREATE UNIQUE INDEX agent_sessions_one_per_user ON agent_sessions (tenant_id, user_id) WHERE left_at IS NULL;
+CREATE INDEX agent_sessions_campaign_idx ON agent_sessions (tenant_id, campaign_id);
 
 CREATE TABLE dial_prompts (
     tenant_id   TEXT        NOT NULL,

@@ -23,11 +23,11 @@ import (
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/config"
 	"github.com/atende/atende/internal/dialer"
+	"github.com/atende/atende/internal/dialer/dialertest"
 	"github.com/atende/atende/internal/plinx/sim"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/store/storetest"
 	"github.com/atende/atende/internal/telephony"
-	"github.com/atende/atende/internal/tenant"
 )
 
 // BenchmarkDialerDrain drains a campaign on PostgreSQL end to end — claim, Plinx check over loopback HTTP,
@@ -158,12 +158,11 @@ func dialerDrain(b *testing.B, n, agents, workers int, latency time.Duration) {
 
 	a, tenantID, campaignID := benchApp(b, url, plinxSrv.URL, agents)
 	defer a.Close()
-	numbers := seedEntries(b, a.DB, tenantID, campaignID, n)
+	seedEntries(b, a.DB, tenantID, campaignID, n)
 	// One customer in twenty is talking on WhatsApp: skipped, and logged on the record.
-	for i := 0; i < len(numbers); i += 20 {
-		plinx.SetActive(numbers[i], true)
+	for i := 1; i <= n; i += 20 {
+		plinx.SetActive(dialertest.Number(i), true)
 	}
-	numbers = nil
 	runtime.GC()
 
 	peak := watchMemory()
@@ -210,84 +209,25 @@ func benchApp(b *testing.B, url, plinxURL string, agents int) (*app.App, uuid.UU
 	if _, _, err := a.Bootstrap(ctx); err != nil {
 		b.Fatal(err)
 	}
-	t, err := a.Tenants.DefaultTenant(ctx)
+	tenantID, campaignID, err := dialertest.Campaign(ctx, a, agents)
 	if err != nil {
 		b.Fatal(err)
 	}
-	all := []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
-	c, err := a.Dialer.CreateCampaign(ctx, t.ID, dialer.NewCampaign{Name: "Benchmark", WindowDays: all, WindowStart: "00:00",
-		WindowEnd: "23:59", MaxAttempts: 1, RetryNoAnswerS: 3600, RetryBusyS: 3600, RetryFailedS: 3600, RetryWhatsAppS: 3600})
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := a.Dialer.SetCampaignStatus(ctx, t.ID, c.ID, dialer.CampaignRunning); err != nil {
-		b.Fatal(err)
-	}
-	for i := range agents {
-		u, err := a.Tenants.CreateUser(ctx, t.ID, tenant.NewUser{Name: fmt.Sprintf("Agente %d", i), Email: fmt.Sprintf("agente%d@example.com", i),
-			Role: tenant.RoleAgent})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := a.Dialer.Join(ctx, tenant.Actor{TenantID: t.ID, UserID: u.ID, Role: tenant.RoleAgent}, c.ID); err != nil {
-			b.Fatal(err)
-		}
-	}
-	return a, t.ID, c.ID
+	return a, tenantID, campaignID
 }
 
-// seedEntries queues n entries with numbers of their own, in SQL, and returns the numbers.
-func seedEntries(b *testing.B, db *store.DB, tenantID, campaignID uuid.UUID, n int) []string {
-	ctx := context.Background()
-	for _, q := range []string{
-		`INSERT INTO phones (tenant_id, id, e164, type, created_at, updated_at)
-		 SELECT ?, md5('phone' || i)::uuid, '+5547' || (900000000 + i)::text, 'mobile', now(), now()
-		 FROM generate_series(1, ?) AS i`,
-		`INSERT INTO dial_entries (tenant_id, id, campaign_id, phone_id, e164, status, due_at, priority, created_at, updated_at)
-		 SELECT ?, md5('entry' || i)::uuid, ?, md5('phone' || i)::uuid, '+5547' || (900000000 + i)::text, 'queued',
-		        now() - interval '1 minute', 0, now(), now()
-		 FROM generate_series(1, ?) AS i`,
-	} {
-		args := []any{tenantID, n}
-		if strings.Contains(q, "dial_entries") {
-			args = []any{tenantID, campaignID, n}
-		}
-		if _, err := db.ExecContext(ctx, q, args...); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if _, err := db.ExecContext(ctx, "ANALYZE dial_entries"); err != nil {
+// seedEntries queues n entries (dialertest.Seed).
+func seedEntries(b *testing.B, db *store.DB, tenantID, campaignID uuid.UUID, n int) {
+	if err := dialertest.Seed(context.Background(), db, tenantID, campaignID, n); err != nil {
 		b.Fatal(err)
 	}
-	numbers := make([]string, n)
-	for i := range numbers {
-		numbers[i] = "+5547" + strconv.Itoa(900000000+i+1)
-	}
-	return numbers
 }
 
 // waitDrained returns once every entry is closed.
 func waitDrained(b *testing.B, db *store.DB, n int) {
-	ctx := context.Background()
 	deadline := time.Now().Add(time.Duration(n)*10*time.Millisecond + time.Minute)
-	for {
-		var open int
-		if err := db.NewRaw("SELECT count(*) FROM dial_entries WHERE status <> 'closed'").Scan(ctx, &open); err != nil {
-			b.Fatal(err)
-		}
-		if open == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d entries still open", open, n)
-		}
-		// Counting scans the queue: look seldom while much is left, often near the end.
-		switch {
-		case open > n/20:
-			time.Sleep(250 * time.Millisecond)
-		default:
-			time.Sleep(20 * time.Millisecond)
-		}
+	if err := dialertest.WaitDrained(context.Background(), db, deadline); err != nil {
+		b.Fatal(err)
 	}
 }
 

@@ -56,11 +56,13 @@ func newAfter() *after {
 // the events' transitions to find them without a query each.
 func (a *after) prefetch(ctx context.Context, tx bun.Tx, kind store.Dialect, evs []telephony.Event) error {
 	ids := make([]uuid.UUID, len(evs))
+	tenants := map[uuid.UUID]bool{}
 	for i, ev := range evs {
 		ids[i] = ev.CallID
+		tenants[ev.TenantID] = true
 	}
 	var calls []Call
-	q := tx.NewSelect().Model(&calls).Where("cl.id IN (?)", bun.In(ids)).OrderExpr("cl.id")
+	q := tx.NewSelect().Model(&calls).Where("cl.tenant_id IN (?) AND cl.id IN (?)", bun.In(keys(tenants)), bun.In(ids)).OrderExpr("cl.id")
 	if kind == store.Postgres {
 		q = q.For("UPDATE")
 	}
@@ -76,7 +78,8 @@ func (a *after) prefetch(ctx context.Context, tx bun.Tx, kind store.Dialect, evs
 		entryIDs[i] = c.EntryID
 	}
 	var entries []Entry
-	if err := tx.NewSelect().Model(&entries).Where("de.id IN (?)", bun.In(entryIDs)).Scan(ctx); err != nil {
+	if err := tx.NewSelect().Model(&entries).Where("de.tenant_id IN (?) AND de.id IN (?)", bun.In(keys(tenants)), bun.In(entryIDs)).
+		Scan(ctx); err != nil {
 		return fmt.Errorf("read entries: %w", err)
 	}
 	for _, e := range entries {
@@ -373,6 +376,16 @@ func (a *after) freeAgents(ctx context.Context, db bun.IDB, kind store.Dialect) 
 	return nil
 }
 
+// keys lists a set's members: lookups by id name their tenants too, so that they use the (tenant_id, id)
+// primary keys.
+func keys(set map[uuid.UUID]bool) []uuid.UUID {
+	out := make([]uuid.UUID, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	return out
+}
+
 func uuidText(id *uuid.UUID) *string {
 	if id == nil {
 		return nil
@@ -392,9 +405,10 @@ func (s *Service) placeAll(ctx context.Context, calls []telephony.Call) {
 		return
 	}
 	var (
-		mu     sync.Mutex
-		placed []uuid.UUID
-		wg     sync.WaitGroup
+		mu      sync.Mutex
+		placed  []uuid.UUID
+		tenants = map[uuid.UUID]bool{}
+		wg      sync.WaitGroup
 	)
 	sem := make(chan struct{}, placeConcurrency)
 	for _, c := range calls {
@@ -404,6 +418,7 @@ func (s *Service) placeAll(ctx context.Context, calls []telephony.Call) {
 			if s.place(ctx, c) {
 				mu.Lock()
 				placed = append(placed, c.ID)
+				tenants[c.TenantID] = true
 				mu.Unlock()
 			}
 		})
@@ -420,8 +435,8 @@ func (s *Service) placeAll(ctx context.Context, calls []telephony.Call) {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	_, err := s.db.NewRaw(`UPDATE calls SET status = ?, placed_at = ?, updated_at = ?
-		WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM calls WHERE id IN (?) AND status = ?`+lock+`)`,
-		CallPlaced, now, now, bun.In(placed), CallCreated).Exec(ctx)
+		WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM calls WHERE tenant_id IN (?) AND id IN (?) AND status = ?`+lock+`)`,
+		CallPlaced, now, now, bun.In(keys(tenants)), bun.In(placed), CallCreated).Exec(ctx)
 	if err != nil {
 		s.logger.Error("record placed calls", "calls", len(placed), "error", err)
 	}

@@ -126,12 +126,12 @@ func reserveAgents(ctx context.Context, tx bun.Tx, kind store.Dialect, tenantID,
 }
 
 // extendLeases keeps owner's claims alive while it works on them.
-func extendLeases(ctx context.Context, db bun.IDB, owner string, ids []uuid.UUID, until time.Time) error {
+func extendLeases(ctx context.Context, db bun.IDB, owner string, tenants, ids []uuid.UUID, until time.Time) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	_, err := db.NewUpdate().Model((*Entry)(nil)).Set("lease_until = ?", until).
-		Where("status = ? AND lease_owner = ? AND id IN (?)", EntryClaimed, owner, bun.In(ids)).Exec(ctx)
+		Where("tenant_id IN (?) AND id IN (?) AND status = ? AND lease_owner = ?", bun.In(tenants), bun.In(ids), EntryClaimed, owner).Exec(ctx)
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -39,6 +40,7 @@ type Worker struct {
 	opts WorkerOptions
 
 	lastSweep time.Time // used by the worker's own goroutine (or RunOnce's caller) only
+	settled   atomic.Int64
 
 	mu     sync.Mutex
 	cancel context.CancelFunc
@@ -81,6 +83,9 @@ func (w *Worker) Start(ctx context.Context) {
 	w.done = make(chan struct{})
 	go func() {
 		defer close(w.done)
+		defer func() {
+			w.s.logger.Info("dial queue worker stopped", "worker", w.opts.ID, "settled", w.settled.Load())
+		}()
 		t := time.NewTicker(w.opts.Tick)
 		defer t.Stop()
 		for {
@@ -157,7 +162,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	w.check(ctx, plans)
-	return s.settleAll(ctx, plans)
+	n, err := s.settleAll(ctx, plans)
+	w.settled.Add(int64(n))
+	return n, err
 }
 
 // settleAll applies the batch's outcomes in one transaction. Should any entry fail, the batch is rolled back
@@ -283,11 +290,13 @@ func (s *Service) reserveFor(ctx context.Context, tx bun.Tx, plans []*plan, curr
 // them: a lease that expired meanwhile was rescued by another worker, and that entry is no longer ours.
 func ownClaims(ctx context.Context, tx bun.Tx, kind store.Dialect, plans []*plan) (map[uuid.UUID]Entry, error) {
 	ids := make([]uuid.UUID, len(plans))
+	tenants := map[uuid.UUID]bool{}
 	for i, p := range plans {
 		ids[i] = p.entry.ID
+		tenants[p.entry.TenantID] = true
 	}
 	var rows []Entry
-	q := tx.NewSelect().Model(&rows).Where("de.id IN (?) AND de.status = ?", bun.In(ids), EntryClaimed)
+	q := tx.NewSelect().Model(&rows).Where("de.tenant_id IN (?) AND de.id IN (?) AND de.status = ?", bun.In(keys(tenants)), bun.In(ids), EntryClaimed)
 	if kind == store.Postgres {
 		q = q.For("UPDATE")
 	}
@@ -342,8 +351,10 @@ func (s *Service) sweep(ctx context.Context, now time.Time) error {
 
 func (w *Worker) heartbeat(ctx context.Context, entries []Entry) {
 	ids := make([]uuid.UUID, len(entries))
+	tenants := map[uuid.UUID]bool{}
 	for i, e := range entries {
 		ids[i] = e.ID
+		tenants[e.TenantID] = true
 	}
 	t := time.NewTicker(w.opts.Lease / 3)
 	defer t.Stop()
@@ -352,7 +363,7 @@ func (w *Worker) heartbeat(ctx context.Context, entries []Entry) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := extendLeases(ctx, w.s.db, w.opts.ID, ids, w.s.clock.Now().Add(w.opts.Lease)); err != nil && ctx.Err() == nil {
+			if err := extendLeases(ctx, w.s.db, w.opts.ID, keys(tenants), ids, w.s.clock.Now().Add(w.opts.Lease)); err != nil && ctx.Err() == nil {
 				w.s.logger.Warn("extend dial leases", "worker", w.opts.ID, "error", err)
 			}
 		}

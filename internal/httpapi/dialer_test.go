@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -194,6 +195,18 @@ func TestDialerDialsWhenTheCustomerIsNotOnWhatsApp(t *testing.T) {
 		its, err := d.admin.ListContactInteractionsWithResponse(ctx, contact, nil)
 		require.NoError(t, err)
 		require.Len(t, its.JSON200.Data, 2, "the no-answer and the qualified call")
+
+		// The queue shows on /metrics.
+		resp, err := http.Get(d.URL + "/metrics")
+		require.NoError(t, err)
+		metrics, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		for _, series := range []string{"atende_dialer_queue_depth 0", "atende_dialer_claims_total 2",
+			`atende_dialer_outcomes_total{kind="called"} 2`, `atende_dialer_outcomes_total{kind="call_no_answer"} 1`,
+			`atende_dialer_plinx_check_seconds_count{result="answered"} 2`, `atende_plinx_breaker_state{state="closed"`} {
+			require.Contains(t, string(metrics), series)
+		}
 	})
 }
 

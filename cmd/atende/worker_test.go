@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -71,7 +72,7 @@ var buildAtende = sync.OnceValues(func() (string, error) {
 // talking on WhatsApp, and starts the API; workers are started by the test.
 func newFleet(t *testing.T, n, agents int) *fleet {
 	t.Helper()
-	if !slicesContain(storetest.Dialects(t), store.Postgres) {
+	if !slices.Contains(storetest.Dialects(t), store.Postgres) {
 		t.Skip("several processes share one PostgreSQL: set ATENDE_TEST_POSTGRES_URL")
 	}
 	bin, err := buildAtende()
@@ -120,15 +121,6 @@ func newFleet(t *testing.T, n, agents int) *fleet {
 	}, 30*time.Second, 20*time.Millisecond, "serve never logged its address: %s", f.api.logs)
 	f.phones.report(t, base)
 	return f
-}
-
-func slicesContain(ds []store.Dialect, d store.Dialect) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
 
 // proc is one atende process.

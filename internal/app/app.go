@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	}, clk, telephony.SimulatedOptions{Mode: mode, Logger: logger.With("component", "telephony"), Reporters: 4,
 		// In auto mode the adapter runs unattended for as long as the server does (development, load runs):
 		// it keeps counts, not every call. Manual mode keeps the calls, for tests to look at.
-		CountOnly: mode == telephony.Auto,
+		CountOnly:   mode == telephony.Auto,
 		ReportBatch: func(ctx context.Context, evs []telephony.Event) []error { return a.Dialer.CallEvents(ctx, evs) }})
 	if len(cfg.TelephonyScript) > 0 {
 		a.Telephony.SetDefault(cfg.TelephonyScript...)

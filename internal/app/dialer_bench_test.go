@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,7 +39,7 @@ import (
 // (default 200) how many agents are logged in, ATENDE_BENCH_DIALER_WORKERS (default 2) how many workers
 // drain it.
 func BenchmarkDialerDrain(b *testing.B) {
-	if !slicesContains(storetest.Dialects(b), store.Postgres) {
+	if !slices.Contains(storetest.Dialects(b), store.Postgres) {
 		b.Skip("the dialer benchmark runs on PostgreSQL: set ATENDE_TEST_POSTGRES_URL")
 	}
 	entries := envInt(b, "ATENDE_BENCH_DIALER_ENTRIES", 20000)
@@ -56,15 +57,6 @@ func BenchmarkDialerDrain(b *testing.B) {
 			}
 		})
 	}
-}
-
-func slicesContains(ds []store.Dialect, d store.Dialect) bool {
-	for _, x := range ds {
-		if x == d {
-			return true
-		}
-	}
-	return false
 }
 
 func envInt(b *testing.B, name string, def int) int {

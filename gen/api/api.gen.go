@@ -660,6 +660,183 @@ func (e TelephonySettingsAdapter) Valid() bool {
 	}
 }
 
+// Defines values for TicketEventReceiptOutcome.
+const (
+	TicketEventReceiptOutcomeCreated   TicketEventReceiptOutcome = "created"
+	TicketEventReceiptOutcomeDuplicate TicketEventReceiptOutcome = "duplicate"
+	TicketEventReceiptOutcomeStale     TicketEventReceiptOutcome = "stale"
+	TicketEventReceiptOutcomeUnchanged TicketEventReceiptOutcome = "unchanged"
+	TicketEventReceiptOutcomeUpdated   TicketEventReceiptOutcome = "updated"
+)
+
+// Valid indicates whether the value is a known member of the TicketEventReceiptOutcome enum.
+func (e TicketEventReceiptOutcome) Valid() bool {
+	switch e {
+	case TicketEventReceiptOutcomeCreated:
+		return true
+	case TicketEventReceiptOutcomeDuplicate:
+		return true
+	case TicketEventReceiptOutcomeStale:
+		return true
+	case TicketEventReceiptOutcomeUnchanged:
+		return true
+	case TicketEventReceiptOutcomeUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TicketField.
+const (
+	TicketFieldCustomerName       TicketField = "customer_name"
+	TicketFieldExternalCode       TicketField = "external_code"
+	TicketFieldIssuedAt           TicketField = "issued_at"
+	TicketFieldProblem            TicketField = "problem"
+	TicketFieldProductDescription TicketField = "product_description"
+	TicketFieldProtocol           TicketField = "protocol"
+	TicketFieldStatus             TicketField = "status"
+	TicketFieldSurveyLink         TicketField = "survey_link"
+	TicketFieldTrackingLink       TicketField = "tracking_link"
+)
+
+// Valid indicates whether the value is a known member of the TicketField enum.
+func (e TicketField) Valid() bool {
+	switch e {
+	case TicketFieldCustomerName:
+		return true
+	case TicketFieldExternalCode:
+		return true
+	case TicketFieldIssuedAt:
+		return true
+	case TicketFieldProblem:
+		return true
+	case TicketFieldProductDescription:
+		return true
+	case TicketFieldProtocol:
+		return true
+	case TicketFieldStatus:
+		return true
+	case TicketFieldSurveyLink:
+		return true
+	case TicketFieldTrackingLink:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TicketMessageStatus.
+const (
+	TicketMessageStatusAccepted  TicketMessageStatus = "accepted"
+	TicketMessageStatusDelivered TicketMessageStatus = "delivered"
+	TicketMessageStatusFailed    TicketMessageStatus = "failed"
+	TicketMessageStatusQueued    TicketMessageStatus = "queued"
+	TicketMessageStatusRead      TicketMessageStatus = "read"
+	TicketMessageStatusSent      TicketMessageStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the TicketMessageStatus enum.
+func (e TicketMessageStatus) Valid() bool {
+	switch e {
+	case TicketMessageStatusAccepted:
+		return true
+	case TicketMessageStatusDelivered:
+		return true
+	case TicketMessageStatusFailed:
+		return true
+	case TicketMessageStatusQueued:
+		return true
+	case TicketMessageStatusRead:
+		return true
+	case TicketMessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TicketStatus.
+const (
+	TicketStatusClosed     TicketStatus = "closed"
+	TicketStatusInProgress TicketStatus = "in_progress"
+	TicketStatusOpen       TicketStatus = "open"
+	TicketStatusWaiting    TicketStatus = "waiting"
+)
+
+// Valid indicates whether the value is a known member of the TicketStatus enum.
+func (e TicketStatus) Valid() bool {
+	switch e {
+	case TicketStatusClosed:
+		return true
+	case TicketStatusInProgress:
+		return true
+	case TicketStatusOpen:
+		return true
+	case TicketStatusWaiting:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TimelineEntryKind.
+const (
+	TimelineEntryKindClosed           TimelineEntryKind = "closed"
+	TimelineEntryKindCreated          TimelineEntryKind = "created"
+	TimelineEntryKindMessageAccepted  TimelineEntryKind = "message_accepted"
+	TimelineEntryKindMessageDelivered TimelineEntryKind = "message_delivered"
+	TimelineEntryKindMessageFailed    TimelineEntryKind = "message_failed"
+	TimelineEntryKindMessageQueued    TimelineEntryKind = "message_queued"
+	TimelineEntryKindMessageRead      TimelineEntryKind = "message_read"
+	TimelineEntryKindMessageRetry     TimelineEntryKind = "message_retry"
+	TimelineEntryKindMessageSent      TimelineEntryKind = "message_sent"
+	TimelineEntryKindNoPhone          TimelineEntryKind = "no_phone"
+	TimelineEntryKindReopened         TimelineEntryKind = "reopened"
+	TimelineEntryKindStaleEvent       TimelineEntryKind = "stale_event"
+	TimelineEntryKindStatusChanged    TimelineEntryKind = "status_changed"
+	TimelineEntryKindTaskEntered      TimelineEntryKind = "task_entered"
+	TimelineEntryKindUpdated          TimelineEntryKind = "updated"
+)
+
+// Valid indicates whether the value is a known member of the TimelineEntryKind enum.
+func (e TimelineEntryKind) Valid() bool {
+	switch e {
+	case TimelineEntryKindClosed:
+		return true
+	case TimelineEntryKindCreated:
+		return true
+	case TimelineEntryKindMessageAccepted:
+		return true
+	case TimelineEntryKindMessageDelivered:
+		return true
+	case TimelineEntryKindMessageFailed:
+		return true
+	case TimelineEntryKindMessageQueued:
+		return true
+	case TimelineEntryKindMessageRead:
+		return true
+	case TimelineEntryKindMessageRetry:
+		return true
+	case TimelineEntryKindMessageSent:
+		return true
+	case TimelineEntryKindNoPhone:
+		return true
+	case TimelineEntryKindReopened:
+		return true
+	case TimelineEntryKindStaleEvent:
+		return true
+	case TimelineEntryKindStatusChanged:
+		return true
+	case TimelineEntryKindTaskEntered:
+		return true
+	case TimelineEntryKindUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for UpdateKind.
 const (
 	UpdateKindSystem UpdateKind = "system"
@@ -1484,6 +1661,102 @@ type ImportRowError struct {
 	Message string `json:"message"`
 }
 
+// Integration A system (an ERP) that feeds tickets into atende.
+type Integration struct {
+	// Active An inactive integration's events answer 401 and are not stored.
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DefaultProcedureId The procedure new tickets follow, unless their first event names another.
+	DefaultProcedureId nullable.Nullable[openapi_types.UUID] `json:"default_procedure_id"`
+
+	// EventsPath The path the ERP posts its signed events to, relative to this server.
+	//
+	// Example: /v1/integrations/0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f/events
+	EventsPath string             `json:"events_path"`
+	Id         openapi_types.UUID `json:"id"`
+	Name       string             `json:"name"`
+
+	// SecretRotatedAt When the signing secret was last rotated.
+	SecretRotatedAt nullable.Nullable[time.Time] `json:"secret_rotated_at"`
+
+	// StatusMap The ERP's statuses and what they mean in atende.
+	StatusMap []StatusMapping `json:"status_map"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+// IntegrationCreate defines model for IntegrationCreate.
+type IntegrationCreate struct {
+	Active *bool `json:"active,omitempty"`
+
+	// DefaultProcedureId The procedure new tickets follow, unless their first event names another.
+	DefaultProcedureId nullable.Nullable[openapi_types.UUID] `json:"default_procedure_id,omitempty"`
+	Name               string                                `json:"name"`
+
+	// StatusMap The ERP's statuses and what they mean in atende.
+	StatusMap *[]StatusMapping `json:"status_map,omitempty"`
+}
+
+// IntegrationList defines model for IntegrationList.
+type IntegrationList struct {
+	Data []Integration `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// IntegrationSecret defines model for IntegrationSecret.
+type IntegrationSecret struct {
+	// PreviousSecretExpiresAt Until when the previous secret still verifies deliveries (24 hours from now).
+	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at"`
+
+	// Secret The new signing secret. Shown only in this response.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret string `json:"secret"`
+}
+
+// IntegrationUpdate defines model for IntegrationUpdate.
+type IntegrationUpdate struct {
+	Active *bool `json:"active,omitempty"`
+
+	// DefaultProcedureId The procedure new tickets follow, unless their first event names another.
+	DefaultProcedureId nullable.Nullable[openapi_types.UUID] `json:"default_procedure_id,omitempty"`
+	Name               *string                               `json:"name,omitempty"`
+
+	// StatusMap Replaces the whole map.
+	StatusMap *[]StatusMapping `json:"status_map,omitempty"`
+}
+
+// IntegrationWithSecret defines model for IntegrationWithSecret.
+type IntegrationWithSecret struct {
+	// Active An inactive integration's events answer 401 and are not stored.
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// DefaultProcedureId The procedure new tickets follow, unless their first event names another.
+	DefaultProcedureId nullable.Nullable[openapi_types.UUID] `json:"default_procedure_id"`
+
+	// EventsPath The path the ERP posts its signed events to, relative to this server.
+	//
+	// Example: /v1/integrations/0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f/events
+	EventsPath string             `json:"events_path"`
+	Id         openapi_types.UUID `json:"id"`
+	Name       string             `json:"name"`
+
+	// Secret The Standard Webhooks secret the ERP signs its events with. Shown only in this response.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret string `json:"secret"`
+
+	// SecretRotatedAt When the signing secret was last rotated.
+	SecretRotatedAt nullable.Nullable[time.Time] `json:"secret_rotated_at"`
+
+	// StatusMap The ERP's statuses and what they mean in atende.
+	StatusMap []StatusMapping `json:"status_map"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
 // Interaction An atendimento — a recorded contact with its result.
 type Interaction struct {
 	AgentId        nullable.Nullable[openapi_types.UUID] `json:"agent_id,omitempty"`
@@ -1843,6 +2116,42 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// Procedure defines model for Procedure.
+type Procedure struct {
+	CreatedAt   time.Time                 `json:"created_at"`
+	Description nullable.Nullable[string] `json:"description"`
+	Id          openapi_types.UUID        `json:"id"`
+	Name        string                    `json:"name"`
+	Tasks       []Task                    `json:"tasks"`
+	UpdatedAt   time.Time                 `json:"updated_at"`
+}
+
+// ProcedureCreate defines model for ProcedureCreate.
+type ProcedureCreate struct {
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+	Name        string                    `json:"name"`
+
+	// Tasks The tasks, in order.
+	Tasks []TaskInput `json:"tasks"`
+}
+
+// ProcedureList defines model for ProcedureList.
+type ProcedureList struct {
+	Data []Procedure `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ProcedureUpdate defines model for ProcedureUpdate.
+type ProcedureUpdate struct {
+	Description nullable.Nullable[string] `json:"description,omitempty"`
+	Name        *string                   `json:"name,omitempty"`
+
+	// Tasks Replaces the whole list, in order; tasks sent with their `id` keep it.
+	Tasks *[]TaskInput `json:"tasks,omitempty"`
+}
+
 // Prompt defines model for Prompt.
 type Prompt struct {
 	AnsweredAt nullable.Nullable[time.Time] `json:"answered_at,omitempty"`
@@ -1863,6 +2172,23 @@ type PromptStatus string
 type PromptAnswer struct {
 	// PauseDialer true: pause the dialer for this customer (contact via WhatsApp); false: call.
 	PauseDialer bool `json:"pause_dialer"`
+}
+
+// PublicTicket A ticket as its customer sees it.
+type PublicTicket struct {
+	ClosedAt nullable.Nullable[time.Time] `json:"closed_at"`
+
+	// CurrentTask The name of the task the ticket is in.
+	CurrentTask        nullable.Nullable[string]             `json:"current_task"`
+	IssuedAt           nullable.Nullable[openapi_types.Date] `json:"issued_at"`
+	ProductDescription nullable.Nullable[string]             `json:"product_description"`
+
+	// Protocol The process number, or the external code when there is none.
+	Protocol string `json:"protocol"`
+
+	// Status Where a ticket stands in atende, whatever the ERP calls it.
+	Status    TicketStatus `json:"status"`
+	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // Qualification defines model for Qualification.
@@ -2004,11 +2330,25 @@ type Settings struct {
 	// Features Feature flags of the tenant.
 	Features Features `json:"features"`
 
+	// SurveyUrlTemplate The satisfaction survey link, with `{token}` replaced by the ticket's public token. Null means tickets
+	// have no survey link.
+	//
+	//
+	// Example: https://pesquisa.example.com.br/r/{token}
+	SurveyUrlTemplate nullable.Nullable[string] `json:"survey_url_template"`
+
 	// Timezone An IANA time zone.
 	//
 	// Example: America/Sao_Paulo
-	Timezone  Timezone  `json:"timezone"`
-	UpdatedAt time.Time `json:"updated_at"`
+	Timezone Timezone `json:"timezone"`
+
+	// TrackingUrlTemplate The ticket tracking link, with `{token}` replaced by the ticket's public token. Null uses atende's own
+	// public page.
+	//
+	//
+	// Example: https://acompanhe.example.com.br/os/{token}
+	TrackingUrlTemplate nullable.Nullable[string] `json:"tracking_url_template"`
+	UpdatedAt           time.Time                 `json:"updated_at"`
 }
 
 // SettingsUpdate defines model for SettingsUpdate.
@@ -2024,10 +2364,71 @@ type SettingsUpdate struct {
 	// Features The feature flags to change; flags not sent keep their value.
 	Features *FeaturesUpdate `json:"features,omitempty"`
 
+	// SurveyUrlTemplate The satisfaction survey link, with `{token}` replaced by the ticket's public token. Null means tickets
+	// have no survey link.
+	//
+	//
+	// Example: https://pesquisa.example.com.br/r/{token}
+	SurveyUrlTemplate nullable.Nullable[string] `json:"survey_url_template,omitempty"`
+
 	// Timezone An IANA time zone.
 	//
 	// Example: America/Sao_Paulo
 	Timezone *Timezone `json:"timezone,omitempty"`
+
+	// TrackingUrlTemplate The ticket tracking link, with `{token}` replaced by the ticket's public token. Null uses atende's own
+	// public page.
+	//
+	//
+	// Example: https://acompanhe.example.com.br/os/{token}
+	TrackingUrlTemplate nullable.Nullable[string] `json:"tracking_url_template,omitempty"`
+}
+
+// StatusMapping How one of the ERP's statuses reads in atende.
+type StatusMapping struct {
+	// Critical Tickets in this status are flagged critical.
+	Critical *bool `json:"critical,omitempty"`
+
+	// External The ERP's status, as it sends it.
+	External string `json:"external"`
+
+	// Status Where a ticket stands in atende, whatever the ERP calls it.
+	Status TicketStatus `json:"status"`
+}
+
+// Task defines model for Task.
+type Task struct {
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
+
+	// Position The task's place in its procedure, from 1.
+	Position     int                                   `json:"position"`
+	SendWhatsapp bool                                  `json:"send_whatsapp"`
+	TemplateId   nullable.Nullable[openapi_types.UUID] `json:"template_id"`
+	Variables    []TicketField                         `json:"variables"`
+}
+
+// TaskInput A task of a procedure. A task that sends WhatsApp needs a template, and as many variables as the template's placeholders.
+type TaskInput struct {
+	// Id An existing task of this procedure, to keep it.
+	Id   *openapi_types.UUID `json:"id,omitempty"`
+	Name string              `json:"name"`
+
+	// SendWhatsapp Send the template to the customer when a ticket enters the task.
+	SendWhatsapp *bool                                 `json:"send_whatsapp,omitempty"`
+	TemplateId   nullable.Nullable[openapi_types.UUID] `json:"template_id,omitempty"`
+
+	// Variables The fields filling the template's placeholders, in order.
+	Variables *[]TicketField `json:"variables,omitempty"`
+}
+
+// TaskRef defines model for TaskRef.
+type TaskRef struct {
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
+
+	// Position The task's place in its procedure, from 1.
+	Position int `json:"position"`
 }
 
 // TelephonySettings defines model for TelephonySettings.
@@ -2041,6 +2442,62 @@ type TelephonySettings struct {
 
 // TelephonySettingsAdapter defines model for TelephonySettings.Adapter.
 type TelephonySettingsAdapter string
+
+// Template defines model for Template.
+type Template struct {
+	// Body The template's text, with placeholders {{1}}, {{2}}...
+	Body      string             `json:"body"`
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// Language Example: pt_BR
+	Language string `json:"language"`
+
+	// Name The approved template's name in Plinx.
+	Name      string    `json:"name"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Variables Labels of the placeholders, in order.
+	Variables []string `json:"variables"`
+}
+
+// TemplateCreate defines model for TemplateCreate.
+type TemplateCreate struct {
+	// Body The template's text, with placeholders {{1}}, {{2}}...
+	Body string `json:"body"`
+
+	// Language Example: pt_BR
+	Language string `json:"language"`
+
+	// Name The approved template's name in Plinx.
+	Name string `json:"name"`
+
+	// Variables Labels of the placeholders, in order.
+	Variables *[]string `json:"variables,omitempty"`
+}
+
+// TemplateList defines model for TemplateList.
+type TemplateList struct {
+	Data []Template `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// TemplateUpdate defines model for TemplateUpdate.
+type TemplateUpdate struct {
+	// Body The template's text, with placeholders {{1}}, {{2}}...
+	Body *string `json:"body,omitempty"`
+
+	// Language Example: pt_BR
+	Language *string `json:"language,omitempty"`
+
+	// Name The approved template's name in Plinx.
+	Name *string `json:"name,omitempty"`
+
+	// Variables Labels of the placeholders, in order.
+	Variables *[]string `json:"variables,omitempty"`
+}
 
 // Tenant defines model for Tenant.
 type Tenant struct {
@@ -2080,10 +2537,250 @@ type TenantCreated struct {
 	Tenant Tenant        `json:"tenant"`
 }
 
+// Ticket defines model for Ticket.
+type Ticket struct {
+	ClosedAt nullable.Nullable[time.Time] `json:"closed_at"`
+
+	// CompanyId The company the customer's document matched.
+	CompanyId nullable.Nullable[openapi_types.UUID] `json:"company_id"`
+
+	// ContactId The contact the customer matched.
+	ContactId nullable.Nullable[openapi_types.UUID] `json:"contact_id"`
+	CreatedAt time.Time                             `json:"created_at"`
+
+	// Critical The ERP's status is flagged critical in the integration's map.
+	Critical    bool                       `json:"critical"`
+	CurrentTask nullable.Nullable[TaskRef] `json:"current_task"`
+
+	// Customer The customer of a ticket, as last received.
+	Customer TicketCustomerView `json:"customer"`
+
+	// ExternalCode The ticket's code in its integration.
+	ExternalCode string `json:"external_code"`
+
+	// ExternalStatus The ERP's status, as last received.
+	ExternalStatus string `json:"external_status"`
+
+	// Extra The free fields of the last event applied.
+	Extra              map[string]interface{}                `json:"extra"`
+	Id                 openapi_types.UUID                    `json:"id"`
+	IntegrationId      openapi_types.UUID                    `json:"integration_id"`
+	IssuedAt           nullable.Nullable[openapi_types.Date] `json:"issued_at"`
+	Problem            nullable.Nullable[string]             `json:"problem"`
+	ProcedureId        nullable.Nullable[openapi_types.UUID] `json:"procedure_id"`
+	ProcessNumber      nullable.Nullable[string]             `json:"process_number"`
+	ProductDescription nullable.Nullable[string]             `json:"product_description"`
+
+	// Status Where a ticket stands in atende, whatever the ERP calls it.
+	Status TicketStatus `json:"status"`
+
+	// SurveyUrl The satisfaction survey link; null when the tenant has none.
+	SurveyUrl nullable.Nullable[string] `json:"survey_url"`
+
+	// TrackingUrl The link where the customer follows the ticket.
+	TrackingUrl string    `json:"tracking_url"`
+	UpdatedAt   time.Time `json:"updated_at"`
+
+	// Version The order key of the last event applied.
+	Version int64 `json:"version"`
+}
+
+// TicketCustomer The customer as the ERP knows them; atende links the ticket to the matching company or contact.
+type TicketCustomer struct {
+	// Document CPF or CNPJ, with or without punctuation.
+	Document *string `json:"document,omitempty"`
+	Email    *string `json:"email,omitempty"`
+	Name     *string `json:"name,omitempty"`
+
+	// Phone A phone number in any format people type.
+	Phone *string `json:"phone,omitempty"`
+}
+
+// TicketCustomerView The customer of a ticket, as last received.
+type TicketCustomerView struct {
+	// Document CPF or CNPJ.
+	Document nullable.Nullable[string] `json:"document"`
+	Email    nullable.Nullable[string] `json:"email"`
+	Name     nullable.Nullable[string] `json:"name"`
+
+	// Phone E.164.
+	Phone nullable.Nullable[string] `json:"phone"`
+}
+
+// TicketEvent The state of one ticket in the ERP. `version` or `occurred_at` orders the events of a ticket: at least
+// one of them is required (422 otherwise); with both, `version` decides.
+type TicketEvent struct {
+	// Customer The customer as the ERP knows them; atende links the ticket to the matching company or contact.
+	Customer *TicketCustomer `json:"customer,omitempty"`
+
+	// ExternalCode The ticket's code in the ERP (its order number).
+	ExternalCode string `json:"external_code"`
+
+	// Extra Free fields, kept as JSON; up to 16 KiB.
+	Extra *map[string]interface{} `json:"extra,omitempty"`
+
+	// IssuedAt When the order was opened.
+	IssuedAt *openapi_types.Date `json:"issued_at,omitempty"`
+
+	// OccurredAt When the ticket changed in the ERP.
+	OccurredAt *time.Time `json:"occurred_at,omitempty"`
+	Problem    *string    `json:"problem,omitempty"`
+
+	// ProcedureId The procedure the ticket follows, over the integration's default; only when the ticket is created.
+	ProcedureId *openapi_types.UUID `json:"procedure_id,omitempty"`
+
+	// ProcessNumber The process (protocol) number shown to the customer.
+	ProcessNumber      *string `json:"process_number,omitempty"`
+	ProductDescription *string `json:"product_description,omitempty"`
+
+	// Status The ERP's own status, mapped through the integration's `status_map`.
+	Status string `json:"status"`
+
+	// Version The ticket's version in the ERP; a higher one is newer.
+	Version *int64 `json:"version,omitempty"`
+}
+
+// TicketEventReceipt defines model for TicketEventReceipt.
+type TicketEventReceipt struct {
+	// Outcome `created` and `updated` changed the ticket; `unchanged` carried nothing new; `stale` was older than the
+	// ticket and was only recorded on its timeline; `duplicate` repeated a `webhook-id` received before.
+	Outcome TicketEventReceiptOutcome `json:"outcome"`
+	Ticket  Ticket                    `json:"ticket"`
+}
+
+// TicketEventReceiptOutcome `created` and `updated` changed the ticket; `unchanged` carried nothing new; `stale` was older than the
+// ticket and was only recorded on its timeline; `duplicate` repeated a `webhook-id` received before.
+type TicketEventReceiptOutcome string
+
+// TicketField A ticket field a template placeholder is filled with. `protocol` is the process number, falling back to the external code.
+type TicketField string
+
+// TicketList defines model for TicketList.
+type TicketList struct {
+	Data []Ticket `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// TicketMessage A WhatsApp template message sent for a ticket through Plinx.
+type TicketMessage struct {
+	AcceptedAt nullable.Nullable[time.Time] `json:"accepted_at"`
+
+	// Attempts How many times sending was tried.
+	Attempts       int                          `json:"attempts"`
+	CreatedAt      time.Time                    `json:"created_at"`
+	DeliveredAt    nullable.Nullable[time.Time] `json:"delivered_at"`
+	ErrorCode      nullable.Nullable[string]    `json:"error_code"`
+	ErrorMessage   nullable.Nullable[string]    `json:"error_message"`
+	FailedAt       nullable.Nullable[time.Time] `json:"failed_at"`
+	Id             openapi_types.UUID           `json:"id"`
+	Language       string                       `json:"language"`
+	NextAttemptAt  nullable.Nullable[time.Time] `json:"next_attempt_at"`
+	PlinxMessageId nullable.Nullable[string]    `json:"plinx_message_id"`
+	ReadAt         nullable.Nullable[time.Time] `json:"read_at"`
+	SentAt         nullable.Nullable[time.Time] `json:"sent_at"`
+
+	// Status `queued` waits to be sent (or retried); `accepted` was taken by Plinx; then `sent`, `delivered` and `read`
+	// as WhatsApp reports them; `failed` for good.
+	Status TicketMessageStatus `json:"status"`
+
+	// TaskId The task whose entry sent it.
+	TaskId openapi_types.UUID `json:"task_id"`
+
+	// Template The template's name in Plinx.
+	Template   string             `json:"template"`
+	TemplateId openapi_types.UUID `json:"template_id"`
+	TicketId   openapi_types.UUID `json:"ticket_id"`
+
+	// To The customer's number, E.164.
+	To        nullable.Nullable[string] `json:"to"`
+	UpdatedAt time.Time                 `json:"updated_at"`
+
+	// Variables The values the placeholders were filled with, in order.
+	Variables []string `json:"variables"`
+
+	// WaId The recipient's WhatsApp id, when Plinx reports it.
+	WaId nullable.Nullable[string] `json:"wa_id"`
+}
+
+// TicketMessageList defines model for TicketMessageList.
+type TicketMessageList struct {
+	Data []TicketMessage `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// TicketMessageStatus `queued` waits to be sent (or retried); `accepted` was taken by Plinx; then `sent`, `delivered` and `read`
+// as WhatsApp reports them; `failed` for good.
+type TicketMessageStatus string
+
+// TicketStatus Where a ticket stands in atende, whatever the ERP calls it.
+type TicketStatus string
+
+// TicketUpsert The state of one ticket in the ERP, named by the path. `version` or `occurred_at` orders the events of a
+// ticket: at least one of them is required (422 otherwise); with both, `version` decides.
+type TicketUpsert struct {
+	// Customer The customer as the ERP knows them; atende links the ticket to the matching company or contact.
+	Customer *TicketCustomer `json:"customer,omitempty"`
+
+	// Extra Free fields, kept as JSON; up to 16 KiB.
+	Extra *map[string]interface{} `json:"extra,omitempty"`
+
+	// IssuedAt When the order was opened.
+	IssuedAt *openapi_types.Date `json:"issued_at,omitempty"`
+
+	// OccurredAt When the ticket changed in the ERP.
+	OccurredAt *time.Time `json:"occurred_at,omitempty"`
+	Problem    *string    `json:"problem,omitempty"`
+
+	// ProcedureId The procedure the ticket follows, over the integration's default; only when the ticket is created.
+	ProcedureId *openapi_types.UUID `json:"procedure_id,omitempty"`
+
+	// ProcessNumber The process (protocol) number shown to the customer.
+	ProcessNumber      *string `json:"process_number,omitempty"`
+	ProductDescription *string `json:"product_description,omitempty"`
+
+	// Status The ERP's own status, mapped through the integration's `status_map`.
+	Status string `json:"status"`
+
+	// Version The ticket's version in the ERP; a higher one is newer.
+	Version *int64 `json:"version,omitempty"`
+}
+
 // TimeOfDay A wall-clock time, HH:MM (24 h).
 //
 // Example: 08:00
 type TimeOfDay = string
+
+// TimelineEntry defines model for TimelineEntry.
+type TimelineEntry struct {
+	At time.Time `json:"at"`
+
+	// Data The details, by kind.
+	Data      map[string]interface{}                `json:"data"`
+	Id        openapi_types.UUID                    `json:"id"`
+	Kind      TimelineEntryKind                     `json:"kind"`
+	MessageId nullable.Nullable[openapi_types.UUID] `json:"message_id"`
+	TaskId    nullable.Nullable[openapi_types.UUID] `json:"task_id"`
+
+	// Text What happened, in Portuguese, for people.
+	//
+	// Example: Não possui telefone para envio de mensagem
+	Text string `json:"text"`
+}
+
+// TimelineEntryKind defines model for TimelineEntry.Kind.
+type TimelineEntryKind string
+
+// TimelineList defines model for TimelineList.
+type TimelineList struct {
+	Data []TimelineEntry `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
 
 // Timezone An IANA time zone.
 //
@@ -2588,6 +3285,35 @@ type ImportContactsParams struct {
 // ImportContactsParamsCharset defines parameters for ImportContacts.
 type ImportContactsParamsCharset string
 
+// ListIntegrationsParams defines parameters for ListIntegrations.
+type ListIntegrationsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateIntegrationParams defines parameters for CreateIntegration.
+type CreateIntegrationParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateIntegrationParams defines parameters for UpdateIntegration.
+type UpdateIntegrationParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ReceiveIntegrationEventParams defines parameters for ReceiveIntegrationEvent.
+type ReceiveIntegrationEventParams struct {
+	WebhookId        string `json:"webhook-id"`
+	WebhookTimestamp string `json:"webhook-timestamp"`
+	WebhookSignature string `json:"webhook-signature"`
+}
+
 // ListInteractionsParams defines parameters for ListInteractions.
 type ListInteractionsParams struct {
 	// Limit Page size.
@@ -2682,6 +3408,17 @@ type AddLeadUpdateParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListMessagesParams defines parameters for ListMessages.
+type ListMessagesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor   *Cursor              `form:"cursor,omitempty" json:"cursor,omitempty"`
+	TicketId *openapi_types.UUID  `form:"ticket_id,omitempty" json:"ticket_id,omitempty"`
+	Status   *TicketMessageStatus `form:"status,omitempty" json:"status,omitempty"`
+}
+
 // ListPhonesParams defines parameters for ListPhones.
 type ListPhonesParams struct {
 	// Limit Page size.
@@ -2712,6 +3449,28 @@ type LinkPhoneParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
 	// the same key with another request answers 422; while the first request runs, 409.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListProceduresParams defines parameters for ListProcedures.
+type ListProceduresParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateProcedureParams defines parameters for CreateProcedure.
+type CreateProcedureParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateProcedureParams defines parameters for UpdateProcedure.
+type UpdateProcedureParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
 // ListResultsParams defines parameters for ListResults.
@@ -2745,11 +3504,61 @@ type UpdatePlinxSettingsParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListTemplatesParams defines parameters for ListTemplates.
+type ListTemplatesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateTemplateParams defines parameters for CreateTemplate.
+type CreateTemplateParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateTemplateParams defines parameters for UpdateTemplate.
+type UpdateTemplateParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // CreateTenantParams defines parameters for CreateTenant.
 type CreateTenantParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
 	// the same key with another request answers 422; while the first request runs, 409.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// ListTicketsParams defines parameters for ListTickets.
+type ListTicketsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor       `form:"cursor,omitempty" json:"cursor,omitempty"`
+	Status *TicketStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Critical Only tickets whose external status is (or is not) flagged critical.
+	Critical      *bool               `form:"critical,omitempty" json:"critical,omitempty"`
+	IntegrationId *openapi_types.UUID `form:"integration_id,omitempty" json:"integration_id,omitempty"`
+
+	// ExternalCode The ticket's code in its integration; exact match.
+	ExternalCode *string             `form:"external_code,omitempty" json:"external_code,omitempty"`
+	CompanyId    *openapi_types.UUID `form:"company_id,omitempty" json:"company_id,omitempty"`
+	ContactId    *openapi_types.UUID `form:"contact_id,omitempty" json:"contact_id,omitempty"`
+}
+
+// ListTicketTimelineParams defines parameters for ListTicketTimeline.
+type ListTicketTimelineParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
 // ListUsersParams defines parameters for ListUsers.
@@ -2853,6 +3662,18 @@ type UpdateFollowUpJSONRequestBody = FollowUpUpdate
 // CreateHolidayJSONRequestBody defines body for CreateHoliday for application/json ContentType.
 type CreateHolidayJSONRequestBody = HolidayCreate
 
+// CreateIntegrationJSONRequestBody defines body for CreateIntegration for application/json ContentType.
+type CreateIntegrationJSONRequestBody = IntegrationCreate
+
+// UpdateIntegrationJSONRequestBody defines body for UpdateIntegration for application/json ContentType.
+type UpdateIntegrationJSONRequestBody = IntegrationUpdate
+
+// ReceiveIntegrationEventJSONRequestBody defines body for ReceiveIntegrationEvent for application/json ContentType.
+type ReceiveIntegrationEventJSONRequestBody = TicketEvent
+
+// UpsertIntegrationTicketJSONRequestBody defines body for UpsertIntegrationTicket for application/json ContentType.
+type UpsertIntegrationTicketJSONRequestBody = TicketUpsert
+
 // CreateInteractionJSONRequestBody defines body for CreateInteraction for application/json ContentType.
 type CreateInteractionJSONRequestBody = InteractionCreate
 
@@ -2874,6 +3695,12 @@ type UpdatePhoneJSONRequestBody = PhoneUpdate
 // LinkPhoneJSONRequestBody defines body for LinkPhone for application/json ContentType.
 type LinkPhoneJSONRequestBody = PhoneLinkCreate
 
+// CreateProcedureJSONRequestBody defines body for CreateProcedure for application/json ContentType.
+type CreateProcedureJSONRequestBody = ProcedureCreate
+
+// UpdateProcedureJSONRequestBody defines body for UpdateProcedure for application/json ContentType.
+type UpdateProcedureJSONRequestBody = ProcedureUpdate
+
 // CreateResultJSONRequestBody defines body for CreateResult for application/json ContentType.
 type CreateResultJSONRequestBody = ResultCreate
 
@@ -2885,6 +3712,12 @@ type UpdateSettingsJSONRequestBody = SettingsUpdate
 
 // UpdatePlinxSettingsJSONRequestBody defines body for UpdatePlinxSettings for application/json ContentType.
 type UpdatePlinxSettingsJSONRequestBody = PlinxSettingsUpdate
+
+// CreateTemplateJSONRequestBody defines body for CreateTemplate for application/json ContentType.
+type CreateTemplateJSONRequestBody = TemplateCreate
+
+// UpdateTemplateJSONRequestBody defines body for UpdateTemplate for application/json ContentType.
+type UpdateTemplateJSONRequestBody = TemplateUpdate
 
 // CreateTenantJSONRequestBody defines body for CreateTenant for application/json ContentType.
 type CreateTenantJSONRequestBody = TenantCreate
@@ -3107,6 +3940,27 @@ type ServerInterface interface {
 	// GetImport Get an import
 	// (GET /v1/imports/{id})
 	GetImport(ctx echo.Context, id ID) error
+	// ListIntegrations List ticket integrations
+	// (GET /v1/integrations)
+	ListIntegrations(ctx echo.Context, params ListIntegrationsParams) error
+	// CreateIntegration Create a ticket integration
+	// (POST /v1/integrations)
+	CreateIntegration(ctx echo.Context, params CreateIntegrationParams) error
+	// GetIntegration Get a ticket integration
+	// (GET /v1/integrations/{id})
+	GetIntegration(ctx echo.Context, id ID) error
+	// UpdateIntegration Update a ticket integration
+	// (PATCH /v1/integrations/{id})
+	UpdateIntegration(ctx echo.Context, id ID, params UpdateIntegrationParams) error
+	// ReceiveIntegrationEvent Receive a ticket event from an integration
+	// (POST /v1/integrations/{id}/events)
+	ReceiveIntegrationEvent(ctx echo.Context, id ID, params ReceiveIntegrationEventParams) error
+	// RotateIntegrationSecret Rotate an integration's signing secret
+	// (POST /v1/integrations/{id}/rotate-secret)
+	RotateIntegrationSecret(ctx echo.Context, id ID) error
+	// UpsertIntegrationTicket Create or update a ticket by its code in the integration
+	// (PUT /v1/integrations/{id}/tickets/{external_code})
+	UpsertIntegrationTicket(ctx echo.Context, id ID, externalCode string) error
 	// ListInteractions List interactions
 	// (GET /v1/interactions)
 	ListInteractions(ctx echo.Context, params ListInteractionsParams) error
@@ -3146,6 +4000,12 @@ type ServerInterface interface {
 	// GetMe The caller
 	// (GET /v1/me)
 	GetMe(ctx echo.Context) error
+	// ListMessages List WhatsApp messages sent for tickets
+	// (GET /v1/messages)
+	ListMessages(ctx echo.Context, params ListMessagesParams) error
+	// GetMessage Get a WhatsApp message sent for a ticket
+	// (GET /v1/messages/{id})
+	GetMessage(ctx echo.Context, id ID) error
 	// ListPhones List or look up phones
 	// (GET /v1/phones)
 	ListPhones(ctx echo.Context, params ListPhonesParams) error
@@ -3167,6 +4027,21 @@ type ServerInterface interface {
 	// UnlinkPhone Unlink a phone from a record
 	// (DELETE /v1/phones/{id}/links/{record_id})
 	UnlinkPhone(ctx echo.Context, id ID, recordId openapi_types.UUID) error
+	// ListProcedures List procedures
+	// (GET /v1/procedures)
+	ListProcedures(ctx echo.Context, params ListProceduresParams) error
+	// CreateProcedure Create a procedure
+	// (POST /v1/procedures)
+	CreateProcedure(ctx echo.Context, params CreateProcedureParams) error
+	// GetProcedure Get a procedure
+	// (GET /v1/procedures/{id})
+	GetProcedure(ctx echo.Context, id ID) error
+	// UpdateProcedure Update a procedure
+	// (PATCH /v1/procedures/{id})
+	UpdateProcedure(ctx echo.Context, id ID, params UpdateProcedureParams) error
+	// GetPublicTicket Track a ticket (public)
+	// (GET /v1/public/tickets/{token})
+	GetPublicTicket(ctx echo.Context, token string) error
 	// ListResults List results
 	// (GET /v1/results)
 	ListResults(ctx echo.Context, params ListResultsParams) error
@@ -3194,9 +4069,39 @@ type ServerInterface interface {
 	// UpdatePlinxSettings Set the Plinx integration settings
 	// (PUT /v1/settings/plinx)
 	UpdatePlinxSettings(ctx echo.Context, params UpdatePlinxSettingsParams) error
+	// ListTemplates List WhatsApp templates
+	// (GET /v1/templates)
+	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
+	// CreateTemplate Create a WhatsApp template
+	// (POST /v1/templates)
+	CreateTemplate(ctx echo.Context, params CreateTemplateParams) error
+	// GetTemplate Get a WhatsApp template
+	// (GET /v1/templates/{id})
+	GetTemplate(ctx echo.Context, id ID) error
+	// UpdateTemplate Update a WhatsApp template
+	// (PATCH /v1/templates/{id})
+	UpdateTemplate(ctx echo.Context, id ID, params UpdateTemplateParams) error
 	// CreateTenant Create a tenant
 	// (POST /v1/tenants)
 	CreateTenant(ctx echo.Context, params CreateTenantParams) error
+	// ListTickets List tickets
+	// (GET /v1/tickets)
+	ListTickets(ctx echo.Context, params ListTicketsParams) error
+	// GetTicket Get a ticket
+	// (GET /v1/tickets/{id})
+	GetTicket(ctx echo.Context, id ID) error
+	// AdvanceTicket Advance a ticket to its procedure's next task
+	// (POST /v1/tickets/{id}/advance)
+	AdvanceTicket(ctx echo.Context, id ID) error
+	// CloseTicket Close a ticket
+	// (POST /v1/tickets/{id}/close)
+	CloseTicket(ctx echo.Context, id ID) error
+	// ReopenTicket Reopen a ticket
+	// (POST /v1/tickets/{id}/reopen)
+	ReopenTicket(ctx echo.Context, id ID) error
+	// ListTicketTimeline List a ticket's timeline
+	// (GET /v1/tickets/{id}/timeline)
+	ListTicketTimeline(ctx echo.Context, id ID, params ListTicketTimelineParams) error
 	// ListUsers List users
 	// (GET /v1/users)
 	ListUsers(ctx echo.Context, params ListUsersParams) error
@@ -5051,6 +5956,224 @@ func (w *ServerInterfaceWrapper) GetImport(ctx echo.Context) error {
 	return err
 }
 
+// ListIntegrations converts echo context to params.
+func (w *ServerInterfaceWrapper) ListIntegrations(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListIntegrationsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListIntegrations(ctx, params)
+	return err
+}
+
+// CreateIntegration converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateIntegration(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateIntegrationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateIntegration(ctx, params)
+	return err
+}
+
+// GetIntegration converts echo context to params.
+func (w *ServerInterfaceWrapper) GetIntegration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetIntegration(ctx, id)
+	return err
+}
+
+// UpdateIntegration converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateIntegration(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateIntegrationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateIntegration(ctx, id, params)
+	return err
+}
+
+// ReceiveIntegrationEvent converts echo context to params.
+func (w *ServerInterfaceWrapper) ReceiveIntegrationEvent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ReceiveIntegrationEventParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "webhook-id" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("webhook-id")]; found {
+		var WebhookId string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-id, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "webhook-id", valueList[0], &WebhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-id: %s", err))
+		}
+
+		params.WebhookId = WebhookId
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-id is required, but not found"))
+	}
+	// ------------- Required header parameter "webhook-timestamp" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("webhook-timestamp")]; found {
+		var WebhookTimestamp string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-timestamp, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "webhook-timestamp", valueList[0], &WebhookTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-timestamp: %s", err))
+		}
+
+		params.WebhookTimestamp = WebhookTimestamp
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-timestamp is required, but not found"))
+	}
+	// ------------- Required header parameter "webhook-signature" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("webhook-signature")]; found {
+		var WebhookSignature string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-signature, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "webhook-signature", valueList[0], &WebhookSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-signature: %s", err))
+		}
+
+		params.WebhookSignature = WebhookSignature
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-signature is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReceiveIntegrationEvent(ctx, id, params)
+	return err
+}
+
+// RotateIntegrationSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateIntegrationSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateIntegrationSecret(ctx, id)
+	return err
+}
+
+// UpsertIntegrationTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) UpsertIntegrationTicket(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "external_code" -------------
+	var externalCode string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "external_code", ctx.Param("external_code"), &externalCode, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter external_code: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpsertIntegrationTicket(ctx, id, externalCode)
+	return err
+}
+
 // ListInteractions converts echo context to params.
 func (w *ServerInterfaceWrapper) ListInteractions(ctx echo.Context) error {
 	var err error
@@ -5468,6 +6591,61 @@ func (w *ServerInterfaceWrapper) GetMe(ctx echo.Context) error {
 	return err
 }
 
+// ListMessages converts echo context to params.
+func (w *ServerInterfaceWrapper) ListMessages(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListMessagesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "ticket_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "ticket_id", ctx.QueryParams(), &params.TicketId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter ticket_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListMessages(ctx, params)
+	return err
+}
+
+// GetMessage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetMessage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetMessage(ctx, id)
+	return err
+}
+
 // ListPhones converts echo context to params.
 func (w *ServerInterfaceWrapper) ListPhones(ctx echo.Context) error {
 	var err error
@@ -5654,6 +6832,128 @@ func (w *ServerInterfaceWrapper) UnlinkPhone(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UnlinkPhone(ctx, id, recordId)
+	return err
+}
+
+// ListProcedures converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProcedures(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListProceduresParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProcedures(ctx, params)
+	return err
+}
+
+// CreateProcedure converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateProcedure(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateProcedureParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateProcedure(ctx, params)
+	return err
+}
+
+// GetProcedure converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProcedure(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProcedure(ctx, id)
+	return err
+}
+
+// UpdateProcedure converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateProcedure(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateProcedureParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateProcedure(ctx, id, params)
+	return err
+}
+
+// GetPublicTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPublicTicket(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "token" -------------
+	var token string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "token", ctx.Param("token"), &token, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter token: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPublicTicket(ctx, token)
 	return err
 }
 
@@ -5848,6 +7148,112 @@ func (w *ServerInterfaceWrapper) UpdatePlinxSettings(ctx echo.Context) error {
 	return err
 }
 
+// ListTemplates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTemplatesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTemplates(ctx, params)
+	return err
+}
+
+// CreateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTemplate(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTemplate(ctx, params)
+	return err
+}
+
+// GetTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTemplate(ctx, id)
+	return err
+}
+
+// UpdateTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateTemplateParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateTemplate(ctx, id, params)
+	return err
+}
+
 // CreateTenant converts echo context to params.
 func (w *ServerInterfaceWrapper) CreateTenant(ctx echo.Context) error {
 	var err error
@@ -5874,6 +7280,169 @@ func (w *ServerInterfaceWrapper) CreateTenant(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateTenant(ctx, params)
+	return err
+}
+
+// ListTickets converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTickets(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTicketsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "critical" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "critical", ctx.QueryParams(), &params.Critical, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter critical: %s", err))
+	}
+
+	// ------------- Optional query parameter "integration_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "integration_id", ctx.QueryParams(), &params.IntegrationId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter integration_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "external_code" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "external_code", ctx.QueryParams(), &params.ExternalCode, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter external_code: %s", err))
+	}
+
+	// ------------- Optional query parameter "company_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "company_id", ctx.QueryParams(), &params.CompanyId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter company_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "contact_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "contact_id", ctx.QueryParams(), &params.ContactId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTickets(ctx, params)
+	return err
+}
+
+// GetTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTicket(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTicket(ctx, id)
+	return err
+}
+
+// AdvanceTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) AdvanceTicket(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AdvanceTicket(ctx, id)
+	return err
+}
+
+// CloseTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) CloseTicket(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CloseTicket(ctx, id)
+	return err
+}
+
+// ReopenTicket converts echo context to params.
+func (w *ServerInterfaceWrapper) ReopenTicket(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReopenTicket(ctx, id)
+	return err
+}
+
+// ListTicketTimeline converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTicketTimeline(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTicketTimelineParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTicketTimeline(ctx, id, params)
 	return err
 }
 
@@ -6237,6 +7806,30 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/calls/:id", wrapper.GetCall, options.OperationMiddlewares["getCall"]...)
 	router.POST(options.BaseURL+"/v1/calls/:id/events", wrapper.ReportCallEvent, options.OperationMiddlewares["reportCallEvent"]...)
 	router.POST(options.BaseURL+"/v1/calls/:id/qualification", wrapper.QualifyCall, options.OperationMiddlewares["qualifyCall"]...)
+	router.GET(options.BaseURL+"/v1/integrations", wrapper.ListIntegrations, options.OperationMiddlewares["listIntegrations"]...)
+	router.POST(options.BaseURL+"/v1/integrations", wrapper.CreateIntegration, options.OperationMiddlewares["createIntegration"]...)
+	router.GET(options.BaseURL+"/v1/integrations/:id", wrapper.GetIntegration, options.OperationMiddlewares["getIntegration"]...)
+	router.PATCH(options.BaseURL+"/v1/integrations/:id", wrapper.UpdateIntegration, options.OperationMiddlewares["updateIntegration"]...)
+	router.POST(options.BaseURL+"/v1/integrations/:id/rotate-secret", wrapper.RotateIntegrationSecret, options.OperationMiddlewares["rotateIntegrationSecret"]...)
+	router.POST(options.BaseURL+"/v1/integrations/:id/events", wrapper.ReceiveIntegrationEvent, options.OperationMiddlewares["receiveIntegrationEvent"]...)
+	router.PUT(options.BaseURL+"/v1/integrations/:id/tickets/:external_code", wrapper.UpsertIntegrationTicket, options.OperationMiddlewares["upsertIntegrationTicket"]...)
+	router.GET(options.BaseURL+"/v1/tickets", wrapper.ListTickets, options.OperationMiddlewares["listTickets"]...)
+	router.GET(options.BaseURL+"/v1/tickets/:id", wrapper.GetTicket, options.OperationMiddlewares["getTicket"]...)
+	router.GET(options.BaseURL+"/v1/tickets/:id/timeline", wrapper.ListTicketTimeline, options.OperationMiddlewares["listTicketTimeline"]...)
+	router.POST(options.BaseURL+"/v1/tickets/:id/advance", wrapper.AdvanceTicket, options.OperationMiddlewares["advanceTicket"]...)
+	router.POST(options.BaseURL+"/v1/tickets/:id/close", wrapper.CloseTicket, options.OperationMiddlewares["closeTicket"]...)
+	router.POST(options.BaseURL+"/v1/tickets/:id/reopen", wrapper.ReopenTicket, options.OperationMiddlewares["reopenTicket"]...)
+	router.GET(options.BaseURL+"/v1/procedures", wrapper.ListProcedures, options.OperationMiddlewares["listProcedures"]...)
+	router.POST(options.BaseURL+"/v1/procedures", wrapper.CreateProcedure, options.OperationMiddlewares["createProcedure"]...)
+	router.GET(options.BaseURL+"/v1/procedures/:id", wrapper.GetProcedure, options.OperationMiddlewares["getProcedure"]...)
+	router.PATCH(options.BaseURL+"/v1/procedures/:id", wrapper.UpdateProcedure, options.OperationMiddlewares["updateProcedure"]...)
+	router.GET(options.BaseURL+"/v1/templates", wrapper.ListTemplates, options.OperationMiddlewares["listTemplates"]...)
+	router.POST(options.BaseURL+"/v1/templates", wrapper.CreateTemplate, options.OperationMiddlewares["createTemplate"]...)
+	router.GET(options.BaseURL+"/v1/templates/:id", wrapper.GetTemplate, options.OperationMiddlewares["getTemplate"]...)
+	router.PATCH(options.BaseURL+"/v1/templates/:id", wrapper.UpdateTemplate, options.OperationMiddlewares["updateTemplate"]...)
+	router.GET(options.BaseURL+"/v1/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
+	router.GET(options.BaseURL+"/v1/messages/:id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/public/tickets/:token", wrapper.GetPublicTicket, options.OperationMiddlewares["getPublicTicket"]...)
 
 }
 
@@ -15425,6 +17018,1070 @@ func (response GetImport500ApplicationProblemPlusJSONResponse) VisitGetImportRes
 	return err
 }
 
+type ListIntegrationsRequestObject struct {
+	Params ListIntegrationsParams
+}
+
+type ListIntegrationsResponseObject interface {
+	VisitListIntegrationsResponse(w http.ResponseWriter) error
+}
+
+type ListIntegrations200JSONResponse IntegrationList
+
+func (response ListIntegrations200JSONResponse) VisitListIntegrationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntegrations400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListIntegrations400ApplicationProblemPlusJSONResponse) VisitListIntegrationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntegrations401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListIntegrations401ApplicationProblemPlusJSONResponse) VisitListIntegrationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntegrations403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListIntegrations403ApplicationProblemPlusJSONResponse) VisitListIntegrationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntegrations429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListIntegrations429ApplicationProblemPlusJSONResponse) VisitListIntegrationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntegrations500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListIntegrations500ApplicationProblemPlusJSONResponse) VisitListIntegrationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegrationRequestObject struct {
+	Params CreateIntegrationParams
+	Body   *CreateIntegrationJSONRequestBody
+}
+
+type CreateIntegrationResponseObject interface {
+	VisitCreateIntegrationResponse(w http.ResponseWriter) error
+}
+
+type CreateIntegration201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateIntegration201JSONResponse struct {
+	Body    IntegrationWithSecret
+	Headers CreateIntegration201ResponseHeaders
+}
+
+func (response CreateIntegration201JSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration400ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration401ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration403ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration409ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration413ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration415ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration422ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration429ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateIntegration500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration500ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegrationRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetIntegrationResponseObject interface {
+	VisitGetIntegrationResponse(w http.ResponseWriter) error
+}
+
+type GetIntegration200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetIntegration200JSONResponse struct {
+	Body    Integration
+	Headers GetIntegration200ResponseHeaders
+}
+
+func (response GetIntegration200JSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetIntegration400ApplicationProblemPlusJSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetIntegration401ApplicationProblemPlusJSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegration403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetIntegration403ApplicationProblemPlusJSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetIntegration404ApplicationProblemPlusJSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetIntegration429ApplicationProblemPlusJSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegration500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetIntegration500ApplicationProblemPlusJSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegrationRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateIntegrationParams
+	Body   *UpdateIntegrationJSONRequestBody
+}
+
+type UpdateIntegrationResponseObject interface {
+	VisitUpdateIntegrationResponse(w http.ResponseWriter) error
+}
+
+type UpdateIntegration200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateIntegration200JSONResponse struct {
+	Body    Integration
+	Headers UpdateIntegration200ResponseHeaders
+}
+
+func (response UpdateIntegration200JSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration400ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration401ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration403ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration404ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration409ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration412ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration413ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration415ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration422ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration429ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateIntegration500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration500ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEventRequestObject struct {
+	Id     ID `json:"id"`
+	Params ReceiveIntegrationEventParams
+	Body   *ReceiveIntegrationEventJSONRequestBody
+}
+
+type ReceiveIntegrationEventResponseObject interface {
+	VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error
+}
+
+type ReceiveIntegrationEvent200JSONResponse TicketEventReceipt
+
+func (response ReceiveIntegrationEvent200JSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEvent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent400ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEvent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent401ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEvent413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent413ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEvent415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent415ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEvent422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent422ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEvent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent429ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceiveIntegrationEvent500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent500ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecretRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RotateIntegrationSecretResponseObject interface {
+	VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateIntegrationSecret200JSONResponse IntegrationSecret
+
+func (response RotateIntegrationSecret200JSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateIntegrationSecret400ApplicationProblemPlusJSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateIntegrationSecret401ApplicationProblemPlusJSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateIntegrationSecret403ApplicationProblemPlusJSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateIntegrationSecret404ApplicationProblemPlusJSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateIntegrationSecret429ApplicationProblemPlusJSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateIntegrationSecret500ApplicationProblemPlusJSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicketRequestObject struct {
+	Id           ID     `json:"id"`
+	ExternalCode string `json:"external_code"`
+	Body         *UpsertIntegrationTicketJSONRequestBody
+}
+
+type UpsertIntegrationTicketResponseObject interface {
+	VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error
+}
+
+type UpsertIntegrationTicket200JSONResponse TicketEventReceipt
+
+func (response UpsertIntegrationTicket200JSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket400ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket401ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket403ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket404ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket413ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket415ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket422ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket429ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpsertIntegrationTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket500ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInteractionsRequestObject struct {
 	Params ListInteractionsParams
 }
@@ -17076,6 +19733,200 @@ func (response GetMe500ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	return err
 }
 
+type ListMessagesRequestObject struct {
+	Params ListMessagesParams
+}
+
+type ListMessagesResponseObject interface {
+	VisitListMessagesResponse(w http.ResponseWriter) error
+}
+
+type ListMessages200JSONResponse TicketMessageList
+
+func (response ListMessages200JSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages400ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages401ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages429ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages500ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessageRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetMessageResponseObject interface {
+	VisitGetMessageResponse(w http.ResponseWriter) error
+}
+
+type GetMessage200JSONResponse TicketMessage
+
+func (response GetMessage200JSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage400ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage401ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage404ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage429ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMessage500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage500ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPhonesRequestObject struct {
 	Params ListPhonesParams
 }
@@ -18084,6 +20935,677 @@ type UnlinkPhone500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UnlinkPhone500ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProceduresRequestObject struct {
+	Params ListProceduresParams
+}
+
+type ListProceduresResponseObject interface {
+	VisitListProceduresResponse(w http.ResponseWriter) error
+}
+
+type ListProcedures200JSONResponse ProcedureList
+
+func (response ListProcedures200JSONResponse) VisitListProceduresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProcedures400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListProcedures400ApplicationProblemPlusJSONResponse) VisitListProceduresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProcedures401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListProcedures401ApplicationProblemPlusJSONResponse) VisitListProceduresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProcedures429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListProcedures429ApplicationProblemPlusJSONResponse) VisitListProceduresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProcedures500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListProcedures500ApplicationProblemPlusJSONResponse) VisitListProceduresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedureRequestObject struct {
+	Params CreateProcedureParams
+	Body   *CreateProcedureJSONRequestBody
+}
+
+type CreateProcedureResponseObject interface {
+	VisitCreateProcedureResponse(w http.ResponseWriter) error
+}
+
+type CreateProcedure201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateProcedure201JSONResponse struct {
+	Body    Procedure
+	Headers CreateProcedure201ResponseHeaders
+}
+
+func (response CreateProcedure201JSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure400ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure401ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure403ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure409ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure413ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure415ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure422ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure429ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateProcedure500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure500ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProcedureRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetProcedureResponseObject interface {
+	VisitGetProcedureResponse(w http.ResponseWriter) error
+}
+
+type GetProcedure200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetProcedure200JSONResponse struct {
+	Body    Procedure
+	Headers GetProcedure200ResponseHeaders
+}
+
+func (response GetProcedure200JSONResponse) VisitGetProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProcedure400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetProcedure400ApplicationProblemPlusJSONResponse) VisitGetProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProcedure401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetProcedure401ApplicationProblemPlusJSONResponse) VisitGetProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProcedure404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetProcedure404ApplicationProblemPlusJSONResponse) VisitGetProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProcedure429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetProcedure429ApplicationProblemPlusJSONResponse) VisitGetProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProcedure500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetProcedure500ApplicationProblemPlusJSONResponse) VisitGetProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedureRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateProcedureParams
+	Body   *UpdateProcedureJSONRequestBody
+}
+
+type UpdateProcedureResponseObject interface {
+	VisitUpdateProcedureResponse(w http.ResponseWriter) error
+}
+
+type UpdateProcedure200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateProcedure200JSONResponse struct {
+	Body    Procedure
+	Headers UpdateProcedure200ResponseHeaders
+}
+
+func (response UpdateProcedure200JSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure400ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure401ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure403ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure404ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure409ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure412ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure413ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure415ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure422ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure429ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateProcedure500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure500ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPublicTicketRequestObject struct {
+	Token string `json:"token"`
+}
+
+type GetPublicTicketResponseObject interface {
+	VisitGetPublicTicketResponse(w http.ResponseWriter) error
+}
+
+type GetPublicTicket200JSONResponse PublicTicket
+
+func (response GetPublicTicket200JSONResponse) VisitGetPublicTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPublicTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPublicTicket400ApplicationProblemPlusJSONResponse) VisitGetPublicTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPublicTicket404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPublicTicket404ApplicationProblemPlusJSONResponse) VisitGetPublicTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPublicTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPublicTicket500ApplicationProblemPlusJSONResponse) VisitGetPublicTicketResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -19367,6 +22889,607 @@ func (response UpdatePlinxSettings500ApplicationProblemPlusJSONResponse) VisitUp
 	return err
 }
 
+type ListTemplatesRequestObject struct {
+	Params ListTemplatesParams
+}
+
+type ListTemplatesResponseObject interface {
+	VisitListTemplatesResponse(w http.ResponseWriter) error
+}
+
+type ListTemplates200JSONResponse TemplateList
+
+func (response ListTemplates200JSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates400ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates401ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates429ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates500ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplateRequestObject struct {
+	Params CreateTemplateParams
+	Body   *CreateTemplateJSONRequestBody
+}
+
+type CreateTemplateResponseObject interface {
+	VisitCreateTemplateResponse(w http.ResponseWriter) error
+}
+
+type CreateTemplate201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateTemplate201JSONResponse struct {
+	Body    Template
+	Headers CreateTemplate201ResponseHeaders
+}
+
+func (response CreateTemplate201JSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate400ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate401ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate403ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate409ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate413ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate415ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate422ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate429ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate500ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplateRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetTemplateResponseObject interface {
+	VisitGetTemplateResponse(w http.ResponseWriter) error
+}
+
+type GetTemplate200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetTemplate200JSONResponse struct {
+	Body    Template
+	Headers GetTemplate200ResponseHeaders
+}
+
+func (response GetTemplate200JSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate400ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate401ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate404ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate429ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate500ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplateRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateTemplateParams
+	Body   *UpdateTemplateJSONRequestBody
+}
+
+type UpdateTemplateResponseObject interface {
+	VisitUpdateTemplateResponse(w http.ResponseWriter) error
+}
+
+type UpdateTemplate200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateTemplate200JSONResponse struct {
+	Body    Template
+	Headers UpdateTemplate200ResponseHeaders
+}
+
+func (response UpdateTemplate200JSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate400ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate401ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate403ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate404ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate409ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate412ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate413ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate415ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate422ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate429ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate500ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTenantRequestObject struct {
 	Params CreateTenantParams
 	Body   *CreateTenantJSONRequestBody
@@ -19510,6 +23633,727 @@ type CreateTenant500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response CreateTenant500ApplicationProblemPlusJSONResponse) VisitCreateTenantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTicketsRequestObject struct {
+	Params ListTicketsParams
+}
+
+type ListTicketsResponseObject interface {
+	VisitListTicketsResponse(w http.ResponseWriter) error
+}
+
+type ListTickets200JSONResponse TicketList
+
+func (response ListTickets200JSONResponse) VisitListTicketsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTickets400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTickets400ApplicationProblemPlusJSONResponse) VisitListTicketsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTickets401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTickets401ApplicationProblemPlusJSONResponse) VisitListTicketsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTickets429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTickets429ApplicationProblemPlusJSONResponse) VisitListTicketsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTickets500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListTickets500ApplicationProblemPlusJSONResponse) VisitListTicketsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTicketRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetTicketResponseObject interface {
+	VisitGetTicketResponse(w http.ResponseWriter) error
+}
+
+type GetTicket200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetTicket200JSONResponse struct {
+	Body    Ticket
+	Headers GetTicket200ResponseHeaders
+}
+
+func (response GetTicket200JSONResponse) VisitGetTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTicket400ApplicationProblemPlusJSONResponse) VisitGetTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTicket401ApplicationProblemPlusJSONResponse) VisitGetTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTicket404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTicket404ApplicationProblemPlusJSONResponse) VisitGetTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTicket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTicket429ApplicationProblemPlusJSONResponse) VisitGetTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetTicket500ApplicationProblemPlusJSONResponse) VisitGetTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicketRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type AdvanceTicketResponseObject interface {
+	VisitAdvanceTicketResponse(w http.ResponseWriter) error
+}
+
+type AdvanceTicket200JSONResponse Ticket
+
+func (response AdvanceTicket200JSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket400ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket401ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicket403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket403ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicket404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket404ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicket409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket409ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket429ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket500ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicketRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type CloseTicketResponseObject interface {
+	VisitCloseTicketResponse(w http.ResponseWriter) error
+}
+
+type CloseTicket200JSONResponse Ticket
+
+func (response CloseTicket200JSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket400ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket401ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket403ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket404ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket409ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket429ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket500ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicketRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ReopenTicketResponseObject interface {
+	VisitReopenTicketResponse(w http.ResponseWriter) error
+}
+
+type ReopenTicket200JSONResponse Ticket
+
+func (response ReopenTicket200JSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicket400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket400ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicket401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket401ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicket403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket403ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicket404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket404ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicket409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket409ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicket429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket429ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReopenTicket500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket500ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTicketTimelineRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListTicketTimelineParams
+}
+
+type ListTicketTimelineResponseObject interface {
+	VisitListTicketTimelineResponse(w http.ResponseWriter) error
+}
+
+type ListTicketTimeline200JSONResponse TimelineList
+
+func (response ListTicketTimeline200JSONResponse) VisitListTicketTimelineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTicketTimeline400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTicketTimeline400ApplicationProblemPlusJSONResponse) VisitListTicketTimelineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTicketTimeline401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTicketTimeline401ApplicationProblemPlusJSONResponse) VisitListTicketTimelineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTicketTimeline404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListTicketTimeline404ApplicationProblemPlusJSONResponse) VisitListTicketTimelineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTicketTimeline429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTicketTimeline429ApplicationProblemPlusJSONResponse) VisitListTicketTimelineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTicketTimeline500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListTicketTimeline500ApplicationProblemPlusJSONResponse) VisitListTicketTimelineResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -20582,6 +25426,27 @@ type StrictServerInterface interface {
 	// GetImport Get an import
 	// (GET /v1/imports/{id})
 	GetImport(ctx context.Context, request GetImportRequestObject) (GetImportResponseObject, error)
+	// ListIntegrations List ticket integrations
+	// (GET /v1/integrations)
+	ListIntegrations(ctx context.Context, request ListIntegrationsRequestObject) (ListIntegrationsResponseObject, error)
+	// CreateIntegration Create a ticket integration
+	// (POST /v1/integrations)
+	CreateIntegration(ctx context.Context, request CreateIntegrationRequestObject) (CreateIntegrationResponseObject, error)
+	// GetIntegration Get a ticket integration
+	// (GET /v1/integrations/{id})
+	GetIntegration(ctx context.Context, request GetIntegrationRequestObject) (GetIntegrationResponseObject, error)
+	// UpdateIntegration Update a ticket integration
+	// (PATCH /v1/integrations/{id})
+	UpdateIntegration(ctx context.Context, request UpdateIntegrationRequestObject) (UpdateIntegrationResponseObject, error)
+	// ReceiveIntegrationEvent Receive a ticket event from an integration
+	// (POST /v1/integrations/{id}/events)
+	ReceiveIntegrationEvent(ctx context.Context, request ReceiveIntegrationEventRequestObject) (ReceiveIntegrationEventResponseObject, error)
+	// RotateIntegrationSecret Rotate an integration's signing secret
+	// (POST /v1/integrations/{id}/rotate-secret)
+	RotateIntegrationSecret(ctx context.Context, request RotateIntegrationSecretRequestObject) (RotateIntegrationSecretResponseObject, error)
+	// UpsertIntegrationTicket Create or update a ticket by its code in the integration
+	// (PUT /v1/integrations/{id}/tickets/{external_code})
+	UpsertIntegrationTicket(ctx context.Context, request UpsertIntegrationTicketRequestObject) (UpsertIntegrationTicketResponseObject, error)
 	// ListInteractions List interactions
 	// (GET /v1/interactions)
 	ListInteractions(ctx context.Context, request ListInteractionsRequestObject) (ListInteractionsResponseObject, error)
@@ -20621,6 +25486,12 @@ type StrictServerInterface interface {
 	// GetMe The caller
 	// (GET /v1/me)
 	GetMe(ctx context.Context, request GetMeRequestObject) (GetMeResponseObject, error)
+	// ListMessages List WhatsApp messages sent for tickets
+	// (GET /v1/messages)
+	ListMessages(ctx context.Context, request ListMessagesRequestObject) (ListMessagesResponseObject, error)
+	// GetMessage Get a WhatsApp message sent for a ticket
+	// (GET /v1/messages/{id})
+	GetMessage(ctx context.Context, request GetMessageRequestObject) (GetMessageResponseObject, error)
 	// ListPhones List or look up phones
 	// (GET /v1/phones)
 	ListPhones(ctx context.Context, request ListPhonesRequestObject) (ListPhonesResponseObject, error)
@@ -20642,6 +25513,21 @@ type StrictServerInterface interface {
 	// UnlinkPhone Unlink a phone from a record
 	// (DELETE /v1/phones/{id}/links/{record_id})
 	UnlinkPhone(ctx context.Context, request UnlinkPhoneRequestObject) (UnlinkPhoneResponseObject, error)
+	// ListProcedures List procedures
+	// (GET /v1/procedures)
+	ListProcedures(ctx context.Context, request ListProceduresRequestObject) (ListProceduresResponseObject, error)
+	// CreateProcedure Create a procedure
+	// (POST /v1/procedures)
+	CreateProcedure(ctx context.Context, request CreateProcedureRequestObject) (CreateProcedureResponseObject, error)
+	// GetProcedure Get a procedure
+	// (GET /v1/procedures/{id})
+	GetProcedure(ctx context.Context, request GetProcedureRequestObject) (GetProcedureResponseObject, error)
+	// UpdateProcedure Update a procedure
+	// (PATCH /v1/procedures/{id})
+	UpdateProcedure(ctx context.Context, request UpdateProcedureRequestObject) (UpdateProcedureResponseObject, error)
+	// GetPublicTicket Track a ticket (public)
+	// (GET /v1/public/tickets/{token})
+	GetPublicTicket(ctx context.Context, request GetPublicTicketRequestObject) (GetPublicTicketResponseObject, error)
 	// ListResults List results
 	// (GET /v1/results)
 	ListResults(ctx context.Context, request ListResultsRequestObject) (ListResultsResponseObject, error)
@@ -20669,9 +25555,39 @@ type StrictServerInterface interface {
 	// UpdatePlinxSettings Set the Plinx integration settings
 	// (PUT /v1/settings/plinx)
 	UpdatePlinxSettings(ctx context.Context, request UpdatePlinxSettingsRequestObject) (UpdatePlinxSettingsResponseObject, error)
+	// ListTemplates List WhatsApp templates
+	// (GET /v1/templates)
+	ListTemplates(ctx context.Context, request ListTemplatesRequestObject) (ListTemplatesResponseObject, error)
+	// CreateTemplate Create a WhatsApp template
+	// (POST /v1/templates)
+	CreateTemplate(ctx context.Context, request CreateTemplateRequestObject) (CreateTemplateResponseObject, error)
+	// GetTemplate Get a WhatsApp template
+	// (GET /v1/templates/{id})
+	GetTemplate(ctx context.Context, request GetTemplateRequestObject) (GetTemplateResponseObject, error)
+	// UpdateTemplate Update a WhatsApp template
+	// (PATCH /v1/templates/{id})
+	UpdateTemplate(ctx context.Context, request UpdateTemplateRequestObject) (UpdateTemplateResponseObject, error)
 	// CreateTenant Create a tenant
 	// (POST /v1/tenants)
 	CreateTenant(ctx context.Context, request CreateTenantRequestObject) (CreateTenantResponseObject, error)
+	// ListTickets List tickets
+	// (GET /v1/tickets)
+	ListTickets(ctx context.Context, request ListTicketsRequestObject) (ListTicketsResponseObject, error)
+	// GetTicket Get a ticket
+	// (GET /v1/tickets/{id})
+	GetTicket(ctx context.Context, request GetTicketRequestObject) (GetTicketResponseObject, error)
+	// AdvanceTicket Advance a ticket to its procedure's next task
+	// (POST /v1/tickets/{id}/advance)
+	AdvanceTicket(ctx context.Context, request AdvanceTicketRequestObject) (AdvanceTicketResponseObject, error)
+	// CloseTicket Close a ticket
+	// (POST /v1/tickets/{id}/close)
+	CloseTicket(ctx context.Context, request CloseTicketRequestObject) (CloseTicketResponseObject, error)
+	// ReopenTicket Reopen a ticket
+	// (POST /v1/tickets/{id}/reopen)
+	ReopenTicket(ctx context.Context, request ReopenTicketRequestObject) (ReopenTicketResponseObject, error)
+	// ListTicketTimeline List a ticket's timeline
+	// (GET /v1/tickets/{id}/timeline)
+	ListTicketTimeline(ctx context.Context, request ListTicketTimelineRequestObject) (ListTicketTimelineResponseObject, error)
 	// ListUsers List users
 	// (GET /v1/users)
 	ListUsers(ctx context.Context, request ListUsersRequestObject) (ListUsersResponseObject, error)
@@ -22952,6 +27868,276 @@ func (sh *strictHandler) GetImport(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// ListIntegrations operation middleware
+func (sh *strictHandler) ListIntegrations(ctx echo.Context, params ListIntegrationsParams) error {
+	var request ListIntegrationsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListIntegrations(ctx.Request().Context(), request.(ListIntegrationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListIntegrations")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListIntegrationsResponseObject); ok {
+		return validResponse.VisitListIntegrationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateIntegration operation middleware
+func (sh *strictHandler) CreateIntegration(ctx echo.Context, params CreateIntegrationParams) error {
+	var request CreateIntegrationRequestObject
+
+	request.Params = params
+
+	var body CreateIntegrationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateIntegration(ctx.Request().Context(), request.(CreateIntegrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateIntegration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateIntegrationResponseObject); ok {
+		return validResponse.VisitCreateIntegrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetIntegration operation middleware
+func (sh *strictHandler) GetIntegration(ctx echo.Context, id ID) error {
+	var request GetIntegrationRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetIntegration(ctx.Request().Context(), request.(GetIntegrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetIntegration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetIntegrationResponseObject); ok {
+		return validResponse.VisitGetIntegrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateIntegration operation middleware
+func (sh *strictHandler) UpdateIntegration(ctx echo.Context, id ID, params UpdateIntegrationParams) error {
+	var request UpdateIntegrationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateIntegrationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateIntegration(ctx.Request().Context(), request.(UpdateIntegrationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateIntegration")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateIntegrationResponseObject); ok {
+		return validResponse.VisitUpdateIntegrationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReceiveIntegrationEvent operation middleware
+func (sh *strictHandler) ReceiveIntegrationEvent(ctx echo.Context, id ID, params ReceiveIntegrationEventParams) error {
+	var request ReceiveIntegrationEventRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body ReceiveIntegrationEventJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReceiveIntegrationEvent(ctx.Request().Context(), request.(ReceiveIntegrationEventRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReceiveIntegrationEvent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReceiveIntegrationEventResponseObject); ok {
+		return validResponse.VisitReceiveIntegrationEventResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateIntegrationSecret operation middleware
+func (sh *strictHandler) RotateIntegrationSecret(ctx echo.Context, id ID) error {
+	var request RotateIntegrationSecretRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateIntegrationSecret(ctx.Request().Context(), request.(RotateIntegrationSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateIntegrationSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateIntegrationSecretResponseObject); ok {
+		return validResponse.VisitRotateIntegrationSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpsertIntegrationTicket operation middleware
+func (sh *strictHandler) UpsertIntegrationTicket(ctx echo.Context, id ID, externalCode string) error {
+	var request UpsertIntegrationTicketRequestObject
+
+	request.Id = id
+	request.ExternalCode = externalCode
+
+	var body UpsertIntegrationTicketJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpsertIntegrationTicket(ctx.Request().Context(), request.(UpsertIntegrationTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpsertIntegrationTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpsertIntegrationTicketResponseObject); ok {
+		return validResponse.VisitUpsertIntegrationTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListInteractions operation middleware
 func (sh *strictHandler) ListInteractions(ctx echo.Context, params ListInteractionsParams) error {
 	var request ListInteractionsRequestObject
@@ -23372,6 +28558,56 @@ func (sh *strictHandler) GetMe(ctx echo.Context) error {
 	return nil
 }
 
+// ListMessages operation middleware
+func (sh *strictHandler) ListMessages(ctx echo.Context, params ListMessagesParams) error {
+	var request ListMessagesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListMessages(ctx.Request().Context(), request.(ListMessagesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListMessages")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListMessagesResponseObject); ok {
+		return validResponse.VisitListMessagesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetMessage operation middleware
+func (sh *strictHandler) GetMessage(ctx echo.Context, id ID) error {
+	var request GetMessageRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetMessage(ctx.Request().Context(), request.(GetMessageRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetMessage")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetMessageResponseObject); ok {
+		return validResponse.VisitGetMessageResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListPhones operation middleware
 func (sh *strictHandler) ListPhones(ctx echo.Context, params ListPhonesParams) error {
 	var request ListPhonesRequestObject
@@ -23613,6 +28849,178 @@ func (sh *strictHandler) UnlinkPhone(ctx echo.Context, id ID, recordId openapi_t
 		return err
 	} else if validResponse, ok := response.(UnlinkPhoneResponseObject); ok {
 		return validResponse.VisitUnlinkPhoneResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListProcedures operation middleware
+func (sh *strictHandler) ListProcedures(ctx echo.Context, params ListProceduresParams) error {
+	var request ListProceduresRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListProcedures(ctx.Request().Context(), request.(ListProceduresRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListProcedures")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListProceduresResponseObject); ok {
+		return validResponse.VisitListProceduresResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateProcedure operation middleware
+func (sh *strictHandler) CreateProcedure(ctx echo.Context, params CreateProcedureParams) error {
+	var request CreateProcedureRequestObject
+
+	request.Params = params
+
+	var body CreateProcedureJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateProcedure(ctx.Request().Context(), request.(CreateProcedureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateProcedure")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateProcedureResponseObject); ok {
+		return validResponse.VisitCreateProcedureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetProcedure operation middleware
+func (sh *strictHandler) GetProcedure(ctx echo.Context, id ID) error {
+	var request GetProcedureRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetProcedure(ctx.Request().Context(), request.(GetProcedureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetProcedure")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetProcedureResponseObject); ok {
+		return validResponse.VisitGetProcedureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateProcedure operation middleware
+func (sh *strictHandler) UpdateProcedure(ctx echo.Context, id ID, params UpdateProcedureParams) error {
+	var request UpdateProcedureRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateProcedureJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateProcedure(ctx.Request().Context(), request.(UpdateProcedureRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateProcedure")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateProcedureResponseObject); ok {
+		return validResponse.VisitUpdateProcedureResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPublicTicket operation middleware
+func (sh *strictHandler) GetPublicTicket(ctx echo.Context, token string) error {
+	var request GetPublicTicketRequestObject
+
+	request.Token = token
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPublicTicket(ctx.Request().Context(), request.(GetPublicTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPublicTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPublicTicketResponseObject); ok {
+		return validResponse.VisitGetPublicTicketResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -23933,6 +29341,153 @@ func (sh *strictHandler) UpdatePlinxSettings(ctx echo.Context, params UpdatePlin
 	return nil
 }
 
+// ListTemplates operation middleware
+func (sh *strictHandler) ListTemplates(ctx echo.Context, params ListTemplatesParams) error {
+	var request ListTemplatesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTemplates(ctx.Request().Context(), request.(ListTemplatesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTemplates")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTemplatesResponseObject); ok {
+		return validResponse.VisitListTemplatesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTemplate operation middleware
+func (sh *strictHandler) CreateTemplate(ctx echo.Context, params CreateTemplateParams) error {
+	var request CreateTemplateRequestObject
+
+	request.Params = params
+
+	var body CreateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTemplate(ctx.Request().Context(), request.(CreateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTemplateResponseObject); ok {
+		return validResponse.VisitCreateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTemplate operation middleware
+func (sh *strictHandler) GetTemplate(ctx echo.Context, id ID) error {
+	var request GetTemplateRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTemplate(ctx.Request().Context(), request.(GetTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTemplateResponseObject); ok {
+		return validResponse.VisitGetTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateTemplate operation middleware
+func (sh *strictHandler) UpdateTemplate(ctx echo.Context, id ID, params UpdateTemplateParams) error {
+	var request UpdateTemplateRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateTemplateJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateTemplate(ctx.Request().Context(), request.(UpdateTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateTemplateResponseObject); ok {
+		return validResponse.VisitUpdateTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // CreateTenant operation middleware
 func (sh *strictHandler) CreateTenant(ctx echo.Context, params CreateTenantParams) error {
 	var request CreateTenantRequestObject
@@ -23975,6 +29530,157 @@ func (sh *strictHandler) CreateTenant(ctx echo.Context, params CreateTenantParam
 		return err
 	} else if validResponse, ok := response.(CreateTenantResponseObject); ok {
 		return validResponse.VisitCreateTenantResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTickets operation middleware
+func (sh *strictHandler) ListTickets(ctx echo.Context, params ListTicketsParams) error {
+	var request ListTicketsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTickets(ctx.Request().Context(), request.(ListTicketsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTickets")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTicketsResponseObject); ok {
+		return validResponse.VisitListTicketsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTicket operation middleware
+func (sh *strictHandler) GetTicket(ctx echo.Context, id ID) error {
+	var request GetTicketRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTicket(ctx.Request().Context(), request.(GetTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTicketResponseObject); ok {
+		return validResponse.VisitGetTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AdvanceTicket operation middleware
+func (sh *strictHandler) AdvanceTicket(ctx echo.Context, id ID) error {
+	var request AdvanceTicketRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdvanceTicket(ctx.Request().Context(), request.(AdvanceTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdvanceTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AdvanceTicketResponseObject); ok {
+		return validResponse.VisitAdvanceTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CloseTicket operation middleware
+func (sh *strictHandler) CloseTicket(ctx echo.Context, id ID) error {
+	var request CloseTicketRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CloseTicket(ctx.Request().Context(), request.(CloseTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CloseTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CloseTicketResponseObject); ok {
+		return validResponse.VisitCloseTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ReopenTicket operation middleware
+func (sh *strictHandler) ReopenTicket(ctx echo.Context, id ID) error {
+	var request ReopenTicketRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReopenTicket(ctx.Request().Context(), request.(ReopenTicketRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReopenTicket")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReopenTicketResponseObject); ok {
+		return validResponse.VisitReopenTicketResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListTicketTimeline operation middleware
+func (sh *strictHandler) ListTicketTimeline(ctx echo.Context, id ID, params ListTicketTimelineParams) error {
+	var request ListTicketTimelineRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTicketTimeline(ctx.Request().Context(), request.(ListTicketTimelineRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTicketTimeline")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTicketTimelineResponseObject); ok {
+		return validResponse.VisitListTicketTimelineResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -24207,345 +29913,455 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3pchs5uiD6KgjeE2GpO0VRsrxJceMcle3qcpcXlSx3xemSR4QyQRKlJMACkKJpX0fMQ8wL3OgfJ+b3",
-	"xDxBvck8yQS+D8iFzCSTm2hV8ZdEMhPrt69fGqHsD6RgwujG8ZdGj9GIKfj35QXt2r8R06HiA8OlaBw3",
-	"LnqM3DKluRREdojpMaKYSZRgEZHXv7LQBKQjFWm/6uy9oSbstZuNoKHDHutTO5oZDVjjuKGN4qLb+Po1",
-	"aLyWIcXBy+b6cP7azxMqRk06zaxhz5lRo9OOYWpy4PcslCLSxEgypNyQa9aRCjaiRlx0S4fmwrAuU42v",
-	"dvABVbTPjDup54nSUpWvvy3YJ3MVwhNtv5OBYrdcJpoMaJfZ2bh9/LeEqVEjaAjatxPiO4Wl9Omn10x0",
-	"Ta9xfNhqBY0+F/7zQVByBq9elC8KT/CBJjxKZx9Q08sm51EjaCj2W8IVixrHRiUsv5COVH1qGseNJIEn",
-	"S6aOWH8gDRPh6Ec2mlzGKUkE/y1h5IaNAGBMj2syVNwwskPJhw+vXhCuCSVdKSMS9iQP2W6TnLNBTEfa",
-	"wRwcpjZSsYgopgdSaAaDHR6R3smlgJ9pHycZctMjVEjTY4rYrTFtCBV6yJQmR4eHJ2TY4zGDMTtcaZM+",
-	"pBKhA3LUeta8FP64EFGyA8vtd89uuOraHj2qcW0dwJwKgLJ42SYxhQXS6IRQd2y0S7mweyKCDZlK0TTd",
-	"48Fhs3L5Dlur1n1QC9xEGCcRO1Vhj99asJm49FhLEnO7RvcMUSyUKtJVSMBxyCv/fGF9EevQJDaN4w6N",
-	"NUtXdC1lzKhA4sL73Ewu5Ix2GdH8cyXyxfBe6WSP7EnQT7yf9DM0xE/ZqWTUImj8BENPrOF7xdieYZ8M",
-	"0cxu74QMelIwIpL+tb0uqhjp2zthEeH2FgFP+tRUrfm3JWjFV4vtiEBA0r6j0TlCv/0USmGYgH/pYBBz",
-	"JNj7AyWvY9b/668aqTf7RPuDmOFWDeWxA1mPRz2qyQHh4pbGPCIdzmIgP0wpaQnpL18a8F3juMH69u2g",
-	"0Wda065daT/Rlk4TKgj8SGgUKaZ14+vHoKENNYluHB/ZjRpuYgBpN4+bPaNSiRLH1DARsWO3g2N4ErnQ",
-	"1/wh/ptincZx4//Zz7jkPv6q98/wXTy8STz1m+aa9Glsb86yLkUobtx+707ihLTxCNrE3qQmjIY9fzxf",
-	"g8ZzKToxD5e9iVOSaKaQDAKxdecYWyoyIuwT1wbwMDvNZ9lppouYdoyhf2jVh+gH1n75jISJUkwYYlfL",
-	"AjhZQbinwhnxzvZrmQDXRBsex5amC2D1X4PG91Jd8yhiYmlY55rIAVPwChGMRZpYlPaCkoyZJjTqc1E8",
-	"54fZOWdrmXbQnfSpVZ10SOOYqQcaFkn6dESENBZi8OzSXcGBvRKGKUHjlxZs5zi0pVd6Kkgi2KcBC60g",
-	"CFhzAkfbdtd9xaO2hQJheIczTbixtBPkAKZuYYOxxFt/K833MhHRkpf+wSKVPauOHax4r0fZvb71T0y9",
-	"VyHNHj61int9K4lOwp4T9/xBpDdtmKDCwFmc0VEsaXQh5WuquuwurzSP5tcyAhSVt0zhpfHPjAAvxmUq",
-	"ENy5ffV7ymMWrYA7udMJe1R0WUQ0F2Gm4lw2Hl42TkDQsrAEIhahIkJdoXDbB4fZbecXSjq40mn3Psg9",
-	"v+eeXxVmZ5pYuiuggjRmbmMmOwXYIJz1hZRvqBg5KUDfNUicnr3yBBuggRtNFDUOGk5Qb2uDkrcHWl6b",
-	"aNTq7KXk1NjcI1VLck/v51RGWNUHQRPTk4p/XgmgnbrBkDvgpCAecK256J4QzURELhuF547Jd4wqpshl",
-	"0mo9DOmA22OBD+yyUSQ3BxkAFpY+DfKS/IOrArnc5bnNBSQRN0IORUAUu5U3KAuxTwOrXwK8fRADJUMr",
-	"713H7KUw3IxWwY7H9DIypNpytQjUREoi3ukwlZMXCid6mEPp3ECwN8XsMFPPlufmvmGjPffK6hC7uLc2",
-	"bM7Lc9kmiyqvO2ydDAZSGRa9YRGnF7CHzRJ9y0Pb+VntbO0mqFBuSDvj6dkrZ1AYKCuVGI4ai7MOXVFT",
-	"MFBE1LA9w/ts0koRNBD+9LR3RBLHFiK9DWRiDB7VMIgEDauvX9k7cZMVz+PnHkPmbCELVHuLlVaKCcHk",
-	"RdPT2jESHuxzkRi2a8F1sXWj0vhl8oeBYh3+qdz4gHaRsEcVDY1VUp1ke8NGATEStPmu4JoRDpg0MbhD",
-	"/qVO3Eqos2Dv3D7zNWhYleeq1hV9zdu7fkEDGJxReiLZaG4NQR7oPqYjIiu1syOsPoeHAKciZPE0PsvB",
-	"rrNeFMG5CJpToEUbOdBkKNUN8BAn5HUSkyjWJD9z05OJsbKLf8E+qkkiDI89La6Eokqomcu6ULiGSaAC",
-	"tdSvjlolj+oTVJOs+hSPmuQFGl/AYpvJsIVl17pVWP6sm4Jl0jh+1wGbxDQwc8ToazBOjW7KbJ4XoIaE",
-	"ipkmed+TQwG7wyvjOrVggk3E87MGNdHVw5ufnvW/e/LpH4eD10/F+ZH5z8fDfx6E3z/q/b2lXxzSmfu2",
-	"y5nc9sd04685GnqKm4ioASLPDevrWRiXHoWfhSpF4XPOAl5+JvibpyX2cTCMnxBLCohEiLZUsTmbPIxt",
-	"HLZQXELp9Ttj0nw4GjoZZdxOOgH+9rhi1nectcbjiTBlJsNX79+RhwePH+8dEBoPenTv8IQ4uyT57tye",
-	"zoAaq5o3jhv/7ZfTvX9+/HL49d/K8Dji9v+whLh8R7lS0o41c503HLVnJpK+Pew+5aIRNK55HNsngobu",
-	"8cEA/wUZJHf2OZIC9s4JolLy5EBareUqlBGbXPfzl2fjB9Dae/bxy6Ove/+O/z0sPwowIE2O9+H7gLBm",
-	"t0neP5/nYLVRjJkyEjkJqBNg+F2iuWBa/yATVF4q6D5q7kjJA0s/rHZkSTb5LAU7IT0Z84iO0IYsOx3Y",
-	"QBF0Y+ksvfUI3QXvs3edFxahP5aaj2JpxXxYRECo1aFIWw6Y0G0QOO1qapOSnxm7iZB29OmnV/jKE2Ay",
-	"7sPBGJUJGuhNcj9byvA1aMD8sybL7WyCdox0w48S+CMrIx/PaRxPkk/aZcJc1ZQP0UmzpGRkYbQ/MGVe",
-	"y6AR0v6A8q6ou6KFBGoRLbkFZilf3SXWfUwYZgVWLqs2P1taTonUxE8yMaFEqcgTQn+ZdmR5hZ8sYUy0",
-	"BVVn3/lYY9pBTMMlD/S3hMa8w5ccRTOtq4+vlKYmOn8kDpoafk+NIH9KADel3CEZRHNCYZkgn0JVEQ0y",
-	"jCnsMMhQN735dE8FxCisr4oyvLxlwiykBMyFerdOvJgLCKuPfuwYcfiqLf6EQJYFcoxxG0cfp9FhoKFF",
-	"ZJ31yqvco+PrhSmLo1Utnovuz1xEcjiF43qoAc+IHTvwmhby4gdz8t+N8EOG4lpNbggQr8zS/BNHwdnL",
-	"rwCPdjUmnZoEqk8/XTnc1+Xscop9hEvlJP/J18AvMNM6YR86T2Kmi8RyOn7gMb3HpxcijUFjmAL6LFzM",
-	"sGKaaSQlim7gsZP155E7tXnpJ+56IfI5fslpCMfDXATHoxkBHAvbPPJwUh48clAIHmkFqwGnVVyxu103",
-	"1LSLWYHlICUA99N2MIaYOQ4cKdqxMO5iDUCLdE4DbeRgUCHy+AE/AGrMhPk+F/lvD2Zhwd1C/jcK7JO3",
-	"2KNCsDh/fRCOZbGgR42mg4HlYS4uiYurAVNaiqmWjeeyP6CixFfhYpdYfRHAG6hKUMSHxi0l34di8Osk",
-	"gh0c5Wz9ARGSDBIRmgQ9mDsi6TPFQyLRfAsmKf/d87dnf99t1pp6AS4fJtrI/hXESM2mL/Dw9/jsHB4b",
-	"1qXxlUeB4sGc08+//0sSLUNO41JHhxyKWSbvYU8SORQaDy8Eq1+ZSXu2lmgBtT4sndnHz1mnDJhqyiII",
-	"2JkoYhSNWMVZvZV9RjpUGKo5rQURq9H5cveXV94KkBPkUDE9xzklFDyLxfS7ZehApgrkjKXpRZYj9M/c",
-	"9Cy6Dp1bKIfOJyTssfCGRLzLDWout0yB5WDMGPzwcNUYWUS1OblNHtNmIvUiqPIWLACvxCAxs899JQg0",
-	"23Sch/bc6U0B0FUIao6f3VM5rXDmeUNJaPgtA67u/p3CzC+o6qJ9fyqeT4QtQngtF10S4jhkp82j9i5G",
-	"BAs2hDjRnbZgw/buCWGfaGjikf1y0nZQE9QFG9a8UEe7yuUifGRFsugaCR7NZR2MJwJk5HCMjM0WTr5J",
-	"sjbbXLsOKjQbK0ugRxgaltCdlQit11yZXkRHEyPUEjtx81c80hUUCx7gDOWzEHeC8QkdqcgOJdfJiCmw",
-	"CEJwMdHslika596UHUJJV8lkALJwCvEzkXeCnS/ijAFl5fjLymKYfpXXVy4c7ssSAUZCGgSCuxRsVyNT",
-	"OmkyDzsLi40ATwuJjdPgfhac1wfBjNzmvf9T7cse4KZd0kt4aByaZkg8C5siUlgrBjOUTrFm2bBuKJKD",
-	"jJXIa0h976u8BqtfgcCFlPvbELjyWD+NZa5K4JoqFa2PgUKebljknQ90xhnn44ZLkKJ07DSlMJ+Me1Rj",
-	"n1PpVG0uuDq6tZgYdsuUrvDOUq15V7DoyshyWoBh7c5ohYGmLr53bsEUgmiWNFWuzys4GSgyeRi5ZyDs",
-	"6re865sMlTRsoZOBAHGX77rU+cRc3NSgQylAvLbPe/Y3j4g1iLn4dAWhEhVwY38iZ/YxohimG9QyAOLI",
-	"VTcQ5hYPNQwIFzhLqSU2DYApp4Erio8xVJnlx6iltGW7X8YXXCbepucepM6P1HAKYJU/zbnl3SLElV6t",
-	"qwZAaOGSCQRH219Y5KsclIQ0Zt6WejGN5zAkAPNELBbwt1R3Xcl4MaPRigb7WuOAawoQS55h0Sq2mnMs",
-	"Cn4rOMvXjEbTRqtP+fwosy9gFcJ7xrPvrQSfbuGcxT61ogzk+ByKVw41SgwlCDwrGs3C2aqGuhu2PHZT",
-	"noxnp5w7Ir8/t7hZVzhpOZcDqFOAQl2F1RxSGZ6XhuyfEpfpABF1qKtFLPAuKCni0UmWx1isjmJnilI/",
-	"llPbsqyZR4/GYvYP9p59xDSAVlARul8w31bSTcSPyVIuWLAjzYhLwwIh5/WGDQyhmmgrEO1QQ/pSG3LQ",
-	"apEbNtK7zsFW0ORyik52HS/ePr/TMLkpYc+KUZcNOh/tKAbVzkige/H2+UIWsmzd81pwsm3lNK9Hs51w",
-	"bsaKTayAH9irv59s4AWnMVPvmTFcdHUJ/PZYeHNlIVUm5qpfYY6/lomI/HpRp0CHtSveBkVzLB3JKQG5",
-	"2KKI0/gK3XtXaUDPxEQvuA6pIgOqKAljzoRhYLRIxVFCDb+lREjysx3kdDBoknedDtlxEX67RN/wAZg9",
-	"+id2tVTfuAAPqwzl1pZTQQZK9gcmPQFXx2BydT/IIYml6GbjQUklI12JL1dbzg5WfgiGxcyS0ZlBVhf+",
-	"wfTWrI4h6C3lAB9X1zS8kZ1OjbVSQSD6Hio2aDLsMeGvjwohfQm28gUvrdaUXnvliQeTsDh92/kjnakC",
-	"FfFgRQa+MuRJY+4eosUoC/JrtebBjXkgNZ3zcWHGRzPBcK5wGTpwZTy8BKJ5P4ldYsmQXfekvCmVQzDt",
-	"dpYh7vH4m0EDSuu9E/Eo1RYSVTQsJooXzYqPamb7zcCn9ESfPj6qUWVuYviXtU2guSN4WHJ2L4VRnOnF",
-	"0tjx3dpczs6VapN5w+8jD8kVGQ8T+Spu4jJELGwoWpIvw4rLOLMva1fGzAzsEGte/JawhEUBuR6RgdRY",
-	"Mmin7dbffNsEubJd9B9PWxAIsFiZ6+uMQ3IM3K206qjKAlinpk7MnWlo9Yer2gJl3vWwUHSEU4AWfn0B",
-	"eTtK2FzPd2Qcy+FVMlh0kfOUJcllMM62LjMarSGJEpS7+bMLZyLmqi2kxezBdNVlaYLuyoNGLhtmHosp",
-	"rP+FK2ZU19TlqdE4whpFBdKWeWlx+uJMapKfo7zYBIy4Al2okubeA20oD5Y5QQa5ABhTKO9joiwIWyiG",
-	"WBEN/5tibMkzz/n85T/3pFUjrPpE/s9//x9of7c0MkjjFaUiFvfJjvN7YSkgwIDdgFD8L3DudUAGHElE",
-	"IPNX2utrM4mpRHsKwR2PRvflvrPSGUIO61fAmUIApxC8ec0Qc9DDr1VAlkPdEgZenxdNrSrga4CMwxO1",
-	"uulgwASLjomD6YCggwl0FvvR6soDFqVKR2CvhCkFjwL02/+g2I/763lVQBAPms2KMlOLGadgN/ms8Ara",
-	"/D2jJlGsRLpzv5BOTLtjxsBJFBhIZToy5vJKyQQwfbKsCVWGccU/09//6/d/SRK5cAojNeCXfZFl+Aox",
-	"FpnJNi2YBNGksB6Lu+m8uswgMW5CnljktBOpqdaWlBYrHJwlRlCQ88R9YSVlsJ7eMDawW+KK3NI4Abvv",
-	"LCX5mz3nyWPMhPcJnHXFscvrsrE4CgjVhJJIGsMiMqCmR7hw67qW0SjwiVpp9wKoNz1WbgqqE3tNcTIS",
-	"xxfkLsV4qOAvRReLLmOISDZ0ZQnvWViJG88mL4U/EJg/DMq8DJbQRknMImT4aUAY7TIR0T4TRu5OIue0",
-	"8i2zdYTpKtBWw1lXSI6xcJhd+IJhSktpOfOFN683xN+jxar1oFS5Wagqil/VYklz85RVmtsUcUdC6Rpk",
-	"zZKIwaMpgc4LVcV0G5h2pytQ71Jafj81vBTnBiz8lmB7XuirDVHzA8mk/jtgInKqrotYoCJkcYWm68dZ",
-	"VZT0Jln96q5lTTyjTE79gdHY9LJrLJ7nZPmvUrfMGNy4t8rg5gcsqLRQ7MPsC3AgNDOVpkz+eM8MEBWs",
-	"yOgLP50QQREaiRRMkx69ZUS4KJX5JYrKTCo3SZmzbpJ2sSyBKX1xymEvxJxrn2VJXHytHlNVe5qykRVw",
-	"JA9/tRwqZUt51be6YFnsA1WaVcRPMxHKiDt/f4fHDAq8Yy8KMU9tjQo3zSKFN9w716PFaB2D9g1oE6vx",
-	"tDd+j+uaIziSYU/GjHA4WtdlI8AAA25IxOvFmk9z0yk51KhRDJliYIPA2VjkDJsjspP1izsIWq1WfUcd",
-	"wsS5HFY46/zaroxKRDh2jzmnfCfthDJ5xx0uuO4tSSDrqmpdIRWLrkIZJ31RFhOCLS+wyZVLKol4BOea",
-	"Vo4vHN/MvNjxEsRpbOPH0sLxw5JVvaCG4k1bzCqPQ5lkaFlNJyzujCEIWWnPqqImpR0lSxQsZ4lM1StY",
-	"e5Aro+nHy5dyRFAugZvJy5kZeofQuQLa6Ujf/ZTlx3B0HpscnjShljQlsXGUSQpGuG7WTORh5UPbX/yp",
-	"IF/oWfqEPcaGBJJRNFKmrM0MvHSwWw7gObvejGIjHKTzaaa4V8UKnhOZmYD5HMxuztmUJnd405yzH0JN",
-	"/CQ2KzfOxfHC72Z1wqZGcrvHNm/Ky1mp79IcOB7AUGKzhif2kgF2P8gb8VL73ULicu36Xndh45MhNCqc",
-	"7/Ck4l0+s/ztO3wKW3dCdcnylCr7G0TWN2vGODjYTdeRTlDczmwWkl3p0pa+MZ7tPLdZL5BU7uOaUJFF",
-	"29awolQSg7Uj/7L2xBrIXY2Ytc0AAxauwhhZVXZhDEPKL3ouF32GPvWCZjwiTXQ28LO3gVNiA8w2JKPk",
-	"voAUjoC0+1QkNG4TqAc5BEl2Cmqe5hGTdJTsO2A2FBpUFqI0Hx/NpxhnGOymn4Gdq5Dy8rW476Wo99rl",
-	"FK6hUJGnAt7osRaOu/JyP9UVsFdYb1ImKix1J3uBFoKOQtp3SLIzZNeaGxYQqEgfEAURIzRuNpv16o3W",
-	"M4JaaFi102y8FuVChYPswhbipuNAOLPkznzlfBatFbz2gowphM3sZzQ/ZNSt6WPfWQGRBRJ1f6nrpNdH",
-	"sGGWkAp2ikJ9ARBv8PtYalNqV8kldy9eIwgjG7+BAkE57C71u9jf76Q00CxqMduuuroKPAuSlmrMXwOP",
-	"KL0sLm6eQxRbiVwRGqnuVCFXsj9zQ1zcvJqrSHYWaFlErjZNjOxTw8M2amZmrHALcRVTcoKzlasV24u5",
-	"uAEDWVqf1Q8FsGOfLSUEWL2o1vbKmLPbCYwzU7PNbnYVVD0Dk4X9S35rFeUVNmV9WsbGskR0VBkyvilD",
-	"wgG/cp06a7a2BDfv7OxZeMr1PZ319Add4gOAF9P5gnSlH0t3ltpuly8MEHHFUtOtx0AuIPu6Ac3O8N+P",
-	"Va60tD3jqtSQfDGokrxOYVZUdClNKWVw4hGL+a3rn6Ws3DVX4zYcdqmVGfbJLFheIVfHKbvPmUTNwdEK",
-	"KJqHyPspqr5ln4zvxPmCjpZLnrDff3YVXKavDpS/9PGyhb1L7VolsdepD8UUI2LznDSCDPRiSxPHUTHS",
-	"1pm0SrH7zBeiubPqIyAJzCjOHHifkQaPPBS0QYeCS0K6ZrEUkFFQ2zE/tY5PltNTXNXL5sHjo2LA+18f",
-	"PTp68uzZweHDo0ePn1SXea5TeMo+uGjPL3fZV6EUHa76Sxqz0uHwFpep/gLP+nuezwwCp7KQHSSFqvoG",
-	"B5DQnFZWTEqfBh/z2jE8MNQzWufAosRubZjVpzO7skMGEMXptQbnyORdjlXHz+lXjyY7K//13xpLFMUZ",
-	"P9f57hCJ3VVtJQWeroNsiPp4rGObyY8S5FYwZXdLM1KkufeTjU6AeIkPJF/Ti3BBqBhZ0t6XguCtnhBh",
-	"/8ZcW84mCVBZDA8oVNnyqZxpQTHn7iwQY3L0hAA53nP0eB4Xi9uQ5QoTdzp3OugmWMcYrk+CjK9oRHjk",
-	"K/R4hgG6eY6rzg80JYS/EmiWNuchWI3b8xyY3bVJb5LUf63cuLvTtKG+vOYxcEgqIhd5k4gbIYdTRLQV",
-	"mQcXh6+1iBlTWdP4YDVZ1eQlWKh/eVta0PiUuPpC6HhC1ppWHR43uhTrbU89w3TO8YqfuZisegPk1K6F",
-	"wk7MGPjlt9F09rpGMeqg6coRpKttZhGK/puJuP4KEuE4a37pH6de0oyy5r4w9dym69lFyis0mkV8X1Xs",
-	"WxvZZ+qBp7gBSbnEfFyrRmXqOhaFXpVSOgl+JTbIiTCVmc7H1dmhZrr98PEcto0FrazqumfZqlZkm6o0",
-	"JOXh5tGjh49rXHzlhVdXc7ymml25GmlFuIYXH2hyevaKKCmNk0UT7dpEQBMllRPmUuo621Ymb5i4Kk2k",
-	"+LnHTI8pQgVMDE+COIMiDtdEG6lYVF6acSF9G/nEFdacm74qSGNwfEXzrrDSC743a2V+ltKjvoAsfysk",
-	"SxTiuoliaZn8TJpL5Wc3mg6IYjE1/JZhRQO7CLiWoni6f3uw71/ZB2vjfuvg2cPrx7S19zg8YHtPwkO6",
-	"96xzdL13GD1hT+lB+Oj6YWcmrcnusfQYi7uebSPIQ+qKxKI8eM8oAVgPastKzeYIydNZ45SVKCweXTl4",
-	"vDdURFRF5Gd3jx7uEEQsMGpUtHaGPc3Cq6oAm5ywhQ/+crr3T7r3ubX37K/7/+/HLwePg5J6y5PLLhXI",
-	"lLyOWb80jPz8++fk2dGjJ2SAD5FIhkmfldVZqU4kgtQeYfJlKwDoLVAybUqLy1RlDL2kYY9wcUtjHvmK",
-	"HBbT4At0erql6pUU8wsaXGhDRciqIn9hD0AIKqrkwAPVdRUitB9k52FJSIFUu1jFKaxrctgfLi7OCD4w",
-	"HpacLxLqW+5MVPPoSWWITvp9qkbewHHDBSzWHXBzmng7MaCx4Ew+nL8igvZ9vl3JiBn9S5Q4xgSmY/f7",
-	"cXbLjZqCLu4wmJb3egZFkEpkW6iZu4FGOlDKt67djX0acMX0OlwDekoCedpkP5TCcIFl1XAt0wWk7H6f",
-	"Y+3nstLPt5zmaj+/YJr9SomdkioiScR1SCOp/r2eWJ0ep1tELjgwd3gzPXcIJqcAFHNaUuGwrpxjaAI5",
-	"LOQcw+4wGBOfy+QHr6aQHZ+5kz+e3RMCcx6P1+WuLDWVX0zZRn/KN1uarmjM21+DF7OWasc6j4de54ct",
-	"jjpzQwuZwrNEm7L4+fcuk0ZnZmB3U/XD6ecJ5sd481KOkka8O5KdC3WfrwhJNkfZiZ4zGoHrtqLQ/JTW",
-	"Dl/KUpAnODxWnaciyiWokZ22vGn7+loYSkS4T0rO59xlCy0tklCoCl27ZELgt1Z+IN6bWRncXh4COGeY",
-	"eJWTdmTFBNalMST+pkXIskJqrrLkA52WI1vI2D3FdeMYbhaEXX1OFxM2MOyIlPUxct2HyhjJeZrsUX3O",
-	"Y0jhfnFwZFU+OiJSEBlHeS++JteJ8RXzrxl2RZHCx6nqch0xLG278h7lHR4xYXiHM4WjXY8KEzYbqyoM",
-	"lp/8DrIT9EibMpXhu4THBivioeh2kjtPLDYYWViMGGRzr8oeUJphZ+8lywfABedamM/nCkeoWzAnoAxA",
-	"XsshUySkOuvFY8ndVUBYs9skmsbsypXfHOuyQ/c+f/wFdb+rj18OgscPy1vtjMHEbIPbKsqF5E+9+hxX",
-	"4LV1ZGDhYE58/07CvGddxCKx2bUupmTTRo3OrahSv5mIa/1i/wXRxtVthVr63r/tv7SMBmvHTtoHrhM9",
-	"Km29cPjo2WGxhUZpAw1k88uMIOQV6nTLDJK6zCq7spx2DFOEQuFdkOKpINj4I/P+Ftw7aNaaYxWlVyvL",
-	"NPk2lBptkz4VtOsEVLRHnpC2TgZM3XItVZuoROCv9spgWSekDd6dNrSjHS/FammVVTj0yaUoZm5yTSjp",
-	"07DHhWtna8/g5fkZvgSZmwTJsW5einwMul2rpdXpuiy97qI5flbk3Humdbm+QuM5ars/t0+Xt1ict8rh",
-	"+mL2UIWbo5fDIDVx1Ix7wudLz6Fe2oa7jmWy+zCye6ESiiVtBPxYC1bTdPtZTACYC3LGGWru5SkLWwFH",
-	"9Rh0PyOh3OrPLGrMHehW0o7uoGaDoSKg54sXMRqNxjoMSHEF5ChoDBUdXCWDvCUtZh1TQdoq/YAugvqq",
-	"JxM184J9vPUP8DAIJuADvHIBXak3d7pJJ2s2ablyrkj7VBu7f24sXHtqiod/bhU6QTppxbaD8cPM7a0G",
-	"dVit/+veXavb+EKXW4ZVk73xJvX9ZRuVeadxiQKq4mnZ8t6X7FZAzt69v9AoDZEdbPOPXq4J99/u/OTP",
-	"b7Ow6o+lR+bTpu6uc2m5eWBKWv4MGzvu4dTKgTU5bUnbL+9ux3qBIFSCHDqpktxB8n1Z8rrP260+gcUq",
-	"+YD4XCttLn/CqyEYC6YPL0QtSg4U9z7rQMtKj9Q5NMweDOZLZfRTzp3ROM640vREpx5NS1O05/Su4xKq",
-	"JmIraRzvhbEMb4g994D88MPxmzdk5/CI9HaLvtfW0+NWq2h32vmldYDdnf+/w19aew8/7h7/0tp7hF+V",
-	"GqAucpc7EVnw6vTtKSyDfJ5oLH3aZ4qHdP89lVdnNIll3n2RY+TzBellzHkyqBnsHbKTlsl7oAmyfPC+",
-	"k51Tk9AY+5b8b6aLh5XPM7e0vaj6NQ5bh4/3Dg72DlsXBw+PW63jVuufaCc/btSM58ECnJkNMw2jw166",
-	"XdYn4vd/SaIYLDKix76x7oy+umQHAlF2m05JrMidnySyoNcPe5IMlTSMcB9nZlV9XCbxzRUXqS63Rp5V",
-	"3kupjYtu+1UTqhgZKm4ME+R65Aup7oBtNuekheZKXHQJBf6/e0La9miyca5HZMDkIGb5FMH0IiED+eP0",
-	"FjA1mKurY+pfmslmERMWYjLlEZxHrXkZ4bTalri8FWi0Oan0/im0H1xae47O1KErTqZp/Cqp/A8mPzVD",
-	"2W9eqzkpDrLzxt+lJSt/l/r3/wnlcbF7kbPIeUNQA42bRS2pYn0TZGapIlwrd2spZ0Sd6niwz9S2g9lb",
-	"XFOJK1/qBRa9oFnLLm+xnsN3Ubeq/nVME7PdOFXbXwWdcfLhPaUyk7arFKMjru2U5Z54++6KLB7fGDgt",
-	"gt1lZgyn95+zkPGyEMMoGcQ8LJVKL1TCfFUfnsaO7/HI9ScIGYQ0OO/cjpCmZ+UQ52PfLfesV4lzudH9",
-	"yM26Par8Dj6W7p/duJYiWbqdsN8EDZMwjf8NWST8/6aXKPdvR3H8R1OTKPdvAm+XxuxoFiaKm9F7ezlp",
-	"7ZkfWaku5HqJnJ69IjdsdEzap4npScU/g4fpmHzHqGKKUBNdNZvNtj0NuHQ4UPgtO5+eMdBGCV1nUpVO",
-	"eZH61qSyU2YpAxHhgrRPL16+ffHy6t3Zy/PTi3fnVz++/M/2CZEiHoFQPVDylmsuIXkBF69rLOorBN11",
-	"5OR6nEQL3roeo1HMtA5IP4kN33OH44Jx9kKrSSjy/PxNk7wy5FfJhS53ZWqvUASEikvhE4i8tExFRAwP",
-	"b5jRpIPRMOgXVPCUFIxoBrFrz8/fOE1MNy/FpfjLX+z9MGFcFF/zL38h75mIqu7tMmm1HoZ0wO1RwwfW",
-	"bpIf2Ui7WhXESEJRjZEdmNlt2q6RhuZSuDh1auCpB5pY8kF2nEc1KLhPA+8rDYplbHeb5FSgxzM1SyF2",
-	"aIKu6Etx1Do6IVRkjldXYj5mpE9H0Lch0cw9rslR62GTXLgnNKFxLIcYpsRo2MuNYjWYmGsD8HUpuNGk",
-	"/WkPr30PXm4T9skwYaHKHTIEwWt7uC9vmRoRiMJ31Z7TVIA2HSDOcyn2XWT2X3/VUrTT7AA0f1If9d22",
-	"MNkOCL0UbQjIbgewyTZSWfsLaWP+QNteQODK/2KUPxeDxASkjSkBv3xs+why3HCng0HJmA3gNmKZuv7L",
-	"X+AQBrTLhRWCcFVt6I7Sxou2x05/SxhpI49sn7iS6aSd45xtkgjDY1f52vJhN83PihsG59U+e/f+ok1o",
-	"GLIBXC5pv4pYfyANE+Fo70c2ars2AcdgZBjEdEQUM4lyfndMQyKK6YEUmuEBadpnl8JSCzxQB0s+USCF",
-	"icPDAPeT/qQNj2NLWDox7/YMyaDZjpYB0zOHFVTBRANDDo8IuB2apH12evH8h3a6TLuplxe02z4hmkFo",
-	"Jrmm4Q2Qr1edvTfUhD13rvbmY9Sgc6B7cIgO/5iHTKCbzikaVjhQnBnqWo5jXoInUqdnrxpBw1IZpF2t",
-	"5kGz5SiuoAPeOG48bLaaD9Fg1QPSvx/J0P7zNWjs96CR1mf7dbcsVefULfCw1SLDHo/RzD9QMmRaE5ee",
-	"ZUHsh4uLM0t1Uyx7ZXWqLjPYqgtrQcP9wRoOWy0XMW1cmmwedX51TsecgpeqVPIGhBAQM2b2Tcq3CQOK",
-	"X5Knlu2FxvyWNQscs3H8y0fLWyHbo3HceM1vmbCPW+wGpYR2dc5w8dG+vN9nRvH0jN1VNEe0H7uvwANa",
-	"99Rd+UIrtl5TDYxJWQQHAuIDgfvcUVY00EAOM+YiTdxIFqK87KVkEc1+cXhBVt70y8mubJEbzNZacn32",
-	"x5FlV5APRIyinQ4PwWL3qPVwLVuhhjhkIwcBGVq2eFjYXD5+ejW7fAvtiWg0OklbKRNNR9riYxoPjiFg",
-	"02E3nWU68N4e7NMB37thI10NoJbTW+RnhAE7tKSz0G38xIUzIS+2D2LTbDkUk0BpmTG6BqAute8PrSuj",
-	"cbJH9l9bntX4Gsx88DmqevbJ4mbeWUnSbjdNN/M+MW5//i1hapQZfnLRMundzoxbmTi/WEsQQYhit/KG",
-	"RTB/1ZRchHESsSv3bGFq56BK1cmJFJePCyF5PbjFOwMzQQngnoLGbg8VWxTIOLL8F5yPKKj5VGOjWdwB",
-	"AcJCk5PNAI+PcLVli0h3tf8djc6RueMrB7Nf+SCok47RD3V0+Gz2SxdSvqFi5ObSSGdqrA8SdgSNXSLl",
-	"1yJD0amupXMoieHxBhS6omw6Xzzg16AxkLoEhdG2ZXUci7sdnxYB3UwCIhVKmjCRdv+LkY/W9NpBhu/F",
-	"C9UgWLvUTTwGUNhOvLvghrEB6FdU97BdPco/RbqA9jpX/3RewpATMqF86sc04/Q7GY3m4w4OEV+en1na",
-	"GSVpo4l58CQtrF2wFrjYwTEcPVgxjqYu13Ih6IaNgqzrFd7i3eIf8uvpL30v1TWPIibwjaPZb7yV5nuo",
-	"0wEv1EDx51J0Yo4mmqODGms6o6NY0uhCytdUYfGbo4NHdQ5AJwPs5fiGRZz6MkZHh4d1XnZSqxUzXiKd",
-	"2CQRQ+jyNS5uAFlXTsjGZJP9Lzz6imQtZqYiBcySNqBBv44XJGSfTKoRStEk55a3ggVpyEOQsYU0EPBv",
-	"9zspsiAvTknTGPoezVgO8PE7RrB50WVTwAQ3sW5gCrxcO6EdVV3pqqWmmaRYJmZz1Pi+AMvfmFk7pMwp",
-	"drxofP3oaFVIYyYiqvYtudnzsat7zu7fraqNguF5/nES0RGhkDnTtvSrTXairC3ZLqHYh24shIm0qWn7",
-	"ehmphfWzFCy4FGlsxpCxGyYiHWQNw8ESXWwnDm0yhz1qCM21TbwED1phmZcN0mdU6DJZrsvMeGXriaMd",
-	"CystDco6SeszuZwctPtzTKwqU5/A25uh5hKBW1aRK5sBmluUKoTT/Nfr1MzGj7qC2GAFF/PnULXejoNr",
-	"jlx4TF2VlAIhz6mIUsVrnmPGw9qgAFO2yq8ea2JsmUoVUyEuHcVDSFYWZJPsxAHVPhQBdRVU5h6uyiSQ",
-	"phYQxaxqot0pPACLYVcxrY9J2xf/aQekneaN2g/XiR7Zv2iLtP/ZU4raTfJB+JcwF+BSdBRaBLFTKjAd",
-	"xXzfXfgBA09dJq1P9XpghWf7vUpipk/sOkGvxaKo2vn4iXP5l7Eh3JlFDCy0uoRRgGGl1ix5tr5BIJ1/",
-	"HpvAH5YurF/132rytZUvuxOH94hVNWlgnswFZRSxhDfu/zZRUGl11AwLqqALuUB+HhS7fe9gv14XibHr",
-	"Y8uA/gC9gWECAiUndI42+TLwl8JX4ZEq7R2OD2bSspPEPSHbBZJnqaDOyGAZvcITGjlJYYMWUKzC1Dhn",
-	"Qt7KhEBhT6Mo9jXJ1V2qF0dbm1KWVai6YwuqPfti5a8ppDN1yBZ64GwtqVv6W4v+IpyN5hQ/fdh5QfzE",
-	"vK+M6CLh0ZX6SMy1eZ4+dRdu2DJVOo3VroubuOA0xuPjWsUmnGy2wzM97T+REzPMwc7qlaYZPkw/OURc",
-	"RYp2TPsEe3wSboiRpEdvCzUkgVZbOu2TsSrdj/7WN8p++/TTlaskpBvHD1N0AXZMf/+v3/8lScRSnmzv",
-	"YMhFJIcY0TLSCwUYfwwaDPLrDlzSI5yo5fHP7OevX+dF000xcHeDlXwbf7eSDEYiwhJeXtBu1dDusX14",
-	"5mvQeC3DqWU//fPpc7CUb1km2LL4NTtLU7BbnF5OcvcaJsd00rXzybXh29et2XKK2XJZqFqp6RLijsPe",
-	"JCxi+t3izLUDQdWr5KqP7EhGjVDdnSiI9+Sw1Zqf4/lE27s28P2hMPBb1GhrcJ4zBbADuX/fY4OczXHK",
-	"DRElhP91crt9J8HXUmxfumfviXprlzu6E90WZpqt2LqzHgvm/aPZtzaqR9O8t4ul8LowM18NEy/Vv39K",
-	"WMJ02gI7yPfFxlbYOxBQHDmjOlcutgX6ue0G+BdKsGObOd0k2H1TY0YWVsi+FNeM/GbniiC5BX14LjsU",
-	"c9/aUE5Eao71WSE0xPSYwmwYfLdMxadRtCxpWKWan5KyX76k7VpLWsdCQkHCxqpJPLw4OMyqXaSv7xwc",
-	"7JJnT58+fbr35MmTJ+hOrk8UONOb0doLk1dGLvtqMh48BHagNw6KFOsk+s5DLbcW+PtsgWdJ1gBTQ1vo",
-	"lShVFXFCZaLM/hffmWd6hDO9AeOng31XqitJW5zA92SHG++7pJq0FevLWxZhAraPsmBQIAFJdT4DtjSA",
-	"wr6fJ5r14p/Pcd4tJm7OtW8vIK1hv4wcHlTHruZc45gZaBQVyJYJd93uTE/JpNsDYj3sjSqiRWeA2IpF",
-	"3xfYo28KlxltxdzVBm0vCYarkGy9ljagkKLulLRcW7SiuDNPzufHcgo/8FW4VyiGQ2XvvBfsmAgJvXmw",
-	"D0EqJN0wNnBy+CCmISvDPFjgt2Ul3nKMzeApwNVaTTfOn7hSbHhvx9QQjKWYTvpM7xZQgxtNooQV6lk6",
-	"0QcrXID1G7/noiIzFRa+xZItljh4WzOWyMHKkUQOCnETHalIV8oI8SOnUVgUAfWhHA3kYIsFWyxAgFox",
-	"EnhbYmWu3LtCQYn2b22iGVVhj/mOj2ANUjRirvfj87dnf4cvoagi2aFhiKQeWjZpRnhXSMWiXSy1BaV3",
-	"uLkUCmyZ1CIMWCydtRJsAwKKJ/SpCVxfSd90Em2bZVgDDol0d3fhipjx5E/gpFhVSB6eQFb8sXxUORQL",
-	"FVKZRfWwVopvbNlYb0AgbrVGPKC/7T9TPGAOwtM0u/S7dYUEnqFHoctvmbAY6/wKKOWhKRlEw44lsRiF",
-	"H3NxwyJiZB6Bm1XRgGlD1s15CWgUKaa18xOEUOqp8V2c9JmgSVYUv0/hMFNHwOOnDTw1Grs+Fo2nz1oH",
-	"rb2Wj+0z9rv3z+GDYpbkNs4TSr5XVIRch5K8oapLFY8obCAUg18bx42Dg+bh4WHz4cOH+61W62Dv6QG0",
-	"bOrS+MrXTZGfyAULhYxll1Py2kTULgWuyt6783A8fHh4uHdw0GpBFVNLt8sHmCPPCm9rQ2GHDlQqZBbQ",
-	"zzNg2wYebgMP7yrwMKVhq6fL48LbzDItp345adGLHtdGKqiU4pshk3eCoVHZ/7iTbxYdZIlWepf0Ew1N",
-	"lX3r2UuBTuedo9Yz9AoPuWa7J65oqbFSXg8AMEj9h34a8EIPJLdSopH2DW3oCLJ7aFhqGcAlZ2xitmfk",
-	"he/4vNVdNoMYeAErQoxptWUqoaJ1V0xnWYazjbydEnm7RrK6bOztWN4MpMlrrKEOeaqcxZEmmkH3Y5HE",
-	"cZuEMaNWcHbVo0nb09O2p6wQuKMY1GfWhJdUm3VBvovKzKuI8Z3sxTIuWc4tTm4opnc6Zrt2JvcMw7eR",
-	"vX+AyN67Fif3fcDh9JBfp/v5Z9duZ1uvpQl2MdvSVLRB+oPaFvqZGm87cV7fDg+vRICss8jUWnIVzUiK",
-	"Ni+scREQwYaZQX2q4dqiVW4F9x230q3UMeXmNr7Fq1K8uhgnQgVQ+aYxK29WmIpYsFzeZ8JIXyQmjXP3",
-	"mx/DqGn49Co/771Gp9xOZmNT/ri3yFQDmXgRTr5pXHJ9gqeiUbF98JgEM4Y/5GUuZAdbBbimbqiIugDj",
-	"KVj2wa3oXiNYrgnsVNyKZTdrNbxFrZmolWtr/U3ZcJyfczJxqWCN2Gh1krTr9nPXXHvAIp4QxYxUQhI6",
-	"+P1/aSJJxCk5aDXrG1wK7Zjv2H2Xt/KUe+/+mFHhW39aTeoBLe7GwgbugIykvHbCBlI7OkrQPps/DoqM",
-	"h0FdimlxULC8GnFQd2WemScMqqRBlD/vtElUztBaFt/kfr73EU417U6bsTRtOMCpxFjkvvqGw5vQc10Z",
-	"3gQ/bzYJurJP/6/y+so3wLTSj6IRnGFpT/6J8KJcAvXHOVw+cCCbiiDC25gaQZTe5zaCaBtBdGcRRJ5M",
-	"rJzyjYk3teKH4NG1xQ+hCHUp7jZ+yB/wNn7oPsUPLY0W08OHKoCidVccZ1lusw0fmhY+tDaaes+jhxYU",
-	"SVcRPZSXOP/GFNi2ItT2FdWNecXITUUOTUXqLHLoPiH3NnLojxA5dKdi5GbDJlCP3IZNbD29091R3m5a",
-	"HTaxSamgFK9WFTQBY9YLmoBHt0ETW1Sqg0qVQRPfHCYtEzJRhj1LhUzkRNZtyMQWsUoQq8rXuWG9tTpi",
-	"Iq+FbSMmthET24iJDUZM3BEVyRhtDeXvbT1d7i6VuFWVZckWna/NMsEKKwvcVEU6wBuFdfTpp9dMdE2v",
-	"cfz4KGj0ufAfD2r3VF88fqJ8NACmFY0WMxqtaCjXAZUVB3MvX0sZMyrW3dbuvijym472qFLHc9+vg1bN",
-	"7umUe7pxR4AyxUOUPrN1E63HTZS/7PWA4ZIK7Rjs7sdc3CxewDApq1+ILSJymQI+CgBCnhiNvIyRroXw",
-	"nMmJdikX2pAdSvpcay662IQijollf31Ghb4UQgrmYiAlzEzjeBRAhURgek3ykoY9OzAVhH3i2tiBcBKy",
-	"0+ZRe9cOS0H2teP6EC3XDVrTPiPasMGl2GkLNmzvBgUTMy9aAdPewsij7SfX6Z6wWLMmgUDFa9aR0PMi",
-	"17EYap9cCtoxTO02ySlWOO3TEVFsz844ZuemWvOuSC3dfTgcacjIgqD7rVw6Ejdj1GgDTjufkHz8pTFX",
-	"R2rvjjj+0hAMOmeWBJZ9/fo1WIixipuNef/motoYJ2PBzEKtvdGtR3DrEVx3bwKkQnfE3qZzqj0XvFWp",
-	"I76ExgZoR82ZX9OxHqCjsNgk65gMexJj6QPSUbKPsWKyjpJpiccPblFrpBR2GgzuqFIDLrLQtq19tEJX",
-	"EDf+iO6LeOaMkTVTSWrA6xs/4L12GrhdzFaJ/fltUWJ6lY0ChexnMHIvkKQgT6+4GvtzbM9kwENud0xF",
-	"6OKVKTQxiM2xUytA1cj5M8mOVLzLBWkPe9RoOhhYnQPVC6dKuBeDS+Gjk9NoZ0ztauPnq2RwRU3bqjOQ",
-	"X9IkF24Q+1VHyc9MEFAhhlRFukl+giMZWf3DDHnI8q2jTi5F8cpzio2QXkfKvUCMLOWFeO6j5bSKFXpu",
-	"hAT/bOOMRTySdosdrvo0kk1kzUkMVsb6Wkc9YvRTHvw2494pLKFKOkjtmeWaaw5yt/HqW79R7Z58QAM2",
-	"rx4oFkMzyipB6Zx1uTZKanLOYhpyKWgk9bFrhVZtq5rI0ctzSrD2pKkll2Ls5zBRigmDmnpFK7XcG+du",
-	"C3dkcfDTVZALd6CeR20lqAr1uHBK36TIhG0+9gdK9gc+mgnZ+4qFpcs0ZCKU/RRXCDX8lpJbTtPY3SZ5",
-	"wTT7lZIBTTRVEE2hQxpJ9e+XDdKGRmdXuOxjYplnG/qmhTSOTwgVlyIvZl02IHjEyMIUl41U/sKBdtMM",
-	"MME+pSnCXiCD764TzQXTmkR01CTtDo01ax9fCsB8GsdW2ILubFGTnFppC17Fc32gieF9Zh9JBoSbvAB1",
-	"DM+5/ouWIFzT8MaTFGjoU9oAGQZ4AYs/gzkaSwhH+TNNBZJ6RAMnP0WIuWMTqdt4BY3CI2KRu4Ot3LKV",
-	"W2rSbYRmQh3k1G2K5GhzkWADFU9lE0dtNdN6ajjL+3QMTTRjThBxr534VnfYElIORZVxB+nDez/bpkJe",
-	"fHepFcVezBlB47afBs+s0/bk5ppte/IQ8CeKxEDYT3e+TAfZ+YpvvBsw4bzONI6ZeqD9IiyDp0QlQmAj",
-	"bQTTACrmQPgUdmJtku/B0gKqMLvFmjvmUrT/9vKClKC1awoOD7bLcPNXyQXi5kZtInm8XLXhw2HCZkwe",
-	"bvIqycDd0zcvEWwZ/Jro0d8lFwt0PZyfwY/HgFXCYua9HzARWWqEsgfW9nKmAkuMAiBLOlQMiRrUqYjj",
-	"CgtCQQBorJ/xfVsYd78ixIr8cS3scVkrQRmDW9BMMG3gmNFbtj5fjUe5HSGN6x0tkRzEMZHKYd5uqVBt",
-	"V/bnRqptAZlMrLXQsDDmLshN9sFYs5a+0rLTYVb1IkOpUhOUh7ISbICVTGLDgtKoYhS+bMSJCHtzS5rQ",
-	"9f6uLVBbDN1KpislKQDFd05SFNNJf9U05Q29YVBz1m4pSrku6tYQyF1GU3ApWxa7ZbHOhWbB4U4Qwhgu",
-	"utUm2b8xbX7/lySRJC+cP+qYDK3+ZbmkW14kmcbgHErCRBvZZ4pwjQl5BFvZlRepQUdxTw4vBZZshorP",
-	"hsVs0JNiNEO/c2tfI6KMzVSJL/j7HzX0fJMaYg7MdHbhCyqJoA6WZej4KnEmd5tQIq5J2naOKwTiqzRs",
-	"zYL3ZQNQQhHLG0iIfl5d5ugVMueEPb4UstMhO7Az1qFJbHYDopOwlyIPVsDQN3wwYFHqpLWf7bxDxY1h",
-	"wvlpuXKe9hNi8QnC8iwBIFxfCqpvWNQkP1vcPIu5+ERCKqwCiG7CIH+8NB7SkbZLsgtI3bPHhBtXjMM+",
-	"qNPKpZSEPRaWRnFgjvQEmm4gu6bs8lBADhqo8V4Z3mcyMVcaMht04/hhq7YUXtziZlJmtjRqmx7zLaXH",
-	"IC1dNeH2cosIp/bRfPH2+Z04fMc9nPOUIMBnF69BsE5X7ou3z2e7cV0d/z+RFxeAWe4JafbAXmpB7e5c",
-	"uRcZKoVo0HVln8ArYnpMs7S3gufOdplcdEujqKJoETRZaVw6osBxSbeDIDOJFasNgZQlrDIS8y5V9U1l",
-	"L94+34xD1p5yVX0hOICtL/ZPG2wVRYR6ruFszusnMBkTLelUMG6R6stbhnRidlX/c1+bb2sx2pTFyF5A",
-	"BlKQs7taoFrOl5r1rKgO/5NSMG1IlLDp2ZsYl/RhcG/KWfkF50tZlQ0LWLuqIlKrDT+MEnaFxTrKR7Oa",
-	"755VpRt3K7D6o50ttWYQ+CcSXHNolyF+7st1iazvwx6LktiZ1ArpBS5TdCK/SCpML9qhAixYEYXSy7uY",
-	"2enk3wEPbzRJBpci2wRUGTY6DWxytmjTYyPSsXQvKs8mwPo2HoA2G5OYVXyrGZIYAEYC6h22Dh/vHRzs",
-	"HT68ODg8brWOW61/WsR1uZ/nUKWTQoSHvSw6R4FOfzibkZ/Tq6kQolMQ2DYU28rs6yeonqYRmkHeeqjq",
-	"hMw0s6pejoqtndWuDx23pfSqAyXXDHKr7bp0zrQXACCvAKqw6QCYvtU3oZ1SSEXIYp3fW7UzaXE2vRI3",
-	"0gSvPcrx2rnZ6WYcRbPw17dWum94vPUV3f/mSnfDUHsy5hEdTe9YYZigwjzQxD+dOuC/U/QzjzkVRFAs",
-	"sJk9IzuEkhGjKiDXI2J3VWW9+MEvYoKSTa7FDnjiowQwmctlRdhffGXOdMWfpWBVXif7wrjPifeTfuP4",
-	"8KDVAp+T+9iyH50OD8cIOc7rVOLdkUwt5JY7aONO5k+kx/cyoEmrKdDYKsmrdDuV6cfubjaqHgO3dMy3",
-	"9WyvdZiB9angt0zp3/9/xSWJGPkuTvpM0KQ+U3Yb3IyK6093OtRv/UR/bj8REngPDcvQgAlWONMRhN9n",
-	"VGDrDLo/zqBVws0yzh/et/i4XB+TV26M+905DzZRo2kebvZbR6GNikQ8BQgP1f6b+gJRqZbghkmb3UGG",
-	"SEUCmWK0rwklz9//g3R4zMhO+6RNpCLtoE00s+BlWBSQDxff7z213//MRSSHeu/g8NHh/mtquNg7CIhT",
-	"n61AfyaVSboJ04xIdSleim7Mde+YCNln+1boCSA+viMF24dia/si6TMlA8L6lMf2z0AxTfczB4sY/BqQ",
-	"kCrDuKL7dnMdGXMZECEN1fvgKNhtXgroD6Dk0FX+11nT28Au3Xc+yvVDwlRsGmN6S4/ij0oOfSU4woU2",
-	"jEZEdi5FlDi8EV3CTZOcyyFGOtM43pNqz/UHOCYUVoGOIkGYhQBsiIBsHRQyFx2NIczS9FzU9KWAHt0R",
-	"eo0wzJmEMhFGY97CkGrf2SBITR52wA7o4AFOC+HPdl5QOJg7mDLahNDy3MPKDKUOKi5jXRt8MWtlneui",
-	"ABdHqCZDFsdVCt3iPYdKTLc8Zg80YSKUERddq3IaFtrFYVrHNcTCVy2kR5VmprAKJqwq+UsjMZ29p/Y9",
-	"LfeePn30bO+gETSGORywyFrqL65SFQz7ZPZDfVskuumur7mgWMx6bNA7FeuRzlcayrngusciBwJjZrY/",
-	"nkdq26JuTXwQwcwTEI1RP8/f/2N1PDH3lgZmt3cNKAkINMYvZ/moHFKsXbyqQjtcZ1ZzxPIYpPF/OFVl",
-	"o64q4U56hZLZUspHnX7ftTSQO23g/efuNLjKSDiseVo7WO8dPl7abxJLppNQRpV2dnxkWnbHTInsXQhW",
-	"/ohQiIqCKvZV01mSP39EXvWUGONXNZuR31b03z3pRL9ZPbm8n3zh63WFAZ5nbSBgdA4hfUQKDNgrKTG+",
-	"n4UBGvuPNkQKthsUG0yk8c2XIqSGxrI72fiu2DuCG5ILSeACOtxpwwbVkYE54NpscGCPCsHiXPPaRcIF",
-	"07YZ5fEMD4vxDD54ME3BUazDVJbFD134kVAeN/pUJDROO0rk+Motp1nabW2PTO7gN+OVyd98lTCZ7w3x",
-	"B9fftt6dtRnqXWOZPDiti0aXiMOzVbbCsu6CjdfCt22Y4BTda/2QtIw2Znl7zd5tpP1bm2hGFRSFsRIo",
-	"2GnBzE12aBhiSWIRkZBqRnhXSMUi1wIX7JZYU8bKH1CSyXLPS1GWqo3Sgl2bN1zrKi3wNWzgLtS/GU/+",
-	"BKL5ijKU7K5mZSdpmaiwsnf+QS5qKK9nzIINEcZJxE5V2OO3FuXWqS7YXc7WEwBE/0QKQuwg2tMK/Lwu",
-	"leAMsAubtlm89InrVGUdp3ekIh1LULFDSbHhkF1es0Jktxe84UQeNM84lMGaOxcsFDKWXU4bQQPIF/Qy",
-	"of8xsD83/eu5mCZKzpTUAxbac0V6ZI//r48ekYMD8uzp06dP9548efLE3pJDy+PGkF1rblh9Odue1mYE",
-	"bLinqtR4NkzveJvUsxXB11ytBuCfUAC5lRPBvNBTEmk1zoHA8OEreLi+vIRrgm9ETfJOuE6b/sedvGAX",
-	"5NI9d0k/0YZcM0Ida0Wp6lLsHLWeocN8yDXbPbFSEgfHvSA9ALm0fVs6jau4zqH/igRjiqEj6JBIw1KD",
-	"OS7Z0ePZMWMv3A63MWMbwgO8gGXxwLL9Kl2yHBZad8JTluIn26y06qy0tVDN1eai+dqOUsQjNApzFkdY",
-	"3vGEtEUSx20SxowqSEWzPzZJ21PNtqefkLKmGEQXacJNsyJRbTERdBVJak7lS62vCFH1kWczWWnT0NaH",
-	"Z90j9N0mo93/ZLS7EQWLLXunpqSV1k7WY3oxVoENrP40M5QBNL/C9Pc6rDq/ldn2ncIhbo3JpbhwkZlD",
-	"wzE4+QZ4/SQu1QrygYjgzA2tHcqwyLe8tQOOIVAl+txtNNA2iOJe4k5F7MU3hTourH8q1pyahMb8M/39",
-	"v37/3yzNwS1BF/LSVSalirmq4SHI3xGKzy4zrAqpPri13Gt8wk3U8DPIri/kusWkWZjkk09i2f1m9M3S",
-	"rGkaRTllapO+iD7TmnbZRCFdBQXBJKGD3/+XhkbzlBy05qgKhnvbjOcgr6SW+w6ga8EfzpC4NejXpBk/",
-	"K25Y3le4ZuLhGCo2kqpkoImGbhuYj0tFRE7PXpEbNiLXrMedsd0herOs5c0btk7T6ZtShPq5JwnXaSXx",
-	"++fdvkibX+cjYSKGQLqii/fe2YrL/5mbHmmjk7sduIRETYY9Hvac/qGzsr3XLJaiq4mRAWQrggCFISre",
-	"TTMasIhwcSl22hPF09sBaR89KX5+9Ojoif0CPqfOJajKyYXpkYh3uSE0jknHA6KmfUZiLthu81L87N7g",
-	"JgDJRRPTUzLp9oqlZ/AYAiLzETwV1gcMAdhInwZMSv2jdGuAg6wSNF2gRZrO6oEtsxoxGvb+RHEuUpFY",
-	"yhuSDBy05qiC+2JdQS9vLYjF3Pfizeq+v2wePD5Kg1y0RfKCOc8FyjRJ2mIkw7p83vWl8JTlqPUsl8L8",
-	"iWtIt4b9WYXU0g7SjpihPG6fwKzpVOjZhZfP3r3HJv94MK5DsV1idbz8mYtO/wbaSuwcHOySZ08ePzra",
-	"e3h40MqyUvrymsdzhMjAnjYj6eJxThF04Wq2UTLbKJk7jJLxGSgrppsFWWpmoAzWt0FSigzdElBukLfp",
-	"JsnbZrG2Q1YsHEJZLG+3b5Abxgaui54cCk8JqwNaPI3bRrTcn4iWJWF2WkxLBTi07oYJlMH+Nshl9UEu",
-	"ayJ66wlzAflwNGAEW4NlvmOv+PpGoFJ0uOqz6CQvknKjWdyximaHf2JRdT3mBYW9VcS5+ITCq3QLY7mM",
-	"rYuDh1kfhPRxyJYEddjrw3PKgZsJkJlKAnyEzHKy4DZEZhsiM1+IzJ3Jgah0rrhJ/2vQtTPx0cgpDWma",
-	"xD5ulWgz5CGztBE7KGPxmHIjl7jZvDaMwuxcSeLuFacsu4OYk0ra05pHY75TYSkt/uOkpa2X6M+p0EId",
-	"PppHfwT9uyNp+19S/JxafzcReWoyW+/8IJyBd0cqKHZoiRV+tbtVRjfGOOFWUoiD8iXrg7lFNIvSupAO",
-	"lCpZo/eZDKjp5UsgecYzTv3nqebkQ5WwqEjNng3uYeKqwhwDrUfLDv7gM5v0SBvWT7/Gkpy+XjLVl2JH",
-	"J2GPUE3aZcVM2gG5bEDRTyPJLaepmnXZ2A384OB/meoJO3d7m/vC7jJrGhdZ5WZ6CSeH5/gnciap9OY8",
-	"7vpv1tuO4dyXF9tkjnMEiEpjdgX9yKMM9f/BRGTpGkQLRrS+6Ij72oynxZ3pFFeLB++tr2Xra7kzX0ta",
-	"SXBRCpMKn+7FmY4VNJnrrHOAq7YmZD6SmSSa6SZ5X+CgmDPs2SmHh3y4CzlqPTu+FC6Rjpie1Glh8GpX",
-	"S0rptr6W++NrWQHMVntbqiCidUecYEkusHWxVLtYloabu+praeUcSAVO04LHiOXJuGoRUmFV8GuWZkLs",
-	"HLWe7Va7VhYV8VbhWymIcR0W9hYQ4jbjJpmOut5Pcq9QeOsouf+OktUJcZoZw0VXT6vX+N4/s0ZES+eo",
-	"QLXUFuMXvCS23SfTgGVmjhvo7Cr81adfrYKpLVDrggvNI0baHUZNophuB7kHY9rF56oKW+RgawOMya8Z",
-	"mzG5DkZXSiZ2TSl3MbzPPksBRdT6TPGQ7r+hgia6Pg/z29wMF5uFXJ6PrQi3vllOtuUzc/GZ5WjOBIvZ",
-	"h8KE1TktPaZcJr1ViijUZ8Woog5EHXHtVtQk71momMnnAytmEiVY5IjPsMdMD+PaR/CUZqXm8i4zMMVd",
-	"sLjiRBWo+EdHwY3y0B5zAJVjfIuDd9AYJGXt+yxgZlNdU83Ih/PXWAz49OwVMfKGCQ/oIY1jD+ZDbnpZ",
-	"lTwNMO5+0rwrNLidhuy6J+UNpuA0L8W7PjdIuxElcrHHtzRO2HgxKtNj/Sbx+Vc0XZ+bU90y9UCnzcHd",
-	"cWmS6Klxe2M4tAFWbvdxlai4cdzoGTPQx/v7dMCb48VQ4fAbx41B/Okq5rfs6uHNT8/63z359I/Dweun",
-	"4vyoETTcEV/hkTaOG8OeZuHVm86PPz1TT//243/+pi6Gv344e/H01euzf76Sh6/pa/p+OEdES/64NhT/",
-	"tyVGW83225E43q+ePDvpA0WGKe1Wn6dtSZ28k0ZzgZOdwHiQau2cEVbQcBkf8NsD7fOusT3oDYPyqron",
-	"h+JSgDjCBcov/jCa5BRhV7OIXKOuhHRVKnh/p3168fLti5dX785enp9evDu/+vHlf7Z3obmqfSFdrJ21",
-	"MnfuAp7ZqFsXb8N+5ypU96ni9D+Y/NQMZb95rTIv7xv7C3kvk89gHHQs6ArarKrRlXMQP3qUvfFSjpXB",
-	"LtHU3lN5dUaTWNYnz3hsm/Ea5+eOphtDAgBSBE8vNHiAtGBxt36rred2taSRhYmyU1t89aTBYuPxLx8t",
-	"QpZ4do3Hdk8nPelLaaElYtWWvphr8wGeuPsc+neWSsLyfJqxpZYyrm6IJ2NWuw/FuX3469RZPYXGcqdV",
-	"s87Z/8KeZtr/Yq3FoTRTs0tDwU7Hiilse8FXR2MlDhkWLvIxK+zKXttGubNnyr9KKkt58t/l7/+S5O9S",
-	"//4/GwEinWujOUdhJ83Uhso62fOdEoBlL3gbfrUNv7rD8KtEz103qMi+Z4dbcdg02qByasutvGE+JNnX",
-	"ieKG9GQcaVRc4GHfgqHQqQGrBA2oMkR2Ti5FBHNA9lKPkZhaNSk0/Jal4mhaNqQ6FMtRv9mBWOnauCY4",
-	"8zYqa4NRWXgDi8JydSBWOTy07oQbLMUJvm77vK8waGsBqJoUuu6o00OTvEgpIa6cKPYrCw3a6h2Z1dBy",
-	"W4Ssygm+mBy4Cqu5k+hyxzeXWLcZ2/VURHau7C1Cb83WdxiQtYxY5z166B/f/4JmG5/BOUYUqoyBQJnc",
-	"SFBoQ6qAUI0FObqJgvKOaF6vyK9Lp10uv66yQyNY9hWz1zdW/h8EVFdXWJMeUywAhyfDtmXkvaEioioi",
-	"P3vf507bbXWPR+3gUqQfDe8zbWh/0A5I+qUdC+J82rupoTSNJ/Nnhs6+JnnBYn7LoNq4jCOmiFRQjFxd",
-	"CtOjgjwifS4Sw3TaPP6aRiSdIiDQZdIK3RIjEHx1VpezcIC9ZYGpEPsMF90mOc3tgUfttAifYiGDNmte",
-	"oj5stQjtUmfyDR1vcuOcWPEe2tcqxW8tU5KJldiJVHYnEClxKfrSyumFK4DQY38F5JqGN0NaUbHKrQiu",
-	"093HJOsC8EKamgFYtr+pEJarg3nYas0qhBnMmCwFiKlzDqixSN44bvy3X1p7zz5+OQgODr/+W2P++VJA",
-	"mGOPrVrVPhfOq8uu2X6Gwg32y6unnR8PfSPQxnHjrxNFbNJS318aEVcsdJjMxTVwlgDH6uvu1cEz+k8r",
-	"hTFhplbNMeyT/fU72ScRBy+PDMNEqRnFdnyZRVxPM/Tekbn87S9vwWp1t6KKw5BzizSDUvPsucfwHWhl",
-	"4D5cs45U7I5T6zfBupd3j3wc633PwAzhQ2pSCuVZs+e2BdaM3GbPP41gMeGGoQOe98BArEwZV34tQxqT",
-	"iN2yWA76DELo7LONoJEFqBzv7x8cPmm2mq3mwfHT1tMWCPJuleMj/sBobHoB6TOjeKgxlsgCqKKhSWu1",
-	"KdZhijk9w3ssIG2kLBEf+dJAyVuuuRSWW4x5opvjwoGuSOjHctiBc6XkCpHr3BCpTFS5Fu/Xx+KKGJqL",
-	"IcT5DaUxKxPDPIeCApZz77D+QDFN9S75P//9f5Aw0Ub2gZd3qeBpk6Z00NC/WToqJOprshNiZr4bdMDk",
-	"IGYBGfYk6dMRsTdhGb+2XJbGJB2zMA+OVTINdIDHgV2TZiyyMWImXX9+KKwzPznOWa4WNdjxoBhwkCvQ",
-	"TMXIF2aDvlVumWkdBjx/1688nc8VkSgHgLECCWQHv6CRPSxeqJupGPktoTHvcCfeNfMlHjCLYXKSQu3N",
-	"nXy7pd2Jfku+3GYO9PINcyYH/z6r47lDu0xE1A9tr8OS8iiJWUQE+2TSQ8oNn9UBrTieVNi8TjQXTEP5",
-	"ezuPghmGUkElqJ5MHPr0ZMwjWkAf/0bJFN8l8Q3hfZSssRXZ+BLdryUvV3SBg1oiQEOD0o5wOgutpdcy",
-	"MUUgz7X2mpzxPYr2XlT1Ab9AuN3EKDoj7cpvIyXeJWhK+wPKu8IRx4jTmPyWsIQFBPxVRDOtsZ/xQMn+",
-	"wIE5xF+e5GKPwh4Lbxz/ddZy+0xuEXZophpfP379vwEAAP//",
+	"7P3bchu5miAKvwp+/h1hqVeKomT5JMWObpWtWuW1fFDJclf0KnlIKBMkUUoCLAApmuWtiHmIeYDd0Rcd",
+	"s28n5gn8JvMkO/B9QB7ITDJJkZJV5pVEMhPH73z80gjlYCgFE0Y3Dr80+oxGTMG/J+e0Z/9GTIeKDw2X",
+	"onHYOO8zcs2U5lIQ2SWmz4hiJlGCRURe/sZCE5CuVKTzurvzlpqw32k2goYO+2xA7WhmPGSNw4Y2iote",
+	"4+YmaLyRIcXBy+b6ePbGzxMqRk06zbxhz5hR4+OuYWp64A8slCLSxEgyotyQS9aVCjaixlz0SofmwrAe",
+	"U40bO/iQKjpgxp3Uy0RpqcrX3xHss2mH8ETH72So2DWXiSZD2mN2Nm4f/z1hatwIGoIO7IT4TmEpA/r5",
+	"DRM9028c7rdaQWPAhf+8F5ScwetX5YvCE3ykCY/S2YfU9LPJedQIGor9nnDFosahUQnLL6Qr1YCaxmEj",
+	"SeDJkqkjNhhKw0Q4/jsbTy/jmCSC/54wcsXGADCmzzUZKW4Y2aLk48fXrwjXhJKelBEJ+5KHbLtJztgw",
+	"pmPtYA4OUxupWEQU00MpNIPB9g9I/+hCwM90gJOMuOkTKqTpM0Xs1pg2hAo9YkqTg/39IzLq85jBmF2u",
+	"tEkfUonQATlovWheCH9ciCjZgeX2u2M3XHVtT57UuLYuYE4FQFm87JCYwgJpdESoOzbao1zYPRHBRkyl",
+	"aJrucW+/Wbl8h61V696rBW4ijJOIHauwz68t2Exdeqwlibldo3uGKBZKFekqJOA4ZNs/X1hfxLo0iU3j",
+	"sEtjzdIVXUoZMyqQuPABN9MLOaU9RjT/oxL5YnivdLIn9iToZz5IBhka4qfsVDJqETR+hqGn1vCjYmzH",
+	"sM+GaGa3d0SGfSkYEcng0l4XVYwM7J2wiHB7i4AnA2qq1vz7LWjFjcV2RCAgaT/Q6Ayh334KpTBMwL90",
+	"OIw5EuzdoZKXMRv85TeN1Jt9poNhzHCrhvLYgazHoz7VZI9wcU1jHpEuZzGQH6aUtIT01y8N+K5x2GAD",
+	"+3bQGDCtac+udJBoS6cJFQR+JDSKFNO6cfMpaGhDTaIbhwd2o4abGEDazeNmz6hUosQhNUxE7NDt4BCe",
+	"RC50kz/Ef1Ks2zhs/P93My65i7/q3VN8Fw9vGk/9prkmAxrbm7OsSxGKG7ffu5M4Ih08gg6xN6kJo2Hf",
+	"H89N0HgpRTfm4W1v4pgkmikkg0Bs3TnGloqMCfvMtQE8zE7zRXaa6SJmHWPoH1r1IfqBtV8+I2GiFBOG",
+	"2NWyAE5WEO6pcEa8s/1aJsA10YbHsaXpAlj9TdD4UapLHkVM3BrWuSZyyBS8QgRjkSYWpb2gJGOmCY0G",
+	"XBTP+XF2ztlaZh10N31qVScd0jhm6pGGRZIBHRMhjYUYPLt0V3Bgr4VhStD4xILtAod265UeC5II9nnI",
+	"QisIAtYcwdF23HW3edSxUCAM73KmCTeWdoIcwNQ1bDCWeOvvpPlRJiK65aV/tEhlz6prByve60F2r+/8",
+	"EzPvVUizg0+t4l7fSaKTsO/EPX8Q6U0bJqgwcBandBxLGp1L+YaqHrvLK82j+aWMAEXlNVN4afwPRoAX",
+	"4zIVCO7cvvoj5TGLVsCd3OmEfSp6LCKaizBTcS4ajy8aRyBoWVgCEYtQEaGuULjtvf3stvMLJV1c6ax7",
+	"H+ae33HPrwqzM00s3RVQQRoztzGTnQJsEM76XMq3VIydFKDvGiSOT197gg3QwI0mihoHDUeot3VAydsB",
+	"La9DNGp19lJyamzukaoluad3cyojrOqjoInpS8X/WAmgHbvBkDvgpCAecK256B0RzURELhqF5w7JD4wq",
+	"pshF0mo9DumQ22OBD+yiUSQ3exkAFpY+C/KS/IOrArnc5bnNBSQRV0KOREAUu5ZXKAuxz0OrXwK8fRRD",
+	"JUMr713G7EQYbsarYMcTehkZUW25WgRqIiUR73aZyskLhRPdz6F0biDYm2J2mJlny3NzX7HxjntldYhd",
+	"3FsHNufluWyTRZXXHbZOhkOpDIvesojTc9jD/RJ9y0M7+VntbJ0mqFBuSDvj8elrZ1AYKiuVGI4ai7MO",
+	"takpGCgiatiO4QM2baUIGgh/etY7IoljC5HeBjI1Bo9qGESChtXX2/ZO3GTF8/ilz5A5W8gC1d5ipZVi",
+	"QjB50fS0toyEBwdcJIZtW3Bdbt2oNH6Z/mGoWJd/Ljc+oF0k7FNFQ2OVVCfZXrFxQIwEbb4nuGaEAyZN",
+	"De6Q/1YnbiXUebB3Zp+5CRpW5WnXuqKbvL3rVzSAwRmlJ5KN5tYQ5IHuUzoislI7O8LqS3gIcCpCFk/j",
+	"0xzsOutFEZyLoDkDWrSRQ01GUl0BD3FCXjcxiWJN8gs3fZkYK7v4F+yjmiTC8NjT4kooqoSahawLhWuY",
+	"BipQS/3qqFXyqD5CNcmqT/G4SV6h8QUstpkMW1h2rVuF5c+7KVgmjeP3XbBJzAIzR4xugklqdFVm8zwH",
+	"NSRUzDTJh74cCdgdXhnXqQUTbCKenzWoidqPr35+Mfjh2ed/2x++eS7ODsy/Px39Yy/88Un/by39ap/O",
+	"3bddzvS2P6Ubf8PR0FPcREQNEHlu2EDPw7j0KPwsVCkKn3MW8PIzwd88LbGPg2H8iFhSQCRCtKWKzfnk",
+	"YWLjsIXiEkqv3xmTFsPR0Mkok3bSKfC3xxWzgeOsNR5PhCkzGb7+8J483nv6dGeP0HjYpzv7R8TZJckP",
+	"Z/Z0htRY1bxx2Phvvx7v/OPTl/2bfyrD44jb/8MS4vID5UpJO9bcdV5x1J6ZSAb2sAeUi0bQuORxbJ8I",
+	"GrrPh0P8F2SQ3NnnSArYO6eISsmTQ2m1lnYoIza97pcnp5MH0Np58enLk5udf8H/HpcfBRiQpsf7+GNA",
+	"WLPXJB9eLnKw2ijGTBmJnAbUKTD8IdFcMK1/kgkqLxV0HzV3pOSBpR9WO7Ikm/whBTsifRnziI7Rhiy7",
+	"XdhAEXRj6Sy99QjdOR+w991XFqE/lZqPYmnFfFhEQKjVoUhHDpnQHRA47Wpqk5JfGLuKkHYM6OfX+Moz",
+	"YDLuw94ElQka6E1yP1vKcBM0YP55k+V2NkU7xrrhRwn8kZWRj5c0jqfJJ+0xYdo15UN00txSMrIwOhia",
+	"Mq9l0AjpYEh5T9Rd0VICtYhuuQVmKV/dJdZ9TBhmBVYuqzY/X1pOidTUTzIxoUSpyBNCf5l2ZNnGT5Yw",
+	"JtqCqrPvfKox7TCm4S0P9PeExrzLbzmKZlpXH18pTU10/kgcNDX8nhpB/pQAbkq5QzKMFoTCMkE+haoi",
+	"GmQYU9hhkKFuevPpngqIUVhfFWU4uWbCLKUELIR61068WAgIq49+4hhx+Kot/oxAlgVyTHAbRx9n0WGg",
+	"oUVknffK69yjk+uFKYujVS2ei94vXERyNIPjeqgBz4gdO/CaFvLiRwvy33vhhwzFtZrcECBemVvzTxwF",
+	"Zy+/Ajza1Zh0ahKoAf3cdrivy9nlDPsIl8pJ/tOvgV9grnXCPnSWxEwXieVs/MBj+oBPL0Uag8YoBfR5",
+	"uJhhxSzTSEoU3cATJ+vPI3dqi9JP3PVS5HPyktMQjse5CI4ncwI4lrZ55OGkPHhkrxA80gpWA06ruGJ3",
+	"u26oWRezAstBSgAepu1gAjFzHDhStGth3MUagBbpnAbayOGwQuTxA34E1JgL8wMu8t/uzcOCu4X8bxTY",
+	"p2+xT4Vgcf76IBzLYkGfGk2HQ8vDXFwSF+0hU1qKmZaNl3IwpKLEV+Fil1h9EcAbqEpQxIfG3Uq+D8Xw",
+	"t2kE2zvI2foDIiQZJiI0CXowt0QyYIqHRKL5FkxS/ruX707/tt2sNfUSXD5MtJGDNsRIzacv8PCP+OwC",
+	"HhvWo3Hbo0DxYM7oH1//UxItQ07jUkeHHIl5Ju9RXxI5EhoPLwSrX5lJe76WaAG1Piyd2sfPWLcMmGrK",
+	"IgjYmShiFI1YxVm9kwNGulQYqjmtBRGr0fly95dX3gqQE+RQMT3HBSUUPIvl9Lvb0IFMFcgZS9OLLEfo",
+	"X7jpW3QdObdQDp2PSNhn4RWJeI8b1FyumQLLwYQx+PH+qjGyiGoLcps8ps1F6mVQ5R1YAF6LYWLmn/tK",
+	"EGi+6TgP7bnTmwGgqxDUHD97oHJa4czzhpLQ8GsGXN39O4OZn1PVQ/v+TDyfCluE8FoueiTEcchWh0ed",
+	"bYwIFmwEcaJbHcFGne0jwj7T0MRj++W07aAmqAs2qnmhjnaVy0X4yIpk0TUSPJrLOphMBMjI4QQZmy+c",
+	"fJNkbb65dh1UaD5WlkCPMDQsoTsrEVovuTL9iI6nRqglduLm2zzSFRQLHuAM5bMQd4LxCV2pyBYll8mY",
+	"KbAIQnAx0eyaKRrn3pRdQklPyWQIsnAK8XORd4qdL+OMAWXl8MvKYph+k5dtFw735RYBRkIaBIK7FGxX",
+	"I1M6aTIPO0uLjQBPS4mNs+B+HpzXB8GM3Oa9/zPtyx7gZl3SCTw0CU1zJJ6lTREprBWDGUqnWLNsWDcU",
+	"yUHGSuQ1pL4PVV6D1a9A4ELK/W0IXHmsn8UyVyVwzZSK1sdAIU83LPLORzrjjItxw1uQonTsNKUwn4x7",
+	"UGOfM+lUbS64Orq1nBh2zZSu8M5SrXlPsKhtZDktwLB2Z7TCQFMX37uwYApBNLc0Va7PKzgdKDJ9GLln",
+	"IOzq97zrm4yUNGypk4EAcZfveqvzibm4qkGHUoB4Y5/37G8REWsYc/G5DaESFXBjfyKn9jGiGKYb1DIA",
+	"4shVNxDmFg81DAgXOEupJTYNgCmngSuKjzFUmduPUUtpy3Z/G19wmXibnnuQOj9SwymAVf40F5Z3ixBX",
+	"erWuGgChhUsmEBxtf2GRr3JQEtKYeVvqxTSewZAAzFOxWMDfUt11JePFjEYrGuymxgHXFCBueYZFq9hq",
+	"zrEo+K3gLN8wGs0arT7l86PMv4BVCO8Zz36wEny6hTMW+9SKMpDjCyheOdQoMZQg8KxoNAtnqxrqbtjy",
+	"xE15Mp6dcu6I/P7c4uZd4bTlXA6hTgEKdRVWc0hleFkasn9MXKYDRNShrhaxwLugpIjHR1keY7E6ip0p",
+	"Sv1YTm3LsmaePJmI2d/befEJ0wBaQUXofsF8W0k3ET+mS7lgwY40Iy4NC4Sc1ys2NIRqoq1AtEUNGUht",
+	"yF6rRa7YWG87B1tBk8spOtl1vHr38k7D5GaEPStGXTboYrSjGFQ7J4Hu1buXS1nIsnUvasHJtpXTvJ7M",
+	"d8K5GSs2sQJ+YK/+YbKBV5zGTH1gxnDR0yXw22fhVdtCqkxMe1Bhjr+UiYj8elGnQIe1K94GRXMsHckp",
+	"AbnYoojTuI3uvXYa0DM10SuuQ6rIkCpKwpgzYRgYLVJxlFDDrykRkvxiBzkeDpvkfbdLtlyE3zbRV3wI",
+	"Zo/BkV0t1VcuwMMqQ7m15VSQoZKDoUlPwNUxmF7dT3JEYil62XhQUslIV+LL1Zazg5UfgmExs2R0bpDV",
+	"uX8wvTWrYwh6TTnAR/uShley262xVioIRN9DxQZNRn0m/PVRIaQvwVa+4FurNaXXXnniwTQszt52/kjn",
+	"qkBFPFiRga8MedKYu8doMcqC/FqtRXBjEUhN53xamPHJXDBcKFyGDl0ZDy+BaD5IYpdYMmKXfSmvSuUQ",
+	"TLudZ4h7Ovlm0IDSeu9FPE61hUQVDYuJ4kWz4pOa2X5z8Ck90edPD2pUmZsa/qS2CTR3BI9Lzu5EGMWZ",
+	"Xi6NHd+tzeXsXKk2mTf8PvGQXJHxMJWv4iYuQ8TChqJb8mVYcRln9mXtypiZgR1izYvfE5awKCCXYzKU",
+	"GksGbXXc+pvvmiBXdor+41kLAgEWK3PdzDkkx8DdSquOqiyAdWbqxMKZhlZ/aNcWKPOuh6WiI5wCtPTr",
+	"S8jbUcIWer4r41iO2slw2UUuUpYkl8E437rMaLSGJEpQ7hbPLpyLmKu2kBazB9NVl6UJuisPGrlsmEUs",
+	"prD+V66YUV1Tl6dGkwhrFBVIWxalxemLc6lJfo7yYhMw4gp0oUqa+wC0oTxY5gQZ5AJgTKF8gImyIGyh",
+	"GGJFNPxvhrElzzwX85f/0pdWjbDqE/k///1/oP3d0sggjVeUiljcJ1vO74WlgAADtgNC8b/AudcBGXAk",
+	"EYHMX2mvr80kZhLtGQR3Mhrdl/vOSmcIOapfAWcGAZxB8BY1QyxAD2+qgCyHuiUMvD4vmllVwNcAmYQn",
+	"anXT4ZAJFh0SB9MBQQcT6Cz2o9WVhyxKlY7AXglTCh4F6Lf/QbEf99fzqoAgHjSbFWWmljNOwW7yWeEV",
+	"tPlHRk2iWIl0534h3Zj2JoyB0ygwlMp0ZcxlW8kEMH26rAlVhnHF/6Bf/+vrf0oSuXAKIzXgl32RZfgK",
+	"MRaZyTYtmATRpLAei7vpvLrMIDFpQp5a5KwTqanWlpQWKxycJUZQkPPIfWElZbCeXjE2tFviilzTOAG7",
+	"7zwl+Zs95+ljzIT3KZx1xbHL67KxOAoI1YSSSBrDIjKkpk+4cOu6lNE48IlaafcCqDc9UW4KqhN7TXE6",
+	"EscX5C7FeKjgL0UPiy5jiEg2dGUJ73lYiRvPJi+FPxCYPw7LvAyW0EZJzCJk+GlAGO0xEdEBE0ZuTyPn",
+	"rPIt83WE2SrQRsNZV0iOsXCYXfiSYUq30nIWC29eb4i/R4tV60GpcrNUVRS/quWS5hYpq7SwKeKOhNI1",
+	"yJolEYMHMwKdl6qK6TYw605XoN6ltPxhangpzg1Z+C3B9qLQVxuiFgeSaf13yETkVF0XsUBFyOIKTdeP",
+	"s6oo6ftk9au7ljXxjDI59SdGY9PPrrF4ntPlv0rdMhNw494qg5ufsKDSUrEP8y/AgdDcVJoy+eMDM0BU",
+	"sCKjL/x0RARFaCRSME369JoR4aJUFpcoKjOp3CRlzrpp2sWyBKb0xRmHvRRzrn2WJXHxtXpMVe1pxkZW",
+	"wJE8/NVyqJQt5fXA6oJlsQ9UaVYRP81EKCPu/P1dHjMo8I69KMQitTUq3DTLFN5w71yOl6N1DNo3oE2s",
+	"xtPe+D2pa47hSEZ9GTPC4Whdl40AAwy4IRGvF2s+y02n5EijRjFiioENAmdjkTNsjslW1i9uL2i1WvUd",
+	"dQgTZ3JU4azza2sblYhw4h5zTvlu2gll+o67XHDdvyWBrKuq9YRULGqHMk4GoiwmBFteYJMrl1QS8QjO",
+	"Na0cXzi+uXmxkyWI09jGT6WF40clq3pFDcWbtphVHocyzdCymk5Y3BlDELLSnlVFTUo7SpYoWM4SmapX",
+	"sPYgV0bTj5cv5YigXAI305czN/QOoXMFtNORvocpy0/g6CI2OTxpQi1pSmLjKJMUjHDdrJnIw8qHtr/4",
+	"U0G+0Lf0CXuMjQgko2ikTFmbGXhpb7scwHN2vTnFRjhI57NMca/tsKqip+sx0WNt2IBsUUFOzk63kb52",
+	"oVea4eEVMxrNlkggSuxyWKNjemRBfAEPsAi5JTzSBGqXah8kd9DaA+JNHUXH/qHlkXlLGcLQq9SGdjZR",
+	"olil3Sp9AvJR/ebR9R+QRMRMa2fqRgYDG/H0E9u6LCVQ4oG0oeVr+cqo67J3cnZKhlLbOzGaYJ6gP08j",
+	"A6JYTOHEwc7MtWuzVjT87l7v7eZuRO+29l48vnxKWztPwz228yzcpzsvugeXO/vRM/ac7oVPLh93d3GW",
+	"2wQvV4nNGAzWVtLkLrei8KvdshXB8B0QwLD1Kr68fP8VpOztAR2WX8HJ2ekjaNNlEg3XbcUNCm08xmTA",
+	"qICmoCmO1CLFqK+9pViUf91VEtK6OqUYUTiBIkiW3dBiBsYcCVrOxpijMa5yZ+EacyTiAaD7kjnI3wSE",
+	"5isqLF1SIQcOqxBocvztgUo12Q4+pIGxEy5T16K87VBxVj+ij9BLaORJZtrd3NFMbLjqislpYnVA+4Fp",
+	"srV/QPoyUZp0lRwQIUfb9QMxspDe6SO2CFak3At03Bn1NQvbb7t///mFev7Xv//77+p89NvH01fPX785",
+	"/cdruf+GvqEfRnNJoVtfMOso51zOqsybKTXbkK+S8hRoRhjQ4fqo1KxL/oWbfoaF9cL8iiRoyvw6AzM+",
+	"GCoiqiLyC0bLp1jqpT2LNijtOTFvxE3/3rCnPI7wdbFHwJQeAEyHg2PfhbOl6ePe+e8iFGAXSWxW7v6P",
+	"46XfzSoRz8wVdY/df7BALg7mLgMOJkOkS6Ji4ImdZIjwmg8TSCMElqJItSsI30UUgQyhFfpihycV7/G5",
+	"DTbe41OAmhqk4PKiDfY3yN1t1oyidrCbriOdoLid+Uaq7EpvHUswYRV0saFZt8HUsswtO8vy+Wr4aSuJ",
+	"wdqR/7YRCzWQuxoxazsahyxcRbhDVWG3CQwpv+iFgoAz9KnHrz0iTfVO87N3cvaRDqS7576AJPGAdAZU",
+	"JDTuEBClRmArn4Gax3nERAEbgdlQaIFfyAN7erCY6y3DYDf9HOxckdqVdvt5kGrXG1e1ZA2lUD0V8LLy",
+	"WjjuyguKVvfYWWFFe5mosDRg1ZvMIa0hpAOHJFsjdqm5YQEKwAFREJNO42azWa+jQb0wCwsNqw7Lm6x2",
+	"v1RpUruwpbjpJBDOLeq5WMHQZbuRrL3kewphczumLg4ZdU1c9p0VEFkgUQ+Xuk7HlQk2ykregCe0UMEM",
+	"xBv8PpbalHpuc+Wjlq9CirlT30AJ0hx2l1om7O93Unx0HrWY78VaXY3PZU1MlZi/Bh5RellcXL2EPJkS",
+	"uSI0Ut2pQq7kYO6GuLh6vVAbniyVq4hcHZoYOaCGh53M9FyoGuhqMuYEZytXK7YTc3EFLvi0A4QfCmDH",
+	"PltKCLA+aq3tlTFntxMYZ65mm93sKqh6BiZLR7D5rVUUcLsv69NtbCy3yL8oQ8a3ZUg45O0rNl6geT4E",
+	"ks6vzwNPWblRz08w/ahLoozgxXS+IF3pp9KdpdEhty89FnHFUtOtx0AuoL5TA9op47+fqoL10gbwq1JD",
+	"8uVmS9xMwqyorGtatIbBiTtHGHO0IVqsNbRzb9xmZYZ9NksWcMtVis3ucy5Rc3C0AormIfJhiqrv2Gfj",
+	"e/2/ouPbpWfb7/9wNSJnrw6Uv/TxsoW9T+1aJdmdqQ/FFHPu8pw0ghpXxaaJjqNiLp/3WpVh96kvdXln",
+	"9Q1BEpjT/iXwPiMMcYCSmehQcGUOLlksBeQs13YgzqwUmlUNKK7qpLn39KDobPvLkycHz1682Nt/fPDk",
+	"6bPqRjJ1StvaB5ftKuwuux1K0eVqcEtjVjoc3uJt6kvCs/6eFzODwKksZQdJoaq+wQEkNKeVFctezYKP",
+	"Re0YHhjqGa1zYFFitzbM6tOZXdkhA4ji9FKDc2T6Lif6b+X0qyfFeq2tnRef/vJPjVuU3Zw818XuEIld",
+	"u7aSAk/XQTZEfTzWic3kRwlyK5ixu1szUqS5D5ONToF4iQ8kXzUY4tHE2JL2gRQEb/WICPs35tpyNkmA",
+	"ymJ4QKGOry8Wk5Ysdu7OAjEmB88IkOMdR48XcbG4DVmuMHWnCxecuQ/WMYHr0yDja6YSHvkaoJ5hgG6e",
+	"46qLA00J4a8Emlub8xCsJu15Dszu2qQ3TepvKjfu7tTLawN5yWPgkFRELrY/EVdCjmaIaCsyDy4PX2sR",
+	"M2aypsnBarKq6UuwUH9yXdoy5Zi4CqYucg5Ya9rXZNLoUuzoM/MM0zknewrksj7qDZBTu5YKOzET4Jff",
+	"RtPZ6xrFqIOmK3iWrraZ5UD5b6YyhytIhOOs+aV/mnlJcxon+dY3C5uu57dBqtBolvF9VbFvbeSAqUee",
+	"4gYk5RKLca0avW/qWBT6VUrpNPiV2CCnwlTmOh9XZ4ea6/bDx3PYNhG0sqrrnmerWpFtqtKQlIebJ08e",
+	"P61x8ZUXXl0v/pJq1nZVmItwDS8+0uT49DVRUhoni0J6AiTzQHJSTphLqet8W5m8YqJdmqr9S5+ZPlOE",
+	"CpgYngRxBkUcrmemmC2lbyOf8AHlM1cFEc6Or0wkM81ZmZ+l9KizLDGJQlwvUSxtxJVJc6n87EbTC+SM",
+	"+Vd2wdpYK2tsLq3J7rH0GIu7nm8jyEPqisSiPHjPKTJeD2rLmlnkCMnzeeOUFUEvHt2CoeYIIhhoDorW",
+	"FgaNVwXY5IQtfPDX451/0J0/Wjsv/rL7f336svc0KOnoMr3sUoFMycuYDUrDyM9+fEleHDx5Rob4EIlk",
+	"mAxYWSXH6lIFUDxAmHxhPBc9/3vCtCktX1lVk+CEhn3CxTWNeeRr/llMgy/Q6emWqldSLjxocKENFSGr",
+	"ivyFPQAhqKjDCQ9UV26L0H6QnQdmF+RItYtVnMG6pof96fz81CWmTYYl59sQ+KaeUxnKfakM0clgQNXY",
+	"GziuuIDFugNuzhJvpwY0FpzJx7PXRNCBr+hRMmJG/xIlDjF37tD9fpjdcqOmoIs7DGZV1jn1WT0rcu7l",
+	"d34HgYKG6gVMredUX6097TV/BH6BC1qe/Z0sV4KneAVFEXKNLWvTqyhrd6At4+eCSBUhp699XyVBeE8W",
+	"6gThrgWXN/O4V2FOTdHpgZpU/fpXJMx8Y8BYkvcXc20y0DxCWMVSw94IzBXp8KiDpYexouh6wbfsWlwF",
+	"7gkLBJS0uIeGytDSqa53pJg7vFIHrp5RSHBIE+3NSYYLLK+Pa5mtxmZc+CX2ACtrAXbNaa4H2Cum2W+U",
+	"2CmpIpJEXIc0kupf6rGO9DjdInIh3LnDmxtfgWByDECxINeAw2o79/0U3ljIOYTdYcg8Ppdped6YRLZ8",
+	"fmX+eLaPCMx5ONmfrbLkeH4xpRtNLmMenkMOcpnAhdnJhGIia7o6zZh2CDwh6qygLXmiFBOmbelHRVI6",
+	"HaRVe+xT+A+uFNITaxkiuNZJ+VJrhbwpGSWhaS8qpw2VNDKU8YzUcJ0ZEl2dcfbZqm00xgwkH6SpmN2t",
+	"L4a4ZGAsXv0K0yfSDeazJ0oOK38BE5deWEXexlsGwT/n28bPNmgu2imYF7Oja+dUTaZ45Yctjjp3Q0sJ",
+	"rllCb1me3geXsasz2cjRmvppe4skDWJeW6nmmmbWOWTOpdQtVk45m6PsRM8YjSBErKJl5owmtV/maGZo",
+	"ScD+mVREuUR4stWRVx2PwRiyTLgvr5ivHpYttLTca6G/Xe3ir4HfWvmB+KipyiS68lSDBbXMqmCw8SNN",
+	"YtajMZDylMxlLSFcj5xHOm2ssJRTfUaIiFPsM32z+pzOp3xt2Ns968ju+qiXiUJnaVJp9TlPIIX7xcER",
+	"FAYaW51FxlE+WlCTy8T43p+XDPs7S+HzYXRFIbbSBtIf0K7CIyYM73KmcLTLcWHCZmNVLQ7u2LiBlfKm",
+	"t/1DwmOTL5J3lDtPbJsSWViMGNSlXJXfoTST395LlneICw4yMFnM8IFQt2TuYRmAvJEjpkhIddZV3JK7",
+	"dkBYs9ckmsas7RoJTfQLpzt/fPoVbcztT1/2gqePy5uGVyu4FY69VRQ+zp969TmuwJzhyMDSSSP4/p2k",
+	"k827iGUsDbUupmTTRo3PrKhSvy2ya2Jt/wXRxnWggq6g3ujjv7SMBrtgTSsyl4kelzaR3X/yYr/YDLi0",
+	"FTCy+duMIGQbrRK3GSQNzansL33cNUwRCi3EQA+lgrjin2mUWSGMBN1nC6yi9GplmcegA02TOmRABe05",
+	"ARX9nkeko5MhU9dcS9UhKhH4q70yWNYR6UAUSYeMpLqabCplaZVVmfXRhShWiOCaUDKgYZ8LYKGoi5+c",
+	"neJLUCHCVVrVzQuRz3Wza7W0Ol2Xpdc9dPvPi9D/wLQu11dovECXypf26ZupLJdl+rWsLzcAjRALdKUd",
+	"pka6mvHV+HzpOdTTgt113EYNxgyypZrBlDRE9WMt2RfI7Wc5AWAhyJlkqLmXZyxsBRzVY9DDdA+41Z9a",
+	"1Fg4oN4j0pxwqZvqeafT+xWj0XiiV6oUbSBHQWOk6LCdDPO24Jh1TQVpq4w3cplabShVOe+CfV7XT/Bw",
+	"rsKiCxxPo8Zmm3Tg2Zf2UcuVc+0mZ/ry/XOWgiTqmo3biYrbVmqIHUZNQ5VlNrrr66LBWyTm4ipA/0fn",
+	"CwSR3HSIQudJ5GUSNF0+0mQI1lgMfGqSdxYYB4yKtJ73hXD9T/LDO66Umtr7xgz14e7ukOnfE65p0/3U",
+	"DOWgeal21a5bSI04mEyQv7jAty4ubublzs02N7rn7DuKhldc9GocrTPu+jduf6xYaBd0PisFjsSFcE9Z",
+	"QlB1pBRV/z6bPFOp13Got9Ys01upQJ5gEiVzGFJ1P+UIUYMjrTa268GRErfxDUHZEJR7Iiil8kChAG+p",
+	"li2zFhkThcoVZPAWapNPBj5xw0MaF+q/lzcuThtWuEhWjDmjro9xj0XED1ZuhfMusvkV1gP0ZhLNROSd",
+	"mAuZKpZzrU2Q5nS9M4PKzp0PdLmEp8qicDLrZl4eY2Rh3IK+vQ/ov+yjWQJMptmr6O7DRNaDvNy65NFy",
+	"2VIj11Rx+8ACsWpwDRCdOdf+hgkU/ngyc2xhX8VN5JdUdYVpUuUiSXLo2pZdQrPjb5Jj7/GmHoJTK42A",
+	"1i+U+NUF2J1FkwEVY5Ku0n6DhhV8zN91X8YRU7oqv646hc+vExA3BylG5gN9aoPr4qkaRZibTWg+MBEV",
+	"tu8bjqexDZh47TkEE4YpnYYalBOflQJ1RVNyTbo8jn3Ia8XlLRMaWESPLLrq8f6yXSIsyN8q+faOCdeM",
+	"GNR0xtJ9spgN+1KMq1VeGtGh69KXJgbxQRK7vDsX/V+qRxdzUkr8TiqeVYzTp6q4FZDT9x/ONRpByZbr",
+	"PwTyzlR2wfbiVg+/zcKqy48sk8omJHoZjSvuNYN1wz4bJ6blwZ58+bJ3cxOQL1/2b26azeYdGzhjKnqJ",
+	"S0jLZLyhaf9wtph3nA6HSl6zKL9lCHby6UDN1aiJMynOG3rJYu1FvhrUZU5vwRnYlR5cgNefX9diBk8P",
+	"V0tZPFcMegVhcn9+2uds8MmP9rQw1v60o/XLfvD4ZgvSej592b/Z/pd/WgMATkzqHbtP9vbLPburhLUF",
+	"BfVFudk0SM4CthVYsVN6+DDN2H75q7LqbBDx+0TEEsDy1RvvrIRZhdQ5g33NCSLHPRxHA17XEVcG9y7r",
+	"FztBgc8Z3NTTatod1AAvJ5k4cfUJLNdQBLzrtap35k94NbbdZXNlFrZZlh8o7n3egZZ1QKhzaFjENFis",
+	"oqqfcuHCqpMeibRKqouemFUtNUtLWH2SQaHWbmWcasEy8EinectkQE3YX7LpUbFQb9ncmPlRsErcasKl",
+	"+tPnTbez7KmE6ykbrU8+LrYPdp3hSoJSJ1I+6oV9eDNDefyLO7h65o+X7ul/42yUtya3y6Mhz/POAMjJ",
+	"cOaG3H7L89H9uLOSrqeM1dgnl4WMXxeCUAvjKlpNYREuSgxLiqXWJcf6YS4sm0SHw5gXJsxQs24n++w8",
+	"6gYi3Totx1chqPNsoVPj4mWvMVunnRWLW1va0HLJPJmncTEHo9Mg0mrwSLVJn2bpRvMrZuSccZXN169y",
+	"DddTUofpKzrnclud2YMpXWk/BCGXXLHxbFxIZ+LCPD2oaU6cQIRJCjMFS8XsqPL8KQ/rOWJXYGwFTjNN",
+	"ewqhZY7YTyDFVF6WPz9PcSauuQBx+cStBY05BZq8hNScgpJzdZycnZIr4WBqcOT8lQCAeTDzrgDgtVz0",
+	"UilAqnyK1IS670SCaZh6efqjffPlu9O/OX1VKvgrE0OGiQhNko+oTWvmzWzwM9mRo7YbpW5Js/JKnwj0",
+	"ZMjkMGbEjjWx6oN68Wcl7HZmUTX0f+H1lPPCJW6jFv2q36OrdquwihNPq8UtaKLxW82cFX2M9ZmhkMFB",
+	"pmUTF0QrSy8gFsDCh8+3FR7DmqTjyANkvXVyxQE7SFsR11w33NzFHhJqSMyoNhciizYYEFfMxm6YbB3s",
+	"72f9+raPEKEupekHuXkjFvKIuUDtCaVhKYFwWWHQU50tKxUiY0GE2l4i3GAJ6e7HTLILyBUbQgr33z68",
+	"f3dEkqGlc3tPyd/5D+WyXV4Cm3Iv4d5wSyOqiRwyMcEYnbC2WPvIdGgHWD79KgdgtdNTc1JgMXamVUMM",
+	"nNWwO7c+J6UERF674nBFZceZIY6w1fNoYndcE8cRa/nGpyXN6tzxLZ+Bve1puIaW0xN+7jI4rCuuTlUf",
+	"WaioFOo3dklexxnQ4RDaISiZ9Polh9nJepB3lkCgmWJfirvuqRzEHRFK+rzXt3xIYLY9G000X/dS4JwM",
+	"mLLYHy/7zQoAygj2mWV6ZbVLXA5TSTqNA7EOBIJ0nNTVSVErg8cj0kmE+7pDQqoUZxER0oAYJNjoCK4g",
+	"Zh3E+TgCmKdwUhfCV4kQEf5sIT5tciFRNba4GnPBjkgnSoYxD6lhEGIHSySUdJzHeodHnZTDu3yuYuZN",
+	"VrfWbQlypN3y8TyhWlc6T3mRktS6NJ8dTF2hP/N0mOrLw9CK6toaQKVzYTt56zvYVngcO199k3Q8ckPm",
+	"kikpGdGlGCVyScMrj/OF+hH5LiOeGLS9BJEVbyhRUGbqIKkykVdcUu3AitqZegCfyu4ET2wVfjV3bQ/T",
+	"qwaLz9XonYScNOQrhRlXEhfLLUEWX6rTOKJaUf+ahiEbmltaU10+ZUWaJoSf2aGgGlRkgdNSCaOKxqVc",
+	"HOFyOeWu0O6tdrJgX6ypesRz33B5obdZ4xJRKSXF8D+btru2Wy0G+1e5E6jXZwYLId+uFdjqeonNpyIO",
+	"ETOzmqH6qlJYhGjIUV9q5vKSASVrxkDOCVpfJCpoTkxiBTus/bRcvBj63EtZcSCTXc81jROXSFwIFhgx",
+	"xfKcdbnQpqAxopWAoFjIh5yB9zbXryNAXQBL9yo2lMr4KPQl2nRkt5aB5WR8ci5JJxfdko+0gj6auJUc",
+	"I0+p+jS5KMH7Au2cpIzV9r+gwIEyzJ4g6BnNyJPQucxzZZLEw26TV0bHprWF3xOWWPEfCykYSS6dPLEF",
+	"3V6BX28fkY6/MNQFDL1iglyOEaKP7GYE6dj3OgHppJfodBB7i50LQXMo4XEATbMdvF1sMduTMiqK/rjG",
+	"HNQ4kFm40n7BVVIRRpvKUNpQkc90sThMDfOK/8nZqQusRTxOizcNGRb8ag+V7CmmNaAZd+m1rh9H9eo+",
+	"DjVTqzfUBcA90qwmqDm9uO3Oa32Z8Y58m7a7jelsYzrbmM7+JKazmaayAXvfdV1gpxpC0TjeCWMZXoEm",
+	"GpCffjp8+5Zs7R+Q/naxYHzr+WGrVYyu3Pq1tfcJ2lP93/u/tnYef9o+/LW18wS/Kg21PHfWrhOrAtyu",
+	"La2XVhYL7cA+ChrqHl1xcasoDvt+oQBeif0NbG5t4A+pDNnOTHIgm0IuFdYy862oFEMimPWgaqcs3n+R",
+	"Y/X+KyuNjHOfnQjgP+ZFgewVmv/oRAMoszTZMSkXtlrQaxcOEMkpiou/62ool7TB6FucFywCpeVUKpP0",
+	"EqYZtrBAF20RpN99/U9JhlLrhBPDYta1KDmkihImrrkkESMDJuxOB/WK1QBEpCWWC1pApoU44bRSTkcM",
+	"WYmInke2hyqiZ7GjU6mWr4/fHQPdIn+48Jvsbo8HTPGQ7n6gsn1Kk1jmKWyuAMRirciygP7pvE+waoD7",
+	"Fm38jzRBOgA9RsjWsUlozP+gX//r6/9mukhdvzRoaCSWSbLnWLT1NfZb+0939vZ29lvne48PW63DVusf",
+	"WKXzsFGzaxESq6yCYmqca7ziOrQgToRFB8VgkRE9JGF1cXIhM0VlCzSc7abj7gUjqt9TGXBBVbFRX5KR",
+	"koYR7rtpWWzFZcKZcizZeSfRnQsS/glFERfd8auGLP2R4sagIuiia7agMmSuyLm+4lBmgFDQlqwqaY8m",
+	"G+dynKdePl3SX6R9dhaRrhm770hXqWWiDDERE5aKYS/vU3fQWjTO3o9TvbwVENGsPskDpJ4Q057P2vlS",
+	"i664GJ/Gb5LKf2Xys6u+sSDFwfifxt+kJSt/k/rr/7SCDRQ4TOsBeqG+gaUVizawivXdBCtIfknDmFZe",
+	"VFe5Eo4zy57aZ2qb2+0trrASfT5VB4/BLXrJonp2eUvRgTvIzFnkOmZl8bhxqra/Cjrj0k8eKJWZrpyX",
+	"YnTEtZ2y3KJn311RluQ3Bk7LYHdZaKgrP1AZ5pJFc0yDh0rSthg87ZC5wzEcZSKWhGz5uBannm6XJ6VU",
+	"iXO50WfkZJTRorJ4lPz+2VWE1ousqbiw3wQNkzCN/41YJPz/pp8o929XcfxHU5Mo928Cb5d2DNAsTBQ3",
+	"4w/2cpwQO+R/Z6XGExf+f3z6mlyx8SHpHCemLxX/A2xMh+QHRhVThJqo3Ww2wcoElw4HCr9l59M3ZggG",
+	"TSjcK1XplOdpZV+JAflpY1QwanaOz0/evTppvz89OTs+f3/W/vvJv3ectRBUYCWvueYSWrTi4nWNRd1A",
+	"wkq3xLPpJFqoFdxnNIqZ1gEZJLHhO+5wXHz4TghGDvLy7G2TvDbkN8mFLi+krL1CERAqLoRvk+ylZSoi",
+	"X6WNdNFaj1WJFTxlNXjNoHPGy7O3ThPTzQtxIf75n+39MGFcD5HmP/8zgbI3Ffd2kbRaj0M65Pao4QPr",
+	"NMnf2ViTSwY1to0kFNUY71PATUN9odBcCNfgixp46pEmlnyQLVfPOSgUbw58peaAFEoxbzfJscB6y2nW",
+	"K2KHJlgI+0IctA6OCBVZ2WdsrmEnG9AxERIW4B7X5KD1uEnO3ROa0DiWI4xIYzTs50axGkzMtQH4uhDc",
+	"aNL5vIPXvgMvdyCISliococMrT61PdyTa6bGBDyeACO5hqcdSBzBe9h1tvW//KbB3+FzCeHwqO9t2bEw",
+	"2QkIvRAdaDvZCWCTzo5rfyEdtO6BTw2tPr6XKRfDxASkg41Pf/3U8X0yccPdrgvAAf+G24hl6vqf/xkO",
+	"YUh7XEBAHtbCi/mAG/TdwbHT3xNGOsgjO0fOkk86Oc7ZIYkwPCYcLPWWD7tpflHcMDivzun7D+cdgnY9",
+	"OK/O64gNhtIwEY53/s7GHUAzpg7ByDCM6ZgoZhLlqn5js2WimB5KoRkekKYDdiEstcADdbDk26GmMLG/",
+	"7wpjpT9pw2NIWezGvNdP29VRA7QnA6YXDiuogomGhuwfEChA2SSd0+Pzlz910mXaTZ2c017nCIKe7HFA",
+	"RJ4lX6+7O2+pCfvuXAnYTkGDzoHu3j56wmIeMoFFgp2iYYUDxZmhztiF3Vc9kTo+fZ1L1DlstJp7zZaj",
+	"uIIOeeOw8bjZaj5GC3cfSP9uJEP7z03Q2O0zGpv+H/brXmlPMLfA/VaLjPo8ZoUoRNeE2oLYT+fn4HdK",
+	"sey11al6zPwEM4DxF+8P1rDfarl+TcZnJ+RQ5zdX8jin4KUqlYRWpChmzBNCcO5UDLkJZniDLCrH/Jo1",
+	"CxyzcfjrJ8tboadt47Dxhl8zYR+32I39MXs6Z7j4ZF/eHTCjeHrG7iqaYzqI3VdQf7nuqTuHmBVbL6lm",
+	"6GylYR8IiG9DNOCOsqKBxmVyld5I1iDptpeS9VPyi8MLsvKmX052ZcvcYLbWkuuzP44tu4Kux8Qo2u3y",
+	"ECx2T1qP17IValLv115ARpYt7hc2l+/etJpdvpMGam+OIdqCXMpoTDQda4uPaTcqdHDMht10ltnAe723",
+	"S4d854qNdTWAWk5vkR+CBNQ4n0fpWzg4ggy82D6IHUHlSEwDpWXGWHkA+sdRRQfMMKUrk8KzR3bfWJ7V",
+	"uAnmPvgSVT37ZHEz760kabebljX0JTe4/fn3hIH3ydHjXK3+9G7nVs2fOr9YSxBBiGLX8opFMH/VlFyE",
+	"cRKxtnu2MPVk/cOpFpGflkLyenCLdwZmghLAPQaN3R6q3VwAeQTaYG0TFNRcY3tuNIu76DW+ZsrJZoDH",
+	"B7jaskWku9r9gUZnyNzxlb35r3wU1EnHWObiYP/F/JfOpXxLxdjNpZHO1FgftAsUNHbt4m+KDEWnupbO",
+	"oSQ25zKg0BVl08W6kWAdxbIMSbBtWR3H4m7XN2WjcYytKFHShIm0+1+Mfa8Yrx1k+F68UA2CtWtQj8cA",
+	"CluajHvF2BD0K6qtoEq4QfmnSBfQXodQtjBhyAmZ9nVEBLi5H1zhqfrcwSHiydkpcZEerhnFInjii9YU",
+	"rQWugsUEju6tGEfTii7lQtAVG7ukZStL4C3eLf4hv5790o9SXfIoYgLfOJj/xjtpfrQKNL5QA8VfStGN",
+	"OZpoDvZqrOmUjmNJo3Mp31CFIaMHe0/qHIBOhkOpDIvesohTbFtoCdF+nZed1GrFjBOkE/dJxBC6rBbk",
+	"KNk6CNmEbLL7hUc3SNZiVhVDb0kb0KDfWGjVXKgKmxqUvUYoRZOcWd4KFqQRD12rXQPtxux+p0UW5MUp",
+	"aZpA34M5ywE+fscItii63BcwwU2sG5gCL9dOaUdVV7pqqWkuKZaJuT9q/FCA5a+QiLpeSFlQ7HjVuPnk",
+	"aFVIYyYiqnYtudnxXUx2nN2/VLPCCuBKG+IfJxEdEwp9+zqWfnXIlhP6iZCjbUKxdthEzCPpUNPxEZqp",
+	"hfUPKVhwIdLYjBFjV0xEOiCCoocKLdGuApCMeWQ1zf/z3/8HxMAT6myAO8mQXIAHrbDMiwY2HCmT5XrM",
+	"vGOfjW/O8oqWSHQT0W+lUZxHPmDYdwREuz/Hto5l6hNmmqSoeYtIT6vIlc1gr6VcIZzlv16nZjZ51BXE",
+	"hgttrPD+Xaha7ybBNUcuPKauSkqBBJFURKniNS+x39raoAAbRpZfvV3hhqlUMxXimuF5CEFH3X2zEwdU",
+	"u5iag+Rs4eGqTAJph4M0SwtP4RFYDCGl6ZB00GfBok5AOmnXWvvhMtFj+9fldAWkY08p6jTJR+Ffwsyp",
+	"CwG1CC0Bh1MCpqOYBdsocT4GDDx1WUu+0eQjDalpY6KSmOmjrKCES1VCH78vZVHGhnBnFjFOXPT60kYB",
+	"DH8/zFr31jcIpPMvYhP409KF9av+G02+tvJld+LwnvgEjzo0ME/mgjKKWMIbd39PaMy7DohXTM3OMEgC",
+	"qUye/DzCyq3KVcLckor3uHCRGNs+tgzoD9AbGCYgkMWic7TJOY7ZhVDQrx0yZz0NwwczadlJ4p6QbQPJ",
+	"s1RQZ2SwjF7hCY2dpHCPFlBp7D03zpiQ1zIhEmJgFDWyiRJMEmM5gXpxtLUp5c95CLkfC6o9+8IyZpHO",
+	"1CGbA7GNJXVDf2vSX4Sz8YLipw87L4ifWFY+I7pIeHSlPhJzbV6mT92FG7ZMlc7K1dbETVxwGuPxaa1i",
+	"E0423+GZnvZ35MQMc7CzeqVpjg/TTw4RV5GiXdM5ItpQZQiHSr/Q+TaXngS02tJpn4xV6X70t36v7HdA",
+	"P7ezuluPU3QBdky//tfX/4S8Ts+TofQEF5HEgrt0rJcKMP4UNBjk1+25LGk4UcvjX9jPNzeLoul9MXB3",
+	"g5V8G3+3kgxGIsISTs5pr2po99guPHMTNN7ITIad9Xz6HCzlW5YJNix+zc7SFOyWp5fT3L2GyTGddO18",
+	"cm34drMxW84wW94WqlZquoS447A/DYuYfrc8c+1CUPUqueoTO5Ir4JHa9NqahVJEunH4bL/VWpzj+UTb",
+	"uzbw/akw8FvUaGtwnlMFsAO5fz9iBZL745T3RJQQ/tfJ7XadBF9LsT1xzz4Q9RZqnNyJbgszzVds3VlP",
+	"BPP+2exb96pH07y3i6XwujQzXw0TL9W/f05YwrTPhtSBa6EDABIzGmmyBQHFkTOqc+ViW6AG03aAfzWR",
+	"vl+GbpJzS++gQCQ1JKRCSHMhLhnBQlGQ3II+PJcdirlvHSgn4tq3Y6IE5B9gNgy+W6bi0yi6LWlYpZqf",
+	"krJfvzR8CbvGX548IQfPyIsXe/uPdw6ePH2GOQwJm6gm8fh8bz+rdpG+vrW3t01ePH/+/PnOs2fPnqE7",
+	"uT5R4Ezfj9ZemLwyctlXk/HgIVyjAwdFinUTfeehlhsL/EO2wLMkK/6IZWBXolRVxAmViTK7X8DD2J4X",
+	"4UyvwPjpYN+V6kqMz8yA78kWN953STXpKDaQ1yzCBGwfZcGgQAKS6nwGbGkAhX0/TzTrxT+f4bwbTLw/",
+	"1769AAhpd5e2tBweVMeu5lzjmBloFBXIlgk3ZMRE1qQCOsj0xxXRonNAbMWi7yvIsZ/FZcYbMXe1Qdu3",
+	"BMNVSLZeSxtSSFF3Sponvo1JcWeRnM9P5RR+SBNM71+hGH5qx8x7wQ6JkESwEUbbHaVC0hVjQyeHQ3+E",
+	"MsyDBX5bVuINx7gfPAW4WqvpxvkTV4oNH+yY2rUx0MmA6e0CanCjSZSwQj1LJ/pghQuwfuP30Oi7DEtg",
+	"4Rss2WCJg7c1Y4kcrhxJ5LAQN+EbcCB+5DQKiyKgPpSjgRxusGCDBQhQK0YCb0uszJV7Xygo0fm9QzSj",
+	"KuwzTWLW87lsikYMeqAE0A4avoSiimSLhiGSehGREErr9IRULNrGUltQeoebC6HAlkktwlS3y8a6VK6J",
+	"+CPtbJtlWAMOiXR3d+GKmPPkz+CkWFVIHp5AVvyxfFQ5EksVUplH9bBWyrEK+/za4ulaAwJxqzXiAf1t",
+	"f0/xgDkIT9Ps0u/WFRJ4ih6FHr9mwmKs8yuglIemZBANu5bEYhR+zMUVi9K2L3inzapoQPz5Xr0ENIoU",
+	"09r5CUIo9dT4IU4GTNAkK4o/oHCYqSPg6fMGnlra3Lzx/EVrr7XT8rF9xn734SV8UMyS3MZZQsmPioqQ",
+	"61CSt1T1qOIRhQ2EYvhb47Cxt9fc399vPn78eLfVau3tPN9rBA0gwG1fN0V+JucsFDKWPU7JGxNR38Ae",
+	"7t15OB4/3t/f2dtrtaCKqaXb5QMskGeFt3VPYYcOVCpkFtDPM2DbBB5uAg/vKvAwpWGrp8uTwtvcMi3H",
+	"fjlp0Ys+10YqqJSCL0VN8l4wNCr7H7dy+TVQn8olWultMki0IZeMUCcDXAh0Om8dtF4UGtNh0VJoYdgH",
+	"AAxS/6GfBrzQQ8kF9kjk0B1wDNk9NCy1DOCSMzYx3zPyym1yo7vcE2LgBawIMWbVlqmEitZdMZ3bMpxN",
+	"5O2MyNs1ktXbxt5O5M1AmrzGGuqQpwoNMKH/6xHpiCSOOySMGbWCs6seTTqennY8ZYXAHcWgPrPvhloa",
+	"5LuszLyKGN/pXiyTkuXC4uQ9xfTOxmzXzuSBYfgmsvdPENl71+Lkrg84nB3y63Q//+za7WzrtTTBLuZb",
+	"moo2SH9Qm0I/M+Ntp87r2+HhlQiQdRaZWUuuohlJ0eaFNS4CaNqbGtRnGq4tWuVW8NBxK91KHVNubuMb",
+	"vCrFq/NJIlQAlW8as/JmhZmIBcvlAyaM9EVi0jh3v/kJjJqFT6/z8z5odMrtZD425Y97g0w1kIkX4eSb",
+	"xiXXJ3gmGhXbB09IMBP4Q05yITvYKsA1dUNF1AUYz8Cyj25FDxrBck1gZ+JWLHtZq+ENas1FrVxb62/K",
+	"huP8nNOJSwVrxL1WJ0m7br90zbWHLOIJUcxIJSShw6//SxNJIk7JXqtZ3+BSaMd8x+67vJWn3Hv354wK",
+	"3/jTalIPaHE3ETZwB2Qk5bVTNpDa0VGCDtjicVBkMgzqQsyKg4Ll1YiDuivzzCJhUCUNovx5p02icobW",
+	"svgm9/ODj3CqaXe6H0vTPQc4lRiL3FffcHgTeq4rw5vg5/tNgq7s0/+bvGz7BphW+lE0gjMs7ck/FV6U",
+	"S6D+tIDLBw7kviKI8DZmRhCl97mJINpEEN1ZBJEnEyunfBPiTa34IXh0bfFDKEJdiLuNH/IHvIkfekjx",
+	"Q7dGi9nhQxVA0borjnNbbrMJH5oVPrQ2mvrAo4eWFElXET2Ulzj/yhTYtiLU9hXVjUXFyPuKHJqJ1Fnk",
+	"0ENC7k3k0J8hcuhOxcj7DZtAPXITNrHx9M52R3m7aXXYxH1KBaV4taqgCRizXtAEPLoJmtigUh1Uqgya",
+	"+OYw6TYhE2XYc6uQiZzIugmZ2CBWCWJV+TrvWW+tjpjIa2GbiIlNxMQmYuIeIybuiIpkjLaG8veuni53",
+	"l0rcqsqyZIvO12aZYoWVBW6qIh3gjcI6BvTzGyZ6pt84fHoQNAZc+I97tXuqLx8/UT4aANOKRosZjVY0",
+	"lOuAyoqDuZcvpYwZFetua/dQFPn7jvaoUsdz36+DVs3v6ZR7unFHgDLDQ5Q+s3ETrcdNlL/s9YDhLRXa",
+	"Cdjdjbm4Wr6AYVJWvxBbROQyBXwUAIQ8MRp5GSNdC+E5kxPtUS60IVuUDLjWXPSwCUUcE8v+BowKfSGE",
+	"FMzFQEqYmcbxOIAKicD0muSEhn07MBWEfeba2IFwErLV4VFn2w5LQfa14/oQLdcNWtMBI9qw4YXY6gg2",
+	"6mwHBRMzL1oB097CyKPtJ9fpnrBYsyaBQMVL1pXQ8yLXsRhqn1wI2jVMbTfJMVY4HdAxUWzHzjhh56Za",
+	"855ILd0DOBxpyNiCoPutXDoSVxPU6B6cdj4h+fBLY6GO1N4dcfilIRh0ziwJLLu5uQmWYqzi6t68fwtR",
+	"bYyTsWBmodbe6MYjuPEIrrs3AVKhO2JvsznVjgveqtQRT6CxAdpRc+bXdKxH6CgsNsk6JKO+xFj6gHSV",
+	"HGCsmKyjZFri8ZNb1BophZ0Ggzuq1IDzLLRtYx+t0BXElT+ihyKeOWNkzVSSGvD61g/4oJ0GbhfzVWJ/",
+	"fhuUmF1lo0AhBxmMPAgkKcjTK67G/hLbMxnwkNsdUxG6eGUKTQxic+jUClA1cv5MsiUV73FBOqM+NZoO",
+	"h1bnQPXCqRLuxeBC+OjkNNoZU7s6+LmdDNvUdKw6A/klTXLuBrFfdZX8gwkCKsSIqkg3yc9wJGOrf5gR",
+	"D1m+ddTRhSheeU6xEdLrSLkXiJGlvBDPfXw7rWKFnhshwT/bOGURj6TdYperAY1kE1lzEoOVsb7WUY8Y",
+	"/ZwHv/tx7xSWUCUdpPbMcs01B7mbePWN36h2Tz6gAfevHigWQzPKKkHpjPW4NkpqcsZiGnIpaCT1oWuF",
+	"Vm2rmsrRy3NKsPakqSUXYuLnMFGKCYOaekUrtdwbZ24Ld2Rx8NNVkAt3oJ5HbSSoCvW4cErfpMiEbT52",
+	"h0oOhj6aCdn7ioWlizRkIpSDFFcINfyakmtO09jdJnnFNPuNkiFNNFUQTaFDGkn1LxcN0oFGZ21c9iGx",
+	"zLMDfdNCGsdHhIoLkRezLhoQPGJkYYqLRip/4UDbaQaYYJ/TFGEvkMF3l4nmgmlNIjpukk6Xxpp1Di8E",
+	"YD6NYytsQXe2qEmOrbQFr+K5PtLE8AGzjyRDwk1egDqE51z/RUsQLml45UkKNPQpbYAMA7yCxZ/CHI1b",
+	"CEf5M00FknpEAyc/Roi5YxOp23gFjcIjYpG7g43cspFbatJthGZCHeTUbYrkaHORYAMVT2UTR20103pm",
+	"OMuHdAxNNGNOEHGvHflWd9gSUo5ElXEH6cMHP9t9hbz47lIrir1YMILGbT8Nnlmn7cnNNd/25CHgO4rE",
+	"QNhPd36bDrKLFd94P2TCeZ1pHDP1SPtFWAZPiUqEwEbaCKYBVMyB8CnsxNokP4KlBVRhdo01d8yF6Pz1",
+	"5JyUoLVrCg4Pdspw8zfJBeLmvdpE8ni5asOHw4T7MXm4yaskA3dP37xEsGHwa6JHf5NcLNH1cHEGPxkD",
+	"VgmLmfd+yERkqRHKHljby5kKLDEKgCzpUDEkalCnIo4rLAgFAaCxfsb3bWHcw4oQK/LHtbDH21oJyhjc",
+	"kmaCWQPHjF6z9flqPMptCWlc72iJ5CCOiVQO87ZLhWq7su8bqTYFZDKx1kLD0pi7JDfZBWPNWvpKy26X",
+	"WdWLjKRKTVAeykqwAVYyjQ1LSqOKUfiyESci7C8saULX+7u2QG0wdCOZrpSkABTfOUlRTCeDVdOUt/SK",
+	"Qc1Zu6Uo5bqoW0MgdxlNwaVsWOyGxToXmgWHO0EIY7joVZtk/8q0+fqfkkSSvHL+qEMysvqX5ZJueZFk",
+	"GoNzKAkTbeSAKcI1JuQRbGVXXqQGHcV9OboQWLIZKj4bFrNhX4rxHP3OrX2NiDIxUyW+4O9/1tDz+9QQ",
+	"c2CmswtfUkkEdbAsQ8dXiTO524QScU3SsXO0EYjbadiaBe+LBqCEIpY3kBD9vLrM0Stkzgl7eCFkt0u2",
+	"YGesS5PYbAdEJ2E/RR6sgKGv+HDIotRJaz/beUeKG8OE89Ny5TztR8TiE4TlWQJAuL4QVF+xqEl+sbh5",
+	"GnPxmYRUWAUQ3YRB/nhpPKJjbZdkF5C6Zw8JN64Yh31Qp5VLKQn7LCyN4sAc6Sk0vYfsmrLLQwE5aKDG",
+	"2zZ8wGRi2hoyG3Tj8HGrthRe3OL9pMxsaNQmPeZbSo9BWrpqwu3lFhHO7KP56t3LO3H4Tno4FylBgM8u",
+	"X4Ngna7cV+9eznfjujr+35EXF4BZ7ghpdsBeakHt7ly55xkqhWjQdWWfwCti+kyztLeC5852mVz0SqOo",
+	"omgZNFlpXDqiwGFJt4MgM4kVqw2BlCWsMhLzHlX1TWWv3r28H4esPeWq+kJwABtf7HcbbBVFhHqu4WzO",
+	"6ycwGRMt6VQwaZEayGuGdGJ+Vf8zX5tvYzG6L4uRvYAMpCBnd7VAdTtfatazojr8T0rBtCFRwmZnb2Jc",
+	"0sfhgyln5RecL2VVNixg7aqKSK02/DBKWBuLdZSPZjXfHatKN+5WYPVHO19qzSDwOxJcc2iXIX7uy3WJ",
+	"rB/CPouS2JnUCukFLlN0Kr9IKkwv2qICLFgRhdLL25jZ6eTfIQ+vNEmGFyLbBFQZNjoNbHK2aNNnY9K1",
+	"dC8qzybA+jYegO43JjGr+FYzJDEAjATU22/tP93Z29vZf3y+t3/Yah22Wv+wiOtyP8+gSieFCA97WXSB",
+	"Ap3+cO5Hfk6vpkKITkFg01BsI7Ovn6B6mkZoBnnroapTMtPcqno5KrZ2Vrs+dNyU0qsOlFwzyK2269IZ",
+	"014AgLwCqMKmA2D6Vt+EdkohFSGLdX5v1c6k5dn0StxIU7z2IMdrF2an9+Momoe/vrXSQ8Pjja/o4TdX",
+	"uhuG2pcxj+h4dscKwwQV5pEm/unUAf+Don/wmFNBBMUCm9kzsksoGTOqAnI5JnZXVdaLn/wipijZ9Frs",
+	"gEc+SgCTuVxWhP3FV+ZMV/yHFKzK62RfmPQ58UEyaBzu77Va4HNyH1v2o9Ph4Rghx3mdSrw7kpmF3HIH",
+	"bdzJfEd6fD8DmrSaAo2tkrxKt1OZfuzu5l7VY+CWjvm2Xuy09jOwPhb8min99T8UlyRi5Ic4GTBBk/pM",
+	"2W3wflRcf7qzoX7jJ/q+/URI4D003IYGTLHCuY4g/D6jAhtn0MNxBq0Sbm7j/OEDi4+362Py2o3xsDvn",
+	"wSZqNM3DzX7rKHSvIhFPAcJDtf+mvkBUqiW4YdJmd5AhUpFAphgdaELJyw//Rro8ZmSrc9QhUpFO0CGa",
+	"WfAyLArIx/Mfd57b73/hIpIjvbO3/2R/9w01XOzsBcSpz1agP5XKJL2EaUakuhAnohdz3T8kQg7YrhV6",
+	"AoiP70rBdqHY2q5IBkzJgLAB5bH9M1RM093MwSKGvwUkpMowruiu3VxXxlwGREhD9S44CrabFwL6Ayg5",
+	"cpX/ddb0NrBL952Pcv2QMBWbxpje0qf4o5IjXwmOcKENoxGR3QsRJQ5vRI9w0yRncoSRzjSOd6Tacf0B",
+	"DgmFVaCjSBBmIQAbIiBbB4XMRUdjCLM0fRc1fSGgR3eEXiMMcyahTITRmLcwotp3NghSk4cdsAs6eIDT",
+	"QviznRcUDuYOpow2IbS89LAyR6mDistY1wZfzFpZ57oowMURqsmIxXGVQrd8z6ES0y2P2SNNmAhlxEXP",
+	"qpyGhXZxmNZxCbHwVQvpU6WZKayCCatK/tpITHfnuX1Py53nz5+82NlrBI1RDgcsspb6i6tUBcM+m91Q",
+	"XxeJbrrrSy4oFrOeGPROxXqk85WGci647rPIgcCEme3P55HatKhbEx9EMPMERGPUz8sP/7Y6nph7SwOz",
+	"27kElAQEmuCX83xUDinWLl5VoR2uM6s5YnkM0vg/napyr64q4U56hZLZrZSPbKSaTQPIMVYtd2+5lkkn",
+	"Z6dkSyoI8NdjbdhgG8WfLmORJoaHVwyLRktsHV5pAX6dX9GD7wTudlKvE7jf9kazmZVtAKBUOK8cLjlA",
+	"m4VL1XFZL71kX4RwX/Fc8x4UhdMsVMygDI3/k63OqK9Z2G42m51tixK6L0eCSBGP0Q8BWIIlJEV0IZxv",
+	"wn0lu0RJQw3bweGw/qtFKfAM52vMGUk6+G97SE2/4wk22fpgqIioisgv7LIv5ZXerg7rykHm/WY6oIxs",
+	"d3qsNdfm6/8rQk7J+df/GQoeUkv3ICq0PaBDWBz7jOBhceeHk7Pz4/SRxqHdqgDkzz118rZ9/O74zesP",
+	"J/knuWgPlewppjW8ECpueGhfwOzH/DR//Xh89ur43av37dOTl4X5RpQbkJ+LU/742k74j+NXhYchOSVC",
+	"yrsw/bgf+3tuAb9w0/8AwFkpQGQPB5kYMYEzm1C0jVtg/TmWgCyElrCKRTlFiZQ0v37fFCbIxCAyIBKU",
+	"120o0uS7EEpqYPImyOWbCG+7PSCvNoLNV4QA+QbaEHEWR1gU4oh0Mp7dIYpBBXy0fY76MmZkQIdOi3DV",
+	"T3L7euQlnQvhhKOD1h5IYFQxaFzqLJiVsXC3km1WEQ6Hm/KSxDwRh2x1ecxpvN1YRi64n1i5DQ3ZBMr9",
+	"WYSFNMhufcLC7aqizsp7t1QF/T6oJHozS58pFhDX+Blk8Snt0Kqs+O8OjzoBST8ZPmDa0MGwE1yI9Fs7",
+	"FjWJYp2sL0qRbHut+Jhc0ohIlXbjTl8N4JTd6NBRVUE3ajZi6kKYPhXkCRlwkRimwadGBUnElQBNWpWy",
+	"C0Lj2GvRaRvug9ZeUGipbfVxzzUuhD04uJHUkzfhvnOQ0JWKbBVkuY5X8tqhjFhn2242f4pEsZDxaxZd",
+	"CNe62zd12W+18B5kYkI5YKTj3X2sg/WcHUd1Swb+iIvEc4LTyRb3SJOty/GF6FwzpbkUHTivyzHpyBCC",
+	"ICPo/+dTvdxQfWonIO6d7UIbdTkxvL2omAtGqL4Q2tCYla2TbKUbgmc6LiHt5Oz0kfaCANSDGlAo12T6",
+	"Sia9/jT8XIi82HBEKMGP6YuSdFCF7vg6D9l6c8cFpywYN32mSHo8REh1IYqHkzbc2d8vrzoId5njdSfX",
+	"GCA4gcTg9UPOlbn9MqhoTHLmitIm+y7OdEZtk2DOZClyzZxzSI2F4sZh47/92tp58enLXrC3f/NPjcXn",
+	"SzF7gT22ahVwWTZT0JUIA2opw2QArzX29h83D548bT57/mKn9aIRNCAYoHHYGFDFaVPL5A/6r26YZigH",
+	"2U7f2gfIB/uAvfi+FPbbrYNn2/mqHDeZwQgoQ+Ow8f7DDgZktlp7+48b8ICC4+hRRYXh1B9ULH+jrv78",
+	"NY9jRl4yYZS0g3KtEwDWXG7F3nMLqRkc59MuWud7j7MUx6GSlzEbNA4b777+pyQ9FlPCSJf+QS6pSuK+",
+	"JNRVCyES3OqKaS1VE1+1LLqdViKxU+ymexkqGSWhaU9WQ4xpxLii5EcltSE/KsbIwZMWeZM3gxXscQ49",
+	"G4fPagu/54DwiIp3LPbmpj6zxKG8z9SZ4wHgDvEMgSA/2D4iHUcwO0TTsYu64MbR1TsOC9wIibOFRBYm",
+	"yk59+OunYgQhXGomMyLncZ3gKyRIRzOLIiRKaDvutwnH8ZQYWfARrFiafG1JjSbUSmMTRtug2pmBzH6o",
+	"2DWXiRcByRVjQ22lDNdROGIxt5+YvhBWqNo/IH2ZKE22EmF4TDp+gDYO0Gafh1wxbbn0dkC0TN0hIRVE",
+	"j7gJ+6ldLZYgZKKIXcrH4dRybNyZse9GP55tM4fDdpbxjcFsNeG9cN0TePho0hGxMtXOvb37pSAA3CyH",
+	"naXRZ6lEbgf2SU15FWjLpAK3FeWVq3KznUakDanpZyJNUVKpKbjt1ZLbSqvHnnu1TEHFCxcF6XRTRNsg",
+	"jWY8Pn1Nrtg4FxhpFQEvZh5WaGwXorbKdgQxk/MUKzKpV03qDl6xUtDAc65OlapSpFKTOsKNLK44Fcyt",
+	"qPfO152wR6lXns7YkGHgKSVO9p5cHpBhbkCVpl1mh1TMqHGF5pXTTK3qRRbSvJKhZirvD0HBq3EHisGi",
+	"Yv+iEvreeevF4eNvW0KfdninYvrzBcX0j3CT36ac/ouv016E+Chtz+3Ro7EJIP2u/cgpr8kE/ssx1lQq",
+	"58iLCRdVeRZZx+pbpgblB7q3dq9Lh+OXj5YWhFrBaDGj0YqGWmWJOmxGXruK3nt8/Kas/rJiOokNgGtV",
+	"mgI+Mqvs8txUifeO5REK5cpo1zBVNZ3VlRcvlVc9JZpXqmYz8tsqy5dDyXqBoR5/v6Ocfl4kW2msdP7r",
+	"ddXnOwMBHuJAYXQOtfasOI9Uf6I2HxXRblafz9h/tCFSsG2v2HgM9IVHL0RIDY1lz74bEDnEghnxGBO2",
+	"0toeVuLO1Qriwo5KtGHD2bGd7oTut2pfnwrBYqt/gvwcLFXHD4+inQzLCw09LhYa8lX90trYinWtjub7",
+	"i1gC4ejqYWNARUJjtANZ2pfxlWtOs34YC4VluIO/v3BNf/MzwjLcI3/6xKpNfOXaMugtefQmtozWrIVG",
+	"l4jD83OpCsu6CzZeC9829ftmJEWtH5JukyZleXvd/KjO7x2iGVXQrc1KoGBQAJcz2aJhCHkcYAGkmhHe",
+	"E1KxaBslAbArYrO3CGylFDPFL0RZDxWUFuzafEa5rtIC38AG7kL9m/PkzyCar6h0uN3VvLLhWiYqZI1Z",
+	"hu0SPWMebIgwTiJ2rMI+v4asjjXSGbvL+XoCgOh3pCDEDqI9rcDP61IJTgG7SI9fM2Hx0neUoYr5ggng",
+	"8O9agoohcjEXV2h891jarBDZ7QXfc4VtNM84lMFmeOcsFDKWPU5zETNU0H8d2p+b/vVcsTFKTpXUQxYa",
+	"bzWH4//Lkydkb4+8eP78+fOdZ8+ePbO35NASgok0N6y+nG1P634EbLinGa5cf8ebFKeNCH5HKU4xko7V",
+	"EsG80FNSAm2SA4Hhw8dj9Lk2Uo0J1wTfiJrkvWBoCPE/buUFuyDXh2GbDBJtyCUj1LFWlKouxNZB6wVW",
+	"shlxzbaPnDPSWIGpDyCXOW78NJCAPpTcJc5yQ7ShY8hCp2GpwRyX7Ojx/GJur9wON8Xc7gkP8AJuiweW",
+	"7VfpkuWw0LoTnnIrfrIpF1+dT7cWqnmnKXYiieMOCWNGFdSItz82ScdTzY6nnxAqoxikP2jCTbMia245",
+	"EXQV6XJZgjxaXxGi6iPP/aTAzUJbXzftAaHvJvnt4VeJvxtRcNd3b58dmWDxwHtdSOGVCb0Yg+UCyAKb",
+	"F8oAml9h+gddHyi/lfn2ncIhbozJpbhwnplDwwk4+QZ4/TQu1QrygVKdmRt6Or7UDjiBQJXoc7fRQJsg",
+	"igeJOxWxF98U6rjw75lYc2wSGvM/6Nf/+vq/WdocowRdyIlrGQ5FJtg1Uz4aFMVnV7K9Cqk+urU8aHzC",
+	"TdTwM8ie77C+waR5mOSTFGLZ+2b0zdJ2JjSKcsrUffoiBkxr2mNTHe4VdOqUhA6//i9NJIk4JXutBdp1",
+	"4t7ux3OQV1LLfQcWpcabWPPv1aD/i+KG5X2FayYejqEO2EwGmmimAt8og4oozc+6ZH3ujO0O0ZtlNc3e",
+	"snWaTt+y8rwOSbgmIY1jLnrNh+fdtgdvVw8VF9JImIghkK7s4oHK1kwtIG/d4652L9FMRDrNSUN/MRbD",
+	"T3Oi7Q61/Uz1FenGtNdDpd++mgVkVmj6fr57S1jAXawolH/BqBbMX3JHkIa3fFp7xpSbcb4I6IHnO4o2",
+	"SW1Zfu9giIeEU5/js2DWz+K4Ojfu0V1g464gpUqecQveqAczXFCTAJXBkyehawCo2+jePp6ngl/8wk2f",
+	"dDAsCtKQMcV31Odh31msoLwEhjFesliKniZGBlACBVRupK7esT8esohwcSG2On958oQcPMul3nYC0jl4",
+	"Vvz85MnBM/sFfE7DEayEIrgwfRLxHjdQL6zrRRdIS4+5YNvNC6hwjIVaAyB0upBynXYRxWMIIHt8nr0a",
+	"g8buhIdNkWroL1QWNFqVJOUyiWdkgNWo27QmqgMHWcWXXGhe2pnIA1vmZ2A07H9HvEoqEkt5RZKhg9Yc",
+	"JXFfrCtM8p0FsZj76mwO/owkJ829pwdpWKS2SF5wALnQyiY5Tl9KsS7fQsuXhdXkoPUi143qM9dQwAD2",
+	"90gTbmkH6UTMUB53jmDWdCqMBYKXT99/OCcZeUPbIiyxOsPq1OUz3WPdfJ/1v7W3t01ePHv65GDn8f5e",
+	"KxNJB/KSxwsEVcKe7sc2gsc5wzQCV7OJq9zEVd5hXKXPWVwx3SzIUnNDK7FVKZJSZOi+FQlSKJL35mGb",
+	"vjSSEoMfLW+3b0BNLjsOV0SOhKeE1SGQnsZtYiAfTgzkLWF2VhRkBTi07oYJlMH+Jixy9TrpmojeegIj",
+	"QT4cD6E+i8lHG3lTqTNLhlJ0uRqw6CgvknKjWdy1imaXf57VTmBJYW8VkZE+Bb2dbmFmvdf0ccivB3XY",
+	"68MLyoH3E1I5kwT4mMrbyYKboMpNUOViQZV3Jgei0rniqq5vQNfOxEcjoWv1RP0SV7ukSezjVok2Ix66",
+	"woYm7TFdbuQSV/evDaMwu1BZEfeKU5bdQSxIJe1pLaIx36mwlDZgc9LSJq7g+1RooaU6zaM/gv7dkbTd",
+	"Lyl+Tii7E+KWyFOT+XrnR+EMvFtSQd96S6zwq+2NMnpvjBNuJYU4rIm+NpgLVlVk2YFSJWssL6WcMZ5Z",
+	"ZZTnBQ2kDjZLOKJEsdqNmEn6ikuFxQLQLCIx+AG6EHyhs6CMnszcWpVOq2wZDzqeNd3H/HiG7OS/Iy/R",
+	"MH/Pa3A0z+6wnAPdVFQBYMUqdxaMLYBD8BBYMjHiKFXyBbQVp8SwwTCmhrnC15oMqBhfiGuquOXAab1x",
+	"/9wjTaAfYR+qf89y8vj13atoO2FqldBQ5NLVI4wkgTrPRpKv/w8EkLIebeYKcuT7DZqspTKcM+zE1/tw",
+	"o+DgkQQU9o0LB4SKr/8Rc83yXx/3EqoiKuwa2Nf/ovnfTpW0y7NHQhQzXNGILtL3OD36e/JHpTdfJWH7",
+	"BzY+qY1P6i59UjmStCzBzuT0lPzPDSvLk8L1s+v1Yd3G9D/D9L8C2Lr/wghN0gHmVtp22Aq3mXRx6EOT",
+	"ddq7wsogHR51sIHRheCGbBV7AWj7OjfbAfE2Fplg+cIIzGVs5BtwwNAx6xoCMWU6TSLzQg2GruCoFwKG",
+	"JSEVVom9ZP5psnXQerE9wzmxvJCyCgfFRBwWShGaCEp8kzsro3TppeIhFYbNk03I//nv/yN9tbG4vHBP",
+	"fos/G+Xa+C2+707Iq5UzksuYh1mfLCOvmLipDiP2XVmMoiE4I8CepPtyhLTcd/I5LDZtGippZCjjwLc+",
+	"ggKriVKWuluC2ySvjdMahbwQV2yM/uBE9BJ3BwTW5k0poWLgSKYx9DjyjYjxmSwI8aCMOluhCfad61y0",
+	"LuqTn6eCAOEpBV4X9kdINHM1gZYlLwvi/Yr7MJ5bEMmMW1sIatt5MyN8UyaCzOizhi/hRQdowQTrRB4g",
+	"KwyC8E7t5rvHO/+gO3+0dl60dz592XsaPD0o7cLr7YNYpn52xnsapu4eJq7PwCFsASO/8Acv2OixNmyQ",
+	"fs2umRr7uFuIt93SSdi3oNMpK4/fCchF46X9wUhyzbO8hovGduAHh/jsmZHyZ25vC4sxd1mHFxdZZU48",
+	"gZPDc/yOzIgqvTmPdP6b1dkQy+xzZ75hzX1WzYVWz5rGrI3t9TJK8G9MRJQoBvUnogWEWdzX/Vi+3JnO",
+	"CMX24L2xe23sXndm90p7Uy1LYVJh1L04N/AaQ2rRvwCc0PXvETJfG4ckmukm+VDgoGgA8OyUw0M+HY4c",
+	"tF4cXghXmpGYvtTMtzqtDsVOKd0mFvvhxGKvAGaro7GrIKJ1R5zgllxgY4ettsPeGm7uxgh7xqycA8Vl",
+	"00KzE8TyaFK1yKybvrbWHOvmsiLeKkybBTGuy8L+EkLc/ZgjZ6Ouj6N+UCi8MUg+/EDq1QlxmhnDRU/P",
+	"cll+8M+sEdHSOaqsbt4W4xd8S2x7SKYBy8wcN9DZVfirT79aBVNbono6F5pHjHS6jJpEMd0Jcg/GtOec",
+	"iRVsKQdb98CY/JrBmCiV6cqYy7aSiV1Tyl0MH7A/sGv98YApHtLdt1TQRNfnYX6b98PF5iGX52Mrwq1v",
+	"lpNt+MxCfOZ2NGeKxexCq6sZziqmmC+JphiFjn+YdQiFofpcuxU1yQcWKmbyFWYVM4kSLHLEZ9Rnpo91",
+	"L8bwlGamyrdkp7gLFlecqAIV/+woeK88tM8cQOUY3/LgHTSGSQkcf7CAmU11STUjH8/eYHvJ49PX3umJ",
+	"gB7SOPZgPuKmn/Vd0gDj7ifNe0KD22nELvtSXmGJnuaFeD/gBmk3okSuNsE1jRM22d7E9NmgSXx9Jpqu",
+	"z82prpl6pEnEujSJ/exck0TPzOudwKF7YOV2H+1ExY3DRt+YoT7c3aVD3pxsr4dOxcPGMP7cjvk1az++",
+	"+vnF4Idnn/9tf/jmuTg7aAQNd8RtPNLGYWPU1yxsv+3+/ecX6vlf//7vv6vz0W8fT189f/3m9B+v5f4b",
+	"+oZ+GC0QY5M/rnuKs9kQo41m++1IHB9WT56d9OFzFernAfk3CFrlaFpUMP2BDocKIgq5wBUHubwL9hmr",
+	"+87LjIi5Nufp4h50dpDfxvzkoPQ2vsdqpyZ323eVI3TGelz74sGV8FsA+7QOHFR0THtux1T0EnuNuZpx",
+	"1Rk/HiTuNabgEt5ovI+//kdAvnzZu7n5/5EPCYWY5QGJUN7hX/9Lki9f9m9uCNPm638QNjgkX748vrlp",
+	"kmPMYewzwgbky5eDm5tG0PAHYaUI0/7hLItTkLpNXZeMiDaCRpo4ZS/znRwwEkkSYiH+RtA4dWF2shE0",
+	"Tgwd2lcgxThihLqZKWQnNern+/iDv5+gh/TaK814+Psm6GET9HCHQQ9TJHgVwbgpOZ+b85MjhmvnwWvD",
+	"vI2juUb96RXA17eQ+HMsJJrPViQToJVgeZlgJQaCEmHguFIUGCSRTCDrdpYwsDBXvh9l/09GGzZ6/ved",
+	"UrMmbi6oMM4TOLvagvOLpCo/WA4IDA5NflzQokmUcJVj4bdH2nf8aRKLdVcMGvvrvhyJCwGEmAv0c/gD",
+	"aZJjhH3NInKJhBopq1Tw/lbn+Pzk3auT9vvTk7Pj8/dn7b+f/HtnO4D6PZfjbLF21hnKmn3mXlU1vBr7",
+	"3YDyuHHYGFjd6V+Z/NwM5aB5qTIt6639hXyQyR8QRORM1e1QJsKocdsFkj95kr1xIj+TcxYKGcseh6IN",
+	"0x7dD1S2T2kSy0WIuj22+1K0srmj2UETAQApgqd3LniAtGBxt/GtG2VnteQxS+fyiodUFhsPf/1086lU",
+	"GTIe21Oa6UhfRgsdEa3VzqrKtJk28rmfnlNLtYlK+0NN1bV6D3Kyy1sfQaw5+4yX4ZMkuYbqaVjpcTvt",
+	"0hUqbnhI46pWIf73wlJd2tqllDGjoroZVk5FWKK91oy8PUtFMT9f583xR4R9pqEhAyuPV+3IHwyS4ooe",
+	"KHut1rwmKBV7dnXFVtROzOfhLTja+huI1TCmIzh+R6b0tXcHSzOr51l01p6KXCcJeWPLWYMt55vsF5aH",
+	"y/+PvavbbRtXwq9C9KYJjuLIbtM2yVX/Ds7pdoFF2sUCixQNI41tNhKpkpLToMjT7NU+R19swRmSomPZ",
+	"TprUbre+tE0PKZLzo+Hw+3Z5PuEygzuGN/41sGO4K+COUkjCJ7r0j9TvtWkRDRLEkUOMYwQa4Obsvpnl",
+	"YkMqS5TLzdmxFMa7xh57yuiqZ3up3nfuWYqQwizq875hBTfUWcIigrcWQOZYtnB4S/JSbia/F23eXDRb",
+	"j+I/pW3Q7iXktJredUEN7sAydLqbXVSFO1bq51ZmrNU9Zr+yOus4ZesYUyfWLrbltdtOxfW1eps1sgAz",
+	"ZUqECQpdj0EDnjdPK7ozBMsOl22rjbr+3OqKm/ouPXW3PmpQFcg7VsgjFGoYn/Z8h5Htsb7U0QVcTylo",
+	"oBut+Lm1gnbWt1eLWpRQCAnXqqc7YDCxz4BouAJB+EzNCyAUm1qp7YAxRfdYTeJgttE9QZ6gDlgvREl1",
+	"+4xCjpJj6VOZhRji2zCB7cxnAo584MKU1Vv/fD92SZ57iutkEaglYh6LVVfm/TAvh5h/4G2CrG63yff0",
+	"otgYlwzozFzYXf47tlg9jTJmUHF4vppAGGanZ14a0f527fztkW18ubBXf7hG9mZerzfMG9vZDFnjb6nQ",
+	"tqPlyoxPeoVP+97mRtBchW6cMngV9nR3N0IWWYSsZZdtrQer/jz1g+Kq8zj1lfryl2KvlPnytw0erR4d",
+	"OMN0eRMtWM85KM7vAowtu8CbYtNNsekKi00bUvmbmJQQaaM9Wo6oJQzxcSDmaltxMlFn4FEnXakJEzUb",
+	"qyI3VHOCjU3NL5w7BDYWplYa2wnDKq5rpoaHxzLHPii5C5QV4lktJhAqCRa+k9LQnfVbjrUVxiYMo543",
+	"wFtrBN6iFfjavTwfa6t7P6Qr8Qa38gT/tgLH9R6xfcWumg26VlYM/SJYQho50/ABspquYzszaxivmZIZ",
+	"zMM5+bo48C7qnl1EF03fjcK69VQsL1Rkh1ayUejNzeQVVh3fJqzzoA0EgbL7mSruPInncjR1quFF9hWS",
+	"hFzrSiMKPRKajxod3+ecg6juu70dxeK8sw26vK3BLh8OawLaoPYTQrpLyRo2BiweECMJOSWD3tRc5lzn",
+	"7A8Pb7F14h51R+QnybEMH2tRgql5WZ0kLHxpZSGU08l2qHENkGF+zgjPocdeQCEmoIW1+EUOmilt3xVB",
+	"H8t6zCXbY6WQTQ3GXevm7JTnLHSBZQdDZYNuf0sGlyfA0vaJLwGdCrNthBz12NPoGUR+Eg4+Q2bcR9SD",
+	"NGV8xF21rkuLezmHPqHOtRYT65RUg+SUyMNDYDjHslQ2Tp9aAqqV8FnxU56dnXOdm+7zJBwRLqdbj1nX",
+	"hduLbGq7wdrnW7jDojLAwfXLAOd1FjbEtbkC0p39d5/7SX/QSRGwrL+wEW7wjEsf8nbQ6e0y28/I3W2/",
+	"fP9k+MvALt2Yat3/s7f38PH+fn/w4OHeo8fWPLr9gLosNGROk4U8Rc+SkKzSjN739/mfNgoDWb9H6zBI",
+	"B492+v2dQfq2/+AgTQ/S1Dao4ZP99ZkqWU68QypD6pB88d9oPtx4epkvbL8RpMrLCWatVhuqOA05skpT",
+	"daZnj8LZl9Ktup/CUGlYMbvyOlz3HROVuNlk3KMmBQvlXbP3tlOumbzNjm9N22Kmgp5XIi6eRzikLq/8",
+	"WmW8YDlMoFBVCYiSZtveS+61GEQHu7v9weNe2kt7/YMn6ZMUA3k3yqsS/we8qMcJK6HWIjMEF2U3qOYZ",
+	"AYoIPEYdggb3nuFPLBAZuIuLmfxSpdVEGKGk9RZXLhH1rgYHZg6nc8aLAnTijlLscPybTyQixERzx+Kh",
+	"W1CCQ18klMj4gQIs0YyY51j7bT33FpSVBsPNNhKdBRoepUdcChd29K5WjQvoloo14IZtZUS+4oRWoKoC",
+	"EnY+VqzkF8yuhHX8xnpZXrAgszdTT97VzWvguSHBWpkK3yGlqtkF1GH8sajCtu+Qg7TuTDblqTvWetnr",
+	"P3qYeN7tWjEuL9zvNjQIwwxU3DT/KD/qz/GId2+AKxw4bIu+4LmdrAjHn0D5Pja8EEPhwrtezPJNQLWz",
+	"nfw/lrGFWkvUvGbbUZ5DzhQlLenz1NaL/t0h/L+qKNT5TlNZ0SOQOfei7XJYU543BeRU5ecnKRI/DP+f",
+	"Mz0h2DxtjJBg7EQVth+NPZwrjXRHY9U49RmrQuR8Sn38Pzq6eNYUZ0yUFFnjks4M0f3a8edQEzEdkiMZ",
+	"k4MvardONL0teiI/VU09vclbQR09vqHQ3oeqHtMRDbfrmEJnsl3xYwTj3aGmvKy4GElnHHPBC/axgQYS",
+	"hudVzICxds4kVsHKym1zhNg7jOClsjFkZ87/umy5bRMNwoqGrnVwt5rYkO5jvjz6LVDAx9dk3AhbWli2",
+	"hVUt2zSlI+X/RO1mEYKovCW8MGERCy2O0K2tCGCBQod6BArovU13FQnde6IVxAxEDJzWrCfMM1XFNQ+e",
+	"tauyMVpkOIgZ7PLd5T8BAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

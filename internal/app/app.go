@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/config"
@@ -30,6 +31,7 @@ import (
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
+	"github.com/atende/atende/internal/ticket"
 )
 
 // App is a running atende: its database, services and HTTP handler.
@@ -47,8 +49,10 @@ type App struct {
 	// uses no other.
 	Dialer    *dialer.Service
 	Telephony *telephony.Simulated
-	Hub       *events.Hub
-	plinx     *plinx.Clients
+	// Tickets is the tickets service: integrations, tickets, procedures and their WhatsApp messages.
+	Tickets *ticket.Service
+	Hub     *events.Hub
+	plinx   *plinx.Clients
 	// Handler serves the whole HTTP API.
 	Handler *echo.Echo
 
@@ -104,13 +108,21 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 		st, err := a.Dialer.Settings(ctx, tenantID)
 		return st.TelephonyAdapter, err
 	}, map[string]telephony.Port{telephony.AdapterSimulated: a.Telephony, telephony.AdapterWebhook: webhookPhones})
-	a.Dialer = dialer.NewService(dialer.Deps{DB: db, Tenants: a.Tenants, Clock: clk, Checker: newPlinxChecker(a.Tenants, a.plinx),
+	checker := newPlinxChecker(a.Tenants, a.plinx)
+	a.Tickets = ticket.NewService(ticket.Deps{DB: db, Tenants: a.Tenants, Clock: clk, Logger: logger.With("component", "tickets"),
+		PublicURL: cfg.PublicURL, Plinx: checker, Metrics: ticket.NewMetrics(reg)})
+	a.Conversations.OnUnknownMessageStatus(func(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, ev conversation.Event) (bool, error) {
+		m := ev.Message
+		return a.Tickets.ApplyMessageStatus(ctx, tx, tenantID, ticket.StatusUpdate{PlinxMessageID: m.ID, Status: m.Status,
+			OccurredAt: ev.OccurredAt, ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage})
+	})
+	a.Dialer = dialer.NewService(dialer.Deps{DB: db, Tenants: a.Tenants, Clock: clk, Checker: checker,
 		Telephony: router, Hub: a.Hub, Logger: logger.With("component", "dialer"), Metrics: dialer.NewMetrics(reg, db)})
 	a.Handler, err = httpapi.New(httpapi.Config{
 		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		OperatorKey: cfg.OperatorKey.Reveal(),
 	}, httpapi.Deps{
-		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -178,26 +190,38 @@ func (a *App) Close() error {
 	return a.DB.Close()
 }
 
-// startWorkers starts the configured number of dial queue workers.
-func (a *App) startWorkers(ctx context.Context) []*dialer.Worker {
-	workers := make([]*dialer.Worker, a.cfg.Workers)
-	for i := range workers {
-		workers[i] = a.Dialer.NewWorker(dialer.WorkerOptions{Lease: a.cfg.WorkerLease, Batch: a.cfg.WorkerBatch})
-		workers[i].Start(ctx)
-	}
-	if len(workers) > 0 {
-		a.logger.Info("dial queue workers running", "workers", len(workers))
-	}
-	return workers
+// background is what a process runs besides the API: dial queue workers and a message sender.
+type background struct {
+	dialers []*dialer.Worker
+	sender  *ticket.Sender
 }
 
-// stopWorkers lets the workers settle what they hold, within the shutdown timeout.
-func (a *App) stopWorkers(workers []*dialer.Worker) {
+// startWorkers starts the configured number of dial queue workers and, with any, the message sender.
+func (a *App) startWorkers(ctx context.Context) background {
+	bg := background{dialers: make([]*dialer.Worker, a.cfg.Workers)}
+	for i := range bg.dialers {
+		bg.dialers[i] = a.Dialer.NewWorker(dialer.WorkerOptions{Lease: a.cfg.WorkerLease, Batch: a.cfg.WorkerBatch})
+		bg.dialers[i].Start(ctx)
+	}
+	if len(bg.dialers) > 0 {
+		bg.sender = a.Tickets.NewSender(ticket.SenderOptions{Rate: a.cfg.PlinxSendRate})
+		bg.sender.Start(ctx)
+		a.logger.Info("dial queue workers and message sender running", "workers", len(bg.dialers))
+	}
+	return bg
+}
+
+// stopWorkers lets the workers settle what they hold and the sender record the sends in flight, within
+// the shutdown timeout.
+func (a *App) stopWorkers(bg background) {
 	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	for _, w := range workers {
+	for _, w := range bg.dialers {
 		wg.Go(func() { w.Stop(ctx) })
+	}
+	if bg.sender != nil {
+		wg.Go(func() { bg.sender.Stop(ctx) })
 	}
 	wg.Wait()
 }
@@ -228,6 +252,11 @@ func (a *App) sweep(ctx context.Context) {
 		if err == nil {
 			var m int64
 			m, err = inbox.Sweep(ctx, a.DB, a.clock.Now().Add(-inbox.Retention))
+			n += m
+		}
+		if err == nil {
+			var m int64
+			m, err = a.Tickets.SweepPendingStatuses(ctx, a.clock.Now().Add(-inbox.Retention))
 			n += m
 		}
 		if err != nil && ctx.Err() == nil {

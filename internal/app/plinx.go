@@ -11,8 +11,8 @@ import (
 	"github.com/atende/atende/internal/tenant"
 )
 
-// plinxChecker answers the dialer's question — is this customer in an active WhatsApp conversation? — with
-// the tenant's Plinx, or the server's default one.
+// plinxChecker calls the tenant's Plinx, or the server's default one: the dialer's question — is this
+// customer in an active WhatsApp conversation? — and the message sender's WhatsApp checks and template sends.
 type plinxChecker struct {
 	tenants *tenant.Service
 	clients *plinx.Clients
@@ -66,4 +66,22 @@ func (c *plinxChecker) clientFor(ctx context.Context, tenantID uuid.UUID) (*plin
 	c.cache[tenantID] = cachedClient{client: client, expires: now.Add(clientTTL)}
 	c.mu.Unlock()
 	return client, nil
+}
+
+// WhatsAppNumber asks the tenant's Plinx whether a number has WhatsApp.
+func (c *plinxChecker) WhatsAppNumber(ctx context.Context, tenantID uuid.UUID, e164 string) (plinx.Number, error) {
+	client, err := c.clientFor(ctx, tenantID)
+	if err != nil {
+		return plinx.Number{}, err
+	}
+	return client.WhatsAppNumber(ctx, e164)
+}
+
+// SendTemplate sends a template message through the tenant's Plinx.
+func (c *plinxChecker) SendTemplate(ctx context.Context, tenantID uuid.UUID, m plinx.TemplateMessage) (plinx.Sent, error) {
+	client, err := c.clientFor(ctx, tenantID)
+	if err != nil {
+		return plinx.Sent{}, err
+	}
+	return client.SendTemplate(ctx, m)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -71,6 +72,11 @@ type Config struct {
 	WorkerLease time.Duration `env:"ATENDE_WORKER_LEASE" envDefault:"30s"`
 	// WorkerBatch is how many due entries a worker claims at a time.
 	WorkerBatch int `env:"ATENDE_WORKER_BATCH" envDefault:"50"`
+	// PublicURL is atende's address as customers reach it; tickets' tracking links point at its public page
+	// unless the tenant sets a tracking URL template.
+	PublicURL string `env:"ATENDE_PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
+	// PlinxSendRate caps WhatsApp template sends per second per tenant in each process.
+	PlinxSendRate float64 `env:"ATENDE_PLINX_SEND_RATE" envDefault:"80"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"ATENDE_LOG_LEVEL" envDefault:"info"`
@@ -184,6 +190,12 @@ func (c Config) Validate() error {
 	}
 	if c.PlinxURL != "" && !strings.HasPrefix(c.PlinxURL, "http://") && !strings.HasPrefix(c.PlinxURL, "https://") {
 		errs = append(errs, errors.New("ATENDE_PLINX_URL must be an http:// or https:// URL"))
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("ATENDE_PUBLIC_URL must be an absolute http or https URL"))
+	}
+	if c.PlinxSendRate <= 0 {
+		errs = append(errs, errors.New("ATENDE_PLINX_SEND_RATE must be positive"))
 	}
 	if c.PlinxTimeout <= 0 {
 		errs = append(errs, errors.New("ATENDE_PLINX_TIMEOUT must be positive"))

@@ -28,7 +28,7 @@ import (
 )
 
 // publicOperations are public by design; every other operation must need a key or a webhook signature.
-var publicOperations = []string{"getHealth", "getReadiness", "getMetrics", "getOpenAPISpec", "getDocs"}
+var publicOperations = []string{"getHealth", "getReadiness", "getMetrics", "getOpenAPISpec", "getDocs", "getPublicTicket"}
 
 // signedWebhookExtension marks operations authenticated by a webhook signature instead of an API key.
 const signedWebhookExtension = httpapi.SignedWebhookExtension
@@ -188,8 +188,8 @@ func TestEveryOperationOnAnIDIsTenantIsolated(t *testing.T) {
 		byPath := map[string][]contractOp{}
 		var paths []string
 		for _, o := range ops {
-			if !strings.Contains(o.path, "{") || o.signed() {
-				continue // signed webhooks name their tenant in the path and prove it by signature
+			if !strings.Contains(o.path, "{") || o.signed() || slices.Contains(publicOperations, o.op.OperationID) {
+				continue // signed webhooks name their tenant in the path and prove it by signature; public pages have no tenant
 			}
 			if _, ok := byPath[o.path]; !ok {
 				paths = append(paths, o.path)
@@ -292,6 +292,8 @@ type fixtures struct {
 	made map[string]string // path template prefix -> concrete path
 	// dialing holds the dialer's fixtures once made.
 	dialing *dialerFixtures
+	// ticketing holds the tickets' fixtures once made.
+	ticketing *ticketFixture
 }
 
 func (f *fixtures) resolve(template string) string {
@@ -406,6 +408,11 @@ var fixtureMakers = map[string]func(f *fixtures, collection string) string{
 	"/v1/dialer/sessions": func(f *fixtures, _ string) string { return f.dialer().session },
 	"/v1/dialer/prompts":  func(f *fixtures, _ string) string { return f.dialer().prompt },
 	"/v1/calls":           func(f *fixtures, _ string) string { return f.dialer().call },
+	// Tickets come from an integration's events; an external code is named in the upsert's path.
+	"/v1/integrations/{id}/tickets": func(f *fixtures, _ string) string { return "FIX-1" },
+	"/v1/tickets": func(f *fixtures, _ string) string { return f.ticket().ticket },
+	// A template message: the ticket's customer has no phone, so it is written failed at once.
+	"/v1/messages": func(f *fixtures, _ string) string { return f.ticket().message },
 	// A phone's links are named by the linked record's id.
 	"/v1/phones/{id}/links": func(f *fixtures, collection string) string {
 		contact := f.post("/v1/contacts", `{"name": "Linked"}`)
@@ -414,6 +421,37 @@ var fixtureMakers = map[string]func(f *fixtures, collection string) string{
 		require.Equal(f.t, http.StatusOK, resp.StatusCode, "link fixture: %s", b)
 		return contact
 	},
+}
+
+// ticketFixture is a ticket of an integration whose first task sends a template its customer cannot get.
+type ticketFixture struct{ ticket, message string }
+
+func (f *fixtures) ticket() ticketFixture {
+	if f.ticketing != nil {
+		return *f.ticketing
+	}
+	tpl := f.post("/v1/templates", `{"name": "fixture", "language": "pt_BR", "body": "Olá {{1}}"}`)
+	proc := f.post("/v1/procedures", `{"name": "Fixture", "tasks": [{"name": "Abertura", "send_whatsapp": true, "template_id": "`+tpl+`", "variables": ["customer_name"]}]}`)
+	ig := f.post("/v1/integrations", `{"name": "Fixture ERP", "default_procedure_id": "`+proc+`"}`)
+	resp, b := f.env.Do(http.MethodPut, "/v1/integrations/"+ig+"/tickets/FIX-T", f.keys[client.RoleAdmin],
+		[]byte(`{"version": 1, "status": "ABERTA", "customer": {"name": "Sem telefone"}}`), nil)
+	require.Equal(f.t, http.StatusOK, resp.StatusCode, "ticket fixture: %s", b)
+	var receipt struct {
+		Ticket struct {
+			ID string `json:"id"`
+		} `json:"ticket"`
+	}
+	require.NoError(f.t, json.Unmarshal(b, &receipt))
+	var list struct {
+		Data []struct {
+			ID string `json:"id"`
+		} `json:"data"`
+	}
+	_, b = f.env.Do(http.MethodGet, "/v1/messages?ticket_id="+receipt.Ticket.ID, f.keys[client.RoleAdmin], nil, nil)
+	require.NoError(f.t, json.Unmarshal(b, &list))
+	require.Len(f.t, list.Data, 1)
+	f.ticketing = &ticketFixture{ticket: receipt.Ticket.ID, message: list.Data[0].ID}
+	return *f.ticketing
 }
 
 // dialerFixtures are a running campaign with two agents: the fixture agent, on a call, and another one

@@ -48,9 +48,23 @@ func apiSettings(t tenant.Tenant) gen.Settings {
 	}
 	return gen.Settings{
 		Timezone: t.Timezone, DefaultCountryCode: t.DefaultCountryCode, UpdatedAt: t.UpdatedAt,
-		BusinessHours: gen.BusinessHours{Days: days, Opens: b.Opens.String(), Closes: b.Closes.String()},
-		Features:      gen.Features{PortfolioRouting: t.Features.PortfolioRouting},
+		BusinessHours:       gen.BusinessHours{Days: days, Opens: b.Opens.String(), Closes: b.Closes.String()},
+		Features:            gen.Features{PortfolioRouting: t.Features.PortfolioRouting},
+		TrackingUrlTemplate: nullOf(t.TrackingURLTemplate), SurveyUrlTemplate: nullOf(t.SurveyURLTemplate),
 	}
+}
+
+// nullablePatch reads a PATCH field that may be cleared: nil when absent, a pointer to nil when null.
+func nullablePatch[T any](n nullable.Nullable[T]) **T {
+	if !n.IsSpecified() {
+		return nil
+	}
+	var v *T
+	if !n.IsNull() {
+		x := n.MustGet()
+		v = &x
+	}
+	return &v
 }
 
 func nullTime(t *time.Time) nullable.Nullable[time.Time] {

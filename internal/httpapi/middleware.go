@@ -18,6 +18,7 @@ import (
 
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/tenant"
+	"github.com/atende/atende/internal/ticket"
 )
 
 const operationKey = "atende.operation"
@@ -55,6 +56,8 @@ type caller struct {
 type webhookCaller struct {
 	tenant tenant.Tenant
 	id     string
+	// subject is the object the delivery is addressed to (an integration), when the route names one.
+	subject any
 }
 
 // rateKey identifies the caller for rate limiting.
@@ -63,6 +66,9 @@ func (c caller) rateKey() string {
 	case c.principal != nil:
 		return c.principal.Key.ID.String()
 	case c.webhook != nil:
+		if ig, ok := c.webhook.subject.(ticket.Integration); ok {
+			return "integration:" + ig.ID.String()
+		}
 		return "webhook:" + c.webhook.tenant.ID.String()
 	}
 	return "operator"

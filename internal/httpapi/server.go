@@ -24,6 +24,7 @@ import (
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
+	"github.com/atende/atende/internal/ticket"
 )
 
 // Config holds the HTTP settings.
@@ -46,6 +47,7 @@ type Deps struct {
 	CRM           *crm.Service
 	Conversations *conversation.Service
 	Dialer        *dialer.Service
+	Tickets       *ticket.Service
 	Hub           *events.Hub
 	Idempotency   *idempotency.Store
 	Clock         clock.Clock
@@ -70,6 +72,7 @@ type Server struct {
 	importHandlers
 	conversationHandlers
 	dialerHandlers
+	ticketHandlers
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -102,7 +105,8 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		matchOperation(ct),
 		limitBodies(cfg.BodyLimit, cfg.UploadLimit),
 		authenticate(ct, deps.Tenants, cfg.OperatorKey, map[string]webhookSecret{
-			"receivePlinxWebhook": plinxWebhookSecret(deps.Tenants),
+			"receivePlinxWebhook":     plinxWebhookSecret(deps.Tenants),
+			"receiveIntegrationEvent": integrationWebhookSecret(deps.Tenants, deps.Tickets, deps.Clock),
 		}, deps.Clock),
 		limitRate(newRateLimiter(cfg.RateLimit, cfg.RateBurst), deps.Clock),
 		validateRequests(),
@@ -124,6 +128,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		importHandlers:       importHandlers{crm: deps.CRM},
 		conversationHandlers: conversationHandlers{conversations: deps.Conversations, tenants: deps.Tenants},
 		dialerHandlers:       dialerHandlers{dialer: deps.Dialer},
+		ticketHandlers:       ticketHandlers{tickets: deps.Tickets},
 	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(srv, nil))
 

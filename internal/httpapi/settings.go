@@ -44,6 +44,8 @@ func (h settingsHandlers) UpdateSettings(ctx context.Context, req gen.UpdateSett
 	if req.Body.Features != nil {
 		patch.PortfolioRouting = req.Body.Features.PortfolioRouting
 	}
+	patch.TrackingURLTemplate = nullablePatch(req.Body.TrackingUrlTemplate)
+	patch.SurveyURLTemplate = nullablePatch(req.Body.SurveyUrlTemplate)
 	t, err := h.tenants.UpdateSettings(ctx, principalFrom(ctx).Tenant.ID, patch, version)
 	if errs, ok := validate.As(err); ok {
 		return gen.UpdateSettings400ApplicationProblemPlusJSONResponse{BadRequestApplicationProblemPlusJSONResponse: badRequest(ctx, errs)}, nil

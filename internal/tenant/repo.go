@@ -50,7 +50,8 @@ func getTenant(ctx context.Context, db bun.IDB, id uuid.UUID) (Tenant, error) {
 // updateTenant writes t if its stored version is still expected; it reports whether it did.
 func updateTenant(ctx context.Context, db bun.IDB, t *Tenant, expected int64) (bool, error) {
 	res, err := db.NewUpdate().Model(t).
-		Column("timezone", "default_country_code", "features", "working_days", "opens_at", "closes_at", "version", "updated_at").
+		Column("timezone", "default_country_code", "features", "working_days", "opens_at", "closes_at",
+			"tracking_url_template", "survey_url_template", "version", "updated_at").
 		Where("t.id = ? AND t.version = ?", t.ID, expected).
 		Exec(ctx)
 	if err != nil {

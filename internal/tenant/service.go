@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -170,6 +171,9 @@ type SettingsPatch struct {
 	DefaultCountryCode *string
 	BusinessHours      *BusinessHours
 	PortfolioRouting   *bool
+	// TrackingURLTemplate and SurveyURLTemplate, when set, replace the templates; a nil inner value clears it.
+	TrackingURLTemplate **string
+	SurveyURLTemplate   **string
 }
 
 // UpdateSettings applies patch if the tenant is still at version ifVersion (when given).
@@ -184,6 +188,8 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID uuid.UUID, patch 
 	if patch.BusinessHours != nil {
 		patch.BusinessHours.check(&errs)
 	}
+	checkURLTemplate(&errs, "tracking_url_template", patch.TrackingURLTemplate)
+	checkURLTemplate(&errs, "survey_url_template", patch.SurveyURLTemplate)
 	if err := errs.Err(); err != nil {
 		return Tenant{}, err
 	}
@@ -201,6 +207,12 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID uuid.UUID, patch 
 		setIf(&t.Features.PortfolioRouting, patch.PortfolioRouting)
 		if patch.BusinessHours != nil {
 			t.SetBusinessHours(*patch.BusinessHours)
+		}
+		if patch.TrackingURLTemplate != nil {
+			t.TrackingURLTemplate = *patch.TrackingURLTemplate
+		}
+		if patch.SurveyURLTemplate != nil {
+			t.SurveyURLTemplate = *patch.SurveyURLTemplate
 		}
 		expected := t.Version
 		t.Version++
@@ -486,5 +498,21 @@ func or(s, def string) string {
 func setIf[T any](dst *T, v *T) {
 	if v != nil {
 		*dst = *v
+	}
+}
+
+// checkURLTemplate checks a ticket link template: an absolute http(s) URL with a {token} to replace.
+func checkURLTemplate(errs *validate.Errors, field string, v **string) {
+	if v == nil || *v == nil {
+		return
+	}
+	s := strings.TrimSpace(**v)
+	**v = s
+	u, err := url.Parse(strings.ReplaceAll(s, "{token}", "token"))
+	switch {
+	case !strings.Contains(s, "{token}"):
+		errs.Add(field, "must contain {token}")
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		errs.Add(field, "must be an absolute http or https URL")
 	}
 }

@@ -73,6 +73,11 @@ type Tenant struct {
 	PlinxBaseURL       *string `bun:"plinx_base_url"`
 	PlinxToken         *string `bun:"plinx_token"`
 	PlinxWebhookSecret *string `bun:"plinx_webhook_secret"`
+	// TrackingURLTemplate and SurveyURLTemplate are the tickets' public links, with {token} replaced by a
+	// ticket's public token; a nil tracking template uses atende's own public page, a nil survey template
+	// means no survey link.
+	TrackingURLTemplate *string `bun:"tracking_url_template"`
+	SurveyURLTemplate   *string `bun:"survey_url_template"`
 	// Version increases with every settings change; the API shows it as the ETag.
 	Version   int64     `bun:"version"`
 	CreatedAt time.Time `bun:"created_at"`

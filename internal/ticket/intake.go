@@ -1,0 +1,647 @@
+package ticket
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/uptrace/bun"
+
+	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/document"
+	"github.com/atende/atende/internal/inbox"
+	"github.com/atende/atende/internal/phone"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/tenant"
+	"github.com/atende/atende/internal/validate"
+)
+
+// MaxExtraBytes bounds the free fields an event may carry, as JSON.
+const MaxExtraBytes = 16 << 10
+
+// Event is what an external system says about one of its cases: the full current state, ordered by its
+// version (or, without one, its time).
+type Event struct {
+	ExternalCode string
+	// Version orders the external system's events; without it OccurredAt does.
+	Version    *int64
+	OccurredAt *time.Time
+	// Status is the external system's own status, mapped through the integration's status map.
+	Status             string
+	ProcessNumber      *string
+	IssuedAt           *string // YYYY-MM-DD
+	ProductDescription *string
+	Problem            *string
+	Customer           Customer
+	// Extra are free fields kept as JSON; nil keeps the ticket's.
+	Extra map[string]any
+	// ProcedureID overrides the integration's default procedure when the ticket is created.
+	ProcedureID *uuid.UUID
+}
+
+// Outcomes of an event.
+const (
+	OutcomeCreated   = "created"
+	OutcomeUpdated   = "updated"
+	OutcomeUnchanged = "unchanged"
+	OutcomeStale     = "stale"
+	OutcomeDuplicate = "duplicate"
+)
+
+// Result is what an event did, and the ticket after it.
+type Result struct {
+	Outcome string
+	Ticket  Ticket
+}
+
+// orderKey is the event's position among the external system's events: its version, or its time in
+// microseconds.
+func (ev *Event) orderKey() (int64, error) {
+	switch {
+	case ev.Version != nil:
+		return *ev.Version, nil
+	case ev.OccurredAt != nil:
+		return ev.OccurredAt.UnixMicro(), nil
+	}
+	return 0, validate.Field("version", "either version or occurred_at is required to order the events")
+}
+
+func (ev *Event) check() error {
+	var errs validate.Errors
+	ev.ExternalCode = strings.TrimSpace(ev.ExternalCode)
+	if ev.ExternalCode == "" {
+		errs.Add("external_code", "must not be blank")
+	}
+	if ev.Status = strings.TrimSpace(ev.Status); ev.Status == "" {
+		errs.Add("status", "must not be blank")
+	}
+	if _, err := ev.orderKey(); err != nil {
+		fe, _ := validate.As(err)
+		errs = append(errs, fe...)
+	}
+	if ev.IssuedAt != nil {
+		if _, err := time.Parse(time.DateOnly, *ev.IssuedAt); err != nil {
+			errs.Add("issued_at", "must be a date, YYYY-MM-DD")
+		}
+	}
+	if ev.Extra != nil {
+		raw, err := json.Marshal(ev.Extra)
+		if err != nil || len(raw) > MaxExtraBytes {
+			errs.Add("extra", "must be a JSON object of at most %d bytes", MaxExtraBytes)
+		}
+	}
+	ev.ProcessNumber, ev.ProductDescription, ev.Problem = trimmed(ev.ProcessNumber), trimmed(ev.ProductDescription), trimmed(ev.Problem)
+	c := &ev.Customer
+	c.Document, c.Name, c.Phone, c.Email = trimmed(c.Document), trimmed(c.Name), trimmed(c.Phone), trimmed(c.Email)
+	if c.Email != nil {
+		lower := strings.ToLower(*c.Email)
+		c.Email = &lower
+	}
+	return errs.Err()
+}
+
+// Apply applies one event of an integration to the ticket of its external code, creating it the first
+// time. webhookID, when not empty, makes a redelivery a duplicate that changes nothing. An event older than
+// the ticket's last is written on the timeline as stale and changes nothing else.
+func (s *Service) Apply(ctx context.Context, ig Integration, webhookID string, ev Event) (Result, error) {
+	if err := ev.check(); err != nil {
+		return Result{}, err
+	}
+	t, err := s.tenants.Tenant(ctx, ig.TenantID)
+	if err != nil {
+		return Result{}, err
+	}
+	res, err := s.apply(ctx, t, ig, webhookID, ev)
+	if store.IsUniqueViolation(err) {
+		// Two first events of one external code raced to create its ticket; the retry finds it.
+		res, err = s.apply(ctx, t, ig, webhookID, ev)
+	}
+	if err != nil {
+		return Result{}, err
+	}
+	s.metrics.event(res.Outcome)
+	tk := &res.Ticket
+	if tk.CurrentTaskID != nil && (tk.CurrentTask == nil || tk.CurrentTask.ID != *tk.CurrentTaskID) {
+		var task Task
+		if err := s.db.NewSelect().Model(&task).Where("tk.tenant_id = ? AND tk.id = ?", tk.TenantID, *tk.CurrentTaskID).Scan(ctx); err != nil {
+			return Result{}, fmt.Errorf("task of ticket: %w", err)
+		}
+		tk.CurrentTask = &task
+	}
+	s.decorate(t, tk)
+	return res, nil
+}
+
+func (s *Service) apply(ctx context.Context, t tenant.Tenant, ig Integration, webhookID string, ev Event) (Result, error) {
+	var res Result
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		now := s.clock.Now()
+		if webhookID != "" {
+			fresh, err := inbox.Accept(ctx, tx, ig.TenantID, "integration:"+ig.ID.String(), webhookID, now)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				res.Outcome = OutcomeDuplicate
+				res.Ticket, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, false)
+				return err
+			}
+		}
+		tk, err := s.ticketByCode(ctx, tx, ig, ev.ExternalCode, true)
+		switch {
+		case errors.Is(err, ErrNotFound):
+			res.Outcome = OutcomeCreated
+			res.Ticket, err = s.create(ctx, tx, t, ig, ev, now)
+			return err
+		case err != nil:
+			return err
+		}
+		res.Outcome, err = s.update(ctx, tx, t, ig, &tk, ev, now)
+		res.Ticket = tk
+		return err
+	})
+	return res, err
+}
+
+// ticketByCode finds the ticket of an external code, locking it on PostgreSQL when lock is set.
+func (s *Service) ticketByCode(ctx context.Context, db bun.IDB, ig Integration, code string, lock bool) (Ticket, error) {
+	var tk Ticket
+	q := db.NewSelect().Model(&tk).
+		Where("tc.tenant_id = ? AND tc.integration_id = ? AND tc.external_code = ?", ig.TenantID, ig.ID, code)
+	if lock && s.db.Kind == store.Postgres {
+		q = q.For("UPDATE")
+	}
+	if err := q.Scan(ctx); err != nil {
+		return Ticket{}, notFound(err)
+	}
+	return tk, nil
+}
+
+// newToken returns an unguessable public token: 128 random bits, base64url.
+func newToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Integration, ev Event, now time.Time) (Ticket, error) {
+	key, _ := ev.orderKey()
+	mapped := ig.mapStatus(ev.Status)
+	tk := Ticket{
+		TenantID: ig.TenantID, ID: newID(), IntegrationID: ig.ID, ExternalCode: ev.ExternalCode,
+		ProcessNumber: ev.ProcessNumber, IssuedAt: ev.IssuedAt, ProductDescription: ev.ProductDescription,
+		Problem: ev.Problem, CustomerName: ev.Customer.Name, CustomerEmail: ev.Customer.Email,
+		ExternalStatus: ev.Status, Status: mapped.Status, Critical: mapped.Critical, SourceVersion: key,
+		Extra: ev.Extra, PublicToken: newToken(), Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	if tk.Extra == nil {
+		tk.Extra = map[string]any{}
+	}
+	tk.ProcedureID = ig.DefaultProcedureID
+	if ev.ProcedureID != nil {
+		var errs validate.Errors
+		if err := checkProcedure(ctx, tx, &errs, ig.TenantID, "procedure_id", ev.ProcedureID); err != nil {
+			return Ticket{}, err
+		}
+		if err := errs.Err(); err != nil {
+			return Ticket{}, err
+		}
+		tk.ProcedureID = ev.ProcedureID
+	}
+	notes := s.setCustomer(&tk, t, ev.Customer)
+	if err := s.matchCustomer(ctx, tx, t, &tk, now); err != nil {
+		return Ticket{}, err
+	}
+	if tk.Status == StatusClosed {
+		tk.ClosedAt = &now
+	}
+	if _, err := tx.NewInsert().Model(&tk).Exec(ctx); err != nil {
+		return Ticket{}, err // a unique violation is retried by Apply
+	}
+	data := map[string]any{"external_status": ev.Status, "status": tk.Status, "critical": tk.Critical, "version": key}
+	for k, v := range notes {
+		data[k] = v
+	}
+	text := fmt.Sprintf("Chamado criado pela integração %s (código %s, status %s).", ig.Name, tk.ExternalCode, ev.Status)
+	if tk.Critical {
+		text += " Status crítico."
+	}
+	w := newTimeline(&tk, now)
+	w.add(KindCreated, text, nil, nil, data)
+	tasks, err := s.procedureTasks(ctx, tx, &tk)
+	if err != nil {
+		return Ticket{}, err
+	}
+	switch {
+	case len(tasks) == 0:
+	case tk.Status == StatusClosed:
+		// Opened already closed: straight to the closing task.
+		err = s.enterTask(ctx, tx, t, &tk, &tasks[len(tasks)-1], w, now)
+	default:
+		err = s.enterTask(ctx, tx, t, &tk, &tasks[0], w, now)
+	}
+	if err != nil {
+		return Ticket{}, err
+	}
+	if err := s.saveTicket(ctx, tx, &tk, false); err != nil {
+		return Ticket{}, err
+	}
+	return tk, w.flush(ctx, tx)
+}
+
+// setCustomer copies the customer's fields onto the ticket, normalising document and phone; what cannot be
+// normalised is noted for the timeline, not refused: the case matters more than a typo in its data.
+func (s *Service) setCustomer(tk *Ticket, t tenant.Tenant, c Customer) map[string]any {
+	notes := map[string]any{}
+	if c.Name != nil {
+		tk.CustomerName = c.Name
+	}
+	if c.Email != nil {
+		tk.CustomerEmail = c.Email
+	}
+	if c.Document != nil {
+		doc := *c.Document
+		if _, canonical, err := document.Normalize(doc); err == nil {
+			doc = canonical
+		} else {
+			notes["invalid_document"] = err.Error()
+		}
+		tk.CustomerDocument = &doc
+	}
+	if c.Phone != nil {
+		n, err := phone.Normalize(*c.Phone, t.DefaultCountryCode)
+		if err != nil {
+			notes["invalid_phone"] = cut(*c.Phone, 40)
+			tk.CustomerPhone = nil
+		} else {
+			tk.CustomerPhone = &n.E164
+		}
+	}
+	return notes
+}
+
+// matchCustomer links the ticket to the company with its CNPJ and the contact with its phone (or e-mail),
+// creating them when missing.
+func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, now time.Time) error {
+	if tk.CompanyID != nil && tk.ContactID != nil {
+		return nil
+	}
+	if s.db.Kind == store.Postgres {
+		// Two tickets of one new customer must not create it twice: serialise on the customer's keys.
+		for _, k := range []*string{tk.CustomerDocument, tk.CustomerPhone} {
+			if k == nil {
+				continue
+			}
+			h := fnv.New64a()
+			_, _ = h.Write([]byte(t.ID.String() + "|" + *k))
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())); err != nil {
+				return fmt.Errorf("lock customer: %w", err)
+			}
+		}
+	}
+	actor := tenant.Actor{TenantID: t.ID, CountryCode: t.DefaultCountryCode}
+	cnpj := ""
+	if tk.CustomerDocument != nil {
+		if kind, canonical, err := document.Normalize(*tk.CustomerDocument); err == nil && kind == document.KindCNPJ {
+			cnpj = canonical
+		}
+	}
+	if cnpj != "" && tk.CompanyID == nil {
+		var id uuid.UUID
+		err := tx.NewSelect().Model((*crm.Company)(nil)).Column("id").
+			Where("tenant_id = ? AND cnpj = ? AND deleted_at IS NULL", t.ID, cnpj).Limit(1).Scan(ctx, &id)
+		if err != nil && !errors.Is(notFound(err), ErrNotFound) {
+			return fmt.Errorf("match company: %w", err)
+		}
+		if id != uuid.Nil {
+			tk.CompanyID = &id
+		}
+	}
+	var phoneID *uuid.UUID
+	if tk.CustomerPhone != nil {
+		n, err := phone.Normalize(*tk.CustomerPhone, t.DefaultCountryCode)
+		if err == nil {
+			p, err := crm.EnsurePhone(ctx, tx, t.ID, n, now)
+			if err != nil {
+				return err
+			}
+			phoneID = &p.ID
+			if tk.ContactID == nil || tk.CompanyID == nil {
+				refs, err := crm.PhoneRecords(ctx, tx, t.ID, p.ID)
+				if err != nil {
+					return err
+				}
+				for _, r := range refs {
+					id := r.ID
+					if r.Type == crm.RecordContact && tk.ContactID == nil {
+						tk.ContactID = &id
+					}
+					if r.Type == crm.RecordCompany && tk.CompanyID == nil && cnpj == "" {
+						tk.CompanyID = &id
+					}
+				}
+			}
+		}
+	}
+	if tk.ContactID == nil && tk.CustomerEmail != nil {
+		var id uuid.UUID
+		err := tx.NewSelect().Model((*crm.Contact)(nil)).Column("id").
+			Where("tenant_id = ? AND email = ? AND deleted_at IS NULL", t.ID, *tk.CustomerEmail).OrderExpr("id").Limit(1).Scan(ctx, &id)
+		if err != nil && !errors.Is(notFound(err), ErrNotFound) {
+			return fmt.Errorf("match contact: %w", err)
+		}
+		if id != uuid.Nil {
+			tk.ContactID = &id
+		}
+	}
+	name := tk.CustomerName
+	if name == nil {
+		name = tk.CustomerPhone
+	}
+	if name == nil {
+		name = tk.CustomerEmail
+	}
+	if cnpj != "" && tk.CompanyID == nil {
+		legal := "CNPJ " + document.FormatCNPJ(cnpj)
+		if tk.CustomerName != nil {
+			legal = *tk.CustomerName
+		}
+		id, err := crm.CreateCompanyIn(ctx, tx, actor, crm.NewCompany{LegalName: legal, CNPJ: &cnpj}, now)
+		if err != nil {
+			return fmt.Errorf("create customer company: %w", err)
+		}
+		tk.CompanyID = &id
+	}
+	if tk.ContactID == nil && name != nil && (cnpj == "" || tk.CustomerPhone != nil || tk.CustomerEmail != nil) {
+		in := crm.NewContact{Name: *name, Email: tk.CustomerEmail}
+		if tk.CompanyID != nil {
+			in.CompanyIDs = []uuid.UUID{*tk.CompanyID}
+		}
+		id, err := crm.CreateContactIn(ctx, tx, actor, in, now)
+		if err != nil {
+			return fmt.Errorf("create customer contact: %w", err)
+		}
+		tk.ContactID = &id
+		if phoneID != nil {
+			if err := crm.LinkPhoneIn(ctx, tx, t.ID, *phoneID, crm.LinkTarget{Type: crm.RecordContact, ID: id}, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// update applies a newer event to a locked ticket.
+func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Integration, tk *Ticket, ev Event, now time.Time) (string, error) {
+	key, _ := ev.orderKey()
+	w := newTimeline(tk, now)
+	switch {
+	case key < tk.SourceVersion:
+		w.add(KindStaleEvent, fmt.Sprintf("Evento desatualizado ignorado (status %s): o chamado já reflete um evento mais recente.", ev.Status),
+			nil, nil, map[string]any{"version": key, "ticket_version": tk.SourceVersion, "external_status": ev.Status})
+		return OutcomeStale, w.flush(ctx, tx)
+	case key == tk.SourceVersion:
+		return OutcomeUnchanged, nil
+	}
+	tk.SourceVersion = key
+	changed := []string{}
+	set := func(field string, dst **string, v *string) {
+		if v != nil && (*dst == nil || **dst != *v) {
+			*dst = v
+			changed = append(changed, field)
+		}
+	}
+	set("process_number", &tk.ProcessNumber, ev.ProcessNumber)
+	set("issued_at", &tk.IssuedAt, ev.IssuedAt)
+	set("product_description", &tk.ProductDescription, ev.ProductDescription)
+	set("problem", &tk.Problem, ev.Problem)
+	before := *tk
+	notes := s.setCustomer(tk, t, ev.Customer)
+	for field, pair := range map[string][2]*string{
+		"customer.document": {before.CustomerDocument, tk.CustomerDocument}, "customer.name": {before.CustomerName, tk.CustomerName},
+		"customer.phone": {before.CustomerPhone, tk.CustomerPhone}, "customer.email": {before.CustomerEmail, tk.CustomerEmail},
+	} {
+		if (pair[0] == nil) != (pair[1] == nil) || (pair[0] != nil && *pair[0] != *pair[1]) {
+			changed = append(changed, field)
+		}
+	}
+	if ev.Extra != nil {
+		tk.Extra = ev.Extra
+		changed = append(changed, "extra")
+	}
+	if err := s.matchCustomer(ctx, tx, t, tk, now); err != nil {
+		return "", err
+	}
+	if len(changed) > 0 {
+		data := map[string]any{"fields": changed, "version": key}
+		for k, v := range notes {
+			data[k] = v
+		}
+		w.add(KindUpdated, "Chamado atualizado pela integração: "+strings.Join(changed, ", ")+".", nil, nil, data)
+	}
+	mapped := ig.mapStatus(ev.Status)
+	statusChanged := tk.ExternalStatus != ev.Status || tk.Critical != mapped.Critical
+	if statusChanged {
+		text := fmt.Sprintf("Status na origem: %s → %s.", tk.ExternalStatus, ev.Status)
+		if mapped.Critical {
+			text += " Status crítico."
+		}
+		w.add(KindStatusChanged, text, nil, nil, map[string]any{"from": tk.ExternalStatus, "to": ev.Status, "status": mapped.Status, "critical": mapped.Critical})
+		tk.ExternalStatus, tk.Critical = ev.Status, mapped.Critical
+	}
+	var err error
+	switch {
+	case mapped.Status == StatusClosed && tk.Status != StatusClosed:
+		err = s.close(ctx, tx, t, tk, w, now, "Chamado encerrado na origem.")
+	case mapped.Status != StatusClosed && tk.Status == StatusClosed:
+		s.reopen(tk, mapped.Status, w, "Chamado reaberto na origem.")
+	default:
+		tk.Status = mapped.Status
+	}
+	if err != nil {
+		return "", err
+	}
+	tk.UpdatedAt = now
+	if err := s.saveTicket(ctx, tx, tk, true); err != nil {
+		return "", err
+	}
+	return OutcomeUpdated, w.flush(ctx, tx)
+}
+
+// saveTicket writes a ticket; existing tickets move to their next version.
+func (s *Service) saveTicket(ctx context.Context, tx bun.IDB, tk *Ticket, existing bool) error {
+	if !existing {
+		_, err := tx.NewUpdate().Model(tk).Column("current_task_id").WherePK().Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("save ticket: %w", err)
+		}
+		return nil
+	}
+	tk.Version++
+	if _, err := tx.NewUpdate().Model(tk).WherePK().Exec(ctx); err != nil {
+		return fmt.Errorf("save ticket: %w", err)
+	}
+	return nil
+}
+
+// procedureTasks lists the tasks of the ticket's procedure, by position.
+func (s *Service) procedureTasks(ctx context.Context, db bun.IDB, tk *Ticket) ([]Task, error) {
+	if tk.ProcedureID == nil {
+		return nil, nil
+	}
+	tasks, err := tasksOf(ctx, db, tk.TenantID, []uuid.UUID{*tk.ProcedureID})
+	return tasks[*tk.ProcedureID], err
+}
+
+// close closes the ticket, entering its procedure's last task first unless it is there.
+func (s *Service) close(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, w *timeline, now time.Time, text string) error {
+	tasks, err := s.procedureTasks(ctx, tx, tk)
+	if err != nil {
+		return err
+	}
+	if n := len(tasks); n > 0 && idOf(tk.CurrentTaskID) != tasks[n-1].ID {
+		if err := s.enterTask(ctx, tx, t, tk, &tasks[n-1], w, now); err != nil {
+			return err
+		}
+	}
+	tk.Status, tk.ClosedAt = StatusClosed, &now
+	w.add(KindClosed, text, nil, nil, nil)
+	return nil
+}
+
+func (s *Service) reopen(tk *Ticket, status string, w *timeline, text string) {
+	tk.Status, tk.ClosedAt = status, nil
+	w.add(KindReopened, text, nil, nil, map[string]any{"status": status})
+}
+
+// enterTask moves the ticket into a task and, when the task sends WhatsApp, writes its message in the
+// outbox — once per (ticket, task), ever.
+func (s *Service) enterTask(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, task *Task, w *timeline, now time.Time) error {
+	tk.CurrentTaskID, tk.CurrentTask = &task.ID, task
+	w.add(KindTaskEntered, fmt.Sprintf("Tarefa %d: %s.", task.Position, task.Name), nil, &task.ID, nil)
+	if !task.SendWhatsApp || task.TemplateID == nil {
+		return nil
+	}
+	tpl, err := templateOf(ctx, tx, tk.TenantID, *task.TemplateID)
+	if err != nil {
+		return err
+	}
+	s.decorate(t, tk)
+	m := Message{TenantID: tk.TenantID, ID: newID(), TicketID: tk.ID, TaskID: task.ID, TemplateID: tpl.ID,
+		Template: tpl.Name, Language: tpl.Language, Variables: s.render(tk, task.Variables), To: tk.CustomerPhone,
+		Status: MessageQueued, NextAttemptAt: &now, CreatedAt: now, UpdatedAt: now}
+	if m.To == nil {
+		m.Status, m.NextAttemptAt, m.FailedAt = MessageFailed, nil, &now
+		code, msg := "no_phone", NoPhoneText
+		m.ErrorCode, m.ErrorMessage = &code, &msg
+	}
+	res, err := tx.NewInsert().Model(&m).On("CONFLICT (tenant_id, ticket_id, task_id) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("queue message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // this task's message was written before
+	}
+	if m.Status == MessageFailed {
+		s.metrics.outcome(MessageFailed)
+		w.add(KindNoPhone, NoPhoneText, &m.ID, &task.ID, map[string]any{"template": tpl.Name})
+		return nil
+	}
+	s.metrics.outcome(MessageQueued)
+	w.add(KindMessageQueued, fmt.Sprintf("Mensagem WhatsApp %q na fila para %s.", tpl.Name, *m.To), &m.ID, &task.ID,
+		map[string]any{"template": tpl.Name})
+	return nil
+}
+
+// render fills a task's template variables from the ticket.
+func (s *Service) render(tk *Ticket, fields []string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		var v string
+		switch f {
+		case FieldCustomerName:
+			v = "Cliente"
+			if tk.CustomerName != nil {
+				v = *tk.CustomerName
+			}
+		case FieldProtocol:
+			v = tk.Protocol()
+		case FieldExternalCode:
+			v = tk.ExternalCode
+		case FieldProductDescription:
+			v = deref(tk.ProductDescription)
+		case FieldProblem:
+			v = deref(tk.Problem)
+		case FieldStatus:
+			v = tk.ExternalStatus
+		case FieldIssuedAt:
+			if tk.IssuedAt != nil {
+				if d, err := time.Parse(time.DateOnly, *tk.IssuedAt); err == nil {
+					v = d.Format("02/01/2006")
+				}
+			}
+		case FieldTrackingLink:
+			v = tk.TrackingURL
+		case FieldSurveyLink:
+			v = deref(tk.SurveyURL)
+		}
+		out[i] = cut(v, 1024)
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// decorate sets the ticket's public links from the tenant's URL templates.
+func (s *Service) decorate(t tenant.Tenant, tk *Ticket) {
+	if t.TrackingURLTemplate != nil {
+		tk.TrackingURL = strings.ReplaceAll(*t.TrackingURLTemplate, "{token}", tk.PublicToken)
+	} else {
+		tk.TrackingURL = s.public + "/v1/public/tickets/" + tk.PublicToken
+	}
+	tk.SurveyURL = nil
+	if t.SurveyURLTemplate != nil {
+		u := strings.ReplaceAll(*t.SurveyURLTemplate, "{token}", tk.PublicToken)
+		tk.SurveyURL = &u
+	}
+}
+
+// timeline collects a ticket's new timeline entries and writes them in one statement.
+type timeline struct {
+	tk      *Ticket
+	now     time.Time
+	entries []TimelineEntry
+}
+
+func newTimeline(tk *Ticket, now time.Time) *timeline { return &timeline{tk: tk, now: now} }
+
+func (w *timeline) add(kind, text string, messageID, taskID *uuid.UUID, data map[string]any) {
+	if data == nil {
+		data = map[string]any{}
+	}
+	w.entries = append(w.entries, TimelineEntry{TenantID: w.tk.TenantID, TicketID: w.tk.ID, ID: newID(), Kind: kind,
+		Text: text, MessageID: messageID, TaskID: taskID, Data: data, At: w.now})
+}
+
+func (w *timeline) flush(ctx context.Context, db bun.IDB) error {
+	if len(w.entries) == 0 {
+		return nil
+	}
+	if _, err := db.NewInsert().Model(&w.entries).Exec(ctx); err != nil {
+		return fmt.Errorf("write timeline: %w", err)
+	}
+	w.entries = nil
+	return nil
+}

@@ -1,0 +1,10 @@
+DROP TABLE IF EXISTS pending_message_statuses;
+DROP TABLE IF EXISTS outbound_messages;
+DROP TABLE IF EXISTS ticket_timeline;
+DROP TABLE IF EXISTS tickets;
+DROP TABLE IF EXISTS integrations;
+DROP TABLE IF EXISTS procedure_tasks;
+DROP TABLE IF EXISTS procedures;
+DROP TABLE IF EXISTS message_templates;
+ALTER TABLE tenants DROP COLUMN survey_url_template;
+ALTER TABLE tenants DROP COLUMN tracking_url_template;

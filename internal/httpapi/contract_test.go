@@ -410,7 +410,7 @@ var fixtureMakers = map[string]func(f *fixtures, collection string) string{
 	"/v1/calls":           func(f *fixtures, _ string) string { return f.dialer().call },
 	// Tickets come from an integration's events; an external code is named in the upsert's path.
 	"/v1/integrations/{id}/tickets": func(f *fixtures, _ string) string { return "FIX-1" },
-	"/v1/tickets": func(f *fixtures, _ string) string { return f.ticket().ticket },
+	"/v1/tickets":                   func(f *fixtures, _ string) string { return f.ticket().ticket },
 	// A template message: the ticket's customer has no phone, so it is written failed at once.
 	"/v1/messages": func(f *fixtures, _ string) string { return f.ticket().message },
 	// A phone's links are named by the linked record's id.

@@ -159,7 +159,7 @@ func TestERPOpensAndClosesAServiceOrder(t *testing.T) {
 			"external_code": "OS-2026-0042", "version": 1, "status": "ABERTA", "process_number": "2026-000123",
 			"issued_at": "2026-11-20", "product_description": "Notebook Dell Latitude 5440", "problem": "Não liga",
 			"customer": map[string]any{"name": "Ana Souza", "phone": "(47) 99123-4567", "document": "11.222.333/0001-81", "email": "Ana@Cliente.example"},
-			"extra": map[string]any{"technician": "Carlos"},
+			"extra":    map[string]any{"technician": "Carlos"},
 		})
 		require.Equal(t, http.StatusOK, open.StatusCode(), string(open.Body))
 		require.Equal(t, client.TicketEventReceiptOutcomeCreated, open.JSON200.Outcome)
@@ -404,4 +404,3 @@ func TestUpsertWithAPIKey(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, res.StatusCode(), "another tenant's integration is not found")
 	})
 }
-

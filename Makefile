@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench-import bench-webhooks bench-dialer bench-dialer-memory
+.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench-import bench-webhooks bench-intake bench-dialer bench-dialer-memory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ bench-import: ## benchmark contact imports on SQLite and the local PostgreSQL (d
 
 bench-webhooks: ## benchmark Plinx webhook intake on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench PlinxWebhookIntake -benchtime 5000x -count 2
+
+bench-intake: ## benchmark signed ERP ticket events on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
+	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench IntakeEvents -benchtime 1x -count 2
 
 bench-dialer: ## benchmark draining the dial queue on the local PostgreSQL against plain SQL claims (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 ATENDE_BENCH_DIALER_ENTRIES=20000 ATENDE_BENCH_DIALER_AGENTS=1000 \

@@ -204,7 +204,10 @@ func (a *App) startWorkers(ctx context.Context) background {
 		bg.dialers[i].Start(ctx)
 	}
 	if len(bg.dialers) > 0 {
-		bg.sender = a.Tickets.NewSender(ticket.SenderOptions{Rate: a.cfg.PlinxSendRate})
+		// A send holds its lease through a WhatsApp check and a send, each bounded by the Plinx timeout
+		// (retries included); the lease outlasts both with room to record the outcome.
+		lease := max(a.cfg.WorkerLease, 4*a.cfg.PlinxTimeout)
+		bg.sender = a.Tickets.NewSender(ticket.SenderOptions{Rate: a.cfg.PlinxSendRate, Lease: lease})
 		bg.sender.Start(ctx)
 		a.logger.Info("dial queue workers and message sender running", "workers", len(bg.dialers))
 	}

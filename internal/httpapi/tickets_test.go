@@ -103,8 +103,8 @@ func (e *ticketEnv) deliverRaw(t testing.TB, secret, webhookID string, at time.T
 // send runs the message sender until nothing is due.
 func (e *ticketEnv) send(t testing.TB) {
 	t.Helper()
-	s := e.App.Tickets.NewSender(ticket.SenderOptions{})
-	for range 20 {
+	s := e.App.Tickets.NewSender(ticket.SenderOptions{Batch: 200, Sends: 16, Rate: 100_000})
+	for range 1000 {
 		n, err := s.RunOnce(context.Background())
 		require.NoError(t, err)
 		if n == 0 {

@@ -250,6 +250,9 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	if err != nil {
 		return Ticket{}, err
 	}
+	if tk.Status == StatusClosed {
+		w.add(KindClosed, "Chamado encerrado na origem.", nil, nil, nil)
+	}
 	if err := s.saveTicket(ctx, tx, &tk, false); err != nil {
 		return Ticket{}, err
 	}

@@ -216,11 +216,8 @@ func (w *Sender) send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return w.failed(ctx, m, err)
 	}
-	return w.record(ctx, m, func(ctx context.Context, tx bun.Tx, w2 *timeline, now time.Time) error {
+	return w.record(ctx, m, sent.MessageID, func(ctx context.Context, tx bun.Tx, w2 *timeline, now time.Time) error {
 		id := sent.MessageID
-		if err := w.s.lockPlinxMessage(ctx, tx, m.TenantID, id); err != nil {
-			return err
-		}
 		m.Status, m.PlinxMessageID, m.AcceptedAt = MessageAccepted, &id, &now
 		m.NextAttemptAt, m.LeaseUntil, m.LeasedBy, m.Attempts = nil, nil, nil, m.Attempts+1
 		w.s.metrics.outcome(MessageAccepted)
@@ -251,7 +248,7 @@ func (w *Sender) failed(ctx context.Context, m *Message, err error) error {
 	if apiErr != nil && apiErr.RetryAfter > wait {
 		wait = apiErr.RetryAfter
 	}
-	return w.record(ctx, m, func(ctx context.Context, tx bun.Tx, tl *timeline, now time.Time) error {
+	return w.record(ctx, m, "", func(ctx context.Context, tx bun.Tx, tl *timeline, now time.Time) error {
 		next := now.Add(wait)
 		m.Attempts++
 		m.NextAttemptAt, m.LeaseUntil, m.LeasedBy = &next, nil, nil
@@ -278,7 +275,7 @@ func (w *Sender) backoff(n int) time.Duration {
 
 // fail ends a message as failed; noPhone writes the seed's "Não possui telefone para envio de mensagem".
 func (w *Sender) fail(ctx context.Context, m *Message, code, reason string, noPhone bool) error {
-	return w.record(ctx, m, func(ctx context.Context, tx bun.Tx, tl *timeline, now time.Time) error {
+	return w.record(ctx, m, "", func(ctx context.Context, tx bun.Tx, tl *timeline, now time.Time) error {
 		m.Status, m.FailedAt, m.ErrorCode, m.ErrorMessage = MessageFailed, &now, &code, &reason
 		m.NextAttemptAt, m.LeaseUntil, m.LeasedBy, m.Attempts = nil, nil, nil, m.Attempts+1
 		w.s.metrics.outcome(MessageFailed)
@@ -293,8 +290,14 @@ func (w *Sender) fail(ctx context.Context, m *Message, code, reason string, noPh
 }
 
 // record writes a message's new state with its timeline entries, if this sender still holds its lease.
-func (w *Sender) record(ctx context.Context, m *Message, change func(ctx context.Context, tx bun.Tx, tl *timeline, now time.Time) error) error {
+// plinxID, when the send was accepted, is taken first so that its early statuses are applied, not missed.
+func (w *Sender) record(ctx context.Context, m *Message, plinxID string, change func(ctx context.Context, tx bun.Tx, tl *timeline, now time.Time) error) error {
 	return store.RunInTx(ctx, w.s.db, func(ctx context.Context, tx bun.Tx) error {
+		if plinxID != "" {
+			if err := w.s.lockPlinxMessage(ctx, tx, m.TenantID, plinxID); err != nil {
+				return err
+			}
+		}
 		var held Message
 		q := tx.NewSelect().Model(&held).Where("om.tenant_id = ? AND om.id = ?", m.TenantID, m.ID)
 		if w.s.db.Kind == store.Postgres {

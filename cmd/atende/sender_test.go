@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
-	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/atende/atende/internal/config"
 	"github.com/atende/atende/internal/plinx/sim"
 	"github.com/atende/atende/internal/store"
-	"github.com/atende/atende/internal/store/storetest"
 	"github.com/atende/atende/internal/ticket"
 )
 
@@ -31,22 +28,13 @@ type outbox struct {
 
 func newOutbox(t *testing.T) *outbox {
 	t.Helper()
-	if !slices.Contains(storetest.Dialects(t), store.Postgres) {
-		t.Skip("several processes share one PostgreSQL: set ATENDE_TEST_POSTGRES_URL")
-	}
-	bin, err := buildAtende()
-	require.NoError(t, err)
-	f := &fleet{t: t, bin: bin, dbURL: storetest.NewURL(t, store.Postgres)}
-	f.plinx = sim.New(sim.Options{})
-	plinxSrv := httptest.NewServer(f.plinx)
-	t.Cleanup(func() { f.plinx.Close(); plinxSrv.Close() })
-	f.plinxAt = plinxSrv.URL
+	f := newProcesses(t)
 	f.plinx.AddTemplate(sim.Template{Name: "abertura_chamado", Language: "pt_BR", Variables: 2})
 
 	ctx := context.Background()
 	a := f.app(ctx)
 	defer a.Close()
-	_, _, err = a.Bootstrap(ctx)
+	_, _, err := a.Bootstrap(ctx)
 	require.NoError(t, err)
 	var tenantID uuid.UUID
 	require.NoError(t, a.DB.NewSelect().Table("tenants").Column("id").Limit(1).Scan(ctx, &tenantID))

@@ -72,17 +72,7 @@ var buildAtende = sync.OnceValues(func() (string, error) {
 // talking on WhatsApp, and starts the API; workers are started by the test.
 func newFleet(t *testing.T, n, agents int) *fleet {
 	t.Helper()
-	if !slices.Contains(storetest.Dialects(t), store.Postgres) {
-		t.Skip("several processes share one PostgreSQL: set ATENDE_TEST_POSTGRES_URL")
-	}
-	bin, err := buildAtende()
-	require.NoError(t, err)
-	f := &fleet{t: t, bin: bin, dbURL: storetest.NewURL(t, store.Postgres)}
-
-	f.plinx = sim.New(sim.Options{})
-	plinxSrv := httptest.NewServer(f.plinx)
-	t.Cleanup(func() { f.plinx.Close(); plinxSrv.Close() })
-	f.plinxAt = plinxSrv.URL
+	f := newProcesses(t)
 	for i := 1; i <= n; i += 20 {
 		f.plinx.SetActive(dialertest.Number(i), true)
 	}
@@ -120,6 +110,23 @@ func newFleet(t *testing.T, n, agents int) *fleet {
 		return m != nil
 	}, 30*time.Second, 20*time.Millisecond, "serve never logged its address: %s", f.api.logs)
 	f.phones.report(t, base)
+	return f
+}
+
+// newProcesses is a fresh PostgreSQL database, the atende binary to run processes on it, and a Plinx
+// simulator; it skips the test without PostgreSQL.
+func newProcesses(t *testing.T) *fleet {
+	t.Helper()
+	if !slices.Contains(storetest.Dialects(t), store.Postgres) {
+		t.Skip("several processes share one PostgreSQL: set ATENDE_TEST_POSTGRES_URL")
+	}
+	bin, err := buildAtende()
+	require.NoError(t, err)
+	f := &fleet{t: t, bin: bin, dbURL: storetest.NewURL(t, store.Postgres)}
+	f.plinx = sim.New(sim.Options{})
+	plinxSrv := httptest.NewServer(f.plinx)
+	t.Cleanup(func() { f.plinx.Close(); plinxSrv.Close() })
+	f.plinxAt = plinxSrv.URL
 	return f
 }
 

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"github.com/oapi-codegen/nullable"
-	"github.com/uptrace/bun"
-	"strings"
 
 	"github.com/atende/atende/gen/client"
 	"github.com/atende/atende/internal/apitest"
@@ -63,8 +61,6 @@ func BenchmarkIntakeEvents(b *testing.B) {
 			}})
 			igID, secret := setUpIntake(b, env)
 			url := env.URL + "/v1/integrations/" + igID + "/events"
-			qc := &tmpQueryCounter{byOp: map[string]int{}, dur: map[string]time.Duration{}}
-			env.App.DB.AddQueryHook(qc)
 			hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 				MaxIdleConns: 2 * senders, MaxIdleConnsPerHost: 2 * senders, IdleConnTimeout: time.Minute}}
 
@@ -90,11 +86,6 @@ func BenchmarkIntakeEvents(b *testing.B) {
 			}
 			b.StopTimer()
 
-			qc.mu.Lock()
-			for k, v := range qc.byOp {
-				b.Logf("Q %6d %8.2fms %s", v, float64(qc.dur[k].Microseconds())/1000, k)
-			}
-			qc.mu.Unlock()
 			checkIntake(b, env, codes)
 			slices.Sort(latencies)
 			pct := func(p float64) float64 {
@@ -345,31 +336,4 @@ func checkIntake(b *testing.B, env *apitest.Env, codes int) {
 	if n := count("SELECT count(*) FROM outbound_messages WHERE status = 'queued'"); n < codes || n > 2*codes {
 		b.Fatalf("%d queued messages for %d orders", n, codes)
 	}
-}
-
-type tmpQueryCounter struct {
-	mu   sync.Mutex
-	byOp map[string]int
-	dur  map[string]time.Duration
-}
-
-type tmpStartKey struct{}
-
-func (q *tmpQueryCounter) BeforeQuery(ctx context.Context, _ *bun.QueryEvent) context.Context {
-	return context.WithValue(ctx, tmpStartKey{}, time.Now())
-}
-
-func (q *tmpQueryCounter) AfterQuery(ctx context.Context, e *bun.QueryEvent) {
-	t0, _ := ctx.Value(tmpStartKey{}).(time.Time)
-	k := e.Query
-	if len(k) > 70 {
-		k = k[:70]
-	}
-	if i := strings.Index(k, "'"); i > 0 {
-		k = k[:i]
-	}
-	q.mu.Lock()
-	q.byOp[k]++
-	q.dur[k] += time.Since(t0)
-	q.mu.Unlock()
 }

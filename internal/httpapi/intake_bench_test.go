@@ -56,8 +56,10 @@ func BenchmarkIntakeEvents(b *testing.B) {
 		b.Run(string(dialect), func(b *testing.B) {
 			// Deliveries are rate limited per integration, and the test clock stands still: the burst must
 			// cover every delivery of the run.
+			// The pool is the production default (ATENDE_DATABASE_MAX_CONNS).
 			env := apitest.New(b, dialect, apitest.Options{Configure: func(c *config.Config) {
 				c.RateBurst = max(c.RateBurst, 2*total*b.N)
+				c.DatabaseMaxConns = 20
 			}})
 			igID, secret := setUpIntake(b, env)
 			url := env.URL + "/v1/integrations/" + igID + "/events"

@@ -106,7 +106,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		limitBodies(cfg.BodyLimit, cfg.UploadLimit),
 		authenticate(ct, deps.Tenants, cfg.OperatorKey, map[string]webhookSecret{
 			"receivePlinxWebhook":     plinxWebhookSecret(deps.Tenants),
-			"receiveIntegrationEvent": integrationWebhookSecret(deps.Tenants, deps.Tickets, deps.Clock),
+			"receiveIntegrationEvent": integrationWebhookSecret(deps.Tickets, deps.Clock),
 		}, deps.Clock),
 		limitRate(newRateLimiter(cfg.RateLimit, cfg.RateBurst), deps.Clock),
 		validateRequests(),

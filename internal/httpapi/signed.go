@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
@@ -28,6 +29,9 @@ type webhookTarget struct {
 	tenant  tenant.Tenant
 	secrets []string
 	subject any
+	// refresh, when the target came from a cache, reads it again: a signature that fails against the
+	// cached secrets is checked once more against the current ones (a rotation in another process).
+	refresh func() (webhookTarget, error)
 }
 
 var errWebhookNotConfigured = errors.New("webhooks are not configured for this tenant")
@@ -55,12 +59,15 @@ func verifyWebhook(c echo.Context, op *operation, secretOf webhookSecret, clk cl
 		return fmt.Errorf("read webhook body: %w", err)
 	}
 	c.Request().Body = io.NopCloser(bytes.NewReader(body))
-	var id string
-	err = errWebhookNotConfigured
-	for _, secret := range target.secrets {
-		if id, err = webhook.Verify(secret, c.Request().Header, body, clk.Now()); !errors.Is(err, webhook.ErrBadSignature) {
-			break
+	id, err := verifyAgainst(target.secrets, c.Request().Header, body, clk.Now())
+	if errors.Is(err, webhook.ErrBadSignature) && target.refresh != nil {
+		if target, err = target.refresh(); errors.Is(err, errWebhookNotConfigured) {
+			return unauthorized(ctx, "Webhooks are not configured for this tenant.")
 		}
+		if err != nil {
+			return err
+		}
+		id, err = verifyAgainst(target.secrets, c.Request().Header, body, clk.Now())
 	}
 	switch {
 	case errors.Is(err, webhook.ErrMissingHeaders):
@@ -73,6 +80,18 @@ func verifyWebhook(c echo.Context, op *operation, secretOf webhookSecret, clk cl
 	who := caller{webhook: &webhookCaller{tenant: target.tenant, id: id, subject: target.subject}}
 	c.SetRequest(c.Request().WithContext(context.WithValue(ctx, callerKey{}, who)))
 	return next(c)
+}
+
+// verifyAgainst verifies a delivery with each secret in turn until one signs it.
+func verifyAgainst(secrets []string, h http.Header, body []byte, now time.Time) (string, error) {
+	err := webhook.ErrBadSignature
+	for _, secret := range secrets {
+		var id string
+		if id, err = webhook.Verify(secret, h, body, now); !errors.Is(err, webhook.ErrBadSignature) {
+			return id, err
+		}
+	}
+	return "", err
 }
 
 // plinxWebhookSecret resolves the tenant of POST /v1/webhooks/plinx/{tenant_id} and its Plinx secret.
@@ -98,24 +117,24 @@ func plinxWebhookSecret(tenants *tenant.Service) webhookSecret {
 
 // integrationWebhookSecret resolves the active integration of POST /v1/integrations/{id}/events, its
 // tenant and its secrets.
-func integrationWebhookSecret(tenants *tenant.Service, tickets *ticket.Service, clk clock.Clock) webhookSecret {
+func integrationWebhookSecret(tickets *ticket.Service, clk clock.Clock) webhookSecret {
 	return func(c echo.Context) (webhookTarget, error) {
-		ctx := c.Request().Context()
 		id, err := uuid.Parse(c.Param("id"))
 		if err != nil {
 			return webhookTarget{}, errWebhookNotConfigured
 		}
-		ig, err := tickets.ActiveIntegration(ctx, id)
-		if errors.Is(err, ticket.ErrIntegrationUnknown) {
-			return webhookTarget{}, errWebhookNotConfigured
+		resolve := func(fresh bool) (webhookTarget, error) {
+			ig, t, err := tickets.ActiveIntegration(c.Request().Context(), id, fresh)
+			if errors.Is(err, ticket.ErrIntegrationUnknown) {
+				return webhookTarget{}, errWebhookNotConfigured
+			}
+			if err != nil {
+				return webhookTarget{}, err
+			}
+			return webhookTarget{tenant: t, secrets: ig.Secrets(clk.Now()), subject: ig}, nil
 		}
-		if err != nil {
-			return webhookTarget{}, err
-		}
-		t, err := tenants.Tenant(ctx, ig.TenantID)
-		if err != nil {
-			return webhookTarget{}, err
-		}
-		return webhookTarget{tenant: t, secrets: ig.Secrets(clk.Now()), subject: ig}, nil
+		target, err := resolve(false)
+		target.refresh = func() (webhookTarget, error) { return resolve(true) }
+		return target, err
 	}
 }

@@ -114,7 +114,7 @@ func (s *Service) Apply(ctx context.Context, ig Integration, webhookID string, e
 	if err := ev.check(); err != nil {
 		return Result{}, err
 	}
-	t, err := s.tenants.Tenant(ctx, ig.TenantID)
+	t, err := s.tenant(ctx, ig.TenantID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -143,25 +143,30 @@ func (s *Service) apply(ctx context.Context, t tenant.Tenant, ig Integration, we
 	var res Result
 	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		now := s.clock.Now()
-		if webhookID != "" {
-			fresh, err := inbox.Accept(ctx, tx, ig.TenantID, "integration:"+ig.ID.String(), webhookID, now)
+		tk, fresh, err := s.acceptAndFind(ctx, tx, ig, webhookID, ev.ExternalCode, now)
+		switch {
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return err
+		case !fresh:
+			res.Outcome = OutcomeDuplicate
+			if errors.Is(err, ErrNotFound) {
+				// The first delivery was still being applied when this one looked; it has committed since.
+				tk, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, false)
+			}
+			res.Ticket = tk
+			return err
+		case errors.Is(err, ErrNotFound):
+			if err := s.lockCode(ctx, tx, ig, ev.ExternalCode); err != nil {
+				return err
+			}
+			if tk, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, true); errors.Is(err, ErrNotFound) {
+				res.Outcome = OutcomeCreated
+				res.Ticket, err = s.create(ctx, tx, t, ig, ev, now)
+				return err
+			}
 			if err != nil {
 				return err
 			}
-			if !fresh {
-				res.Outcome = OutcomeDuplicate
-				res.Ticket, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, false)
-				return err
-			}
-		}
-		tk, err := s.ticketByCode(ctx, tx, ig, ev.ExternalCode, true)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			res.Outcome = OutcomeCreated
-			res.Ticket, err = s.create(ctx, tx, t, ig, ev, now)
-			return err
-		case err != nil:
-			return err
 		}
 		res.Outcome, err = s.update(ctx, tx, t, ig, &tk, ev, now)
 		res.Ticket = tk
@@ -170,18 +175,93 @@ func (s *Service) apply(ctx context.Context, t tenant.Tenant, ig Integration, we
 	return res, err
 }
 
-// ticketByCode finds the ticket of an external code, locking it on PostgreSQL when lock is set.
+// acceptAndFind records an event's delivery (webhookID, when not empty) and finds its ticket, locked. fresh
+// is false for a delivery recorded before; ErrNotFound says there is no ticket yet. On PostgreSQL both take
+// one statement.
+func (s *Service) acceptAndFind(ctx context.Context, tx bun.Tx, ig Integration, webhookID, code string, now time.Time) (Ticket, bool, error) {
+	source := "integration:" + ig.ID.String()
+	if webhookID == "" {
+		tk, err := s.ticketByCode(ctx, tx, ig, code, true)
+		return tk, true, err
+	}
+	if s.db.Kind != store.Postgres {
+		fresh, err := inbox.Accept(ctx, tx, ig.TenantID, source, webhookID, now)
+		if err != nil {
+			return Ticket{}, false, err
+		}
+		tk, err := s.ticketByCode(ctx, tx, ig, code, fresh)
+		return tk, fresh, err
+	}
+	receipt := inbox.Receipt{TenantID: ig.TenantID, Source: source, WebhookID: webhookID, ReceivedAt: now}
+	var tk Ticket
+	err := s.ticketQuery(tx, &tk, ig, code).
+		With("r", tx.NewInsert().Model(&receipt).On("CONFLICT DO NOTHING").Returning("webhook_id")).
+		ColumnExpr("EXISTS (SELECT 1 FROM r) AS fresh_receipt").For("UPDATE OF tc").Scan(ctx)
+	if err == nil {
+		s.setCurrentTask(&tk)
+		return tk, tk.FreshReceipt != nil && *tk.FreshReceipt, nil
+	}
+	if notFound(err) != ErrNotFound {
+		return Ticket{}, false, fmt.Errorf("find ticket: %w", err)
+	}
+	// No ticket: whether the delivery is new is whether this transaction wrote its receipt.
+	fresh, err := tx.NewSelect().Model((*inbox.Receipt)(nil)).
+		Where("tenant_id = ? AND source = ? AND webhook_id = ? AND xmin = pg_current_xact_id()::xid", ig.TenantID, source, webhookID).
+		Exists(ctx)
+	if err != nil {
+		return Ticket{}, false, fmt.Errorf("check delivery: %w", err)
+	}
+	return Ticket{}, fresh, ErrNotFound
+}
+
+// lockCode serialises, on PostgreSQL, the events of one external code, so that two first events do not
+// both set out to create its ticket. SQLite's single writer already serialises them.
+func (s *Service) lockCode(ctx context.Context, tx bun.IDB, ig Integration, code string) error {
+	if s.db.Kind != store.Postgres {
+		return nil
+	}
+	return advisoryLock(ctx, tx, "code|"+ig.ID.String()+"|"+code)
+}
+
+// advisoryLock takes a transaction-scoped PostgreSQL advisory lock on a key.
+func advisoryLock(ctx context.Context, tx bun.IDB, key string) error {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())); err != nil {
+		return fmt.Errorf("advisory lock: %w", err)
+	}
+	return nil
+}
+
+// ticketByCode finds the ticket of an external code with its current task, locking the ticket on
+// PostgreSQL when lock is set.
 func (s *Service) ticketByCode(ctx context.Context, db bun.IDB, ig Integration, code string, lock bool) (Ticket, error) {
 	var tk Ticket
-	q := db.NewSelect().Model(&tk).
-		Where("tc.tenant_id = ? AND tc.integration_id = ? AND tc.external_code = ?", ig.TenantID, ig.ID, code)
+	q := s.ticketQuery(db, &tk, ig, code)
 	if lock && s.db.Kind == store.Postgres {
-		q = q.For("UPDATE")
+		q = q.For("UPDATE OF tc")
 	}
 	if err := q.Scan(ctx); err != nil {
 		return Ticket{}, notFound(err)
 	}
+	s.setCurrentTask(&tk)
 	return tk, nil
+}
+
+// ticketQuery selects the ticket of an external code with its current task's name and position.
+func (s *Service) ticketQuery(db bun.IDB, tk *Ticket, ig Integration, code string) *bun.SelectQuery {
+	return db.NewSelect().Model(tk).ColumnExpr("tc.*").
+		ColumnExpr("tk.name AS current_task_name, tk.position AS current_task_position").
+		Join("LEFT JOIN procedure_tasks AS tk ON tk.tenant_id = tc.tenant_id AND tk.id = tc.current_task_id").
+		Where("tc.tenant_id = ? AND tc.integration_id = ? AND tc.external_code = ?", ig.TenantID, ig.ID, code)
+}
+
+// setCurrentTask sets the current task from the columns ticketQuery reads with the ticket.
+func (s *Service) setCurrentTask(tk *Ticket) {
+	if tk.CurrentTaskID != nil && tk.CurrentTaskName != nil && tk.CurrentTaskPosition != nil {
+		tk.CurrentTask = &Task{TenantID: tk.TenantID, ID: *tk.CurrentTaskID, ProcedureID: idOf(tk.ProcedureID),
+			Name: *tk.CurrentTaskName, Position: *tk.CurrentTaskPosition}
+	}
 }
 
 // newToken returns an unguessable public token: 128 random bits, base64url.
@@ -222,6 +302,21 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	if tk.Status == StatusClosed {
 		tk.ClosedAt = &now
 	}
+	tasks, err := s.procedureTasks(ctx, tx, &tk)
+	if err != nil {
+		return Ticket{}, err
+	}
+	var first *Task
+	switch {
+	case len(tasks) == 0:
+	case tk.Status == StatusClosed:
+		first = &tasks[len(tasks)-1] // opened already closed: straight to the closing task
+	default:
+		first = &tasks[0]
+	}
+	if first != nil {
+		tk.CurrentTaskID = &first.ID
+	}
 	if _, err := tx.NewInsert().Model(&tk).Exec(ctx); err != nil {
 		return Ticket{}, err // a unique violation is retried by Apply
 	}
@@ -235,26 +330,13 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	}
 	w := newTimeline(&tk, now)
 	w.add(KindCreated, text, nil, nil, data)
-	tasks, err := s.procedureTasks(ctx, tx, &tk)
-	if err != nil {
-		return Ticket{}, err
-	}
-	switch {
-	case len(tasks) == 0:
-	case tk.Status == StatusClosed:
-		// Opened already closed: straight to the closing task.
-		err = s.enterTask(ctx, tx, t, &tk, &tasks[len(tasks)-1], w, now)
-	default:
-		err = s.enterTask(ctx, tx, t, &tk, &tasks[0], w, now)
-	}
-	if err != nil {
-		return Ticket{}, err
+	if first != nil {
+		if err := s.enterTask(ctx, tx, t, &tk, first, w, now); err != nil {
+			return Ticket{}, err
+		}
 	}
 	if tk.Status == StatusClosed {
 		w.add(KindClosed, "Chamado encerrado na origem.", nil, nil, nil)
-	}
-	if err := s.saveTicket(ctx, tx, &tk, false); err != nil {
-		return Ticket{}, err
 	}
 	return tk, w.flush(ctx, tx)
 }
@@ -302,10 +384,8 @@ func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant,
 			if k == nil {
 				continue
 			}
-			h := fnv.New64a()
-			_, _ = h.Write([]byte(t.ID.String() + "|" + *k))
-			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())); err != nil {
-				return fmt.Errorf("lock customer: %w", err)
+			if err := advisoryLock(ctx, tx, "customer|"+t.ID.String()+"|"+*k); err != nil {
+				return err
 			}
 		}
 	}
@@ -439,8 +519,10 @@ func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 		tk.Extra = ev.Extra
 		changed = append(changed, "extra")
 	}
-	if err := s.matchCustomer(ctx, tx, t, tk, now); err != nil {
-		return "", err
+	if identityChanged(before, *tk) {
+		if err := s.matchCustomer(ctx, tx, t, tk, now); err != nil {
+			return "", err
+		}
 	}
 	if len(changed) > 0 {
 		data := map[string]any{"fields": changed, "version": key}
@@ -472,26 +554,36 @@ func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 		return "", err
 	}
 	tk.UpdatedAt = now
-	if err := s.saveTicket(ctx, tx, tk, true); err != nil {
-		return "", err
-	}
-	return OutcomeUpdated, w.flush(ctx, tx)
+	return OutcomeUpdated, s.saveTicket(ctx, tx, tk, w)
 }
 
-// saveTicket writes a ticket; existing tickets move to their next version.
-func (s *Service) saveTicket(ctx context.Context, tx bun.IDB, tk *Ticket, existing bool) error {
-	if !existing {
-		_, err := tx.NewUpdate().Model(tk).Column("current_task_id").WherePK().Exec(ctx)
-		if err != nil {
+// identityChanged tells whether what identifies the customer — document, phone, e-mail — changed, so that
+// the ticket's company and contact are looked for again.
+func identityChanged(before, after Ticket) bool {
+	differ := func(a, b *string) bool { return (a == nil) != (b == nil) || (a != nil && *a != *b) }
+	return differ(before.CustomerDocument, after.CustomerDocument) || differ(before.CustomerPhone, after.CustomerPhone) ||
+		differ(before.CustomerEmail, after.CustomerEmail)
+}
+
+// saveTicket writes an existing ticket's changes, moved to its next version, and its new timeline entries;
+// on PostgreSQL in one statement.
+func (s *Service) saveTicket(ctx context.Context, tx bun.IDB, tk *Ticket, w *timeline) error {
+	tk.Version++
+	update := tx.NewUpdate().Model(tk).Column("process_number", "issued_at", "product_description", "problem",
+		"customer_document", "customer_name", "customer_phone", "customer_email", "company_id", "contact_id",
+		"external_status", "status", "critical", "current_task_id", "source_version", "extra", "closed_at",
+		"version", "updated_at").WherePK()
+	if s.db.Kind == store.Postgres && len(w.entries) > 0 {
+		if _, err := tx.NewInsert().With("u", update.Returning("NULL")).Model(&w.entries).Exec(ctx); err != nil {
 			return fmt.Errorf("save ticket: %w", err)
 		}
+		w.entries = nil
 		return nil
 	}
-	tk.Version++
-	if _, err := tx.NewUpdate().Model(tk).WherePK().Exec(ctx); err != nil {
+	if _, err := update.Exec(ctx); err != nil {
 		return fmt.Errorf("save ticket: %w", err)
 	}
-	return nil
+	return w.flush(ctx, tx)
 }
 
 // procedureTasks lists the tasks of the ticket's procedure, by position.

@@ -2,6 +2,7 @@ package ticket
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"
 	"github.com/atende/atende/internal/webhook"
 )
@@ -96,17 +98,28 @@ func integrationOf(ctx context.Context, db bun.IDB, tenantID, id uuid.UUID) (Int
 	return ig, nil
 }
 
-// ActiveIntegration finds an active integration by id alone, for its signed deliveries; any other case is
-// ErrIntegrationUnknown.
-func (s *Service) ActiveIntegration(ctx context.Context, id uuid.UUID) (Integration, error) {
-	var ig Integration
-	if err := s.db.NewSelect().Model(&ig).Where("ig.id = ? AND ig.active", id).Scan(ctx); err != nil {
-		if notFound(err) == ErrNotFound {
-			return Integration{}, ErrIntegrationUnknown
-		}
-		return Integration{}, err
+// ActiveIntegration finds an active integration by id alone, for its signed deliveries, with its tenant;
+// any other case is ErrIntegrationUnknown. fresh reads the database; otherwise a read up to cacheTTL old
+// may answer (a delivery whose signature fails against it is checked again with fresh).
+func (s *Service) ActiveIntegration(ctx context.Context, id uuid.UUID, fresh bool) (Integration, tenant.Tenant, error) {
+	if fresh {
+		s.integrationCache.forget(id)
 	}
-	return ig, nil
+	ig, err := s.integrationCache.get(ctx, id, func(ctx context.Context, id uuid.UUID) (Integration, error) {
+		var ig Integration
+		err := s.db.NewSelect().Model(&ig).Where("ig.id = ?", id).Scan(ctx)
+		return ig, notFound(err)
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Integration{}, tenant.Tenant{}, ErrIntegrationUnknown
+	case err != nil:
+		return Integration{}, tenant.Tenant{}, err
+	case !ig.Active:
+		return Integration{}, tenant.Tenant{}, ErrIntegrationUnknown
+	}
+	t, err := s.tenant(ctx, ig.TenantID)
+	return ig, t, err
 }
 
 // Integrations lists integrations.
@@ -159,6 +172,7 @@ func (s *Service) UpdateIntegration(ctx context.Context, tenantID, id uuid.UUID,
 		}
 		return s.saveIntegration(ctx, tx, &ig)
 	})
+	s.integrationCache.forget(id)
 	return ig, err
 }
 
@@ -191,5 +205,6 @@ func (s *Service) RotateSecret(ctx context.Context, tenantID, id uuid.UUID) (Int
 		ig.Secret = webhook.NewSecret()
 		return s.saveIntegration(ctx, tx, &ig)
 	})
+	s.integrationCache.forget(id)
 	return ig, err
 }

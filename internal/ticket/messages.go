@@ -3,7 +3,6 @@ package ticket
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"time"
 
 	"github.com/google/uuid"
@@ -87,12 +86,7 @@ func (s *Service) lockPlinxMessage(ctx context.Context, tx bun.IDB, tenantID uui
 	if s.db.Kind != store.Postgres {
 		return nil
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte("plinx-message|" + tenantID.String() + "|" + plinxID))
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())); err != nil {
-		return fmt.Errorf("lock plinx message: %w", err)
-	}
-	return nil
+	return advisoryLock(ctx, tx, "plinx-message|"+tenantID.String()+"|"+plinxID)
 }
 
 // statusTexts are the timeline's words for each status Plinx reports.

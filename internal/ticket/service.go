@@ -38,6 +38,9 @@ type Service struct {
 	public  string
 	plinx   PlinxResolver
 	metrics *Metrics
+
+	tenantCache      *ttlCache[tenant.Tenant]
+	integrationCache *ttlCache[Integration]
 }
 
 // NewService returns the tickets service.
@@ -49,7 +52,8 @@ func NewService(d Deps) *Service {
 		d.Metrics = NewMetrics(nil)
 	}
 	return &Service{db: d.DB, tenants: d.Tenants, clock: d.Clock, logger: d.Logger,
-		public: strings.TrimRight(d.PublicURL, "/"), plinx: d.Plinx, metrics: d.Metrics}
+		public: strings.TrimRight(d.PublicURL, "/"), plinx: d.Plinx, metrics: d.Metrics,
+		tenantCache: newTTLCache[tenant.Tenant](), integrationCache: newTTLCache[Integration]()}
 }
 
 // notFound maps "no rows" to ErrNotFound.

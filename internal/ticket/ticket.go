@@ -208,6 +208,11 @@ type Ticket struct {
 
 	// CurrentTask is the task the ticket is in, when loaded.
 	CurrentTask *Task `bun:"-"`
+	// CurrentTaskName and CurrentTaskPosition are read with the ticket by ticketByCode, never written.
+	CurrentTaskName     *string `bun:"current_task_name,scanonly"`
+	CurrentTaskPosition *int    `bun:"current_task_position,scanonly"`
+	// FreshReceipt is read with the ticket when an event's delivery is recorded in the same statement.
+	FreshReceipt *bool `bun:"fresh_receipt,scanonly"`
 	// TrackingURL and SurveyURL are the ticket's public links, when loaded.
 	TrackingURL string  `bun:"-"`
 	SurveyURL   *string `bun:"-"`

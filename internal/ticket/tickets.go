@@ -29,7 +29,7 @@ func (s *Service) load(ctx context.Context, tenantID uuid.UUID, tks []Ticket) er
 	if len(tks) == 0 {
 		return nil
 	}
-	t, err := s.tenants.Tenant(ctx, tenantID)
+	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (s *Service) Timeline(ctx context.Context, tenantID, ticketID uuid.UUID, p 
 
 // change runs fn on a locked ticket and saves it with its new timeline entries.
 func (s *Service) change(ctx context.Context, tenantID, id uuid.UUID, fn func(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, w *timeline) error) (Ticket, error) {
-	t, err := s.tenants.Tenant(ctx, tenantID)
+	t, err := s.tenant(ctx, tenantID)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -135,10 +135,7 @@ func (s *Service) change(ctx context.Context, tenantID, id uuid.UUID, fn func(ct
 			return err
 		}
 		tk.UpdatedAt = now
-		if err := s.saveTicket(ctx, tx, &tk, true); err != nil {
-			return err
-		}
-		return w.flush(ctx, tx)
+		return s.saveTicket(ctx, tx, &tk, w)
 	})
 	if err != nil {
 		return Ticket{}, err

@@ -66,6 +66,9 @@ CREATE TABLE integrations (
 CREATE UNIQUE INDEX integrations_id_key ON integrations (id);
 
 -- Tickets, one per (integration, external code). issued_at is the ERP's issue date, YYYY-MM-DD.
+-- The integration, procedure and task a ticket points at are checked by the application (none of them is
+-- ever deleted while referenced) rather than by foreign keys: an FK check locks the parent row, and every
+-- concurrent intake transaction would share locks on the same few rows.
 CREATE TABLE tickets (
     tenant_id           uuid        NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
     id                  uuid        NOT NULL,
@@ -94,12 +97,9 @@ CREATE TABLE tickets (
     created_at          timestamptz NOT NULL,
     updated_at          timestamptz NOT NULL,
     PRIMARY KEY (tenant_id, id),
-    FOREIGN KEY (tenant_id, integration_id) REFERENCES integrations (tenant_id, id),
     FOREIGN KEY (tenant_id, company_id) REFERENCES companies (tenant_id, id),
-    FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id),
-    FOREIGN KEY (tenant_id, procedure_id) REFERENCES procedures (tenant_id, id),
-    FOREIGN KEY (tenant_id, current_task_id) REFERENCES procedure_tasks (tenant_id, id)
-);
+    FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id)
+) WITH (fillfactor = 70);
 CREATE UNIQUE INDEX tickets_external_key ON tickets (tenant_id, integration_id, external_code);
 CREATE UNIQUE INDEX tickets_public_token_key ON tickets (public_token);
 CREATE INDEX tickets_status_idx ON tickets (tenant_id, status, id);
@@ -123,7 +123,8 @@ CREATE TABLE ticket_timeline (
     FOREIGN KEY (tenant_id, ticket_id) REFERENCES tickets (tenant_id, id) ON DELETE CASCADE
 );
 
--- The outbox of WhatsApp template messages: one per (ticket, task), ever. The sender claims due rows.
+-- The outbox of WhatsApp template messages: one per (ticket, task), ever. The sender claims due rows. Task
+-- and template are checked by the application, as for tickets.
 CREATE TABLE outbound_messages (
     tenant_id        uuid        NOT NULL,
     id               uuid        NOT NULL,
@@ -151,10 +152,8 @@ CREATE TABLE outbound_messages (
     read_at          timestamptz,
     failed_at        timestamptz,
     PRIMARY KEY (tenant_id, id),
-    FOREIGN KEY (tenant_id, ticket_id) REFERENCES tickets (tenant_id, id) ON DELETE CASCADE,
-    FOREIGN KEY (tenant_id, task_id) REFERENCES procedure_tasks (tenant_id, id),
-    FOREIGN KEY (tenant_id, template_id) REFERENCES message_templates (tenant_id, id)
-);
+    FOREIGN KEY (tenant_id, ticket_id) REFERENCES tickets (tenant_id, id) ON DELETE CASCADE
+) WITH (fillfactor = 80);
 CREATE UNIQUE INDEX outbound_messages_task_key ON outbound_messages (tenant_id, ticket_id, task_id);
 CREATE INDEX outbound_messages_due_idx ON outbound_messages (next_attempt_at) WHERE status = 'queued';
 CREATE UNIQUE INDEX outbound_messages_plinx_key ON outbound_messages (tenant_id, plinx_message_id);

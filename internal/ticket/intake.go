@@ -118,11 +118,7 @@ func (s *Service) Apply(ctx context.Context, ig Integration, webhookID string, e
 	if err != nil {
 		return Result{}, err
 	}
-	res, err := s.apply(ctx, t, ig, webhookID, ev)
-	if store.IsUniqueViolation(err) {
-		// Two first events of one external code raced to create its ticket; the retry finds it.
-		res, err = s.apply(ctx, t, ig, webhookID, ev)
-	}
+	res, err := s.intake.apply(ctx, intakeJob{t: t, ig: ig, webhookID: webhookID, ev: ev})
 	if err != nil {
 		return Result{}, err
 	}
@@ -139,39 +135,54 @@ func (s *Service) Apply(ctx context.Context, ig Integration, webhookID string, e
 	return res, nil
 }
 
-func (s *Service) apply(ctx context.Context, t tenant.Tenant, ig Integration, webhookID string, ev Event) (Result, error) {
+// applyAlone applies one event in a transaction of its own.
+func (s *Service) applyAlone(ctx context.Context, j intakeJob) (Result, error) {
 	var res Result
-	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		now := s.clock.Now()
-		tk, fresh, err := s.acceptAndFind(ctx, tx, ig, webhookID, ev.ExternalCode, now)
-		switch {
-		case err != nil && !errors.Is(err, ErrNotFound):
+	apply := func() error {
+		return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) (err error) {
+			res, err = s.applyIn(ctx, tx, j)
 			return err
-		case !fresh:
-			res.Outcome = OutcomeDuplicate
-			if errors.Is(err, ErrNotFound) {
-				// The first delivery was still being applied when this one looked; it has committed since.
-				tk, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, false)
-			}
-			res.Ticket = tk
-			return err
-		case errors.Is(err, ErrNotFound):
-			if err := s.lockCode(ctx, tx, ig, ev.ExternalCode); err != nil {
-				return err
-			}
-			if tk, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, true); errors.Is(err, ErrNotFound) {
-				res.Outcome = OutcomeCreated
-				res.Ticket, err = s.create(ctx, tx, t, ig, ev, now)
-				return err
-			}
-			if err != nil {
-				return err
-			}
+		})
+	}
+	err := apply()
+	if store.IsUniqueViolation(err) {
+		// Two first events of one external code raced to create its ticket; the retry finds it.
+		err = apply()
+	}
+	return res, err
+}
+
+// applyIn applies one event inside the caller's transaction.
+func (s *Service) applyIn(ctx context.Context, tx bun.Tx, j intakeJob) (Result, error) {
+	var res Result
+	ig, ev, now := j.ig, j.ev, s.clock.Now()
+	tk, fresh, err := s.acceptAndFind(ctx, tx, ig, j.webhookID, ev.ExternalCode, now)
+	switch {
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return res, err
+	case !fresh:
+		res.Outcome = OutcomeDuplicate
+		if errors.Is(err, ErrNotFound) {
+			// The first delivery was still being applied when this one looked; it has committed since.
+			tk, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, false)
 		}
-		res.Outcome, err = s.update(ctx, tx, t, ig, &tk, ev, now)
 		res.Ticket = tk
-		return err
-	})
+		return res, err
+	case errors.Is(err, ErrNotFound):
+		if err := s.lockCode(ctx, tx, ig, ev.ExternalCode); err != nil {
+			return res, err
+		}
+		if tk, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, true); errors.Is(err, ErrNotFound) {
+			res.Outcome = OutcomeCreated
+			res.Ticket, err = s.create(ctx, tx, j.t, ig, ev, now)
+			return res, err
+		}
+		if err != nil {
+			return res, err
+		}
+	}
+	res.Outcome, err = s.update(ctx, tx, j.t, ig, &tk, ev, now)
+	res.Ticket = tk
 	return res, err
 }
 

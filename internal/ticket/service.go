@@ -41,6 +41,7 @@ type Service struct {
 
 	tenantCache      *ttlCache[tenant.Tenant]
 	integrationCache *ttlCache[Integration]
+	intake           *intake
 }
 
 // NewService returns the tickets service.
@@ -51,9 +52,11 @@ func NewService(d Deps) *Service {
 	if d.Metrics == nil {
 		d.Metrics = NewMetrics(nil)
 	}
-	return &Service{db: d.DB, tenants: d.Tenants, clock: d.Clock, logger: d.Logger,
+	s := &Service{db: d.DB, tenants: d.Tenants, clock: d.Clock, logger: d.Logger,
 		public: strings.TrimRight(d.PublicURL, "/"), plinx: d.Plinx, metrics: d.Metrics,
 		tenantCache: newTTLCache[tenant.Tenant](), integrationCache: newTTLCache[Integration]()}
+	s.intake = newIntake(s)
+	return s
 }
 
 // notFound maps "no rows" to ErrNotFound.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -95,6 +96,9 @@ func TestShuffledDuplicatedDeliveriesKeepOneTicketPerCode(t *testing.T) {
 		rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
 		require.Len(t, all, 10_000)
 		require.EqualValues(t, 3000, e.post(t, all, 8), "every redelivery, and only those, is a duplicate")
+		for line := range strings.Lines(e.Logs()) {
+			require.NotContains(t, line, "intake batch failed", "events arriving together are applied together")
+		}
 
 		// 50 versions of one code at once.
 		burst := make([]delivery, 50)

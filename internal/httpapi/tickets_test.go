@@ -404,3 +404,31 @@ func TestUpsertWithAPIKey(t *testing.T) {
 		require.Equal(t, http.StatusNotFound, res.StatusCode(), "another tenant's integration is not found")
 	})
 }
+
+// When the ERP names another customer the ticket follows it; a phone it mistypes keeps the one it had.
+func TestCustomerChangeRelinksTheTicket(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		e := newTicketEnv(t, dialect)
+		ctx := context.Background()
+		v := func(n int64) *int64 { return &n }
+		up := func(version int64, c client.TicketCustomer) client.Ticket {
+			t.Helper()
+			res, err := e.admin.UpsertIntegrationTicketWithResponse(ctx, e.integration.Id, "PED-9",
+				client.TicketUpsert{Version: v(version), Status: "ABERTA", Customer: &c})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+			return res.JSON200.Ticket
+		}
+		first := up(1, client.TicketCustomer{Name: ptr("Fábio"), Phone: ptr("47 99111-2222")})
+		typo := up(2, client.TicketCustomer{Phone: ptr("ramal 12")})
+		require.Equal(t, "+5547991112222", typo.Customer.Phone.MustGet(), "a mistyped phone keeps the one the ticket had")
+		require.Equal(t, first.ContactId.MustGet(), typo.ContactId.MustGet())
+		other := up(3, client.TicketCustomer{Name: ptr("Gabriela"), Phone: ptr("47 99333-4444"), Document: ptr("11.444.777/0001-61")})
+		require.NotEqual(t, first.ContactId.MustGet(), other.ContactId.MustGet(), "another customer, another contact")
+		require.True(t, other.CompanyId.IsSpecified() && !other.CompanyId.IsNull())
+		contact, err := e.admin.GetContactWithResponse(ctx, other.ContactId.MustGet())
+		require.NoError(t, err)
+		require.Equal(t, "Gabriela", contact.JSON200.Name)
+	})
+}

@@ -84,3 +84,10 @@ func IsUniqueViolation(err error) bool {
 	}
 	return false
 }
+
+// IsRetryable reports whether err aborted a transaction that may succeed when run again: a deadlock or a
+// serialization failure on PostgreSQL.
+func IsRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}

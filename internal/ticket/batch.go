@@ -2,12 +2,20 @@ package ticket
 
 import (
 	"context"
+	"database/sql"
+	"errors"
+	"fmt"
 	"hash/fnv"
+	"runtime/debug"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/atende/atende/internal/inbox"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 )
@@ -16,7 +24,8 @@ import (
 // applies them in one transaction, so that a burst of deliveries shares its transactions' round trips and
 // commits. An event waits for no timer: a lane starts its next transaction as soon as the last one ends,
 // with whatever arrived meanwhile. The events of one external code always take the same lane, so one
-// transaction never waits for a ticket another lane of the process holds.
+// transaction never waits for a ticket another lane of the process holds (lanes may still meet over a
+// customer they share; a deadlock there sends the batch's events one by one, and each is retried).
 const (
 	intakeLanes    = 4
 	intakeMaxBatch = 32
@@ -122,30 +131,184 @@ func (in *intake) run(l *lane) {
 }
 
 // applyBatch applies events in one transaction; if any fails, each is applied again in a transaction of its
-// own, so that one event's failure is its own answer.
+// own, so that one event's failure is its own answer. Every job is answered, whatever happens.
 func (in *intake) applyBatch(batch []intakeJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
-	defer cancel()
+	answered := 0
+	defer func() {
+		if p := recover(); p != nil {
+			in.s.logger.Error("intake batch panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			for _, j := range batch[answered:] {
+				j.done <- intakeDone{err: fmt.Errorf("applying the event panicked: %v", p)}
+			}
+		}
+	}()
 	if len(batch) > 1 {
+		ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
 		results := make([]Result, len(batch))
 		err := store.RunInTx(ctx, in.s.db, func(ctx context.Context, tx bun.Tx) error {
-			for i, j := range batch {
+			var b *batchState
+			if in.s.db.Kind == store.Postgres {
 				var err error
-				if results[i], err = in.s.applyIn(ctx, tx, j); err != nil {
+				if b, err = in.s.readBatch(ctx, tx, batch); err != nil {
 					return err
 				}
 			}
+			for i, j := range batch {
+				var err error
+				if results[i], err = in.s.applyIn(ctx, tx, j, b); err != nil {
+					return err
+				}
+			}
+			if b != nil {
+				return in.s.writeBatch(ctx, tx, b)
+			}
 			return nil
 		})
+		cancel()
 		if err == nil {
 			for i, j := range batch {
 				j.done <- intakeDone{res: results[i]}
+				answered++
 			}
 			return
 		}
+		// An invalid event, a deadlock with another process, a ticket created meanwhile by another process:
+		// each event on its own.
+		in.s.logger.Info("intake batch failed; applying its events one by one", "events", len(batch), "error", err.Error())
 	}
 	for _, j := range batch {
+		ctx, cancel := context.WithTimeout(context.Background(), intakeTimeout)
 		res, err := in.s.applyAlone(ctx, j)
+		cancel()
 		j.done <- intakeDone{res: res, err: err}
+		answered++
 	}
+}
+
+// batchState is what a lane's transaction on PostgreSQL reads for all its events at once — which deliveries
+// are new, and their tickets, locked — and the changes it writes for all of them at its end.
+type batchState struct {
+	// fresh holds the deliveries whose receipts the transaction wrote and no event has used yet.
+	fresh   map[string]bool
+	tickets map[codeKey]*Ticket
+	dirty   []*Ticket
+	// timeline holds the entries of updated and stale events, written with the tickets.
+	timeline []TimelineEntry
+}
+
+type codeKey struct {
+	integration uuid.UUID
+	code        string
+}
+
+func receiptKey(ig Integration, webhookID string) string { return ig.ID.String() + "|" + webhookID }
+
+// changed records an updated ticket and its timeline entries, to be written at the end.
+func (b *batchState) changed(tk *Ticket, w *timeline) {
+	if !slices.Contains(b.dirty, tk) {
+		b.dirty = append(b.dirty, tk)
+	}
+	b.timeline = append(b.timeline, w.entries...)
+	w.entries = nil
+}
+
+// readBatch records the batch's deliveries and reads its tickets, locked: two statements for the batch.
+func (s *Service) readBatch(ctx context.Context, tx bun.Tx, batch []intakeJob) (*batchState, error) {
+	b := &batchState{fresh: map[string]bool{}, tickets: map[codeKey]*Ticket{}}
+	now := s.clock.Now()
+	var receipts []inbox.Receipt
+	for _, j := range batch {
+		if j.webhookID != "" {
+			receipts = append(receipts, inbox.Receipt{TenantID: j.ig.TenantID, Source: "integration:" + j.ig.ID.String(),
+				WebhookID: j.webhookID, ReceivedAt: now})
+		}
+	}
+	if len(receipts) > 0 {
+		var written []inbox.Receipt
+		if err := tx.NewInsert().Model(&receipts).On("CONFLICT DO NOTHING").Returning("source, webhook_id").Scan(ctx, &written); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("record deliveries: %w", err)
+		}
+		for _, r := range written {
+			b.fresh[strings.TrimPrefix(r.Source, "integration:")+"|"+r.WebhookID] = true
+		}
+	}
+	var where strings.Builder
+	args := make([]any, 0, 3*len(batch))
+	for i, j := range batch {
+		if i > 0 {
+			where.WriteString(", ")
+		}
+		where.WriteString("(?, ?, ?)")
+		args = append(args, j.ig.TenantID, j.ig.ID, j.ev.ExternalCode)
+	}
+	var found []Ticket
+	err := tx.NewSelect().Model(&found).ColumnExpr("tc.*").
+		ColumnExpr("tk.name AS current_task_name, tk.position AS current_task_position").
+		Join("LEFT JOIN procedure_tasks AS tk ON tk.tenant_id = tc.tenant_id AND tk.id = tc.current_task_id").
+		Where("(tc.tenant_id, tc.integration_id, tc.external_code) IN ("+where.String()+")", args...).
+		OrderExpr("tc.tenant_id, tc.id").For("UPDATE OF tc").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read tickets: %w", err)
+	}
+	for i := range found {
+		tk := &found[i]
+		s.setCurrentTask(tk)
+		b.tickets[codeKey{tk.IntegrationID, tk.ExternalCode}] = tk
+	}
+	return b, nil
+}
+
+// applyInBatch applies one event of a batch read by readBatch.
+func (s *Service) applyInBatch(ctx context.Context, tx bun.Tx, j intakeJob, b *batchState) (Result, error) {
+	var res Result
+	ig, ev, now := j.ig, j.ev, s.clock.Now()
+	fresh := j.webhookID == ""
+	if !fresh {
+		key := receiptKey(ig, j.webhookID)
+		fresh = b.fresh[key]
+		delete(b.fresh, key) // a second delivery of it in the batch is a duplicate
+	}
+	key := codeKey{ig.ID, ev.ExternalCode}
+	tk := b.tickets[key]
+	switch {
+	case !fresh:
+		res.Outcome = OutcomeDuplicate
+		if tk == nil {
+			t, err := s.ticketByCode(ctx, tx, ig, ev.ExternalCode, false)
+			res.Ticket = t
+			return res, err
+		}
+		res.Ticket = *tk
+		return res, nil
+	case tk == nil:
+		created, err := s.create(ctx, tx, j.t, ig, ev, now)
+		if err != nil {
+			return res, err
+		}
+		b.tickets[key] = &created
+		res.Outcome, res.Ticket = OutcomeCreated, created
+		return res, nil
+	}
+	outcome, err := s.update(ctx, tx, j.t, ig, tk, ev, now, b)
+	res.Outcome, res.Ticket = outcome, *tk
+	return res, err
+}
+
+// writeBatch writes the batch's updated tickets and timeline entries: two statements.
+func (s *Service) writeBatch(ctx context.Context, tx bun.Tx, b *batchState) error {
+	if len(b.dirty) > 0 {
+		rows := make([]Ticket, len(b.dirty))
+		for i, tk := range b.dirty {
+			rows[i] = *tk
+		}
+		if _, err := tx.NewUpdate().Model(&rows).Column(ticketColumns...).Bulk().Exec(ctx); err != nil {
+			return fmt.Errorf("save tickets: %w", err)
+		}
+	}
+	if len(b.timeline) > 0 {
+		if _, err := tx.NewInsert().Model(&b.timeline).Exec(ctx); err != nil {
+			return fmt.Errorf("write timeline: %w", err)
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"reflect"
 	"strings"
 	"time"
 
@@ -126,34 +127,41 @@ func (s *Service) Apply(ctx context.Context, ig Integration, webhookID string, e
 	tk := &res.Ticket
 	if tk.CurrentTaskID != nil && (tk.CurrentTask == nil || tk.CurrentTask.ID != *tk.CurrentTaskID) {
 		var task Task
-		if err := s.db.NewSelect().Model(&task).Where("tk.tenant_id = ? AND tk.id = ?", tk.TenantID, *tk.CurrentTaskID).Scan(ctx); err != nil {
+		err := s.db.NewSelect().Model(&task).Where("tk.tenant_id = ? AND tk.id = ?", tk.TenantID, *tk.CurrentTaskID).Scan(ctx)
+		switch {
+		case err == nil:
+			tk.CurrentTask = &task
+		case notFound(err) != ErrNotFound: // a task removed since is shown as none
 			return Result{}, fmt.Errorf("task of ticket: %w", err)
 		}
-		tk.CurrentTask = &task
 	}
 	s.decorate(t, tk)
 	return res, nil
 }
 
-// applyAlone applies one event in a transaction of its own.
+// applyAlone applies one event in a transaction of its own. Two first events of one external code racing
+// to create its ticket, or a deadlock with another transaction over a shared customer, are tried again.
 func (s *Service) applyAlone(ctx context.Context, j intakeJob) (Result, error) {
 	var res Result
-	apply := func() error {
-		return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) (err error) {
-			res, err = s.applyIn(ctx, tx, j)
+	var err error
+	for range 3 {
+		err = store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) (err error) {
+			res, err = s.applyIn(ctx, tx, j, nil)
 			return err
 		})
-	}
-	err := apply()
-	if store.IsUniqueViolation(err) {
-		// Two first events of one external code raced to create its ticket; the retry finds it.
-		err = apply()
+		if !store.IsUniqueViolation(err) && !store.IsRetryable(err) {
+			break
+		}
 	}
 	return res, err
 }
 
-// applyIn applies one event inside the caller's transaction.
-func (s *Service) applyIn(ctx context.Context, tx bun.Tx, j intakeJob) (Result, error) {
+// applyIn applies one event inside the caller's transaction; b, when not nil, holds what the batch read
+// and collects what it writes at its end.
+func (s *Service) applyIn(ctx context.Context, tx bun.Tx, j intakeJob, b *batchState) (Result, error) {
+	if b != nil {
+		return s.applyInBatch(ctx, tx, j, b)
+	}
 	var res Result
 	ig, ev, now := j.ig, j.ev, s.clock.Now()
 	tk, fresh, err := s.acceptAndFind(ctx, tx, ig, j.webhookID, ev.ExternalCode, now)
@@ -181,7 +189,7 @@ func (s *Service) applyIn(ctx context.Context, tx bun.Tx, j intakeJob) (Result, 
 			return res, err
 		}
 	}
-	res.Outcome, err = s.update(ctx, tx, j.t, ig, &tk, ev, now)
+	res.Outcome, err = s.update(ctx, tx, j.t, ig, &tk, ev, now, nil)
 	res.Ticket = tk
 	return res, err
 }
@@ -374,8 +382,7 @@ func (s *Service) setCustomer(tk *Ticket, t tenant.Tenant, c Customer) map[strin
 	if c.Phone != nil {
 		n, err := phone.Normalize(*c.Phone, t.DefaultCountryCode)
 		if err != nil {
-			notes["invalid_phone"] = cut(*c.Phone, 40)
-			tk.CustomerPhone = nil
+			notes["invalid_phone"] = cut(*c.Phone, 40) // the phone the ticket has, if any, stays
 		} else {
 			tk.CustomerPhone = &n.E164
 		}
@@ -493,13 +500,17 @@ func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant,
 }
 
 // update applies a newer event to a locked ticket.
-func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Integration, tk *Ticket, ev Event, now time.Time) (string, error) {
+func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Integration, tk *Ticket, ev Event, now time.Time, b *batchState) (string, error) {
 	key, _ := ev.orderKey()
 	w := newTimeline(tk, now)
 	switch {
 	case key < tk.SourceVersion:
 		w.add(KindStaleEvent, fmt.Sprintf("Evento desatualizado ignorado (status %s): o chamado já reflete um evento mais recente.", ev.Status),
 			nil, nil, map[string]any{"version": key, "ticket_version": tk.SourceVersion, "external_status": ev.Status})
+		if b != nil {
+			b.timeline = append(b.timeline, w.entries...)
+			return OutcomeStale, nil
+		}
 		return OutcomeStale, w.flush(ctx, tx)
 	case key == tk.SourceVersion:
 		return OutcomeUnchanged, nil
@@ -526,11 +537,18 @@ func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 			changed = append(changed, field)
 		}
 	}
-	if ev.Extra != nil {
+	if ev.Extra != nil && !reflect.DeepEqual(jsonOf(ev.Extra), jsonOf(tk.Extra)) {
 		tk.Extra = ev.Extra
 		changed = append(changed, "extra")
 	}
 	if identityChanged(before, *tk) {
+		// The ERP names another customer, or the same one by more: look again for what changed.
+		if differ(before.CustomerDocument, tk.CustomerDocument) {
+			tk.CompanyID = nil
+		}
+		if differ(before.CustomerPhone, tk.CustomerPhone) || differ(before.CustomerEmail, tk.CustomerEmail) {
+			tk.ContactID = nil
+		}
 		if err := s.matchCustomer(ctx, tx, t, tk, now); err != nil {
 			return "", err
 		}
@@ -543,7 +561,7 @@ func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 		w.add(KindUpdated, "Chamado atualizado pela integração: "+strings.Join(changed, ", ")+".", nil, nil, data)
 	}
 	mapped := ig.mapStatus(ev.Status)
-	statusChanged := tk.ExternalStatus != ev.Status || tk.Critical != mapped.Critical
+	statusChanged := !equalFold(tk.ExternalStatus, ev.Status) || tk.Critical != mapped.Critical
 	if statusChanged {
 		text := fmt.Sprintf("Status na origem: %s → %s.", tk.ExternalStatus, ev.Status)
 		if mapped.Critical {
@@ -565,25 +583,46 @@ func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 		return "", err
 	}
 	tk.UpdatedAt = now
+	if b != nil {
+		tk.Version++
+		b.changed(tk, w)
+		return OutcomeUpdated, nil
+	}
 	return OutcomeUpdated, s.saveTicket(ctx, tx, tk, w)
 }
+
+// jsonOf is v as encoding/json reads it back, so that free fields compare by value whatever their Go types.
+func jsonOf(v map[string]any) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var out any
+	_ = json.Unmarshal(raw, &out)
+	return out
+}
+
+// differ tells whether two optional values differ.
+func differ(a, b *string) bool { return (a == nil) != (b == nil) || (a != nil && *a != *b) }
 
 // identityChanged tells whether what identifies the customer — document, phone, e-mail — changed, so that
 // the ticket's company and contact are looked for again.
 func identityChanged(before, after Ticket) bool {
-	differ := func(a, b *string) bool { return (a == nil) != (b == nil) || (a != nil && *a != *b) }
 	return differ(before.CustomerDocument, after.CustomerDocument) || differ(before.CustomerPhone, after.CustomerPhone) ||
 		differ(before.CustomerEmail, after.CustomerEmail)
 }
+
+// ticketColumns are the columns a ticket's changes write.
+var ticketColumns = []string{"process_number", "issued_at", "product_description", "problem",
+	"customer_document", "customer_name", "customer_phone", "customer_email", "company_id", "contact_id",
+	"external_status", "status", "critical", "current_task_id", "source_version", "extra", "closed_at",
+	"version", "updated_at"}
 
 // saveTicket writes an existing ticket's changes, moved to its next version, and its new timeline entries;
 // on PostgreSQL in one statement.
 func (s *Service) saveTicket(ctx context.Context, tx bun.IDB, tk *Ticket, w *timeline) error {
 	tk.Version++
-	update := tx.NewUpdate().Model(tk).Column("process_number", "issued_at", "product_description", "problem",
-		"customer_document", "customer_name", "customer_phone", "customer_email", "company_id", "contact_id",
-		"external_status", "status", "critical", "current_task_id", "source_version", "extra", "closed_at",
-		"version", "updated_at").WherePK()
+	update := tx.NewUpdate().Model(tk).Column(ticketColumns...).WherePK()
 	if s.db.Kind == store.Postgres && len(w.entries) > 0 {
 		if _, err := tx.NewInsert().With("u", update.Returning("NULL")).Model(&w.entries).Exec(ctx); err != nil {
 			return fmt.Errorf("save ticket: %w", err)

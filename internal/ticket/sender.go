@@ -216,6 +216,23 @@ func (w *Sender) send(ctx context.Context, m *Message) error {
 	if err != nil {
 		return w.failed(ctx, m, err)
 	}
+	// Plinx took the message: recording that must not fail lightly, or the lease's expiry sends it again.
+	var err2 error
+	before := *m
+	for attempt := range 3 {
+		if attempt > 0 {
+			*m = before
+			time.Sleep(time.Duration(attempt) * 200 * time.Millisecond)
+		}
+		if err2 = w.recordAccepted(ctx, m, sent); err2 == nil {
+			return nil
+		}
+	}
+	return err2
+}
+
+// recordAccepted records that Plinx accepted a message.
+func (w *Sender) recordAccepted(ctx context.Context, m *Message, sent plinx.Sent) error {
 	return w.record(ctx, m, sent.MessageID, func(ctx context.Context, tx bun.Tx, w2 *timeline, now time.Time) error {
 		id := sent.MessageID
 		m.Status, m.PlinxMessageID, m.AcceptedAt = MessageAccepted, &id, &now

@@ -179,9 +179,9 @@ type Customer struct {
 type Ticket struct {
 	bun.BaseModel `bun:"table:tickets,alias:tc"`
 
-	TenantID           uuid.UUID      `bun:"tenant_id,pk"`
-	ID                 uuid.UUID      `bun:"id,pk"`
-	IntegrationID      uuid.UUID      `bun:"integration_id"`
+	TenantID           uuid.UUID      `bun:"tenant_id,pk,type:uuid"`
+	ID                 uuid.UUID      `bun:"id,pk,type:uuid"`
+	IntegrationID      uuid.UUID      `bun:"integration_id,type:uuid"`
 	ExternalCode       string         `bun:"external_code"`
 	ProcessNumber      *string        `bun:"process_number"`
 	IssuedAt           *string        `bun:"issued_at"` // YYYY-MM-DD
@@ -191,13 +191,13 @@ type Ticket struct {
 	CustomerName       *string        `bun:"customer_name"`
 	CustomerPhone      *string        `bun:"customer_phone"` // E.164
 	CustomerEmail      *string        `bun:"customer_email"`
-	CompanyID          *uuid.UUID     `bun:"company_id"`
-	ContactID          *uuid.UUID     `bun:"contact_id"`
+	CompanyID          *uuid.UUID     `bun:"company_id,type:uuid"`
+	ContactID          *uuid.UUID     `bun:"contact_id,type:uuid"`
 	ExternalStatus     string         `bun:"external_status"`
 	Status             string         `bun:"status"`
 	Critical           bool           `bun:"critical"`
-	ProcedureID        *uuid.UUID     `bun:"procedure_id"`
-	CurrentTaskID      *uuid.UUID     `bun:"current_task_id"`
+	ProcedureID        *uuid.UUID     `bun:"procedure_id,type:uuid"`
+	CurrentTaskID      *uuid.UUID     `bun:"current_task_id,type:uuid"`
 	SourceVersion      int64          `bun:"source_version"`
 	Extra              map[string]any `bun:"extra,type:jsonb"`
 	PublicToken        string         `bun:"public_token"`

@@ -60,8 +60,10 @@ func CreateContactIn(ctx context.Context, tx bun.IDB, actor tenant.Actor, in New
 	if _, err := tx.NewInsert().Model(&c).Exec(ctx); err != nil {
 		return uuid.Nil, fmt.Errorf("insert contact: %w", err)
 	}
-	if err := setContactCompanies(ctx, tx, actor.TenantID, c.ID, in.CompanyIDs); err != nil {
-		return uuid.Nil, err
+	if len(in.CompanyIDs) > 0 { // a new contact has no companies to clear
+		if err := setContactCompanies(ctx, tx, actor.TenantID, c.ID, in.CompanyIDs); err != nil {
+			return uuid.Nil, err
+		}
 	}
 	return c.ID, attachPhones(ctx, tx, actor.TenantID, numbers, RecordContact, c.ID, now)
 }

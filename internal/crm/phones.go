@@ -194,18 +194,28 @@ func recordExists(ctx context.Context, db bun.IDB, tenantID uuid.UUID, rt Record
 // EnsurePhone finds the tenant's phone with this number (in any of its forms) or creates it, unlinked,
 // inside the caller's transaction.
 func EnsurePhone(ctx context.Context, db bun.IDB, tenantID uuid.UUID, n phone.Number, now time.Time) (Phone, error) {
+	p, _, err := EnsurePhoneCreated(ctx, db, tenantID, n, now)
+	return p, err
+}
+
+// EnsurePhoneCreated is EnsurePhone, also telling whether it created the phone (which then has no links).
+func EnsurePhoneCreated(ctx context.Context, db bun.IDB, tenantID uuid.UUID, n phone.Number, now time.Time) (Phone, bool, error) {
 	p := Phone{TenantID: tenantID, ID: newID(), E164: n.E164, Type: string(n.Type), Version: 1, CreatedAt: now, UpdatedAt: now}
-	if _, err := db.NewInsert().Model(&p).On("CONFLICT (tenant_id, e164) DO NOTHING").Exec(ctx); err != nil {
-		return Phone{}, fmt.Errorf("insert phone: %w", err)
+	res, err := db.NewInsert().Model(&p).On("CONFLICT (tenant_id, e164) DO NOTHING").Exec(ctx)
+	if err != nil {
+		return Phone{}, false, fmt.Errorf("insert phone: %w", err)
+	}
+	if inserted, _ := res.RowsAffected(); inserted == 1 {
+		return p, true, nil
 	}
 	var found Phone
-	err := db.NewSelect().Model(&found).
+	err = db.NewSelect().Model(&found).
 		Where("ph.tenant_id = ? AND ph.e164 IN (?)", tenantID, bun.In(phone.Variants(n.E164))).
 		OrderExpr("ph.e164 = ? DESC, ph.id", n.E164).Limit(1).Scan(ctx)
 	if err != nil {
-		return Phone{}, fmt.Errorf("find phone: %w", err)
+		return Phone{}, false, fmt.Errorf("find phone: %w", err)
 	}
-	return found, nil
+	return found, false, nil
 }
 
 // PhoneByID returns one phone of the tenant inside the caller's transaction.
@@ -229,6 +239,16 @@ func PhoneRecords(ctx context.Context, db bun.IDB, tenantID, phoneID uuid.UUID) 
 // LinkPhoneIn links a phone to a record inside the caller's transaction; linking twice changes nothing.
 func LinkPhoneIn(ctx context.Context, db bun.IDB, tenantID, phoneID uuid.UUID, target LinkTarget, now time.Time) error {
 	return linkPhone(ctx, db, tenantID, phoneID, target, now)
+}
+
+// LinkNewRecordPhoneIn links a phone to a record the caller has just created in its transaction, so it
+// need not look the record up.
+func LinkNewRecordPhoneIn(ctx context.Context, db bun.IDB, tenantID, phoneID uuid.UUID, target LinkTarget, now time.Time) error {
+	link := PhoneLink{TenantID: tenantID, PhoneID: phoneID, RecordType: target.Type, RecordID: target.ID, CreatedAt: now}
+	if _, err := db.NewInsert().Model(&link).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("link phone: %w", err)
+	}
+	return nil
 }
 
 // RecordRefs names live records of one type.

@@ -429,12 +429,12 @@ func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant,
 	if tk.CustomerPhone != nil {
 		n, err := phone.Normalize(*tk.CustomerPhone, t.DefaultCountryCode)
 		if err == nil {
-			p, err := crm.EnsurePhone(ctx, tx, t.ID, n, now)
+			p, created, err := crm.EnsurePhoneCreated(ctx, tx, t.ID, n, now)
 			if err != nil {
 				return err
 			}
 			phoneID = &p.ID
-			if tk.ContactID == nil || tk.CompanyID == nil {
+			if !created && (tk.ContactID == nil || tk.CompanyID == nil) {
 				refs, err := crm.PhoneRecords(ctx, tx, t.ID, p.ID)
 				if err != nil {
 					return err
@@ -491,7 +491,7 @@ func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant,
 		}
 		tk.ContactID = &id
 		if phoneID != nil {
-			if err := crm.LinkPhoneIn(ctx, tx, t.ID, *phoneID, crm.LinkTarget{Type: crm.RecordContact, ID: id}, now); err != nil {
+			if err := crm.LinkNewRecordPhoneIn(ctx, tx, t.ID, *phoneID, crm.LinkTarget{Type: crm.RecordContact, ID: id}, now); err != nil {
 				return err
 			}
 		}
@@ -636,13 +636,20 @@ func (s *Service) saveTicket(ctx context.Context, tx bun.IDB, tk *Ticket, w *tim
 	return w.flush(ctx, tx)
 }
 
-// procedureTasks lists the tasks of the ticket's procedure, by position.
+// procedureTasks lists the tasks of the ticket's procedure, by position, with their templates' names.
 func (s *Service) procedureTasks(ctx context.Context, db bun.IDB, tk *Ticket) ([]Task, error) {
 	if tk.ProcedureID == nil {
 		return nil, nil
 	}
-	tasks, err := tasksOf(ctx, db, tk.TenantID, []uuid.UUID{*tk.ProcedureID})
-	return tasks[*tk.ProcedureID], err
+	var tasks []Task
+	err := db.NewSelect().Model(&tasks).ColumnExpr("tk.*").
+		ColumnExpr("mt.name AS template_name, mt.language AS template_language").
+		Join("LEFT JOIN message_templates AS mt ON mt.tenant_id = tk.tenant_id AND mt.id = tk.template_id").
+		Where("tk.tenant_id = ? AND tk.procedure_id = ?", tk.TenantID, *tk.ProcedureID).Order("tk.position").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("tasks of procedure: %w", err)
+	}
+	return tasks, nil
 }
 
 // close closes the ticket, entering its procedure's last task first unless it is there.
@@ -674,9 +681,14 @@ func (s *Service) enterTask(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk 
 	if !task.SendWhatsApp || task.TemplateID == nil {
 		return nil
 	}
-	tpl, err := templateOf(ctx, tx, tk.TenantID, *task.TemplateID)
-	if err != nil {
-		return err
+	tpl := Template{ID: *task.TemplateID}
+	if task.TemplateName != nil && task.TemplateLanguage != nil {
+		tpl.Name, tpl.Language = *task.TemplateName, *task.TemplateLanguage
+	} else {
+		var err error
+		if tpl, err = templateOf(ctx, tx, tk.TenantID, *task.TemplateID); err != nil {
+			return err
+		}
 	}
 	s.decorate(t, tk)
 	m := Message{TenantID: tk.TenantID, ID: newID(), TicketID: tk.ID, TaskID: task.ID, TemplateID: tpl.ID,

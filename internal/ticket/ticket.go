@@ -118,6 +118,10 @@ type Task struct {
 	TemplateID   *uuid.UUID `bun:"template_id"`
 	// Variables are the ticket fields filling the template's placeholders, in order.
 	Variables []string `bun:"variables,type:jsonb"`
+
+	// TemplateName and TemplateLanguage are read with the task by procedureTasks, never written.
+	TemplateName     *string `bun:"template_name,scanonly"`
+	TemplateLanguage *string `bun:"template_language,scanonly"`
 }
 
 // StatusMapping maps one of an external system's statuses to a ticket status.

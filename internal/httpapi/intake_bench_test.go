@@ -20,6 +20,7 @@ import (
 	"github.com/atende/atende/gen/client"
 	"github.com/atende/atende/internal/apitest"
 	"github.com/atende/atende/internal/config"
+	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/store/storetest"
 	"github.com/atende/atende/internal/webhook"
 )
@@ -47,60 +48,68 @@ type intakeDelivery struct {
 // ERP would send them: 64 open at a time, so two events of one order are sometimes in flight together.
 // Every delivery must answer 200. It reports events per second and latency percentiles.
 //
-// ATENDE_BENCH_INTAKE_EVENTS sets the deliveries per iteration (10,000), ATENDE_BENCH_INTAKE_CONCURRENCY
-// the senders (16).
+// It runs with 16 and with 32 concurrent senders: ATENDE_BENCH_INTAKE_EVENTS sets the deliveries per
+// iteration (10,000), ATENDE_BENCH_INTAKE_CONCURRENCY a single number of senders instead.
 func BenchmarkIntakeEvents(b *testing.B) {
 	total := intakeEnvInt(b, envIntakeEvents, 10_000)
-	senders := intakeEnvInt(b, envIntakeConcurrency, 16)
-	for _, dialect := range storetest.Dialects(b) {
-		b.Run(string(dialect), func(b *testing.B) {
-			// Deliveries are rate limited per integration, and the test clock stands still: the burst must
-			// cover every delivery of the run.
-			// The pool is the production default (ATENDE_DATABASE_MAX_CONNS).
-			env := apitest.New(b, dialect, apitest.Options{Configure: func(c *config.Config) {
-				c.RateBurst = max(c.RateBurst, 2*total*b.N)
-				c.DatabaseMaxConns = 20
-			}})
-			igID, secret := setUpIntake(b, env)
-			url := env.URL + "/v1/integrations/" + igID + "/events"
-			hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-				MaxIdleConns: 2 * senders, MaxIdleConnsPerHost: 2 * senders, IdleConnTimeout: time.Minute}}
-
-			var (
-				latencies []time.Duration
-				elapsed   time.Duration
-				codes     int
-				outcomes  = map[string]int{}
-			)
-			b.ResetTimer()
-			for iter := range b.N {
-				b.StopTimer()
-				deliveries, n := intakeWorkload(b, secret, iter, total)
-				codes += n
-				b.StartTimer()
-				lat, took, out := sendIntake(b, hc, url, deliveries, senders)
-				b.StopTimer()
-				latencies = append(latencies, lat...)
-				elapsed += took
-				for k, v := range out {
-					outcomes[k] += v
-				}
-			}
-			b.StopTimer()
-
-			checkIntake(b, env, codes)
-			slices.Sort(latencies)
-			pct := func(p float64) float64 {
-				return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
-			}
-			b.Logf("%d deliveries of %d orders by %d senders in %v: outcomes %v", len(latencies), codes, senders,
-				elapsed.Round(time.Millisecond), outcomes)
-			b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "events/s")
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
-			b.ReportMetric(0, "ns/op")
-		})
+	concurrency := []int{16, 32}
+	if os.Getenv(envIntakeConcurrency) != "" {
+		concurrency = []int{intakeEnvInt(b, envIntakeConcurrency, 16)}
 	}
+	for _, dialect := range storetest.Dialects(b) {
+		for _, senders := range concurrency {
+			b.Run(fmt.Sprintf("%s/senders=%d", dialect, senders), func(b *testing.B) { benchIntake(b, dialect, total, senders) })
+		}
+	}
+}
+
+// benchIntake runs the intake benchmark on one dialect with a number of senders.
+func benchIntake(b *testing.B, dialect store.Dialect, total, senders int) {
+	// Deliveries are rate limited per integration, and the test clock stands still: the burst must
+	// cover every delivery of the run.
+	// The pool is the production default (ATENDE_DATABASE_MAX_CONNS).
+	env := apitest.New(b, dialect, apitest.Options{Configure: func(c *config.Config) {
+		c.RateBurst = max(c.RateBurst, 2*total*b.N)
+		c.DatabaseMaxConns = 20
+	}})
+	igID, secret := setUpIntake(b, env)
+	url := env.URL + "/v1/integrations/" + igID + "/events"
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: 2 * senders, MaxIdleConnsPerHost: 2 * senders, IdleConnTimeout: time.Minute}}
+
+	var (
+		latencies []time.Duration
+		elapsed   time.Duration
+		codes     int
+		outcomes  = map[string]int{}
+	)
+	b.ResetTimer()
+	for iter := range b.N {
+		b.StopTimer()
+		deliveries, n := intakeWorkload(b, secret, iter, total)
+		codes += n
+		b.StartTimer()
+		lat, took, out := sendIntake(b, hc, url, deliveries, senders)
+		b.StopTimer()
+		latencies = append(latencies, lat...)
+		elapsed += took
+		for k, v := range out {
+			outcomes[k] += v
+		}
+	}
+	b.StopTimer()
+
+	checkIntake(b, env, codes)
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		return float64(latencies[int(p*float64(len(latencies)-1))].Microseconds()) / 1000
+	}
+	b.Logf("%d deliveries of %d orders by %d senders in %v: outcomes %v", len(latencies), codes, senders,
+		elapsed.Round(time.Millisecond), outcomes)
+	b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "events/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	b.ReportMetric(0, "ns/op")
 }
 
 func intakeEnvInt(b *testing.B, name string, def int) int {

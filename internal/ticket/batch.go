@@ -192,8 +192,28 @@ type batchState struct {
 	fresh   map[string]bool
 	tickets map[codeKey]*Ticket
 	dirty   []*Ticket
-	// timeline holds the entries of updated and stale events, written with the tickets.
+	// timeline holds the entries of the batch's events, written at its end.
 	timeline []TimelineEntry
+	// messages are the messages the batch queues, each with the entry that tells of it.
+	messages []queuedMessage
+	// tasks caches the tasks of the procedures the batch's tickets follow.
+	tasks map[uuid.UUID][]Task
+}
+
+// queuedMessage is a message a batch writes at its end, and the timeline entry written if it is new.
+type queuedMessage struct {
+	m     Message
+	entry TimelineEntry
+}
+
+// queue adds a message to write at the end; a second one for the same (ticket, task) is dropped.
+func (b *batchState) queue(m Message, entry TimelineEntry) {
+	for _, q := range b.messages {
+		if q.m.TicketID == m.TicketID && q.m.TaskID == m.TaskID {
+			return
+		}
+	}
+	b.messages = append(b.messages, queuedMessage{m: m, entry: entry})
 }
 
 type codeKey struct {
@@ -214,7 +234,7 @@ func (b *batchState) changed(tk *Ticket, w *timeline) {
 
 // readBatch records the batch's deliveries and reads its tickets, locked: two statements for the batch.
 func (s *Service) readBatch(ctx context.Context, tx bun.Tx, batch []intakeJob) (*batchState, error) {
-	b := &batchState{fresh: map[string]bool{}, tickets: map[codeKey]*Ticket{}}
+	b := &batchState{fresh: map[string]bool{}, tickets: map[codeKey]*Ticket{}, tasks: map[uuid.UUID][]Task{}}
 	now := s.clock.Now()
 	var receipts []inbox.Receipt
 	for _, j := range batch {
@@ -281,7 +301,7 @@ func (s *Service) applyInBatch(ctx context.Context, tx bun.Tx, j intakeJob, b *b
 		res.Ticket = *tk
 		return res, nil
 	case tk == nil:
-		created, err := s.create(ctx, tx, j.t, ig, ev, now)
+		created, err := s.create(ctx, tx, j.t, ig, ev, now, b)
 		if err != nil {
 			return res, err
 		}
@@ -294,7 +314,7 @@ func (s *Service) applyInBatch(ctx context.Context, tx bun.Tx, j intakeJob, b *b
 	return res, err
 }
 
-// writeBatch writes the batch's updated tickets and timeline entries: two statements.
+// writeBatch writes the batch's updated tickets, queued messages and timeline entries: three statements.
 func (s *Service) writeBatch(ctx context.Context, tx bun.Tx, b *batchState) error {
 	if len(b.dirty) > 0 {
 		rows := make([]Ticket, len(b.dirty))
@@ -303,6 +323,24 @@ func (s *Service) writeBatch(ctx context.Context, tx bun.Tx, b *batchState) erro
 		}
 		if _, err := tx.NewUpdate().Model(&rows).Column(ticketColumns...).Bulk().Exec(ctx); err != nil {
 			return fmt.Errorf("save tickets: %w", err)
+		}
+	}
+	if len(b.messages) > 0 {
+		msgs := make([]Message, len(b.messages))
+		for i, q := range b.messages {
+			msgs[i] = q.m
+		}
+		var written []uuid.UUID
+		err := tx.NewInsert().Model(&msgs).On("CONFLICT (tenant_id, ticket_id, task_id) DO NOTHING").Returning("id").
+			Scan(ctx, &written)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("queue messages: %w", err)
+		}
+		for _, q := range b.messages {
+			if slices.Contains(written, q.m.ID) { // the others were written before
+				s.metrics.outcome(q.m.Status)
+				b.timeline = append(b.timeline, q.entry)
+			}
 		}
 	}
 	if len(b.timeline) > 0 {

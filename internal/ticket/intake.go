@@ -182,7 +182,7 @@ func (s *Service) applyIn(ctx context.Context, tx bun.Tx, j intakeJob, b *batchS
 		}
 		if tk, err = s.ticketByCode(ctx, tx, ig, ev.ExternalCode, true); errors.Is(err, ErrNotFound) {
 			res.Outcome = OutcomeCreated
-			res.Ticket, err = s.create(ctx, tx, j.t, ig, ev, now)
+			res.Ticket, err = s.create(ctx, tx, j.t, ig, ev, now, nil)
 			return res, err
 		}
 		if err != nil {
@@ -290,7 +290,7 @@ func newToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Integration, ev Event, now time.Time) (Ticket, error) {
+func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Integration, ev Event, now time.Time, b *batchState) (Ticket, error) {
 	key, _ := ev.orderKey()
 	mapped := ig.mapStatus(ev.Status)
 	tk := Ticket{
@@ -321,7 +321,7 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	if tk.Status == StatusClosed {
 		tk.ClosedAt = &now
 	}
-	tasks, err := s.procedureTasks(ctx, tx, &tk)
+	tasks, err := s.procedureTasks(ctx, tx, &tk, b)
 	if err != nil {
 		return Ticket{}, err
 	}
@@ -350,12 +350,16 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	w := newTimeline(&tk, now)
 	w.add(KindCreated, text, nil, nil, data)
 	if first != nil {
-		if err := s.enterTask(ctx, tx, t, &tk, first, w, now); err != nil {
+		if err := s.enterTask(ctx, tx, t, &tk, first, w, now, b); err != nil {
 			return Ticket{}, err
 		}
 	}
 	if tk.Status == StatusClosed {
 		w.add(KindClosed, "Chamado encerrado na origem.", nil, nil, nil)
+	}
+	if b != nil {
+		b.timeline = append(b.timeline, w.entries...)
+		return tk, nil
 	}
 	return tk, w.flush(ctx, tx)
 }
@@ -573,7 +577,7 @@ func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	var err error
 	switch {
 	case mapped.Status == StatusClosed && tk.Status != StatusClosed:
-		err = s.close(ctx, tx, t, tk, w, now, "Chamado encerrado na origem.")
+		err = s.close(ctx, tx, t, tk, w, now, "Chamado encerrado na origem.", b)
 	case mapped.Status != StatusClosed && tk.Status == StatusClosed:
 		s.reopen(tk, mapped.Status, w, "Chamado reaberto na origem.")
 	default:
@@ -637,9 +641,14 @@ func (s *Service) saveTicket(ctx context.Context, tx bun.IDB, tk *Ticket, w *tim
 }
 
 // procedureTasks lists the tasks of the ticket's procedure, by position, with their templates' names.
-func (s *Service) procedureTasks(ctx context.Context, db bun.IDB, tk *Ticket) ([]Task, error) {
+func (s *Service) procedureTasks(ctx context.Context, db bun.IDB, tk *Ticket, b *batchState) ([]Task, error) {
 	if tk.ProcedureID == nil {
 		return nil, nil
+	}
+	if b != nil {
+		if tasks, ok := b.tasks[*tk.ProcedureID]; ok {
+			return tasks, nil
+		}
 	}
 	var tasks []Task
 	err := db.NewSelect().Model(&tasks).ColumnExpr("tk.*").
@@ -649,17 +658,20 @@ func (s *Service) procedureTasks(ctx context.Context, db bun.IDB, tk *Ticket) ([
 	if err != nil {
 		return nil, fmt.Errorf("tasks of procedure: %w", err)
 	}
+	if b != nil {
+		b.tasks[*tk.ProcedureID] = tasks
+	}
 	return tasks, nil
 }
 
 // close closes the ticket, entering its procedure's last task first unless it is there.
-func (s *Service) close(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, w *timeline, now time.Time, text string) error {
-	tasks, err := s.procedureTasks(ctx, tx, tk)
+func (s *Service) close(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, w *timeline, now time.Time, text string, b *batchState) error {
+	tasks, err := s.procedureTasks(ctx, tx, tk, b)
 	if err != nil {
 		return err
 	}
 	if n := len(tasks); n > 0 && idOf(tk.CurrentTaskID) != tasks[n-1].ID {
-		if err := s.enterTask(ctx, tx, t, tk, &tasks[n-1], w, now); err != nil {
+		if err := s.enterTask(ctx, tx, t, tk, &tasks[n-1], w, now, b); err != nil {
 			return err
 		}
 	}
@@ -674,8 +686,8 @@ func (s *Service) reopen(tk *Ticket, status string, w *timeline, text string) {
 }
 
 // enterTask moves the ticket into a task and, when the task sends WhatsApp, writes its message in the
-// outbox — once per (ticket, task), ever.
-func (s *Service) enterTask(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, task *Task, w *timeline, now time.Time) error {
+// outbox — once per (ticket, task), ever. In a batch (b) the message is written with the batch's others.
+func (s *Service) enterTask(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk *Ticket, task *Task, w *timeline, now time.Time, b *batchState) error {
 	tk.CurrentTaskID, tk.CurrentTask = &task.ID, task
 	w.add(KindTaskEntered, fmt.Sprintf("Tarefa %d: %s.", task.Position, task.Name), nil, &task.ID, nil)
 	if !task.SendWhatsApp || task.TemplateID == nil {
@@ -699,6 +711,18 @@ func (s *Service) enterTask(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk 
 		code, msg := "no_phone", NoPhoneText
 		m.ErrorCode, m.ErrorMessage = &code, &msg
 	}
+	// The entry that tells of the message, written only if the message is (it may have been, before).
+	said := &timeline{tk: tk, now: now}
+	if m.Status == MessageFailed {
+		said.add(KindNoPhone, NoPhoneText, &m.ID, &task.ID, map[string]any{"template": tpl.Name})
+	} else {
+		said.add(KindMessageQueued, fmt.Sprintf("Mensagem WhatsApp %q na fila para %s.", tpl.Name, *m.To), &m.ID, &task.ID,
+			map[string]any{"template": tpl.Name})
+	}
+	if b != nil {
+		b.queue(m, said.entries[0])
+		return nil
+	}
 	res, err := tx.NewInsert().Model(&m).On("CONFLICT (tenant_id, ticket_id, task_id) DO NOTHING").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("queue message: %w", err)
@@ -706,14 +730,8 @@ func (s *Service) enterTask(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil // this task's message was written before
 	}
-	if m.Status == MessageFailed {
-		s.metrics.outcome(MessageFailed)
-		w.add(KindNoPhone, NoPhoneText, &m.ID, &task.ID, map[string]any{"template": tpl.Name})
-		return nil
-	}
-	s.metrics.outcome(MessageQueued)
-	w.add(KindMessageQueued, fmt.Sprintf("Mensagem WhatsApp %q na fila para %s.", tpl.Name, *m.To), &m.ID, &task.ID,
-		map[string]any{"template": tpl.Name})
+	s.metrics.outcome(m.Status)
+	w.entries = append(w.entries, said.entries...)
 	return nil
 }
 

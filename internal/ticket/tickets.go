@@ -149,7 +149,7 @@ func (s *Service) Advance(ctx context.Context, actor tenant.Actor, id uuid.UUID)
 		if tk.Status == StatusClosed {
 			return ErrClosed
 		}
-		tasks, err := s.procedureTasks(ctx, tx, tk)
+		tasks, err := s.procedureTasks(ctx, tx, tk, nil)
 		if err != nil {
 			return err
 		}
@@ -165,7 +165,7 @@ func (s *Service) Advance(ctx context.Context, actor tenant.Actor, id uuid.UUID)
 		if tk.Status == StatusOpen {
 			tk.Status = StatusInProgress
 		}
-		return s.enterTask(ctx, tx, t, tk, &tasks[next], w, w.now)
+		return s.enterTask(ctx, tx, t, tk, &tasks[next], w, w.now, nil)
 	})
 }
 
@@ -175,7 +175,7 @@ func (s *Service) Close(ctx context.Context, actor tenant.Actor, id uuid.UUID) (
 		if tk.Status == StatusClosed {
 			return ErrClosed
 		}
-		return s.close(ctx, tx, t, tk, w, w.now, "Chamado encerrado no atende.")
+		return s.close(ctx, tx, t, tk, w, w.now, "Chamado encerrado no atende.", nil)
 	})
 }
 

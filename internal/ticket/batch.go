@@ -262,9 +262,7 @@ func (s *Service) readBatch(ctx context.Context, tx bun.Tx, batch []intakeJob) (
 		args = append(args, j.ig.TenantID, j.ig.ID, j.ev.ExternalCode)
 	}
 	var found []Ticket
-	err := tx.NewSelect().Model(&found).ColumnExpr("tc.*").
-		ColumnExpr("tk.name AS current_task_name, tk.position AS current_task_position").
-		Join("LEFT JOIN procedure_tasks AS tk ON tk.tenant_id = tc.tenant_id AND tk.id = tc.current_task_id").
+	err := withCurrentTask(tx, &found).
 		Where("(tc.tenant_id, tc.integration_id, tc.external_code) IN ("+where.String()+")", args...).
 		OrderExpr("tc.tenant_id, tc.id").For("UPDATE OF tc").Scan(ctx)
 	if err != nil {

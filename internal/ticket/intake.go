@@ -269,10 +269,15 @@ func (s *Service) ticketByCode(ctx context.Context, db bun.IDB, ig Integration, 
 
 // ticketQuery selects the ticket of an external code with its current task's name and position.
 func (s *Service) ticketQuery(db bun.IDB, tk *Ticket, ig Integration, code string) *bun.SelectQuery {
-	return db.NewSelect().Model(tk).ColumnExpr("tc.*").
-		ColumnExpr("tk.name AS current_task_name, tk.position AS current_task_position").
-		Join("LEFT JOIN procedure_tasks AS tk ON tk.tenant_id = tc.tenant_id AND tk.id = tc.current_task_id").
+	return withCurrentTask(db, tk).
 		Where("tc.tenant_id = ? AND tc.integration_id = ? AND tc.external_code = ?", ig.TenantID, ig.ID, code)
+}
+
+// withCurrentTask selects tickets into dest with their current task's name and position.
+func withCurrentTask(db bun.IDB, dest any) *bun.SelectQuery {
+	return db.NewSelect().Model(dest).ColumnExpr("tc.*").
+		ColumnExpr("tk.name AS current_task_name, tk.position AS current_task_position").
+		Join("LEFT JOIN procedure_tasks AS tk ON tk.tenant_id = tc.tenant_id AND tk.id = tc.current_task_id")
 }
 
 // setCurrentTask sets the current task from the columns ticketQuery reads with the ticket.

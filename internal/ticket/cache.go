@@ -18,6 +18,8 @@ const cacheTTL = 5 * time.Second
 type ttlCache[V any] struct {
 	mu      sync.Mutex
 	entries map[uuid.UUID]cached[V]
+	// forgotten counts forget calls, so that a load begun before one does not store what it read.
+	forgotten uint64
 }
 
 type cached[V any] struct {
@@ -32,6 +34,7 @@ func (c *ttlCache[V]) get(ctx context.Context, id uuid.UUID, load func(context.C
 	now := time.Now()
 	c.mu.Lock()
 	e, ok := c.entries[id]
+	generation := c.forgotten
 	c.mu.Unlock()
 	if ok && now.Before(e.expires) {
 		return e.v, nil
@@ -41,11 +44,14 @@ func (c *ttlCache[V]) get(ctx context.Context, id uuid.UUID, load func(context.C
 		return v, err
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.forgotten != generation {
+		return v, nil // changed meanwhile: use what was read, but do not keep it
+	}
 	if len(c.entries) > 10_000 {
 		clear(c.entries) // many tenants: start over rather than grow without bound
 	}
 	c.entries[id] = cached[V]{v: v, expires: now.Add(cacheTTL)}
-	c.mu.Unlock()
 	return v, nil
 }
 
@@ -53,6 +59,7 @@ func (c *ttlCache[V]) get(ctx context.Context, id uuid.UUID, load func(context.C
 func (c *ttlCache[V]) forget(id uuid.UUID) {
 	c.mu.Lock()
 	delete(c.entries, id)
+	c.forgotten++
 	c.mu.Unlock()
 }
 

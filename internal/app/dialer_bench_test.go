@@ -93,6 +93,10 @@ func plainSQLDrain(b *testing.B, n int) {
 		b.Fatal(err)
 	}
 	defer pool.Close()
+	// Every run starts from a clean checkpoint, so that none pays for another's dirty pages.
+	if _, err := pool.Exec(ctx, "CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
 
 	var done atomic.Int64
 	start := time.Now()
@@ -156,6 +160,9 @@ func dialerDrain(b *testing.B, n, agents, workers int, latency time.Duration) {
 		plinx.SetActive(dialertest.Number(i), true)
 	}
 	runtime.GC()
+	if _, err := a.DB.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		b.Fatal(err)
+	}
 
 	peak := watchMemory()
 	start := time.Now()

@@ -147,7 +147,7 @@ func (in *intake) applyBatch(batch []intakeJob) {
 		results := make([]Result, len(batch))
 		err := store.RunInTx(ctx, in.s.db, func(ctx context.Context, tx bun.Tx) error {
 			var b *batchState
-			if in.s.db.Kind == store.Postgres {
+			if in.s.concurrent() {
 				var err error
 				if b, err = in.s.readBatch(ctx, tx, batch); err != nil {
 					return err

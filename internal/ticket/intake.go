@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"reflect"
 	"strings"
 	"time"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/document"
-	"github.com/atende/atende/internal/inbox"
 	"github.com/atende/atende/internal/phone"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
@@ -194,71 +192,13 @@ func (s *Service) applyIn(ctx context.Context, tx bun.Tx, j intakeJob, b *batchS
 	return res, err
 }
 
-// acceptAndFind records an event's delivery (webhookID, when not empty) and finds its ticket, locked. fresh
-// is false for a delivery recorded before; ErrNotFound says there is no ticket yet. On PostgreSQL both take
-// one statement.
-func (s *Service) acceptAndFind(ctx context.Context, tx bun.Tx, ig Integration, webhookID, code string, now time.Time) (Ticket, bool, error) {
-	source := "integration:" + ig.ID.String()
-	if webhookID == "" {
-		tk, err := s.ticketByCode(ctx, tx, ig, code, true)
-		return tk, true, err
-	}
-	if s.db.Kind != store.Postgres {
-		fresh, err := inbox.Accept(ctx, tx, ig.TenantID, source, webhookID, now)
-		if err != nil {
-			return Ticket{}, false, err
-		}
-		tk, err := s.ticketByCode(ctx, tx, ig, code, fresh)
-		return tk, fresh, err
-	}
-	receipt := inbox.Receipt{TenantID: ig.TenantID, Source: source, WebhookID: webhookID, ReceivedAt: now}
-	var tk Ticket
-	err := s.ticketQuery(tx, &tk, ig, code).
-		With("r", tx.NewInsert().Model(&receipt).On("CONFLICT DO NOTHING").Returning("webhook_id")).
-		ColumnExpr("EXISTS (SELECT 1 FROM r) AS fresh_receipt").For("UPDATE OF tc").Scan(ctx)
-	if err == nil {
-		s.setCurrentTask(&tk)
-		return tk, tk.FreshReceipt != nil && *tk.FreshReceipt, nil
-	}
-	if notFound(err) != ErrNotFound {
-		return Ticket{}, false, fmt.Errorf("find ticket: %w", err)
-	}
-	// No ticket: whether the delivery is new is whether this transaction wrote its receipt.
-	fresh, err := tx.NewSelect().Model((*inbox.Receipt)(nil)).
-		Where("tenant_id = ? AND source = ? AND webhook_id = ? AND xmin = pg_current_xact_id()::xid", ig.TenantID, source, webhookID).
-		Exists(ctx)
-	if err != nil {
-		return Ticket{}, false, fmt.Errorf("check delivery: %w", err)
-	}
-	return Ticket{}, fresh, ErrNotFound
-}
-
-// lockCode serialises, on PostgreSQL, the events of one external code, so that two first events do not
-// both set out to create its ticket. SQLite's single writer already serialises them.
-func (s *Service) lockCode(ctx context.Context, tx bun.IDB, ig Integration, code string) error {
-	if s.db.Kind != store.Postgres {
-		return nil
-	}
-	return advisoryLock(ctx, tx, "code|"+ig.ID.String()+"|"+code)
-}
-
-// advisoryLock takes a transaction-scoped PostgreSQL advisory lock on a key.
-func advisoryLock(ctx context.Context, tx bun.IDB, key string) error {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(key))
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(?)", int64(h.Sum64())); err != nil {
-		return fmt.Errorf("advisory lock: %w", err)
-	}
-	return nil
-}
-
 // ticketByCode finds the ticket of an external code with its current task, locking the ticket on
 // PostgreSQL when lock is set.
 func (s *Service) ticketByCode(ctx context.Context, db bun.IDB, ig Integration, code string, lock bool) (Ticket, error) {
 	var tk Ticket
 	q := s.ticketQuery(db, &tk, ig, code)
-	if lock && s.db.Kind == store.Postgres {
-		q = q.For("UPDATE OF tc")
+	if lock {
+		q = s.forUpdate(q, "tc")
 	}
 	if err := q.Scan(ctx); err != nil {
 		return Ticket{}, notFound(err)
@@ -405,15 +345,13 @@ func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant,
 	if tk.CompanyID != nil && tk.ContactID != nil {
 		return nil
 	}
-	if s.db.Kind == store.Postgres {
-		// Two tickets of one new customer must not create it twice: serialise on the customer's keys.
-		for _, k := range []*string{tk.CustomerDocument, tk.CustomerPhone} {
-			if k == nil {
-				continue
-			}
-			if err := advisoryLock(ctx, tx, "customer|"+t.ID.String()+"|"+*k); err != nil {
-				return err
-			}
+	// Two tickets of one new customer must not create it twice: serialise on the customer's keys.
+	for _, k := range []*string{tk.CustomerDocument, tk.CustomerPhone} {
+		if k == nil {
+			continue
+		}
+		if err := s.serialise(ctx, tx, "customer|"+t.ID.String()+"|"+*k); err != nil {
+			return err
 		}
 	}
 	actor := tenant.Actor{TenantID: t.ID, CountryCode: t.DefaultCountryCode}
@@ -626,24 +564,6 @@ var ticketColumns = []string{"process_number", "issued_at", "product_description
 	"customer_document", "customer_name", "customer_phone", "customer_email", "company_id", "contact_id",
 	"external_status", "status", "critical", "current_task_id", "source_version", "extra", "closed_at",
 	"version", "updated_at"}
-
-// saveTicket writes an existing ticket's changes, moved to its next version, and its new timeline entries;
-// on PostgreSQL in one statement.
-func (s *Service) saveTicket(ctx context.Context, tx bun.IDB, tk *Ticket, w *timeline) error {
-	tk.Version++
-	update := tx.NewUpdate().Model(tk).Column(ticketColumns...).WherePK()
-	if s.db.Kind == store.Postgres && len(w.entries) > 0 {
-		if _, err := tx.NewInsert().With("u", update.Returning("NULL")).Model(&w.entries).Exec(ctx); err != nil {
-			return fmt.Errorf("save ticket: %w", err)
-		}
-		w.entries = nil
-		return nil
-	}
-	if _, err := update.Exec(ctx); err != nil {
-		return fmt.Errorf("save ticket: %w", err)
-	}
-	return w.flush(ctx, tx)
-}
 
 // procedureTasks lists the tasks of the ticket's procedure, by position, with their templates' names.
 func (s *Service) procedureTasks(ctx context.Context, db bun.IDB, tk *Ticket, b *batchState) ([]Task, error) {

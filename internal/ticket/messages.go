@@ -61,10 +61,7 @@ func (s *Service) ApplyMessageStatus(ctx context.Context, tx bun.Tx, tenantID uu
 		return false, err
 	}
 	var m Message
-	q := tx.NewSelect().Model(&m).Where("om.tenant_id = ? AND om.plinx_message_id = ?", tenantID, st.PlinxMessageID)
-	if s.db.Kind == store.Postgres {
-		q = q.For("UPDATE")
-	}
+	q := s.forUpdate(tx.NewSelect().Model(&m).Where("om.tenant_id = ? AND om.plinx_message_id = ?", tenantID, st.PlinxMessageID), "")
 	if err := q.Scan(ctx); err != nil {
 		if notFound(err) != ErrNotFound {
 			return false, fmt.Errorf("find message: %w", err)
@@ -77,16 +74,6 @@ func (s *Service) ApplyMessageStatus(ctx context.Context, tx bun.Tx, tenantID uu
 		return true, nil
 	}
 	return true, s.applyStatus(ctx, tx, &m, st)
-}
-
-// lockPlinxMessage serialises, on PostgreSQL, the sender recording a send and a webhook about the same
-// Plinx message: whichever comes second sees what the first committed, so an early status is either found
-// by the sender or finds the message — never missed by both. SQLite's single writer already serialises them.
-func (s *Service) lockPlinxMessage(ctx context.Context, tx bun.IDB, tenantID uuid.UUID, plinxID string) error {
-	if s.db.Kind != store.Postgres {
-		return nil
-	}
-	return advisoryLock(ctx, tx, "plinx-message|"+tenantID.String()+"|"+plinxID)
 }
 
 // statusTexts are the timeline's words for each status Plinx reports.

@@ -165,15 +165,11 @@ func (w *Sender) RunOnce(ctx context.Context) (int, error) {
 // single writer excludes every other.
 func (w *Sender) claim(ctx context.Context) ([]Message, error) {
 	now := w.s.clock.Now()
-	lock := ""
-	if w.s.db.Kind == store.Postgres {
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	var out []Message
 	err := w.s.db.NewRaw(`UPDATE outbound_messages SET lease_until = ?, leased_by = ?
 		WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM outbound_messages
 			WHERE status = 'queued' AND next_attempt_at <= ? AND (lease_until IS NULL OR lease_until < ?)
-			ORDER BY next_attempt_at LIMIT ?`+lock+`)
+			ORDER BY next_attempt_at LIMIT ?`+w.s.skipLocked()+`)
 		RETURNING *`, now.Add(w.opts.Lease), w.opts.ID, now, now, w.opts.Batch).Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("claim messages: %w", err)
@@ -316,10 +312,7 @@ func (w *Sender) record(ctx context.Context, m *Message, plinxID string, change 
 			}
 		}
 		var held Message
-		q := tx.NewSelect().Model(&held).Where("om.tenant_id = ? AND om.id = ?", m.TenantID, m.ID)
-		if w.s.db.Kind == store.Postgres {
-			q = q.For("UPDATE")
-		}
+		q := w.s.forUpdate(tx.NewSelect().Model(&held).Where("om.tenant_id = ? AND om.id = ?", m.TenantID, m.ID), "")
 		if err := q.Scan(ctx); err != nil {
 			return fmt.Errorf("find message: %w", err)
 		}

@@ -122,10 +122,7 @@ func (s *Service) change(ctx context.Context, tenantID, id uuid.UUID, fn func(ct
 	}
 	var tk Ticket
 	err = store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		q := tx.NewSelect().Model(&tk).Where("tc.tenant_id = ? AND tc.id = ?", tenantID, id)
-		if s.db.Kind == store.Postgres {
-			q = q.For("UPDATE")
-		}
+		q := s.forUpdate(tx.NewSelect().Model(&tk).Where("tc.tenant_id = ? AND tc.id = ?", tenantID, id), "")
 		if err := q.Scan(ctx); err != nil {
 			return notFound(err)
 		}

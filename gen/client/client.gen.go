@@ -2605,7 +2605,7 @@ type TicketCustomerView struct {
 }
 
 // TicketEvent The state of one ticket in the ERP. `version` or `occurred_at` orders the events of a ticket: at least
-// one of them is required (422 otherwise); with both, `version` decides.
+// one of them is required (400 otherwise); with both, `version` decides.
 type TicketEvent struct {
 	// Customer The customer as the ERP knows them; atende links the ticket to the matching company or contact.
 	Customer *TicketCustomer `json:"customer,omitempty"`
@@ -2717,7 +2717,7 @@ type TicketMessageStatus string
 type TicketStatus string
 
 // TicketUpsert The state of one ticket in the ERP, named by the path. `version` or `occurred_at` orders the events of a
-// ticket: at least one of them is required (422 otherwise); with both, `version` decides.
+// ticket: at least one of them is required (400 otherwise); with both, `version` decides.
 type TicketUpsert struct {
 	// Customer The customer as the ERP knows them; atende links the ticket to the matching company or contact.
 	Customer *TicketCustomer `json:"customer,omitempty"`
@@ -4625,7 +4625,7 @@ type ClientInterface interface {
 	// `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 	// stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 	// `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-	// `occurred_at` answers 422.
+	// `occurred_at` answers 400 naming `version`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4643,7 +4643,7 @@ type ClientInterface interface {
 	// `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 	// stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 	// `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-	// `occurred_at` answers 422.
+	// `occurred_at` answers 400 naming `version`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -4665,7 +4665,7 @@ type ClientInterface interface {
 	// `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 	// ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 	// the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-	// `version` nor `occurred_at` answers 422.
+	// `version` nor `occurred_at` answers 400 naming `version`.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -4679,7 +4679,7 @@ type ClientInterface interface {
 	// `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 	// ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 	// the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-	// `version` nor `occurred_at` answers 422.
+	// `version` nor `occurred_at` answers 400 naming `version`.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -7092,7 +7092,7 @@ func (c *Client) UpdateIntegration(ctx context.Context, id ID, params *UpdateInt
 // `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 // stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 // `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-// `occurred_at` answers 422.
+// `occurred_at` answers 400 naming `version`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7120,7 +7120,7 @@ func (c *Client) ReceiveIntegrationEventWithBody(ctx context.Context, id ID, par
 // `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 // stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 // `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-// `occurred_at` answers 422.
+// `occurred_at` answers 400 naming `version`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -7162,7 +7162,7 @@ func (c *Client) RotateIntegrationSecret(ctx context.Context, id ID, reqEditors 
 // `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 // ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 // the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-// `version` nor `occurred_at` answers 422.
+// `version` nor `occurred_at` answers 400 naming `version`.
 //
 // Takes any type of body and a specified content type.
 //
@@ -7186,7 +7186,7 @@ func (c *Client) UpsertIntegrationTicketWithBody(ctx context.Context, id ID, ext
 // `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 // ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 // the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-// `version` nor `occurred_at` answers 422.
+// `version` nor `occurred_at` answers 400 naming `version`.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -16813,7 +16813,7 @@ type ClientWithResponsesInterface interface {
 	// `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 	// stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 	// `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-	// `occurred_at` answers 422.
+	// `occurred_at` answers 400 naming `version`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16831,7 +16831,7 @@ type ClientWithResponsesInterface interface {
 	// `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 	// stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 	// `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-	// `occurred_at` answers 422.
+	// `occurred_at` answers 400 naming `version`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16855,7 +16855,7 @@ type ClientWithResponsesInterface interface {
 	// `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 	// ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 	// the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-	// `version` nor `occurred_at` answers 422.
+	// `version` nor `occurred_at` answers 400 naming `version`.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -16869,7 +16869,7 @@ type ClientWithResponsesInterface interface {
 	// `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 	// ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 	// the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-	// `version` nor `occurred_at` answers 422.
+	// `version` nor `occurred_at` answers 400 naming `version`.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -31619,7 +31619,7 @@ func (c *ClientWithResponses) UpdateIntegrationWithResponse(ctx context.Context,
 // `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 // stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 // `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-// `occurred_at` answers 422.
+// `occurred_at` answers 400 naming `version`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -31643,7 +31643,7 @@ func (c *ClientWithResponses) ReceiveIntegrationEventWithBodyWithResponse(ctx co
 // `version`, or by `occurred_at` when the event has no version) is recorded on the ticket's timeline as
 // stale and changes nothing (outcome `stale`). The ERP's `status` is mapped through the integration's
 // `status_map`; a status mapped to `closed` closes the ticket. An event with neither `version` nor
-// `occurred_at` answers 422.
+// `occurred_at` answers 400 naming `version`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
@@ -31679,7 +31679,7 @@ func (c *ClientWithResponses) RotateIntegrationSecretWithResponse(ctx context.Co
 // `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 // ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 // the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-// `version` nor `occurred_at` answers 422.
+// `version` nor `occurred_at` answers 400 naming `version`.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -31699,7 +31699,7 @@ func (c *ClientWithResponses) UpsertIntegrationTicketWithBodyWithResponse(ctx co
 // `occurred_at` when there is no version) is recorded on the timeline as stale and changes nothing; the
 // ERP's `status` is mapped through the integration's `status_map`, and a status mapped to `closed` closes
 // the ticket. Repeating a request changes nothing, so it is safe to retry. An event with neither
-// `version` nor `occurred_at` answers 422.
+// `version` nor `occurred_at` answers 400 naming `version`.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -432,3 +432,35 @@ func TestCustomerChangeRelinksTheTicket(t *testing.T) {
 		require.Equal(t, "Gabriela", contact.JSON200.Name)
 	})
 }
+
+// Plinx's statuses arrive in any order, and twice: the message ends at the furthest one, with each status's
+// time and one timeline entry each.
+func TestMessageStatusesInAnyOrder(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		e := newTicketEnv(t, dialect)
+		_, err := e.sim.SetWebhook(sim.WebhookConfig{URL: e.URL + "/v1/webhooks/plinx/" + e.tenantID.String(), Secret: e.secret})
+		require.NoError(t, err) // no automatic statuses: the test sends them
+		res := e.deliver(t, "o-1", map[string]any{"external_code": "OS-7", "version": 1, "status": "ABERTA",
+			"customer": map[string]any{"name": "Helena", "phone": "+5547991110007"}})
+		require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+		e.send(t)
+		m := e.waitMessage(t, res.JSON200.Ticket.Id, "abertura_chamado", client.TicketMessageStatusAccepted)
+		id := m.PlinxMessageId.MustGet()
+		for _, st := range []string{"read", "sent", "read", "failed", "delivered"} {
+			e.fire(t, sim.Shortcut{Type: "message.status", MessageID: id, Status: st})
+		}
+		m = e.waitMessage(t, res.JSON200.Ticket.Id, "abertura_chamado", client.TicketMessageStatusRead)
+		for _, at := range []nullable.Nullable[time.Time]{m.SentAt, m.DeliveredAt, m.ReadAt} {
+			require.True(t, at.IsSpecified() && !at.IsNull())
+		}
+		require.True(t, m.FailedAt.IsSpecified() && !m.FailedAt.IsNull(), "a failure after reading is recorded, not obeyed")
+		count := map[string]int{}
+		for _, k := range timelineKinds(e.timeline(t, res.JSON200.Ticket.Id)) {
+			count[k]++
+		}
+		for _, k := range []string{"message_sent", "message_delivered", "message_read", "message_failed"} {
+			require.Equal(t, 1, count[k], k)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -462,5 +463,25 @@ func TestMessageStatusesInAnyOrder(t *testing.T) {
 		for _, k := range []string{"message_sent", "message_delivered", "message_read", "message_failed"} {
 			require.Equal(t, 1, count[k], k)
 		}
+	})
+}
+
+// Sends to Plinx are paced per tenant: 30 messages at 10 per second (a burst of 10) take at least 2 s.
+func TestSendsArePacedPerTenant(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		e := newTicketEnv(t, dialect)
+		for i := range 30 {
+			res := e.deliver(t, fmt.Sprintf("pace-%d", i), map[string]any{"external_code": fmt.Sprintf("OS-%d", i), "version": 1,
+				"status": "ABERTA", "customer": map[string]any{"name": "Cliente", "phone": fmt.Sprintf("+55479911%05d", i)}})
+			require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+		}
+		sender := e.App.Tickets.NewSender(ticket.SenderOptions{Batch: 50, Sends: 16, Rate: 10})
+		start := time.Now()
+		n, err := sender.RunOnce(context.Background())
+		require.NoError(t, err)
+		require.Equal(t, 30, n)
+		require.Len(t, e.sim.SentMessages(), 30)
+		require.GreaterOrEqual(t, time.Since(start), 1900*time.Millisecond, "20 sends past the burst at 10/s")
 	})
 }

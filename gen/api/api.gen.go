@@ -525,6 +525,24 @@ func (e PlinxEventMessageStatus) Valid() bool {
 	}
 }
 
+// Defines values for PortfolioType.
+const (
+	PortfolioTypeShared PortfolioType = "shared"
+	PortfolioTypeSingle PortfolioType = "single"
+)
+
+// Valid indicates whether the value is a known member of the PortfolioType enum.
+func (e PortfolioType) Valid() bool {
+	switch e {
+	case PortfolioTypeShared:
+		return true
+	case PortfolioTypeSingle:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for PromptStatus.
 const (
 	PromptStatusContinued PromptStatus = "continued"
@@ -1248,6 +1266,16 @@ type ContactList struct {
 
 	// NextCursor The cursor of the next page; null on the last.
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// ContactPortfolioAdd defines model for ContactPortfolioAdd.
+type ContactPortfolioAdd struct {
+	PortfolioId openapi_types.UUID `json:"portfolio_id"`
+}
+
+// ContactPortfolios The portfolios a contact is in.
+type ContactPortfolios struct {
+	Data []PortfolioRef `json:"data"`
 }
 
 // ContactTarget An existing contact (`id`) or a new one (`new`); exactly one.
@@ -2088,6 +2116,107 @@ type PlinxSettingsUpdate struct {
 
 	// WebhookSecret The Standard Webhooks secret Plinx signs with (whsec_...).
 	WebhookSecret nullable.Nullable[string] `json:"webhook_secret,omitempty"`
+}
+
+// Portfolio defines model for Portfolio.
+type Portfolio struct {
+	CreatedAt time.Time          `json:"created_at"`
+	Id        openapi_types.UUID `json:"id"`
+
+	// MemberCount How many contacts are in the portfolio.
+	MemberCount int `json:"member_count"`
+
+	// Members The first 10 members by name; `GET /v1/portfolios/{id}/contacts` lists them all.
+	Members []PortfolioMember `json:"members"`
+	Name    string            `json:"name"`
+
+	// OwnerIds The users who own the portfolio — the agents whose waiting lists get its contacts' conversations.
+	OwnerIds []openapi_types.UUID `json:"owner_ids"`
+
+	// Type `single` has exactly one owner; `shared` has any number of owners.
+	Type      PortfolioType `json:"type"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// PortfolioBulkDelete defines model for PortfolioBulkDelete.
+type PortfolioBulkDelete struct {
+	// Ids The portfolios to delete; ids that are not the tenant's portfolios are ignored.
+	Ids []openapi_types.UUID `json:"ids"`
+}
+
+// PortfolioBulkDeleted defines model for PortfolioBulkDeleted.
+type PortfolioBulkDeleted struct {
+	// Deleted How many portfolios were deleted.
+	Deleted int `json:"deleted"`
+}
+
+// PortfolioContactsAdd defines model for PortfolioContactsAdd.
+type PortfolioContactsAdd struct {
+	ContactIds []openapi_types.UUID `json:"contact_ids"`
+}
+
+// PortfolioContactsAdded defines model for PortfolioContactsAdded.
+type PortfolioContactsAdded struct {
+	// Added How many contacts were newly added; those already in the portfolio are not counted.
+	Added int `json:"added"`
+}
+
+// PortfolioCreate defines model for PortfolioCreate.
+type PortfolioCreate struct {
+	Name string `json:"name"`
+
+	// OwnerIds The users who own the portfolio — the agents whose waiting lists get its contacts' conversations.
+	OwnerIds *[]openapi_types.UUID `json:"owner_ids,omitempty"`
+	Type     *PortfolioType        `json:"type,omitempty"`
+}
+
+// PortfolioList defines model for PortfolioList.
+type PortfolioList struct {
+	Data []Portfolio `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// PortfolioMember A contact in a portfolio.
+type PortfolioMember struct {
+	// AddedAt When the contact was added to the portfolio.
+	AddedAt   time.Time          `json:"added_at"`
+	ContactId openapi_types.UUID `json:"contact_id"`
+
+	// Name The contact's name.
+	Name string `json:"name"`
+}
+
+// PortfolioMemberList defines model for PortfolioMemberList.
+type PortfolioMemberList struct {
+	Data []PortfolioMember `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// PortfolioRef defines model for PortfolioRef.
+type PortfolioRef struct {
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
+
+	// Type `single` has exactly one owner; `shared` has any number of owners.
+	Type PortfolioType `json:"type"`
+}
+
+// PortfolioType `single` has exactly one owner; `shared` has any number of owners.
+type PortfolioType string
+
+// PortfolioUpdate defines model for PortfolioUpdate.
+type PortfolioUpdate struct {
+	Name *string `json:"name,omitempty"`
+
+	// OwnerIds Replaces the portfolio's owners.
+	OwnerIds *[]openapi_types.UUID `json:"owner_ids,omitempty"`
+
+	// Type `single` has exactly one owner; `shared` has any number of owners.
+	Type *PortfolioType `json:"type,omitempty"`
 }
 
 // Problem An RFC 9457 problem document.
@@ -3451,6 +3580,40 @@ type LinkPhoneParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// ListPortfoliosParams defines parameters for ListPortfolios.
+type ListPortfoliosParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Q Only portfolios whose name contains this text, case ignored.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+}
+
+// CreatePortfolioParams defines parameters for CreatePortfolio.
+type CreatePortfolioParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdatePortfolioParams defines parameters for UpdatePortfolio.
+type UpdatePortfolioParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListPortfolioContactsParams defines parameters for ListPortfolioContacts.
+type ListPortfolioContactsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListProceduresParams defines parameters for ListProcedures.
 type ListProceduresParams struct {
 	// Limit Page size.
@@ -3629,6 +3792,9 @@ type CreateContactJSONRequestBody = ContactCreate
 // UpdateContactJSONRequestBody defines body for UpdateContact for application/json ContentType.
 type UpdateContactJSONRequestBody = ContactUpdate
 
+// AddContactPortfolioJSONRequestBody defines body for AddContactPortfolio for application/json ContentType.
+type AddContactPortfolioJSONRequestBody = ContactPortfolioAdd
+
 // AddContactUpdateJSONRequestBody defines body for AddContactUpdate for application/json ContentType.
 type AddContactUpdateJSONRequestBody = UpdateCreate
 
@@ -3694,6 +3860,18 @@ type UpdatePhoneJSONRequestBody = PhoneUpdate
 
 // LinkPhoneJSONRequestBody defines body for LinkPhone for application/json ContentType.
 type LinkPhoneJSONRequestBody = PhoneLinkCreate
+
+// CreatePortfolioJSONRequestBody defines body for CreatePortfolio for application/json ContentType.
+type CreatePortfolioJSONRequestBody = PortfolioCreate
+
+// BulkDeletePortfoliosJSONRequestBody defines body for BulkDeletePortfolios for application/json ContentType.
+type BulkDeletePortfoliosJSONRequestBody = PortfolioBulkDelete
+
+// UpdatePortfolioJSONRequestBody defines body for UpdatePortfolio for application/json ContentType.
+type UpdatePortfolioJSONRequestBody = PortfolioUpdate
+
+// AddPortfolioContactsJSONRequestBody defines body for AddPortfolioContacts for application/json ContentType.
+type AddPortfolioContactsJSONRequestBody = PortfolioContactsAdd
 
 // CreateProcedureJSONRequestBody defines body for CreateProcedure for application/json ContentType.
 type CreateProcedureJSONRequestBody = ProcedureCreate
@@ -3847,6 +4025,15 @@ type ServerInterface interface {
 	// ListContactInteractions The contact's interactions
 	// (GET /v1/contacts/{id}/interactions)
 	ListContactInteractions(ctx echo.Context, id ID, params ListContactInteractionsParams) error
+	// ListContactPortfolios List a contact's portfolios
+	// (GET /v1/contacts/{id}/portfolios)
+	ListContactPortfolios(ctx echo.Context, id ID) error
+	// AddContactPortfolio Add a contact to a portfolio
+	// (POST /v1/contacts/{id}/portfolios)
+	AddContactPortfolio(ctx echo.Context, id ID) error
+	// RemoveContactPortfolio Remove a contact from one of its portfolios
+	// (DELETE /v1/contacts/{id}/portfolios/{portfolio_id})
+	RemoveContactPortfolio(ctx echo.Context, id ID, portfolioId openapi_types.UUID) error
 	// ListContactUpdates The contact's updates log
 	// (GET /v1/contacts/{id}/updates)
 	ListContactUpdates(ctx echo.Context, id ID, params ListContactUpdatesParams) error
@@ -4027,6 +4214,33 @@ type ServerInterface interface {
 	// UnlinkPhone Unlink a phone from a record
 	// (DELETE /v1/phones/{id}/links/{record_id})
 	UnlinkPhone(ctx echo.Context, id ID, recordId openapi_types.UUID) error
+	// ListPortfolios List portfolios
+	// (GET /v1/portfolios)
+	ListPortfolios(ctx echo.Context, params ListPortfoliosParams) error
+	// CreatePortfolio Create a portfolio
+	// (POST /v1/portfolios)
+	CreatePortfolio(ctx echo.Context, params CreatePortfolioParams) error
+	// BulkDeletePortfolios Delete several portfolios
+	// (POST /v1/portfolios/bulk-delete)
+	BulkDeletePortfolios(ctx echo.Context) error
+	// DeletePortfolio Delete a portfolio
+	// (DELETE /v1/portfolios/{id})
+	DeletePortfolio(ctx echo.Context, id ID) error
+	// GetPortfolio Get a portfolio
+	// (GET /v1/portfolios/{id})
+	GetPortfolio(ctx echo.Context, id ID) error
+	// UpdatePortfolio Update a portfolio
+	// (PATCH /v1/portfolios/{id})
+	UpdatePortfolio(ctx echo.Context, id ID, params UpdatePortfolioParams) error
+	// ListPortfolioContacts List a portfolio's contacts
+	// (GET /v1/portfolios/{id}/contacts)
+	ListPortfolioContacts(ctx echo.Context, id ID, params ListPortfolioContactsParams) error
+	// AddPortfolioContacts Add contacts to a portfolio
+	// (POST /v1/portfolios/{id}/contacts)
+	AddPortfolioContacts(ctx echo.Context, id ID) error
+	// RemovePortfolioContact Remove a contact from a portfolio
+	// (DELETE /v1/portfolios/{id}/contacts/{contact_id})
+	RemovePortfolioContact(ctx echo.Context, id ID, contactId openapi_types.UUID) error
 	// ListProcedures List procedures
 	// (GET /v1/procedures)
 	ListProcedures(ctx echo.Context, params ListProceduresParams) error
@@ -5140,6 +5354,62 @@ func (w *ServerInterfaceWrapper) ListContactInteractions(ctx echo.Context) error
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListContactInteractions(ctx, id, params)
+	return err
+}
+
+// ListContactPortfolios converts echo context to params.
+func (w *ServerInterfaceWrapper) ListContactPortfolios(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListContactPortfolios(ctx, id)
+	return err
+}
+
+// AddContactPortfolio converts echo context to params.
+func (w *ServerInterfaceWrapper) AddContactPortfolio(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddContactPortfolio(ctx, id)
+	return err
+}
+
+// RemoveContactPortfolio converts echo context to params.
+func (w *ServerInterfaceWrapper) RemoveContactPortfolio(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "portfolio_id" -------------
+	var portfolioId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "portfolio_id", ctx.Param("portfolio_id"), &portfolioId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter portfolio_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemoveContactPortfolio(ctx, id, portfolioId)
 	return err
 }
 
@@ -6835,6 +7105,216 @@ func (w *ServerInterfaceWrapper) UnlinkPhone(ctx echo.Context) error {
 	return err
 }
 
+// ListPortfolios converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPortfolios(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPortfoliosParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPortfolios(ctx, params)
+	return err
+}
+
+// CreatePortfolio converts echo context to params.
+func (w *ServerInterfaceWrapper) CreatePortfolio(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreatePortfolioParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreatePortfolio(ctx, params)
+	return err
+}
+
+// BulkDeletePortfolios converts echo context to params.
+func (w *ServerInterfaceWrapper) BulkDeletePortfolios(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.BulkDeletePortfolios(ctx)
+	return err
+}
+
+// DeletePortfolio converts echo context to params.
+func (w *ServerInterfaceWrapper) DeletePortfolio(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeletePortfolio(ctx, id)
+	return err
+}
+
+// GetPortfolio converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPortfolio(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPortfolio(ctx, id)
+	return err
+}
+
+// UpdatePortfolio converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdatePortfolio(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdatePortfolioParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdatePortfolio(ctx, id, params)
+	return err
+}
+
+// ListPortfolioContacts converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPortfolioContacts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPortfolioContactsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPortfolioContacts(ctx, id, params)
+	return err
+}
+
+// AddPortfolioContacts converts echo context to params.
+func (w *ServerInterfaceWrapper) AddPortfolioContacts(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AddPortfolioContacts(ctx, id)
+	return err
+}
+
+// RemovePortfolioContact converts echo context to params.
+func (w *ServerInterfaceWrapper) RemovePortfolioContact(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "contact_id" -------------
+	var contactId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "contact_id", ctx.Param("contact_id"), &contactId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter contact_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RemovePortfolioContact(ctx, id, contactId)
+	return err
+}
+
 // ListProcedures converts echo context to params.
 func (w *ServerInterfaceWrapper) ListProcedures(ctx echo.Context) error {
 	var err error
@@ -7829,6 +8309,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/templates/:id", wrapper.UpdateTemplate, options.OperationMiddlewares["updateTemplate"]...)
 	router.GET(options.BaseURL+"/v1/messages", wrapper.ListMessages, options.OperationMiddlewares["listMessages"]...)
 	router.GET(options.BaseURL+"/v1/messages/:id", wrapper.GetMessage, options.OperationMiddlewares["getMessage"]...)
+	router.GET(options.BaseURL+"/v1/portfolios", wrapper.ListPortfolios, options.OperationMiddlewares["listPortfolios"]...)
+	router.POST(options.BaseURL+"/v1/portfolios", wrapper.CreatePortfolio, options.OperationMiddlewares["createPortfolio"]...)
+	router.POST(options.BaseURL+"/v1/portfolios/bulk-delete", wrapper.BulkDeletePortfolios, options.OperationMiddlewares["bulkDeletePortfolios"]...)
+	router.DELETE(options.BaseURL+"/v1/portfolios/:id", wrapper.DeletePortfolio, options.OperationMiddlewares["deletePortfolio"]...)
+	router.GET(options.BaseURL+"/v1/portfolios/:id", wrapper.GetPortfolio, options.OperationMiddlewares["getPortfolio"]...)
+	router.PATCH(options.BaseURL+"/v1/portfolios/:id", wrapper.UpdatePortfolio, options.OperationMiddlewares["updatePortfolio"]...)
+	router.GET(options.BaseURL+"/v1/portfolios/:id/contacts", wrapper.ListPortfolioContacts, options.OperationMiddlewares["listPortfolioContacts"]...)
+	router.POST(options.BaseURL+"/v1/portfolios/:id/contacts", wrapper.AddPortfolioContacts, options.OperationMiddlewares["addPortfolioContacts"]...)
+	router.DELETE(options.BaseURL+"/v1/portfolios/:id/contacts/:contact_id", wrapper.RemovePortfolioContact, options.OperationMiddlewares["removePortfolioContact"]...)
+	router.GET(options.BaseURL+"/v1/contacts/:id/portfolios", wrapper.ListContactPortfolios, options.OperationMiddlewares["listContactPortfolios"]...)
+	router.POST(options.BaseURL+"/v1/contacts/:id/portfolios", wrapper.AddContactPortfolio, options.OperationMiddlewares["addContactPortfolio"]...)
+	router.DELETE(options.BaseURL+"/v1/contacts/:id/portfolios/:portfolio_id", wrapper.RemoveContactPortfolio, options.OperationMiddlewares["removeContactPortfolio"]...)
 	router.GET(options.BaseURL+"/v1/public/tickets/:token", wrapper.GetPublicTicket, options.OperationMiddlewares["getPublicTicket"]...)
 
 }
@@ -12735,6 +13227,381 @@ type ListContactInteractions500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response ListContactInteractions500ApplicationProblemPlusJSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactPortfoliosRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListContactPortfoliosResponseObject interface {
+	VisitListContactPortfoliosResponse(w http.ResponseWriter) error
+}
+
+type ListContactPortfolios200JSONResponse ContactPortfolios
+
+func (response ListContactPortfolios200JSONResponse) VisitListContactPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactPortfolios400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactPortfolios400ApplicationProblemPlusJSONResponse) VisitListContactPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactPortfolios401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactPortfolios401ApplicationProblemPlusJSONResponse) VisitListContactPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactPortfolios404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactPortfolios404ApplicationProblemPlusJSONResponse) VisitListContactPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactPortfolios429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactPortfolios429ApplicationProblemPlusJSONResponse) VisitListContactPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactPortfolios500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactPortfolios500ApplicationProblemPlusJSONResponse) VisitListContactPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolioRequestObject struct {
+	Id   ID `json:"id"`
+	Body *AddContactPortfolioJSONRequestBody
+}
+
+type AddContactPortfolioResponseObject interface {
+	VisitAddContactPortfolioResponse(w http.ResponseWriter) error
+}
+
+type AddContactPortfolio200JSONResponse ContactPortfolios
+
+func (response AddContactPortfolio200JSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio400ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio401ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio403ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio404ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio413ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio415ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio429ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddContactPortfolio500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio500ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveContactPortfolioRequestObject struct {
+	Id          ID                 `json:"id"`
+	PortfolioId openapi_types.UUID `json:"portfolio_id"`
+}
+
+type RemoveContactPortfolioResponseObject interface {
+	VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error
+}
+
+type RemoveContactPortfolio204Response struct {
+}
+
+func (response RemoveContactPortfolio204Response) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemoveContactPortfolio400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveContactPortfolio400ApplicationProblemPlusJSONResponse) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveContactPortfolio401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveContactPortfolio401ApplicationProblemPlusJSONResponse) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveContactPortfolio403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveContactPortfolio403ApplicationProblemPlusJSONResponse) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveContactPortfolio404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveContactPortfolio404ApplicationProblemPlusJSONResponse) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveContactPortfolio429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveContactPortfolio429ApplicationProblemPlusJSONResponse) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemoveContactPortfolio500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveContactPortfolio500ApplicationProblemPlusJSONResponse) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -20946,6 +21813,1219 @@ func (response UnlinkPhone500ApplicationProblemPlusJSONResponse) VisitUnlinkPhon
 	return err
 }
 
+type ListPortfoliosRequestObject struct {
+	Params ListPortfoliosParams
+}
+
+type ListPortfoliosResponseObject interface {
+	VisitListPortfoliosResponse(w http.ResponseWriter) error
+}
+
+type ListPortfolios200JSONResponse PortfolioList
+
+func (response ListPortfolios200JSONResponse) VisitListPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolios400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolios400ApplicationProblemPlusJSONResponse) VisitListPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolios401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolios401ApplicationProblemPlusJSONResponse) VisitListPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolios429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolios429ApplicationProblemPlusJSONResponse) VisitListPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolios500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolios500ApplicationProblemPlusJSONResponse) VisitListPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolioRequestObject struct {
+	Params CreatePortfolioParams
+	Body   *CreatePortfolioJSONRequestBody
+}
+
+type CreatePortfolioResponseObject interface {
+	VisitCreatePortfolioResponse(w http.ResponseWriter) error
+}
+
+type CreatePortfolio201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreatePortfolio201JSONResponse struct {
+	Body    Portfolio
+	Headers CreatePortfolio201ResponseHeaders
+}
+
+func (response CreatePortfolio201JSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio400ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio401ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio403ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio409ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio413ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio415ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio422ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio429ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreatePortfolio500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio500ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfoliosRequestObject struct {
+	Body *BulkDeletePortfoliosJSONRequestBody
+}
+
+type BulkDeletePortfoliosResponseObject interface {
+	VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error
+}
+
+type BulkDeletePortfolios200JSONResponse PortfolioBulkDeleted
+
+func (response BulkDeletePortfolios200JSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfolios400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios400ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfolios401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios401ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfolios403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios403ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfolios413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios413ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfolios415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios415ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfolios429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios429ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type BulkDeletePortfolios500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios500ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePortfolioRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeletePortfolioResponseObject interface {
+	VisitDeletePortfolioResponse(w http.ResponseWriter) error
+}
+
+type DeletePortfolio204Response struct {
+}
+
+func (response DeletePortfolio204Response) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeletePortfolio400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePortfolio400ApplicationProblemPlusJSONResponse) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePortfolio401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePortfolio401ApplicationProblemPlusJSONResponse) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePortfolio403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePortfolio403ApplicationProblemPlusJSONResponse) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePortfolio404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePortfolio404ApplicationProblemPlusJSONResponse) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePortfolio429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePortfolio429ApplicationProblemPlusJSONResponse) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeletePortfolio500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePortfolio500ApplicationProblemPlusJSONResponse) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPortfolioRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetPortfolioResponseObject interface {
+	VisitGetPortfolioResponse(w http.ResponseWriter) error
+}
+
+type GetPortfolio200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetPortfolio200JSONResponse struct {
+	Body    Portfolio
+	Headers GetPortfolio200ResponseHeaders
+}
+
+func (response GetPortfolio200JSONResponse) VisitGetPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPortfolio400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPortfolio400ApplicationProblemPlusJSONResponse) VisitGetPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPortfolio401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPortfolio401ApplicationProblemPlusJSONResponse) VisitGetPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPortfolio404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPortfolio404ApplicationProblemPlusJSONResponse) VisitGetPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPortfolio429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetPortfolio429ApplicationProblemPlusJSONResponse) VisitGetPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPortfolio500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPortfolio500ApplicationProblemPlusJSONResponse) VisitGetPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolioRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdatePortfolioParams
+	Body   *UpdatePortfolioJSONRequestBody
+}
+
+type UpdatePortfolioResponseObject interface {
+	VisitUpdatePortfolioResponse(w http.ResponseWriter) error
+}
+
+type UpdatePortfolio200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdatePortfolio200JSONResponse struct {
+	Body    Portfolio
+	Headers UpdatePortfolio200ResponseHeaders
+}
+
+func (response UpdatePortfolio200JSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio400ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio401ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio403ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio404ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio409ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio412ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio413ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio415ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio429ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdatePortfolio500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio500ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolioContactsRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListPortfolioContactsParams
+}
+
+type ListPortfolioContactsResponseObject interface {
+	VisitListPortfolioContactsResponse(w http.ResponseWriter) error
+}
+
+type ListPortfolioContacts200JSONResponse PortfolioMemberList
+
+func (response ListPortfolioContacts200JSONResponse) VisitListPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolioContacts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolioContacts400ApplicationProblemPlusJSONResponse) VisitListPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolioContacts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolioContacts401ApplicationProblemPlusJSONResponse) VisitListPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolioContacts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolioContacts404ApplicationProblemPlusJSONResponse) VisitListPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolioContacts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolioContacts429ApplicationProblemPlusJSONResponse) VisitListPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolioContacts500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolioContacts500ApplicationProblemPlusJSONResponse) VisitListPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContactsRequestObject struct {
+	Id   ID `json:"id"`
+	Body *AddPortfolioContactsJSONRequestBody
+}
+
+type AddPortfolioContactsResponseObject interface {
+	VisitAddPortfolioContactsResponse(w http.ResponseWriter) error
+}
+
+type AddPortfolioContacts200JSONResponse PortfolioContactsAdded
+
+func (response AddPortfolioContacts200JSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts400ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts401ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts403ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts404ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts413ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts415ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts429ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AddPortfolioContacts500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts500ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePortfolioContactRequestObject struct {
+	Id        ID                 `json:"id"`
+	ContactId openapi_types.UUID `json:"contact_id"`
+}
+
+type RemovePortfolioContactResponseObject interface {
+	VisitRemovePortfolioContactResponse(w http.ResponseWriter) error
+}
+
+type RemovePortfolioContact204Response struct {
+}
+
+func (response RemovePortfolioContact204Response) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type RemovePortfolioContact400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePortfolioContact400ApplicationProblemPlusJSONResponse) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePortfolioContact401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePortfolioContact401ApplicationProblemPlusJSONResponse) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePortfolioContact403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePortfolioContact403ApplicationProblemPlusJSONResponse) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePortfolioContact404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePortfolioContact404ApplicationProblemPlusJSONResponse) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePortfolioContact429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePortfolioContact429ApplicationProblemPlusJSONResponse) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RemovePortfolioContact500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePortfolioContact500ApplicationProblemPlusJSONResponse) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProceduresRequestObject struct {
 	Params ListProceduresParams
 }
@@ -25333,6 +27413,15 @@ type StrictServerInterface interface {
 	// ListContactInteractions The contact's interactions
 	// (GET /v1/contacts/{id}/interactions)
 	ListContactInteractions(ctx context.Context, request ListContactInteractionsRequestObject) (ListContactInteractionsResponseObject, error)
+	// ListContactPortfolios List a contact's portfolios
+	// (GET /v1/contacts/{id}/portfolios)
+	ListContactPortfolios(ctx context.Context, request ListContactPortfoliosRequestObject) (ListContactPortfoliosResponseObject, error)
+	// AddContactPortfolio Add a contact to a portfolio
+	// (POST /v1/contacts/{id}/portfolios)
+	AddContactPortfolio(ctx context.Context, request AddContactPortfolioRequestObject) (AddContactPortfolioResponseObject, error)
+	// RemoveContactPortfolio Remove a contact from one of its portfolios
+	// (DELETE /v1/contacts/{id}/portfolios/{portfolio_id})
+	RemoveContactPortfolio(ctx context.Context, request RemoveContactPortfolioRequestObject) (RemoveContactPortfolioResponseObject, error)
 	// ListContactUpdates The contact's updates log
 	// (GET /v1/contacts/{id}/updates)
 	ListContactUpdates(ctx context.Context, request ListContactUpdatesRequestObject) (ListContactUpdatesResponseObject, error)
@@ -25513,6 +27602,33 @@ type StrictServerInterface interface {
 	// UnlinkPhone Unlink a phone from a record
 	// (DELETE /v1/phones/{id}/links/{record_id})
 	UnlinkPhone(ctx context.Context, request UnlinkPhoneRequestObject) (UnlinkPhoneResponseObject, error)
+	// ListPortfolios List portfolios
+	// (GET /v1/portfolios)
+	ListPortfolios(ctx context.Context, request ListPortfoliosRequestObject) (ListPortfoliosResponseObject, error)
+	// CreatePortfolio Create a portfolio
+	// (POST /v1/portfolios)
+	CreatePortfolio(ctx context.Context, request CreatePortfolioRequestObject) (CreatePortfolioResponseObject, error)
+	// BulkDeletePortfolios Delete several portfolios
+	// (POST /v1/portfolios/bulk-delete)
+	BulkDeletePortfolios(ctx context.Context, request BulkDeletePortfoliosRequestObject) (BulkDeletePortfoliosResponseObject, error)
+	// DeletePortfolio Delete a portfolio
+	// (DELETE /v1/portfolios/{id})
+	DeletePortfolio(ctx context.Context, request DeletePortfolioRequestObject) (DeletePortfolioResponseObject, error)
+	// GetPortfolio Get a portfolio
+	// (GET /v1/portfolios/{id})
+	GetPortfolio(ctx context.Context, request GetPortfolioRequestObject) (GetPortfolioResponseObject, error)
+	// UpdatePortfolio Update a portfolio
+	// (PATCH /v1/portfolios/{id})
+	UpdatePortfolio(ctx context.Context, request UpdatePortfolioRequestObject) (UpdatePortfolioResponseObject, error)
+	// ListPortfolioContacts List a portfolio's contacts
+	// (GET /v1/portfolios/{id}/contacts)
+	ListPortfolioContacts(ctx context.Context, request ListPortfolioContactsRequestObject) (ListPortfolioContactsResponseObject, error)
+	// AddPortfolioContacts Add contacts to a portfolio
+	// (POST /v1/portfolios/{id}/contacts)
+	AddPortfolioContacts(ctx context.Context, request AddPortfolioContactsRequestObject) (AddPortfolioContactsResponseObject, error)
+	// RemovePortfolioContact Remove a contact from a portfolio
+	// (DELETE /v1/portfolios/{id}/contacts/{contact_id})
+	RemovePortfolioContact(ctx context.Context, request RemovePortfolioContactRequestObject) (RemovePortfolioContactResponseObject, error)
 	// ListProcedures List procedures
 	// (GET /v1/procedures)
 	ListProcedures(ctx context.Context, request ListProceduresRequestObject) (ListProceduresResponseObject, error)
@@ -26828,6 +28944,105 @@ func (sh *strictHandler) ListContactInteractions(ctx echo.Context, id ID, params
 		return err
 	} else if validResponse, ok := response.(ListContactInteractionsResponseObject); ok {
 		return validResponse.VisitListContactInteractionsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListContactPortfolios operation middleware
+func (sh *strictHandler) ListContactPortfolios(ctx echo.Context, id ID) error {
+	var request ListContactPortfoliosRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListContactPortfolios(ctx.Request().Context(), request.(ListContactPortfoliosRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListContactPortfolios")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListContactPortfoliosResponseObject); ok {
+		return validResponse.VisitListContactPortfoliosResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddContactPortfolio operation middleware
+func (sh *strictHandler) AddContactPortfolio(ctx echo.Context, id ID) error {
+	var request AddContactPortfolioRequestObject
+
+	request.Id = id
+
+	var body AddContactPortfolioJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddContactPortfolio(ctx.Request().Context(), request.(AddContactPortfolioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddContactPortfolio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddContactPortfolioResponseObject); ok {
+		return validResponse.VisitAddContactPortfolioResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemoveContactPortfolio operation middleware
+func (sh *strictHandler) RemoveContactPortfolio(ctx echo.Context, id ID, portfolioId openapi_types.UUID) error {
+	var request RemoveContactPortfolioRequestObject
+
+	request.Id = id
+	request.PortfolioId = portfolioId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemoveContactPortfolio(ctx.Request().Context(), request.(RemoveContactPortfolioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemoveContactPortfolio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemoveContactPortfolioResponseObject); ok {
+		return validResponse.VisitRemoveContactPortfolioResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -28855,6 +31070,324 @@ func (sh *strictHandler) UnlinkPhone(ctx echo.Context, id ID, recordId openapi_t
 	return nil
 }
 
+// ListPortfolios operation middleware
+func (sh *strictHandler) ListPortfolios(ctx echo.Context, params ListPortfoliosParams) error {
+	var request ListPortfoliosRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPortfolios(ctx.Request().Context(), request.(ListPortfoliosRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPortfolios")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPortfoliosResponseObject); ok {
+		return validResponse.VisitListPortfoliosResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreatePortfolio operation middleware
+func (sh *strictHandler) CreatePortfolio(ctx echo.Context, params CreatePortfolioParams) error {
+	var request CreatePortfolioRequestObject
+
+	request.Params = params
+
+	var body CreatePortfolioJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreatePortfolio(ctx.Request().Context(), request.(CreatePortfolioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreatePortfolio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreatePortfolioResponseObject); ok {
+		return validResponse.VisitCreatePortfolioResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// BulkDeletePortfolios operation middleware
+func (sh *strictHandler) BulkDeletePortfolios(ctx echo.Context) error {
+	var request BulkDeletePortfoliosRequestObject
+
+	var body BulkDeletePortfoliosJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.BulkDeletePortfolios(ctx.Request().Context(), request.(BulkDeletePortfoliosRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "BulkDeletePortfolios")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(BulkDeletePortfoliosResponseObject); ok {
+		return validResponse.VisitBulkDeletePortfoliosResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeletePortfolio operation middleware
+func (sh *strictHandler) DeletePortfolio(ctx echo.Context, id ID) error {
+	var request DeletePortfolioRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeletePortfolio(ctx.Request().Context(), request.(DeletePortfolioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeletePortfolio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeletePortfolioResponseObject); ok {
+		return validResponse.VisitDeletePortfolioResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetPortfolio operation middleware
+func (sh *strictHandler) GetPortfolio(ctx echo.Context, id ID) error {
+	var request GetPortfolioRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPortfolio(ctx.Request().Context(), request.(GetPortfolioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPortfolio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPortfolioResponseObject); ok {
+		return validResponse.VisitGetPortfolioResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdatePortfolio operation middleware
+func (sh *strictHandler) UpdatePortfolio(ctx echo.Context, id ID, params UpdatePortfolioParams) error {
+	var request UpdatePortfolioRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdatePortfolioJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdatePortfolio(ctx.Request().Context(), request.(UpdatePortfolioRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdatePortfolio")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdatePortfolioResponseObject); ok {
+		return validResponse.VisitUpdatePortfolioResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListPortfolioContacts operation middleware
+func (sh *strictHandler) ListPortfolioContacts(ctx echo.Context, id ID, params ListPortfolioContactsParams) error {
+	var request ListPortfolioContactsRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPortfolioContacts(ctx.Request().Context(), request.(ListPortfolioContactsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPortfolioContacts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPortfolioContactsResponseObject); ok {
+		return validResponse.VisitListPortfolioContactsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AddPortfolioContacts operation middleware
+func (sh *strictHandler) AddPortfolioContacts(ctx echo.Context, id ID) error {
+	var request AddPortfolioContactsRequestObject
+
+	request.Id = id
+
+	var body AddPortfolioContactsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AddPortfolioContacts(ctx.Request().Context(), request.(AddPortfolioContactsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AddPortfolioContacts")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AddPortfolioContactsResponseObject); ok {
+		return validResponse.VisitAddPortfolioContactsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RemovePortfolioContact operation middleware
+func (sh *strictHandler) RemovePortfolioContact(ctx echo.Context, id ID, contactId openapi_types.UUID) error {
+	var request RemovePortfolioContactRequestObject
+
+	request.Id = id
+	request.ContactId = contactId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RemovePortfolioContact(ctx.Request().Context(), request.(RemovePortfolioContactRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RemovePortfolioContact")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RemovePortfolioContactResponseObject); ok {
+		return validResponse.VisitRemovePortfolioContactResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListProcedures operation middleware
 func (sh *strictHandler) ListProcedures(ctx echo.Context, params ListProceduresParams) error {
 	var request ListProceduresRequestObject
@@ -29913,455 +32446,486 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rchu5ki+Kvwr+/E+EpVklipLlmxQnZtS2erXX8kUty9Mxq+VNQlUgiVYRYAMo0WwfReyH2A9wJubD",
-	"xD5fd+wn8JvsJzmBTKAuZBVZpEjJavOTRLIuuGQm8vLLzC+NUA6GUjBhdOPwS6PPaMQU/HtyTnv2b8R0",
-	"qPjQcCkah43zPiPXTGkuBZFdYvqMKGYSJVhE5OVvLDQB6UpFOq+7O2+pCfudZiNo6LDPBtQ+zYyHrHHY",
-	"0EZx0Wvc3ASNNzKk+PCyd308e+PfEypGTfqaeY89Y0aNj7uGqekHf2ChFJEmRpIR5YZcsq5UMBE15qJX",
-	"+mguDOsx1bixDx9SRQfMuJV6mSgtVfn4O4J9Nu0Qruj4mQwVu+Yy0WRIe8y+jdvLf0+YGjeChqAD+0K8",
-	"pzCUAf38home6TcO91utoDHgwn/eC0rW4PWr8kHhCj7ShEfp24fU9LOX86gRNBT7PeGKRY1DoxKWH0hX",
-	"qgE1jcNGksCVJa+O2GAoDRPh+O9sPD2MY5II/nvCyBUbA8GYPtdkpLhhZIuSjx9fvyJcE0p6UkYk7Ese",
-	"su0mOWPDmI61ozlYTG2kYhFRTA+l0Awetn9A+kcXAn6mA3zJiJs+oUKaPlPETo1pQ6jQI6Y0OdjfPyKj",
-	"Po8ZPLPLlTbpRSoROiAHrRfNC+GXCxklW7DcfHfshKu27cmTGtvWBc6pICjLlx0SUxggjY4IdctGe5QL",
-	"Oyci2IiplE3TOe7tNyuH77i1atx7tchNhHESsWMV9vm1JZupTY+1JDG3Y3TXEMVCqSJdxQQcH9n21xfG",
-	"F7EuTWLTOOzSWLN0RJdSxowKFC58wM30QE5pjxHN/6hkvhjuK33ZE7sS9DMfJIOMDfFTtiqZtAgaP8Oj",
-	"p8bwo2Jsx7DPhmhmp3dEhn0pGBHJ4NJuF1WMDOyesIhwu4vAJwNqqsb8+y1kxY3ldmQgEGk/0OgMqd9+",
-	"CqUwTMC/dDiMOQrs3aGSlzEb/OU3jdKbfaaDYcxwqoby2JGs56M+1WSPcHFNYx6RLmcxiB+mlLSC9Ncv",
-	"DfiucdhgA3t30BgwrWnPjnSQaCunCRUEfiQ0ihTTunHzKWhoQ02iG4cHdqKGmxhI2r3HvT2TUokSh9Qw",
-	"EbFDN4NDuBJPoZv8Iv6TYt3GYeP/v5udkrv4q949xXtx8ab51E+aazKgsd05e3QpQnHi9nu3Ekekg0vQ",
-	"IXYnNWE07PvluQkaL6Xoxjy87U4ck0QzhWIQhK1bx9hKkTFhn7k2wIfZar7IVjMdxKxlDP1Fq15E/2Dt",
-	"h89ImCjFhCF2tCyAlRWEeymcCe9svvYQ4Jpow+PYynQBR/1N0PhRqkseRUzcmta5JnLIFNxCBGORJpal",
-	"vaIkY6YJjQZcFNf5cbbO2VhmLXQ3vWpVKx3SOGbqkYZBkgEdEyGNpRhcu3RWsGCvhWFK0PjEku0Ci3br",
-	"kR4Lkgj2echCqwgC1xzB0nbcdrd51LFUIAzvcqYJN1Z2gh7A1DVMMJa46++k+VEmIrrlpn+0TGXXqmsf",
-	"VtzXg2xf3/krZu6rkGYHr1rFvr6TRCdh36l7fiHSnTZMUGFgLU7pOJY0OpfyDVU9dpdbmmfzSxkBi8pr",
-	"pnDT+B+MwFmMw1SguHN764+UxyxawenkVifsU9FjEdFchJmJc9F4fNE4AkXL0hKoWISKCG2Fwm7v7We7",
-	"nR8o6eJIZ+37MHf9jrt+VZydWWLprEAK0pi5iZlsFWCCsNbnUr6lYuy0AH3XJHF8+toLbKAGbjRR1Dhq",
-	"OEK7rQNG3g5YeR2i0aqzm5IzY3OXVA3JXb2bMxlhVB8FTUxfKv7HSgjt2D0MTwd8KagHXGsuekdEMxGR",
-	"i0bhukPyA6OKKXKRtFqPQzrkdlngA7toFMXNXkaAhaHPorwkf+GqSC63eW5yAUnElZAjERDFruUV6kLs",
-	"89Dal0BvH8VQydDqe5cxOxGGm/EqjuMJu4yMqLanWgRmIiUR73aZyukLhRXdz7F07kEwN8XsY2auLc+9",
-	"+4qNd9wtq2Ps4tw6MDmvz2WTLJq8brF1MhxKZVj0lkWcnsMc7lfo2zO0k3+rfVunCSaUe6R94/Hpa+dQ",
-	"GCqrlRiOFovzDrWpKTgoImrYjuEDNu2lCBpIf3rWPSKJY0uR3gcy9Qwe1XCIBA1rr7ftnriXFdfjlz7D",
-	"w9lSFpj2liutFhOCy4umq7VlJFw44CIxbNuS63LjRqPxy/QPQ8W6/HO58wH9ImGfKhoaa6Q6zfaKjQNi",
-	"JFjzPcE1Ixw4aerhjvlvteJWQ51He2f2mpugYU2edq0tusn7u35FBxisUboi2dPcGII80X1Kn4hHqX07",
-	"0upLuAh4KsIjnsanOdp13osiORdJcwa1aCOHmoykuoIzxCl53cQkijXJL9z0ZWKs7uJvsJdqkgjDYy+L",
-	"K6mokmoW8i4UtmGaqMAs9aOj1sij+gjNJGs+xeMmeYXOF/DYZjpsYdi1dhWGP2+nYJg0jt93wScxi8yc",
-	"MLoJJqXRVZnP8xzMkFAx0yQf+nIkYHa4ZVynHkzwifjzrEFN1H589fOLwQ/PPv/b/vDNc3F2YP796egf",
-	"e+GPT/p/a+lX+3TuvO1wpqf9KZ34G46OnuIkImpAyHPDBnoex6VL4d9ClaLwOecBL18T/M3LEns5OMaP",
-	"iBUFRCJFW6nYnC8eJiYOUygOoXT7nTNpMR4NnY4y6SedIn+7XDEbuJO1xuWJMGUuw9cf3pPHe0+f7uwR",
-	"Gg/7dGf/iDi/JPnhzK7OkBprmjcOG//t1+Odf3z6sn/zT2V8HHH7f1giXH6gXClpnzV3nFccrWcmkoFd",
-	"7AHlohE0Lnkc2yuChu7z4RD/BR0kt/Y5kQL+zimhUnLlUFqrpR3KiE2P++XJ6eQCtHZefPry5GbnX/C/",
-	"x+VLAQ6k6ed9/DEgrNlrkg8vF1lYbRRjpkxEThPqFBn+kGgumNY/yQSNlwq5j5Y7SvLAyg9rHVmRTf6Q",
-	"gh2Rvox5RMfoQ5bdLkygSLqxdJ7eeoLunA/Y++4ry9CfSt1HsbRqPgwiINTaUKQjh0zoDiicdjS1Rckv",
-	"jF1FKDsG9PNrvOUZHDLuw96ElAkaGE1yP1vJcBM04P3zXpab2ZTsGOuGf0rgl6xMfLykcTwtPmmPCdOu",
-	"qR9ikOaWmpGl0cHQlEUtg0ZIB0PKe6LuiJZSqEV0yykwK/nqDrHuZcIwq7ByWTX5+dpyKqSmfpKJCSVq",
-	"RV4Q+s20T5Zt/GQFY6ItqTr/zqcarx3GNLzlgv6e0Jh3+S2fopnW1ctXKlMTnV8SR00NP6dGkF8loJvS",
-	"0yEZRgtSYZkin1JVkQ0yjinMMMhYN935dE4FxiiMr0oynFwzYZYyAhZivWunXixEhNVLP7GM+PiqKf6M",
-	"RJYBOSZOGycfZ8lhkKFFZp13y+vcpZPjhVcWn1Y1eC56v3ARydGME9dTDURG7LMDb2nhWfxowfP3Xs5D",
-	"hupazdMQKF6ZW5+f+BR8e/kW4NKuxqVTU0AN6Oe2431dflzO8I9wqZzmP30bxAXmeifsRWdJzHRRWM7m",
-	"D1ymD3j1UqIxaIxSQp/HixlXzHKNpELRPXhiZf165FZtUfmJs15KfE5ucgrheJxDcDyZA+BY2ueRp5Ny",
-	"8MheATzSClZDTqvYYre77lGzNmYFnoNUADxM38EEY+ZO4EjRrqVxhzUAK9IFDbSRw2GFyuMf+BFYYy7N",
-	"D7jIf7s3jwvulvK/UWKf3sU+FYLF+e0DOJblgj41mg6H9gxzuCQu2kOmtBQzPRsv5WBIRUmswmGXWH0V",
-	"wDuoSljEQ+Nupd+HYvjbNIPtHeR8/QERkgwTEZoEI5hbIhkwxUMi0X0LLin/3ct3p3/bbtZ69RKnfJho",
-	"IwdtwEjNly9w8Y947QIRG9ajcduzQHFhzugfX/9TEi1DTuPSQIcciXku71FfEjkSGhcvBK9fmUt7vpVo",
-	"CbU+LZ3ay89Yt4yYauoiSNiZKmIUjVjFWr2TA0a6VBiqOa1FEaux+XL7lzfeCpQT5FgxXccFNRRci+Xs",
-	"u9vIgcwUyDlL040sZ+hfuOlbdh25sFCOnY9I2GfhFYl4jxu0XK6ZAs/BhDP48f6qObLIagueNnlOm8vU",
-	"y7DKO/AAvBbDxMxf95Uw0HzXcZ7ac6s3g0BXoai58+yB6mmFNc87SkLDrxmc6u7fGYf5OVU99O/P5PMp",
-	"2CLAa7nokRCfQ7Y6POpsIyJYsBHgRLc6go0620eEfaahicf2y2nfQU1SF2xUc0Od7CrXi/CSFemiaxR4",
-	"NJd1MJkIkInDCTE2Xzn5JsXafHftOqTQfK4soR5haFgid1aitF5yZfoRHU89oZbaiZNv80hXSCy4gDPU",
-	"z0KcCeITulKRLUoukzFT4BEEcDHR7JopGufulF1CSU/JZAi6cErxc5l36jhfJhgDxsrhl5VhmH6Tl20H",
-	"h/tyC4CRkAaJ4C4V29XolE6bzNPO0moj0NNSauMsup9H5/VJMBO3+ej/TP+yJ7hZm3QCF01S0xyNZ2lX",
-	"REprRTBD6SvWrBvWhSI5yliJvobS96HqazD6FShcKLm/DYUrz/WzjsxVKVwztaL1HaCQpxsWz85HOjsZ",
-	"FzsNbyGK0menKYX5ZNyDGvOcKadqn4Krk1vLqWHXTOmK6CzVmvcEi9pGlssChLU7pxUCTR2+d2HFFEA0",
-	"t3RVri8qOA0UmV6M3DUAu/o9H/omIyUNW2plACDu8l1vtT4xF1c15FBKEG/s9f74W0TFGsZcfG4DVKKC",
-	"buxP5NReRhTDdINaDkB8ctUOhLnBQw0DwgW+pdQTmwJgymXgivAxhipz+2fUMtqy2d8mFlym3qbrHqTB",
-	"j9RxCmSVX82F9d0ixZVurasGQGhhkwmAo+0vLPJVDkogjVm0pR6m8QweCcQ8hcWC8y21XVfyvJjRaEUP",
-	"u6mxwDUViFuuYdErtpp1LCp+K1jLN4xGs55WX/L5p8zfgFUo79mZ/WA1+HQKZyz2qRVlJMcXMLxyrFHi",
-	"KEHiWdHTLJ2t6lF3cyxP7JQX49kq55bIz88Nbt4WTnvO5RDqFKBSV+E1h1SGl6WQ/WPiMh0AUYe2WsQC",
-	"H4KSIh4fZXmMxeoo9k1RGsdyZluWNfPkyQRmf2/nxSdMA2gFFdD9gvu2Um4if0yXcsGCHWlGXAoLhJzX",
-	"KzY0hGqirUK0RQ0ZSG3IXqtFrthYb7sAW8GSyxk62Xa8evfyTmFyM2DPilGXDbqY7CiCauck0L1693Ip",
-	"D1k27kU9ONm0cpbXk/lBOPfGikms4DywW/8wj4FXnMZMfWDGcNHTJfTbZ+FV21KqTEx7UOGOv5SJiPx4",
-	"0abAgLUr3gZFc6wcyRkBOWxRxGncxvBeOwX0TL3oFdchVWRIFSVhzJkwDJwWqTpKqOHXlAhJfrEPOR4O",
-	"m+R9t0u2HMJvm+grPgS3x+DIjpbqKwfwsMZQbmw5E2So5GBo0hVwdQymR/eTHJFYil72PCipZKQr8eVq",
-	"y9mHlS+CYTGzYnQuyOrcX5jumrUxBL2mHOijfUnDK9nt1hgrFQTQ91CxQZNRnwm/fVQI6UuwlQ/41mZN",
-	"6bZXrngwTYuzp51f0rkmUJEPVuTgK2OeFHP3GD1GGciv1VqENxah1PSdTwtvfDKXDBeCy9ChK+PhNRDN",
-	"B0nsEktG7LIv5VWpHoJpt/MccU8n7wwaUFrvvYjHqbWQqKJjMVG86FZ8UjPbbw4/pSv6/OlBjSpzU48/",
-	"qe0CzS3B45K1OxFGcaaXS2PHe2ufcvZdqTWZd/w+8ZRckfEwla/iXlzGiIUJRbc8l2HEZSezL2tXdpgZ",
-	"mCHWvPg9YQmLAnI5JkOpsWTQVseNv/muCXplpxg/njUgUGCxMtfNnEVyB7gbadVSlQFYZ6ZOLJxpaO2H",
-	"dm2FMh96WAod4QygpW9fQt+OErbQ9V0Zx3LUTobLDnKRsiS5DMb53mVGozUkUYJxt3h24VzGXLWHtJg9",
-	"mI66LE3QbXnQyGXDLOIxhfG/csWM6rq6vDSaZFijqEDZsqgsTm+cK03y7ygvNgFPXIEtVClzH4A1lCfL",
-	"nCKDpwA4UygfYKIsKFuohlgVDf+b4WzJH56Lxct/6UtrRljzifyf//4/0P9uZWSQ4hWlIpb3yZaLe2Ep",
-	"IOCA7YBQ/C9w4XVgBnySiEDnr/TX1z4kZgrtGQJ3Eo3uy31npTOEHNWvgDNDAM4QeIu6IRaQhzdVRJZj",
-	"3ZIDvP5ZNLOqgK8BMklP1NqmwyETLDokjqYDggEmsFnsR2srD1mUGh2B3RKmFFwK1G//g2I/7q8/qwKC",
-	"fNBsVpSZWs45BbPJZ4VXyOYfGTWJYiXanfuFdGPam3AGTrPAUCrTlTGXbSUT4PTpsiZUGcYV/4N+/a+v",
-	"/ylJ5OAURmrgL3sjy/gVMBaZyzYtmARoUhiP5d30vbrMITHpQp4a5KwVqWnWlpQWKyycFUZQkPPIfWE1",
-	"ZfCeXjE2tFPiilzTOAG/7zwj+Ztd5+llzJT3KZ51xbHL67KxOAoI1YSSSBrDIjKkpk+4cOO6lNE48Ila",
-	"afcCqDc9UW4KqhN7S3EaieMLcpdyPFTwl6KHRZcRIpI9urKE9zyuxIlnLy+lP1CYPw7LogxW0EZJzCI8",
-	"8FNAGO0xEdEBE0ZuTzPnrPIt822E2SbQxsJZFyTHWDrMNnxJmNKtrJzF4M3rhfh7tli1HZQaN0tVRfGj",
-	"Wi5pbpGySgu7Iu5IKV2DrlmCGDyYAXReqiqmm8CsPV2BeZfK8odp4aU8N2Tht0Tbi1JfbYpanEim7d8h",
-	"E5EzdR1igYqQxRWWrn/OqlDS93nUr25b1nRmlOmpPzEam362jcX1nC7/VRqWmaAbd1cZ3fyEBZWWwj7M",
-	"3wBHQnNTacr0jw/MgFDBioy+8NMRERSpkUjBNOnTa0aEQ6ksrlFUZlK5l5QF66ZlF8sSmNIbZyz2Uodz",
-	"7bUswcXX6jFVNacZE1nBieTpr1ZApWworwfWFizDPlClWQV+molQRtzF+7s8ZlDgHXtRiEVqa1SEaZYp",
-	"vOHuuRwvJ+sYtG9An1iNq73ze9LWHMOSjPoyZoTD0rouGwECDLghEa+HNZ8VplNypNGiGDHFwAeBb2OR",
-	"c2yOyVbWL24vaLVa9QN1SBNnclQRrPNjaxuViHBiH3NB+W7aCWV6j7tccN2/pYCsa6r1hFQsaocyTgai",
-	"DBOCLS+wyZVLKol4BOuaVo4vLN/cvNjJEsQptvFTaeH4UcmoXlFDcactZ5XjUKYPtKymExZ3RghCVtqz",
-	"qqhJaUfJEgPLeSJT8wrGHuTKaPrn5Us5IimX0M305syF3iF1rkB2OtH3MHX5CR5dxCeHK02oFU1JbJxk",
-	"koIRrps1E3lY+aPtL35V8FzoW/mEPcZGBJJRNEqmrM0M3LS3XU7gOb/enGIjHLTzWa641/axqqKn6zHR",
-	"Y23YgGxRQU7OTrdRvnahV5rh4RUzGt2WKCBK/HJYo2P6yYL4Ah7gEXJDeKQJ1C7VHiR30NoD4U2dRMf+",
-	"oeXIvKUcYRhVakM7myhRrNJvlV4B+ah+8hj6D0giYqa1c3XjAQMT8fIT27ospVDigrSh5Wv5yKjrsndy",
-	"dkqGUts9MZpgnqBfTyMDolhMYcXBz8y1a7NWdPzuXu/t5nZE77b2Xjy+fEpbO0/DPbbzLNynOy+6B5c7",
-	"+9Ez9pzuhU8uH3d38S23AS9Xqc0IBmsraXKbW1H41U7ZqmB4Dyhg2HoVb16+/wpK9vaADsu34OTs9BG0",
-	"6TKJhu226gaFNh5jMmBUQFPQlEdqiWK0195SLMq/7ioJaV2dUo4orECRJMt2aDEHY04ELedjzMkYV7mz",
-	"sI05EfEA2H3JHORvgkLzFRWWLqmQI4dVKDS58+2BajXZDD6kwNiJkKlrUd52rDirH9FH6CU08iIz7W7u",
-	"ZCY2XHXF5DSxNqD9wDTZ2j8gfZkoTbpKDoiQo+36QIwM0ju9xJbBipJ7gY47o75mYftt9+8/v1DP//r3",
-	"f/9dnY9++3j66vnrN6f/eC3339A39MNorih04wtmLeWczVmVezOVZhvxVVKeAt0IAzpcn5Satcm/cNPP",
-	"uLAezK8ogqbcrzM444OhIqIqIr8gWj7lUq/tWbZBbc+peSNu+vfGPeU4wtfFHgFTdgAcOhwC+w7OlqaP",
-	"++C/QyjALJLYrDz8H8dL35tVIp6ZK+ouu3+wQA4Hc5eAg0mIdAkqBq7YSYZIr3mYQIoQWEoi1a4gfBco",
-	"AhlCK/TFFk8q3uNzG2y8x6uANTVoweVFG+xvkLvbrImidrSbjiN9QXE6851U2ZbeGksw4RV02NCs22Dq",
-	"Web2OMvy+WrEaSuFwdqZ/7aIhRrMXc2YtQONQxauAu5QVdhtgkPKN3ohEHDGPvXOa89IU73T/Ns7Of9I",
-	"B9Ldc19AknhAOgMqEhp3CKhSI/CVz2DN4zxjooKNxGwotMAv5IE9PVgs9JZxsHv9HO5ckdmVdvt5kGbX",
-	"G1e1ZA2lUL0U8LryWk7clRcUre6xs8KK9jJRYSlg1bvMIa0hpAPHJFsjdqm5YQEqwAFRgEmncbPZrNfR",
-	"oB7MwlLDqmF5k9XulypNage21Gk6SYRzi3ouVjB02W4kay/5nlLY3I6pi1NGXReXvWcFQhZE1MOVrtO4",
-	"MsFGWckbiIQWKpiBeoPfx1Kb0shtrnzU8lVIMXfqGyhBmuPuUs+E/f1Oio/Okxbzo1irq/G5rIupkvPX",
-	"cEaUbhYXVy8hT6ZErwiNVHdqkCs5mDshLq5eL9SGJ0vlKjJXhyZGDqjhYSdzPReqBrqajDnF2erViu3E",
-	"XFxBCD7tAOEfBbRjry0VBFgftdb0yg5nNxN4zlzLNtvZVUj1jEyWRrD5qVUUcLsv79NtfCy3yL8oY8a3",
-	"ZUw45O0rNl6geT4ASefX54GrrN6o5yeYftQlKCO4MX1fkI70U+nMUnTI7UuPRVyx1HXrOZALqO/UgHbK",
-	"+O+nKrBe2gB+VWZIvtxsSZhJmBWVdU2L1jBYcRcIY042RIu1hnbhjduMzLDPZskCbrlKsdl+zhVqjo5W",
-	"INE8RT5MVfUd+2x8r/9XdHy79Gz7/R+uRuTs0YHxl15eNrD3qV+rJLszjaGYYs5d/iSNoMZVsWmiO1Ex",
-	"l89Hrcq4+9SXuryz+oagCcxp/xL4mBFCHKBkJgYUXJmDSxZLATnLtQOIMyuFZlUDiqM6ae49PSgG2/7y",
-	"5MnBsxcv9vYfHzx5+qy6kUyd0rb2wmW7CrvNbodSdLka3NKZlT4Od/E29SXhWr/Pi7lBYFWW8oOkVFXf",
-	"4QAamrPKimWvZtHHon4MTwz1nNY5sijxWxtm7enMr+yYAVRxeqkhODK9lxP9t3L21ZNivdbWzotPf/mn",
-	"xi3Kbk6u62J7iMKuXdtIgavrMBuyPi7rxGTyTwlyI5gxu1sfpChzH+YxOkXiJTGQfNVgwKOJsRXtAykI",
-	"7uoREfZvzLU92SQBKYvwgEIdX18sJi1Z7MKdBWFMDp4REMc7Th4vEmJxE7KnwtSeLlxw5j6OjglenyYZ",
-	"XzOV8MjXAPUHBtjmuVN1caIpEfyVRHNrdx6S1aQ/z5HZXbv0pkX9TeXE3Z56fW0gL3kMJyQVkcP2J+JK",
-	"yNEMFW1F7sHl6WstasbMo2nyYTWPqulNsFR/cl3aMuWYuAqmDjkHR2va12TS6VLs6DNzDdN3TvYUyGV9",
-	"1HtAzuxaCnZiJsgvP42m89c1iqiDpit4lo62meVA+W+mMocrRIQ7WfND/zRzk+Y0TvKtbxZ2Xc9vg1Rh",
-	"0SwT+6o6vrWRA6YeeYkbkPSUWOzUqtH7po5HoV9llE6TX4kPcgqmMjf4uDo/1NywH16e47YJ0Mqqtnue",
-	"r2pFvqlKR1Kebp48efy0xsZXbnh1vfhLqlnbVWEu0jXc+EiT49PXRElpnC4K6QmQzAPJSTllLpWu831l",
-	"8oqJdmmq9i99ZvpMESrgxXAlqDOo4nA9M8VsKXsbzwkPKJ85KkA4u3NlIplpzsj8W0qXOssSk6jE9RLF",
-	"0kZcmTaX6s/uaXqBnDF/yy54G2tljc2VNdk+li5jcdbzfQR5Sl2RWpQn7zlFxutRbVkzi5wgeT7vOWVF",
-	"0ItLtyDUHEkEgeZgaG0haLwKYJNTtvDCX493/kF3/mjtvPjL7v/16cve06Cko8v0sEsVMiUvYzYohZGf",
-	"/fiSvDh48owM8SISyTAZsLJKjtWlCqB4gDD5wngOPf97wrQpLV9ZVZPghIZ9wsU1jXnka/5ZToMvMOjp",
-	"hqpXUi48aHChDRUhq0L+whxAEFTU4YQLqiu3Reg/yNYDswtyotphFWccXdOP/en8/NQlpk3CkvNtCHxT",
-	"z6kM5b5UhuhkMKBq7B0cV1zAYN0CN2ept1MPNJacycez10TQga/oUfLETP4lShxi7tyh+/0w2+VGTUUX",
-	"ZxjMqqxz6rN6VhTcy8/8DoCChuoFXK3nVF+tPe01vwR+gAt6nv2eLFeCp7gFRRVyjS1r060oa3eg7cHP",
-	"BZEqwpO+9n6VgPCeLNQJwm0LDm/mcq/CnZqy0wN1qfrxr0iZ+caIsSTvL+baZKR5hLSKpYa9E5gr0uFR",
-	"B0sPY0XR9ZJv2ba4CtwTHggoaXEPDZWhpVPd6Egxd3ilAVw9o5DgkCbau5MMF1heH8cy24zNTuGX2AOs",
-	"rAXYNae5HmCvmGa/UWJfSRWRJOI6pJFU/1Lv6EiX0w0iB+HOLd5cfAWSyTEQxYKnBixW24Xvp/jGUs4h",
-	"zA4h83hdZuV5ZxLZ8vmV+eXZPiLwzsPJ/myVJcfzgymdaHIZ8/AccpDLFC7MTiYUE1nT0WnGtGPgCVVn",
-	"BW3JE6WYMG0rPyqS0ukgrdpjr8J/cKSQnljLEcG1TsqHWgvypmSUhKa9qJ42VNLIUMYzUsN15kh0dcbZ",
-	"Z2u20RgzkDxIUzE7W18McUlgLG79CtMn0gnmsydKFiu/ARObXhhF3sdbRsE/59vGz3ZoLtopmBezo2vn",
-	"VE2meOUfW3zq3AktpbhmCb1leXofXMauznQjJ2vqp+0tkjSIeW2llmuaWeeYOZdSt1g55ewdZSt6xmgE",
-	"ELGKlpkzmtR+mWOZoScB+2dSEeUS4clWR151PAcjZJlwX14xXz0sG2hpuddCf7vaxV8DP7XyBfGoqcok",
-	"uvJUgwWtzCow2PiRJjHr0RhEeSrmspYQrkfOI502VlgqqD4DIuIM+8zerF6n86lYG/Z2zzqyuz7qZarQ",
-	"WZpUWr3OE0zhfnF0BIWBxtZmkXGURwtqcpkY3/vzkmF/Zyl8PoyuKMRW2kD6A/pVeMSE4V3OFD7tclx4",
-	"YbOxqhYHd+zcwEp509P+IeGxyRfJO8qtJ7ZNiSwtRgzqUq4q7lCayW/3Jcs7xAEHGZks5vhAqlsy97CM",
-	"QN7IEVMkpDrrKm7FXTsgrNlrEk1j1naNhCb6hdOdPz79ij7m9qcve8HTx+VNw6sN3IrA3ioKH+dXvXod",
-	"V+DOcGJg6aQRvP9O0snmbcQynoZaG1MyaaPGZ1ZVqd8W2TWxtv+CauM6UEFXUO/08V/agwa7YE0bMpeJ",
-	"Hpc2kd1/8mK/2Ay4tBUwHvO3eYKQbfRK3OYhKTSnsr/0cdcwRSi0EAM7lAriin+mKLMCjATDZwuMonRr",
-	"ZVnEoANNkzpkQAXtOQUV455HpKOTIVPXXEvVISoR+KvdMhjWEekAiqRDRlJdTTaVsrLKmsz66EIUK0Rw",
-	"TSgZ0LDPBRyhaIufnJ3iTVAhwlVa1c0Lkc91s2O1sjodl5XXPQz7z0Pof2Bal9srNF6gS+VLe/XNVJbL",
-	"Mv1a1pcbgE6IBbrSDlMnXU18NV5fug71rGC3HbcxgzGDbKlmMCUNUf2zluwL5OaznAKwEOVMHqi5m2cM",
-	"bAUnqueghxkecKM/tayxMKDeM9IcuNRN9Xun0/sVo9F4oleqFG0QR0FjpOiwnQzzvuCYdU2FaKvEG7lM",
-	"rTaUqpy3wT6v6ye4OFdh0QHHU9TYbJcOXPvSXmpP5Vy7yZmxfH+dlSCJumbjdqLittUaYsdR01RlDxvd",
-	"9XXR4C4Sc3EVYPyj8wVAJDcdojB4EnmdBF2XjzQZgjcWgU9N8s4S44BRkdbzvhCu/0n+8e5USl3tfWOG",
-	"+nB3d8j07wnXtOl+aoZy0LxUu2rXDaQGDiZT5C8u8K6Li5t5uXOz3Y3uOnuPouEVF70aS+ucu/6O2y8r",
-	"FtoFm89qgSNxIdxVVhBULSlF07/PJtdU6nUs6q0ty3RXKpgnmGTJHIdU7U85Q9Q4kVaL7XpwosRNfCNQ",
-	"NgLlngRKqT5QKMBbamXLrEXGRKFyBRm8hdrkk8AnbnhI40L99/LGxWnDCodkRcwZdX2Meywi/mHlXjgf",
-	"IptfYT3AaCbRTEQ+iLmQq2K50NqEaE7HOxNUdu5ioMslPFUWhZNZN/NyjJGlcUv6dj+g/7JHswSYTLNX",
-	"0d2HiawHebl3ybPlsqVGrqni9oIFsGqwDYDOnOt/wwQKvzyZO7Ywr+Ik8kOq2sI0qXKRJDkMbcsuodny",
-	"N8mxj3hTT8Gpl0ZA6xdK/OgC7M6iyYCKMUlHab9Bxwpe5ve6L+OIKV2VX1edwufHCYyboxQj80Cf2uS6",
-	"eKpGkeZmC5oPTESF6fuG4ym2AROv/QnBhGFKp1CDcuGzUqKuaEquSZfHsYe8VmzeMtDAIntk6KrH+8t2",
-	"ibAkf6vk2zsWXDMwqOkbS+fJYjbsSzGuNnlpRIeuS1+aGMQHSezy7hz6v9SOLuaklMSdVDyrGKdPVXEj",
-	"IKfvP5xrdIKSLdd/CPSdqeyC7cW9Hn6ahVGXL1mmlU1o9DIaV+xrRuuGfTZOTcuTPfnyZe/mJiBfvuzf",
-	"3DSbzTt2cMZU9BKXkJbpeEPT/uFsseg4HQ6VvGZRfsoAdvLpQM3VmIkzJc4besli7VW+GtJlTm/BGdyV",
-	"LlyA258f12IOT09XS3k8V0x6BWVyf37a52zyyT/taeFZ+9OB1i/7weObLUjr+fRl/2b7X/5pDQQ48VIf",
-	"2H2yt18e2V0lrS2oqC96mk2T5CxiW4EXO5WHD9ON7Ye/Kq/OhhG/T0YsISxfvfHOSphVaJ0zjq85IHKc",
-	"w3E04HUDcWV077J+sRMUxJwhTD1tpt1BDfBykYkvrl6B5RqKQHS9VvXO/Aqvxre7bK7Mwj7L8gXFuc9b",
-	"0LIOCHUWDYuYBotVVPWvXLiw6mREIq2S6tATs6qlZmkJq08yKNTarcSpFjwDj3Sat0wG1IT9JZseFQv1",
-	"lr0bMz8KXolbvXCp/vR51+0sfyrhespH65OPi+2DXWe4ElDqRMpHPdiHdzOU41/cwtVzf7x0V/8bZ6O8",
-	"N7ldjoY8zwcDICfDuRty8y3PR/fPnZV0PeWsxj65LGT8ugBCLTxX0WoJi3RR4lhSLPUuuaMf3oVlk+hw",
-	"GPPCCzPWrNvJPluPukCkW6fl+CoEda4tdGpcvOw1Zuu0s2Jxa0sbWi6ZJ4s0LhZgdBZEWg0epTbp0yzd",
-	"aH7FjFwwrrL5+lWu4Xoq6jB9RedCbqtzezClK/2HoOSSKzaezQvpm7gwTw9quhMnGGFSwkzRUjE7qjx/",
-	"ytN6TtgVDrbCSTMtewrQMifsJ5hiKi/Lr5+XOBPbXKC4fOLWgs6cgkxeQmtOScmFOk7OTsmVcDQ1OHLx",
-	"SiDAPJn5UACctVz0Ui1AqnyK1IS571SCaZp6efqjvfPlu9O/OXtVKvgrE0OGiQhNkkfUpjXzZjb4mezI",
-	"UTuMUrekWXmlTyR6MmRyGDNinzUx6oN6+LOS43ZmUTWMf+H2lJ+FS+xGLflVv0dX7VZhFSueVotb0EXj",
-	"p5oFK/qI9ZlhkMFCpmUTF2QrKy8AC2Dpw+fbCs9hTdJx4gGy3jq54oAdlK3Ia64bbm5jDwk1JGZUmwuR",
-	"oQ0GxBWzsRMmWwetVtavb/sIGepSmn6Qe2/EQh4xB9SeMBqWUgiXVQa91NmyWiEeLMhQ20vADZbQ7n7M",
-	"NLuAXLEhpHD/7cP7d0ckGVo5t/eU/J3/UK7b5TWwqfASzg2nNKKayCETEwejU9YWax+ZPtoRlk+/yhFY",
-	"7fTUnBZYxM60aqiBsxp258bntJSAyGtXHK5o7Dg3xBG2eh5NzI5r4k7EWrHxaU2zOnd8y2dgb3sZrqHl",
-	"9EScu4wO66qrU9VHFioqhfaNHZK3cQZ0OIR2CEomvX7JYnayHuSdJRhoptqX8q67KkdxR4SSPu/17Tkk",
-	"MNuejSaar3stcE4GTBn2x+t+swBAmcA+s4deWe0Sl8NUkk7jSKwDQJCO07o6KWtl9HhEOolwX3dISJXi",
-	"LCJCGlCDBBsdwRbErIM8H0dA8xRW6kL4KhEiwp8txadNLiSaxpZXYy7YEelEyTDmITUMIHYwREJJx0Ws",
-	"d3jUSU94l89VzLzJ6ta6KUGOtBs+ridU60rfU16kJPUuzT8OprbQr3n6mOrNQ2hFdW0NkNI52E7e+w6+",
-	"FR7HLlbfJB3P3JC5ZEpKRnQpokQuaXjleb5QPyLfZcQLg7bXILLiDSUGykwbJDUm8oZLah1YVTszD+BT",
-	"2Z7giq0irua27WFG1WDwuRq9k5STQr5SmnElcbHcEmTxpTaNE6oV9a9pGLKhuaU31eVTVqRpAvzMPgqq",
-	"QUWWOK2UMKroXMrhCJfLKXeFdm81kwX7Yk3VI557h8sLvc0Yl0CllBTD/2zabttuNRjsX+VWoF6fGSyE",
-	"fLtWYKvrJTZfijhGzNxqhuqrSmUR0JCjvtTM5SUDS9bEQM4BrS+CCpqDSaw4DmtfLRcvhj53U1YMZLLj",
-	"uaZx4hKJC2CBEVMsf7IuB20KGiNaSQiKhXzIGURvc/06ArQFsHSvYkOpjEehL9GmI9u1jCwn8cm5JJ0c",
-	"uiWPtII+mjiV3EGeSvVpcVHC9wXZOSkZq/1/QeEEyjh7QqBnMiMvQucenivTJB52m7wyOTZtLfyesMSq",
-	"/1hIwUhy6fSJLej2Cuf19hHp+A1DW8DQKybI5Rgp+shORpCOva8TkE66ic4GsbvYuRA0xxKeB9A128Hd",
-	"xRazPSmjouqPY8xRjSOZhSvtF0IlFTDaVIfShop8povlYWqYN/xPzk4dsBb5OC3eNGRY8Ks9VLKnmNbA",
-	"Ztyl17p+HNWj+zjUTK3eURfA6ZFmNUHN6cV9d97qy5x35Nv03W1cZxvX2cZ19idxnc10lQ3Y+67rAjvV",
-	"EIrG8U4Yy/AKLNGA/PTT4du3ZGv/gPS3iwXjW88PW60iunLr19beJ2hP9X/v/9raefxp+/DX1s4T/KoU",
-	"annuvF0n1gS4XVtar60sBu3APgoa6h5dcXErFIe9v1AAr8T/Bj63NpwPqQ7ZzlxyoJtCLhXWMvOtqBRD",
-	"IZj1oGqnR7z/InfU+6+sNjLOfXYqgP+YVwWyW2j+o1MNoMzSZMekHGy1YNcuDBDJGYqL3+tqKJe0wehb",
-	"nhcsAqPlVCqT9BKmGbawwBBtkaTfff1PSYZS64QTw2LWtSw5pIoSJq65JBEjAybsTAf1itUARaQllgtW",
-	"QGaFOOW0Uk9HDlmJip5ntoeqomfY0alUy9fH745BbpE/HPwm29vjAVM8pLsfqGyf0iSWeQmbKwCxWCuy",
-	"DNA/nfcJXg0I36KP/5EmKAegxwjZOjYJjfkf9Ot/ff3fTBel65cGDY3EMkl2HYu+vsZ+a//pzt7ezn7r",
-	"fO/xYat12Gr9A6t0HjZqdi1CYZVVUEydc41XXIeWxImw7KAYDDKihySsLk4uZGaobIGFs910p3vBiern",
-	"VEZcUFVs1JdkpKRhhPtuWpZbcZiwphxLdt4JunNBwT9hKOKgO37UkKU/UtwYNAQdumYLKkPmipzrKw5l",
-	"BggFa8maknZpsudcjvPSy6dL+o20184S0jWx+050lXomyhgTOWEpDHt5n7qD1qI4e/+c6uGtQIhm9Uke",
-	"oPQETHs+a+dLLbniMD6N3ySV/8rkZ1d9Y0GJg/ifxt+kFSt/k/rr/7SKDRQ4TOsBeqW+gaUViz6wivHd",
-	"BCtIfklhTCsvqqtcCceZZU/tNbXd7XYXV1iJPp+qg8vgBr1kUT07vKXkwB1k5iyyHbOyeNxzqqa/Cjnj",
-	"0k8eqJSZrpyXcnTEtX1luUfP3ruiLMlvjJyW4e4yaKgrP1AJc8nQHNPkoZK0LQZPO2TucISjTGBJyJbH",
-	"tTjzdLs8KaVKncs9fUZORpksKsOj5OfPriL0XmRNxYX9JmiYhGn8b8Qi4f83/US5f7uK4z+amkS5fxO4",
-	"u7RjgGZhorgZf7Cb45TYIf87K3WeOPj/8elrcsXGh6RznJi+VPwP8DEdkh8YVUwRaqJ2s9kELxNsOiwo",
-	"/JatT9+YITg0oXCvVKWvPE8r+0oE5KeNUcGp2Tk+P3n36qT9/vTk7Pj8/Vn77yf/3nHeQjCBlbzmmkto",
-	"0YqD1zUGdQMJK92SyKbTaKFWcJ/RKGZaB2SQxIbvuMVx+PCdEJwc5OXZ2yZ5bchvkgtdXkhZe4MiIFRc",
-	"CN8m2WvLVES+ShvporceqxIruMpa8JpB54yXZ2+dJaabF+JC/PM/2/1hwrgeIs1//mcCZW8q9u0iabUe",
-	"h3TI7VLDB9Zpkr+zsSaXDGpsG0komjE+poCThvpCobkQrsEXNXDVI02s+CBbrp5zUCjeHPhKzQEplGLe",
-	"bpJjgfWW06xX5A5NsBD2hThoHRwRKrKyz9hcw75sQMdESBiAu1yTg9bjJjl3V2hC41iOEJHGaNjPPcVa",
-	"MDHXBujrQnCjSefzDm77DtzcARCVsFTlFhlafWq7uCfXTI0JRDyBRnINTzuQOIL7sOt863/5TUO8w+cS",
-	"wuJR39uyY2myExB6ITrQdrITwCSdH9f+Qjro3YOYGnp9fC9TLoaJCUgHG5/++qnj+2TihLtdB8CB+Iab",
-	"iD3U9T//MyzCkPa4AEAe1sKL+YAbjN3BstPfE0Y6eEZ2jpwnn3RyJ2eHJMLwmHDw1Ntz2L3mF8UNg/Xq",
-	"nL7/cN4h6NeD9eq8jthgKA0T4Xjn72zcATZj6hCcDMOYjoliJlGu6jc2WyaK6aEUmuECaTpgF8JKC1xQ",
-	"R0u+HWpKE/v7rjBW+pM2PIaUxW7Me/20XR01IHsyYnrhuIIqeNHQkP0DAgUom6Rzenz+8qdOOkw7qZNz",
-	"2uscAejJLgcg8qz4et3deUtN2HfrSsB3ChZ0jnT39jESFvOQCSwS7AwNqxwozgx1zi7svuqF1PHp61yi",
-	"zmGj1dxrtpzEFXTIG4eNx81W8zF6uPsg+ncjGdp/boLGbp/R2PT/sF/3SnuCuQHut1pk1OcxK6AQXRNq",
-	"S2I/nZ9D3CnlstfWpuox8xO8AZy/uH8whv1Wy/VrMj47Icc6v7mSxzkDLzWpJLQiRTVjnhKC707VkJtg",
-	"RjTIsnLMr1mzcGI2Dn/9ZM9W6GnbOGy84ddM2Mstd2N/zJ7OOS4+2Zt3B8wonq6x24rmmA5i9xXUX667",
-	"6i4gZtXWS6oZBltp2AcB4tsQDbiTrOigcZlcpTuSNUi67aZk/ZT84HCDrL7ph5Nt2TI7mI21ZPvsj2N7",
-	"XEHXY2IU7XZ5CB67J63Ha5kKNWn0ay8gI3ss7hcml+/etJpZvpMGam+OAW1BLmU0JpqOteXHtBsVBjhm",
-	"0276ltnEe723S4d854qNdTWB2pPeMj+ABNQ4n0fpWzg4gQxnsb0QO4LKkZgmSnsYY+UB6B9HFR0ww5Su",
-	"TArPLtl9Y8+sxk0w98KXaOrZK4uTeW81STvdtKyhL7nB7c+/JwyiT04e52r1p3s7t2r+1PrFWoIKQhS7",
-	"llcsgvdXvZKLME4i1nbXFl49Wf9wqkXkp6WYvB7d4p6Bm6CEcI/BYreLaicXQB6BNljbBBU119ieG83i",
-	"LkaNr5lyuhnw8QGOtmwQ6ax2f6DRGR7ueMve/Fs+Cuq0YyxzcbD/Yv5N51K+pWLs3qVRztQYH7QLFDR2",
-	"7eJvigeKTm0tnWNJbM5lwKAr6qaLdSPBOoplGZLg27I2juXdrm/KRuMYW1Gipgkv0u5/Mfa9Yrx1kPF7",
-	"cUM1KNauQT0uAxhsaTLuFWNDsK+otooq4Qb1n6JcQH8dUtnCgiGnZNrbkRFg535whafqnw6OEU/OTolD",
-	"erhmFIvwiS9aU/QWuAoWEzy6t2IeTSu6lCtBV2zskpatLoG7eLf8h+f17Jt+lOqSRxETeMfB/DveSfOj",
-	"NaDxhhos/lKKbszRRXOwV2NMp3QcSxqdS/mGKoSMHuw9qbMAOhkOpTIsessiTrFtoRVE+3VudlqrVTNO",
-	"UE7cpxBD6rJWkJNk6xBkE7rJ7hce3aBYi1kVht6KNpBBv7HQmrlQFTZ1KHuLUIomObNnK3iQRjx0rXYN",
-	"tBuz851WWfAsTkXTBPsezBkOnON3zGCLsst9ERPsxLqJKfB67ZR1VLWlq9aa5opimZj7k8YPhVj+Como",
-	"66WUBdWOV42bT05WhTRmIqJq14qbHd/FZMf5/UstK6wArrQh/nIS0TGh0LevY+VXh2w5pZ8IOdomFGuH",
-	"TWAeSYeajkdoph7WP6RgwYVIsRkjxq6YiHRABMUIFXqiXQUgGfPIWpr/57//D8DAE+p8gDvJkFxABK0w",
-	"zIsGNhwp0+V6zLxjn41vzvKKlmh0E+i3UhTnkQcM+46A6Pfn2NaxzHzCTJOUNW+B9LSGXNkb7LaUG4Sz",
-	"4tfrtMwml7pC2HChjVXevwtT690kuebEhefUVWkpkCCSqihVZ81L7Le2NirAhpHlW29HuDlUqg8V4prh",
-	"eQrBQN19HyeOqHYxNQfF2cKPq3IJpB0O0iwtXIVH4DGElKZD0sGYBYs6AemkXWvth8tEj+1fl9MVkI5d",
-	"pajTJB+Fvwkzpy4E1CK0AhxWCQ4dxSzZRomLMSDw1GUt+UaTjzSkpo2JSmKmj7KCEi5VCWP8vpRF2TGE",
-	"M7OMceLQ60s7BRD+fpi17q3vEEjfv4hP4E8rF9Zv+m8s+drGl52J43viEzzqyMC8mAvKJGLJ2bj7e0Jj",
-	"3nVEvGJpdoYgCZQyefHzCCu3KlcJc0sq3uPCITG2PbYM5A/IG3hMQCCLRedkkwscswuhoF87ZM56GYYX",
-	"Ztqy08S9INsGkWeloM7EYJm8whUaO03hHj2g0th9bpwxIa9lQiRgYBQ1sokaTBJjOYF6ONrakvLnPIXc",
-	"jwfVrn1hGLNEZxqQzZHYxpO6kb815S/S2XhB9dPDzgvqJ5aVz4QuCh5daY/EXJuX6VV3EYYtM6WzcrU1",
-	"eRMHnGI8Pq1VbcKXzQ94pqv9HQUxwxztrN5omhPD9C8HxFWkaNd0jog2VBnCodIvdL7NpSeBrLZy2idj",
-	"VYYf/a7f6/E7oJ/bWd2txym7wHFMv/7X1/+EvE5/JkPpCS4iiQV36VgvBTD+FDQY5NftuSxpWFF7xr+w",
-	"n29uFmXT+zrA3Q5Wntv4u9VkEIkIQzg5p72qR7vLduGam6DxRmY67Kzr0+tgKN+yTrA54tccLE3Jbnl5",
-	"OX2613A5pi9d+zm5Nn672bgtZ7gtb0tVK3VdAu447E/TIqbfLX+4dgFUvcpT9Yl9kivgkfr02pqFUkS6",
-	"cfhsv9Va/MTzibZ37eD7U3Hgt2jR1jh5ThXQDuT+/YgVSO7vpLwnoYT0v87Tbtdp8LUM2xN37QMxb6HG",
-	"yZ3YtvCm+YatW+sJMO+fzb91r3Y0zUe7WEqvSx/mqznES+3vnxOWMO2zIXXgWugAgcSMRppsAaA4ck51",
-	"rhy2BWowbQf4VxPp+2XoJjm38g4KRFJDQiqENBfikhEsFAXJLRjDc9mhmPvWgXIirn07JkpA/gFmw+C9",
-	"ZSY+jaLbioZVmvmpKPv1S8OXsGv85ckTcvCMvHixt/945+DJ02eYw5CwiWoSj8/39rNqF+ntW3t72+TF",
-	"8+fPn+88e/bsGYaT6wsFzvT9WO2Fl1cil301GU8ewjU6cFSkWDfRdw613HjgH7IHniVZ8UcsA7sSo6oC",
-	"J1Smyux+gQhjex7CmV6B89PRvivVlRifmQHfky1ufOySatJRbCCvWYQJ2B5lwaBAAorqfAZsKYDC3p8X",
-	"mvXwz2f43g0n3l9o324AQNrdpi2thwfV2NVcaBwzA42iAo9lwg0ZMZE1qYAOMv1xBVp0DomtWPV9BTn2",
-	"s06Z8UbNXS1o+5ZkuArN1ltpQwop6s5I88K3ManuLJLz+alcwg9pgun9K1TDT+0z81GwQyIkEWyEaLuj",
-	"VEm6Ymzo9HDoj1DGeTDAb8tLvDkx7odPga7W6rpx8cSVcsMH+0zt2hjoZMD0doE1uNEkSlihnqVTfbDC",
-	"BXi/8Xto9F3GJTDwDZdsuMTR25q5RA5XziRyWMBN+AYcyB85i8KyCJgP5Wwghxsu2HABEtSKmcD7Eitz",
-	"5d4XCkp0fu8QzagK+0yTmPV8LpuiEYMeKAG0g4Yvoagi2aJhiKJeRCSE0jo9IRWLtrHUFpTe4eZCKPBl",
-	"Ussw1e2ysS6VayL+SDvfZhnXQEAind1dhCLmXPkzBClWBcnDFciKP5Y/VY7EUoVU5kk9rJVyrMI+v7Z8",
-	"ulZAIE61Bh7Q7/b3hAfMUXiaZpd+ty5I4ClGFHr8mgnLsS6ugFoeupJBNexaEYso/JiLKxalbV9wT5tV",
-	"aED8+V6jBDSKFNPaxQlCKPXU+CFOBkzQJCuKP6CwmGkg4OnzBq5a2ty88fxFa6+10/LYPmO/+/ASPihm",
-	"RW7jLKHkR0VFyHUoyVuqelTxiMIEQjH8rXHY2Ntr7u/vNx8/frzbarX2dp7vNYIGCOC2r5siP5NzFgoZ",
-	"yx6n5I2JqG9gD/vuIhyPH+/v7+zttVpQxdTK7fIHLJBnhbt1T7BDRyoVOgvY5xmxbYCHG+DhXQEPUxm2",
-	"erk8qbzNLdNy7IeTFr3oc22kgkopeFPUJO8FQ6ey/3Erl18D9alcopXeJoNEG3LJCHU6wIXAoPPWQetF",
-	"oTEdFi2FFoZ9IMAgjR/610AUeii5wB6JHLoDjiG7h4alngEccnZMzI+MvHKT3Ngu98QYuAErYoxZtWUq",
-	"qaJ1V4fObQ+cDfJ2BvJ2jWL1ttjbibwZSJPXWEMd8lShASb0fz0iHZHEcYeEMaNWcXbVo0nHy9OOl6wA",
-	"3FEM6jP7bqilIN9ldeZVYHyne7FMapYLq5P3hOmdzdmunckD4/ANsvdPgOy9a3Vy1wMOZ0N+ne3nr127",
-	"n229niaYxXxPU9EH6RdqU+hnJt52ar2+nTO8kgGyziIza8lVNCMp+rywxkUATXtTh/pMx7Vlq9wIHjpv",
-	"pVOp48rNTXzDV6V8dT4phAqk8k1zVt6tMJOxYLh8wISRvkhMinP3k5/gqFn89Dr/3gfNTrmZzOem/HJv",
-	"mKkGM/EinXzTvOT6BM9ko2L74AkNZoJ/yEkOsoOtAlxTNzREHcB4Bpd9dCN60AyWawI7k7di2ctaDW9Y",
-	"ay5r5dpaf1M+HBfnnE5cKngj7rU6Sdp1+6Vrrj1kEU+IYkYqIQkdfv1fmkgScUr2Ws36DpdCO+Y7Dt/l",
-	"vTzl0bs/Jyp8E0+rKT2gxd0EbOAOxEh61k75QGqjowQdsMVxUGQSBnUhZuGgYHg1cFB35Z5ZBAZV0iDK",
-	"r3faJCrnaC3DN7mfHzzCqabf6X48TfcMcCpxFrmvvmF4E0auK+FN8PP9JkFX9un/TV62fQNMq/0oGsEa",
-	"lvbkn4IX5RKoPy0Q8oEFuS8EEe7GTARRup8bBNEGQXRnCCIvJlYu+SbUm1r4Ibh0bfghVKEuxN3ih/wC",
-	"b/BDDwk/dGu2mA0fqiCK1l2dOLc9bTbwoVnwobXJ1AeOHlpSJV0Feiivcf6VKfBtRWjtK6obi6qR94Uc",
-	"msnUGXLoITH3Bjn0Z0AO3akaeb+wCbQjN7CJTaR3djjK+02rYRP3qRWU8tWqQBPwzHqgCbh0A5rYsFId",
-	"VqoETXxznHQbyEQZ99wKMpFTWTeQiQ1jlTBWVazznu3WasRE3grbICY2iIkNYuIeERN3JEWyg7aG8feu",
-	"ni13l0bcqsqyZIPO12aZOgorC9xUIR3gjsI4BvTzGyZ6pt84fHoQNAZc+I97tXuqL4+fKH8aENOKnhYz",
-	"Gq3oUa4DKis+zN18KWXMqFh3W7uHYsjfN9qjyhzPfb8OWTW/p1Pu6sYdEcqMCFF6zSZMtJ4wUX6z10OG",
-	"tzRoJ2h3N+biavkChklZ/UJsEZHLFPAoAIA8MRp5HSMdC+E5lxPtUS60IVuUDLjWXPSwCUUcE3v8DRgV",
-	"+kIIKZjDQEp4M43jcQAVEuHQa5ITGvbtg6kg7DPXxj4IX0K2OjzqbNvHUtB97XM9RMt1g9Z0wIg2bHgh",
-	"tjqCjTrbQcHFzItewLS3MJ7R9pPrdE9YrFmTAFDxknUl9LzIdSyG2icXgnYNU9tNcowVTgd0TBTbsW+c",
-	"8HNTrXlPpJ7uASyONGRsSdD9Vq4diasJaXQPQTufkHz4pbFQR2ofjjj80hAMOmeWAMtubm6CpQ5WcXVv",
-	"0b+FpDbiZCyZWaq1O7qJCG4iguvuTYBS6I6Ot9kn1Y4Db1XaiCfQ2AD9qDn3a/qsRxgoLDbJOiSjvkQs",
-	"fUC6Sg4QKybrGJlWePzkBrVGSWFfg+COKjPgPIO2bfyjFbaCuPJL9FDUM+eMrJlKUoNe3/oHPuiggZvF",
-	"fJPYr9+GJWZX2ShIyEFGIw+CSQr69Iqrsb/E9kwGIuR2xlSEDq9MoYlBbA6dWQGmRi6eSbak4j0uSGfU",
-	"p0bT4dDaHGheOFPC3RhcCI9OTtHOmNrVwc/tZNimpmPNGcgvaZJz9xD7VVfJP5ggYEKMqIp0k/wMSzK2",
-	"9ocZ8ZDlW0cdXYjilucMGyG9jZS7gRhZehbiuo9vZ1WsMHIjJMRnG6cs4pG0U+xyNaCRbOLRnMTgZaxv",
-	"ddQTRj/nye9+wjuFIVRpB6k/s9xyzVHuBq++iRvV7skHMuD+zQPFYmhGWaUonbEe10ZJTc5YTEMuBY2k",
-	"PnSt0Kp9VVM5evmTErw9aWrJhZj4OUyUYsKgpV7RSi13x5mbwh15HPzrKsSFW1B/Rm00qArzuLBK36TK",
-	"hG0+dodKDoYezYTH+4qVpYsUMhHKQcorhBp+Tck1pyl2t0leMc1+o2RIE00VoCl0SCOp/uWiQTrQ6KyN",
-	"wz4k9vDsQN+0kMbxEaHiQuTVrIsGgEeMLLziopHqX/ig7TQDTLDPaYqwV8jgu8tEc8G0JhEdN0mnS2PN",
-	"OocXAjifxrFVtqA7W9Qkx1bbgltxXR9pYviA2UuSIeEmr0AdwnWu/6IVCJc0vPIiBRr6lDZAhge8gsGf",
-	"wjsat1CO8muaKiT1hAa+/Bgp5o5dpG7iFTIKl4hFbg82estGb6kpt5GaCXWUU7cpkpPNRYENUjzVTZy0",
-	"1UzrmXCWD+kzNNGMOUXE3XbkW91hS0g5ElXOHZQPH/zb7gvy4rtLrQh7sSCCxk0/Bc+s0/fk3jXf9+Qp",
-	"4DtCYiDtpzO/TQfZxYpvvB8y4aLONI6ZeqT9IOwBT4lKhMBG2kimAVTMAfgUdmJtkh/B0wKmMLvGmjvm",
-	"QnT+enJOStjaNQWHCztlvPmb5AJ58159Inm+XLXjw3HC/bg83MurNAO3T9+8RrA54Nckj/4muVii6+Hi",
-	"B/wkBqySFrPo/ZCJyEoj1D2wtpdzFVhhFIBY0qFiKNSgTkUcV3gQCgpAY/0H37fFcQ8LIVY8H9dyPN7W",
-	"S1B2wC3pJpj14JjRa7a+WI1nuS0hjesdLVEcxDGRynHedqlSbUf2fTPVpoBMptZaaliac5c8TXbBWbOW",
-	"vtKy22XW9CIjqVIXlKeyEm6AkUxzw5LaqGIUvmzEiQj7C2ua0PX+rj1QGw7daKYrFSlAxXcuUhTTyWDV",
-	"MuUtvWJQc9ZOKUpPXbStAchdJlNwKJsjdnPEuhCaJYc7YQhjuOhVu2T/yrT5+p+SRJK8cvGoQzKy9pc9",
-	"Jd3wIsk0gnMoCRNt5IApwjUm5BFsZVdepAYDxX05uhBYshkqPhsWs2FfivEc+86NfY2MMvGmSn7B3/+s",
-	"0PP7tBBzZKazDV/SSARzsCxDx1eJM7ndhBJxTdKx72gjEbdT2Jol74sGsIQi9mwgIcZ5dVmgV8hcEPbw",
-	"Qshul2zBzFiXJrHZDohOwn7KPFgBQ1/x4ZBFaZDWfrbvHSluDBMuTsuVi7QfEctPAMuzAoBwfSGovmJR",
-	"k/xiefM05uIzCamwBiCGCYP88tJ4RMfaDskOIA3PHhJuXDEOe6FOK5dSEvZZWIriwBzpKTa9h+yass1D",
-	"BTlooMXbNnzAZGLaGjIbdOPwcau2Fl6c4v2kzGxk1CY95ltKj0FZumrB7fUWEc7so/nq3cs7CfhORjgX",
-	"KUGA1y5fg2CdodxX717OD+O6Ov7fURQXiFnuCGl2wF9qSe3uQrnnGSuF6NB1ZZ8gKmL6TLO0t4I/ne0w",
-	"ueiVoqiiaBk2WSkuHVngsKTbQZC5xIrVhkDLEtYYiXmPqvquslfvXt5PQNauclV9IViATSz2uwVbRRGh",
-	"/tRwPuf1C5jsEC3pVDDpkRrIa4ZyYn5V/zNfm2/jMbovj5HdgIykIGd3tUR1u1hq1rOiGv4npWDakChh",
-	"s7M3EZf0cfhgyln5AedLWZU9Frh2VUWkVgs/jBLWxmId5U+zlu+ONaUbd6uw+qWdr7VmFPgdKa45tssY",
-	"P/flulTWD2GfRUnsXGqF9AKXKTqVXyQVphdtUQEerIhC6eVtzOx0+u+Qh1eaJMMLkU0CqgwbnQKbnC/a",
-	"9NmYdK3ci8qzCbC+jSeg+8UkZhXfakISA+BIYL391v7Tnb29nf3H53v7h63WYav1D8u4LvfzDKp0UkB4",
-	"2M2iCxTo9ItzP/pzujUVSnRKApuGYhudff0C1cs0QjPKW49UndKZ5lbVy0mxtR+162PHTSm9aqDkmklu",
-	"tV2Xzpj2CgDkFUAVNh3AoW/tTWinFFIRsljn51YdTFr+mF5JGGnqrD3InbULH6f3Eyiax7++tdJD4+NN",
-	"rOjhN1e6mwO1L2Me0fHsjhWGCSrMI0381WkA/gdF/+Axp4IIigU2s2tkl1AyZlQF5HJM7KyqvBc/+UFM",
-	"SbLpsdgHHnmUACZzuawI+4uvzJmO+A8pWFXUyd4wGXPig2TQONzfa7Ug5uQ+tuxHZ8PDMkKO8zqNeLck",
-	"Mwu55RbauJX5juz4fkY0aTUFGlsjeZVhpzL72O3NvZrHcFq6w7f1Yqe1n5H1seDXTOmv/6G4JBEjP8TJ",
-	"gAma1D+U3QTvx8T1qzub6jdxou87ToQC3lPDbWTA1FE4NxCE32dSYBMMejjBoFXSzW2CP3xg+fF2fUxe",
-	"u2c87M55MIkaTfNwst86C92rSsRTgvBU7b+prxCVWgnuMWmzO8gQqUggU4wONKHk5Yd/I10eM7LVOeoQ",
-	"qUgn6BDNLHkZFgXk4/mPO8/t979wEcmR3tnbf7K/+4YaLnb2AuLMZ6vQn0plkl7CNCNSXYgT0Yu57h8S",
-	"IQds1yo9AeDju1KwXSi2tiuSAVMyIGxAeWz/DBXTdDcLsIjhbwEJqTKMK7prJ9eVMZcBEdJQvQuBgu3m",
-	"hYD+AEqOXOV/nTW9DezQfeejXD8kTMWmMaa39Cn+qOTIV4IjXGjDaERk90JEieMb0SPcNMmZHCHSmcbx",
-	"jlQ7rj/AIaEwCgwUCcIsBWBDBDzWwSBz6GiEMEvTd6jpCwE9uiOMGiHMmYQyEUZj3sKIat/ZIEhdHvaB",
-	"XbDBA3wtwJ/te8HgYG5hymQTUstLTytzjDqouIx1bfDGrJV1rosCbByhmoxYHFcZdMv3HCpx3fKYPdKE",
-	"iVBGXPSsyWlYaAeHaR2XgIWvGkifKs1MYRRMWFPy10ZiujvP7X1a7jx//uTFzl4jaIxyPGCZtTReXGUq",
-	"GPbZ7Ib6uih001lfckGxmPXEQ+9UrUc5X+ko54LrPoscCUy42f58EalNi7o1nYNIZl6AaET9vPzwb6s7",
-	"E3N3aTjsdi6BJYGBJs7LeTEqxxRrV6+q2A7HmdUcsWcMyvg/nalyr6Eq4VZ6hZrZrYyP7Ek1mwaQY6xa",
-	"7u5yLZNOzk7JllQA8NdjbdhgG9WfLmORJoaHVwyLRktsHV7pAX6dH9GD7wTuZlKvE7if9saymZVtAKRU",
-	"WK8cLzlCm8VL1bisl16zL1K4r3iueQ+KwmkWKmZQh8b/yVZn1NcsbDebzc62ZQndlyNBpIjHGIcALsES",
-	"kiK6EC424b6SXaKkoYbt4OOw/qtlKYgM52vMGUk6+G97SE2/4wU22fpgqIioisgv7LIv5ZXeroZ15Sjz",
-	"fjMdUEe2Mz3Wmmvz9f8VIafk/Ov/DAUPqZV7gAptD+gQBsc+I3lY3vnh5Oz8OL2kcWinKoD5c1edvG0f",
-	"vzt+8/rDSf5KLtpDJXuKaQ03hIobHtobMPsx/5q/fjw+e3X87tX79unJy8L7RpQb0J+Lr/zxtX3hP45f",
-	"FS6G5JQIJe/C8uN+/O+5AfzCTf8DEGelApFdHGRqxATPbKBom7DA+nMsgVkILTkqFj0pSrSk+fX7pjhB",
-	"JgaZAZmgvG5DUSbfhVJSg5M3IJdvAt52e0JeLYLNV4QA/QbaEHEWR1gU4oh0sjO7QxSDCvjo+xz1ZczI",
-	"gA6dFeGqn+Tm9chrOhfCKUcHrT3QwKhi0LjUeTArsXC30m1WAYfDSXlNYp6KQ7a6POY03m4soxfcD1Zu",
-	"I0M2QLk/i7KQguzWpyzcrirqrLx3K1Uw7oNGonez9JliAXGNn0EXn7IOrcmK/+7wqBOQ9JPhA6YNHQw7",
-	"wYVIv7XPoiZRrJP1RSmKbW8VH5NLGhGp0m7c6a0BrLJ7OnRUVdCNmo2YuhCmTwV5QgZcJIZpiKlRQRJx",
-	"JcCSVqXHBaFx7K3otA33QWsvKLTUtva4PzUuhF042JE0kjcRvnOU0JWKbBV0uY438tqhjFhn2042v4pE",
-	"sZDxaxZdCNe62zd12W+1cB9kYkI5YKTjw32sg/Wc3YnqhgznIw4S1wlWJxvcI022LscXonPNlOZSdGC9",
-	"LsekI0MAQUbQ/8+nerlH9al9AXH3bBfaqMuJx9uNirlghOoLoQ2NWdk4yVY6Ibim4xLSTs5OH2mvCEA9",
-	"qAGFck2mr2TS60/Tz4XIqw1HhBL8mN4oSQdN6I6v85CNN7dcsMqCcdNniqTLQ4RUF6K4OFnDnRYRdGBn",
-	"k15fXoYQNjd3+J1cI2JwgqshDIhHWRYHzMikMXlUV9Q62XfA0xnFToI5L0u5beY7h9RYsm4cNv7br62d",
-	"F5++7AV7+zf/1Fj8fSmrLzDHVq2KLsumDrqaYSA+ZZgM4LbG3v7j5sGTp81nz1/stF40ggagAxqHjQFV",
-	"nDa1TP6g/+oe0wzlIJvpW3sB+WAvsBvfl8J+u3XwbDtfpuMm8yCBqGgcNt5/2EGEZqu1t/+4ARcoWI4e",
-	"VVQYTv1CxfI36grSX/M4ZuQlE0ZJ+1CudQLUm0u22HtuKTUj7HweRut873GW8zhU8jJmg8Zh493X/5Sk",
-	"x2JKGOnSP8glVUncl4S68iFEQpxdMa2lauKt9sxup6VJ7Ct207kMlYyS0LQnyyPGNGJcUfKjktqQHxVj",
-	"5OBJi7zJ+8UKDjrHf43DZ7W14XOQAMiKd6wH5159ZoVDeeOpM3coQHzEnxAED4jtI9JxErRDNB07GAY3",
-	"TtDeMU5wozXO1hpZmCj76sNfPxUhhbCpmRKJR5FrDV+hUjqZWdQpUWXbcb9NRJKn9MpC0GDF6uVrK2o0",
-	"oVY9m/DiBtXRDTz9h4pdc5l4nZBcMTbUVu1wLYYjFnP7iekLYbWs/QPSl4nSZCsRhsek4x/Qxge02ech",
-	"V0zbY3s7IFqm8ZGQCqJH3IT91NEWS9A6UecuPcdh1XLHuPNr343BPNuJDovtXOUbD9pq8L6w3RN8+Ggy",
-	"MrEyW8/dvfuloADcLMedpXC0VEW3D/ZZTnmbaMukGrjV7ZUre7OdQtSG1PQzlaaoqdRU3PZq6W2l5WTP",
-	"vZ2moASGg0U6YxXZNkjhjcenr8kVG+eQktYy8GrmYYUJdyFq23BHAKKcZ2mRSUNr0pjwlpaCjp5zjazU",
-	"tiKVptURTmRxS6rgf0VDeL4xhU1LvTV1xoYMkaiUON17cngghrkB25p2mX2kYkaNK0yxnKlqbTFyO1Ms",
-	"GWqm8hET1MQad2ApLGoHLKqy7523Xhw+/rZV9umQeKq3P19Qb/8IO/ltKu6/+EruRRaI0gbenl8aG4jp",
-	"dx1pTg+fzAK4HGPVpfIjejFtoyoTI+tpfcvkofyD7q0h7NKA/fKnpSWjVvC0mNFoRY9aZRE7bFdeu87e",
-	"e7z8pqxCs2I6iQ2Qa1UiA14yqzDz3GSK9+7IIxQKmtGuYarqddZ4XryYXvUr0d9S9TYjv63CfTmWrAcd",
-	"9fz7HWX986LYStHU+a/XVcHvDDR6QIrC0zlU47P6PUr9iep9VES7WQU/Y//RhkjBtr2l4znQlya9ECE1",
-	"NJY9e29A5BBLasRjTOlKq39YFTxXTYgL+1SiDRvORn+6Fbrfun59KgSLrUEK+nOwVKU/XIp2MiwvRfS4",
-	"WIrI1/1Lq2cr1rVGm+9AYgWEk6uHjQEVCY3RMWRlX3auXHOadcxYCLjhFv7+AJ1+52cAN9wlf/rUqw0C",
-	"c2059lY8ep9bJmvWIqNL1OH52VaFYd3FMV6L3zYV/makTa2fkm6TSGXP9roZVJ3fO0QzqqCfm9VAwaEA",
-	"MWiyRcMQMj3AJUg1I7wnpGLRNmoC4GjEdnAROE8p5pJfiLIuK6gt2LH5nHNdZQW+gQnchfk358qfQTVf",
-	"UXFxO6t5hcW1TFTIGrM83SV2xjzaEGGcROxYhX1+DXkfa5Qzdpbz7QQg0e/IQIgdRXtZgZ/XZRKcAneR",
-	"Hr9mwvKl7zlDFfMlFQAB0LUCFUF0MRdX6I33XNqsUNntBt9zDW50zziWwXZ55ywUMpY9TnMQGirovw7t",
-	"z01/e64cGSWnSuohC433msPy/+XJE7K3R148f/78+c6zZ8+e2V1ybAnoIs0Nq69n29W6HwUb9mlGbNfv",
-	"8SYJaqOC31ESVIyiY7VCMK/0lBRJmzyBwPHhARp9ro1UY8I1wTuiJnkvGDpC/I9becUuyHVq2CaDRBty",
-	"yQh1RytqVRdi66D1AmvdjLhm20cuOmmswtQHkssCN/41kKI+lNyl1nJDtKFjyFOnYanDHIfs5PH8cm+v",
-	"3Aw35d7uiQ9wA27LB/bYr7Ily2mhdSdnyq3Ok01B+eqMu7VIzTtNwhNJHHdIGDOqoIq8/bFJOl5qdrz8",
-	"BOyMYpAgoQk3zYq8uuVU0FUk1GUp9Oh9RYqqzzz3kyQ3i219ZbUHxL6b9LiHX0f+blTBXd/ffTYywfKB",
-	"j7qQwi0TdjGi5wLIE5sHZQDLr/D6B11BKD+V+f6dwiJunMmlvHCeuUPDCTr5Bs76aV6qBfKBYp5ZGHoa",
-	"cGofOMFAlexzt2igDYjiQfJOBfbim2IdhwefyTXHJqEx/4N+/a+v/5ul7TNK2IWcuKbiUIaCXTPl0aCo",
-	"Prui7lVM9dGN5UHzE06iRpxB9nwP9g0nzeMkn7UQy943Y2+WNjyhUZQzpu4zFjFgWtMem+qBr6CXpyR0",
-	"+PV/aSJJxCnZay3Q0BPndj+Rg7yRWh47sCw13mDNv1eH/i+KG5aPFa5ZeLgDdcBmHqCJZirwrTSoiNKE",
-	"rUvW587Z7hi9WVb17C1bp+v0LSvP65CEaxLSOOai13x40W278Hb0UIIhRcJEDIl0ZRsPUrZmagF56y53",
-	"1X2JZiLSaZIaxouxXH6aJG1nqO1nqq9IN6a9Hhr99tYMkFlh6fv33VvCAs5iRVD+BVEtmL/kliCFt3xa",
-	"e8aUe+N8FdATz3eENkl9WX7u4IiHDFSf47Ng1s/ivDoX9+g2sHFXlFKlz7gBb8yDGSGoSYLK6MmL0DUQ",
-	"1G1sb4/nqTgvfuGmTzoIi4K8ZMz5HfV52HceK6g3gTDGSxZL0dPEyABqooDJjdLVB/bHQxYRLi7EVucv",
-	"T56Qg2e51NtOQDoHz4qfnzw5eGa/gM8pHMFqKIIL0ycR73EDFcW6XnWBPPWYC7bdvIAayFjKNQBBpws5",
-	"2GmfUVyGANLJ5/mrETR2J2fYlKiGDkRloNGqJCmXSTwjA6xGIac1SR1YyKpzyUHz0t5FntiyOAOjYf87",
-	"OqukIrGUVyQZOmrNSRL3xbpgku8sicXc129z9GckOWnuPT1IYZHaMnkhAOSglU1ynN6Ucl2+yZYvHKvJ",
-	"QetFrl/VZ66hogHM75Em3MoO0omYoTzuHMFb01chFghuPn3/4Zxk4g19izDE6gyrU5fPdI+V9X3W/9be",
-	"3jZ58ezpk4Odx/t7rUwlHchLHi8AqoQ53Y9vBJdzhmsEtmaDq9zgKu8QV+lzFlcsNwu61FxoJTYzRVGK",
-	"B7pvVoISiuSjedjIL0VSIvjRnu32DijSZZ/DFZEj4SVhNQTSy7gNBvLhYCBvSbOzUJAV5NC6m0OgjPY3",
-	"sMjV26RrEnrrAUaCfjgeQn0Wk0cbeVepc0uGUnS5GrDoKK+ScqNZ3LWGZpd/ntVwYEllbxXISJ+C3k6n",
-	"MLMAbHo55NeDOezt4QX1wPuBVM4UAR5TeTtdcAOq3IAqFwNV3pkeiEbnisu8vgFbO1MfjYS+1hP1S1zt",
-	"kiaxl1sj2ox46CodmrQLdbmTS1zdvzWMyuxCZUXcLc5YdguxoJS0q7WIxXynylLaos1pSxtcwfdp0ELT",
-	"dZpnfyT9uxNpu19S/pwwdifULZGXJvPtzo/COXi3pILO9lZY4VfbG2P03g5O2JWU4rBI+tpoLlhV1WVH",
-	"SpVHY3lt5ezgmVVXeR5oIA2wWcERJYrVbtVM0ltcKixWhGYRiSEO0AXwhc5AGT2ZhbUqg1bZMB40njWd",
-	"x3w8Q7by31GUaJjf5zUEmmf3YM6RbqqqALFilTtLxpbAATwEnkxEHKVGvoDG45QYNhjG1DBXCVuTARXj",
-	"C3FNFbcncFqA3F/3SBPoWNiHcuCzgjx+fPeq2k64WiV0GLl09QgjSaDOs5Hk6/8DAFLWo81cQY58R0KT",
-	"NV2GdYaZ+Hof7in48EgCC/vWhgNCxdf/iLlm+a+PewlVERV2DOzrf9H8b6dK2uHZJSGKGa5oRBfpjJwu",
-	"/T3Fo9Kdr9Kw/QWbmNQmJnWXMamcSFpWYGd6eir+58LK8qJw/cf1+rhu4/qf4fpfAW3df2GEJunA4Vba",
-	"mNgqt5l2ceihyTptZmF1kA6POtjR6EJwQ7aKvQC0vZ2b7YB4H4tMsHxhBO4yNvIdOeDRMesaApgynSaR",
-	"eaUGoSv41AsBjyUhFdaIvWT+arJ10HqxPSM4sbySsooAxQQOC7UITQQlvuud1VG69FLxkArD5ukm5P/8",
-	"9/+R3tpYXF+4p7jFn01ybeIW33ev5NXqGcllzMOscZaRV0zcVMOIfVcWo2gIwQjwJ+m+HKEs9518Dotd",
-	"nIZKGhnKOPC9kKDAaqKUle5W4DbJa+OsRiEvxBUbYzw4Eb3E7QGBsXlXSqgYBJJpDE2PfKtivCYDIR6U",
-	"SWerNMG8c52L1iV98u+pEEC4SoG3hf0SEs1cTaBlxcuCfL/ixoznlkQy59YWktp23s0I35SpIDMar+FN",
-	"uNEBejDBO5EnyAqHINxTuxvv8c4/6M4frZ0X7Z1PX/aeBk8PStvyev8glqmfnfGewtTdxcT1GTiEKSDy",
-	"C3/wio0ea8MG6dfsmqmxx90C3nZLJ2Hfkk6nrDx+JyAXjZf2ByPJNc/yGi4a24F/OOCzZyLlz9zcFlZj",
-	"7rIOLw6yyp14AiuH6/gduRFVunOe6fw3q/MhlvnnznzDmvusmgu9nzWNWRv77WWS4N+YiChRDOpPRAso",
-	"sziv+/F8uTWdAcX25L3xe238Xnfm90p7Uy0rYVJl1N04F3iNkFqML8BJ6Pr3CJmvjUMSzXSTfCicoOgA",
-	"8Mcph4t8Ohw5aL04vBCuNCMxfamZ731aDcVOJd0Gi/1wsNgroNlqNHYVRbTu6CS45Smw8cNW+2FvTTd3",
-	"44Q9Y1bPgeKyaaHZCWF5NGlaZN5NX1trjndzWRVvFa7NghrXZWF/CSXuftyRs1nX46gfFAtvHJIPH0i9",
-	"OiVOM2O46OlZIcsP/po1Mlr6jiqvm/fF+AHfktsekmvAHmbuNNDZVvitT79axaG2RPV0LjSPGOl0GTWJ",
-	"YroT5C6Mac8FEyuOpRxt3cPB5McMzkSpTFfGXLaVTOyY0tPF8AH7A7vWHw+Y4iHdfUsFTXT9M8xP835O",
-	"sXnM5c+xFfHWN3uSbc6Zhc6Z28mcqSNmF1pdzQhWMcV8STTFKHT8w6xDKAzV59qNqEk+sFAxk68wq5hJ",
-	"lGCREz6jPjN9rHsxhqs0M1WxJfuKuzjiii+qYMU/Owve6xnaZ46gcgff8uQdNIZJCR1/sISZveqSakY+",
-	"nr3B9pLHp6990BMJPaRx7Ml8xE0/67ukgcbdT5r3hIaw04hd9qW8whI9zQvxfsANym5kiVxtgmsaJ2yy",
-	"vYnps0GT+PpMNB2fe6e6ZuqRJhHr0iT2b+eaJHpmXu8ED93DUW7n0U5U3Dhs9I0Z6sPdXTrkzcn2ehhU",
-	"PGwM48/tmF+z9uOrn18Mfnj2+d/2h2+ei7ODRtBwS9zGJW0cNkZ9zcL22+7ff36hnv/17//+uzof/fbx",
-	"9NXz129O//Fa7r+hb+iH0QIYm/xy3RPOZiOMNpbtt6NxfFi9eHbah89VqJ8H5O8g6JWjaVHB9Ac6HCpA",
-	"FHKBIw5yeRfsM1b3nZcZEXNtztPBPejsID+N+clB6W58j9VOTW637ypH6Iz1uPbFgyvpt0D2aR04qOiY",
-	"9tyOqegldhtzNeOqM348SdwrpuAS7mi8j7/+R0C+fNm7ufn/kQ8JBczygESo7/Cv/yXJly/7NzeEafP1",
-	"PwgbHJIvXx7f3DTJMeYw9hlhA/Lly8HNTSNo+IWwWoRp/3CW4RSkblPXJSOijaCRJk7ZzXwnB4xEkoRY",
-	"iL8RNE4dzE42gsaJoUN7C6QYR4xQ92YK2UmN+vk+fuHvB/SQbnulGw9/34AeNqCHOwQ9TIngVYBxU3E+",
-	"N+cnJwzXfgavjfM2geYa9adXQF/fQuLPsZDoPluRToBeguV1gpU4CEqUgeNKVWCQRDKBrNtZysDCp/L9",
-	"GPt/MtmwsfO/75SaNZ3mggrjIoGzqy24uEhq8oPngMDDocmPAy2aRAlXORZ+e6R9x58msVx3xaCxv+7L",
-	"kbgQIIi5wDiHX5AmOUba1ywilyioUbJKBfdvdY7PT969Omm/Pz05Oz5/f9b++8m/d7YDqN9zOc4Ga986",
-	"w1iz19yrqYZbY78bUB43DhsDazv9K5Ofm6EcNC9VZmW9tb+QDzL5A0BEzlXdDmUijBq3HZD8yZPsjhP5",
-	"mZyzUMhY9jgUbZiO6H6gsn1Kk1guItTtst2XoZW9O5oNmgiASJE8fXDBE6Qli7vFt26MndWKxyydyxse",
-	"UlluPPz1082nUmPIeG5PZaYTfZksdEK0VjurKtdm2sjnfnpOLdUmKu0PNVXX6j3oyS5vfQRYc/YZN8Mn",
-	"SXIN1dOw0uN22qUrVNzwkMZVrUL874WhurS1SyljRkV1M6ycibBEe60ZeXtWimJ+vs67448I+0xDQwZW",
-	"H6+akV8YFMUVPVD2Wq15TVAq5uzqiq2onZjPw1vwaetvIFbDmY7k+B250tfeHSzNrJ7n0Vl7KvL/x97V",
-	"7baNK+FXIXrTBEdxZLdpm+SqfwfndLvAIu1igUWKhpHGNhuJVEnJaVDkafZqn6MvtuAMSdGx/JMmddqt",
-	"L23TQ4rk/Gg4/L5VLiFvcjnfIJfzXfKFxftyl+cTLjO4ZXjjXwM7hrsC7iiFJHyiS/9I/V6bFtEgQRw5",
-	"xDhGoAFuzu6bWS42pLJEudycHUthvGvssaeMrnq2l+p9556lCCnMoj7vG1ZwQ50lLCJ4awFkjmULh7ck",
-	"L+Vm8nvR5s1Fs7tR/Ke0Ddq9hJxW07suqMEtWIZOd7OLqnDLSv3cyoy1usfsV1ZnHadsHWPqxNrFtrx2",
-	"26lYXau3WSMLMFOmRJig0PUYNOB587SiO0Ow7HDZttqo68+trripb9NTd+ujBlWBvGWFPEKhhvFpz3cY",
-	"2R7rSx1dwGpKQQPdaMXPrRW0s769WtSihEJIWKme7oDBxD4DouEKBOEzNS+AUGxqpbYDxhTdYzWJg9lG",
-	"9wR5gjpgvRAl1e0zCjlKjqVPZRZiiG/DBLYznwk48oELU1Zv/fP92CV57ilWySJQS8Q8FuuuzPthXg4x",
-	"/8DbBFndbpPv6UWxMS4Z0Jm5sLv8d2yxfhplzKDi8Hw1gTDMTs+8NKL9beX87ZFtfLmwV3+4RvZmXq/X",
-	"zBvb2QxZ42+p0Laj5cqMT3qFT/ve5kbQXIVunDJ4FfZ0d9dCFlmErGWX7U4PVv156gfFVedx6iv15S/F",
-	"Xinz5W8bPFo9OnCG6fI6WnA356A4vwswtuwCb4pNN8Wmayw2bUjlr2NSQqSN9mg5opYwxMeBmKttxclE",
-	"nYFHnXSlJkzUbKyK3FDNCTY2Nb9w7hDYWJhaaWwnDKu4rpkaHh7LHPug5C5QVohntZhAqCRY+E5KQ3fW",
-	"bznWVhibMIx63gBv3SHwFq3A1+7l+Vhb3fshXYs3uJEn+LcVON7tEdtX7KrZoGttxdAvgiWkkTMNHyCr",
-	"6Tq2M7OG8ZopmcE8nJOviwNvo+7ZRXTR9F0rrLubiuWFiuzQSjYKvbmZvMaq45uEdR60gSBQdj9TxZ0n",
-	"8VyOpk41vMi+QpKQa11pRKFHQvNRo+P7nHMQ1X23N6NYnHe2QZe3Ndjlw2FNQBvUfkJIdylZw8aAxQNi",
-	"JCGnZNCbmsuc65z94eEttk7co+6I/CQ5luFjLUowNS+rk4SFL60shHI62Q41rgEyzM8Z4Tn02AsoxAS0",
-	"sBa/yEEzpe27IuhjWY+5ZHusFLKpwbhr3Zyd8pyFLrDsYKhs0O1vyeDyBFjaPvEloFNhto2Qox57Gj2D",
-	"yE/CwWfIjPuIepCmjI+4q9Z1aXEv59An1LnWYmKdkmqQnBJ5eAgM51iWysbpU0tAtRI+K37Ks7NzrnPT",
-	"fZ6EI8LldOsx67pwe5FNbTdY+3wLd1hUBjhYvQxwXmdhQ6zMFZDu7L/73E/6g06KgGX9hY1wjWdc+pA3",
-	"g05vl9l+Ru5u++X7J8NfBnbpxlTr/p+9vYeP9/f7gwcP9x49tubR7QfUZaEhc5os5Cl6loRklWb0vr/P",
-	"/7RRGMj6PVqHQTp4tNPv7wzSt/0HB2l6kKa2QQ2f7K/PVMly4h1SGVKH5Iv/RvPhxtPLfGH7tSBVXk4w",
-	"a7XeUMVpyJFVmqozPXsUzr6UbtX9FIZKw5rZle/Cdd8yUYmbTcY9alKwUN41e2875ZrJ2+z41rQtZiro",
-	"eSXi4nmEQ+ryyq9VxguWwwQKVZWAKGm27b3kXotBdLC72x887qW9tNc/eJI+STGQd6O8KvF/wIt6nLAS",
-	"ai0yQ3BRdoNqnhGgiMBj1CFocO8Z/sQCkYG7uJjJL1VaTYQRSlpvceUSUe9qcGDmcDpnvChAJ+4oxQ7H",
-	"v/lEIkJMNHcsHroFJTj0RUKJjB8owBLNiHmOtd/Wc29BWWkw3Gwj0Vmg4VF6xKVwYUfvatW4gG6pWANu",
-	"2FZG5CtOaAWqKiBh52PFSn7B7EpYx2+sl+UFCzJ7M/XkXd28Bp4bEqyVqfAdUqqaXUAdxh+LKmz7DjlI",
-	"685kU566Y62Xvf6jh4nn3a4V4/LC/W5DgzDMQMVN84/yo/4cj3j3BrjCgcO26Aue28mKcPwJlO9jwwsx",
-	"FC6868Us3wRUO9vJ/2MZW6i1RM1rth3lOeRMUdKSPk9tvejfHcL/q4pCne80lRU9AplzL9ouhzXleVNA",
-	"TlV+fpIi8cPw/znTE4LN08YICcZOVGH70djDudJIdzRWjVOfsSpEzqfUx/+jo4tnTXHGREmRNS7pzBDd",
-	"rx1/DjUR0yE5kjE5+KJ260TT26In8lPV1NObvBXU0eMbCu19qOoxHdFwu44pdCbbFT9GMN4dasrLiouR",
-	"dMYxF7xgHxtoIGF4XsUMGGvnTGIVrKzcNkeIvcMIXiobQ3bm/K/Llts20SCsaOhaB3eriQ3pPubLo98C",
-	"BXx8TcaNsKWFZVtY1bJNUzpS/k/UbhYhiMpbwgsTFrHQ4gjd2ooAFih0qEeggN7bdFeR0L0nWkHMQMTA",
-	"ac16wjxTVVzz4Fm7KhujRYaDmMEu313+EwAA//8=",
+	"7P3bchs5tieMvwqC/x1hqTtFUbJ8kuIfe1S2qsvdPqhleVdMlzwklAmSKCUBFoAUzfKniHmI/QDfRF/s",
+	"2HM7MU/gN9lP8gXWAvJAZpJJipSsMq9sSZlIHNZaWMff+tII5WAoBRNGNw6/NPqMRkzBf0/Oac/+GzEd",
+	"Kj40XIrGYeO8z8g1U5pLQWSXmD4jiplECRYRefkrC01AulKRzuvuzltqwn6n2QgaOuyzAbWjmfGQNQ4b",
+	"2igueo2bm6DxRoYUBy/71sezN/47oWLUpJ+ZN+wZM2p83DVMTQ/8gYVSRJoYSUaUG3LJulLBQtSYi17p",
+	"0FwY1mOqcWMHH1JFB8y4nXqZKC1V+fw7gn027RCe6PiVDBW75jLRZEh7zH6N28d/S5gaN4KGoAP7QXyn",
+	"MJUB/fyGiZ7pNw73W62gMeDC/7wXlOzB61flk8IdfKQJj9KvD6npZx/nUSNoKPZbwhWLGodGJSw/ka5U",
+	"A2oah40kgSdLPh2xwVAaJsLx39h4ehrHJBH8t4SRKzYGgjF9rslIccPIFiUfP75+RbgmlPSkjEjYlzxk",
+	"201yxoYxHWtHc7CZ2kjFIqKYHkqhGQy2f0D6RxcC/kwH+JERN31ChTR9pohdGtOGUKFHTGlysL9/REZ9",
+	"HjMYs8uVNulDKhE6IAetF80L4bcLGSXbsNx6d+yCq47tyZMax9YFzqkgKMuXHRJTmCCNjgh120Z7lAu7",
+	"JiLYiKmUTdM17u03K6fvuLVq3nu1yE2EcRKxYxX2+bUlm6lDj7UkMbdzdM8QxUKpIl3FBByHbPvnC/OL",
+	"WJcmsWkcdmmsWTqjSyljRgUKFz7gZnoip7THiOa/VzJfDO+VfuyJ3Qn6mQ+SQcaG+FO2K5m0CBp/h6Gn",
+	"5vCjYmzHsM+GaGaXd0SGfSkYEcng0h4XVYwM7JmwiHB7isAnA2qq5vzbLWTFjeV2ZCAQaT/Q6Ayp3/4U",
+	"SmGYgP/S4TDmKLB3h0pexmzw5181Sm/2mQ6GMcOlGspjR7Kej/pUkz3CxTWNeUS6nMUgfphS0grSX740",
+	"4HeNwwYb2LeDxoBpTXt2poNEWzlNqCDwR0KjSDGtGzefgoY21CS6cXhgF2q4iYGk3Xfc1zMplShxSA0T",
+	"ETt0KziEJ/EWuslv4r8o1m0cNv5/u9ktuYt/1bun+C5u3jSf+kVzTQY0tidnry5FKC7c/t7txBHp4BZ0",
+	"iD1JTRgN+357boLGSym6MQ9vexLHJNFMoRgEYev2MbZSZEzYZ64N8GG2my+y3UwnMWsbQ//QqjfRD6z9",
+	"9BkJE6WYMMTOlgWws4JwL4Uz4Z2t114CXBNteBxbmS7gqr8JGj9KdcmjiIlb0zrXRA6ZgleIYCzSxLK0",
+	"V5RkzDSh0YCL4j4/zvY5m8usje6mT61qp0Max0w90jBJMqBjIqSxFIN7l64KNuy1MEwJGp9Ysl1g0249",
+	"02NBEsE+D1loFUHgmiPY2o477jaPOpYKhOFdzjThxspO0AOYuoYFxhJP/Z00P8pERLc89I+Wqexede1g",
+	"xXM9yM71nX9i5rkKaXbwqVWc6ztJdBL2nbrnNyI9acMEFQb24pSOY0mjcynfUNVjd3mkeTa/lBGwqLxm",
+	"Cg+N/84I3MU4TQWKO7ev/kh5zKIV3E5ud8I+FT0WEc1FmJk4F43HF40jULQsLYGKRaiI0FYonPbefnba",
+	"+YmSLs501rkPc8/vuOdXxdmZJZauCqQgjZlbmMl2ARYIe30u5Vsqxk4L0HdNEsenr73ABmrgRhNFjaOG",
+	"I7TbOmDk7YCV1yEarTp7KDkzNvdI1ZTc07s5kxFm9VHQxPSl4r+vhNCO3WB4O+BHQT3gWnPROyKaiYhc",
+	"NArPHZIfGFVMkYuk1Xoc0iG32wI/sItGUdzsZQRYmPosykvyD66K5HKH5xYXkERcCTkSAVHsWl6hLsQ+",
+	"D619CfT2UQyVDK2+dxmzE2G4Ga/iOp6wy8iIanurRWAmUhLxbpepnL5Q2NH9HEvnBoK1KWaHmbm3PPft",
+	"Kzbeca+sjrGLa+vA4rw+ly2yaPK6zdbJcCiVYdFbFnF6Dmu4X6Fv79BO/qv2a50mmFBuSPvF49PXzqEw",
+	"VFYrMRwtFucdalNTcFBE1LAdwwds2ksRNJD+9Kx3RBLHliK9D2RqDB7VcIgEDWuvt+2ZuI8V9+PnPsPL",
+	"2VIWmPaWK60WE4LLi6a7tWUkPDjgIjFs25LrcvNGo/HL9B+GinX553LnA/pFwj5VNDTWSHWa7RUbB8RI",
+	"sOZ7gmtGOHDS1OCO+W+141ZDnUd7Z/aZm6BhTZ52rSO6yfu7fkEHGOxRuiPZaG4OQZ7oPqUj4lVqv460",
+	"+hIeAp6K8Iqn8WmOdp33okjORdKcQS3ayKEmI6mu4A5xSl43MYliTfIzN32ZGKu7+Bfso5okwvDYy+JK",
+	"KqqkmoW8C4VjmCYqMEv97Kg18qg+QjPJmk/xuEleofMFPLaZDluYdq1ThenPOymYJo3j913wScwiMyeM",
+	"boJJaXRV5vM8BzMkVMw0yYe+HAlYHR4Z16kHE3wi/j5rUBO1H1/9/cXgh2ef/21/+Oa5ODsw//3p6B97",
+	"4Y9P+n9t6Vf7dO667XSml/0pXfgbjo6e4iIiakDIc8MGeh7HpVvhv0KVovBzzgNevif4Ny9L7OPgGD8i",
+	"VhQQiRRtpWJzvniYWDgsoTiF0uN3zqTFeDR0Osqkn3SK/O12xWzgbtYajyfClLkMX394Tx7vPX26s0do",
+	"POzTnf0j4vyS5IczuztDaqxp3jhs/I9fjnf+8enL/s2/lPFxxO3/wxLh8gPlSkk71tx5XnG0nplIBnaz",
+	"B5SLRtC45HFsnwgaus+HQ/wv6CC5vc+JFPB3TgmVkieH0lot7VBGbHreL09OJzegtfPi05cnNzv/iv97",
+	"XL4V4ECaHu/jjwFhzV6TfHi5yMZqoxgzZSJymlCnyPCHRHPBtP5JJmi8VMh9tNxRkgdWfljryIps8rsU",
+	"7Ij0ZcwjOkYfsux2YQFF0o2l8/TWE3TnfMDed19Zhv5U6j6KpVXzYRIBodaGIh05ZEJ3QOG0s6ktSn5m",
+	"7CpC2TGgn1/jK8/gknE/7E1ImaCB0ST3ZysZboIGfH/ex3Irm5IdY93wowR+y8rEx0sax9Pik/aYMO2a",
+	"+iEGaW6pGVkaHQxNWdQyaIR0MKS8J+rOaCmFWkS3XAKzkq/uFOs+JgyzCiuXVYufry2nQmrqTzIxoUSt",
+	"yAtCf5h2ZNnGn6xgTLQlVeff+VTjs8OYhrfc0N8SGvMuv+UommldvX2lMjXR+S1x1NTwa2oE+V0Cuim9",
+	"HZJhtCAVlinyKVUV2SDjmMIKg4x105NP11RgjML8qiTDyTUTZikjYCHWu3bqxUJEWL31E9uIw1ct8e9I",
+	"ZFkix8Rt4+TjLDkMMrTIrPNeeZ17dHK+8MniaFWT56L3MxeRHM24cT3VQGTEjh14Swvv4kcL3r/3ch8y",
+	"VNdq3oZA8crc+v7EUfDr5UeAW7sal05NATWgn9uO93X5dTnDP8Klcpr/9GsQF5jrnbAPnSUx00VhOZs/",
+	"cJs+4NNLicagMUoJfR4vZlwxyzWSCkU38MTO+v3I7dqi8hNXvZT4nDzkNIXjcS6D48mcBI6lfR55OilP",
+	"HtkrJI+0gtWQ0yqO2J2uG2rWwazAc5AKgIfpO5hgzNwNHCnatTTucg3AinRBA23kcFih8vgBPwJrzKX5",
+	"ARf53+7N44K7pfxvlNinT7FPhWBx/vggHctyQZ8aTYdDe4e5vCQu2kOmtBQzPRsv5WBIRUmswuUusfoq",
+	"gHdQlbCIT427lX4fiuGv0wy2d5Dz9QdESDJMRGgSjGBuiWTAFA+JRPctuKT8716+O/3rdrPWp5e45cNE",
+	"GzloQ47UfPkCD/+Izy4QsWE9Grc9CxQ35oz+/vWfkmgZchqXBjrkSMxzeY/6ksiR0Lh5IXj9ylza861E",
+	"S6j1aenUPn7GumXEVFMXQcLOVBGjaMQq9uqdHDDSpcJQzWktiliNzZc7v7zxVqCcIMeK6T4uqKHgXixn",
+	"391GDmSmQM5Zmh5kOUP/zE3fsuvIhYVy7HxEwj4Lr0jEe9yg5XLNFHgOJpzBj/dXzZFFVlvwtslz2lym",
+	"XoZV3oEH4LUYJmb+vq+Egea7jvPUntu9GQS6CkXN3WcPVE8r7HneURIafs3gVnf/nXGZn1PVQ//+TD6f",
+	"SluE9FoueiTEcchWh0edbcwIFmwEeaJbHcFGne0jwj7T0MRj+8tp30FNUhdsVPNAnewq14vwkRXpomsU",
+	"eDRXdTBZCJCJwwkxNl85+SbF2nx37Tqk0HyuLKEeYWhYIndWorRecmX6ER1PjVBL7cTFt3mkKyQWPMAZ",
+	"6mchrgTzE7pSkS1KLpMxU+ARhORiotk1UzTOvSm7hJKekskQdOGU4ucy79R1vkwwBoyVwy8ry2H6VV62",
+	"XTrcl1skGAlpkAjuUrFdjU7ptMk87SytNgI9LaU2zqL7eXRenwQzcZuP/s/0L3uCm3VIJ/DQJDXN0XiW",
+	"dkWktFZMZij9xJp1w7qpSI4yVqKvofR9qPoazP5UKtOVMZfHUbQgnwz9q0tlABberjPBinskHUcTml4j",
+	"UP1VFhZa4HjTD5eKvLJNn7GKFei1uLJvQ6/NC9dZmsmq9NqZyuf69BQohw6LKsojnSkgiykdt5D46dhp",
+	"5Wa+5vmgxjpnXge1lY3VXQ/LabvXTOmKIDjVmvcEi9pGlgsKrB5wvkHM53Vp1Avr/5CrdEuP8PqCr9P5",
+	"ONObkXsGstt+y2cYkJGShi21M5CH78qKb7U/MRdXNeRQShBv7PNey1hEkx3GXHxuQ0ZKBd3YP5FT+xhR",
+	"DKs6avlZceSqEwhzkweoCMIFfqXU4Z3mGZXLwBWlIRmqzO3HqGUbZ6u/Tci9zIpI9z1IY0ypfxrIKr+b",
+	"C5sVRYorPVoHuoD6SPo8gRx0+xcWeTCJkszRLKhVL3X0DIYEYp5KeYP7LXURrGS8mNFoRYPd1NjgmgrE",
+	"Lfew6HxczT4WFb8V7OUbRqNZo9WXfH6U+QewChspu7MfrKGULuGMxb6CpYzk+AL2bY41SvxRSDwrGs3S",
+	"2aqGuptredJWdGI82+XcFvn1ucnNO8LpAIUcAhwEKnUVwQmoGHlZWhlxTFxBCSQuoq0WscBH+qSIx0dZ",
+	"uWgRhMZ+KUrDhc5sy4qTnjyZKI3Y23nxCastWkFFhUTBS14pN5E/phFzEBclLTxMsy+htPiKDQ2hmmir",
+	"EG1RQwZSG7LXapErNtbbLo5ZsORyhk52HK/evbzTbMQZ2eWKUVd0u5jsKOYuz6lTfPXu5VKOyGzeizrK",
+	"smXlLK8n82Od7osVi1jBfWCP/mFeA684jZn6wIzhoqdL6LfPwqu2pVSZmPagwlt1KRMR+fmiTYF5AQ4j",
+	"D7CJrBzJGQG5FK6I07iNUdR2mjc19aFXXIdUkSFVlIQxZ8IwcFqk6iihhl9TIiT52Q5yPBw2yftul2y5",
+	"RMptoq/4ENwegyM7W6qvXB6NNYZyc8uZIEMlB0OT7oCDi5ie3U9yRGIpetl4gFxlpENScxB+drDyTTAs",
+	"ZlaMzs1lO/cPpqdmbQxBrykH+mhf0vBKdrs15koFgSIHAMbQZNRnwh8fFUJ6pLvyCd/arCk99sodD6Zp",
+	"cfay81s61wQq8sGKHHxlzJOmNj5Gj1GWS9lqLcIbi1Bq+s2nhS8+mUuGC2Ul0aFDS/EaiOaDJHb1OyN2",
+	"2ZfyqlQPwermeY64p5NvBg1AMHwv4nFqLSSq6FhMFC+6FZ/ULKqcw0/pjj5/elADzG9q+JPaLtDcFjwu",
+	"2bsTYRRnejm0AHy39i1nv5Vak3nH7xNPyRWFJVNlQe7DZYxYWFB0y3sZZlx2M3v0wLLLzMAKEVrkt4Ql",
+	"LArI5ZgMpUZkpq2Om3/zXRP0yk4xTD9rQqDAIgBardhLOtOqrSrLE55ZobJwQae1H9q1Fcp86GGpJBRn",
+	"AC39+hL6dpSwhZ7vyjiWo3YyXHaSi6C/5ApF53uXGY3WUKsKxt3iRZxzGXPVHtJikWY667JqTHfkQSNX",
+	"dLSIxxTm/8phRtV1dXlpNMmwRlGBsmVRWZy+OFea5L9RjukBI67AFqqUuQ/AGsqTZU6RwVsAnCmUD7Ae",
+	"GZQtVEOsiob/m+FsyV+ei8XLf+5La0ZY84n81//89ywfIEjTQqUilvfJlot7IeIScMB2QCj+L3DhdWAG",
+	"HElEoPNX+utrXxIzhfYMgTuZ9O9R1TOEEiFH9YGGZgjAGQJvUTfEAvLwporIcqxbcoHXv4tmgjd4qJVJ",
+	"eqLWNh0OmWDRIXE0HRAMMIHNYn+0tvKQRanREdgjYUrBo0D99n+AqeT+9XdVQJAPms0KNK/lnFOwmnzx",
+	"fYVs/pFRkyhWot25v5BuTHsTzsBpFsgyeZRMgNOn0WOoMowr/jv9+h9f/ylJ5NIpjNTAX/ZFlvEr5Fhk",
+	"LtsUlwqSdmE+lnezzJ8yh0RlupGf5KwdqWnWliC4FTbOCiPAPT1yv7CaMnhPrxgb2iVxRa5pnIDfd56R",
+	"/M3u8/Q2Zsr7FM86DPJy+DsWRwGhmlASSWNYRIbU9AkXbl6XMhoHvh4ubRIBsN4TqF4AAu0txelMHI97",
+	"Xsrx0ChBih5iW2OKSDZ0JVL6PK7EhWcfL6U/UJg/DsuiDFbQRknMIrzw04Qw2mMiogMmjNyeZs5ZKDnz",
+	"bYTZJtDGwllXSo6xdJgd+JJpSreychbLIl9vJYVni1XbQalxsxT4jJ/VcrWJi6BXLeyKuCOldA26ZknG",
+	"4MGMfPKlUo/dAmad6QrMu1SWP0wLL+W5IQu/JdpelPpqU9TiRDJt/w6ZiJyp6zIWqAhZXGHp+nFWlSV9",
+	"n1f96o5lTXdGmZ76E6Ox6WfHWNzPaZS10rDMBN24t8ro5ifErVoq92H+ATgSmluxVKZ/fGAGhAoCX3p8",
+	"rSMiKFIjkYJp0qfXjAiXpbK4RlFZsOY+Uhasm5ZdLKsTS1+csdlLXc6197IkL75WK6+qNc1YyApuJE9/",
+	"SxezvB5YW7As94EqzSryp5kIZcRdvL/LYwY4+tjyQywCYVIRplkG38S9czleTtYx6JKBPrEaT3vn96St",
+	"OYYtGfVlzAiHrXXNTAJMMOCGRLxervmsMJ2SI40WxYgpBj4I/BqLnGNzTLaytnx7QavVqh+oQ5o4k6OK",
+	"YJ2fW9uoRIQT55gLynfThjPTZ9zlguv+LQVkXVOtJ6RiUTuUcTIQZTkh2FkEe4m5opKIR7CvKUB/Yfvm",
+	"lh9PIj2nuY2fSvH5RyWzekUNxZO2nFWehzJ9oWXQWYihjSkIGYJqFXZMaePOEgPLeSJT8wrmHuTQSv14",
+	"ecRMJOUSupk+nLmpd0idK5CdTvQ9TF1+gkcX8cnhThNqRVMSGyeZpGCE62bNQh5WPrT9i98VvBf6Vj5h",
+	"K7cRgWIUjZIp6+YDL+1tlxN4zq83B9OFg3Y+yxX32g6rKlrnHhM91oYNyBYV5OTsdBvlaxda0hkeXjGj",
+	"0W2JAqLEL4dQKNMjC+JxUsAj5KbwSBOAiNU+Se6gtQfCmzqJjm1ayzPzlnKEYVSpDV2DokSxSr9V+gTU",
+	"o/rFY+g/IImImdbO1Y0XDCzEy0/snrOUQokb0obOuuUzo66Z4cnZKRlKbc/EaIJ1gn4/jQyIYjGFHQc/",
+	"M9eum13R8bt7vbebOxG929p78fjyKW3tPA332M6zcJ/uvOgeXO7sR8/Yc7oXPrl83N3Fr9wmeblKbcZk",
+	"sLaSJne4Ffi6dslWBcN3QAHDDrf48vJtblCytwd0WH4EJ2enj6Abmkk0HLdVNyh0SxmTAaMCeq+mPFJL",
+	"FKO99pZi74N1g1Gk8EWlHFHYgSJJlp3QYg7GnAhazseYkzEOILVwjDkR8QDYfcka5G+CQvPAFUsjV+TI",
+	"YRUKTe5+e6BaTbaCD2li7ETI1HWCbztWnNX26SO0bBp5kZk2kXcyE/vaOsw+TawNaH9gmmztH5C+TJQm",
+	"XSUHRMjRdv1EjCyld3qLLYMVJfcCjY1Gfc3C9tvu3/7+Qj3/y9/++2/qfPTrx9NXz1+/Of3Ha7n/hr6h",
+	"H0ZzRaGbXzBrK+cczqrcm6k024ivEngKdCMM6HB9UmrWIf/MTT/jwnppfkURNOV+ncEZHwwVEVUR+Rmz",
+	"5VMu9dqeZRvU9pyaN+Kmf2/cU55H+LrYimHKDoBLh0Ng36WzpeXjPvjvMhRgFUlsVh7+j+Ol380An2fW",
+	"irrH7j9ZIJcHc5cJB5Mp0iVZMfDETjJEes2nCaQZAktJpNpAzXeRRSBD6Di/2OZJxXt8bh+T9/gUsKYG",
+	"LbgctMH+DWp3mzWzqB3tpvNIP1BcznwnVXakt84lmPAKutzQrKlj6lnm9jrL6vlqxGkrhcHamf+2GQs1",
+	"mLuaMWsHGocsXEW6QxV+3gSHlB/0QknAGfvUu689I021qPNf7+T8Ix0od8/9AorEA9IZUJHQuENAlRqB",
+	"r3wGax7nGRMVbCRmQ2PZm4DOfnqwWOgt42D3+TncuSKzK22q9CDNrjcOtWQNiLNeCnhdeS037spxW6tb",
+	"Ga2wcYBMVFiasOpd5lDWENKBY5KtEbvU3LAAFeCAKMhJp3Gz2azXOKJemoWlhlWn5U02FVgKAdZObKnb",
+	"dJII52KnLobLumzTl7Uj66cUNrcx7eKUUdfFZd9ZgZAFEfVwpet0XplgowzyBiKhBQQzUG/w97HUpjRy",
+	"m4OPWh6FFGunvgEI0hx3l3om7N/vBHx0nrSYH8VaHcbnsi6mSs5fwx1RelhcXL2EOpkSvSI0Ut2pQa7k",
+	"YO6CuLh6vVC3o6yUq8hcHZoYOaCGh53M9VxADXSYjDnF2erViu3EXFxBCD5ttOGHAtqxz5YKAsRHrbW8",
+	"ssvZrQTGmWvZZie7CqmekcnSGWx+aRUAbvflfbqNj+UW9RdlzPi2jAmHvH3F5uLtHJ++/hvD9EJIJJ2P",
+	"zwNPWb1Rzy8w/ahLsozgxfR7QTrTT6UrS7NDbg89FnHFUtet50AuAN+pAV2r8b+fqpL10j77qzJD8nCz",
+	"JWEmYVYE65qC1jDYcRcIY042RIt14HbhjdvMzLDPZkkAtxxSbHaec4Wao6MVSDRPkQ9TVX3HPpsfEs0F",
+	"0/oVHd+uPNv+/neHETl7dmD8pY+XTex96tcqqe5MYyimWHOXv0kjwLgq9qZ0NyrW8vmoVRl3n3qoyzvD",
+	"NwRNYE6XncDHjDDFASAzMaDgYA4uWSwF1CzXDiDORArNUAOKszpp7j09KAbb/vzkycGzFy/29h8fPHn6",
+	"rLpfTx1oW/vgss2b3WG3Qym6XA1u6cxKh8NTvA2+JDzrz3kxNwjsylJ+kJSq6jscQENzVlkR9moWfSzq",
+	"x/DEUM9pnSOLEr+1YdaezvzKjhlAFaeXGoIj02c50eYsZ189KeK1tnZefPrzvzRuAbs5ua+LnSEKu3Zt",
+	"IwWersNsyPq4rROLyY8S5GYwY3W3vkhR5j7Ma3SKxEtiIHnUYMhHE2Mr2gdSEDzVIyLsvzHX9maTBKQs",
+	"pgcUcHw9WEwKWezCnQVhTA6eERDHO04eLxJicQuyt8LUmS4MOHMfV8cEr0+TjMdMJTzyGKD+wgDbPHer",
+	"Lk40JYK/kmhu7c5Dspr05zkyu2uX3rSov6lcuDtTr68N5CWP4YakInK5/Ym4EnI0Q0VbkXtwefpai5ox",
+	"82qaHKzmVTV9CJbqT65LW6YcE4dg6jLn4GpN+5pMOl2KHX1m7mH6zcmeArmqj3oD5MyupdJOzAT55ZfR",
+	"dP66RjHroOkAz9LZNrMaKP+bqcrhChHhbtb81D/NPKQ5jZN865uFXdfz2yBVWDTLxL6qrm9t5ICpR17i",
+	"BiS9JRa7tWr0vqnjUehXGaXT5Ffig5xKU5kbfFydH2pu2A8fz3HbRNLKqo57nq9qRb6pSkdSnm6ePHn8",
+	"tMbBVx54NV78JdWs7VCYi3QNLz7S5Pj0NVFSGqeLQnkCFPNAcVJOmUul63xfmbxiol1aqv1zn5k+U4QK",
+	"+DA8CeoMqjhczywxW8rexnvCJ5TPnBVkOLt7ZaKYac7M/FdKtzqrEpOoxPUSxdJGXJk2l+rPbjS9QM2Y",
+	"f2UXvI21qsbmyprsHEu3sbjq+T6CPKWuSC3Kk/cckPF6VFvWzCInSJ7PG6cMBL24dQummiOJYKI5GFpb",
+	"mDRelWCTU7bwwV+Od/5Bd35v7bz48+7//9OXvadBSUeX6WmXKmQeou9O/Y4DZm/cNtiS5b0TBmioescj",
+	"8pbJd22tKuSF/jhVMIEAU9Ai7ilyOYb6jCPS+cvJObE8l0EW7n7h0c2un0KHxFwbbGxBXJeNxZrBvoVv",
+	"lroaqtLAfKv5iuUk2q5h1JdEjiY2B9L+0zYZ8JBm0IICkjFgKT0rAo1Od/lREdLxdn3Raxk3frbL+15n",
+	"JIF5ZTfdwwmyy2hlQb+on/UPSXz1isVsYd9a5YHmOhIbSSIY+4jwyIFw+Irtgl8m38XYcgniHNyiv+zM",
+	"NgNl3WanzkDX3bey3gPZHyqEQm7BgEri3igTB5NuNTf2zNm57nt68a7WWST/Ng3db7v9+VnUXWjZQVD/",
+	"63myGaFh2CgeE3jniBgQNjS2ivN4Sm6nZAxsWOvgcC6zV7NUm6zl0p4ekFhevHP0gjGSogj/FGQF4w3d",
+	"p/b8aqdwpmOtwq2fqjUP1LU/oTWU9g50HesFoUWtqISRZ4M8pEWBVCMPezjnwrA1EbIWK7DxLFja5tgh",
+	"TXuU5jklGdmHMwgGv/Yae7xKqpuh6z0g2rtVJKZKp11CMZyn5M1chPf4T2RPai56MetAA7lcmAIBzI9I",
+	"B4UX/t1edy60IbsO4jyf9IFjNQIv8UoDB34+K7KSV391FWrCU8bHDp5uwXdx7yxGF9PnruRlzAalZdFn",
+	"P74kLw6ePCNDfIhEMkwGrKwzQTX0HoDhCZMHenfV4L8lTJvSdgxVGHsnNOwTLq5pzCOPYd+VAOzPI0zi",
+	"dVPVK2l/FTS40IaKkFVVssIawLFV0VcCHqhGIo9QcGX74dW/1PXoau9muGKnh/3p/PzUAa1Mltnm2+px",
+	"E5d22dV9qQzRyWBA1dhL1isuYLJug5uzwjVTAxordMnHs9f2bvIIlSUjZv68RIlDxII5dH8/zE65UTNw",
+	"gysMZiHFnnqUihUlq+ZXfgeFb4bqBVKHzqm+WjuMU34L/AQX9Bj4M1kOUrZ4BEWB31pfcUd6FGXt+/SV",
+	"DixrSxWh57r2eZUUlT1ZqLOhv/lhejO3exUaXcpOD1SX8/NfkdrxjRFjCY6NNaIz0jxCWsXWOT6piSvS",
+	"4VEHW+lgh4z1km/ZsbiOUhO2GkA03rYWepnSZmFUbQyFIhbWSgMDegYw/pAm2qdHGC6wXRzOZXZYNruF",
+	"X2JP67KW1tec5npav2Ka/UqJ/SRVRJKI65BGUv1rvasj3U43iVxJcm7z5tYLIJkcA1EseGvAZrVdOvoU",
+	"31jKOYTVYQk4PpdFLX1yBNnyroH89mwfEfjm4WS/8coWWvnJlC40uYx5eA6YWmUKF6JtEYrATOnsNGPa",
+	"MfCEqjM3v2Q+FyVKMWHaVn5UgKzRQYpCa5/C/+BMAW6nVmCda52UT7VWCZeSURKa9qJ62lBJI0MZz4A6",
+	"01lijOubxT4bpgSNEVHDFx0qZlfrwf2XLPTEo18hHEC6wDwaQMlm5Q9g4tALs8jnLJVR8N+xqjqsSJVa",
+	"JF9tMkuNF9G+amOETPvHsmGLo85d0FKKawZQVeZ8/OAQqHSmGzlZU9/XuAgIDuK0lFquKVKMY+YcRMxi",
+	"7YGyb5Tt6BmjEZQ8lbVBYOGVrt7fL3MsM/QkwChQpJMBu5GtjrzqeA7GElzCfbuAPBp2NtHS9iWFfu21",
+	"m5kEfmnlG+KrgCpBYcpL51fgW4aa3UeaxKxHYxDlqZjLHM+u52u1C7qe22pGyYMz7DN7s3qfzqdyR2EN",
+	"GbpDA6uBS1WhsxQkqXqfJ5jC/cXREQDdjq3NIuMoX/2myWViSEiFgM6yxOpo9jGH76ArgMVd6uCETEC/",
+	"Co+YMLzLmcLRLseFDzYbq2rZd8fODUR+n172DwmPTR70/Si3n9gGNLK0OB3pvlUeXSkynT2XDEcHJxxk",
+	"ZLKY4wOpbkksnTICeSNHTJGQahaQiPe4q0lsB4Q1e02iaczarjFuo5ikTnd+//QL5ky1P33ZC54+LkmZ",
+	"mqaJ+Ymqq2jkk9/16n1cgTvDiYGlQRDw/TuBR5l3EMt4GmodTMmijRqfWVWlPB0ilqIHTV2hLmpELVVi",
+	"i224h0G1cR2VAyvLvNPH/9JeNNjVedqQuUz0uK1ZKEXkFR0+sPJ//8mLfZ8sgr9plfnE8Zq/zQhCttEr",
+	"cZtB0lKT3BgT103XMEUotMQGO5QK4ppZpFVThbIITAddYBalRyvLIgYdaALcIQMqaM8pqJhvdUQ6Ohky",
+	"dc21VB2iEoF/tUcG0zoiHUjt6JCRVFeTTZKtrLImsz66EEXEQ64JJQMa9rnABBLYg5OzU3wJEA9d5xDd",
+	"vBB57BY7Vyur03lZed3DNPZ5FecfmNbl9gqN4/pZIC/t0zdTqA3L9B9dX84pOiFqd0YHTnROupq5MPh8",
+	"6T7Us4LdcdzGDEZElKWam6ICkDuwbKwl+9y69SynACxEOZMXau7lGRNbwY3qOehhhgfc7E8tayxcIO4Z",
+	"aU75z031d6fh6iBlsOF5D/2+UrRBHAWNkaLDdjLM+4Jj1jUVoq2yfsYhj7Sh9cK8A/Y4JT/Bw7mOAa4Q",
+	"Oq2Cmu3SgWdf2kftrYy9/ufH8v1zVoIk6pqN24mK21ZriB1HTVOVvWx01+N8w1sk5uIqwPhH5wsURdx0",
+	"iMLgSeR1EnRdPtJkCN5YLORpkneWGAeMirQ/1YVw/Tzzw7tbKXW1940Z6sPd3SHTvyVc06b7UzOUg+al",
+	"2lW7biI16joyRf7iAt+6uLiZhwUz293onrPvKBpecdGrsbXOuevfuP22YuMYsPkw0eZCuKesIKjaUoqm",
+	"f59N7qnU69jUW1uW6alUME8wyZI5Dqk6n3KGqHEjrbZW6cGJErfwjUDZCJR7Eiil+kChoUyplS2zlo8T",
+	"jbcUIFIVem1NJj5xw0MaF/qZlUJcnKcNGF1lJuacUcVIN6a9HouIH6zcC+dDZPM7hgUYzSSaicgHMRdy",
+	"VSwXWpsQzel8ZyaVnbsY6GozgYdS8/IWNj7HyNK4JX17HtzorAVTgOAQexXdapmI2ikAW6l3ybPlstCZ",
+	"11Rx+8ACuWpwDJCdOdf/hoAAfnsyd2xhXcVF5KdUdYQpSNAioC8Y2pZdQrPtb5JjH/GmnoJTL42AVqaU",
+	"+NkF2G1UY9lQOkv7G3Ss4GP+rPsyjly6cRm5VUPS+HkC4+Yoxch8ok9tcl0ceqBIc7MFzQcmosLyfcVF",
+	"mtuAQGL+hmDCMKXTVINy4bNSoi6rnmVxpEmXx7FPea04vGVSA4vskWVXPd5ftuuhJfm1lDCsSXDNyEFN",
+	"v1i6ThazYV+KcbXJSyM6dF3ns6KFQRI7HBlXzV5qRxcxFkriTiqe1VzCQy+4GZDT9x/ONTpByZbrpwv6",
+	"zlS1/PbiXg+/zMKsy7cs08omNHoZjSvONaN1wz4bp6blyZ58+bJ3cxOQL1/2b26azeYdOzhjKnqJA1jJ",
+	"dLyhaf9wtlh0nA6HSl6zKL9kSHby8BbN1ZiJMyXOG3rJYu1VvhrSZU5J+gzuSjcuwOPPz2sxh6enq6U8",
+	"nismvYIyuT8fxmg2+eRHe1oYa3860PplP3h8swUwFZ++7N9s/+u/rIEAJz7qA7tP9vbLI7urpLUFFfVF",
+	"b7NpkpxFbCvwYqfy8GG6sf30V+XV2TDi98mIJYTluxHcGTROhdY54/qak0SOaziOBrxuIK6M7h3aCCLo",
+	"QMwZwtTTZtod9LQqF5n44eodWK5BJkTXa3WjyO/wany7y9bKLOyzLN9QXPu8DS2FDqmxadiUI1isQ4j/",
+	"5MKNQiYjEmnXD5c9Mav7R1aWsPoig0LvmMo81YJn4JFO65bJgJqwv2QT3yJQQyX+QtErcasPLiE0i67b",
+	"Wf5UwvWUj9YXH+fSYB5p3+m8JCl1ouSjXtqHdzOU57+4javn/njpnv43zkZ5b3K7PBvyPB8MgJoM527I",
+	"rbe8Ht2PO6voespZDTlrioWMXxeSUAvjKlotYZEuShxLiqXeJXf1w7cQBpgOhzEvfDBjzZp3am4/6iYi",
+	"3bosx6MQ1HkWfUNLt3HCap12Bn6+trKh5Yp5skjjYgFGZ0Gk3c1QagMkhy83mo8AmQvGlX/dfsl+wzms",
+	"UlGH5Ss6F3JbnduDKV3pPwQll1yx8WxeSL/EhXl6UNOdOMEIkxJmipaK1VHl9VOe1nPCrnCxBUVknknZ",
+	"U0gtc8J+gimm6rL8/nmJM3HMBYrLF24t6MwpyOQltOaUlFyo4+TslFwJR1ODIxevBALMk5kPBcBdy0Uv",
+	"1QKkypdITZj7TiWYpqmXpz/aN1++O/2rs1elgn9lYsgwEaFJ8hm1KQb8zIa1kx0ma4dR6kJ0l3euQKIn",
+	"QyaHMSN2rIlZH9TLPyu5bmeChGP8C4+n/C5c4jRqya/6Padrt76u2PEU/XxBF41fahas6GOuzwyDDDYy",
+	"bQOwIFtZeQG5AJY+fL2t8BzWJB0nHqDqrZMDu++gbEVeA4Gq8wd7SKghMaPaXIgs22BAHJiNXTDZOmi1",
+	"sv7z20fIUJfS9IPcdyMW8oi5RO0Jo2EphXBZZdBLnS2rFeLFggy1vUS6wRLa3Y+ZZheQKzaEEu6/fnj/",
+	"7ogkQyvn9p6Sv/EfynW7vAZWAVyHSxpRTeSQiYmL0Slr0xhYxc4NFUM7wvLlVzkCq12emtMCi7kzrRpq",
+	"YEVVtn0iPz+npQREXjuw86Kx49wQR0SKeJxTpdIydXcj1oqNT2ua1bXjW74Ce9vLcN0HPMxinLuMDuuq",
+	"q1PoIwuBSqF9Y6fkbZwBHQ6hvZ+SSa9fspkd13RyQIedJRhoptqX8q57KkdxR4SSPu/17T0ksNqejXDr",
+	"prTAORUwZbk/XveblQCUCewze+mVYZe4GqaSchpHYh1IBOk4rauTslZGj0ekkwj36w4JqVKcRURIA2qQ",
+	"YKMjOIKYdZDn4whonsJOXQiPEiEi/LOl+LRpo0TT2PJqzAU7Ip0oGcY8pIZBih1MkVDScRHrHR510hve",
+	"1XMVK2+yPixuSVAj7aaP+wloXel3ykFKUu/S/Otg6gj9nqfDVB8eplZUY2uAlM6l7eS97+Bb4XHsYvVN",
+	"0vHMDZVLpgQyoksxS+SShlee5wv4EXkARS8M2l6DyMAbSgyUmTZIakzkDZfUOrCqdmYewE9lZ4I7toq4",
+	"mju2hxlVg8nnes5MUk6a8pXSjGvxgnBLUMWX2jROqFb0c6JhyIbmlt5UV0+pZ6BW26EADSqyxGmlhFG8",
+	"HIN62Zpy1zjmVitZsM/zVH+duW+4utDbzHGJrJSS5m6fTdsd260mg/2Y3Q7U65uKjX1u19p6db2x50sR",
+	"x4iZW81QfVWpLEI2JMKLY10ysGTNHMg5SeuLZAXNyUmsuA5rPy0Xb+4191BWnMhk53NN48Qj6+aTBQA7",
+	"P3ezLpfaFDRGtJIQFAv5kDOI3ub6TwZoC2ArGsWGUhmfhb5E28ns1DKynMxPzhXp5LJb8plWRjb8UnIX",
+	"eSrVp8VFCd8XZOekZKz2/wWFGyjj7AmBnsmMvAide3muTJN42G3fy+TYtLXwW8ISq/4jkIKR5NLpE1tS",
+	"EcXgvt4+Ih1/YGgLGHrFBLkcI0Uf2cUI0rHvdQLSSQ/R2SD2FDsXguZYwvMAumY7eLodUGJ6UkZF1R/n",
+	"mKMaRzILd44rhEoq0mhTHUobKvKVLpaHqWHe8D85O3WJtcjHKXjTkCHgV3uoZE8xrYHNuCuvdf0lq2f3",
+	"caiZWr2jLoDbI61qAszpxX133urLnHfk2/TdbVxnG9fZxnX2B3GdzXSVDdj77is6Lm1wTON4J4xleAWW",
+	"aEB++unw7VuytX9A+ttFwPjW88NWq5hdufVLa+8TtFv+f/Z/ae08/rR9+Etr5wn+qjTV8tx5u06sCVCS",
+	"qLWIYeu0lcVSO7CPggbcoysubpXFYd8vAOCV+N/A59aG+yHVIduZSw50U6ilQiwz31pZMRSCWU/ldnrF",
+	"+1/krnr/K6uNjHM/OxXA/5hXBbJXaP5HpxoAzNJkB+B8u8S8XbtwgkjOUFz8XYehXNIGo295XrAIjJZT",
+	"qUzSS5hm2MICQ7RFkn739Z+SDKXWCSeGxaxrWXJIFSVMXHNJIkYGTNiVDuqB1QBFpBDLBSsgs0Kcclqp",
+	"pyOHrERFzzPbQ1XRs9zRqVLL18fvjkFukd9d+k12tscDpnhIdz9Q2T6lSSzzEjYHALFYa+0soX+67hO8",
+	"GhC+RR//I01QDkCPEbJ1bBIa89/p1//4+n+ZLkrXLw0aGokwSXYfi76+xn5r/+nO3t7Ofut87/Fhq3XY",
+	"av0DUToPGzW78KKwyhAUU+dc4xXXoSVxIiw7KAaTjOghCavByYXMDJUtsHC2m+52LzhR/Zqq2tJBV7qR",
+	"koYR7rtDW27FacKecoTsvJPszgUF/2QLJ5h0x88aqvRHihuDhqDLrtkCZMgcyLm+4gAzQChYS9aUtFuT",
+	"jXM5zksvXy7pD9I+O0tI18zdd6Kr1DNRxpjICUvlsJf3XT9oLZpn78epnt4KhGiGT/IApSfktOerdr7U",
+	"kisux6fxq6TyvzH52aFvLChxMP+n8Vdpxcpfpf76n1axAYDDFA/QK/UNhFYs+sAq5ncTrKD4JU1jWjmo",
+	"rnIQjjNhT+0ztd3t9hRXiESfL9XBbXCTXhJUz05vKTlwB5U5ixzHrCoeN07V8lchZ/SD7c+Yo8+cNZRy",
+	"dMS1/WS5R8++u6IqyW+MnJbh7rLUUAc/UJnmkmVzTJOHStK2GFyTLJEE3GwTuSRky+e1OPN0u7wopUqd",
+	"y40+oyajTBaV5aPk18+uIvReeNIaSBFB30aTMI3/G7FI+P+bfqLcf7uK4380NYly/03g7dKOAZqFieJm",
+	"/MEejlNih/xvrNR54tL/j09fkys2PiSd48T0peK/g4/pkPzAqGKKUBO1m80meJng0GFD4W/Z/vSNGYJD",
+	"E4B7pSr95HmK7CsxIT+Uost7iUKnZuf4/OTdq5P2+9OTs+Pz92ftv538947zFoIJrOQ111wKQEuByesa",
+	"k7qBgpVuSWTTabSAFdxnNIqZ1gEZJLHhO25zXH74TghODvLy7G2TvDbkV8mFLgdS1t6gCAgVF0Im5lIm",
+	"IvLaMhWRR2kjXfTWIyqxgqesBa8ZdM54efbWWWK6eSEuxJ/+ZM+HCeN6iDT/9CcCsDcV53aRtFqPQzrk",
+	"dqvhB9Zpkr+xsSaXDDC2jSQUzRgfU8BFA75QaC6Ea/BFDTz1SBMrPsiWw3MOCuDNgUdqDkgBinm7SY4F",
+	"4i2nVa/IHZogEPaFOGgdHBEqMthnbK5hPzagY2hunmjmHtfkoPW4Sc7dE5rQOJYjzEhjNOznRrEWTMy1",
+	"Afq6ENxo0vm8g8e+Ay93IIlKWKpymwytPrXd3JNrpsYEIp5AI7mGpx0oHMFz2HW+9T//qiHe4WsJYfOo",
+	"723ZsTTZCQi9EB1oO9kJYJHOj2v/Qjro3YOYGnp9fC9TLoaJCUgHG5/+8qnj+2Tigrtdl4AD8Q23EHup",
+	"6z/9CTZhSHtcQEIeYuHFfMANxu5g2+lvCSMdvCM7R86TTzq5m7NDEmF4TDh46u097D7zs+KGwX51Tt9/",
+	"OO8Q9OvBfnVeR2wwlIaJcLzzNzbuAJsxdQhOhmFMx0QxkyiH+q2NVNggYyiFZrhBmg7YhbDSAjfU0ZJv",
+	"h5rSxP6+A8ZK/6QNj6FksRvzXj9tV0cNyJ6MmF44rqAKPjQ0ZP+AAABlk3ROj89f/tRJp2kXdXJOe50j",
+	"SHqy2wEZeVZ8ve7uvKUm7Lt9JeA7BQs6R7p7+xgJi3nIBIIEO0PDKgeKM0Odswu7r3ohdXz6Oleoc9ho",
+	"NfeaLSdxBR3yxmHjcbPVfIwe7j6I/t1IhvY/N0Fjt89obPq/21/3SnuCuQnut1pk1OcxK2Qhcg0NZy2J",
+	"/XR+DnGnlMteW5uqx8xP8AVw/uL5wRz2Wy3Xr8n46oQc6/zqII9zBl5qUkloRYpqxjwlBL+dqiE3wYxo",
+	"kGXlmF+zZuHGbBz+8snerdDTtnHYeMOvmbCPW+7G/pg9nXNcfLIv7w6YUTzdY3cUzTEdxO5XgL9cd9dd",
+	"QMyqrZdUMwy20rAPAsS3IRpwJ1nRQeMquUpPJGuQdNtDyfop+cnhAVl9008nO7JlTjCba8nx2T+O7XUF",
+	"XY+JUbTb5SF47J60Hq9lKdSk0a+9gIzstbhfWFy+e9NqVvlOGsDeHEO2BbmU0ZhoOtaWH9NuVBjgmE27",
+	"6VdmE+/13i4d8p0rNtbVBGpvesv8kCSgxvk6St/CwQlkuIvtg9gRVI7ENFHayxiRB6B/HFV0wAxTurIo",
+	"PHtk9429sxo3wdwHX6KpZ58sLua91STtclNYQw+5we2ff0sYRJ+cPM5h9adnOxc1f2r/Yi1BBSGKXcsr",
+	"FsH3qz7JRRgnEWu7ZwufnsQ/nGoR+WkpJq9Ht3hm4CYoIdxjsNjtptrFBVBHoA1im6CihvBxVn6xuItR",
+	"42umnG4GfHyAsy2bRLqq3R9odIaXO76yN/+Vj4I67RhhLg72X8x/6VzKt1SM3bc0ypka84N2gYLGrl38",
+	"TfFC0amtpXMsic25DBh0Rd10sW4kiKNYViEJvi1r41je7fqmbDSOsRUlaprwIe3+L8a+V4y3DjJ+Lx6o",
+	"BsXaNajHbQCDLS3GvWJsCPYV1VZRJdyg/lOUC+ivQypbWDDklEz7OjICnNwPDniq/u3gGPHk7JS4TA/X",
+	"jGIRPvGgNUVvgUOwmODRvRXzaIroUq4EXbGxK1q2ugSe4t3yH97Xs1/6UapLHkVM4BsH8994J82P1oDG",
+	"F2qw+EspujFHF83BXo05ndJxLGl0LuUbqjBl9GDvSZ0N0MlwKJVh0VsWcYptC60g2q/zstNarZpxgnLi",
+	"PoUYUpe1gpwkW4cgm9BNdr/w6AbFWsyqcuitaAMZ9CsLrZkLqLCpQ9lbhFI0yZm9W8GDNOKha7VroN2Y",
+	"Xe+0yoJ3cSqaJtj3YM504B6/YwZblF3ui5jgJNZNTIHXa6eso6ojXbXWNFcUy8TcnzR+KMTyFyhEXS+l",
+	"LKh2vGrcfHKyKqQxExFVu1bc7PguJjvO719qWSECuNKG+MdJRMeEQt++jpVfHbLllH4i5GibUMQOm8h5",
+	"JB1qOj5DM/Ww/i4FCy5EmpsxYuyKiUgHRFCMUKEn2iEAyZhH1tL8r//575ADT6jzAe4kQ3IBEbTCNC8a",
+	"2HCkTJfrMfOOfTa+OcsrWqLRTWS/lWZxHvmEYd8REP3+HNs6lplPWGmSsuYtMj2tIVf2BXss5QbhrPj1",
+	"Oi2zya2uEDZcaGOV9+/C1Ho3Sa45ceE5dVVaChSIpCpK1V3zEvutrY0KsGFk+dHbGW4ulepLhbhmeJ5C",
+	"MFB339eJI6pdLM1BcbbwcFUugbTDQVqlhbvwCDyGUNJ0SDoYs2BRJyCdtGut/eEy0WP7r6vpCkjH7lLU",
+	"aZKPwr+ElVMXArAIrQCHXYJLRzFLtlHiYgyYeOqqlnyjyUcaStPGRCUx00cZoIQrVcIYv4eyKLuGcGWW",
+	"MU5c9vrSTgFMfz/MWvfWdwik31/EJ/CHlQvrN/03lnxt48uuxPE98QUedWRgXswFZRKx5G7c/S2hMe86",
+	"Il6xNDvDJAmUMnnx8wiRW5VDwtySive4cJkY2z63DOQPyBsYJiBQxaJzsskFjtmFUNCvHSpnvQzDBzNt",
+	"2WniXpBtg8izUlBnYrBMXuEOjZ2mcI8eUGnsOTfOmJDXMiEScmAUNbKJGkwSI5xAvTza2pLy73kKuR8P",
+	"qt37wjRmic40IJsjsY0ndSN/a8pfpLPxguqnTzsvqJ8IK58JXRQ8utIeibk2L9On7iIMW2ZKZ3C1NXkT",
+	"J5zmeHxaq9qEH5sf8Ex3+zsKYoY52lm90TQnhuk/DhlXkaJd0zki2lBlCAekX+h8mytPAllt5bQvxqoM",
+	"P/pTv9frd0A/tzPcrccpu8B1TL/+x9d/Ql2nv5MBeoKLSCLgLh3rpRKMPwUNBvV1e65KGnbU3vEv7M83",
+	"N4uy6X1d4O4EK+9t/LvVZDATEaZwck57VUO7x3bhmZug8UZmOuys59PnYCrfsk6wueLXHCxNyW55eTl9",
+	"u9dwOaYfXfs9uTZ+u9m4LWe4LW9LVSt1XULecdifpkUsv1v+cu1CUvUqb9UndiQH4JH69NqahVJEunH4",
+	"bL/VWvzG84W2d+3g+0Nx4Ldo0da4eU4V0A7U/v2ICCT3d1Pek1BC+l/nbbfrNPhahu2Je/aBmLeAcXIn",
+	"ti18ab5h6/Z6Ipn3j+bfulc7muajXSyl16Uv89Vc4qX2998TljDtqyF14FroAIHEjEaabEFCceSc6ly5",
+	"3BbAYNoO8F9NpO+XoZvk3Mo7AIikhoRUCGkuxCUjCBQFxS0Yw3PVoVj71gE4Ede+HQsloP4Aq2Hw3TIT",
+	"n0bRbUXDKs38VJT98qXhIewaf37yhBw8Iy9e7O0/3jl48vQZ1jAkbAJN4vH53n6GdpG+vrW3t01ePH/+",
+	"/PnOs2fPnmE4ub5Q4Ezfj9Ve+Hhl5rJHk/HkIVyjA0dFinUTfeeplhsP/EP2wLMkA39EGNiVGFUVeUJl",
+	"qszuF4gwtudlONMrcH462ndQXYnxlRnwe7LFjY9dUk06ig3kNYuwANtnWTAASEBRna+ALU2gsO/nhWa9",
+	"/Ocz/O6GE+8vtG8PAFLa3aEtrYcH1bmrudA4VgYaRQVey4QbMmIia1IBHWT644ps0TkktmLV9xXU2M+6",
+	"ZcYbNXe1Sdu3JMNVaLbeShtSKFF3RpoXvo1JdWeRms9P5RJ+SBMs71+hGn5qx8xHwQ6JkESwEWbbHaVK",
+	"0hVjQ6eHQ3+EMs6DCX5bXuLNjXE/fAp0tVbXjYsnrpQbPtgxtWtjoJMB09sF1uBGkyhhBTxLp/ogwgV4",
+	"v/H30Oi7jEtg4hsu2XCJo7c1c4kcrpxJ5LCQN+EbcCB/5CwKyyJgPpSzgRxuuGDDBUhQK2YC70usrJV7",
+	"XwCU6PzWIZpRFfaZJjHr+Vo2RSMGPVACaAcNvwRQRbJFwxBFvYhICNA6PSEVi7YRagugd7i5EAp8mdQy",
+	"THW7bMSlck3EH2nn2yzjGghIpKu7i1DEnCf/DkGKVaXk4Q5k4I/lo8qRWApIZZ7UQ6yUYxX2+bXl07Um",
+	"BOJSa+QD+tP+nvIBcxSeltmlv1tXSuApRhR6/JoJy7EuroBaHrqSQTXsWhGLWfgxF1csStu+4Jk2q7IB",
+	"8c/3GiWgUaSY1i5OEALUU+OHOBkwQZMMFH9AYTPTQMDT5w3ctbS5eeP5i9Zea6flc/uM/d2Hl/CDYlbk",
+	"Ns4SSn5UVIRch5K8papHFY8oLCAUw18bh429veb+/n7z8ePHu61Wa2/n+V4jaIAAbnvcFPmZnLNQyFj2",
+	"OCVvTER9A3s4dxfhePx4f39nb6/VAhRTK7fLB1igzgpP657SDh2pVOgsYJ9nxLZJPNwkHt5V4mEqw1Yv",
+	"lyeVt7kwLcd+OinoRZ9rIxUgpeBLUZO8Fwydyv6PW7n6GsCncoVWepsMEm3IJSPU6QAXAoPOWwetF4XG",
+	"dAhaCi0M+0CAQRo/9J+BKPRQcoE9Ejl0BxxDdQ8NSz0DOOXsmpgfGXnlFrmxXe6JMfAAVsQYs7BlKqmi",
+	"dVeXzm0vnE3m7YzM2zWK1dvm3k7UzUCZvEYMdahThQaY0P/1iHREEscdEsaMWsXZoUeTjpenHS9ZIXFH",
+	"McBn9t1QS5N8l9WZV5HjO92LZVKzXFidvKec3tmc7dqZPDAO32T2/gEye+9andz1CYezU36d7eefXbuf",
+	"bb2eJljFfE9T0QfpN2oD9DMz33Zqv76dO7ySAbLOIjOx5CqakRR9XohxEUDT3tShPtNxbdkqN4OHzlvp",
+	"Uuq4cnML3/BVKV+dTwqhAql805yVdyvMZCyYLh8wYaQHiUnz3P3iJzhqFj+9zn/3QbNTbiXzuSm/3Rtm",
+	"qsFMvEgn3zQvuT7BM9mo2D54QoOZ4B9ykkvZwVYBrqkbGqIuwXgGl310M3rQDJZrAjuTt2LZy1oNb1hr",
+	"Lmvl2lp/Uz4cF+ecLlwqeCPuFZ0k7br90jXXHrKIJ0QxI5WQhA6//h9NJIk4JXutZn2HS6Ed8x2H7/Je",
+	"nvLo3R8zK3wTT6spPaDF3UTawB2IkfSunfKB1M6OEnTAFs+DIpNpUBdiVh4UTK9GHtRduWcWSYMqaRDl",
+	"9zttEpVztJblN7k/P/gMp5p+p/vxNN1zglOJs8j96htOb8LIdWV6E/z5fougK/v0/yov274BptV+FI1g",
+	"D0t78k+lF+UKqD8tEPKBDbmvDCI8jZkZROl5bjKINhlEd5ZB5MXEyiXfhHpTK38IHl1b/hCqUBfibvOH",
+	"/AZv8oceUv7QrdlidvpQBVG07urGue1ts0kfmpU+tDaZ+sCzh5ZUSVeRPZTXOP/CFPi2IrT2FdWNRdXI",
+	"+8ocmsnUWebQQ2LuTebQHyFz6E7VyPtNm0A7cpM2sYn0zg5Heb9pddrEfWoFpXy1qqQJGLNe0gQ8ukma",
+	"2LBSHVaqTJr45jjJXtNdGXM5L7cVXjrNnl6/+pj7WIUimU0+z8+E2wPY0OnsDNQ0WpY/Uk+ouV/ecxJC",
+	"8dB/5L7RWXrWKMrTCTfJMaLpDOiYJJphNxYZWBWqy12rRw+2aH8YQyjD0BibsdsBLkQ6HPrTIsmwPTv7",
+	"DNuXAha2iKAD+14nfaPNo04V8OsEXd+mF2T+eyvvgTY50eMouicT8kHJgD9qqsQ9iarjKMokleVfmh32",
+	"amRVhdWWjbj7Jc9nNbBR8ySYA0ZNRzkqPOGd95m40YaOK0TYDGzUMrnyvcKj3jfaaXq4XSUHRApUoM3q",
+	"L9qlAShnyNAyERqUIVYWrp+VoFYWOPA2ibxlNt2tEnlzjtRNIu9GjS4x96oy8O45mlKdx5uPDWzyeDd5",
+	"vJs83nvM470jKZJdtDVCEu/qRRjuMrSwKrDAbNJ5xMCpq7ASdrEq/xbeKMxjQD+/YaJn+o3DpwdBY8CF",
+	"/3GvNA93tVm95aMBMa1otJjRaEVDub78rDiYe/lSyphRse5myw8lvHTfOchVQaLc79chq+Z3Gs093bgj",
+	"QpmRt5Q+s0leWk/yUv6w10OGtwyzTNDubszF1fKw2kkZqjY2LsvVr+ZdS1Y+ex0jnYs169NAKO1RLrQh",
+	"W5QMuNZc9LA1WhyD52LAqNAXQkjBXGWOhC/TOB4H6NSwl16TnNCwbwemAl3kdiD8CNnq8KizbYeloPva",
+	"cX3hgHPeazpgRBs2vBBbHcFGne2gkPjAi7FpWFv6cfhJSNO332SxZk0C5TOXrCuhExtcLMjogMh3IWjX",
+	"MLVdcLMptmO/OJF9QbXmPZHmXwxgc6QhY0uC7m/l2pG4mpBG95BK5mFyDr80FooR+CSZwy8NwaCfe0m5",
+	"w83NTbDUxSqu7i0nbSGpjdnblsws1doT3eSpbfLU1u1DRil0R9fb7Jtqx5UUVNqIJ9BuC/2oOfdrOtYj",
+	"TF8rtm49JKO+xArPAF3kEASRdYxMKzx+cpNao6Swn8GU4yoz4DwruNj4RytsBXHlt+ihqGfOGVmzwLkG",
+	"vb71Az7ooIFbxXyT2O/fhiXmZN7kJeQgo5EHwSQFfXrFPYJeYtNQA3mbdsVUhK6KjkJrrdgcOrMCTI1c",
+	"lh3Zkor3uCCdUZ8aTYdDa3OgeeFMCfdicCF82D2twUPAgQ7+3E6GbWo61pyBqucmOXeD2F91lfydCQIm",
+	"xIiqSDfJ32FLxpA+NOIhyzc0PboQxSPPGTZCehsp90JVpB/3fXw7q2KFkRshIT7bOGURj6RdYperAY1k",
+	"E6/mJDbryEz6e5787ie8U5hClXaQ+jPLLdcc5W6qKDdxo9qdokEG3L95oFgMLdKrFKUz1uPaKKnJGYtp",
+	"yKWgkdSHrkFvta9qCjkif1OCtycteL4QE38OE6WYMGipVzT4zb1x5pZwRx4H/7kKceE21N9RGw2qwjwu",
+	"7NI3qTJh87ndoZKDoc9mwut9xcrSRZoyEcpByiuEGn5NyTWnaUVZk7ximv1KyZAmmirIptAhjaT614sG",
+	"6UD73TZO+5DYy7MD3XxDGsdHhIoLkVezLhqQPGJk4RMXjVT/woG209RGwT6bLCNSZL+7TDQXTGsS0XGT",
+	"dLo01qxzeCGA82kcW2ULegZHTXJstS3MlIR9faSJ4QNmH0mGhOczsl8cwnOuK7gVCJc0vPIiBdpMlmZn",
+	"wwCvYPKn8I1bJWfn9jRVSOoJDfz4MVLMHbtI3cIrZBRuEYvcGWz0lo3eUjeRGyiHUEc5dVt1OtlcFNgg",
+	"xVPdxElbzbSemc7yIR1DE82YU0Tca0e+ATM2KpcjUeXcQfnwwX/tvlJefM/TFeVeLJhB45afJs+s0/fk",
+	"vjXf9+Qp4DvKxEDaT1e+fAPcRSHh3g+ZcFFnGsdMPdJ+EvaCp0QlQnDRS1vzBoDjCOlT8IZukh/B0wKm",
+	"MLtGJEhzITp/OTknJWyNWhQ+WFpb9avkAnnzXn0ieb5ctePDccL9uDzcx6s0A3dO37xGsLng1ySP/iq5",
+	"WKIX9+IX/GQOWCUtZtH7IRORlUaoeyDirHMVWGEUgFjSoWIo1AA9LY4rPAgFBaCx/ovv2+K4h5UhVrwf",
+	"13I93tZLUHbBLekmmDVwzOg1W1+sxrPclpCGjPo8ZqgHgBUvleO87VKl2s7s+2aqDaxhptZaaliac5e8",
+	"TXbBWbNi7vhg5FAT2e0ya3qRkVSpC8pTWQk3wEymuWFJbVQxCr9sxIkI+wtrmqewLXfsgdpw6EYzXalI",
+	"ASq+c5GimE4Gq5YpbwFgAN34LEpvXbStIZG7HCHATmVzxW6uWBdCs+RwJwxhDBe9apfsX5g2X/8pSSTJ",
+	"KxePOiQja3/ZW9JND4B3IDmHZqA9gEtAqCDYYLkcOhEDxX05uhDYSAT6kBgWs2FfivEc+87NfY2MMvGl",
+	"Sn7Bv/9RU8/v00LMkZnODnxJIxHMwbIKHY9dbHKnCcDFTdKx32gjEbfTtDVL3hcNYAlF7N1AQozz6rJA",
+	"r5C5IOzhhZDdLtmClbEuTWKzHRCdhP2UeRABQ1/x4ZBFaZDW/my/O1LcGCZcnJYrF2k/IpafIC3PCgDC",
+	"9YWg+opFTfKz5c3TmIvPJKTCGoAYJgzy20vjER1rOyU7gTQ8e0i4cWAc9kGd4ulTEvZZWJrFgTXSU2x6",
+	"D9U1ZYfn4U/Q4m0bPmAyMW0NlQ26cfi4VVsLLy7xfkpmNjJqUx7zLZXHoCxdteD2eosIZyJgvnr38k4C",
+	"vpMRzkUgCPDZ5TEI1hnKffXu5fwwrusu9R1FcYGY5Y6QZgf8pZbU7i6Ue56xUogOXQf7BFER02eapR2/",
+	"/O1sp8lFrwLjchk2WWleOrLAYUkPriBziRXRhkDLEtYYiXmPqvquslfvXt5PQNbuchW+EGzAJhb73SZb",
+	"AWqmuzWcz3n9Aia7REv6Z5VhVqKc+H5hKh+Qx8jhWjqSgprd1RLV7WKpWSe16vQ/KQXThkQJm129iXlJ",
+	"H4cPBs7KTzgPZVU2LHDtqkCkVpt+GCWsjWAd5aNZy3fHmtKNu1VY/dbO11ozCvyOFNcc22WMn/vlulTW",
+	"D2GfRYmHgS+UF7hK0an6IqmwvGiLCvBgRRQagmxjZafTf4c8vNIkGV6IbBEeutdTvPNFA2p818q9qLya",
+	"APFtPAHdb05ihvhWMyUxAI4E1ttv7T/d2dvb2X98vrd/2Godtlr/sIzraj/PAKWTQoaHPSy6AECn35z7",
+	"0Z/To6lQolMS2LS53ejs6xeoXqYRmlHeeqTqlM40F1UvJ8XWftWujx03UHrViZJrJrnV9gI9Y9orAFBX",
+	"AChsOoBL39qb0OQzpCJksc6vrTqYtPw1vZIw0tRde5C7axe+Tu8nUDSPf33Dz4fGx5tY0cNv+Xk3F2pf",
+	"xjyi49kdKwwTVJhHmvin0wD8D4r+zmNOBREUATazZ2SXUDJmVAXkckzsqqq8Fz/5SUxJsum52AGPfJaA",
+	"a4qFVRH2Lx6ZM53x71KwqqiTfWEy5sQHyaBxuL/XakHMyf3Ysj86Gx62EWqc12nEuy2ZCeSW22jjduY7",
+	"suP7GdGkaAo0tkbyKsNOZfaxO5t7NY/htnSXb+vFTms/I+tjwa+Z0l//l+KSRIz8ECcDJmhS/1J2C7wf",
+	"E9fv7myq38SJvu84EQp4Tw23kQFTV+HcQBD+PpMCm2DQwwkGrZJubhP84QPLj7frY/LajfGw+znDImq0",
+	"csbFfussdK8qEU8JwlO1/019hajUSnDDpM3usJFreQGZYnSgCSUvP/wbNq7d6hx1iFSkE3SIZpa8DIsC",
+	"8vH8x53n9vc/cxHJkd7Z23+yv/uGGi529gLizGer0J9KZZJewjQjUl2IE9GLue4fEiEHbNcqPQHkx3el",
+	"YLsAtrYrkgFTMiBsQHls/xkqpuluFmARw18DElJlGFc065sZECEN1bsQKNhuXgjoD6DkyCH/66xNYmCn",
+	"7jsf5bsPQik2jbG8pU/xj0qOPBIc4UIbRiMiuxciShzfiB7hpknO5AgznWkc70i14/oDHBIKs8BAkSDM",
+	"UgA2RMBrHQwylx2NKczS9F3W9IXQRioWYdQI05xJKBNhNNYtjKj2nQ2C1OVhB+yCDR7gZyH92X4XDA7m",
+	"NqZMNiG1vPS0MseoA8RlxLXBFxF70vdOdV0U4OAI1WTE4rjKoFu+51CJ65bH7JEmTIQy4qJnTU7DQjs5",
+	"LOu4hFz4qon0qdLMFGbBhDUlf2kkprvz3L6n5c7z509e7Ow1gsYoxwOWWUvjxVWmgmGfzW6or4tCN131",
+	"JRcUwawnBr1TtR7lfKWjnAuu+yxyJDDhZvvjRaQ2LerWdA8imXkBojHr5+WHf1vdnZh7S8Nlt3MJLAkM",
+	"NHFfzotROaZYu3pVxXY4zwxzxN4xKOM37ZVXGaoSbqdXqJndyvjIRqrZNIAcI2q5e8u1TDo5OyVbUkGC",
+	"vx5rwwbbqP50GYs0MTy8YggaLQkusdKUyc/oYdsz2UpqGDW5ZW8sm1nVBkBKhf3K8ZIjtFm8VJ2X9dJr",
+	"9kUK94jnmvcAFE6zUDGDOjT+n2x1Rn3Nwnaz2exsW5bQfTkSRIp4jHEI4BKEkBTRhXCxCfcr2SVKGmrY",
+	"Dg6H+K+WpSAynMeYM5J08L/tITX9jhfYZOuDoSKiKiI/s8u+lFd6uzqtK0eZ91vpgDqyXemx1lybr/9b",
+	"hJyS86//GQoeUiv3ICu0PaBDmBz7jORheeeHk7Pz4/SRxqFdqgDmzz118rZ9/O74zesPJ/knuWgPlewp",
+	"pjW8ECpueGhfwOrH/Gf+8vH47NXxu1fv26cnLwvfG1FuQH8ufvLH1/aD/zh+VXgYilMilLwLy4/78b/n",
+	"JvAzN/0PQJyVCkT2cJCpERM8s0lF24QF1l9jCcxCaMlVsehNUaIlzcfvm+IEmRhkBmSCctyGoky+C6Wk",
+	"Bidvkly+ifS22xPyajPYPCIE6DfQhoizOEJQiCPSye7sDlEMEPDR9znqy5iRAR06K8Khn+TW9chrOhfC",
+	"KUcHrT3QwKhi0LjUeTArc+FupdusIh0OF+U1iXkqDtnq8pjTeLuxjF5wP7lyGxmySZT7oygLaZLd+pSF",
+	"26Gizqp7t1IF4z5oJHo3S58pFhDX+Bl08Snr0Jqs+N8dHnUCkv5k+IBpQwfDTnAh0t/asahJFOtkfVGK",
+	"YttbxcfkkkZEqrQbd/pqALvsRoeOqgq6UbMRUxfC9KkgT8iAi8QwDTE1KkgirgRY0qr0uiA0jr0Vnbbh",
+	"PmjtBYWW2tYe97fGhbAbByeSRvImwneOErpSka2CLtfxRl47lBHrbNvF5neRKBYyfs2iC+Fad/umLvut",
+	"Fp6DTEwoB4x0fLiPdRDP2d2obspwP+IkcZ9gd7LJPdJk63J8ITrXTGkuRQf263JMOjKEJMgI+v/5Ui83",
+	"VJ/aDxD3znahjbqcGN4eVMwFI1RfCG1ozMrmSbbSBcEzHVeQdnJ2+kh7RQDwoAYU4JpMX8mk15+mnwuR",
+	"VxuOCCX4Y/qiJB00oTse5yGbb267YJcF46bPFEm3hwipLkRxc7KGOy0i6MCuJn2+HIYQDjd3+Z1cY8bg",
+	"BFdDGBCvsiwOmJFJY/KqrsA62XeJpzPAToI5H0u5beY3h9RYsm4cNv7HL62dF5++7AV7+zf/0lj8eymr",
+	"L7DGVi1El2VLBx1mGIhPGSYDeK2xt/+4efDkafPZ8xc7rReNoAHZAY3DxoAqTptaJr/T/+aGaYZykK30",
+	"rX2AfLAP2IPvS2F/u3XwbDsP03GTeZBAVDQOG+8/7GCGZqu1t/+4AQ8o2I4eVVQYTv1GxfJX6gDpr3kc",
+	"M/KSCaOkHZRrnQD15oot9p5bSs0IO1+H0Trfe5zVPA6VvIzZoHHYePf1n5L0WEwJI136O7mkKon7klAH",
+	"H0IkxNkV01qqJr5q7+x2Ck1iP7GbrmWoZJSEpj0JjxjTiHFFyY9KakN+VIyRgyct8ibvFys46Bz/NQ6f",
+	"1daGz0ECICvesR6c+/SZFQ7ljafO3KUA8RF/QxC8ILaPSMdJ0A7RdOzSMLhxgvaO8wQ3WuNsrZGFibKf",
+	"PvzlUzGlEA41UyLxKnKt4StUSiczizolqmw77m8TkeQpvbIQNFixevnaihpNqFXPJry4QXV0A2//oWLX",
+	"XCZeJyRXjA21VTtci+GIxdz+xPSFsFrW/gHpy0RpspUIw2PS8QO0cYA2+zzkiml7bW8HRMs0PhJSQfSI",
+	"m7CfOtpiCVon6tyl9zjsWu4ad37tuzGYZzvRYbOdq3zjQVtNvi8c9wQfPpqMTKzM1nNv734pKAA3y3Fn",
+	"aTpaqqLbgX2VU94m2jKpBm51e+Vgb7bTFLUhNf1MpSlqKjUVt71aelspnOy5t9MUQGC4tEhnrCLbBml6",
+	"4/Hpa3LFxrlMSWsZeDXzsMKEuxC1bbgjSKKcZ2mRSUNr0pjwlpaCjp5zjazUtiKVptURLmRxS6rgf0VD",
+	"eL4xhU1LvTV1xoYMM1Epcbr35PRADHMDtjXtMjukYkaNK0yxnKlqbTFyO1MsGWqm8hET1MQad2ApLGoH",
+	"LKqy7523Xhw+/rZV9umQeKq3P19Qb/8IJ/ltKu4/eyT3IgtEaQNvzy+NTYrpdx1pTi+fzAK4HCPqUvkV",
+	"vZi2UVWJkfW0vmXxUH6ge2sIu3TCfvloKWTUCkaLGY1WNNQqQeywXXltnL33+PhNGUKzYjqJDZBrVSED",
+	"PjILmHluMcV7d+URCoBmtGuYqvqcNZ4XB9Or/iT6W6q+ZuS3BdyXY8l6qaOef7+jqn9eFFtpNnX+1+tC",
+	"8DsDjR4yRWF0Dmh8Vr9HqT+B3kdFtJsh+Bn7H22IFGzbWzqeAz006YUIqaGx7Nl3AyKHCKkRj7GkK0X/",
+	"sCp4Dk2ICzsq0YYNZ2d/uh26X1y/PhWCxdYgBf05WArpD7einQzLoYgeF6GIPO5fip6tWNcabb4DiRUQ",
+	"Tq4eNgZUJDRGx5CVfdm9cs1p1jFjocQNt/H3l9DpT35G4oZ75A9ferXJwFxbjb0Vj97nlsmatcjoEnV4",
+	"frVVYVp3cY3X4rcNwt+Msqn1U9JtCqns3V63gqrzW4doRhX0c7MaKDgUIAZNtmgYQqUHuASpZoT3hFQs",
+	"2kZNAByN2A4uAucpxVryC1HWZQW1BTs3X3Ouq6zAN7CAuzD/5jz5d1DNVwQublc1D1hcy0SFrDHL011i",
+	"Z8yjDRHGScSOVdjn11D3sUY5Y1c5304AEv2ODITYUbSXFfjzukyCU+Au0uPXTFi+9D1nqGIeUgEyALpW",
+	"oGISXczFFXrjPZc2K1R2e8D3jMGN7hnHMtgu75yFQsayx2kuhYYK+t+G9s9N/3oOjoySUyX1kIXGe81h",
+	"+//85AnZ2yMvnj9//nzn2bNnz+wpObaE7CLNDauvZ9vduh8FG85pRmzXn/GmCGqjgt9REVSMomO1QjCv",
+	"9JSApE3eQOD48Akafa6NVGPCNcE3oiZ5Lxg6Qvwft/KKXZDr1LBNBok25JIR6q5W1KouxNZB6wVi3Yy4",
+	"ZttHLjpprMLUB5LLAjf+M1CiPpTcldZyQ7ShY6hTp2Gpwxyn7OTxfLi3V26FG7i3e+IDPIDb8oG99qts",
+	"yXJaaN3JnXKr+2QDKF9dcbcWqXmnRXgiieMOCWNGFaDI2z82ScdLzY6Xn5A7oxgUSGjCTbOirm45FXQV",
+	"BXVZCT16X5Gi6jPP/RTJzWJbj6z2gNh3Ux738HHk70YV3PX93WdnJlg+8FEXUnhlwi7G7LkA6sTmpTKA",
+	"5Vf4/INGEMovZb5/p7CJG2dyKS+cZ+7QcIJOvoG7fpqXaiX5AJhnFoaeTji1A04wUCX73G020CaJ4kHy",
+	"TkXuxTfFOi4ffCbXHJuExvx3+vU/vv5flrbPKGEXcuKaigMMBbtmymeDovrsQN2rmOqjm8uD5idcRI04",
+	"g+z5HuwbTprHSb5qIZa9b8beLG14QqMoZ0zdZyxiwLSmPTbVA19BL09J6PDr/9FEkohTstdaoKEnru1+",
+	"Igd5I7U8dmBZarzJNf9eHfo/K25YPla4ZuHhLtQBm3mBJpqpwLfSoCJKC7YuWZ87Z7tj9GYZ6tlbtk7X",
+	"6VtWXtchCdckpHHMRa/58KLbduPt7AGCIc2EiRgS6coOHqRszdIC8tY97tB9iWYi0mmRGsaLES4/LZK2",
+	"K9T2Z6qvSDemvR4a/fbVLCGzwtL337u3ggVcxYpS+RfMasH6JbcFaXrLp7VXTLkvzlcBPfF8R9kmqS/L",
+	"rx0c8VCB6mt8Fqz6WZxX5+Y9ugNs3BWlVOkzbsIb82BGCGqSoDJ68iJ0DQR1G9vb5/NU3Bc/c9MnHUyL",
+	"grpkrPkd9XnYdx4rwJvANMZLFkvR08TIADBRwORG6eoD++MhiwgXF2Kr8+cnT8jBs1zpbScgnYNnxZ+f",
+	"PDl4Zn8BP6fpCFZDEVyYPol4jxtAFOt61QXq1GMu2HbzAjCQEco1AEGnCzXYaZ9R3IYAysnn+asxaexO",
+	"7rApUQ0diMqSRquKpFwl8YwKsBpATmuSOrCRVfeSS81Lexd5YsviDIyG/e/orpKKxFJekWToqDUnSdwv",
+	"1pUm+c6SWMw9fpujPyPJSXPv6UGaFqktkxcCQC61skmO05dSrss32fLAsZoctF7k+lV95hoQDWB9jzTh",
+	"VnaQTsQM5XHnCL6afgpzgeDl0/cfzkkm3tC3CFOsrrA6dfVM94is76v+t/b2tsmLZ0+fHOw83t9rZSrp",
+	"QF7yeIGkSljT/fhGcDtnuEbgaDZ5lZu8yjvMq/Q1iyuWmwVdam5qJTYzRVGKF7pvVoISiuSjedjIL82k",
+	"xORHe7fbNwCky47DFZEj4SVhdQqkl3GbHMiHkwN5S5qdlQVZQQ6tu7kEymh/kxa5ept0TUJvPYmRoB+O",
+	"h4DPYvLZRt5V6tySoRRdrgYsOsqrpNxoFnetodnln2c1HFhS2VtFZqQvQW+nS5gJAJs+DvX1YA57e3hB",
+	"PfB+UipnigCfU3k7XXCTVLlJqlwsqfLO9EA0OlcM8/oGbO1MfTQS+lpP4Jc47JImsY9bI9qMeOiQDk3a",
+	"hbrcySWu7t8aRmV2IVgR94ozlt1GLCgl7W4tYjHfqbKUtmhz2tImr+D7NGih6TrNsz+S/t2JtN0vKX9O",
+	"GLsT6pbIS5P5dudH4Ry8W1JBZ3srrPBX2xtj9N4uTjiVlOIQJH1tNBesCnXZkVLl1ViOrZxdPLNwlecl",
+	"DaQBNqlMV8ZcVgfZjkn6ENkKqTKMK7pNekomQ531QofuOHTgjKREYyBOgueHO4QSRG0H1SD9rn1IswsB",
+	"oCUwGof+tEEBqqQy2pXN/+4jXu9FPJ5aCSkuBJDsDfs8uZ6KgNhvjVmtW+40/OXXNT81I9uC7yjgNcxT",
+	"Xipisl+uK9qVdpTOsWWqeMmRYEpjs2cY1hOl6ytMLM9o0mPGoQoi8z4qVq5ciFGfx6wYg+6kn2srmdjB",
+	"OqTLADPdau0SwmgTU0rj3Q6RKA2izYhz+RG+hS7SL520Ix+SOCdE+1QtUjCaLumeQl3pjlYp7/6BTbhr",
+	"E+66y3BXjtVvIUAzKyB9d/cyia92MqW/XJJiDGNKH7EikkVHhEcunuXbxBZTcrIX7N/9tU5gUGxzkD5y",
+	"IZQLqlmhO2CA4hS4mh87qpfDZWLRLgVnWtB1lhZtPIKNrOmzSB97Fu13d57RvdbO8/Ax2znoPqFPL5+F",
+	"z6MXrPFpcVH4Q7qqO/djTE+htKj+JzkiAyqKCh5TLEWY+cbNve/KderCkdpyFI1XppuViZZ58fNSqQLW",
+	"UYkQOCqwv/1hoFlsH9KGjmdEynOi8/uNlt9/8HtVN1hQXQ5TqeUHOUIioUxctYz9JSSIkr2WJzNyOQYV",
+	"/AguNyAzSEq1I16Izl9OXDpakcp3PV2WNszpMTODClsPSX3dhOdnhOdXQ+LfBH4R8E2bR7pDFBvGNHRi",
+	"etSXMUPWkF3HXU1yLAD5rcSmvRC1jVoXz1/eqF1FTL/EmiWMfEgiphfBwExXcU+h+j+aINiE6v8Aofr1",
+	"2bCFK7iyAqvgBH/pn37QoBDpct6C9jLf/1xQtR+lyvWmFKzae00LGxZmdPMN3fGlTpvjKNITRpMsEkCT",
+	"vExjUq6GgwO+PVWMxKxrXH/QMfwCwlbSoALNoiY59iNfCPD+RBI7VGK5R2lfyazHjG6+c/0xhRTgF6dR",
+	"VB69olFUxre3gNNOJ/EN+Hf8io6j6N70hNwc5rh4UloCBw8e2SZ75QHfz8dRVBAQd3dR737JGHGmn+ic",
+	"XrGCJCMyMVO3WcFB5BOIAVC6tA85eJgmGaCWj+jM401tfEQr6ldk9xMyH/HsXFbKCl1GK0pDST1ICFBe",
+	"nnVS6H65grQTJUMWJYrV7W9zTNJXHAI7NiJnUWq3G6qvdIYF0pNZNXVl9kg2jYetMft11MjVSJf8PeVq",
+	"5M95DfgG8xI1UtJNXbhArNhc0ZKxJXDArAGVE4Fu0toSwRjAGBg2GMbUMNeAXYPuciGuqeL0Mtf33j/3",
+	"SBNwcvWhC/2s2mI/v3vNuZiIWUiiWMguXRvMSBJoL24k+fr/Am4Z69Fmrg+M1lybr/9bhJwS8/U/Q8FD",
+	"Coetr3Alvs2MGwUHjySwsPvbyYBQ8fV/xVyz/K+PewlVERV2Duzrf9D8306VtNOzW0IUM1zRiCJ8xYKc",
+	"e0+5IenJV/nU/AOb3JBNbshd5obkRNKyAjvT1VPxPxfNKC8K139dr4/rNiGtGSGtFdDW/cezmqQDl1tl",
+	"LCvTLg49Ih7APaU6SIdHLiX7QnBDtnwnI7cX6DXbDogv7bH2KRWAcqKJYCOnh+DQ4FgDKCOdYhd7pQbj",
+	"ZjjqhUBnXEiFkNB0yT1Ntg5aL7ZnxNCWV1JWEUObgP9BLUITQUmPKioMp1ZH6dJLxUMqDJunm5D/+p//",
+	"nr7aWFxfuKcY3B9Ncm1icN+lnpHF71aqZySXMQ933fu7X4y8YuKmGr3O2nogcBUNrzA7X1wR3Zcj5xhM",
+	"tJEDK78zsWyNOiWNDGUcEMT4xL6+iVJWuluB2ySvjbMahbwQV2yMbsRE9BJ3BgTm5l0poWKAX0DjJjkW",
+	"JBFXQo6EeyaLeBxU5QHBus89gOD6pE/+OxUCCHcp8Law30KimWtFtax4WZDvlyVRFibKcsfhL58K+LyW",
+	"RDLn1haS2nbeiQi/KVNBqjbJkhK8hAcdoIsSvBN5gqzwCMI7M52BQ2rs8hqHjf/xy/HOP+jO762dF/8f",
+	"e9e73Lat7F8FV3NnYs9lZNn5r3y5SeNzTpqkce20nfY4I0PkSkJNAioAynY9ephOP3TOc+TFzgALgJRF",
+	"ypItS0mjjxJJ/N1/WOz+tnP/4+Xu4+jxw/H/zvAPSlB5qmcXWgih2O5lElNNU9Fv+xi58MAbNupCacjC",
+	"3zACeeHh3izM25bK44EhnXClN2K04zEuTiJy3LA+dS3IiBVwmseN7cg3bmEBZwI0Hrq5LWzGrLL8Mw6y",
+	"zp24b1cO1/ErciPKsHOe6fw/y/MhVvnncDPWXKw5sYxKU+jEqVCQFJLgR+AJJRJs2ZNkAWMW57Uez5db",
+	"0xkIgJ68N36vjd9rZX4v6Vn9phImGKPuw7nzFajXhPgh4aJckonkClSTHE1o0MilNaA6ZfYlj8JMHrae",
+	"tY+5qwhKtM1CZVxpoEl9XkOQdBsIwC8HAnAJNFsPAlhHEa0VaYJbaoGNH7beD3trulmNE/YQENZCyKK+",
+	"8RVh+fzq0aLwbvqSbtd4N29q4i0xPQDNuB7EgxsYcetxR85mXQ/f90Wx8MYh+eUnBSzPiFOgNeN9NevK",
+	"8si/c4eMFvqo87p5X4wf8C257UtyDRhl5rSBKrbCb334axlK7QZJb4wrlgA5cVAt6iQqvZjSvrtMrFFL",
+	"Jdpag2LyY0YIhyvoM0G7aJbB74Lbm7YMJIvpzjvKaa7m12F+muvRYtcxl9djS+KtzxexYKNnFtEzt5M5",
+	"UypmZ5gyfj7jssqmRmAlPgk0HoByYNe2HhnCnJkRNckRxBJ0ubCxBJ1LDokTPmcDsKm1IQtHga67WzJd",
+	"rELFTXZUw4p/dxZcqw4dgCOokuK7OXlHjWFeQcdHgDgbrqsuVUB+OHwb2f9eHLz2l55I6DFNU0/mZ0wP",
+	"ouIuydK4e6RYnyOuxxl0B0KcYmWo5jF/nzGNshtZolQSY0TTHJ6TE56n6QmJU6ASEUCaxJcFo2F8rk85",
+	"AnlPkQR6NE9970yRXM2Ek7/CQ2tQ5WYenVymjXZjoPVQtXd26JA1rcxp+vcid6nYbgzT807KRtB5cPr9",
+	"s+zlk/Mf94Zvn/LDh42o4Za4g0vaaDfOBgrizrvem++fyaf/fPPzb/LD2a8/HLx6+vrtwS+vxd5b+pYe",
+	"nS0QY1NerjXF2WyE0eZk+/lYHEfLF8/O+vC5CvPnAfkvHNgsDbUswwM6HEobUcg4jjgq5V3AOcLkXJcZ",
+	"kTKlP4TBfdHZQX4acyTS+wl/jUV2dWm3V5UjdAh9pnzN6lr6nSD7SmDVhKSU93OzjXOhrHqSWGtMQdd+",
+	"0XiffvojIpeXu+Px/5CjnNqY5YwkaO+wT38Jcnm5Nx4TUPrTHwSyNrm8fDAeN8kLhM4eAIGMXF4+HI8b",
+	"UcMvhLEidOflYRGnIFSH6txHKUSNkDhlNvM7kQFJBIlTBtwuzIELsxONqLGv6dB8YpHtEyDU9UxtdtIC",
+	"CfJ+4dcT9BC2vdaNh883QQ+boIcVBj1MieBlBOMGcX5tzk9JGN65Dr4zzttcNM9R9nwJ9PU5JP54ZLpl",
+	"2QToJbi5TbAUB0GFMfCi1hTI8kTkNut2ljGwsFZez2H/byYbNuf8rzul5o60Oadcq3ow9wJtwd2LhCM/",
+	"guHaxm1ZGhe0qHPJPcC7eXZPWffvKVw0ieG6U7ggTNlsHH7MrSBmHO85/II0yQukfQUJ6aKgRskqpP1+",
+	"6+TFh/3vXu133h/sH7748P6w82b/55PtyOKJdS+KwZpeZxzWzDtrParh1pj/MsrSRruRmbPT/4M4b8Yi",
+	"a3Zlccp6Z56QI5H/boOInKu6Y/HV5EXHBZI/elR8sS/OyQeIuUhFn1nQhukb3SMqOgc0T8UiQt0s27oO",
+	"WkXfyeygCYRxRvL0lwueIA1ZrDa+dXPYWa54LNK5/MFDSMON7X9/HH+sPAxpz+1BZjrRV8hCJ0TrPKbf",
+	"wVnhMa1zbbo2VlE0q6rOFWYuNubmZTvcI/xoXFOJy+etY8UjOMfN8EmSTNmifVhgdNvGvvQhIbFkmsU0",
+	"rSvI5Z9PDNWlrXWFSIFyHFDVx6UjAiJnzY+UFc3M2zNSFPPzVdkd/5zAOY01yYw9XjcjvzAoimvKje22",
+	"WlEjYzz8rhxh5YJhObsbzLe6tRLu2AI4Y3dprttNmMOZjuT4FbnSdRAqyz5dT0q+6z06d56KPE8S8saX",
+	"cwe+HO239rNw4FTQ5Q5NRpTHsOSq2u9s6ZgCB8DDHnM4x6R/I3KMOgiIBpHFkbOltS3QAFWn90qocv7a",
+	"9GwAHNul6vSYM+VVo4VCtqmeRVK979wDK1M92ec9RVKqsLPIZkz4LwKAzDEv4PCu8Uu5lfxcuHmTaLYu",
+	"MF9LBgUtaTFFdYENliAZKtXNjmWFJTP1N6bNMlc3ifnL8Cxwey2sy5g6Ze4iW567zVLMz9XbJOcpqAlR",
+	"wgqkdD0ACfa+eZLRnSC47nLZvLVh16+bXS1RL1NTV/OjBDEEvmSGPLSNKkInNd/zkuwxuhQPkXMyBQ50",
+	"wxVfN1cgZd09W2iWQco4zBVP1yYwskWiJcTALAif0jQFRLHRQmwHjCnMY1WRg9m26gmSyPKALXdqnepm",
+	"joz3o2PuXZkp69nTMILtTOkpi0iICQSBRme6rD74+X3ZIXluFvN4EfBNi3nMYFPUZmZRm+Ag0wWZfE4H",
+	"xVw5Z0BtLacf7BurcMtWeFDt8Hw0AVPELE+dG9E8m9t/e2heHs/s1V+uobyp63VBv7FZzeA1vkuGNh1d",
+	"z8x2phER5ZDmxiYjqJahc8cMnoWZRSnUF4uVyZiBrGW2ba0Xq/4+9VdBReV16rfi05+CfCvUp/8Y49Hw",
+	"UdsJpvEiXLCee1C7vjMwtswGb4JNN8GmKww2zZHlFxEpwdK28uh6RC2msB6HxVwtIk5G4hQ86qQLNSFM",
+	"k4FIE4UxJ/ZlW90J1SGQAVNaSPseU2RIpSai9/yYJ7YPdO4CeoVorNkIQiTBzDMpDt1Jv+uxtsLYmCLY",
+	"8wZ4a43AW7gDN6XleqytanporUQb3EoTjDdFy5Z4xXYDqlpCbbKbBkO/CpIQR04k/AqxxnRsJ2YVoZoI",
+	"HkMdzsnN7MBlxD07i660fAuZdeuJWJ7JyA6tZMPQm8zkFUYd38as86ANCIGyc4kRd76A5/Vo6hjDa6uv",
+	"YEvGTuoJaVHoY8F7rJ/Lcj5nDaK67/Z2JRbr7jYweVuC2T47rBFIZbkfEdKdS1aRAdjgAdbnkKAz6EhT",
+	"nlCZkJ88vMXWiZvqfZacRMc8/NQsA6VpNjyJSPjTtGWhnE62Q4xrgAzza4Z4Dk3yClI2AsmMxE8TkERI",
+	"c1YEaQsyc/KIZIznGpRL66akSxMSurBhBz1hjG6fJWO3J8DS7mK9BKtUiHmH8X6TvCjNgSUn4eIzeMa9",
+	"Rb3XahHapy5a17nFfTvPvUOdSslGRim5oq62Dg+C4RzzojJo2AKMlfBe8S6NT8+oTGqKvNoR2e10+zGt",
+	"uix5oUwtCKyY30wKK4UB7s0fBljXWSCIuWsFtO4/+3i5G+3uVZYIuK6/QAgLzPHaSd4OOr3YZvObJRjX",
+	"OOo87b3ZM1s3wFj3/3v06OGTZ8929x48fPT4iRGPjh4sLzMJseNkxrtWs0TYVqb6nd1n9BdjhQHXHSsd",
+	"9lp7j+/v7t7fa33YfdButdqtlnlBw7l5+lJkJMG6QyK2pUOS2Z/herjxNGMf2L4QpMr+yHqtVmuqOA45",
+	"NEwzrHTPHoa7LyELdu9CT0jYXu0pdx2qe8mFStxqEupRk4KE8qrZa9sJ1Yza5r5/G8liKoKeDlk5eN7C",
+	"IVVp5bcipilJYASpGGZgUdLMu42oUWAQtXd2dveeNFvNVnO3/bT1tGUNeTfKqy3+C2iqBxHJQEsWqyiU",
+	"5ZY0RkARZq9ReyDBnTP8jYVFBq6qvYx6aSjFiCkmuNEWV5KImleNA1VTwzmmaQoyclcpZjj+5FNqIthE",
+	"tWPx0C22BYe+iCiR5QkFWKKpZr6xsd9Gc29BNpSgqNq2hc5CGR4h+5QzZ3Y0r0aNM6hu1RVy34qx+Ipr",
+	"dAhimEJEzgaCZPSC2CrbQhJltCxNSWizORVPXtkNlRqYZL/TT399+lOQxNVd10K1i2LyfSnyIdpyRdlu",
+	"shXjx2a+4oxjOpj10qvI5SOcUaaxpI7S6pj3HaTOpB2G5d+ZLLV9L/TdJD8NWAqT1tPJFDDmSdg5Zhrs",
+	"Rce8NNKYctIFklFO+2aYuSbuO8L6XEhwGGTW8HCLVqpPPr1sb4EmCvdDCjW0R28uNLkAHba9vAOpeb+i",
+	"nQOjBQnPs667Ddxv7j5+GNkSRJDYIv78wj036xR2Nyo2xyY9m/ZL/VntWsc3V0oHkS38gyaGxkrlDxDL",
+	"8LecpqzHnFVc6sPj+0538rrcxpYVdljRWG0bXWPMwoQI9PXi7wmOLX1d0fg/RJqKs/v50DTdB55Q37TZ",
+	"DqMBkzyFBIMjAxUVzffC9zXLE6ismyvGQZmFSk0/0vZwJqStEjUQuZM6A5GyhE5IHf9FRRcv8/SUsAwP",
+	"JHZLp4bonlZ8HEJJJjnI1rByqE8F6ZSWtwCdpF2R60nZUDRU0eMRnoi8he+hMK2+cx3jiQNFfnkaQedV",
+	"iZ1sSFmfO52SMJqS33LIIUIBQhQoox5UZBgsGzoyt8iEz0uoXPEA4lNntrhLBvNOaRCmaajaB5cMRnoo",
+	"t/YPD0Ll/HJ2kRthUU2XbNlgoG1c0r7wH+F708BKGBUUzpk29gc3h8lCVgSMRSZDGMeEOPKBHNU0UTRE",
+	"FJQKlxptGBFf4KscKuKLnQ2NaVsSHFhQbfxx/N8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -28,6 +28,7 @@ import (
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/inbox"
 	"github.com/atende/atende/internal/plinx"
+	"github.com/atende/atende/internal/portfolio"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
@@ -51,8 +52,10 @@ type App struct {
 	Telephony *telephony.Simulated
 	// Tickets is the tickets service: integrations, tickets, procedures and their WhatsApp messages.
 	Tickets *ticket.Service
-	Hub     *events.Hub
-	plinx   *plinx.Clients
+	// Portfolios groups contacts in portfolios owned by agents.
+	Portfolios *portfolio.Service
+	Hub        *events.Hub
+	plinx      *plinx.Clients
 	// Handler serves the whole HTTP API.
 	Handler *echo.Echo
 
@@ -78,6 +81,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 		Idempotency: idempotency.NewStore(db.DB, clk),
 	}
 	a.Conversations = conversation.NewService(db, a.CRM, clk)
+	a.Portfolios = portfolio.NewService(db, clk)
 	a.plinx = plinx.NewClients(plinx.Config{BaseURL: cfg.PlinxURL, Token: cfg.PlinxToken.Reveal(), Timeout: cfg.PlinxTimeout,
 		Logger: logger.With("component", "plinx")}, reg)
 	a.Hub = events.NewHub(db, logger.With("component", "events"))
@@ -122,7 +126,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		OperatorKey: cfg.OperatorKey.Reveal(),
 	}, httpapi.Deps{
-		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Portfolios: a.Portfolios, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		_ = db.Close()

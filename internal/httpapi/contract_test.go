@@ -413,6 +413,19 @@ var fixtureMakers = map[string]func(f *fixtures, collection string) string{
 	"/v1/tickets":                   func(f *fixtures, _ string) string { return f.ticket().ticket },
 	// A template message: the ticket's customer has no phone, so it is written failed at once.
 	"/v1/messages": func(f *fixtures, _ string) string { return f.ticket().message },
+	// A portfolio's members are named by the contact's id, and a contact's portfolios by the portfolio's.
+	"/v1/portfolios/{id}/contacts": func(f *fixtures, collection string) string {
+		contact := f.post("/v1/contacts", `{"name": "Member"}`)
+		resp, b := f.env.Do(http.MethodPost, collection, f.keys[client.RoleAdmin], []byte(`{"contact_ids": ["`+contact+`"]}`), nil)
+		require.Equal(f.t, http.StatusOK, resp.StatusCode, "member fixture: %s", b)
+		return contact
+	},
+	"/v1/contacts/{id}/portfolios": func(f *fixtures, collection string) string {
+		pf := f.post("/v1/portfolios", `{"name": "Fixture `+uuid.NewString()[:8]+`"}`)
+		resp, b := f.env.Do(http.MethodPost, collection, f.keys[client.RoleAdmin], []byte(`{"portfolio_id": "`+pf+`"}`), nil)
+		require.Equal(f.t, http.StatusOK, resp.StatusCode, "membership fixture: %s", b)
+		return pf
+	},
 	// A phone's links are named by the linked record's id.
 	"/v1/phones/{id}/links": func(f *fixtures, collection string) string {
 		contact := f.post("/v1/contacts", `{"name": "Linked"}`)

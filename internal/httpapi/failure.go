@@ -9,6 +9,7 @@ import (
 	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/dialer"
+	"github.com/atende/atende/internal/portfolio"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/ticket"
@@ -22,6 +23,7 @@ var conflicts = []error{
 	conversation.ErrQualified, conversation.ErrNotLinked,
 	dialer.ErrCampaignState, dialer.ErrSessionOpen, dialer.ErrSessionState, dialer.ErrPromptAnswered, dialer.ErrPromptExpired,
 	dialer.ErrCallState, dialer.ErrDNCTaken, dialer.ErrCampaignNotEmpty,
+	portfolio.ErrNameTaken,
 	ticket.ErrTemplateTaken, ticket.ErrTaskInUse, ticket.ErrClosed, ticket.ErrNotClosed, ticket.ErrLastTask,
 }
 
@@ -43,10 +45,12 @@ func failure(ctx context.Context, err error, what string) error {
 	case errors.Is(err, store.ErrBadCursor):
 		return &problemError{problem: fieldProblem(ctx, validate.Errors{{Field: "cursor", Message: err.Error()}})}
 	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound), errors.Is(err, conversation.ErrNotFound),
-		errors.Is(err, dialer.ErrNotFound), errors.Is(err, ticket.ErrNotFound):
+		errors.Is(err, dialer.ErrNotFound), errors.Is(err, ticket.ErrNotFound),
+		errors.Is(err, portfolio.ErrNotFound):
 		return problemErr(ctx, http.StatusNotFound, problemNotFound, what+" not found.")
 	case errors.Is(err, crm.ErrStale), errors.Is(err, tenant.ErrStale), errors.Is(err, conversation.ErrStale),
-		errors.Is(err, dialer.ErrStale), errors.Is(err, ticket.ErrStale):
+		errors.Is(err, dialer.ErrStale), errors.Is(err, ticket.ErrStale),
+		errors.Is(err, portfolio.ErrStale):
 		return &problemError{problem: gen412(ctx)}
 	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours):
 		return problemErr(ctx, http.StatusForbidden, problemForbidden, capitalised(err.Error())+".")

@@ -22,6 +22,7 @@ import (
 	"github.com/atende/atende/internal/dialer"
 	"github.com/atende/atende/internal/events"
 	"github.com/atende/atende/internal/idempotency"
+	"github.com/atende/atende/internal/portfolio"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/ticket"
@@ -48,6 +49,7 @@ type Deps struct {
 	Conversations *conversation.Service
 	Dialer        *dialer.Service
 	Tickets       *ticket.Service
+	Portfolios    *portfolio.Service
 	Hub           *events.Hub
 	Idempotency   *idempotency.Store
 	Clock         clock.Clock
@@ -73,6 +75,7 @@ type Server struct {
 	conversationHandlers
 	dialerHandlers
 	ticketHandlers
+	portfolioHandlers
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -129,6 +132,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		conversationHandlers: conversationHandlers{conversations: deps.Conversations, tenants: deps.Tenants},
 		dialerHandlers:       dialerHandlers{dialer: deps.Dialer},
 		ticketHandlers:       ticketHandlers{tickets: deps.Tickets},
+		portfolioHandlers:    portfolioHandlers{portfolios: deps.Portfolios},
 	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(srv, nil))
 

@@ -1,0 +1,114 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/atende/atende/gen/client"
+	"github.com/atende/atende/internal/apitest"
+	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/store/storetest"
+)
+
+func createContact(t *testing.T, c *client.ClientWithResponses, name string) uuid.UUID {
+	t.Helper()
+	res, err := c.CreateContactWithResponse(context.Background(), nil, client.CreateContactJSONRequestBody{Name: name})
+	require.NoError(t, err)
+	require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
+	return res.JSON201.Id
+}
+
+// Seeds 003 and 004: consultants own portfolios of contacts; a contact may be in several; agents file the
+// contact they talk to but do not manage portfolios; deleting portfolios keeps the contacts.
+func TestPortfoliosGroupContacts(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		env := apitest.New(t, dialect)
+		ctx := context.Background()
+		admin := env.Client(env.AdminKey)
+		ana, anaKey := env.NewUser(env.AdminKey, client.RoleAgent)
+		bruno, _ := env.NewUser(env.AdminKey, client.RoleAgent)
+		agent := env.Client(anaKey)
+		single, shared := client.PortfolioTypeSingle, client.PortfolioTypeShared
+
+		sul, err := admin.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "Carteira Sul", Type: &single, OwnerIds: &[]uuid.UUID{ana}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, sul.StatusCode(), string(sul.Body))
+		norte, err := admin.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "Carteira Norte", Type: &shared, OwnerIds: &[]uuid.UUID{ana, bruno}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, norte.StatusCode(), string(norte.Body))
+		require.ElementsMatch(t, []uuid.UUID{ana, bruno}, norte.JSON201.OwnerIds)
+
+		twoOwners, err := admin.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "Dupla", Type: &single, OwnerIds: &[]uuid.UUID{ana, bruno}})
+		require.NoError(t, err)
+		p := env.Problem(twoOwners.HTTPResponse, twoOwners.Body, http.StatusBadRequest)
+		require.Equal(t, "owner_ids", (*p.Errors)[0].Field)
+		same, err := admin.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "carteira sul"})
+		require.NoError(t, err)
+		env.Problem(same.HTTPResponse, same.Body, http.StatusConflict)
+		byAgent, err := agent.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "Minha"})
+		require.NoError(t, err)
+		env.Problem(byAgent.HTTPResponse, byAgent.Body, http.StatusForbidden)
+
+		carla, davi, eva := createContact(t, admin, "Carla"), createContact(t, admin, "Davi"), createContact(t, admin, "Eva")
+		added, err := admin.AddPortfolioContactsWithResponse(ctx, sul.JSON201.Id, client.PortfolioContactsAdd{ContactIds: []uuid.UUID{davi, carla}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, added.StatusCode(), string(added.Body))
+		require.Equal(t, 2, added.JSON200.Added)
+		again, err := admin.AddPortfolioContactsWithResponse(ctx, sul.JSON201.Id, client.PortfolioContactsAdd{ContactIds: []uuid.UUID{carla}})
+		require.NoError(t, err)
+		require.Zero(t, again.JSON200.Added, "a member is added once")
+		unknown, err := admin.AddPortfolioContactsWithResponse(ctx, sul.JSON201.Id, client.PortfolioContactsAdd{ContactIds: []uuid.UUID{eva, uuid.New()}})
+		require.NoError(t, err)
+		p = env.Problem(unknown.HTTPResponse, unknown.Body, http.StatusBadRequest)
+		require.Equal(t, "contact_ids.1", (*p.Errors)[0].Field)
+
+		got, err := agent.GetPortfolioWithResponse(ctx, sul.JSON201.Id)
+		require.NoError(t, err)
+		require.Equal(t, 2, got.JSON200.MemberCount, "nothing of the refused request was added")
+		require.Equal(t, "Carla", got.JSON200.Members[0].Name)
+		require.Equal(t, "Davi", got.JSON200.Members[1].Name)
+
+		// The agent files Carla in Norte too, while talking to her.
+		filed, err := agent.AddContactPortfolioWithResponse(ctx, carla, client.ContactPortfolioAdd{PortfolioId: norte.JSON201.Id})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, filed.StatusCode(), string(filed.Body))
+		require.Len(t, filed.JSON200.Data, 2)
+		require.Equal(t, "Carteira Norte", filed.JSON200.Data[0].Name)
+
+		list, err := agent.ListPortfoliosWithResponse(ctx, &client.ListPortfoliosParams{Q: ptr("sul")})
+		require.NoError(t, err)
+		require.Len(t, list.JSON200.Data, 1)
+		require.Equal(t, sul.JSON201.Id, list.JSON200.Data[0].Id)
+
+		other := env.NewTenant("Outra")
+		hidden, err := env.Client(other.AdminKey).GetPortfolioWithResponse(ctx, sul.JSON201.Id)
+		require.NoError(t, err)
+		env.Problem(hidden.HTTPResponse, hidden.Body, http.StatusNotFound)
+
+		rm, err := admin.RemovePortfolioContactWithResponse(ctx, sul.JSON201.Id, davi)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNoContent, rm.StatusCode())
+		rm, err = admin.RemovePortfolioContactWithResponse(ctx, sul.JSON201.Id, davi)
+		require.NoError(t, err)
+		env.Problem(rm.HTTPResponse, rm.Body, http.StatusNotFound)
+
+		bulkByAgent, err := agent.BulkDeletePortfoliosWithResponse(ctx, client.PortfolioBulkDelete{Ids: []uuid.UUID{sul.JSON201.Id}})
+		require.NoError(t, err)
+		env.Problem(bulkByAgent.HTTPResponse, bulkByAgent.Body, http.StatusForbidden)
+		bulk, err := admin.BulkDeletePortfoliosWithResponse(ctx, client.PortfolioBulkDelete{Ids: []uuid.UUID{sul.JSON201.Id, norte.JSON201.Id, uuid.New()}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, bulk.StatusCode(), string(bulk.Body))
+		require.Equal(t, 2, bulk.JSON200.Deleted)
+		kept, err := admin.GetContactWithResponse(ctx, carla)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, kept.StatusCode(), "contacts outlive their portfolios")
+		of, err := admin.ListContactPortfoliosWithResponse(ctx, carla)
+		require.NoError(t, err)
+		require.Empty(t, of.JSON200.Data)
+	})
+}

@@ -1,0 +1,34 @@
+-- Portfolios (carteiras): contacts grouped and owned by agents, whose waiting lists get their conversations.
+CREATE TABLE portfolios (
+    tenant_id  TEXT        NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    id         TEXT        NOT NULL,
+    name       TEXT        NOT NULL,
+    type       TEXT        NOT NULL CHECK (type IN ('single', 'shared')),
+    version    INTEGER      NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX portfolios_name_key ON portfolios (tenant_id, lower(name));
+
+CREATE TABLE portfolio_owners (
+    tenant_id    TEXT NOT NULL,
+    portfolio_id TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, portfolio_id, user_id),
+    FOREIGN KEY (tenant_id, portfolio_id) REFERENCES portfolios (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
+);
+CREATE INDEX portfolio_owners_user_idx ON portfolio_owners (tenant_id, user_id);
+
+-- Members; a contact may be in several portfolios. Deleting a portfolio removes its members, not contacts.
+CREATE TABLE portfolio_contacts (
+    tenant_id    TEXT        NOT NULL,
+    portfolio_id TEXT        NOT NULL,
+    contact_id   TEXT        NOT NULL,
+    added_at     TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, portfolio_id, contact_id),
+    FOREIGN KEY (tenant_id, portfolio_id) REFERENCES portfolios (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX portfolio_contacts_contact_idx ON portfolio_contacts (tenant_id, contact_id);

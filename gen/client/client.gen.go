@@ -3410,6 +3410,9 @@ type ImportContactsParams struct {
 	// CompanyId Link every imported contact to this company as well.
 	CompanyId *openapi_types.UUID `form:"company_id,omitempty" json:"company_id,omitempty"`
 
+	// PortfolioId Put every imported contact in this portfolio as well.
+	PortfolioId *openapi_types.UUID `form:"portfolio_id,omitempty" json:"portfolio_id,omitempty"`
+
 	// Charset The file's encoding; detected when absent.
 	Charset *ImportContactsParamsCharset `form:"charset,omitempty" json:"charset,omitempty"`
 }
@@ -4757,8 +4760,10 @@ type ClientInterface interface {
 	// Streams a CSV file (`;` or `,` separated, UTF-8 or Windows-1252/Latin-1, headers in Portuguese or
 	// English: nome/name, telefone/phone/numero, email, empresa/company, cnpj, carteira/portfolio, notas/notes).
 	// Each row creates a contact, or updates the contact that already has the row's phone instead of
-	// duplicating it. Rows are all-or-nothing: a row with an error is reported and skipped, the others are
-	// stored. The answer counts what was created, updated and failed, with the errors of each row.
+	// duplicating it. The carteira/portfolio column names an existing portfolio (case ignored) to put the
+	// contact in; a name that is no portfolio of the tenant fails its row. Rows are all-or-nothing: a row with
+	// an error is reported and skipped, the others are stored. The answer counts what was created, updated
+	// and failed, with the errors of each row.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -7331,8 +7336,10 @@ func (c *Client) ListImports(ctx context.Context, params *ListImportsParams, req
 // Streams a CSV file (`;` or `,` separated, UTF-8 or Windows-1252/Latin-1, headers in Portuguese or
 // English: nome/name, telefone/phone/numero, email, empresa/company, cnpj, carteira/portfolio, notas/notes).
 // Each row creates a contact, or updates the contact that already has the row's phone instead of
-// duplicating it. Rows are all-or-nothing: a row with an error is reported and skipped, the others are
-// stored. The answer counts what was created, updated and failed, with the errors of each row.
+// duplicating it. The carteira/portfolio column names an existing portfolio (case ignored) to put the
+// contact in; a name that is no portfolio of the tenant fails its row. Rows are all-or-nothing: a row with
+// an error is reported and skipped, the others are stored. The answer counts what was created, updated
+// and failed, with the errors of each row.
 //
 // Takes any type of body and a specified content type.
 //
@@ -13193,6 +13200,18 @@ func NewImportContactsRequestWithBody(server string, params *ImportContactsParam
 
 		}
 
+		if params.PortfolioId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "portfolio_id", *params.PortfolioId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if params.Charset != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "charset", *params.Charset, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
@@ -17993,8 +18012,10 @@ type ClientWithResponsesInterface interface {
 	// Streams a CSV file (`;` or `,` separated, UTF-8 or Windows-1252/Latin-1, headers in Portuguese or
 	// English: nome/name, telefone/phone/numero, email, empresa/company, cnpj, carteira/portfolio, notas/notes).
 	// Each row creates a contact, or updates the contact that already has the row's phone instead of
-	// duplicating it. Rows are all-or-nothing: a row with an error is reported and skipped, the others are
-	// stored. The answer counts what was created, updated and failed, with the errors of each row.
+	// duplicating it. The carteira/portfolio column names an existing portfolio (case ignored) to put the
+	// contact in; a name that is no portfolio of the tenant fails its row. Rows are all-or-nothing: a row with
+	// an error is reported and skipped, the others are stored. The answer counts what was created, updated
+	// and failed, with the errors of each row.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -34066,8 +34087,10 @@ func (c *ClientWithResponses) ListImportsWithResponse(ctx context.Context, param
 // Streams a CSV file (`;` or `,` separated, UTF-8 or Windows-1252/Latin-1, headers in Portuguese or
 // English: nome/name, telefone/phone/numero, email, empresa/company, cnpj, carteira/portfolio, notas/notes).
 // Each row creates a contact, or updates the contact that already has the row's phone instead of
-// duplicating it. Rows are all-or-nothing: a row with an error is reported and skipped, the others are
-// stored. The answer counts what was created, updated and failed, with the errors of each row.
+// duplicating it. The carteira/portfolio column names an existing portfolio (case ignored) to put the
+// contact in; a name that is no portfolio of the tenant fails its row. Rows are all-or-nothing: a row with
+// an error is reported and skipped, the others are stored. The answer counts what was created, updated
+// and failed, with the errors of each row.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //

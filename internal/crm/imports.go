@@ -68,6 +68,8 @@ const (
 type ImportOptions struct {
 	// CompanyID, when set, is linked to every imported contact.
 	CompanyID *uuid.UUID
+	// PortfolioID, when set, is a portfolio every imported contact is put in.
+	PortfolioID *uuid.UUID
 	// Charset is the file's encoding; empty detects it.
 	Charset string
 }
@@ -86,6 +88,15 @@ func (s *Service) ImportContacts(ctx context.Context, actor tenant.Actor, r io.R
 		}
 		if !ok {
 			return Import{}, validate.Field("company_id", "no such company")
+		}
+	}
+	if opts.PortfolioID != nil {
+		ok, err := s.db.NewSelect().Table("portfolios").Where("tenant_id = ? AND id = ?", actor.TenantID, *opts.PortfolioID).Exists(ctx)
+		if err != nil {
+			return Import{}, fmt.Errorf("find portfolio: %w", err)
+		}
+		if !ok {
+			return Import{}, validate.Field("portfolio_id", "no such portfolio")
 		}
 	}
 	reader, err := csvimport.NewReader(r, csvimport.Options{Charset: opts.Charset})
@@ -107,7 +118,7 @@ func (s *Service) ImportContacts(ctx context.Context, actor tenant.Actor, r io.R
 		return Import{}, fmt.Errorf("insert import: %w", err)
 	}
 
-	run := &importRun{s: s, actor: actor, im: &im, companyID: opts.CompanyID}
+	run := &importRun{s: s, actor: actor, im: &im, companyID: opts.CompanyID, portfolioID: opts.PortfolioID}
 	if run.analyzedAt, err = s.db.EstimatedRows(ctx, "contacts"); err != nil {
 		return Import{}, err
 	}
@@ -182,26 +193,28 @@ func (s *Service) Imports(ctx context.Context, tenantID uuid.UUID, p store.Page)
 
 // importRow is a row that passed its own checks, ready to be written.
 type importRow struct {
-	line    int
-	name    string
-	email   *string
-	phone   *phone.Number
-	company string
-	cnpj    *string
-	notes   *string
+	line      int
+	name      string
+	email     *string
+	phone     *phone.Number
+	company   string
+	cnpj      *string
+	notes     *string
+	portfolio string
 }
 
 type importRun struct {
-	s         *Service
-	actor     tenant.Actor
-	im        *Import
-	companyID *uuid.UUID
+	s           *Service
+	actor       tenant.Actor
+	im          *Import
+	companyID   *uuid.UUID
+	portfolioID *uuid.UUID
 	// written counts rows stored; analyzedAt is the contacts table's size at the last statistics refresh.
 	written, analyzedAt int64
 }
 
 // importedTables are the tables an import fills.
-var importedTables = []string{"contacts", "companies", "phones", "phone_links", "contact_companies"}
+var importedTables = []string{"contacts", "companies", "phones", "phone_links", "contact_companies", "portfolio_contacts"}
 
 func (run *importRun) fail(line int, field, message string) {
 	run.im.Failed++
@@ -275,7 +288,7 @@ func parseRow(row csvimport.Row, countryCode string) (importRow, *ImportError) {
 	fail := func(field, message string) (importRow, *ImportError) {
 		return importRow{}, &ImportError{Line: row.Line, Field: field, Message: message}
 	}
-	out := importRow{line: row.Line, name: f[csvimport.Name], company: f[csvimport.Company]}
+	out := importRow{line: row.Line, name: f[csvimport.Name], company: f[csvimport.Company], portfolio: strings.TrimSpace(f[csvimport.Portfolio])}
 	if v := f[csvimport.Phone]; v != "" {
 		n, err := phone.Normalize(v, countryCode)
 		if err != nil {
@@ -358,10 +371,11 @@ func (run *importRun) refreshStats(ctx context.Context, rows int) error {
 
 // Columns written by COPY (or multi-row INSERT) during imports.
 var (
-	contactColumns = []string{"tenant_id", "id", "name", "email", "notes", "search_text", "version", "created_at", "updated_at"}
-	phoneColumns   = []string{"tenant_id", "id", "e164", "type", "version", "created_at", "updated_at"}
-	linkColumns    = []string{"tenant_id", "phone_id", "record_type", "record_id", "created_at"}
-	memberColumns  = []string{"tenant_id", "contact_id", "company_id"}
+	contactColumns         = []string{"tenant_id", "id", "name", "email", "notes", "search_text", "version", "created_at", "updated_at"}
+	phoneColumns           = []string{"tenant_id", "id", "e164", "type", "version", "created_at", "updated_at"}
+	linkColumns            = []string{"tenant_id", "phone_id", "record_type", "record_id", "created_at"}
+	memberColumns          = []string{"tenant_id", "contact_id", "company_id"}
+	portfolioMemberColumns = []string{"tenant_id", "portfolio_id", "contact_id", "added_at"}
 )
 
 // write stores a batch inside tx: it finds the contacts that already have the rows' phones, creates the
@@ -377,6 +391,10 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, cp store.Copier, bat
 	}
 	// A row without a name can only update a contact its phone already has (or gets from an earlier row);
 	// the others fail before anything is written for them.
+	portfolios, err := portfoliosNamed(ctx, tx, tenantID, batch)
+	if err != nil {
+		return err
+	}
 	valid := make([]importRow, 0, len(batch))
 	owned := map[string]bool{}
 	for e := range owners {
@@ -385,6 +403,10 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, cp store.Copier, bat
 	for _, row := range batch {
 		if row.name == "" && (row.phone == nil || !owned[row.phone.E164]) {
 			run.fail(row.line, "name", "is required for a new contact")
+			continue
+		}
+		if row.portfolio != "" && portfolios[strings.ToLower(row.portfolio)] == uuid.Nil {
+			run.fail(row.line, "portfolio", "no such portfolio")
 			continue
 		}
 		if row.phone != nil {
@@ -405,6 +427,7 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, cp store.Copier, bat
 		newPhones [][]any
 		links     = map[[2]string]bool{} // (e164, contact id) not linked yet
 		members   = map[[2]uuid.UUID]bool{}
+		filed     = map[[2]uuid.UUID]bool{} // (contact id, portfolio id)
 	)
 	for _, row := range batch {
 		var c *Contact
@@ -451,6 +474,12 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, cp store.Copier, bat
 				members[[2]uuid.UUID{c.ID, *companyID}] = true
 			}
 		}
+		if row.portfolio != "" {
+			filed[[2]uuid.UUID{c.ID, portfolios[strings.ToLower(row.portfolio)]}] = true
+		}
+		if run.portfolioID != nil {
+			filed[[2]uuid.UUID{c.ID, *run.portfolioID}] = true
+		}
 	}
 
 	contactRows := make([][]any, len(created))
@@ -494,6 +523,56 @@ func (run *importRun) write(ctx context.Context, tx bun.Tx, cp store.Copier, bat
 	if len(existing) > 0 {
 		if _, err := tx.NewInsert().Model(&existing).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 			return fmt.Errorf("link companies: %w", err)
+		}
+	}
+	return filePortfolios(ctx, tx, cp, tenantID, filed, isNew, now)
+}
+
+// portfoliosNamed finds the tenant's portfolios the batch's rows name, by lower-cased name.
+func portfoliosNamed(ctx context.Context, db bun.IDB, tenantID uuid.UUID, batch []importRow) (map[string]uuid.UUID, error) {
+	out := map[string]uuid.UUID{}
+	var names []string
+	for _, row := range batch {
+		if row.portfolio != "" {
+			names = append(names, strings.ToLower(row.portfolio))
+		}
+	}
+	if len(names) == 0 {
+		return out, nil
+	}
+	var found []struct {
+		ID   uuid.UUID `bun:"id"`
+		Name string    `bun:"name"`
+	}
+	if err := db.NewSelect().Table("portfolios").ColumnExpr("id, lower(name) AS name").
+		Where("tenant_id = ? AND lower(name) IN (?)", tenantID, bun.In(names)).Scan(ctx, &found); err != nil {
+		return nil, fmt.Errorf("find portfolios: %w", err)
+	}
+	for _, f := range found {
+		out[f.Name] = f.ID
+	}
+	return out, nil
+}
+
+// filePortfolios puts the batch's contacts in their portfolios: new contacts cannot be members yet and are
+// copied; existing ones may be, and are inserted skipping those.
+func filePortfolios(ctx context.Context, tx bun.Tx, cp store.Copier, tenantID uuid.UUID, filed map[[2]uuid.UUID]bool, isNew map[uuid.UUID]bool, now time.Time) error {
+	var fresh, existing [][]any
+	for k := range filed {
+		row := []any{tenantID, k[1], k[0], now}
+		if isNew[k[0]] {
+			fresh = append(fresh, row)
+		} else {
+			existing = append(existing, row)
+		}
+	}
+	if err := cp.Copy(ctx, "portfolio_contacts", portfolioMemberColumns, fresh); err != nil {
+		return err
+	}
+	for _, row := range existing {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO portfolio_contacts (tenant_id, portfolio_id, contact_id, added_at)
+			VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, row...); err != nil {
+			return fmt.Errorf("file contact in portfolio: %w", err)
 		}
 	}
 	return nil

@@ -17,7 +17,7 @@ type importHandlers struct {
 
 // ImportContacts streams a CSV of contacts into the tenant.
 func (h importHandlers) ImportContacts(ctx context.Context, req gen.ImportContactsRequestObject) (gen.ImportContactsResponseObject, error) {
-	opts := crm.ImportOptions{CompanyID: req.Params.CompanyId}
+	opts := crm.ImportOptions{CompanyID: req.Params.CompanyId, PortfolioID: req.Params.PortfolioId}
 	if req.Params.Charset != nil {
 		opts.Charset = string(*req.Params.Charset)
 	}

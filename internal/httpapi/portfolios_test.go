@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -110,5 +111,47 @@ func TestPortfoliosGroupContacts(t *testing.T) {
 		of, err := admin.ListContactPortfoliosWithResponse(ctx, carla)
 		require.NoError(t, err)
 		require.Empty(t, of.JSON200.Data)
+	})
+}
+
+// Seed 003: an import files every contact in the portfolio its carteira column names, and in the
+// import-wide portfolio; a name that is no portfolio fails its row only; re-importing files existing ones.
+func TestImportFilesContactsInPortfolios(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		env := apitest.New(t, dialect)
+		ctx := context.Background()
+		admin := env.Client(env.AdminKey)
+		sul, err := admin.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "Carteira Sul"})
+		require.NoError(t, err)
+		todos, err := admin.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "Todos"})
+		require.NoError(t, err)
+		importCSV := func(csv string) *client.ImportContactsResponse {
+			t.Helper()
+			res, err := admin.ImportContactsWithBodyWithResponse(ctx, &client.ImportContactsParams{PortfolioId: &todos.JSON201.Id},
+				"text/csv", strings.NewReader(csv))
+			require.NoError(t, err)
+			require.Equal(t, http.StatusCreated, res.StatusCode(), string(res.Body))
+			return res
+		}
+		first := importCSV("nome;telefone;carteira\nAna;47991230001;Carteira Sul\nBia;47991230002;carteira sul\nCaio;47991230003;Inexistente\nDora;47991230004;\n")
+		require.Equal(t, 3, first.JSON201.Created)
+		require.Equal(t, 1, first.JSON201.Failed)
+		require.Equal(t, "portfolio", first.JSON201.Errors[0].Field.MustGet())
+		require.Equal(t, 4, first.JSON201.Errors[0].Line)
+
+		count := func(id uuid.UUID) int {
+			got, err := admin.GetPortfolioWithResponse(ctx, id)
+			require.NoError(t, err)
+			return got.JSON200.MemberCount
+		}
+		require.Equal(t, 2, count(sul.JSON201.Id))
+		require.Equal(t, 3, count(todos.JSON201.Id), "every imported contact is in the import-wide portfolio")
+
+		// Dora is known by her phone: the re-import updates her and files her in Carteira Sul.
+		again := importCSV("nome;telefone;carteira\nDora Lima;47991230004;CARTEIRA SUL\n")
+		require.Equal(t, 1, again.JSON201.Updated)
+		require.Equal(t, 3, count(sul.JSON201.Id))
+		require.Equal(t, 3, count(todos.JSON201.Id))
 	})
 }

@@ -1521,12 +1521,19 @@ type EntryTransition struct {
 
 // Features Feature flags of the tenant.
 type Features struct {
+	// PortfolioAutoInclude When an agent qualifies a conversation of a contact in no portfolio, put the contact in the agent's
+	// portfolio (the one it owns alone, else the first by name it owns).
+	PortfolioAutoInclude bool `json:"portfolio_auto_include"`
+
 	// PortfolioRouting Carteirização de contatos — route a contact's conversations to the owners of its portfolios.
 	PortfolioRouting bool `json:"portfolio_routing"`
 }
 
 // FeaturesUpdate The feature flags to change; flags not sent keep their value.
 type FeaturesUpdate struct {
+	// PortfolioAutoInclude Put the contact of a conversation an agent qualifies in the agent's portfolio when it is in none.
+	PortfolioAutoInclude *bool `json:"portfolio_auto_include,omitempty"`
+
 	// PortfolioRouting Carteirização de contatos — route a contact's conversations to the owners of its portfolios.
 	PortfolioRouting *bool `json:"portfolio_routing,omitempty"`
 }

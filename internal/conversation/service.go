@@ -24,7 +24,15 @@ type Service struct {
 	crm            *crm.Service
 	clock          clock.Clock
 	statusHandlers []StatusHandler
+	qualified      []QualifiedHandler
 }
+
+// QualifiedHandler runs, inside the qualifying transaction, after an agent (or a supervisor) qualified a
+// conversation; an error undoes the qualification.
+type QualifiedHandler func(ctx context.Context, tx bun.Tx, actor tenant.Actor, c Conversation) error
+
+// OnQualified registers a handler run when a conversation is qualified.
+func (s *Service) OnQualified(h QualifiedHandler) { s.qualified = append(s.qualified, h) }
 
 // NewService returns a Service on db.
 func NewService(db *store.DB, records *crm.Service, clk clock.Clock) *Service {
@@ -430,6 +438,11 @@ func (s *Service) Qualify(ctx context.Context, actor tenant.Actor, id uuid.UUID,
 		}
 		if n, _ := res.RowsAffected(); n != 1 {
 			return ErrQualified
+		}
+		for _, h := range s.qualified {
+			if err := h(ctx, tx, actor, c); err != nil {
+				return err
+			}
 		}
 		return nil
 	})

@@ -48,8 +48,9 @@ func apiSettings(t tenant.Tenant) gen.Settings {
 	}
 	return gen.Settings{
 		Timezone: t.Timezone, DefaultCountryCode: t.DefaultCountryCode, UpdatedAt: t.UpdatedAt,
-		BusinessHours:       gen.BusinessHours{Days: days, Opens: b.Opens.String(), Closes: b.Closes.String()},
-		Features:            gen.Features{PortfolioRouting: t.Features.PortfolioRouting},
+		BusinessHours: gen.BusinessHours{Days: days, Opens: b.Opens.String(), Closes: b.Closes.String()},
+		Features: gen.Features{PortfolioRouting: t.Features.PortfolioRouting,
+			PortfolioAutoInclude: t.Features.PortfolioAutoInclude},
 		TrackingUrlTemplate: nullOf(t.TrackingURLTemplate), SurveyUrlTemplate: nullOf(t.SurveyURLTemplate),
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atende/atende/gen/client"
 	"github.com/atende/atende/internal/apitest"
+	"github.com/atende/atende/internal/plinx/sim"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/store/storetest"
 )
@@ -153,5 +154,51 @@ func TestImportFilesContactsInPortfolios(t *testing.T) {
 		require.Equal(t, 1, again.JSON201.Updated)
 		require.Equal(t, 3, count(sul.JSON201.Id))
 		require.Equal(t, 3, count(todos.JSON201.Id))
+	})
+}
+
+// With automatic inclusion on, the contact of a conversation an agent qualifies lands in the agent's
+// portfolio when it is in none; with it off, nothing is filed.
+func TestQualifyingFilesTheContactInTheAgentsPortfolio(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		p := newPlinxEnv(t, dialect)
+		ctx := context.Background()
+		agentID, agentKey := p.NewUser(p.AdminKey, client.RoleAgent)
+		agent := p.Client(agentKey)
+		single := client.PortfolioTypeSingle
+		pf, err := p.admin.CreatePortfolioWithResponse(ctx, nil, client.PortfolioCreate{Name: "Carteira da Ana", Type: &single, OwnerIds: &[]uuid.UUID{agentID}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, pf.StatusCode(), string(pf.Body))
+		results, err := agent.ListResultsWithResponse(ctx, nil)
+		require.NoError(t, err)
+		resultID := results.JSON200.Data[0].Id
+
+		qualify := func(name, number string) uuid.UUID {
+			t.Helper()
+			c, err := p.admin.CreateContactWithResponse(ctx, nil, client.CreateContactJSONRequestBody{Name: name, Phones: &[]string{number}})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusCreated, c.StatusCode(), string(c.Body))
+			p.fire(t, sim.Shortcut{Type: "conversation.started", Phone: number})
+			conv := p.conversationOf(t, number)
+			q, err := agent.QualifyConversationWithResponse(ctx, conv.Id, nil, client.QualificationCreate{ResultId: resultID})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusCreated, q.StatusCode(), string(q.Body))
+			return c.JSON201.Id
+		}
+		off := qualify("Fora", "+5547991119001")
+		of, err := p.admin.ListContactPortfoliosWithResponse(ctx, off)
+		require.NoError(t, err)
+		require.Empty(t, of.JSON200.Data, "automatic inclusion is off by default")
+
+		on := true
+		st, err := p.admin.UpdateSettingsWithResponse(ctx, nil, client.SettingsUpdate{Features: &client.FeaturesUpdate{PortfolioAutoInclude: &on}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, st.StatusCode(), string(st.Body))
+		filed := qualify("Dentro", "+5547991119002")
+		of, err = p.admin.ListContactPortfoliosWithResponse(ctx, filed)
+		require.NoError(t, err)
+		require.Len(t, of.JSON200.Data, 1)
+		require.Equal(t, pf.JSON201.Id, of.JSON200.Data[0].Id)
 	})
 }

@@ -43,6 +43,7 @@ func (h settingsHandlers) UpdateSettings(ctx context.Context, req gen.UpdateSett
 	}
 	if req.Body.Features != nil {
 		patch.PortfolioRouting = req.Body.Features.PortfolioRouting
+		patch.PortfolioAutoInclude = req.Body.Features.PortfolioAutoInclude
 	}
 	patch.TrackingURLTemplate = nullablePatch(req.Body.TrackingUrlTemplate)
 	patch.SurveyURLTemplate = nullablePatch(req.Body.SurveyUrlTemplate)

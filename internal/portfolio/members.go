@@ -170,3 +170,29 @@ func (s *Service) RemoveFromContact(ctx context.Context, tenantID, contactID, po
 	}
 	return s.Remove(ctx, tenantID, portfolioID, contactID)
 }
+
+// FileWithOwner puts a contact that is in no portfolio in a portfolio userID owns — the one it owns alone,
+// else the first by name — inside the caller's transaction. It does nothing when the contact is in one
+// already or the user owns none.
+func (s *Service) FileWithOwner(ctx context.Context, tx bun.IDB, tenantID, userID, contactID uuid.UUID) error {
+	filed, err := tx.NewSelect().Model((*membership)(nil)).Where("tenant_id = ? AND contact_id = ?", tenantID, contactID).Exists(ctx)
+	if err != nil || filed {
+		return err
+	}
+	var ids []uuid.UUID
+	err = tx.NewSelect().TableExpr("portfolios AS pf").Column("pf.id").
+		Join("JOIN portfolio_owners AS po ON po.tenant_id = pf.tenant_id AND po.portfolio_id = pf.id").
+		Where("pf.tenant_id = ? AND po.user_id = ?", tenantID, userID).
+		OrderExpr("pf.type = ? DESC, pf.name, pf.id", TypeSingle).Limit(1).Scan(ctx, &ids)
+	if err != nil {
+		return fmt.Errorf("portfolio of owner: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	m := membership{TenantID: tenantID, PortfolioID: ids[0], ContactID: contactID, AddedAt: s.clock.Now()}
+	if _, err := tx.NewInsert().Model(&m).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return fmt.Errorf("file contact: %w", err)
+	}
+	return nil
+}

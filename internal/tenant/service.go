@@ -171,6 +171,8 @@ type SettingsPatch struct {
 	DefaultCountryCode *string
 	BusinessHours      *BusinessHours
 	PortfolioRouting   *bool
+	// PortfolioAutoInclude, when set, turns automatic inclusion in the qualifying agent's portfolio on or off.
+	PortfolioAutoInclude *bool
 	// TrackingURLTemplate and SurveyURLTemplate, when set, replace the templates; a nil inner value clears it.
 	TrackingURLTemplate **string
 	SurveyURLTemplate   **string
@@ -205,6 +207,7 @@ func (s *Service) UpdateSettings(ctx context.Context, tenantID uuid.UUID, patch 
 		setIf(&t.Timezone, patch.Timezone)
 		setIf(&t.DefaultCountryCode, patch.DefaultCountryCode)
 		setIf(&t.Features.PortfolioRouting, patch.PortfolioRouting)
+		setIf(&t.Features.PortfolioAutoInclude, patch.PortfolioAutoInclude)
 		if patch.BusinessHours != nil {
 			t.SetBusinessHours(*patch.BusinessHours)
 		}

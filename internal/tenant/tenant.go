@@ -52,6 +52,9 @@ const (
 type Features struct {
 	// PortfolioRouting (Carteirização de contatos) routes a contact's conversations to its portfolios' owners.
 	PortfolioRouting bool `json:"portfolio_routing"`
+	// PortfolioAutoInclude puts the contact of a conversation an agent qualifies in the agent's portfolio
+	// when the contact is in none.
+	PortfolioAutoInclude bool `json:"portfolio_auto_include"`
 }
 
 // Tenant is one customer of atende: a contact center with its own records, users and settings.

@@ -48,6 +48,24 @@ func (e AddressKind) Valid() bool {
 	}
 }
 
+// Defines values for AgentAvailability.
+const (
+	AgentAvailabilityAvailable AgentAvailability = "available"
+	AgentAvailabilityAway      AgentAvailability = "away"
+)
+
+// Valid indicates whether the value is a known member of the AgentAvailability enum.
+func (e AgentAvailability) Valid() bool {
+	switch e {
+	case AgentAvailabilityAvailable:
+		return true
+	case AgentAvailabilityAway:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CallOutcome.
 const (
 	CallOutcomeAnswered CallOutcome = "answered"
@@ -660,6 +678,24 @@ func (e SessionStatus) Valid() bool {
 	}
 }
 
+// Defines values for TeamDistribution.
+const (
+	TeamDistributionPortfolio  TeamDistribution = "portfolio"
+	TeamDistributionRoundRobin TeamDistribution = "round_robin"
+)
+
+// Valid indicates whether the value is a known member of the TeamDistribution enum.
+func (e TeamDistribution) Valid() bool {
+	switch e {
+	case TeamDistributionPortfolio:
+		return true
+	case TeamDistributionRoundRobin:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for TelephonySettingsAdapter.
 const (
 	TelephonySettingsAdapterSimulated TelephonySettingsAdapter = "simulated"
@@ -1031,6 +1067,33 @@ type Address struct {
 
 // AddressKind defines model for Address.Kind.
 type AddressKind string
+
+// Agent A user as an agent.
+type Agent struct {
+	// Availability `available` takes conversations; `away` is offered none.
+	Availability AgentAvailability `json:"availability"`
+
+	// Id The user's id.
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
+
+	// Role `admin` manages the tenant; `supervisor` runs the operation; `agent` works conversations and calls;
+	// `integration` is a machine user for ERPs and other systems.
+	Role Role `json:"role"`
+
+	// Teams The teams the agent is in.
+	Teams     []TeamRef `json:"teams"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AgentAvailability `available` takes conversations; `away` is offered none.
+type AgentAvailability string
+
+// AgentUpdate defines model for AgentUpdate.
+type AgentUpdate struct {
+	// Availability `available` takes conversations; `away` is offered none.
+	Availability AgentAvailability `json:"availability"`
+}
 
 // BusinessHours When the tenant works, in its time zone; holidays are off.
 type BusinessHours struct {
@@ -2567,6 +2630,68 @@ type TaskRef struct {
 	Position int `json:"position"`
 }
 
+// Team defines model for Team.
+type Team struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Distribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
+	// known contact's conversation to the owners of its portfolios first.
+	Distribution TeamDistribution   `json:"distribution"`
+	Id           openapi_types.UUID `json:"id"`
+
+	// MemberIds The users in the team.
+	MemberIds []openapi_types.UUID `json:"member_ids"`
+	Name      string               `json:"name"`
+
+	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
+	OverflowSeconds int       `json:"overflow_seconds"`
+	UpdatedAt       time.Time `json:"updated_at"`
+}
+
+// TeamCreate defines model for TeamCreate.
+type TeamCreate struct {
+	Distribution *TeamDistribution `json:"distribution,omitempty"`
+
+	// MemberIds The users in the team.
+	MemberIds *[]openapi_types.UUID `json:"member_ids,omitempty"`
+	Name      string                `json:"name"`
+
+	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
+	OverflowSeconds *int `json:"overflow_seconds,omitempty"`
+}
+
+// TeamDistribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
+// known contact's conversation to the owners of its portfolios first.
+type TeamDistribution string
+
+// TeamList defines model for TeamList.
+type TeamList struct {
+	Data []Team `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// TeamRef defines model for TeamRef.
+type TeamRef struct {
+	Id   openapi_types.UUID `json:"id"`
+	Name string             `json:"name"`
+}
+
+// TeamUpdate defines model for TeamUpdate.
+type TeamUpdate struct {
+	// Distribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
+	// known contact's conversation to the owners of its portfolios first.
+	Distribution *TeamDistribution `json:"distribution,omitempty"`
+
+	// MemberIds Replaces the team's members.
+	MemberIds *[]openapi_types.UUID `json:"member_ids,omitempty"`
+	Name      *string               `json:"name,omitempty"`
+
+	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
+	OverflowSeconds *int `json:"overflow_seconds,omitempty"`
+}
+
 // TelephonySettings defines model for TelephonySettings.
 type TelephonySettings struct {
 	Adapter   TelephonySettingsAdapter `json:"adapter"`
@@ -3677,6 +3802,28 @@ type UpdatePlinxSettingsParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListTeamsParams defines parameters for ListTeams.
+type ListTeamsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateTeamParams defines parameters for CreateTeam.
+type CreateTeamParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateTeamParams defines parameters for UpdateTeam.
+type UpdateTeamParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
 // ListTemplatesParams defines parameters for ListTemplates.
 type ListTemplatesParams struct {
 	// Limit Page size.
@@ -3768,6 +3915,9 @@ type ReceivePlinxWebhookParams struct {
 	WebhookTimestamp string `json:"webhook-timestamp"`
 	WebhookSignature string `json:"webhook-signature"`
 }
+
+// UpdateAgentJSONRequestBody defines body for UpdateAgent for application/json ContentType.
+type UpdateAgentJSONRequestBody = AgentUpdate
 
 // CreateAPIKeyJSONRequestBody defines body for CreateAPIKey for application/json ContentType.
 type CreateAPIKeyJSONRequestBody = APIKeyCreate
@@ -3901,6 +4051,12 @@ type UpdateSettingsJSONRequestBody = SettingsUpdate
 // UpdatePlinxSettingsJSONRequestBody defines body for UpdatePlinxSettings for application/json ContentType.
 type UpdatePlinxSettingsJSONRequestBody = PlinxSettingsUpdate
 
+// CreateTeamJSONRequestBody defines body for CreateTeam for application/json ContentType.
+type CreateTeamJSONRequestBody = TeamCreate
+
+// UpdateTeamJSONRequestBody defines body for UpdateTeam for application/json ContentType.
+type UpdateTeamJSONRequestBody = TeamUpdate
+
 // CreateTemplateJSONRequestBody defines body for CreateTemplate for application/json ContentType.
 type CreateTemplateJSONRequestBody = TemplateCreate
 
@@ -3927,6 +4083,12 @@ type ServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// GetAgent Get an agent
+	// (GET /v1/agents/{id})
+	GetAgent(ctx echo.Context, id ID) error
+	// UpdateAgent Set an agent's availability
+	// (PATCH /v1/agents/{id})
+	UpdateAgent(ctx echo.Context, id ID) error
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx echo.Context, params ListAPIKeysParams) error
@@ -4293,6 +4455,21 @@ type ServerInterface interface {
 	// UpdatePlinxSettings Set the Plinx integration settings
 	// (PUT /v1/settings/plinx)
 	UpdatePlinxSettings(ctx echo.Context, params UpdatePlinxSettingsParams) error
+	// ListTeams List teams
+	// (GET /v1/teams)
+	ListTeams(ctx echo.Context, params ListTeamsParams) error
+	// CreateTeam Create a team
+	// (POST /v1/teams)
+	CreateTeam(ctx echo.Context, params CreateTeamParams) error
+	// DeleteTeam Delete a team
+	// (DELETE /v1/teams/{id})
+	DeleteTeam(ctx echo.Context, id ID) error
+	// GetTeam Get a team
+	// (GET /v1/teams/{id})
+	GetTeam(ctx echo.Context, id ID) error
+	// UpdateTeam Update a team
+	// (PATCH /v1/teams/{id})
+	UpdateTeam(ctx echo.Context, id ID, params UpdateTeamParams) error
 	// ListTemplates List WhatsApp templates
 	// (GET /v1/templates)
 	ListTemplates(ctx echo.Context, params ListTemplatesParams) error
@@ -4366,6 +4543,38 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetReadiness(ctx)
+	return err
+}
+
+// GetAgent converts echo context to params.
+func (w *ServerInterfaceWrapper) GetAgent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetAgent(ctx, id)
+	return err
+}
+
+// UpdateAgent converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateAgent(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateAgent(ctx, id)
 	return err
 }
 
@@ -7645,6 +7854,128 @@ func (w *ServerInterfaceWrapper) UpdatePlinxSettings(ctx echo.Context) error {
 	return err
 }
 
+// ListTeams converts echo context to params.
+func (w *ServerInterfaceWrapper) ListTeams(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListTeamsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListTeams(ctx, params)
+	return err
+}
+
+// CreateTeam converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTeam(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateTeamParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTeam(ctx, params)
+	return err
+}
+
+// DeleteTeam converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteTeam(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteTeam(ctx, id)
+	return err
+}
+
+// GetTeam converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTeam(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTeam(ctx, id)
+	return err
+}
+
+// UpdateTeam converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateTeam(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateTeamParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateTeam(ctx, id, params)
+	return err
+}
+
 // ListTemplates converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTemplates(ctx echo.Context) error {
 	var err error
@@ -8338,6 +8669,13 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/v1/contacts/:id/portfolios", wrapper.ListContactPortfolios, options.OperationMiddlewares["listContactPortfolios"]...)
 	router.POST(options.BaseURL+"/v1/contacts/:id/portfolios", wrapper.AddContactPortfolio, options.OperationMiddlewares["addContactPortfolio"]...)
 	router.DELETE(options.BaseURL+"/v1/contacts/:id/portfolios/:portfolio_id", wrapper.RemoveContactPortfolio, options.OperationMiddlewares["removeContactPortfolio"]...)
+	router.GET(options.BaseURL+"/v1/teams", wrapper.ListTeams, options.OperationMiddlewares["listTeams"]...)
+	router.POST(options.BaseURL+"/v1/teams", wrapper.CreateTeam, options.OperationMiddlewares["createTeam"]...)
+	router.DELETE(options.BaseURL+"/v1/teams/:id", wrapper.DeleteTeam, options.OperationMiddlewares["deleteTeam"]...)
+	router.GET(options.BaseURL+"/v1/teams/:id", wrapper.GetTeam, options.OperationMiddlewares["getTeam"]...)
+	router.PATCH(options.BaseURL+"/v1/teams/:id", wrapper.UpdateTeam, options.OperationMiddlewares["updateTeam"]...)
+	router.GET(options.BaseURL+"/v1/agents/:id", wrapper.GetAgent, options.OperationMiddlewares["getAgent"]...)
+	router.PATCH(options.BaseURL+"/v1/agents/:id", wrapper.UpdateAgent, options.OperationMiddlewares["updateAgent"]...)
 	router.GET(options.BaseURL+"/v1/public/tickets/:token", wrapper.GetPublicTicket, options.OperationMiddlewares["getPublicTicket"]...)
 
 }
@@ -8423,6 +8761,265 @@ func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.Res
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgentRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetAgentResponseObject interface {
+	VisitGetAgentResponse(w http.ResponseWriter) error
+}
+
+type GetAgent200JSONResponse Agent
+
+func (response GetAgent200JSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetAgent400ApplicationProblemPlusJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetAgent401ApplicationProblemPlusJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetAgent404ApplicationProblemPlusJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetAgent429ApplicationProblemPlusJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetAgent500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetAgent500ApplicationProblemPlusJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgentRequestObject struct {
+	Id   ID `json:"id"`
+	Body *UpdateAgentJSONRequestBody
+}
+
+type UpdateAgentResponseObject interface {
+	VisitUpdateAgentResponse(w http.ResponseWriter) error
+}
+
+type UpdateAgent200JSONResponse Agent
+
+func (response UpdateAgent200JSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent400ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent401ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent403ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent404ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent413ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent415ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent429ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateAgent500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent500ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -24986,6 +25583,706 @@ func (response UpdatePlinxSettings500ApplicationProblemPlusJSONResponse) VisitUp
 	return err
 }
 
+type ListTeamsRequestObject struct {
+	Params ListTeamsParams
+}
+
+type ListTeamsResponseObject interface {
+	VisitListTeamsResponse(w http.ResponseWriter) error
+}
+
+type ListTeams200JSONResponse TeamList
+
+func (response ListTeams200JSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeams400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeams400ApplicationProblemPlusJSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeams401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeams401ApplicationProblemPlusJSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeams429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeams429ApplicationProblemPlusJSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeams500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeams500ApplicationProblemPlusJSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeamRequestObject struct {
+	Params CreateTeamParams
+	Body   *CreateTeamJSONRequestBody
+}
+
+type CreateTeamResponseObject interface {
+	VisitCreateTeamResponse(w http.ResponseWriter) error
+}
+
+type CreateTeam201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateTeam201JSONResponse struct {
+	Body    Team
+	Headers CreateTeam201ResponseHeaders
+}
+
+func (response CreateTeam201JSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam400ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam401ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam403ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam409ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam413ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam415ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam422ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam429ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTeam500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam500ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTeamRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteTeamResponseObject interface {
+	VisitDeleteTeamResponse(w http.ResponseWriter) error
+}
+
+type DeleteTeam204Response struct {
+}
+
+func (response DeleteTeam204Response) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteTeam400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam400ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTeam401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam401ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTeam403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam403ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTeam404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam404ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam429ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteTeam500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam500ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeamRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetTeamResponseObject interface {
+	VisitGetTeamResponse(w http.ResponseWriter) error
+}
+
+type GetTeam200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetTeam200JSONResponse struct {
+	Body    Team
+	Headers GetTeam200ResponseHeaders
+}
+
+func (response GetTeam200JSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam400ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam401ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam404ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam429ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam500ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeamRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateTeamParams
+	Body   *UpdateTeamJSONRequestBody
+}
+
+type UpdateTeamResponseObject interface {
+	VisitUpdateTeamResponse(w http.ResponseWriter) error
+}
+
+type UpdateTeam200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateTeam200JSONResponse struct {
+	Body    Team
+	Headers UpdateTeam200ResponseHeaders
+}
+
+func (response UpdateTeam200JSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam400ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam401ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam403ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam404ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam409ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam412ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam413ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam415ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam429ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateTeam500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam500ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTemplatesRequestObject struct {
 	Params ListTemplatesParams
 }
@@ -27322,6 +28619,12 @@ type StrictServerInterface interface {
 	// GetReadiness Readiness probe
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// GetAgent Get an agent
+	// (GET /v1/agents/{id})
+	GetAgent(ctx context.Context, request GetAgentRequestObject) (GetAgentResponseObject, error)
+	// UpdateAgent Set an agent's availability
+	// (PATCH /v1/agents/{id})
+	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -27688,6 +28991,21 @@ type StrictServerInterface interface {
 	// UpdatePlinxSettings Set the Plinx integration settings
 	// (PUT /v1/settings/plinx)
 	UpdatePlinxSettings(ctx context.Context, request UpdatePlinxSettingsRequestObject) (UpdatePlinxSettingsResponseObject, error)
+	// ListTeams List teams
+	// (GET /v1/teams)
+	ListTeams(ctx context.Context, request ListTeamsRequestObject) (ListTeamsResponseObject, error)
+	// CreateTeam Create a team
+	// (POST /v1/teams)
+	CreateTeam(ctx context.Context, request CreateTeamRequestObject) (CreateTeamResponseObject, error)
+	// DeleteTeam Delete a team
+	// (DELETE /v1/teams/{id})
+	DeleteTeam(ctx context.Context, request DeleteTeamRequestObject) (DeleteTeamResponseObject, error)
+	// GetTeam Get a team
+	// (GET /v1/teams/{id})
+	GetTeam(ctx context.Context, request GetTeamRequestObject) (GetTeamResponseObject, error)
+	// UpdateTeam Update a team
+	// (PATCH /v1/teams/{id})
+	UpdateTeam(ctx context.Context, request UpdateTeamRequestObject) (UpdateTeamResponseObject, error)
 	// ListTemplates List WhatsApp templates
 	// (GET /v1/templates)
 	ListTemplates(ctx context.Context, request ListTemplatesRequestObject) (ListTemplatesResponseObject, error)
@@ -27793,6 +29111,79 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(GetReadinessResponseObject); ok {
 		return validResponse.VisitGetReadinessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetAgent operation middleware
+func (sh *strictHandler) GetAgent(ctx echo.Context, id ID) error {
+	var request GetAgentRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetAgent(ctx.Request().Context(), request.(GetAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetAgent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetAgentResponseObject); ok {
+		return validResponse.VisitGetAgentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateAgent operation middleware
+func (sh *strictHandler) UpdateAgent(ctx echo.Context, id ID) error {
+	var request UpdateAgentRequestObject
+
+	request.Id = id
+
+	var body UpdateAgentJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateAgent(ctx.Request().Context(), request.(UpdateAgentRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateAgent")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateAgentResponseObject); ok {
+		return validResponse.VisitUpdateAgentResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -31891,6 +33282,178 @@ func (sh *strictHandler) UpdatePlinxSettings(ctx echo.Context, params UpdatePlin
 	return nil
 }
 
+// ListTeams operation middleware
+func (sh *strictHandler) ListTeams(ctx echo.Context, params ListTeamsParams) error {
+	var request ListTeamsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListTeams(ctx.Request().Context(), request.(ListTeamsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListTeams")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListTeamsResponseObject); ok {
+		return validResponse.VisitListTeamsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTeam operation middleware
+func (sh *strictHandler) CreateTeam(ctx echo.Context, params CreateTeamParams) error {
+	var request CreateTeamRequestObject
+
+	request.Params = params
+
+	var body CreateTeamJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTeam(ctx.Request().Context(), request.(CreateTeamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTeam")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTeamResponseObject); ok {
+		return validResponse.VisitCreateTeamResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteTeam operation middleware
+func (sh *strictHandler) DeleteTeam(ctx echo.Context, id ID) error {
+	var request DeleteTeamRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteTeam(ctx.Request().Context(), request.(DeleteTeamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteTeam")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteTeamResponseObject); ok {
+		return validResponse.VisitDeleteTeamResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTeam operation middleware
+func (sh *strictHandler) GetTeam(ctx echo.Context, id ID) error {
+	var request GetTeamRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTeam(ctx.Request().Context(), request.(GetTeamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTeam")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTeamResponseObject); ok {
+		return validResponse.VisitGetTeamResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateTeam operation middleware
+func (sh *strictHandler) UpdateTeam(ctx echo.Context, id ID, params UpdateTeamParams) error {
+	var request UpdateTeamRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateTeamJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateTeam(ctx.Request().Context(), request.(UpdateTeamRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateTeam")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateTeamResponseObject); ok {
+		return validResponse.VisitUpdateTeamResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListTemplates operation middleware
 func (sh *strictHandler) ListTemplates(ctx echo.Context, params ListTemplatesParams) error {
 	var request ListTemplatesRequestObject
@@ -32463,489 +34026,506 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3bchs5tieMvwqC/x1hqTtFUbJ8kuIfe1S2q8vdLlstq3bFdMlDQpkgiVISYAFI0Sx/ipiH2A/wTfTF",
-	"jj23E/MEfpP9JF9gLSAPZCaZPElWmVe2pEwkDmstrONvfW6EcjCUggmjG8efG31GI6bgv68vaM/+GzEd",
-	"Kj40XIrGceOiz8gNU5pLQWSXmD4jiplECRYRefUrC01AulKRzpvu3o/UhP1OsxE0dNhnA2pHM+Mhaxw3",
-	"tFFc9Bq3t0HjrQwpDl72rZ/O3/rvhIpRk35m3rDnzKjxadcwNT3wBxZKEWliJBlRbsgV60oFC1FjLnql",
-	"Q3NhWI+pxq0dfEgVHTDjduplorRU5fPvCPbJtEN4ouNXMlTshstEkyHtMfs1bh//LWFq3Agagg7sB/Gd",
-	"wlQG9NNbJnqm3zg+bLWCxoAL//NBULIHb16VTwp38JEmPEq/PqSmn32cR42godhvCVcsahwblbD8RLpS",
-	"DahpHDeSBJ4s+XTEBkNpmAjHf2Pj6WmckkTw3xJGrtkYCMb0uSYjxQ0jO5T89NObV4RrQklPyoiEfclD",
-	"ttsk52wY07F2NAebqY1ULCKK6aEUmsFgh0ekf3Ip4M90gB8ZcdMnVEjTZ4rYpTFtCBV6xJQmR4eHJ2TU",
-	"5zGDMbtcaZM+pBKhA3LUetG8FH67kFGyDcutd88uuOrYnjypcWxd4JwKgrJ82SExhQnS6IRQt220R7mw",
-	"ayKCjZhK2TRd48Fhs3L6jlur5n1Qi9xEGCcRO1Vhn99Yspk69FhLEnM7R/cMUSyUKtJVTMBxyLZ/vjC/",
-	"iHVpEpvGcZfGmqUzupIyZlSgcOEDbqYnckZ7jGj+eyXzxfBe6cee2J2gn/ggGWRsiD9lu5JJi6Dxdxh6",
-	"ag7fK8b2DPtkiGZ2eSdk2JeCEZEMruxxUcXIwJ4Jiwi3pwh8MqCmas6/rSArbi23IwOBSPuORudI/fan",
-	"UArDBPyXDocxR4G9P1TyKmaDP/+qUXqzT3QwjBku1VAeO5L1fNSnmhwQLm5ozCPS5SwG8cOUklaQ/vK5",
-	"Ab9rHDfYwL4dNAZMa9qzMx0k2sppQgWBPxIaRYpp3bj9GDS0oSbRjeMju1DDTQwk7b7jvp5JqUSJY2qY",
-	"iNixW8ExPIm30G1+E/9FsW7juPH/289uyX38q94/w3dx86b51C+aazKgsT05e3UpQnHh9vduJ05IB7eg",
-	"Q+xJasJo2Pfbcxs0XkrRjXm46kmckkQzhWIQhK3bx9hKkTFhn7g2wIfZbr7IdjOdxKxtDP1D695EP7D2",
-	"02ckTJRiwhA7WxbAzgrCvRTOhHe2XnsJcE204XFsZbqAq/42aHwv1RWPIiZWpnWuiRwyBa8QwVikiWVp",
-	"ryjJmGlCowEXxX1+nO1zNpdZG91Nn1rXToc0jpl6pGGSZEDHREhjKQb3Ll0VbNgbYZgSNH5tyXaBTVt5",
-	"pqeCJIJ9GrLQKoLANSewtR133G0edSwVCMO7nGnCjZWdoAcwdQMLjCWe+jtpvpeJiFY89J8sU9m96trB",
-	"iud6lJ3rO//EzHMV0uzhU+s413eS6CTsO3XPb0R60oYJKgzsxRkdx5JGF1K+parH7vJI82x+JSNgUXnD",
-	"FB4a/50RuItxmgoUd25f/Z7ymEVruJ3c7oR9KnosIpqLMDNxLhuPLxsnoGhZWgIVi1ARoa1QOO2Dw+y0",
-	"8xMlXZzprHMf5p7fc8+vi7MzSyxdFUhBGjO3MJPtAiwQ9vpCyh+pGDstQN81SZyevfECG6iBG00UNY4a",
-	"TtBu64CRtwdWXodotOrsoeTM2NwjVVNyT+/nTEaY1U+CJqYvFf99LYR26gbD2wE/CuoB15qL3gnRTETk",
-	"slF47ph8x6hiilwmrdbjkA653Rb4gV02iuLmICPAwtRnUV6Sf3BdJJc7PLe4gCTiWsiRCIhiN/IadSH2",
-	"aWjtS6C3n8RQydDqe1cxey0MN+N1XMcTdhkZUW1vtQjMREoi3u0yldMXCjt6mGPp3ECwNsXsMDP3lue+",
-	"fc3Ge+6V9TF2cW0dWJzX57JFFk1et9k6GQ6lMiz6kUWcXsAa7lfo2zu0k/+q/VqnCSaUG9J+8fTsjXMo",
-	"DJXVSgxHi8V5h9rUFBwUETVsz/ABm/ZSBA2kPz3rHZHEsaVI7wOZGoNHNRwiQcPa6217Ju5jxf34uc/w",
-	"craUBaa95UqrxYTg8qLpbu0YCQ8OuEgM27Xkuty80Wj8PP2HoWJd/qnc+YB+kbBPFQ2NNVKdZnvNxgEx",
-	"Eqz5nuCaEQ6cNDW4Y/6VdtxqqPNo79w+cxs0rMnTrnVEt3l/1y/oAIM9SnckG83NIcgT3cd0RLxK7deR",
-	"Vl/CQ8BTEV7xND7L0a7zXhTJuUiaM6hFGznUZCTVNdwhTsnrJiZRrEl+5qYvE2N1F/+CfVSTRBgee1lc",
-	"SUWVVLOQd6FwDNNEBWapnx21Rh7VJ2gmWfMpHjfJK3S+gMc202EL0651qjD9eScF06Rx/L4LPolZZOaE",
-	"0W0wKY2uy3yeF2CGhIqZJvnQlyMBq8Mj4zr1YIJPxN9nDWqi9uPrv78YfPfs078dDt8+F+dH5r8/Hf3j",
-	"IPz+Sf+vLf3qkM5dt53O9LI/pgt/y9HRU1xERA0IeW7YQM/juHQr/FeoUhR+znnAy/cE/+ZliX0cHOMn",
-	"xIoCIpGirVRszhcPEwuHJRSnUHr8zpm0GI+GTkeZ9JNOkb/drpgN3M1a4/FEmDKX4ZsP78njg6dP9w4I",
-	"jYd9und4Qpxfknx3bndnSI01zRvHjf/xy+nePz5+Prz9lzI+jrj9f1giXL6jXClpx5o7z2uO1jMTycBu",
-	"9oBy0QgaVzyO7RNBQ/f5cIj/BR0kt/c5kQL+zimhUvLkUFqrpR3KiE3P++Xrs8kNaO29+Pj5ye3ev+L/",
-	"HpdvBTiQpsf76fuAsGavST68XGRjtVGMmTIROU2oU2T4XaK5YFr/IBM0XirkPlruKMkDKz+sdWRFNvld",
-	"CnZC+jLmER2jD1l2u7CAIunG0nl66wm6Cz5g77uvLEN/LHUfxdKq+TCJgFBrQ5GOHDKhO6Bw2tnUFiU/",
-	"M3YdoewY0E9v8JVncMm4Hw4mpEzQwGiS+7OVDLdBA74/72O5lU3JjrFu+FECv2Vl4uMljeNp8Ul7TJh2",
-	"Tf0QgzQrakaWRgdDUxa1DBohHQwp74m6M1pKoRbRiktgVvLVnWLdx4RhVmHlsmrx87XlVEhN/UkmJpSo",
-	"FXlB6A/Tjizb+JMVjIm2pOr8Ox9rfHYY03DFDf0toTHv8hVH0Uzr6u0rlamJzm+Jo6aGX1MjyO8S0E3p",
-	"7ZAMowWpsEyRT6mqyAYZxxRWGGSsm558uqYCYxTmVyUZXt8wYZYyAhZivRunXixEhNVbP7GNOHzVEv+O",
-	"RJYlckzcNk4+zpLDIEOLzDrvlTe5RyfnC58sjlY1eS56P3MRydGMG9dTDURG7NiBt7TwLn604P17L/ch",
-	"Q3Wt5m0IFK/MyvcnjoJfLz8C3Nr1uHRqCqgB/dR2vK/Lr8sZ/hEuldP8p1+DuMBc74R96DyJmS4Ky9n8",
-	"gdv0AZ9eSjQGjVFK6PN4MeOKWa6RVCi6gSd21u9HbtcWlZ+46qXE5+Qhpykcj3MZHE/mJHAs7fPI00l5",
-	"8shBIXmkFayHnNZxxO503VCzDmYNnoNUADxM38EEY+Zu4EjRrqVxl2sAVqQLGmgjh8MKlccP+BOwxlya",
-	"H3CR/+3BPC64W8r/Sol9+hT7VAgW548P0rEsF/Sp0XQ4tHeYy0vioj1kSksx07PxUg6GVJTEKlzuEquv",
-	"AngHVQmL+NS4lfT7UAx/nWawg6Ocrz8gQpJhIkKTYARzRyQDpnhIJLpvwSXlf/fy3dlfd5u1Pr3ELR8m",
-	"2shBG3Kk5ssXePh7fHaBiA3r0bjtWaC4Mef09y//lETLkNO4NNAhR2Key3vUl0SOhMbNC8HrV+bSnm8l",
-	"WkKtT0tn9vFz1i0jppq6CBJ2pooYRSNWsVfv5ICRLhWGak5rUcR6bL7c+eWNtwLlBDlWTPdxQQ0F92I5",
-	"+24VOZCZAjlnaXqQ5Qz9Mzd9y64jFxbKsfMJCfssvCYR73GDlssNU+A5mHAGPz5cN0cWWW3B2ybPaXOZ",
-	"ehlWeQcegDdimJj5+74WBprvOs5Te273ZhDoOhQ1d589UD2tsOd5R0lo+A2DW939d8ZlfkFVD/37M/l8",
-	"Km0R0mu56JEQxyE7HR51djEjWLAR5InudAQbdXZPCPtEQxOP7S+nfQc1SV2wUc0DdbKrXC/CR9aki25Q",
-	"4NFc1cFkIUAmDifE2Hzl5KsUa/PdtZuQQvO5soR6hKFhidxZi9J6xZXpR3Q8NUIttRMX3+aRrpBY8ABn",
-	"qJ+FuBLMT+hKRXYouUrGTIFHEJKLiWY3TNE496bsEkp6SiZD0IVTip/LvFPX+TLBGDBWjj+vLYfpV3nV",
-	"dulwn1dIMBLSIBHcpWK7Hp3SaZN52llabQR6WkptnEX38+i8Pglm4jYf/Z/pX/YEN+uQXsNDk9Q0R+NZ",
-	"2hWR0loxmaH0ExvWDeumIjnKWIu+htL3oeprMPszqUxXxlyeRtGCfDL0ry6VAVh4u84EK+6RdBxNaHqN",
-	"QPVXWVhogeNNP1wq8so2fcYq1qDX4sq+Dr02L1xnaSbr0mtnKp+b01OgHDosqiiPdKaALKZ0rCDx07HT",
-	"ys18zfNRjXXOvA5qKxvrux6W03ZvmNIVQXCqNe8JFrWNLBcUWD3gfIOYz+vSqBfW/yFXaUWP8OaCr9P5",
-	"ONObkXsGstt+y2cYkJGShi21M5CH78qKV9qfmIvrGnIoJYi39nmvZSyiyQ5jLj61ISOlgm7sn8iZfYwo",
-	"hlUdtfysOHLVCYS5yQNUBOECv1Lq8E7zjMpl4JrSkAxVZvUxatnG2epXCbmXWRHpvgdpjCn1TwNZ5Xdz",
-	"YbOiSHGlR+tAF1AfSZ8nkINu/8IiDyZRkjmaBbXqpY6ew5BAzFMpb3C/pS6CtYwXMxqtabDbGhtcU4FY",
-	"cQ+Lzsf17GNR8VvDXr5lNJo1Wn3J50eZfwDrsJGyO/vBGkrpEs5Z7CtYykiOL2Df5lijxB+FxLOm0Syd",
-	"rWuou7mWJ21FJ8azXc5tkV+fm9y8I5wOUMghwEGgUlcRnICKkZellRGnxBWUQOIi2moRC3ykT4p4fJKV",
-	"ixZBaOyXojRc6My2rDjpyZOJ0oiDvRcfsdqiFVRUSBS85JVyE/ljGjEHcVHSwsM0+xJKi6/Z0BCqibYK",
-	"0Q41ZCC1IQetFrlmY73r4pgFSy5n6GTH8erdyzvNRpyRXa4YdUW3i8mOYu7ynDrFV+9eLuWIzOa9qKMs",
-	"W1bO8noyP9bpvlixiDXcB/boH+Y18IrTmKkPzBguerqEfvssvG5bSpWJaQ8qvFVXMhGRny/aFJgX4DDy",
-	"AJvIypGcEZBL4Yo4jdsYRW2neVNTH3rFdUgVGVJFSRhzJgwDp0WqjhJq+A0lQpKf7SCnw2GTvO92yY5L",
-	"pNwl+poPwe0xOLGzpfra5dFYYyg3t5wJMlRyMDTpDji4iOnZ/SBHJJail40HyFVGOiQ1B+FnByvfBMNi",
-	"ZsXo3Fy2C/9gemrWxhD0hnKgj/YVDa9lt1tjrlQQKHIAYAxNRn0m/PFRIaRHuiuf8MpmTemxV+54ME2L",
-	"s5ed39K5JlCRD9bk4CtjnjS18TF6jLJcylZrEd5YhFLTbz4tfPHJXDJcKCuJDh1aitdANB8ksavfGbGr",
-	"vpTXpXoIVjfPc8Q9nXwzaACC4XsRj1NrIVFFx2KieNGt+KRmUeUcfkp39PnToxpgflPDv67tAs1tweOS",
-	"vXstjOJML4cWgO/WvuXst1JrMu/4feIpuaKwZKosyH24jBELC4pWvJdhxmU3s0cPLLvMDKwQoUV+S1jC",
-	"ooBcjclQakRm2um4+TffNUGv7BTD9LMmBAosAqDVir2kM63aqrI84ZkVKgsXdFr7oV1bocyHHpZKQnEG",
-	"0NKvL6FvRwlb6PmujGM5aifDZSe5CPpLrlB0vneZ0WgDtapg3C1exDmXMdftIS0WaaazLqvGdEceNHJF",
-	"R4t4TGH+rxxmVF1Xl5dGkwxrFBUoWxaVxemLc6VJ/hvlmB4w4hpsoUqZ+wCsoTxZ5hQZvAXAmUL5AOuR",
-	"QdlCNcSqaPi/Gc6W/OW5WLz85760ZoQ1n8h//c9/z/IBgjQtVCpieZ/suLgXIi4BB+wGhOL/AhdeB2bA",
-	"kUQEOn+lv772JTFTaM8QuJNJ/x5VPUMoEXJUH2hohgCcIfAWdUMsIA9vq4gsx7olF3j9u2gmeIOHWpmk",
-	"J2pt0+GQCRYdE0fTAcEAE9gs9kdrKw9ZlBodgT0SphQ8CtRv/weYSu5ff1cFBPmg2axA81rOOQWryRff",
-	"V8jm7xk1iWIl2p37C+nGtDfhDJxmgSyThyZGth2meEW1NxXO5vchuKkwGSR1pok8Asqi/BcCMkxMIWHU",
-	"lYnDmI/0pUgfJTuAuykY4QbrgGgMvM1inUehvxoDLLR/ahdB6EuMxnSVSiYgz6YxcqgyjCv+O/3yH1/+",
-	"KUnkpmmkBiliX2TZ4iCTJFt4ir4Fqcmw61ZCZflNZW6XyqQqP8mg6nhmEURNq74EwK5AN1YWA+zrifuF",
-	"NRTAeXzN2NCulStyQ+ME3N7zfAR1yexsgkI8PWUUVkKDRTLKNh09PdxllBHhXPQPiDymDzmzrKYEqgOI",
-	"L8cmZHEUEGr5NZLGsIgMqekTLty8rmQ0DnyxYtrBA5hrAnINELq9GT+dJuVB6UvFMXSxkKKHwOOYv5MN",
-	"XQljP09k4sKzj5dyB1gzPw3LQkD2FoySmEWojaXZepagIjpgwsjdack5C8JovgE32z7dmp+bypcylg6z",
-	"A18yh2wlE3SxFP/Nlrl4tli3kZpankshA/lZLVc4ugi02MJ+ojuyGDZgCJSkcx7NSPZfKi/cLWDWma7B",
-	"9k5l+cM0v1OeG7Lwa6LtRamvNkUtTiTTzokhE5HzQ7h0EipCFle4Ifw460phv8+rfn3HsqE7o0xP/YHR",
-	"2PSzYyzu5zQEXmnMbIJu3FtldPMDgootlZgy/wAcCc0tJyvTPz4wA0IFUUk9+NkJERSp0Rq5mvTpDUvt",
-	"k8U1ispqQveRskjqtOxiWRFf+uKMzV7qcq69lyVFC7X6rFWtacZC1nAjefpbutLozcDagmWJKVRpVpHc",
-	"zkQoI+6SMbo8ZtDkAPuxiEXwZSpiaMuAz7h3rsbLyToGLUzQYVnjaR+ZmLQ1x7Alo76MGeGwta7TTJD6",
-	"BCJerxBgVgxVyZFGi2LEFAMPCX6NRc7rPEZPFnqrDoJWq1U/ioo0cS5HFZFUP7e2UYkIJ84x593opt2A",
-	"ps+4ywXX/RUFZF1TrSekYlE7lHEyEGUJO9j2BRu9uYqfiEewr2n3hML2za0Nn4ThThNPP5Y2TxiVzOoV",
-	"NRRP2nJWeZLQ9IWW4ZohwDnmh2TwtlXAPqVdVUsMLOcmTs0rmHuQg5L14+XhTJGUS+hm+nDm5kUida5B",
-	"djrR9zB1+QkeXcQnhztNqBVNSWycZAKft27WrLJi5UPbv/hdwXuhb+UT9tkbEagU0iiZslZL8NLBbjmB",
-	"5/x6cwB3OGjns1xxb+ywqqKv8SnRY23YgOxQQV6fn+2ifO1Cv0DDw2tmNLotUUCU+OUQp2Z6ZEE8iA14",
-	"hNwUHmkC+L3aZzAetQ5AeFMn0bGHbrnjeClHGIb82tDSKUoUq/RbpU9AsbBfPOZlBCQRMdPaOeLxgoGF",
-	"ePmJrY2WUihxQ9rQ9rh8ZtR1mnx9fkaGUtszMZpgEaffTyMDolhMYcfBz8y1azVYdPzu3xzs505E77cO",
-	"Xjy+ekpbe0/DA7b3LDykey+6R1d7h9Ez9pwehE+uHnf38SurZJZXqc2YqddW0uQOtwL82C7ZqmD4Dihg",
-	"2H4YX16+BxFK9vaADsuP4PX52SNoVWcSDcdt1Q0K0ZMxGTAqoDFuyiO1RDHaaz9SbEyxaaSQFFuqlCMK",
-	"O1AkybITWszBmBNBy/kYczLGodcWjjEnIh4Auy9ZIP5VUGgeVWRpWJEcOaxDocndbw9Uq8lW8CHNWp4I",
-	"6Lo2/W3HirN6cv0E/bRGXmSmHf6dzMSmww5QURNrA9ofmCY7h0ekLxOlSVfJARFytFs/SybLt57eYstg",
-	"Rcm9QNepUV+zsP1j929/f6Ge/+Vv//03dTH69aezV8/fvD37xxt5+Ja+pR9Gc0Whm18wayvnHM663Jup",
-	"NNuKrxLsEHQjDOhwc1Jq1iH/zE0/48J6OZhFETTlfp3BGR8MFRFVEfkZSxlSLvXanmUb1Pacmjfipn9v",
-	"3FOe5Pmm2Cdjyg6AS4dDYN/lGqa1/T747zIUYBVJbNYe/o/jpd/N0LhnFvK6x+4/WSCXB3OXCQeT+esl",
-	"WTHwxF4yRHrNpwmkGQJLSaTaKNp3kUUgwzBRasHNk4r3+NwmM+/xKWBNDVpwOaKG/RsUVjdrprg72k3n",
-	"kX6guJz5TqrsSFfOJZjwCrrE3azjZj7bzCep1ejCOVMYbJz5V81YqMHc1YxZO9A4ZOE60h2qwA0nOKT8",
-	"oBfK0M7Yp9597Rlpqn+g/3on5x/pABZB7hdQwR+QzoCKhMYdAqrUCHzlM1jzNM+YqGAjMRsay94ErvnT",
-	"o8VCbxkHu8/P4c41mV1px6sHaXa9dZAyG4AD9lLA68obuXHXDqpb3WdqjV0dZKLC8oR35zKHmpOQDhyT",
-	"7IzYleaGBagAB0RBwQCNm81mva4e9dIsLDWsOy1vsuPDUvC8dmJL3aaTRDgX2HYx0NxlO/JsvO1BSmFz",
-	"uwYvThl1XVz2nTUIWRBRD1e6TueVCTbK8IggElqAlwP1Bn8fS21KI7c5bK/lIWKxsO0rwIfNcXepZ8L+",
-	"/U6QYedJi/lRrPUBsC7rYqrk/A3cEaWHxcX1S6jiKdErQiPVnRrkSg7mLoiL6zcLtaLK6uyKzNWhiZED",
-	"anjYyVzPhUoiB5iZU5ytXq3YXszFNYTg0y4ofiigHftsqSBA8Npayyu7nN1KYJy5lm12suuQ6hmZLJ3B",
-	"5pdWga53X96nVXwsK9RflDHjj2VMOOTtazYXDOn07M3fGKYXQiLpfPAkeMrqjXp+9e9PuiTLCF5Mvxek",
-	"M/1YurI0O2R1XLiIK5a6bj0HcgHgWw1oKY7//ViVrNcOHdTfusyQPBZwSZhJmDVh7qaIQgx23AXCmJMN",
-	"0WLt0V14Y5WZGfbJLImul4Pxzc5zrlBzdLQGieYp8mGqqu/YJ/NdorlgWr+i49Vq5+3vf3cAnrNnB8Zf",
-	"+njZxN6nfq2S6s40hmKKNXf5mzQCALJi41B3o2Itn49alXH3mcchvTPwSdAE5rRACnzMCFMcAM8UAwoO",
-	"g+KKxVJARXXtAOJMGNcM0qE4q9fNg6dHxWDbn588OXr24sXB4eOjJ0+fVTdTqoM7bB9ctrO2O+x2KEWX",
-	"q8GKzqx0ODzFVcA/4Vl/zou5QWBXlvKDpFRV3+EAGpqzyoqYZLPoY1E/hieGek7rHFmU+K0Ns/Z05ld2",
-	"zACqOL3SEByZPsuJHnQ5++pJEUy3tffi45//pbECJurkvi52hijs2rWNFHi6DrMh6+O2TiwmP0qQm8GM",
-	"1a18kaLMfZjX6BSJl8RA8pDOkI8mxla0D6QgeKonRNh/Y67tzSYJSFlMDyiALHsknxRP2oU7C8KYHD0j",
-	"II73nDxeJMTiFmRvhakzXRgN6D6ujglenyYZD2hLeOQBWv2FAbZ57lZdnGhKBH8l0azszkOymvTnOTK7",
-	"a5fetKi/rVy4O1Ovrw3kFY/hhqQicrn9ibgWcjRDRVuTe3B5+tqImjHzapocrOZVNX0Ilupf35T2szkl",
-	"Dl7WZc7B1Zo2nZl0uhTbLc3cw/Sbkw0fclUf9QbImV1LpZ2YCfLLL6Pp/HWNYtZB06HRpbNtZjVQ/jdT",
-	"lcMVIsLdrPmpf5x5SHO6Wvm+RAu7ruf3qKqwaJaJfVVd39rIAVOPvMQNSHpLLHZr1WhMVMej0K8ySqfJ",
-	"r8QHOZWmMjf4uD4/1NywHz6e47aJpJV1Hfc8X9WafFOVjqQ83Tx58vhpjYOvPPBqMP8rqlnbQWRPoIvZ",
-	"Fx9pcnr2higpjdNFoTwBinmgOCmnzKXSdb6vTF4z0S4t1f65z0yfKUIFfBieBHUGVRyuZ5aYLWVv4z3h",
-	"E8pnzgoynN29MlHMNGdm/iulW51ViUlU4nqJYmmXtEybS/VnN5peoGbMv7IP3sZaVWNzZU12jqXbWFz1",
-	"fB9BnlLXpBblyXsOAnw9qi3rNJITJM/njVOGUF/cugVTzZFEMNEcDK0dTBqvSrDJKVv44C+ne/+ge7+3",
-	"9l78ef////HzwdOgpN3O9LRLFTIP0XenfscBszduG2zJ8sYWAzRUveMRecvkW+pWFfJC86IqmECAKWgR",
-	"95TH1zwhnb+8viCW5zLIwv3PPLrd91PokJhrg11HiGuBslin3h/hm6Wuhqo0MEBTrO5Sn2i7hlFfEjma",
-	"2BxI+09BI+EhzaA/CCRjwFJ6VgQane7yoyKk42pN62sZN362y/teZySBeWU33cMJsstoZUG/qJ/1d0l8",
-	"/YrFbGHfWuWB5tpFG0kiGPuE8MiBcPiK7YJfJt9i2nIJ4hys0Px3Zg+IslbAU2eg6+5bWWOI7A8VQiG3",
-	"YEAlcW+UiYNJt5obe+bsXGtEvXjL8SySv0q3/VW3Pz+LugstOwjqfz1PNiM0DBvFYwLvnBADwobGVnEe",
-	"T8ntlIyBDWsdHM5l9mqW6mG2XNrTAxLLi7f1XjBGUhThH4OsYLyh+9SeX+0UznSsdbj1U7Xmgbr2J7SG",
-	"0saOKcg4LWpFJYw8G+QhLQqkGnnYwzkXhq2JkLVYgY1nwdIe1A5p2qM0zynJyD6cQTD4tdfY43VS3Qxd",
-	"7wHR3kqRmCqddgnFcJ6SN3MR3uM/kT2puejFrAPd/XJhCgQwPyEdFF74d3vdudCG7DqI83zSB47VCLzE",
-	"Kw0c+PmsyUpe/9VVqAlPGR/bq7oF38W9sxhdTJ+7klcxG5SWRZ9//5K8OHryjAzxIRLJMBmwsrYR1dB7",
-	"AIYnTB7o3VWD/5YwbUp7ZVRh7L2mYZ9wcUNjHnkM+66EtgM8wiReN1W9lt5kQYMLbagIWVUlK6wBHFsV",
-	"TT/ggWok8ggFV7YfXv1LXY+u9m6GK3Z62B8uLs4c0MpkmW2+5yE3cWkLZN2XyhCdDAZUjb1kveYCJus2",
-	"uDkrXDM1oLFCl/x0/sbeTR6hsmTEzJ+XKHGMWDDH7u/H2Sk3agZucIXBLKTYM49SsaZk1fzK76DwzVC9",
-	"QOrQBdXXG4dxym+Bn+CCHgN/JstByhaPoCjwW5sr7kiPoqy3or7WgWVtqSL0XNc+r5KisicLtZ30Nz9M",
-	"b+Z2r0OjS9npgepyfv5rUju+MmIswbGxRnRGmidIq9jYxyc1cUU6POpgox/skLFZ8i07Ftfua8JWA4jG",
-	"VWuhlyltFkbVxlAoYmGtNTCgZwDjD2mifXqE4QJ7+eFcZodls1v4JTYcL+s3fsNpruH4K6bZr5TYT1JF",
-	"JIm4Dmkk1b/WuzrS7XSTyJUk5zZvbr0AkskpEMWCtwZsVtulo0/xjaWcY1gdloDjc1nU0idHkB3vGshv",
-	"z+4JgW8eTzaDr+z8lZ9M6UKTq5iHF4CpVaZwIdoWoQjMlM5OM6YdA0+oOnPzS+ZzUaIUE6Zt5UcFyBod",
-	"pCi09in8D84U4HZqBda51kn5VGuVcCkZJaFpL6qnDZU0MpTxDKgznSXGuL5Z7JNhStAYETV80aFidrUT",
-	"zccWLfTEo18jHEC6wDwaQMlm5Q9g4tALs8jnLJVR8N+xqjqsSJVaJF9tMkuNF9G+amOETPvHsmGLo85d",
-	"0FKKawZQVeZ8/OAQqHSmGzlZU9/XuAgIDuK0lFquKVKMY+YcRMxi7YGyb5Tt6DmjEZQ8lbVBYOG1rt7f",
-	"z3MsM/QkwChQpJMBu5GdjrzueA7GElzCfbuAPBp2NtHS9iWFZvq1m5kEfmnlG+KrgCpBYcpL59fgW4aa",
-	"3UeaxKxHYxDlqZjLHM+uIW+1C7qe22pGyYMz7DN7s3qfLqZyR2ENGbpDA6uBS1Wh8xQkqXqfJ5jC/cXR",
-	"EQDdjq3NIuMoX/2myVViSEiFgLa/xOpo9jGH76ArgMVlWXfMD+hX4REThnc5Uzja1bjwwWZjXS377ti5",
-	"gcjv08v+LuGxyYO+n+T2E5uURpYWpyPdK+XRlSLT2XPJcHRwwkFGJos5PpDqlsTSKSOQt3LEFAmpZgGJ",
-	"eI+7msR2QFiz1ySaxqztuhY3iknqdO/3j79gzlT74+eD4OnjkpSpaZqYn6i6jkY++V2v3sc1uDOcGFga",
-	"BAHfvxN4lHkHsYynodbBlCzaqPG5VVXK0yFiKXrQ1BXqokbUUiX2P4d7GFQb1+46sLLMO338L+1Fgy23",
-	"pw2Zq0SP25qFUkRe0eEDK/8Pn7w49Mki+JtWmU8cr/lVRhCyjV6JVQZJS01yY0xcN13DFKHQrxzsUCqI",
-	"a2aRVk0VyiIwHXSBWZQerSyLGHSgCXCHDKigPaegYr7VCenoZMjUDddSdYhKBP7VHhlM64R0ILWjQ0ZS",
-	"XU82SbayyprM+uRSFBEPuSaUDGjY5wITSGAPXp+f4UuAeOg6h2hsAp5it9i5WlmdzsvK6x6msc+rOP/A",
-	"tC63V2gc188CeWmfvp1CbVim/+jmck7RCVG7bT1wonPS1cyFwedL96GeFeyOYxUzGBFRlmpuigpA7sCy",
-	"sZbsc+vWs5wCsBDlTF6ouZdnTGwNN6rnoIcZHnCzP7OssXCBuGekOeU/t9XfnYarg5TBhuc99PtK0QZx",
-	"FDRGig7byTDvC45Z11SItsr6GYc80obWC/MO2OOU/AAP5zoGuELotApqtksHnn1pH7W3MqMmUWx+LN8/",
-	"ZyVIom7YuJ2ouG21hthx1DRV2ctGdz3ON7xFYi6uA4x/dD5DUcRthygMnkReJ0HX5SNNhuCNxUKeJnln",
-	"iXHAqEj7U10K188zP7y7lVJXe9+YoT7e3x8y/VvCNW26PzVDOWheqX217yZSo64jU+QvL/Gty8vbeVgw",
-	"s92N7jn7jqLhNRe9GlvrnLv+jdW3FRvHgM2HiTaXwj1lBUHVllI0/ftsck+l3sSmrmxZpqdSwTzBJEvm",
-	"OKTqfMoZosaNtN5apQcnStzCtwJlK1DuSaCU6gOFhjKlVrbMWj5ONN5SgEhV6LU1mfjEDQ9pXOhnVgpx",
-	"cZE2YHSVmZhzRhUj3Zj2eiwifrByL5wPkc3vGBZgNJNoJiIfxFzIVbFcaG1CNKfznZlUduFioOvNBB5K",
-	"zctb2PgcI0vjlvTteXCjsxZMAYJDHFR0q2UiaqcAbKXeJc+Wy0Jn3lDF7QML5KrBMUB25lz/GwIC+O3J",
-	"3LGFdRUXkZ9S1RGmIEGLgL5gaFt2Cc22v0lOfcSbegpOvTQCWplS4mcXYLdRjWVD6Sztb9Cxgo/5s+7L",
-	"OHLpxmXkVg1J4+cJjJujFCPziT61yXVx6IEizc0WNB+YiArL9xUXaW4DAon5G4IJw5ROUw3Khc9aibqs",
-	"epbFkSZdHsc+5bXi8JZJDSyyR5Zd9fhw2a6HluQ3UsKwIcE1Iwc1/WLpOlnMhn0pxtUmL43o0HWdz4oW",
-	"BknscGRcNXupHV3EWCiJO6l4VnMJD73gZkDO3n+40OgEJTuuny7oO1PV8ruLez38MguzLt+yTCub0Ohl",
-	"NK4414zWDftknJqWJ3vy+fPB7W1APn8+vL1tNpt37OCMqeglDmAl0/GGpv3d+WLRcTocKnnDovySIdnJ",
-	"w1s012MmzpQ4b+kVi7VX+WpIlzkl6TO4K924AI8/P6/FHJ6erpbyeK6Z9ArK5OF8GKPZ5JMf7WlhrMPp",
-	"QOvnw+Dx7Q7AVHz8fHi7+6//sgECnPioD+w+OTgsj+yuk9YWVNQXvc2mSXIWsa3Bi53Kw4fpxvbTX5dX",
-	"Z8uI3yYjlhCW70ZwZ9A4FVrnjOtrThI5ruE0GvC6gbgyundoI4igAzFnCFNPm2l30NOqXGTih6t3YLkG",
-	"mRBdr9WNIr/D6/HtLlsrs7DPsnxDce3zNrQUOqTGpmFTjmCxDiH+kws3CpmMSKRdP1z2xKzuH1lZwvqL",
-	"DAq9YyrzVAuegUc6rVsmA2rC/pJNfItADZX4C0WvxEofXEJoFl23s/yphOspH60vPs6lwTzSvtN5SVLq",
-	"RMlHvbQP72Yoz39xG1fP/fHSPf1vnI3y3uR2eTbkRT4YADUZzt2QW295Pbofd1bR9ZSzGnLWFAsZvykk",
-	"oRbGVbRawiJdlDiWFEu9S+7qh28hDDAdDmNe+GDGmjXv1Nx+1E1EWrksx6MQ1HkWfUNLt3HCap12Bn6+",
-	"sbKh5Yp5skjjYgFGZ0Gk3c1QagMkhy83mo8AmQvGlX/dfsl+wzmsUlGH5Ss6F3Jbn9uDKV3pPwQll1yz",
-	"8WxeSL/EhXl6VNOdOMEIkxJmipaK1VHl9VOe1nPCrnCxBUVknknZU0gtc8J+gimm6rL8/nmJM3HMBYrL",
-	"F24t6MwpyOQltOaUlFyo4/X5GbkWjqYGJy5eCQSYJzMfCoC7loteqgVIlS+RmjD3nUowTVMvz763b758",
-	"d/ZXZ69KBf/KxJBhIkKT5DNqUwz4mQ1rJztM1g6j1IXoLu9cgURPhkwOY0bsWBOzPqqXf1Zy3c4ECcf4",
-	"Fx5P+V24xGnUkl/1e07Xbn1dseMp+vmCLhq/1CxY0cdcnxkGGWxk2gZgQbay8gJyASx9+Hpb4TmsSTpO",
-	"PEDVWycHdt9B2Yq8BgJV5w/2mFBDYka1uRRZtsGAODAbu2Cyc9RqZf3nd0+Qoa6k6Qe570Ys5BFzidoT",
-	"RsNSCuGyyqCXOjtWK8SLBRlqd4l0gyW0u+8zzS4g12wIJdx//fD+3QlJhlbOHTwlf+Pflet2eQ2sArgO",
-	"lzSimsghExMXo1PWpjGwip0bKoZ2hOXLr3IEVrs8NacFFnNnWjXUwIqqbPtEfn5OSwmIvHFg50Vjx7kh",
-	"TogU8TinSqVl6u5GrBUbn9Y0q2vHd3wF9q6X4boPeJjFOHcZHdZVV6fQRxYClUL7xk7J2zgDOhxCez8l",
-	"k16/ZDM7runkgA47SzDQTLUv5V33VI7iTgglfd7r23tIYLU9G+HWTWmBcypgynJ/vO43KwEoE9jn9tIr",
-	"wy5xNUwl5TSOxDqQCNJxWlcnZa2MHk9IJxHu1x0SUqU4i4iQBtQgwUYncAQx6yDPxxHQPIWduhQeJUJE",
-	"+GdL8WnTRommseXVmAt2QjpRMox5SA2DFDuYIqGk4yLWezzqpDe8q+cqVt5kfVjckqBG2k0f9xPQutLv",
-	"lIOUpN6l+dfB1BH6PU+HqT48TK2oxtYAKZ1L28l738G3wuPYxeqbpOOZGyqXTAlkRJdilsgVDa89zxfw",
-	"I/IAil4YtL0GkYE3lBgoM22Q1JjIGy6pdWBV7cw8gJ/KzgR3bB1xNXdsDzOqBpPP9ZyZpJw05SulGdfi",
-	"BeGWoIovtWmcUK3o50TDkA3Nit5UV0+pZ6BW26EADSqyxGmlhFG8HIN62Zpy1zhmpZUs2Od5qr/O3Ddc",
-	"Xegqc1wiK6Wkudsn03bHttJksB+z24F6fVOxsc9qra3X1xt7vhRxjJi51QzV15XKImRDIrw41iUDS9bM",
-	"gZyTtL5IVtCcnMSK67D203Lx5l5zD2XNiUx2Pjc0Tjyybj5ZALDzczfrcqlNQWNEKwlBsZAPOYPoba7/",
-	"ZIC2ALaiUWwolfFZ6Eu0ncxOLSPLyfzkXJFOLrsln2llZMMvJXeRp1J9WlyU8H1Bdk5Kxmr/X1C4gTLO",
-	"nhDomczIi9C5l+faNImH3fa9TI5NWwu/JSyx6j8CKRhJrpw+sSMVUQzu690T0vEHhraAoddMkKsxUvSJ",
-	"XYwgHfteJyCd9BCdDWJPsXMpaI4lPA+ga7aDp9sBJaYnZVRU/XGOOapxJLNw57hCqKQijTbVobShIl/p",
-	"YnmYGuYN/9fnZy6xFvk4BW8aMgT8ag+V7CmmNbAZd+W1rr9k9ex+Gmqm1u+oC+D2SKuaAHN6cd+dt/oy",
-	"5x35On13W9fZ1nW2dZ39QVxnM11lA/a++4qOSxsc0zjeC2MZXoMlGpAffjj+8Ueyc3hE+rtFwPjW8+NW",
-	"q5hdufNL6+AjtFv+fw5/ae09/rh7/Etr7wn+qjTV8sJ5u15bE6AkUWsRw9ZpK4uldmAfBQ24R9dcrJTF",
-	"Yd8vAOCV+N/A59aG+yHVIduZSw50U6ilQiwz31pZMRSCWU/ldnrF+1/krnr/K6uNjHM/OxXA/5hXBbJX",
-	"aP5HpxoAzNJkB+B8u8S8XbtwgkjOUFz8XYehXNIGo295XrAIjJYzqUzSS5hm2MICQ7RFkn735Z+SDKXW",
-	"CSeGxaxrWXJIFSVM3HBJIkYGTNiVDuqB1QBFpBDLBSsgs0KcclqppyOHrEVFzzPbQ1XRs9zRqVLLN6fv",
-	"TkFukd9d+k12tqcDpnhI9z9Q2T6jSSzzEjYHALFYa+0soX+67hO8GhC+RR//I01QDkCPEbJzahIa89/p",
-	"l//48n+ZLkrXzw0aGokwSXYfi76+xmHr8OnewcHeYevi4PFxq3Xcav0DUTqPGzW78KKwyhAUU+dc4xXX",
-	"oSVxIiw7KAaTjOgxCavByYXMDJUdsHB2m+52LzhR/Zqq2tJBV7qRkoYR7rtDW27FacKecoTsvJPszgUF",
-	"/2QLJ5h0x88aqvRHihuDhqDLrtkBZMgcyLm+5gAzQChYS9aUtFuTjXM1zksvXy7pD9I+O0tI18zdd6Kr",
-	"1DNRxpjICUvlsJf3XT9qLZpn78epnt4ahGiGT/IApSfktOerdj7Xkisux6fxq6TyvzH5yaFvLChxMP+n",
-	"8Vdpxcpfpf7yn1axAYDDFA/QK/UNhFYs+sAq5ncbrKH4JU1jWjuornIQjjNhT+0ztd3t9hTXiESfL9XB",
-	"bXCTXhJUz05vKTlwB5U5ixzHrCoeN07V8tchZ/SD7c+Yo8+cNZRydMS1/WS5R8++u6Yqya+MnJbh7rLU",
-	"UAc/UJnmkmVzTJOHStK2GFyTLJEE3GwTuSRkx+e1OPN0t7wopUqdy40+oyajTBaV5aPk18+uI/ReeNIa",
-	"SBFB30aTMI3/G7FI+P+bfqLcf7uK4380NYly/03g7dKOAZqFieJm/MEejlNih/xvrNR54tL/T8/ekGs2",
-	"Piad08T0peK/g4/pmHzHqGKKUBO1m80meJng0GFD4W/Z/vSNGYJDE4B7pSr95EWK7CsxIT+Uost7iUKn",
-	"Zuf04vW7V6/b789en59evD9v/+31f+84byGYwErecM2lALQUmLyuMalbKFjplkQ2nUYLWMF9RqOYaR2Q",
-	"QRIbvuc2x+WH74Xg5CAvz39skjeG/Cq50OVAytobFAGh4lLIxFzJREReW6Yi8ihtpIveekQlVvCUteA1",
-	"g84ZL89/dJaYbl6KS/GnP9nzYcK4HiLNP/2JAOxNxbldJq3W45AOud1q+IF1muRvbKzJFQOMbSMJRTPG",
-	"xxRw0YAvFJpL4Rp8UQNPPdLEig+y4/CcgwJ4c+CRmgNSgGLebZJTgXjLadUrcocmCIR9KY5aRyeEigz2",
-	"GZtr2I8N6Biamyeaucc1OWo9bpIL94QmNI7lCDPSGA37uVGsBRNzbYC+LgU3mnQ+7eGx78HLHUiiEpaq",
-	"3CZDq09tN/f1DVNjAhFPoJFcw9MOFI7gOew73/qff9UQ7/C1hLB51Pe27Fia7ASEXooOtJ3sBLBI58e1",
-	"fyEd9O5BTA29Pr6XKRfDxASkg41Pf/nY8X0yccHdrkvAgfiGW4i91PWf/gSbMKQ9LiAhD7HwYj7gBmN3",
-	"sO30t4SRDt6RnRPnySed3M3ZIYkwPCYcPPX2Hnaf+Vlxw2C/OmfvP1x0CPr1YL86byI2GErDRDje+xsb",
-	"d4DNmDoGJ8MwpmOimEmUQ/3WRipskDGUQjPcIE0H7FJYaYEb6mjJt0NNaeLw0AFjpX/ShsdQstiNea+f",
-	"tqujBmRPRkwvHFdQBR8aGnJ4RACAskk6Z6cXL3/opNO0i3p9QXudE0h6stsBGXlWfL3p7v1ITdh3+0rA",
-	"dwoWdI50Dw4xEhbzkAkECXaGhlUOFGeGOmcXdl/1Qur07E2uUOe40WoeNFtO4go65I3jxuNmq/kYPdx9",
-	"EP37kQztf26Dxn6f0dj0f7e/7pX2BHMTPGy1yKjPY1bIQuQaGs5aEvvh4gLiTimXvbE2VY+ZH+AL4PzF",
-	"84M5HLZarl+T8dUJOdb51UEe5wy81KSS0IoU1Yx5Sgh+O1VDboMZ0SDLyjG/Yc3Cjdk4/uWjvVuhp23j",
-	"uPGW3zBhH7fcjf0xezrnuPhoX94fMKN4usfuKJpjOojdrwB/ue6uu4CYVVuvqGYYbKVhHwSIb0M04E6y",
-	"ooPGVXKVnkjWIGnVQ8n6KfnJ4QFZfdNPJzuyZU4wm2vJ8dk/ju11BV2PiVG02+UheOyetB5vZCnUpNGv",
-	"g4CM7LV4WFhcvnvTelb5ThrA3hxDtgW5ktGYaDrWlh/TblQY4JhNu+lXZhPvzcE+HfK9azbW1QRqb3rL",
-	"/JAkoMb5OkrfwsEJZLiL7YPYEVSOxDRR2ssYkQegfxxVdMAMU7qyKDx7ZP+tvbMat8HcB1+iqWefLC7m",
-	"vdUk7XJTWEMPucHtn39LGESfnDzOYfWnZzsXNX9q/2ItQQUhit3IaxbB96s+yUUYJxFru2cLn57EP5xq",
-	"EflxKSavR7d4ZuAmKCHcU7DY7abaxQVQR6ANYpugoobwcVZ+sbiLUeMbppxuBnx8hLMtm0S6qv3vaHSO",
-	"lzu+cjD/lZ8EddoxwlwcHb6Y/9KFlD9SMXbf0ihnaswP2gUKGrt28bfFC0WntpbOsSQ25zJg0BV108W6",
-	"kSCOYlmFJPi2rI1jebfrm7LROMZWlKhpwoe0+78Y+14x3jrI+L14oBoUa9egHrcBDLa0GPeasSHYV1Rb",
-	"RZVwg/pPUS6gvw6pbGHBkFMy7evICHBy3zngqfq3g2PE1+dnxGV6uGYUi/CJB60pegscgsUEjx6smUdT",
-	"RJdyJeiajV3RstUl8BTvlv/wvp790vdSXfEoYgLfOJr/xjtpvrcGNL5Qg8VfStGNObpojg5qzOmMjmNJ",
-	"owsp31KFKaNHB0/qbIBOhkOpDIt+ZBGn2LbQCqLDOi87rdWqGa9RTtynEEPqslaQk2SbEGQTusn+Zx7d",
-	"oliLWVUOvRVtIIN+ZaE1cwEVNnUoe4tQiiY5t3creJBGPHStdg20G7PrnVZZ8C5ORdME+x7NmQ7c43fM",
-	"YIuyy30RE5zEpokp8HrtlHVUdaTr1prmimKZmPuTxg+FWP4ChaibpZQF1Y5XjduPTlaFNGYiomrfips9",
-	"38Vkz/n9Sy0rRABX2hD/OInomFDo29ex8qtDdpzST4Qc7RKK2GETOY+kQ03HZ2imHtbfpWDBpUhzM0aM",
-	"XTMR6YAIihEq9EQ7BCAZ88hamv/1P/8dcuAJdT7AvWRILiGCVpjmZQMbjpTpcj1m3rFPxjdneUVLNLqJ",
-	"7LfSLM4TnzDsOwKi359jW8cy8wkrTVLWXCHT0xpyZV+wx1JuEM6KX2/SMpvc6gphw4U2Vnn/Jkytd5Pk",
-	"mhMXnlPXpaVAgUiqolTdNS+x39rGqAAbRpYfvZ3h9lKpvlSIa4bnKQQDdfd9nTii2sfSHBRnCw9X5RJI",
-	"OxykVVq4C4/AYwglTcekgzELFnUC0km71tofrhI9tv+6mq6AdOwuRZ0m+Un4l7By6lIAFqEV4LBLcOko",
-	"Zsk2SlyMARNPXdWSbzT5SENp2pioJGb6JAOUcKVKGOP3UBZl1xCuzDLGa5e9vrRTANPfj7PWvfUdAun3",
-	"F/EJ/GHlwuZN/60lX9v4sitxfE98gUcdGZgXc0GZRCy5G/d/S2jMu46I1yzNzjFJAqVMXvw8QuRW5ZAw",
-	"d6TiPS5cJsauzy0D+QPyBoYJCFSx6JxscoFjdikU9GuHylkvw/DBTFt2mrgXZLsg8qwU1JkYLJNXuENj",
-	"pyncowdUGnvOjXMm5I1MiIQcGEWNbKIGk8QIJ1Avj7a2pPx7nkLux4Nq974wjVmiMw3I5khs60ndyt+a",
-	"8hfpbLyg+unTzgvqJ8LKZ0IXBY+utEdirs3L9Km7CMOWmdIZXG1N3sQJpzkeHzeqNuHH5gc8093+hoKY",
-	"YY521m80zYlh+o9DxlWkaNd0Tog2VBnCAekXOt/mypNAVls57YuxKsOP/tTv9fod0E/tDHfrccoucB3T",
-	"L//x5Z9Q1+nvZICe4CKSCLhLx3qpBOOPQYNBfd2Bq5KGHbV3/Av78+3tomx6Xxe4O8HKexv/bjUZzESE",
-	"Kby+oL2qod1j+/DMbdB4KzMddtbz6XMwla9ZJ9he8RsOlqZkt7y8nL7da7gc049u/J7cGL/dbt2WM9yW",
-	"q1LVWl2XkHcc9qdpEcvvlr9cu5BUvc5b9YkdyQF4pD69tmahFJFuHD87bLUWv/F8oe1dO/j+UBz4NVq0",
-	"NW6eMwW0A7V/3yMCyf3dlPcklJD+N3nb7TsNvpZh+9o9+0DMW8A4uRPbFr4037B1ez2RzPtH82/dqx1N",
-	"89EultLr0pf5ei7xUvv77wlLmPbVkDpwLXSAQGJGI012IKE4ck51rlxuC2Aw7Qb4rybS98vQTXJh5R0A",
-	"RFJDQiqENJfiihEEioLiFozhuepQrH3rAJyIa9+OhRJQf4DVMPhumYlPo2hV0bBOMz8VZb98bngIu8af",
-	"nzwhR8/IixcHh4/3jp48fYY1DAmbQJN4fHFwmKFdpK/vHBzskhfPnz9/vvfs2bNnGE6uLxQ40/djtRc+",
-	"Xpm57NFkPHkI1+jAUZFi3UTfearl1gP/kD3wLMnAHxEGdi1GVUWeUJkqs/8ZIozteRnO9Bqcn472HVRX",
-	"YnxlBvye7HDjY5dUk45iA3nDIizA9lkWDAASUFTnK2BLEyjs+3mhWS//+Ry/u+XE+wvt2wOAlHZ3aEvr",
-	"4UF17mouNI6VgUZRgdcy4YaMmMiaVEAHmf64Ilt0DomtWfV9BTX2s26Z8VbNXW/S9opkuA7N1ltpQwol",
-	"6s5I88K3ManuLFLz+bFcwg9pguX9a1TDz+yY+SjYMRGSCDbCbLuTVEm6Zmzo9HDoj1DGeTDBr8tLvL0x",
-	"7odPga426rpx8cS1csMHO6Z2bQx0MmB6t8Aa3GgSJayAZ+lUH0S4AO83/h4afZdxCUx8yyVbLnH0tmEu",
-	"kcO1M4kcFvImfAMO5I+cRWFZBMyHcjaQwy0XbLkACWrNTOB9iZW1cu8LgBKd3zpEM6rCPtMkZj1fy6Zo",
-	"xKAHSgDtoOGXAKpIdmgYoqgXEQkBWqcnpGLRLkJtAfQON5dCgS+TWoapbpeNuFSuifgj7XybZVwDAYl0",
-	"dXcRipjz5N8hSLGulDzcgQz8sXxUORJLAanMk3qIlXKqwj6/sXy60YRAXGqNfEB/2t9SPmCOwtMyu/R3",
-	"m0oJPMOIQo/fMGE51sUVUMtDVzKohl0rYjELP+bimkVp2xc802ZVNiD++V6jBDSKFNPaxQlCgHpqfBcn",
-	"AyZokoHiDyhsZhoIePq8gbuWNjdvPH/ROmjttXxun7G/+/ASflDMitzGeULJ94qKkOtQkh+p6lHFIwoL",
-	"CMXw18Zx4+CgeXh42Hz8+PF+q9U62Ht+0AgaIIDbHjdFfiIXLBQylj1OyVsTUd/AHs7dRTgePz483Ds4",
-	"aLUAxdTK7fIBFqizwtO6p7RDRyoVOgvY5xmxbRMPt4mHd5V4mMqw9cvlSeVtLkzLqZ9OCnrR59pIBUgp",
-	"+FLUJO8FQ6ey/+NOrr4G8KlcoZXeJYNEG3LFCHU6wKXAoPPOUetFoTEdgpZCC8M+EGCQxg/9ZyAKPZRc",
-	"YI9EDt0Bx1DdQ8NSzwBOObsm5kdGXrlFbm2Xe2IMPIA1McYsbJlKqmjd1aWz6oWzzbydkXm7QbG6au7t",
-	"RN0MlMlrxFCHOlVogAn9X09IRyRx3CFhzKhVnB16NOl4edrxkhUSdxQDfGbfDbU0yXdZnXkdOb7TvVgm",
-	"NcuF1cl7yumdzdmunckD4/BtZu8fILP3rtXJfZ9wODvl19l+/tmN+9k262mCVcz3NBV9kH6jtkA/M/Nt",
-	"p/br67nDKxkg6ywyE0uuohlJ0eeFGBcBNO1NHeozHdeWrXIzeOi8lS6ljis3t/AtX5Xy1cWkECqQylfN",
-	"WXm3wkzGgunyARNGepCYNM/dL36Co2bx05v8dx80O+VWMp+b8tu9ZaYazMSLdPJV85LrEzyTjYrtgyc0",
-	"mAn+Ia9zKTvYKsA1dUND1CUYz+Cyn9yMHjSD5ZrAzuStWPayVsNb1prLWrm21l+VD8fFOacLlwreiHtF",
-	"J0m7br90zbWHLOIJUcxIJSShwy//RxNJIk7JQatZ3+FSaMd8x+G7vJenPHr3x8wK38bTakoPaHE3kTZw",
-	"B2IkvWunfCC1s6MEHbDF86DIZBrUpZiVBwXTq5EHdVfumUXSoEoaRPn9TptE5RytZflN7s8PPsOppt/p",
-	"fjxN95zgVOIscr/6itObMHJdmd4Ef77fIujKPv2/yqu2b4BptR9FI9jD0p78U+lFuQLqjwuEfGBD7iuD",
-	"CE9jZgZRep7bDKJtBtGdZRB5MbF2yTeh3tTKH4JHN5Y/hCrUpbjb/CG/wdv8oYeUP7QyW8xOH6ogitZd",
-	"3Tir3jbb9KFZ6UMbk6kPPHtoSZV0HdlDeY3zL0yBbytCa19R3VhUjbyvzKGZTJ1lDj0k5t5mDv0RMofu",
-	"VI2837QJtCO3aRPbSO/scJT3m1anTdynVlDKV+tKmoAx6yVNwKPbpIktK9Vhpcqkia+Ok+w13ZUxl/Ny",
-	"W+Gls+zpzauPuY9VKJLZ5PP8TLg9gC2dzs5ATaNl+SP1hJr75T0nIRQP/XvuG52lZ42iPJ1wk5wims6A",
-	"jkmiGXZjkYFVobrctXr0YIv2hzGEMgyNsRm7HeBSpMOhPy2SDNuzs0+wfSlgYYsIOrDvddI32jzqVAG/",
-	"TtD1Kr0g899bew+0yYmeRtE9mZAPSgb8UVMl7klUnUZRJqks/9LssNcjqyqstmzE/c95PquBjZonwRww",
-	"ajrKSeEJ77zPxI02dFwhwmZgo5bJlW8VHvW+0U7Tw+0qOSBSoAJt1n/RLg1AOUOGlonQoAyxsnD9rAW1",
-	"ssCBqyTyltl0KyXy5hyp20TerRpdYu5VZeDdczSlOo83HxvY5vFu83i3ebz3mMd7R1Iku2hrhCTe1Ysw",
-	"3GVoYV1ggdmk84iBU1dhJexiVf4tvFGYx4B+estEz/Qbx0+PgsaAC//jQWke7nqzestHA2Ja02gxo9Ga",
-	"hnJ9+VlxMPfylZQxo2LTzZYfSnjpvnOQq4JEud9vQlbN7zSae7pxR4QyI28pfWabvLSZ5KX8YW+GDFcM",
-	"s0zQ7n7MxfXysNpJGao2Ni7L1a/mXUtWPnsdI52LNevTQCjtUS60ITuUDLjWXPSwNVocg+diwKjQl0JI",
-	"wVxljoQv0zgeB+jUsJdek7ymYd8OTAW6yO1A+BGy0+FRZ9cOS0H3teP6wgHnvNd0wIg2bHgpdjqCjTq7",
-	"QSHxgRdj07C29OPwk5Cmb7/JYs2aBMpnrlhXQic2uFiQ0QGR71LQrmFqt+BmU2zPfnEi+4JqzXsizb8Y",
-	"wOZIQ8aWBN3fyrUjcT0hje4hlczD5Bx/biwUI/BJMsefG4JBP/eScofb29tgqYtVXN9bTtpCUhuzty2Z",
-	"Waq1J7rNU9vmqW3ah4xS6I6ut9k31Z4rKai0EV9Duy30o+bcr+lYjzB9rdi69ZiM+hIrPAN0kUMQRNYx",
-	"Mq3w+MFNaoOSwn4GU46rzICLrOBi6x+tsBXEtd+ih6KeOWdkzQLnGvT6ox/wQQcN3Crmm8R+/7YsMSfz",
-	"Ji8hBxmNPAgmKejTa+4R9BKbhhrI27QrpiJ0VXQUWmvF5tiZFWBq5LLsyI5UvMcF6Yz61Gg6HFqbA80L",
-	"Z0q4F4NL4cPuaQ0eAg508Od2MmxT07HmDFQ9N8mFG8T+qqvk70wQMCFGVEW6Sf4OWzKG9KERD1m+oenJ",
-	"pSgeec6wEdLbSLkXqiL9uO/j1ayKNUZuhIT4bOOMRTySdoldrgY0kk28mpPYbCIz6e958ruf8E5hClXa",
-	"QerPLLdcc5S7raLcxo1qd4oGGXD/5oFiMbRIr1KUzlmPa6OkJucspiGXgkZSH7sGvdW+qinkiPxNCd6e",
-	"tOD5Ukz8OUyUYsKgpV7R4Df3xrlbwh15HPznKsSF21B/R201qArzuLBLX6XKhM3n9odKDoY+mwmv9zUr",
-	"S5dpykQoBymvEGr4DSU3nKYVZU3yimn2KyVDmmiqIJtChzSS6l8vG6QD7XfbOO1jYi/PDnTzDWkcnxAq",
-	"LkVezbpsQPKIkYVPXDZS/QsH2k1TGwX7ZLKMSJH97irRXDCtSUTHTdLp0lizzvGlAM6ncWyVLegZHDXJ",
-	"qdW2MFMS9vWRJoYPmH0kGRKez8h+cQzPua7gViBc0fDaixRoM1manQ0DvILJn8E3VkrOzu1pqpDUExr4",
-	"8VOkmDt2kbqFV8go3CIWuTPY6i1bvaVuIjdQDqGOcuq26nSyuSiwQYqnuomTtpppPTOd5UM6hiaaMaeI",
-	"uNdOfANmbFQuR6LKuYPy4YP/2n2lvPiep2vKvVgwg8YtP02e2aTvyX1rvu/JU8A3lImBtJ+ufPkGuItC",
-	"wr0fMuGizjSOmXqk/STsBU+JSoTgope25g0AxxHSp+AN3STfg6cFTGF2g0iQ5lJ0/vL6gpSwNWpR+GBp",
-	"bdWvkgvkzXv1ieT5ct2OD8cJ9+PycB+v0gzcOX31GsH2gt+QPPqr5GKJXtyLX/CTOWCVtJhF74dMRFYa",
-	"oe6BiLPOVWCFUQBiSYeKoVAD9LQ4rvAgFBSAxuYvvq+L4x5WhljxftzI9biql6DsglvSTTBr4JjRG7a5",
-	"WI1nuR0hDRn1ecxQDwArXirHebulSrWd2bfNVFtYw0yttdSwNOcueZvsg7NmzdzxwcihJrLbZdb0IiOp",
-	"UheUp7ISboCZTHPDktqoYhR+2YgTEfYX1jTPYFvu2AO15dCtZrpWkQJUfOciRTGdDNYtU34EgAF047Mo",
-	"vXXRtoZE7nKEADuV7RW7vWJdCM2Sw50whDFc9Kpdsn9h2nz5pySRJK9cPOqYjKz9ZW9JNz0A3oHkHJqB",
-	"9gAuAaGCYIPlcuhEDBT35ehSYCMR6ENiWMyGfSnGc+w7N/cNMsrElyr5Bf/+R009v08LMUdmOjvwJY1E",
-	"MAfLKnQ8drHJnSYAFzdJx36jjUTcTtPWLHlfNoAlFLF3AwkxzqvLAr1C5oKwx5dCdrtkB1bGujSJzW5A",
-	"dBL2U+ZBBAx9zYdDFqVBWvuz/e5IcWOYcHFarlyk/YRYfoK0PCsACNeXguprFjXJz5Y3z2IuPpGQCmsA",
-	"YpgwyG8vjUd0rO2U7ATS8Owx4caBcdgHdYqnT0nYZ2FpFgfWSE+x6T1U15Qdnoc/QYu3bfiAycS0NVQ2",
-	"6Mbx41ZtLby4xPspmdnKqG15zNdUHoOydN2C2+stIpyJgPnq3cs7CfhORjgXgSDAZ5fHINhkKPfVu5fz",
-	"w7iuu9Q3FMUFYpZ7Qpo98JdaUru7UO5FxkohOnQd7BNERUyfaZZ2/PK3s50mF70KjMtl2GSteenIAscl",
-	"PbiCzCVWRBsCLUtYYyTmParqu8pevXt5PwFZu8tV+EKwAdtY7DebbAWome7WcD7nzQuY7BIt6Z9VhlmJ",
-	"cuLbhal8QB4jh2vpSApqdtdLVKvFUrNOatXpf1IKpg2JEja7ehPzkn4aPhg4Kz/hPJRV2bDAtesCkVpv",
-	"+mGUsDaCdZSPZi3fPWtKN+5WYfVbO19rzSjwG1Jcc2yXMX7ul5tSWT+EfRYlHga+UF7gKkWn6oukwvKi",
-	"HSrAgxVRaAiyi5WdTv8d8vBak2R4KbJFeOheT/HOFw2o8V0r96LyagLEt/EEdL85iRniW82UxAA4Eljv",
-	"sHX4dO/gYO/w8cXB4XGrddxq/cMyrqv9PAeUTgoZHvaw6AIAnX5z7kd/To+mQolOSWDb5nars29eoHqZ",
-	"RmhGeZuRqlM601xUvZwU2/hVuzl23ELpVSdKbpjk1tsL9JxprwBAXQGgsOkALn1rb0KTz5CKkMU6v7bq",
-	"YNLy1/RawkhTd+1R7q5d+Dq9n0DRPP71DT8fGh9vY0UPv+Xn3VyofRnziI5nd6wwTFBhHmnin04D8N8p",
-	"+juPORVEUATYzJ6RXULJmFEVkKsxsauq8l784CcxJcmm52IHPPFZAq4pFlZF2L94ZM50xr9LwaqiTvaF",
-	"yZgTHySDxvHhQasFMSf3Y8v+6Gx42Eaocd6kEe+2ZCaQW26jjduZb8iO72dEk6Ip0NgayesMO5XZx+5s",
-	"7tU8htvSXb6tF3utw4ysTwW/YUp/+V+KSxIx8l2cDJigSf1L2S3wfkxcv7uzqX4bJ/q240Qo4D01rCID",
-	"pq7CuYEg/H0mBbbBoIcTDFon3awS/OEDy4+r9TF548Z42P2cYRE1WjnjYr92FrpXlYinBOGp2v+mvkJU",
-	"aiW4YdJmd9jItbyATDE60ISSlx/+DRvX7nROOkQq0gk6RDNLXoZFAfnp4vu95/b3P3MRyZHeOzh8crj/",
-	"lhou9g4C4sxnq9CfSWWSXsI0I1JditeiF3PdPyZCDti+VXoCyI/vSsH2AWxtXyQDpmRA2IDy2P4zVEzT",
-	"/SzAIoa/BiSkyjCuaNY3MyBCGqr3IVCw27wU0B9AyZFD/tdZm8TATt13Psp3H4RSbBpjeUuf4h+VHHkk",
-	"OMKFNoxGRHYvRZQ4vhE9wg3GdaanRUIZJwNrYw1YsVdB9shOSDUjvCekYtEuMZIME5MCzrmWwyeEwiA4",
-	"Sa6JkLkhnB3hRGSX8lhDFEnJUZOcyxHmYNM43pNqz3UuOCYU9mfETf9S2KlZ4sReDahxgK3oErcxu1qa",
-	"fprQbex0cd2YgE1CmQijsaJiRLXvuRB4ZwzCoHbBPRBg6Awys+13wRZi7szKxCYS8ktPxnPsTQCDRsgd",
-	"fBFhMX1bV9fgAWiKUE1GLI6rbM3l2yEVp3SWmKoZgenLc/06581pohfmCrMCXzeP2SNNmAhlxEXP2uiG",
-	"hXaCWAdzBcUDVdvTp0ozU5gFE9b2/qWRmO7ec/uelnvPnz95sXfQCBqjnNCw0q00wF5lWxn2yeyH+qZ4",
-	"S6WrvuKCIvr3xKB3agfhxVgZWeCC6z6LHBlM+CX/eCG8bU+/DSkOSGZeiGhMk3r54d/Wp0Tk3tKgHexd",
-	"AUsCA00oGPOCeo4pNq6PVrEdzjMDabFXH948237U64ztCbfTa1RlV7LWspFqdlkgpwjz7t5yPaZen5+R",
-	"HamgIkKPtWGDXVTFuoxFmhgeXjNE2ZYEl1hp++Vn9LANwGwlNazA3LK3puCs8gwgpcJ+5XjJEdosXqpO",
-	"ZHvpTaEihXuIeM17gKKnWaiYM2nw/2SnM+prFrabzWZn17KE7suRIFLE41R7dVYAFdGlcMEc9yvZJUoa",
-	"atgeDoeAuZalIJSeB+UzknTwv+0hNf2OF9hk54OhIqIqIj+zq76U13q3Og8uR5n3WxqCOrJd6anWXJsv",
-	"/1uEnJKLL/8ZCh5SK/cgjbY9oEOYHPuE5GF557vX5xen6SONY7tUAcyfe+r1j+3Td6dv33x4nX+Si/ZQ",
-	"yZ5iWsMLoeKGh/YFLBfNf+YvP52evzp99+p9++z1y8L3RpQb0J+Ln/z+jf3gP05fFR6Gap4IJe/C8uN+",
-	"Aha5CfzMTf8DEGelApE9HGRqxATPbHP3tnGUzRelArMQWnJVLHpTlGhJ8wEPpzhBJgaZAZmgHOiiKJPv",
-	"QimpwcnbrKCvIh9wdUJeb8qfh9AA/Qb6NnEWR4iicUI62Z3dIYpBywB0Fo/6MmZkQIfOinBwMbl1PfKa",
-	"zqVwytFR6wA0MKoYdHp1jtXK5MGVdJt15A/iorwmMU/FITtdHnMa7zaW0QvuJ7lwK0O2mYV/FGUhzUrc",
-	"nLKwGozsLKAAK1UwGoVGonez9JliAXGdskEXn7IOrcmK/93jUScg6U+GD5g2dDDsBJci/a0di5pEsU7W",
-	"SKYotr1VfEquaESkStuXp68GsMtudGhBq6B9NxsxdSlMnwryhAy4SAzTEISkgiTiWoAlrUqvC0Lj2FvR",
-	"ad/yo9ZBUOhBbu1xf2tcCrtxcCJp6HMi3ukooSsV2Snoch1v5LVDGbHOrl1sfheJYiHjNyy6FK7Xue+C",
-	"c9hq4TnIxIRywEjHx0dZBwGw3Y3qpgz3I04S9wl2J5vcI012rsaXonPDlOZSdGC/rsakI0PIGo2gYaKv",
-	"jXND9SnERd07u4W+83JieHtQMReMUH0ptKExK5sn2UkXBM90XAXf6/OzR9orAgCgNaCAb2X6Sia9/jT9",
-	"XIq82nBCKMEf0xcl6aAJ3fHAGNl8c9sFuywYN32mSLo9REh1KYqbk3UoahFBB3Y16fPluI1wuLnL7/UN",
-	"plhOcDWEAfEqy+KAGZk0Jq/qCnCYQ5epOwMdJpjzsZTbZn5zSI0l68Zx43/80tp78fHzQXBwePsvjcW/",
-	"l7L6Amts1YLAWbbW0oGsgfiUYTKA1xoHh4+bR0+eNp89f7HXetEIGpBO0ThuDKjitKll8jv9b26YZigH",
-	"2Up/tA+QD/YBe/B9Kexvd46e7eZxTW4zDxKIisZx4/2HPUxpbbUODh834AEF29GjigrDqd+oWP5KHYL/",
-	"DY9jRl4yYZS0g3KtE6DeXHXKwXNLqRlh5wtXWhcHj7Mi0aGSVzEbNI4b7778U5IeiylhpEt/J1dUJXFf",
-	"EurwVoiE6L9iWkvVxFftnd1OsVzsJ/bTtQyVjJLQtCfxJGMaMa4o+V5Jbcj3ijFy9KRF3ub9YgUHneO/",
-	"xvGz2trwBUgAZMU71oNznz63wqG8U9e5uxQgPuJvCIIXxO4J6TgJ2iGajl12CDdO0N5xYuVWa5ytNbIw",
-	"UfbTx798LOZgwqFmSiReRa6XfoVK6WRmUadElW3P/W0ikjylVxaCBmtWL99YUaMJterZhBc3qI5u4O0/",
-	"VOyGy8TrhOSasaG2aofryRyxmNufmL4UVss6PCJ9mShNdhJheEw6foA2DtBmn4ZcMW2v7d2AaJnGR0Iq",
-	"iB5xE/ZTR1ssQetEnbv0Hoddy13jzq99NwbzbCc6bLZzlW89aOtJkIbjnuDDR5ORibXZeu7t/c8FBeB2",
-	"Oe4sTUdLVXQ7sC8Ly9tEOybVwK1urxxO0G6aojakpp+pNEVNpabidlBLbyvF373wdpoCzBCXR+qMVWRb",
-	"F0CigpyevSHXbJxLLbWWgVczjytMuEtR24Y7gazTeZYWmTS0Jo0Jb2kp5pJPZxtZqW1FKk2rE1zI4pZU",
-	"wf+KhvB8Ywq7vHpr6pwNGabuUuJ078npgRjmkGqraZfZIRUzalxhiuVMVWuLkdVMsWSomcpHTFATa9yB",
-	"pbCoHbCoyn5w0Xpx/PjrVtmnQ+Kp3v58Qb39JzjJr1Nx/9lD3xdZIEo7nnt+aWxTTL/pSHN6+WQWwNUY",
-	"YarKr+jFtI2q0pWsCfiK1Vb5ge6tg+7SZQTlo6UYW2sYLWY0WtNQ60T9w/7utYEJ3+Pjt2WQ1orpJDZA",
-	"rlWFDPjILCTrucUU792VRyggwNGuYarqc9Z4Xhx9sPqT6G+p+pqRXxfSYY4l66WOev79hmASeFFspdnU",
-	"+V9vCvLwHDR6yBSF0TnAF1r9HqX+BNwhFdF+Bnlo7H+0IVKwXW/peA70WK6XIqSGxrJn3w2IHCIGSTzG",
-	"QrMULsWq4Dn4JS7sqEQbNpyd/el26H6BEPtUCBZbgxT052ApaETcinYyLMduelzEbvJAiSncuGJda7T5",
-	"li1WQDi5etwYUJHQGB1DVvZl98oNp1mLkYUSN9zG319Cpz/5GYkb7pE/fOnVNgNzY6AEVjx6n1smazYi",
-	"o0vU4fnVVoVp3cU1XovftpCIM8qmNk9JqxRS2bu9bgVV57cO0YwqaIAHVetURFjST3ZoGEKlB7gEC5Xv",
-	"oAmAoxH750XgPKVYfH8pytrSoLZg5+aL9HWVFfgWFnAX5t+cJ/8Oqvma0NjtquYhsWuZqJA1Znm6S+yM",
-	"ebQhwjiJ2KkK+/wG6j42KGfsKufbCUCi35CBEDuK9rICf96USXAG3EV6/IYJy5e+SQ9VzCM9QAZA1wpU",
-	"TKKLubhGb7zn0maFym4P+J5By9E941gG+wtesFDIWPY4zaXQUEH/29D+uelfz+G3UXKmpB6y0HivOWz/",
-	"n588IQcH5MXz58+f7z179uyZPSXHlpBdpLlh9fVsu1v3o2DDOc2I7foz3hZBbVXwOyqCilF0rFcI5pWe",
-	"ElS5yRsIHB8+QaPPtZFqTLgm+EbUJO8FQ0eI/+NOXrELcq0tdskg0YZcMULd1Ypa1aXYOWq9QASeEdds",
-	"98RFJ41VmPpAclngxn8GStSHkrvSWm6INnQMdeo0LHWY45SdPJ6Pj/fKrXCLj3dPfIAHsCof2Gu/ypYs",
-	"p4XWndwpK90nWwT+6oq7jUjNOy3CE0kcd0gYM6oAdt/+sUk6Xmp2vPyE3BnFoEBCE26aFXV1y6mg6yio",
-	"y0ro0fuKFFWfee6nSG4W23r0/QfEvtvyuIcPvH83quC+b4g/OzPB8oGPupDCKxN2MWbPBVAnNi+VASy/",
-	"wucfNIJQfinz/TuFTdw6k0t54SJzh4YTdPIV3PXTvFQryQcwRrMw9HTCqR1wgoEq2edus4G2SRQPkncq",
-	"ci++KtZx+eAzuebUJDTmv9Mv//Hl/7K030gJu5DXrgs7wFCwG6Z8Niiqzw4Fv4qpfnJzedD8hIuoEWeQ",
-	"Pd+0fstJ8zjJVy3EsvfV2JulHWJoFOWMqfuMRQyY1rTH8lk8LOIJUdD8VBI6/PJ/NJEk4pQctBbogIpr",
-	"u5/IQd5ILY8dWJYab3PNv1WH/s+KG5aPFW5YeLgLdcBmXqCJZirwwPpURGnB1hXrc+dsd4zeLEM9+5Ft",
-	"0nX6Iyuv65CEaxLSOOai13x40W3spRDHAMGQZsJEDIl0bQcPUrZmaQH50T3u0H2JZiLSaZEaxosRLj8t",
-	"krYr1PZnqq9JN6a9Hhr99tUsIbPC0vffu7eCBVzFmlL5F8xqwfoltwVpesvHjVdMuS/OVwE98XxD2Sap",
-	"L8uvHRzxUIHqa3wWrPpZnFfn5j26A2zcFaVU6TNuwlvzYEYIapKgMnryInQDBLWK7e3zeSrui5+56ZMO",
-	"pkVBXTLW/I76POw7jxXgTWAa4xWLpehpYmQAmChgcqN09YH98ZBFhItLsdP585Mn5OhZrvS2E5DO0bPi",
-	"z0+eHD2zv4Cf03QEq6EILkyfRLzHDSCKdb3qAnXqMRdst3kJGMgI5RqAoNOFGuy0MStuQwDl5PP81Zg0",
-	"did32JSohpZNZUmjVUVSrpJ4RgVYDSCnDUkd2Miqe8ml5qUdlTyxZXEGRsP+N3RXSUViKa9JMnTUmpMk",
-	"7hebSpN8Z0ks5h6/zdGfkeR18+DpUZoWqS2TFwJALrWySU7Tl7KWXrmuZB44VpOj1otcF620sZhd3yNN",
-	"uJUdpBMxQ3ncOYGvpp/CXCB4+ez9hwuSiTf0LcIUqyuszlw90z0i6/uq/52Dg13y4tnTJ0d7jw8PWplK",
-	"OpBXPF4gqRLWdD++EdzOGa4ROJptXuU2r/IO8yp9zeKa5WZBl5qbWondX1GU4oXum5WghCL5aB78Lcuk",
-	"xORHe7fbNwCky47DFZEj4SVhdQqkl3HbHMiHkwO5Is3OyoKsIIfW3VwCZbS/TYtcv026IaG3mcRI0A/H",
-	"Q8BnMflsI+8qdW7JUIouVwMWneRVUm40i7vW0OzyT7MaDiyp7K0jM9KXoLfTJcwEgE0fh/p6MIe9Pbyg",
-	"Hng/KZUzRYDPqVxNF9wmVW6TKhdLqrwzPRCNzjXDvL4FWztTH42ERuAT+CUOu6RJ7OPWiDYjHjqkQyjO",
-	"hk6h5U4ucX3/1jAqswvBirhXnLHsNmJBKWl3axGL+U6VpbRFm9OWtnkF36ZBC63gaZ79kfTvTqTtf075",
-	"c8LYnVC3RF6azLc7fxLOwbsjFTTct8IKf7W7NUbv7eKEU0kpDkHSN0ZzwbpQlx0pVV6N5djK2cUzC1d5",
-	"XtJAGmCTynRlzGV1kO2UpA+RnZAqw7iiu6SnZDLUWS906I5DB85ISjQG4iR4frhDKEHUdlAN0u/ahzS7",
-	"FABaAqNx6E8bFKBKKqNd2fzvPuL1XsTjqZWQ4kIAyd6wT5PrqQiI/daY1brlTsNffl3zUzOyLfiGAl7D",
-	"POWlIib75aaiXWlH6RxbpoqXHAmmNDZ7hmE9Ubq+wsTyjCY9ZhyqIDLvo2LlyqUY9XnMijHoTvq5tpKJ",
-	"HaxDugww063WLiGMNjGlNN7tEInSINqMOJcf4WvoIv3SSTvyIYlzQrRP1SIFo+mS7inUle5olfLuH9iG",
-	"u7bhrrsMd+VYfQUBmlkB6bv7V0l8vZcp/eWSFGMYU/qIFZEsOiE8cvEs3ya2mJKTvWD/7q91AoNim4P0",
-	"kUuhXFDNCt0BAxSnwNX82FG9HC4Ti3YpONOCrrO0aOMRbGRNn0X62LPosLv3jB609p6Hj9neUfcJfXr1",
-	"LHwevWCNj4uLwu/SVd25H2N6CqVF9T/IERlQUVTwmGIpwsxXbu59U65TF47UlqNovDbdrEy0zIufl0oV",
-	"sI5KhMBJgf3tDwPNYvuQNnQ8I1KeE53fbrT8/oPf67rBgupymEotP8gREgll4qpl7C8hQZQctDyZkasx",
-	"qOAncLkBmUFSqh3xUnT+8tqloxWpfN/TZWnDnB4zM6iw9ZDU1214fkZ4fj0k/lXgFwHftHmkO0SxYUxD",
-	"J6ZHfRkzZA3ZddzVJKcCkN9KbNpLUduodfH85Y3adcT0S6xZwsiHJGJ6EQzMdBX3FKr/owmCbaj+DxCq",
-	"35wNW7iCKyuwCk7wl/7pBw0KkS7nR9Be5vufC6r2o1S53paCVXuvaWHDwoxuvqI7vtRpcxpFesJokkUC",
-	"aJKXaUzK1XBwwLenipGYdY3rDzqGX0DYShpUoFnUJKd+5EsB3p9IYodKLPco7SuZ9ZjRzXeuP6aQAvzi",
-	"NIrKo1c0isr4dgU47XQSX4F/x6/oNIruTU/IzWGOiyelJXDw4JFts1ce8P18GkUFAXF3F/X+54wRZ/qJ",
-	"Lug1K0gyIhMzdZsVHEQ+gRgApUv7kIOHaZIBavmIzj3e1NZHtKZ+RXY/IfMRz85lpazRZbSmNJTUg4QA",
-	"5eVZJ4Xul2tIO1EyZFGiWN3+NqckfcUhsGMjchaldruh+lpnWCA9mVVTV2aPZNN42BqzX0eNXI10yd9S",
-	"rkb+nDeAbzAvUSMl3dSFC8SKzRUtGVsCB8waUDkR6CatLRGMAYyBYYNhTA1zDdg16C6X4oYqTq9yfe/9",
-	"c480ASdXH7rQz6ot9vO715yLiZiFJIqF7Mq1wYwkgfbiRpIv/y/glrEebeb6wGjNtfnyv0XIKTFf/jMU",
-	"PKRw2PoaV+LbzLhRcPBIAgu7v70eECq+/K+Ya5b/9WkvoSqiws6BffkPmv/bmZJ2enZLiGKGKxpRhK9Y",
-	"kHPvKTckPfkqn5p/YJsbss0NucvckJxIWlZgZ7p6Kv7nohnlReHmr+vNcd02pDUjpLUG2rr/eFaTdOBy",
-	"q4xlZdrFsUfEA7inVAfp8MilZF8KbsiO72Tk9gK9ZrsB8aU91j6lAlBONBFs5PQQHBocawBlpFPsYq/U",
-	"YNwMR70U6IwLqRASmi65p8nOUevF7owY2vJKyjpiaBPwP6hFaCIo6VFFheHU6ihdeqV4SIVh83QT8l//",
-	"89/TVxuL6wv3FIP7o0mubQzum9QzsvjdWvWM5Crm4b57f/+zkddM3Faj11lbDwSuouE1ZueLa6L7cuQc",
-	"g4k2cmDldyaWrVGnpJGhjIP/j73rbWrj1vpfRY/nmQnMsxhDyB+cNw9puPemSRoKtJ225Bqxe7BVdiVX",
-	"0hoI4w/T6YvO/Rz5YnekI2nXsGtsMHbS+KW9u/p7/unonN8hiPGJdX1zKY10NwK3SV5rd2rk4oifwSW6",
-	"EXPezd0eEDs270qJJVj8Apo2yQ4nOT/j4py7d4obj626OCA770MPIPhw0qfcT40AwlWK/FnYLyFR4EpR",
-	"3VW8TMn3dyVRiHNpuKP964cRfF5DIoVzawVJbbXsRLT/VJkgdYtkSMl+hBsdoYvSeifKBFnjEbTfjHUG",
-	"9qk202u0G//+dWftF7r2sbW23Vn7cLXxNHq6NfzfMf5BCSpP9fhCCyEU271MYqppKrptHyMXHnjDRl0q",
-	"DVn4GwYgLz3cm4V5W1F53DOkE670Box2PMbFcUSOGtanrgUZsAJO86ixGvnGLSzgWIDGfTe3qc2YeZZ/",
-	"xkHWuRN37crhOn5FbkQZds4znf9ndj7EKv8cbsaCizUnllFpCp04FQqSQhL8CDyhRIIte5JMYczivBbj",
-	"+XJrOgYB0JP30u+19HvNze8lPavfVcIEY9R9OHG+AvWaED8kXJRLMpFcgWqSgxENGrm0BlSnzL7kUZjJ",
-	"Vmu7fcRdRVCibRYq40oDTerzGoKkW0IAfjkQgDOg2XoQwDqKaM1JE9xTCyz9sPV+2HvTzXycsPuAsBZC",
-	"FvWNrwnLF9ePFoV305d0u8W7eVcTb4bpAWjGnULcu4MRtxh35HjW9fB9XxQLLx2SX35SwOyMOAVaM95V",
-	"464sD/w7D8hooY86r5v3xfgB35PbviTXgFFmThuoYiv81oe/ZqHU7pD0xrhiCZBjB9WijqPSiyntusvE",
-	"GrVUoq0FKCY/ZoRwuIY+E7SLZhl8FNzetGUgWUzX31FOczW5DvPTXIwWu425vB6bEW99vogFSz0zjZ65",
-	"n8y5oWLW+ynjF2Muq2xqBFbik0DjHigHdm3rkSHMmRlRkxxALEGXCxtL0LnkkDjhc94Dm1obsnAU6Lq7",
-	"JdPFPFTcaEc1rPh3Z8GF6tAeOIIqKb67k3fU6OcVdHwAiLPhujqhCsgP+28j+9/O3mt/6YmEHtM09WR+",
-	"znQvKu6SLI27R4p1OeJ6nMNJT4gzrAzVPOLvM6ZRdiNLlEpiDGiawwtyzPM0PSZxClQiAkiT+LJgNIzP",
-	"9SkHIB8pksApzVPfO1MkV2Ph5K/x0AJUuZlHJ5dpo93oad1X7fV12mdNK3Oa/r3IXSq2G/30opOyAXQe",
-	"n32/nb18dvHjZv/tc76/1Ygabok7uKSNduO8pyDuvDt98/22fP7PNz//Lg/Pf/th79Xz12/3fnktNt/S",
-	"t/TgfIoYm/JyLSjOZimMlifbz8fiOJi9eHbWh89VmDwPyH/hwGZpqGUZHtB+X9qIQsZxxFEp7wIuECbn",
-	"tsyIlCl9GAb3RWcH+WlMkEjvJ/w1FtnVpd2eV47QPnSZ8jWra+l3hOwrgVUTklLezc02ToSy6klioTEF",
-	"J/aLxvv00x8RubraGA7/hxzk1MYsZyRBe4d9+kuQq6vN4ZCA0p/+IJC1ydXV4+GwSXYQOrsHBDJydbU1",
-	"HDaihl8IY0Xozsv9Ik5BqA7VuY9SiBohccps5nciA5IIEqcMuF2YPRdmJxpRY1fTvvnEItsnQKjrmdrs",
-	"pCkS5P3CLyboIWx7rRsPny+DHpZBD3MMerghgmcRjBvE+a05PyVh+OA6+ME4b3nRPEHZ8xnQ1+eQ+OOR",
-	"6WZlE6CX4O42wUwcBBXGwE6tKZDlicht1u04Y2BqrbyYw/7fTDYsz/lfd0rNA2lzTrlW9WDuBdqCuxcJ",
-	"R34Ew7WN27I0LmhR55J7gHfz7JGy7t8zuGwSw3VncEmYstk4/IhbQcw43nP4BWmSHaR9BQk5QUGNklVI",
-	"+/3K8c7h7nevdjvv93b3dw7f73fe7P58vBpZPLGTy2KwptcxhzXzzkKParg15r+MsrTRbmTm7PT/IC6a",
-	"sciaJ7I4Zb0zT8iByD/aICLnqu5YfDV52XGB5E+eFF/sigtyCDEXqegyC9pw80b3gIrOHs1TMY1QN8u2",
-	"qINW0XcyPmgCYZyRPP3lgidIQxbzjW9dHnZmKx6LdC5/8BDScGP71w/DD5WHIe25PchMJ/oKWeiEaJ3H",
-	"9Ds4Lzymda5N18Y8imZV1bnCzMXGxLxsh3uAHw1rKnH5vHWseAQXuBk+SZIpW7QPC4yu2tiXLiQklkyz",
-	"mKZ1Bbn885GhurS1EyFSoBwHVPVx6YiAyFmTI2VFY/P2jBTF/HxVdse/IHBBY00yY4/XzcgvDIrimnJj",
-	"G61W1MgYD78rR1i5YFjO7g7zrW6thDs2Bc7YQ5rrdhMmcKYjOX5FrnQdhMqsT9ejku92j86DpyJPkoS8",
-	"9OU8gC9H+639LBw4FXS5TpMB5THMuKr2O1s6psAB8LDHHC4w6d+IHKMOAqJBZHHkbGltCzRA1dmjEqqc",
-	"vzY97wHHdqk6O+JMedVooZBtqmeRVO8798DKVI/2+UiRlCrsLLIZE/6LACBzxAs4vFv8Um4lPxduXiaa",
-	"LQrM15JBQUta3KC6wAYzkAyV6mbdssKMmfob02aZq5vE/GV4Fri9FtZlTJ0yd5EVz91mKSbn6lWS8xTU",
-	"iChhBVK67oEEe988yuhOENx2uWzeWrLr182ulqhnqamr+VGC6AOfMUPu20YVoaOa70VJ9hhdiofICZkC",
-	"B7rkiq+bK5CyHp4tNMsgZRwmiqdrExjYItESYmAWhE9pmgKi2GghVgPGFOaxqsjBbFv1BElkecCWO7VO",
-	"dTNHxrvREfeuzJSd2tMwgu3c0FMWkRATCAKNjnVZHfr5fdkheW4Wk3gR8E2LecxgWdRmbFGb4CDTBZl8",
-	"TgfFXDlnQG0tpx/sG/Nwy1Z4UO3wfDQBU8QsT50b0Tyb2H+7b14eju3VX66hvKnrdUq/sVnN4DV+SIY2",
-	"Hd3OzHamERHlkObGMiOolqFzxwyehZlFKdSX05XJGIOsZbZtoRer/j71N0FF5XXqt+LTn4J8K9Sn/xjj",
-	"0fBR2wmm4TRcsJh7ULu+YzC2zAYvg02XwaZzDDbNkeWnESnB0rby6HZELaawHofFXC0iTgbiDDzqpAs1",
-	"IUyTnkgThTEn9mVb3QnVIZAeU1pI+x5TpE+lJuL0xRFPbB/o3AX0CtFYswGESIKxZ1IcupN+t2NthbEx",
-	"RbDnJfDWAoG3cAfuSsv1WFvV9NCaiza4lyYYLouWzfCK7Q5UNYPaZHcNhn4VJCGOnEj4DWKN6dhOzCpC",
-	"NRE8hjqck7vZgbOIe3YWXWn5pjLrFhOxPJaRHVrJkqGXmclzjDq+j1nnQRsQAmX9CiPufAHP29HUMYbX",
-	"Vl/BloyddCqkRaGPBT9l3VyW8zlrENV9t/crsVh3t4HJ2xLM9tlhDUAqy/2IkO5csor0wAYPsC6HBJ1B",
-	"B5ryhMqE/OThLVaO3VTXWHIcHfHwU7MMlKZZ/zgi4U/TloVyOl4NMa4BMsyvGeI5NMkrSNkAJDMSP01A",
-	"EiHNWRGkLcjMyROSMZ5rUC6tm5ITmpDQhQ07OBXG6PZZMnZ7AiztBtZLsEqFmHcY7zbJTmkOLDkOF5/B",
-	"M+4t6s1Wi9AuddG6zi3u23nhHepUSjYwSskVdbV1eBAM54gXlUHDFmCshPeKn9D47JzKpKbIqx2R3U63",
-	"HzdVlyUvlKkFgRXzG0thpTDAzcnDAOs6CwQxca2A1tr2h6uNaGOzskTAbf0FQphijrdO8n7Q6cU2m98s",
-	"wbjGQef56ZtNs3U9jHX/vydPtp5tb29sPt568vSZEY+OHiwvMwmx42TGT6xmibCtTHU7G9v0F2OFAdcd",
-	"Kx02W5tP1zY21jZbhxuP261Wu9UyL2i4ME9fiowkWHdIxLZ0SDL+M1wPN55m7APbp4JU2R1Yr9V8TRXH",
-	"IfuGafqV7tn9cPclZMHuJ3AqJKzO95S7CNU940IlbjUJ9ahJQUJ51ey17YhqRm2z5t9GsrgRQU/7rBw8",
-	"b+GQqrTyWxHTlCQwgFT0M7AoaebdRtQoMIja6+sbm8+arWarudF+3nresoa8G+X1Fv8FNNW9iGSgJYtV",
-	"FMpySxojoAiz16inIMGdM/yNhUUGrqq9jHqpL8WAKSa40RbXkoia140DVVPDOaZpCjJyVylmOP7kU2oi",
-	"2ES1Y/HQLbYFh76IKJHlCQVYohvNfGNjv43mXoGsL0FRtWoLnYUyPEJ2KWfO7GhejxpnUN2qK+S+EmPx",
-	"FddoH0Q/hYic9wTJ6CWxVbaFJMpoWZqS0GbzRjx5ZTdUamCSfaSf/vr0pyCJq7uuhWoXxeS7UuR9tOWK",
-	"st1kJcaPzXzFOcd0MOulV5HLRzinTGNJHaXVEe86SJ1ROwzLvzNZavtR6LtJfuqxFEatp+MbwJjHYeeY",
-	"afA0OuKlkcaUkxMgGeW0a4aZa+K+I6zLhQSHQWYND7dopfrkN5ftLdBE4X5Iofr26M2FJpegw7aXdyA1",
-	"71e0s2e0IOF5duJuA3ebG0+3IluCCBJbxJ9fuudmncLuRsXm2KRn036pP6td6/jmWukgsoJ/0MTQWKn8",
-	"AWIZ/p7TlJ0yZxWX+vD4vjc7eV1uY8UKO6xorFaNrjFmYUIE+nrx9wjHlr6uaPwfIk3F+VreN013gSfU",
-	"N222w2jAJE8hweDIQEVF86fh+5rlCVR2kivGQZmFSk0/0vZwLqStEtUTuZM6PZGyhI5IHf9FRRcv8/SM",
-	"sAwPJHZLbwzRPa34OISSjHKQrWHlUJ8K0iktbwE6SU9ErkdlQ9FQRY8HeCLyFr6HwrT6znWMJw4U+eVp",
-	"BJ1XJXayPmVd7nRKwmhKfs8hhwgFCFGgjHpQkWGwrO/I3CITviihcsU9iM+c2eIuGcw7pUGYpqFqH1wy",
-	"GDlFubW7vxcq55ezi9wIi2q6ZMUGA63iknaF/wjfuwmshFFB4ZxpY39wc5gsZEXAWGQyhHGMiCMfyFFN",
-	"E0VDREGpcKnRhhHxBb7KoSK+2FnfmLYlwYEF1YYfhv8NAAD//w==",
+	"7L3rchu5lib6KgiejrDUm6IoWb5JcaJbZbt2eW+XrZLlrphd8pBQJkiilASyAKRolo8i5iHmBU7sHx19",
+	"/k7ME9SbzJOcwFpAXshMMnmTrDJ/2ZIykbistbCu3/rSCOQwloIJoxvHXxoDRkOm4L+vL2jf/hsyHSge",
+	"Gy5F47hxMWDkhinNpSCyR8yAEcVMogQLibz6lQWmSXpSke6b3t6P1ASDbqvRbOhgwIbUjmbGMWscN7RR",
+	"XPQbt7fNxlsZUBy87Fsfz9/67wSKUZN+Zt6w58yo8WnPMDU98AcWSBFqYiQZUW7IFetJBQtRYy76pUNz",
+	"YVifqcatHTymig6ZcTv1MlFaqvL5dwX7bDoBPNH1K4kVu+Ey0SSmfWa/xu3jvyVMjRvNhqBD+0F8pzCV",
+	"If38lom+GTSOD9vtZmPIhf/5oFmyB29elU8Kd/CRJjxMvx5TM8g+zsNGs6HYbwlXLGwcG5Ww/ER6Ug2p",
+	"aRw3kgSeLPl0yIaxNEwE47+z8fQ0Tkki+G8JI9dsDARjBlyTkeKGkR1KPn5884pwTSjpSxmSYCB5wHZb",
+	"5JzFER1rR3OwmdpIxUKimI6l0AwGOzwig5NLAX+mQ/zIiJsBoUKaAVPELo1pQ6jQI6Y0OTo8PCGjAY8Y",
+	"jNnjSpv0IZUI3SRH7RetS+G3Cxkl27DcevfsgquO7cmTGsfWA86pICjLl10SUZggDU8IddtG+5QLuyYi",
+	"2IiplE3TNR4ctiqn77i1at4HtchNBFESslMVDPiNJZupQ4+0JBG3c3TPEMUCqUJdxQQch+z45wvzC1mP",
+	"JpFpHPdopFk6oyspI0YFChc+5GZ6Ime0z4jmv1cyXwTvlX7sid0J+pkPk2HGhvhTtiuZtGg2foKhp+bw",
+	"vWJsz7DPhmhml3dC4oEUjIhkeGWPiypGhvZMWEi4PUXgkyE1VXP+bQVZcWu5HRkIRNp3NDxH6rc/BVIY",
+	"JuC/NI4jjgJ7P1byKmLDv/yqUXqzz3QYRwyXaiiPHMl6PhpQTQ4IFzc04iHpcRaB+GFKSStIf/nSgN81",
+	"jhtsaN9uNoZMa9q3Mx0m2sppQgWBPxIahopp3bj91GxoQ02iG8dHdqGGmwhI2n3HfT2TUokSx9QwEbJj",
+	"t4JjeBJvodv8Jv6LYr3GceP/2s9uyX38q94/w3dx86b51C+aazKkkT05e3UpQnHh9vduJ05IF7egS+xJ",
+	"asJoMPDbc9tsvJSiF/Fg1ZM4JYlmCsUgCFu3j5GVImPCPnNtgA+z3XyR7WY6iVnbGPiH1r2JfmDtp89I",
+	"kCjFhCF2tqwJOysI91I4E97Zeu0lwDXRhkeRlekCrvrbZuN7qa54GDKxMq1zTWTMFLxCBGOhJpalvaIk",
+	"I6YJDYdcFPf5cbbP2VxmbXQvfWpdOx3QKGLqkYZJkiEdEyGNpRjcu3RVsGFvhGFK0Oi1JdsFNm3lmZ4K",
+	"kgj2OWaBVQSBa05ga7vuuDs87FoqEIb3ONOEGys7QQ9g6gYWGEk89XfSfC8TEa546B8tU9m96tnBiud6",
+	"lJ3rO//EzHMV0uzhU+s413eS6CQYOHXPb0R60oYJKgzsxRkdR5KGF1K+parP7vJI82x+JUNgUXnDFB4a",
+	"/50RuItxmgoUd25f/Z7yiIVruJ3c7gQDKvosJJqLIDNxLhuPLxsnoGhZWgIVi1ARoq1QOO2Dw+y08xMl",
+	"PZzprHOPc8/vuefXxdmZJZauCqQgjZhbmMl2ARYIe30h5Y9UjJ0WoO+aJE7P3niBDdTAjSaKGkcNJ2i3",
+	"dcHI2wMrr0s0WnX2UHJmbO6Rqim5p/dzJiPM6qOgiRlIxX9fC6GdusHwdsCPgnrAteaif0I0EyG5bBSe",
+	"OybfMaqYIpdJu/04oDG32wI/sMtGUdwcZARYmPosykvyD66L5HKH5xbXJIm4FnIkmkSxG3mNuhD7HFv7",
+	"Eujto4iVDKy+dxWx18JwM17HdTxhl5ER1fZWC8FMpCTkvR5TOX2hsKOHOZbODQRrU8wOM3Nvee7b12y8",
+	"515ZH2MX19aFxXl9Lltk0eR1m62TOJbKsPBHFnJ6AWu4X6Fv79Bu/qv2a90WmFBuSPvF07M3zqEQK6uV",
+	"GI4Wi/MOdagpOChCatie4UM27aVoNpD+9Kx3RBJFliK9D2RqDB7WcIg0G9Ze79gzcR8r7sfPA4aXs6Us",
+	"MO0tV1otJgCXF013a8dIeHDIRWLYriXX5eaNRuOX6T/EivX453LnA/pFggFVNDDWSHWa7TUbN4mRYM33",
+	"BdeMcOCkqcEd86+041ZDnUd75/aZ22bDmjydWkd0m/d3/YIOMNijdEey0dwcmnmi+5SOiFep/TrS6kt4",
+	"CHgqxCueRmc52nXeiyI5F0lzBrVoI2NNRlJdwx3ilLxeYhLFWuRnbgYyMVZ38S/YRzVJhOGRl8WVVFRJ",
+	"NQt5FwrHME1UYJb62VFr5FF9gmaSNZ+icYu8QucLeGwzHbYw7VqnCtOfd1IwTRpF73vgk5hFZk4Y3TYn",
+	"pdF1mc/zAsyQQDHTIh8GciRgdXhkXKceTPCJ+PusQU3YeXz904vhd88+/8dh/Pa5OD8y/+3p6B8HwfdP",
+	"Bn9r61eHdO667XSml/0pXfhbjo6e4iJCakDIc8OGeh7HpVvhv0KVovBzzgNevif4Ny9L7OPgGD8hVhQQ",
+	"iRRtpWJrvniYWDgsoTiF0uN3zqTFeDRwOsqkn3SK/O12RWzobtYajyfClLkM33x4Tx4fPH26d0BoFA/o",
+	"3uEJcX5J8t253Z2YGmuaN44b//2X071/fPpyePsvZXwccvv/oES4fEe5UtKONXee1xytZyaSod3sIeWi",
+	"0Wxc8SiyTzQbesDjGP8LOkhu73MiBfydU0Kl5MlYWqulE8iQTc/75euzyQ1o77349OXJ7d6/4f8el28F",
+	"OJCmx/v4fZOwVr9FPrxcZGO1UYyZMhE5TajTZNh3JDIVK7Ei0ip3glD7DMyoQIv0hvKIXvHI0eRMVrVD",
+	"nOZfSPWYcumcRormqjmVWsUil7ZhFOXN9GzgTyAPYB/QiwoO8Toy6oLR4TnrlQmpJA4XVB9nKAxOOyic",
+	"iV9W4VOfqojgdOI4izvRdSNHrEsMvWaaBFJY4x4UZ31CunREx10wnsG+CYmQAi8Wx6vpCHaeIzouZU2Y",
+	"ykeY7oKicUVynNjbwmhle/ZdorlgWv8gE6VnKEzo8kIVqGkvXm51Cj5k5Hcp2AkZyIiHdIzBF9nrTfNZ",
+	"EEkXIqmnIVzwIXvfe2WJ7FOp3zWS1j6GSTQJ7RmmSFfGTOguWGp2NrXv4J8Zuw6Rnof08xt85RloZ+6H",
+	"gwnKbzYwDOv+bK/U22YDvj+XmbKVTV26Y0vnOErTb1nZub2kUTStdwBrd2oaVhjdXNGksMJ9GJuycH+z",
+	"EdBhTHlf1J3RUpaoCFdcArMqQ90p1n1MGGYtPS6rFj/fzExv96k/ycQEEq+LVCq5w7Qjyw7+ZDWKRFtS",
+	"dY7RTzU+G0c0WHFDf0toxHt8xVE007p6+0qVkUTnt8RRU8OvqdHM7xLQTansXs+FllJVkQ0yjimssJmx",
+	"bnry6ZoKjDH3FrSS4fUNE2Yp63kh1rtxStdCRFi99RPbiMNXLfEnJLIsA2ritnHycZYcBhlaZNZ5r7zJ",
+	"PTo5X/hkcbSqyXPR/5mLUI5m3LieaiCkaMduehcF3sWPFrx/7+U+ZGjn1LwNgeKVWfn+xFHw6+VHgFu7",
+	"Hl9oTQE1pJ87jvd1+XU5w7HIpXL64PRrEFCbayHYh86TiOmisJzNH7hNH/DppURjszFKCX0eL2ZcMctE",
+	"SIWiG3hiZ/1+5HZtUfmJq15KfE4ecpr79DiX+vRkTubT0s7CPJ2UZ10dFLKu2s31kNM6jtidrhtq1sGs",
+	"weWWCoCH6XSbYMzcDRwq2rM07pJ0wP3iom3ayDiuUHn8gDUt1iEX+d8ezOOCu6X8r5TYp09xQIVgUf74",
+	"II/RcsGAGk3j2N5hLqGPi07MlJZipkvwpRzGVJQE+VzSH6uvAnjPbgmL+JzSlfT7QMS/TjPYwVEuSNYk",
+	"QpI4EYFJMPS/I5IhUzwgEuMe4Mv1v3v57uxvu61an17ilg8SbeSwA8mF8+ULPPw9PrtAqJP1adTxLFDc",
+	"mHP6+x//lETLgNOoNEIoR2JerGg0kESOhPMDBuAuL/NOzrcSLaHWp6Uz+3iF/7CmLoKEnakiRtGQVezV",
+	"OzlkpEeFoZrTWhSxHpsvd355461AOc0cK6b7uKCGgnuxnH23ihzITIFclCE9yHKG/pmbgWXXkYun5tj5",
+	"hAQDFlyTkPe5QcvlhinwHExEUR4frpsji6y24G2T57S5TL0Mq7wDD8AbESdm/r6vhYHmx1zy1J7bvRkE",
+	"ug5Fzd1nD1RPK+x53lESGH7D4FZ3/51xmV9Q1cfA2Ew+n8r3hbx0LvokwHHITpeH3V1MpRdsBAnWO13B",
+	"Rt3dE8I+08BEY+KiHcUzq0nqgo1qHqiTXeV6ET6yJl10gwKP5sp1JitoMnE4IcbmKydfpVib767dhBSa",
+	"z5Ul1CMMDUrkzlqU1iuuzCCk46kRaqmduPgODytitPgAZ6ifBbgSTOzpSUV2KLlKxkyBRxCy8olmN0zR",
+	"KPem7BFK+kom8W4hujuXeaeu82WCMWCsHH9ZW/Lfr/Kq4/JIv6yQmSekQSK4S8V2rYHxPO0srTYCPS2l",
+	"Ns6i+3l0Xp8EM3GbT5uZ6V/2BDfrkF7DQ5PUNEfjWdoVkdJaMQuo9BMb1g3r5vA5yliLvobS96HqazD7",
+	"M6lMT0ZcnobhgnwS+1eXSp0tvF1nghX3SDqOJjS9RtKEnxWON/1wqcgr2/QZq1iDXosr+zr02rxwnaWZ",
+	"rEuvnal8bk5PARyBoKiiPNKZArKY0rGCxE/HTkue82ABRzXWOfM6qK1srO96WE7bTbPXSlRerXlfsLBj",
+	"ZLmgwLIb5xvERHhXf7Cw/g+5Sit6hDcXfJ3Ox5nejNwzkN32Wz7DgIyUNGypnYECFlePv9L+RFxc15BD",
+	"KUG8tc97LWMRTTaOuPjcoeU5tRdpCumZfYwohuVQtfysOHLVCeRzMSFzlnCBXyl1eKd5RuUycE1pSIYq",
+	"s/oYtWzjbPWrhNzLrIh035tpjCn1TwNZ5XdzYbOiSHGlR+vQSlAfSZ8nULxh/8JCj8JSkjmaBbXqpY6e",
+	"w5BAzFMpb3C/pS6CtYwXMRquabDbGhu8VFrxwntYdD6uZx+Lit8a9vIto+Gs0epLPj/K/ANYh42U3dkP",
+	"1lBKl3DOIl/6VUZyfAH7NscaJf4oJJ41jWbpbF1D3c21PGkrOjGe7XJui/z63OTmHeF0gELGgKOCSl1F",
+	"cAJKrV6WlhSdEleJBYmLaKuFrOkjfVJE45OszrqI3mS/FKbhQl98kVb1PXkyUVN0sPfiE5YptZsVpUUF",
+	"L3ml3ET+mIaaQkChtGI3zb6EmvxrFhtCNdFWIdqhhgylNuSg3SbXbKx3XRyzYMnlDJ3sOF69e3mn2Ygz",
+	"sssVo65afTHZUcxdnlPg++rdy6Uckdm8F3WUZcvKWV5P5sc63RcrFrGG+8Ae/cO8Bl5xGjH1gRnDRV+X",
+	"0O+ABdcdS6kyMZ2qyrQrmYjQzxdtCswLcOCSAOpl5UjOCMilcIWcRh2MonbSvKmpD73iOqCKxFRREkSc",
+	"CQO1X8NUHSXU8BtKhCQ/20FO47hF3vd6ZMclUu4Sfc1jcHsMT+xsqb7O1dPl5pYzQWIlh7FJd8DhrEzP",
+	"7gc5IpEU/Vx93oBCzTYm0TvsSztY+SYYFjErRsfzC/ncg+mpWRtDpEVtnSsaXMter8ZcqSBQ5ACIMpqM",
+	"Bkz446NCSA8RWT7hlc2a0mOv3PHmNC3OXnZ+S+eaQEU+WJODr4x50tTGx+gxynIp2+1FeGMRSk2/+bTw",
+	"xSdzyXChrCQaO5ghr4FoPkwiV78zYlcDKa9L9RCEBZjniHs6+WazAdCf70U0Tq2FRBUdi4niRbfik5rV",
+	"yHP4Kd3R50+PaqBgTg3/urYLNLcFj0v27rUwijO9HMwGvlv7lrPfSq3JvOP3iafkisKSqbIg9+EyRiws",
+	"KFzxXoYZl93MHnaztMwaVoiYPL8lLGFhk1yNSSw1QprtdN38W+9aoFd2d2sXYYMCi8iBtWIv6Uyrtqos",
+	"T3hmhcrCBZ3WfujUVijzoYelklCcAbT060vo22HCFnq+J6NIjjpJvOwkF4FNyhWKzvcuMxpuoFYVjLvF",
+	"izjnMua6PaTFIs101mXVmO7Im41c0dEiHlOY/ysHtlbX1eWl0STDGkUFypZFZXH64lxpkv9GORgOjLgG",
+	"W6hS5j4AayhPljlFBm8BcKZQPsR6ZFC2UA2xKhr+b4azJX95LhYv/3kgrRlhzSfyf/7H/8zyAZppWqhU",
+	"xPI+2XFxL4QqAw7YbRKK/2u68DowA44kQtD5K/31tS+JmUJ7hsCdTPr37QgyaB8hR/URumYIwBkCb1E3",
+	"xALy8LaKyHKsW3KB17+LZoI3eIyiSXqi1jaNYyZYeEwcTTcJBpjAZrE/Wls5ZmFqdDTtkTCl4FGgfvs/",
+	"ACNz//q7qkmQD1qtChi85ZxTsJp88X2FbP6eUZMoVqLdub+QXkT7E87AaRbIMnloYmTHgfFXVHt7bCIf",
+	"cWZTYTJI6kwTeQSURfkvNEmcmELCqCsThzEf6UuRPkp2ALBWMMIN1gHRCHibRTrfvuFqDHjq/qld7N5Q",
+	"YjSmq1QyAXk2DS5FlWFc8d/pH//5xz8lCd00jdQgReyLLFvcowlAHg9bB6nJsOtWQmX5TWVul8qkKj/J",
+	"ZtXxzCKImlZ9CfJjgW6sLAa85BP3C2sogPP4mrHYrpUrckOjBNze83wEdcnsbIJCPD1lFFZCg0UyyjYd",
+	"PT3cZZSl+EgPiDymDzmzrKYEquusUA7qyaKwCfBiJJTGsJDE1AwIF25eVzIcN32xYtr6BphrAqsQoO29",
+	"GT+dJuW7OZSKY2j/IkUfEfsxfycburL/wzyRiQvPPl7KHWDNfIzLQkD2FgyTiIWojaXZepagQjpkwsjd",
+	"Eji2GRBG8w242fbp1vzcVL6UsXSYHfiSOWQrmaCLpfhvtszFs8W6jdTU8lwKGcjParnC0UWgxRb2E92R",
+	"xbABQ6AknfNoRrL/UnnhbgGzznQNtncqyx+m+Z3yXMyCr4m2F6W+2hS1OJFMOydiJkLnh3DpJFQELKpw",
+	"Q/hx1pXCfp9X/fqOZUN3Rpme+gOjkRlkx1jcz2kIvNKY2QTduLfK6OYHBBVbKjFl/gE4EppbTlamf3xg",
+	"BoQKopJ68LMTIihSozVyNRnQG5baJ4trFJXVhO4jZZHUadnFsiK+9MUZm73U5Vx7L0uKFmo1KKxa04yF",
+	"rOFG8vS3dKXRm6G1BcsSU6jSrCK5nYlAhtwlY/R4xKA7CDYyEovgy1TE0JYBn3HvXI2Xk3UMev+gw7LG",
+	"0z4yMWlrjmFLRgMZMcJha12LpmbqEwh5vUKAWTFUJUcaLYoRUww8JPg1Fjqv8xg9WeitOmi22+36UVSk",
+	"iXM5qoik+rl1jEpEMHGOOe9GL22jNX3GPS64HqwoIOuaan0hFQs7gYySoShL2MF+Sdgh0VX8hDyEfU3b",
+	"jhS2b25t+CR+fZp4+qm068ioZFavqKF40pazypOEpi+0DNcMOwNgfkgGb1sF7FPajrjEwHJu4tS8grk3",
+	"c1Cyfrw8nCmScgndTB/O3LxIpM41yE4n+h6mLj/Bo4v45HCnCbWiKYmMk0zg89atmlVWrHxo+xe/K3gv",
+	"DKx8wgaVIwKVQholU9ajDF462C0n8Jxfbw7gDgftfJYr7o0dVlU0BD8leqwNG5IdKsjr87NdlK89aLRp",
+	"eHDNjEa3JQqIEr8c4tRMjyyIB7EBj5CbwiNNAL9X+wzGo/YBCG/qJDo2ny53HC/lCMOQXwd6oYWJYpV+",
+	"q/QJKBb2i8e8jCZJRMS0do54vGBgIV5+Yk+wpRRK3JAO9Asvnxl1LVpfn5+RWGp7JkYTLOL0+2lkkygW",
+	"Udhx8DNz7Xp0Fh2/+zcH+7kT0fvtgxePr57S9t7T4IDtPQsO6d6L3tHV3mH4jD2nB8GTq8e9ffzKKpnl",
+	"VWozZup1lDS5w60AP7ZLtioYvgMKGPbtxpeXb96Fkr0zpHH5Ebw+P3sEPR5NouG4rbpBIXoyJkNGBXSU",
+	"TnmklihGe+1Hih1dNo0UkmJLlXJEYQeKJFl2Qos5GHMiaDkfY07GOPTawjHmRMQDYPclC8S/CgrNo4os",
+	"DSuSI4d1KDS5++2BajXZCj6kWcsTAV3FbrhMdMex4qxmdh+hEd3Ii0z/qpeZ2K3bASpqYm1A+wPTZOfw",
+	"iAxkojTpKTkkQo5262fJZPnW01tsGawouRdo1zYaaBZ0fuz9/acX6vlf//7fflMXo18/nr16/ubt2T/e",
+	"yMO39C39MJorCt38mrO2cs7hrMu9mUqzrfgqwQ5BN8KQxpuTUrMO+WduBhkX1svBLIqgKffrDM74YKgI",
+	"qQrJz1jKkHKp1/Ys26C259S8ETeDe+Oe8iTPN8U+GVN2AFw6HAL7Ltcwre33wX+XoQCrSCKz9vB/FC39",
+	"bobGPbOQ1z12/8kCuTyYu0w4mMxfL8mKgSf2khjpNZ8mkGYILCWRaqNo30UWgQyCRKkFN08q3udzm8y8",
+	"x6eANTVoweWIGvZvUFjdqpni7mg3nUf6geJy5jupsiNdOZdgwivoEnezVrX5bLN8E8cacdpKYbBx5l81",
+	"Y6EGc1czZu1AY8yCdaQ7VIEbTnBI+UEvlKGdsU+9+9oz0lT/QP/1bs4/0gUsgtwvoIK/SbpDKhIadQmo",
+	"UiPwlc9gzdM8Y6KCjcRsaCT7E7jmT48WC71lHOw+P4c712R2pR2vHqTZ9dZBymwADthLAa8rb+TGXTuo",
+	"bnWfqTV2dZCJCsoT3p3LHGpOAjp0TLIzYleaG9ZEBbhJFBQM0KjVatXr6lEvzcJSw7rT8iY7PiwFz2sn",
+	"ttRtOkmEc4FtFwPNXbYjz8bbHqQUNrfd9uKUUdfFZd9Zg5AFEfVwpet0XplgowyPCCKhBXg5UG/w95HU",
+	"pjRym8P2Wh4iFgvbvgJ82Bx3l3om7N/vBBl2nrSYH8VaHwDrsi6mSs7fwB1RelhcXL+EKp4SvSIwUt2p",
+	"Qa7kcO6CuLh+s1ArqqzObrKBemLkkBoedDPXc6GSyAFm5hRnq1crthdxca0LndT9UEA79tlSQYDgtbWW",
+	"V3Y5u5XAOHMt2+xk1yHVMzJZOoPNL60CXe++vE+r+FhWqL8oY8Yfy5gw5p1rNr9//tmbvzNML4RE0vng",
+	"SfCU1Rv1/Orfj7okywheTL/XTGf6qXRlaXbI6rhwIVcsdd16DuQCwLca0FIc//upKlmvEziov3WZIXks",
+	"4JIwkzBrwtxNEYUY7LgLhDEnG8LF2qO78MYqMzPss1kSXS8H45ud51yh5uhoDRLNU+TDVFXfsc/mu0Rz",
+	"wbR+Rcer1c7b3//uADxnzw6Mv/Txsom9T/1aJdWdaQzFFGvu8jdpCABkxcah7kbFWj4ftSrj7jOPQ3pn",
+	"4JOgCcxpgdT0MSNMcQA8UwwoOAyKKxZJARXVtQOIM2FcM0iH4qxetw6eHhWDbX958uTo2YsXB4ePj548",
+	"fVbdTKkO7rB9cNnO2u6wO4EUPa6GKzqz0uHwFFcB/4Rn/Tkv5gaBXVnKD5JSVX2HA2hoziorYpLNoo9F",
+	"/RieGOo5rXNkUeK3Nsza05lf2TEDqOL0SkNwZPosJ3rQ5eyrJ0Uw3fbei09/+ZfGCpiok/u62BmisOvU",
+	"NlLg6TrMhqyP2zqxmPwozdwMZqxu5YsUZe7DvEanSLwkBpKHdIZ8NDG2on0oBcFTPSHC/htxbW82SUDK",
+	"YnpAAWTZI/mkeNIu3FkQxuToGQFxvOfk8SIhFrcgeytMnenCaED3cXVM8Po0yXhAW8JDD9DqLwywzXO3",
+	"6uJEUyL4K4lmZXcektWkP8+R2V279KZF/W3lwt2Zen1tKK94BDckFaHL7U/EtZCjGSramtyDy9PXRtSM",
+	"mVfT5GA1r6rpQ7BU//qmtJ/NKXHwsi5zDq7WtOnMpNOl2G5p5h6m35xs+JCr+qg3QM7sWirtxEyQX34Z",
+	"LeevaxSzDloOjS6dbSurgfK/maocrhAR7mbNT/3TzEOa09XK9yVa2HU9v0dVhUWzTOyr6vrWRg6ZeuQl",
+	"bpOkt8Rit1aNxkR1PAqDKqN0mvxKfJBTaSpzg4/r80PNDfvh4zlum0haWddxz/NVrck3VelIytPNkyeP",
+	"n9Y4+MoDrwbzv6KadRxE9gS6mH3xkSanZ2+IktI4XRTKE6CYB4qTcspcKl3n+8rkNROd0lLtnwfMDJgi",
+	"VMCH4UlQZ1DF4XpmidlS9jbeEz6hfOasIMPZ3SsTxUxzZua/UrrVWZWYRCWunyiWdknLtLlUf3aj6QVq",
+	"xvwr++BtrFU1NlfWZOdYuo3FVc/3EeQpdU1qUZ685yDA16Pask4jOUHyfN44ZQj1xa1bMNUcSQQTzcHQ",
+	"2sGk8aoEm5yyhQ/+crr3D7r3e3vvxV/2/+9PXw6eNkva7UxPu1Qh8xB9d+p3HDJ743bAlixvbDFEQ9U7",
+	"HpG3TL6lblUhLzQvqoIJBJiCNnFPeXzNE9L96+sLYnkugyzc/8LD230/hS6JuDbYdYS4FiiLder9Eb5Z",
+	"6mqoSgMDNMXqLvWJtmsYDSSRo4nNgbT/FDQSHtIM+oNAMgYspW9FoNHpLj8qQjqu1rS+lnHjZ7u873VG",
+	"EphXdtM9nCC7jFYW9Iv6WX+XRNevWMQW9q1VHmiuXbSRJISxTwgPHQiHr9gu+GXyLaYtlyDOwQrNf2f2",
+	"gChrBTx1BrruvpU1hsj+UCEUcgsGVBL3Rpk4mHSrubFnzs61RtSLtxzPIvmrdNtfdfvzs6i70LKDoP7X",
+	"82QzQsOwUTQm8M4JMSBsaGQV5/GU3E7JGNiw1sHhXGavZqkeZsulPT0gsbx4W+8FYyRFEf6pmRWMN/SA",
+	"2vOrncKZjrUOt36q1jxQ1/6E1lDa2DEFGadFraiEkWeDPKRFgVQjD3s458KwNRGyFiuw8SxY2oPaIU17",
+	"lOY5JRnZhzMIBr/2Gnu8Tqqboes9INpbKRJTpdMuoRjOU/JmLsJ7/CeyJzUX/Yh1obtfLkyBAOYnpIvC",
+	"C/9urzsX2pA9B3GeT/rAsRpNL/FKAwd+Pmuyktd/dRVqwlPGx/aqbsF3ce8sRhfT567kVcSGpWXR59+/",
+	"JC+OnjwjMT5EQhkkQ1bWNqIaeg/A8ITJA727avDfEqZNaa+MKoy91zQYEC5uaMRDj2Hfk9B2gIeYxOum",
+	"qtfSm6zZ4EIbKgJWVckKawDHVkXTD3igGok8RMGV7YdX/1LXo6u9m+GKnR72h4uLMwe0Mllmm+95yE1U",
+	"2gJZD6QyRCfDIVVjL1mvuYDJug1uzQrXTA1orNAlH8/f2LvJI1SWjJj58xIljhEL5tj9/Tg75UbNwA2u",
+	"sDkLKfbMo1SsKVk1v/I7KHwzVC+QOnRB9fXGYZzyW+AnuKDHwJ/JcpCyxSMoCvz25oo70qMo662or3XT",
+	"srZUIXqua59XSVHZk4XaTvqbH6Y3c7vXodGl7PRAdTk//zWpHV8ZMZbg2FgjOiPNE6RVbOzjk5q4Il0e",
+	"drHRD3bI2Cz5lh2La/c1YasBROOqtdDLlDYLo2pjKBSxsNYaGNAzgPFjmmifHmG4wF5+OJfZYdnsFn6J",
+	"DcfL+o3fcJprOP6KafYrJfaTVBFJQq4DGkr1b/WujnQ73SRyJcm5zZtbL4BkcgpEseCtAZvVcenoU3xj",
+	"KecYVocl4PhcFrX0yRFkx7sG8tuze0Lgm8eTzeArO3/lJ1O60OQq4sEFYGqVKVyItkUoAjOls9OMacfA",
+	"E6rO3PyS+VyUKMWE6Vj5UQGyRocpCq19Cv+DMwW4nVqBda51Uj7VWiVcSoZJYDqL6mmxkkYGMpoBdaaz",
+	"xBjXN4t9NkwJGiGihi86VMyudqL52KKFnnj0a4QDSBeYRwMo2az8AUwcemEW+ZylMgr+Cauqg4pUqUXy",
+	"1Saz1HgR7as2Rsi0fywbtjjq3AUtpbhmAFVlzscPDoFKZ7qRkzX1fY2LgOAgTkup5ZoixThmzkHELNYe",
+	"KPtG2Y6eMxpCyVNZGwQWXOvq/f0yxzJDTwKMAkU6GbAb2enK667nYCzBJdy3C8ijYWcTLW1fUmimX7uZ",
+	"SdMvrXxDfBVQJShMeen8GnzLULP7SJOI9WkEojwVc5nj2TXkrXZB13NbzSh5cIZ9Zm9W79PFVO4orCFD",
+	"d2hgNXCpKnSegiRV7/MEU7i/ODoCoNuxtVlkFOar3zS5SgwJqBDQ9pdYHc0+5vAddAWwuCzrjvkB/So8",
+	"ZMLwHmcKR7saFz7YaqyrZd8dOzcQ+X162d8lPDJ50PeT3H5ik9LQ0uJ0pHulPLpSZDp7LhmODk64mZHJ",
+	"Yo4PpLolsXTKCOStHDFFAqpZk4S8z11NYqdJWKvfIppGrOO6FjeKSep07/dPv2DOVOfTl4Pm08clKVPT",
+	"NDE/UXUdjXzyu169j2twZzgxsDQIAr5/J/Ao8w5iGU9DrYMpWbRR43OrqpSnQ0RS9KGpK9RFjailSux/",
+	"DvcwqDau3XXTyjLv9PG/tBcNttyeNmSuEj3uaBZIEXpFhw+t/D988uLQJ4vgb9plPnG85lcZQcgOeiVW",
+	"GSQtNcmNMXHd9AxThEK/crBDqSCumUVaNVUoi8B00AVmUXq0sixi0IUmwF0ypIL2nYKK+VYnpKuTmKkb",
+	"rqXqEpUI/Ks9MpjWCelCakeXjKS6nmySbGWVNZn1yaUoIh5yTSgZ0mDABSaQwB68Pj/DlwDx0HUO0dgE",
+	"PMVusXO1sjqdl5XXfUxjn1dx/oFpXW6v0CiqnwXy0j59O4XasEz/0c3lnKITonbbeuBE56SrmQuDz5fu",
+	"Qz0r2B3HKmYwIqIs1dwUFYDcgWVjLdnn1q1nOQVgIcqZvFBzL8+Y2BpuVM9BDzM84GZ/Zllj4QJxz0hz",
+	"yn9uq787DVcHKYMNz3vo95WiA+Ko2RgpGneSOO8LjljPVIi2yvoZhzzSgdYL8w7Y45T8AA/nOga4Qui0",
+	"Cmq2SweefWkftbcyoyZRbH4s3z9nJUiibti4k6ioY7WGyHHUNFXZy0b3PM43vEUiLq6bGP/ofoGiiNsu",
+	"URg8Cb1Ogq7LR5rE4I3FQp4WeWeJccioSPtTXQrXzzM/vLuVUlf7wJhYH+/vx0z/lnBNW+5PrUAOW1dq",
+	"X+27idSo68gU+ctLfOvy8nYeFsxsd6N7zr6jaHDNRb/G1jrnrn9j9W3FxjFg82GizaVwT1lBULWlFE3/",
+	"AZvcU6k3sakrW5bpqVQwT3OSJXMcUnU+5QxR40Zab63SgxMlbuFbgbIVKPckUEr1gUJDmVIrW2YtHyca",
+	"bylApCr02ppMfOKGBzQq9DMrhbi4SBswuspMzDmjipFeRPt9FhI/WLkXzofI5ncMa2I0k2gmQh/EXMhV",
+	"sVxobUI0p/OdmVR24WKg680EjqXm5S1sfI6RpXFL+vY8uNFZC6YmgkMcVHSrZSLspABspd4lz5bLQmfe",
+	"UMXtAwvkqsExQHbmXP8bAgL47cncsYV1FReRn1LVEaYgQYuAvmBoW/YIzba/RU59xJt6Ck69NAJamVLi",
+	"Z9fEbqMay4bSWdrfoGMFH/NnPZBR6NKNy8itGpLGzxMYN0cpRuYTfWqT6+LQA0Wamy1oPjARFpbvKy7S",
+	"3AYEEvM3BBOGKZ2mGpQLn7USdVn1LItCTXo8inzKa8XhLZMaWGSPLLvq8eGyXQ8tyW+khGFDgmtGDmr6",
+	"xdJ1MjpcFzSt/f9VUifVwH71Vf75hau/5xTQucRxw+hwtVLk6vLqG6Z6kRxVe6Uz934RWhud/NCmxuRK",
+	"cF2phPf+Z0mJdhGkD5qFKb+z1puynD+XknUWjmAxl5499uXSmCdoq55PdZrKCiWGSiYi7Ch5xcUdEFY+",
+	"5bNeUcuyVTqlhOkW/dgOcDdkmgZYnj89qhFeqSeVJ090OvySO9Uukb2enSuDBJf84tyFaef8SJM0NSXF",
+	"drDHnChxQrrpwtPR6CVivOVyPcrGdvske8X90wgkUYzD5EnRCmxff1rmm7R7sAbfMwj+h+l4tlPfwN1c",
+	"KROr5rCutPgVL85ZgquQ4+6o3dH4gxJfX6HAKiGJiMUDKcbV0QMa0thgTnVW/zlMIgfJ54CBStm+CFdV",
+	"ksKjoll9ujyKlZsBOXv/4UJjPJnsaN4XLETX0RTw0O7ifOyXWZh1ORdlDq4J56gMxxUqcmY2GPbZOI9X",
+	"3oIgX74c3N42yZcvh7e3rVbrjmPFERX9xGHVZe6y2HS+O18s0ZDGsZI3LMwvGfLGPVJYaz0e95nG21t6",
+	"xSLtxX0NQ22OSj1D80w3ronHn5/XooombthSyuaaSa/glzucjwg5m3zyoz0tjHU4nbP25bD5+HYHEL8+",
+	"fTm83f23f9kAAU581OfIPTk4LE+SWyetLejzXNQxME2Ss4htLUqZk4cPVTHD6a8rQLZlxG+TEUsIyzd2",
+	"ujOUwUWNhLn1eLiG03DI6+Y0ldG9A25DMEJI3wPHxLTH+w7ag5aLTPxw9Q4s12scEhVrNfbK7/B6wuTL",
+	"lh0vHP4t31Bc+7wNLUVhq7Fp2N+suVizNf/JhXuuTSZ3pA3UXCLqrEZqWYXn+us1C234Kkt+CkGWRzqF",
+	"gCFDaoIB1g2s2MOvEsqqGOBZ6YNLCM1iFHxWaJpwPRXu9l7TXEbxI02GNK6o75monq3p7XURm/JUYrdx",
+	"9SJJL93T/8HZKB+Y75QXllzk8yqgvNVFbnLrLYf28ePOwq+ZivtD+r9iAeM3hXqewriKVktYpIuSGJ1i",
+	"aaDOXf3wLeyoQOM44oUPZqxZ807N7UfdnO6VK5w9oFOdZzHMtnRHTCx87mR9ZDZWgb1cXXSWtLVYrpaz",
+	"INJGsSi1Ad3MV27PB9PO5TWVf91+yX7DOaxSUYeVwDqXvbQ+twdTujIUC0ouuWbj2byQfokL8/SoZmR2",
+	"ghEmJcwULRULzctL0T2t54Rd4WJrFkEOJ2VPIUvfCfsJppgqcff75yXOxDEXKC5fA7+gM6cgk5fQmlNS",
+	"clkjr8/PyLVwNDU8calfQIB5MvOBHLhrueinWoBU+WrzCXPfqQTTNPXy7Hv75st3Z39z9qpU8K9MDIkT",
+	"EZgkX5yUttOZ2ft/sll37YyUut1OypuAIdGTmMk4YsSONTHro3qp/CXX7cx+K5hKhMdTfhcucRq15Fe6",
+	"47VLB+t1UJ7RbmxBF41fapb3McC06RkGGWxk2lFpQbay8gLSKi19eOgS4TmsRbpOPACAQDfXN6iLshV5",
+	"DQSqzh/sMaGGRIxqcymyxM0hcbiAdsFk56jdxsK2Edds9wQZ6kqaQTP33ZAFPGSu5m3CaFhKIVxWGfRS",
+	"Z8dqhXixIEPtLpG5uYR2932m2TXJNYsBDedvH96/OyFJbOXcwVPyd/5duW6X18AqMIBxSSOqiYyZmLgY",
+	"nbI2HekrNsGqGNoRlq9kzxFYbaSPnBZYTENu11ADKwBu7BP5+TktpUnkjesbUzR2nBvihEgRjXOqVIr4",
+	"427EWmmG05pmNQzPjgez2fUyXA8AWryYMlhGh3XV1Skgt4XwOdG+sVPyNs6QxjF0SlYy6Q9KNrPr+ncP",
+	"adxdgoFmqn0p77qnchR3QigZ8P7A3kMCgYvYCLduSgtcINtlUveblUudCexze+mVwcC5cvCS1BhHYl3I",
+	"qe06raubslZGjyekmwj36y4JqFKchURIA2qQYKMTOIKIdZHnoxBonsJOXQoPuCVC/LOl+LT/tUTT2PJq",
+	"xAU7Id0wiSMeUMOgWgGmSCjpuoj1Hg+76Q3vgvjF5JmspZ1bEiQkuOnjfgLwafqdcry31Ls0/zqYOkK/",
+	"5+kw1YeHWarVMGUgpXMZ0HnvO/hWeBS5WH2LdD1zQxG4KUHf6lFMuL2iwbXn+QIUVx6L2guDjtcgMhys",
+	"EgNlpg2SGhN5wyW1DqyqnZkH8FNpqhNsyTriau7YHmZUDSafa983STlp9nxKM65bHiJXAiBCatM4oVrR",
+	"GpMGAYvNit5UB02hZzQAsUMBsGZoidNKCaN4eTuPZeF5XA++lVZSbFVY8/Fcq8K5bziIjVXmuERWSkmf",
+	"3M+m445tpclAszm/A/Va0GOPxJW+Oq9141r9aY4RM7eaofq6UlmEwhLs1IIQL8CSNctJ5tT/LZIVNKe8",
+	"o+I6rP20XLxP6txDWXMik53PDY0S36QgnywAbYhyN+tyqU3NxohWEoJiAY85g+htrpV3E20B7OqnWCxV",
+	"mo+4RAfv7NQyspws9crVO+eyW/KZVkY2/FJyF3kq1afFRQnfF2TnpGSs9v81CzdQxtkTAj2TGXkROvfy",
+	"XJsmkWvl/NAVig8Vpln3t4QlVv3HtFojyZXTJ3akIorBfb17Qrr+wNAWMPSaCXI1Roo+sYsRpGvf6zZJ",
+	"Nz1EZ4PYU+xeCppjCc8D6Jrt4ul2QYnpSxkWVX+cY45qHMks3IS3ECqpSKNNdShtqMgXDVsepoZ5w//1",
+	"+ZlLrEU+TnEwY4bYqZ1Yyb5iWgObcYdU4lp1V8/uY6yZWr+jrgm3R1ogDu07Fvfdeasvc96Rr9N3t3Wd",
+	"bV1nW9fZn8R1NtNVNmTve6/ouMxiHtEo2gsiGVyDJdokP/xw/OOPZOfwiAx2i7132s+P2+1iduXOL+2D",
+	"T7+09158+n8Of2nvPf60e/xLe+8J/qo01fLCebteWxOgJFFrEcPWaSuLpXZgSyoNEJLXXKyUxWHfL2AJ",
+	"l/jfwOfWgfsh1SE7mUsOdFMoS0dYWLz67NmiEIQiU9Ql0yve/yJ31ftfWW1knPvZqQD+x7wqkL1C8z86",
+	"1QAQKzFu9qm09jhv1y6cIJIzFBd/17WjKOkoNrA8L1gIRsuZVCbpJ0wz7AaGIdoiSb/745+SxFLrhBPD",
+	"ItazLBlTRQkTN1ySkJEhE3alw3qVw0ARabeKghWQWSFOOa3U05FD1qKi55ntoaroWe7oFGrFm9N3pyC3",
+	"yO8u/SY729MhUzyg+x+o7JzRJJJ5CZvD0srJ/afzU+GzhP5pCA3wakD4Fn38jzRBOQDt2sjOqUloxH+n",
+	"f/znH/+b6aJ0/dKggZGIOGn3sejraxy2D5/uHRzsHbYvDh4ft9vH7fY/EPD8uNE+ePH46ilt7z0NDtje",
+	"s+CQ7r3oHV3tHYbP2HN6EDy5etzzpHmcgVGnzrnGK64DS+JEWHZQDCYZ0mMSVPd5ETIzVHbAwtltudu9",
+	"4ET1a6qqI4cGvyMlDSPcOLKy3IrThD3liH5+J9mdCwr+yW6YMOmunzUAHo0UNwYNQZddswMg27l+Mfqa",
+	"A2IToWAtWVPSbk02ztU4L718uaQ/SPvsLCFdM3ffia5Sz0QZYyInLJXDnptYIVNm0Tx7P0719NYgRDOo",
+	"twcoPSGnPV+186WWXHE5Po1fJZX/zuRnB2S2oMTB/J/G36QVK3+T+o//sooNYEWn0MpeqW8gSnXRB1Yx",
+	"v9vmGopf0jSmtfcnUA4NeyaCvH2mtrvdnuIam/rkS3VwG9ykl8QnttNbSg7cQWXOIscxq4rHjVO1/HXI",
+	"Gf1gW13n6DNnDaUcHXJtP1nu0bPvrqlK8isjp2W4uyw11MEPVKa5ZNkc0+ShkrTDGNckSyQBN9tELgnZ",
+	"8XktzjzdLS9KqVLncqPPqMkok0Vl+Sj59bPrEL0XnrSGUoQAt2ESpvF/IxYK/38zSJT7b09x/I+mJlHu",
+	"vwm8Xdp8SbMgUdyMP9jDcUpszP/OSp0nLv3/9OwNuWbjY9I9TcxAKv47+JiOyXeMKqYINWGn1WqBlwkO",
+	"HTYU/pbtz8CYGBya0ANBqtJPXqRNEiQm5AdS9Hg/UejU7J5evH736nXn/dnr89OL9+edv7/+b13nLQQT",
+	"WMkbrrkUADwHk9c1JnULBSu9ksim02ih7cKA0TBiWjfJMIkM33Ob4/LD9wJwcpCX5z+2yBtDfpVc6PKe",
+	"FNobFE1CxaWQibmSiQi9tkxF6AFvSQ+99djgAaCDwKmmGTQhe3n+o7PEdOtSXIp//Vd7PkwY146t9a//",
+	"SgBBsOLcLpN2+3FAY263Gn5g3Rb5OxtrcsUAd8VIQtGM8TEFXDRANQbmUrheqdTAU480seKD7LjWGM1C",
+	"H4ymb3rRJIWuFrstciqwdUVa9YrcoQn2FLkUR+2jE0JF1kED+5TZjw3pmAgJE3CPa3LUftwiF+4JTWgU",
+	"yRFmpAFAVDaKtWAirg3Q16XgRpPu5z089j14uQtJVMJSldtk6Jqu7ea+vmFqTCDiCTSS6x3fhcIRPId9",
+	"51v/y68a4h2+lhA2j/o24V1Lk90moZeiCx28u01YpPPj2r+QLnr3IKaGXh/fFp6LODFN0sUe8r986vqW",
+	"47jgXs8l4EB8wy3EXur6X/8VNiGmfS4gIQ9hhSM+5AZjd7Dt9LeEkS7ekd0T58kn3dzN2SWJMDwiHDz1",
+	"9h52n/lZccNgv7pn7z9cdAn69WC/um9CNoylYSIY7/2djbvAZkwdg5MhjuiYKGYS5RqoaCMV9hqLpdAM",
+	"N0jTIbsUVlrghjpa8p3lU5o4PHQYo+mftOERlCz2It4fpJ1/qQHZkxHTC8cVVMGHYkMOjwhgebdI9+z0",
+	"4uUP3XSadlGvL2i/ewJJT3Y7ICPPiq83vb0fqQkGbl8J+E7Bgs6R7sEhRsIiHjCB/RacoWGVA8WZoc7Z",
+	"hY3svZA6PXuTK9Q5brRbB622k7iCxrxx3Hjcarceo4d7AKJ/P5SB/c9ts7E/YDQyg9/tr/ul7VXdBA/b",
+	"bTIa8IgVshC5ht79lsR+uLiAuFPKZW+sTdVn5gf4Ajh/8fxgDofttmt9aXx1Qo51fnXdI3IGXmpSSejq",
+	"jmrGPCUEv52qIbfNGdEgy8oRv2Gtwo3ZOP7lk71bh0O7/8eNt/yGCfu45W5sNd7XOcfFJ/vy/pAZxdM9",
+	"dkfRGtNh5H4FrSzq7roLiFm19YpqhsFWGgxAgPiOjkPuJCs6aFwlV+mJZL0mVz2UrDWlnxwekNU3/XSy",
+	"I1vmBLO5lhyf/ePYXleWCBkxivZ6PACP3ZP2440shZo0+nXQJCN7LR4WFpdvhLmeVb6TBmDMx5BtQa5k",
+	"OCaajrXlx7SxJwY4ZtNu+pXZxHtzsA83tt7/wsPbShpNfZ0UxB+8cozNRWUEORMMJDLeDBkEYw/L6yY6",
+	"X3n8Ou2e56JFuvb73UvhUp/hC480fpSHJzklhRY0iZwMP0KpOsUCp85RswT51ztR/ECFyIGVAJke4SfL",
+	"Rkqntv8dDc/x7sJXDua/8lFQp/whisNR+2j+S++k+d5qm/DC4Yv5L1xI+SMVYzc5jXxXY0HQiVjQCHQq",
+	"JNmUSP8KlQXEe9I8hQJtWOOmqKct1uQMGn0pOmSGKV0JOJA9sv/mFcANxPb6LulIapV1T+Yphc6hdqv2",
+	"ugetDotGKRoz3GgW9U5SanYEfykKCi7gnyDTZCvW+cGoGDsSKyF+9Hpl9A9H951DYqovLt0KeQRypkFH",
+	"6NZZgDm8B7poOzs8h2+HLx/Pf+l7qa54GDKxHCcf1PjEGR1HkoYXUr6lChMfjw6e1FmPTuJYKsPCH1nI",
+	"KfYxvkfx8SEnPjLkXyTTVaVJdj3GfO+ajXW1/oY8qhnk0KlxHmbAN4t09gqYqvZBM2BcETkS0zqbtVUR",
+	"mAc61S8kwt5ak65x25z74Ev0hNoni4t5b2WTXW7aQMEjUnH7598SBskZzlzJdQVMGXJuf76p/Yu0BAud",
+	"KHYjr1kI36/6JBdBlISs454tfHqy08Kk48+K980JGzgz8KKXSJxTcGjbTbWLa0KZnTYOPhr8GIiu6u4F",
+	"TKq6Ycq5Lu5WTt0XP9vN865IneNgbANuxutQCaQuAxCA0I8mFHi359u/0yhiqkmkQkcMfEi7/9trF7vS",
+	"er004/figWrwOwEv+W0AFSDFqrhmLAb3I9UDhBgvu8sxnIVUtrBgyPlg7OvICEtqA44RX5+fEZcI6bCr",
+	"F+ETj+lWRyE4WDOPpoBn5YrBNRs7TA9r3+Ap/un0hHYNFn8pRS/iGMG4J8XisM7LzqljVfDXKCfuU4gh",
+	"dVm9xEmyTQiyCd0kNd5DFrGqEjMr2kAG/coCw0LsP5PGW73DVIoWObd3KwRYRjzABF8Jmha4nqdVFryL",
+	"U9E0wb5Hc6YD9/jWQC4lJjiJTRNT0+u1056TiiNdt9Y0VxTLxNyfNH5g3pSNUsoSLhUnqwIaMRFStW/F",
+	"zZ7vl7rnwuKVXkcEx/WPk5COCe0ZpkjXyq8u2XFKPxFytEsoQmtOlASQLjXdrNuPC0D+LgVrXoo0dXHE",
+	"2DUToW4SQTGBA52VDiBPRjykY03+z//4n1AiRqgLke0lMbmEBJPCNC8b2Nq0win5jn02vg3sK1qi0U0k",
+	"h5cWOZz4ehqsPooZhsX5kFWZT1iImbLmCoUQ1pAr+4I9lnKDcFZ61yYts8mtrhA2XGhD79oldF+y4t0k",
+	"uebEhefUdWkpUD85GV+YYoiX2Nl9Y1QA41ccvZ3h9lKpvlSIa7vvKQTzWO77OnFEtY+VqyjOlnH4l7oE",
+	"0gZAaREz7sIjCKhBxe8x6aKznoXdJukK2cEf7Q9XiR7bf13Jc5N07S6F3Rb5KPxLWFh8KQCqNwsp2EtH",
+	"MUu2YeJC8FiX4Yp6AzqMKe+LRxoqt8dEJRHTJxnekqvkdQEClxFXdg3hyixjvL5ZMUSA1WHHjXQT6jsE",
+	"0u8v4hP408qFP2uI4AFa8ufAHo7via9/rCMD82KuWSYRS+7G/d8SGvGeI+I1S7NzzCFEKZMXP48Q2Fw5",
+	"oOgdqXifC5eouOtTr0H+gLyBYZoEijx1Tja5vCp2KRTTViHdkYp4GYYPZtqy08S9INsFkWelYC72Xyav",
+	"cIfGTlO4Rw+oNPacG+dMyBuZEAkpoooa2UINJokQbademUltSflTnkLux4Nq974wjVmiM81XypHY1pO6",
+	"lb815S/S2XhB9dNXZRXUT+y6kgldFDy60h6JuDYv06fuIgxbZkpnaO41eRMnnKZAftqo2oQfmx/wTHf7",
+	"GwpiBjnaWb/RNCeG6T8OCcmhoj3TPSHaUGUIByD8Ab1h+epdkNVWTvta5crwoz/1e71+h/RzJ4OlfJyy",
+	"C1zH9I///OOfAHvg72RAZuIilIhHT8d6qfqbT80Gg/LzAwciAjtq7/gX9ufb20XZ9L4ucHeClfc2/t1q",
+	"MpioD1N4fUH7VUO7x/bhmdtm463MdNhZz6fPwVS+Zp1ge8VvOFiakt3y8nL6dq/hckw/uvF7cmP8drt1",
+	"W85wW65KVZtKLi7L013+cu1BzdE6b9UndiSHb5X69LI27s8O2+3Fb7z7yQL+k3Hg12jR1rh5zhTQDpTG",
+	"f48AXd9cvjLS/yZvu32nwdcybF+7Zx+IeQsQYHdi28KX5hu2bq8nknn/bP6te7WjaT7axVJ6XfoyX88l",
+	"Xmp//5SwhGkPFqCbrsMcEEjEaKjJDiQUh86pzpXLbQGIwt0m/quJ9O2kdItcWHkH+MnUkIAKIc2luGIE",
+	"cRSh9hNjeA48AUvDu4C2JTXIWqwjhPoDLBbFd8tMfBqGq4qGdZr5qSj75UvDI7w2/vLkCTl6Rl68ODh8",
+	"vHf05OkzrGFI2ATY0uOLg8MMDCp9fefgYJe8eP78+fO9Z8+ePcNwcn2hwJm+H6u98PHKzGUPtubJw5da",
+	"OipSrJfoO0+13HrgH7IHniUZNjKipK/FqKrIEypTZfa/QISxMy/DmV6D89PRvkOyTIyvzIDfkx1ufOyS",
+	"atJVbChvWIj4JD7LggF+EIrqPEBEaQKFfT8vNOvlP5/jd7eceH+hfXsAkNLuDm1pPbxZnbuaC41jZaBR",
+	"VOC1TLghIyayHk7QYG0wrsgWnUNia1Z9XwEEzaxbZrxVc9ebtL0iGa5Ds/VWWkwBwcUZaV74NibVnUVq",
+	"Pj+VS/iYJoh+s0Y1/MyOmY+CHRMhiWAjzLY7SZWka8Zip4dD+6AyzoMJfl1e4u2NcT98CnS1UdeNiyeu",
+	"lRs+2DG16/KjkyHTuwXW4EaTMGEFuGen+iAAFILDwO+5qKhMhYlvuWTLJY7eNswlMl47k8i4kDfh+1Mh",
+	"f+QsCssiYD6Us4GMt1yw5QIkqDUzgfclVtbKvS8ASnR/6xLNqAoGTJOI9X0tm6IhgxZhTfLy3dnf4JeA",
+	"OUx2aBCgqBchCQB5ri+kYuEuIlECMh03l0KBL5NahgGPpW+nxAWAIqAqiLCNOOvxI+18m2VcAwGJdHV3",
+	"EYqY8+RPEKRYV0oe7kCGjVw+qhyJpYBU5kk9xEo5VcGA31g+3WhCIC61Rj6gP+1vKR8wR+FpmV36u02l",
+	"BJ5hRKHPb5iwHOviCqjloSsZVMOeFbGYhR9xcc3CtCsanmmrKhsQ/3yvUQIahopp7eIEASKUfRclQyZo",
+	"kvWMGVLYzDQQ8PR5A3fNd0E/bjx/0T5o77V9bp+xv/vwEn5QzIrcxnlCyfeKioDrQJIfqepTxUMKCwhE",
+	"/GvjuHFw0Do8PGw9fvx4v91uH+w9P2g0GyCAOx43RX4mFywQMpJ9TslbE1I7FTgqe+4uwvH48eHh3sFB",
+	"uw0g31Zulw+wQJ0VntY9pR06UqnQWcA+z4htm3i4TTy8q8TDVIatXy5PKm9zYVpO/XRS0IsB10YqQErB",
+	"l8IWeS8YOpX9H3dy9TWAT+UKrfQuGSbakCtGqNMBLgUGnXeO2i8KfVsRiRU6/A6AAJtp/NB/BqLQseQC",
+	"WwhzaJ47huoeGpR6BnDK2TUxPzLyyi1ya7vcE2PgAayJMWZhy1RSRfuuLp1VL5xt5u2MzNsNitX1Avu+",
+	"hDJ5jai8UKcK/aGhPfoJ6YokirokiBi1irNrrkC6Xp52vWSFxB3FoH2BbxZemuS7rM68jhzf6VZlk5rl",
+	"wurkPeX0zuZs1+3rgXH4NrP3T5DZe9fq5L5POJyd8utsP//sxv1sm/U0wSrme5qKPki/UVugn5n5tlP7",
+	"9fXc4ZUMkCHuz8SSq+jVVfR5IcZFE3rapw71mY5ry1a5GTx03kqXUseVm292sOWrMr66mBRCBVL5qjkr",
+	"71aYyVgwXT5kwkgPEpPmufvFT3DULH56k//ug2an3Ermc1N+u7fMVIOZeJFOvmpecm30Z7JRsbv+hAYz",
+	"wT/kdS5lB1sFuJ6naIi6BOMZXPbRzehBM1iuR/pM3opkP+vEv2WtuazlyNXu21flw3FxzunCpYI34l7R",
+	"SVxH/+PGy4gzYRiJWcgTopiRSkhC4z/+lyaShJySg3arvsMF13Y/4bu8l6c8evfnzArfxtNqSg/oADuR",
+	"NnAHYiS9a6d8ILWzowQdssXzoMhkGtSlmJUHBdOrkQd1V+6ZRdKgShpE+f1Om0TlHK1l+U3uzw8+w6mm",
+	"3+l+PE33nOBU4ixyv/qK05swcl2Z3gR/vt8iaCuUGseNXyWV/87k51Ygh60ru1e/yquO7w9ttR9FQ9hD",
+	"x3J/k3/8U5K/Sf3Hf5WlF+UKqD8tEPKBDbmvDCI8jZkZROl5bjOIthlEd5ZB5MXE2iXfhHpTK38IHt1Y",
+	"/hCqUJfibvOH/AZv84ceUv7QymwxO32ogijad3XjrHrbbNOHZqUPbUymPvDsoSVV0nVkD+U1zr8yBb6t",
+	"EK19RXVjUTXyvjKHZjJ1ljn0kJh7mzn0Z8gculM18n7TJtCO3KZNbCO9s8NR3m9anTZxn1pBKV+tK2kC",
+	"xqyXNAGPbpMmtqxUh5Uqkya+Ok6y13RPRlzOy22Fl86ypzevPuY+VqFIZpPP8zPh9gC2dDo7AzWNluWP",
+	"1BNq7pf3nIRQPPTvuW90lp41ivJ0wi1yimg6QzomiWbYjUU2rQrV467VowdbtD+MIZRhaITN2O0AlyId",
+	"Dv1poWTYnp19hu1LAQvbRNChfa+bvtHhYbcK+HWCrlfpBZn/3tp7oE1O9DQM78mEfFAy4M+aKnFPouo0",
+	"DDNJZfmXZoe9HllVYbVlI+5/yfNZDWzUPAnmgFHTUU4KT3jnfSZutKHjChE2Axu1TK58q/Co9412mh5u",
+	"T8khkQIVaLP+i3ZpAMoZMrRMhDbLECsL189aUCsLHLhKIm+ZTbdSIm/OkbpN5N2q0SXmXlUG3j1HU6rz",
+	"ePOxgW0e7zaPd5vHe495vHckRbKLtkZI4l29CMNdhhbWBRaYTTqPGDh1FVbCLlbl38IbhXkM6ee3TPTN",
+	"oHH89KjZGHLhfzwozcNdb1Zv+WhATGsaLWI0XNNQri8/Kw7mXr6SMmJUbLrZ8kMJL913DnJVkCj3+03I",
+	"qvmdRnNPN+6IUGbkLaXPbJOXNpO8lD/szZDhimGWCdrdj7i4Xh5WOylD1cbGZbn61bxrycpnr2Okc7Fm",
+	"fRoIpX3KhTZkh5Ih15qLPrZGiyLwXAwZFfpSCCmYq8yR8GUaReMmOjXspdcir2kwsANTgS5yOxB+hOx0",
+	"edjdtcNS0H3tuL5wwDnvNR0yog2LL8VOV7BRd7dZSHzgxdg0rC39OPwkpBnYb7JIsxaB8pkr1pPQiQ0u",
+	"FmR0QOS7FLRnmNotuNkU27NfnMi+oFrzvkjzL4awOdKQsSVB97dy7UhcT0ije0gl8zA5x18aC8UIfJLM",
+	"8ZeGYNDPvaTc4fb2trnUxSqu7y0nbSGpjdnblsws1doT3eapbfPUNu1DRil0R9fb7Jtqz5UUVNqIr6Hd",
+	"FvpRc+7XdKxHmL5WbN16TEYDiRWeTXSRQxBE1jEyrfD4wU1qg5LCfgZTjqvMgIus4GLrH62wFcS136KH",
+	"op45Z2TNAuca9PqjH/BBBw3cKuabxH7/tiwxJ/MmLyGHGY08CCYp6NNr7hH0EpuGGsjbtCumInBVdBRa",
+	"a0Xm2JkVYGrksuzIjlS8zwXpjgbUaBrH1uZA88KZEu7F5qXwYfe0Bg8BB7r4cyeJO9R0rTkDVc8tcuEG",
+	"sb/qKfk7EwRMiBFVoW6Rn2BLxpA+NOIByzc0PbkUxSPPGTZCehsp90JVpB/3fbyaVbHGyI2QEJ9tnLGQ",
+	"h9IuscfVkIayhVdzEplNZCb9lCe/+wnvFKZQpR2k/sxyyzVHudsqym3cqHanaJAB928eKBZBi/QqRemc",
+	"9bk2SmpyziIacCloKPWxa9Bb7auaQo7I35Tg7UkLni/FxJ+DRCkmDFrqFQ1+c2+cuyXckcfBf65CXLgN",
+	"9XfUVoOqMI8Lu/RVqkzYfG4/VnIY+2wmvN7XrCxdpikTgRymvEKo4TeU3HCaVpS1yCum2a+UxDTRVEE2",
+	"hQ5oKNW/XTZIF9rvdnDax8Renl3o5hvQKDohVFyKvJp12YDkESMLn7hspPoXDrSbpjYK9tlkGZEi+91V",
+	"orlgWpOQjluk26ORZt3jSwGcT6PIKlvQMzhskVOrbWGmJOzrI00MHzL7SBITns/IfnEMz7mu4FYgXNHg",
+	"2osUaDNZmp0NA7yCyZ/BN1ZKzs7taaqQ1BMa+PFTpJg7dpG6hVfIKNwiFroz2OotW72lbiI3UA6hjnLq",
+	"tup0srkosEGKp7qJk7aaaT0zneVDOoYmmjGniLjXTnwDZmxULkeiyrmD8uGD/9p9pbz4nqdryr1YMIPG",
+	"LT9Nntmk78l9a77vyVPAN5SJgbSfrnz5BriLQsK9j5lwUWcaRUw90n4S9oKnRCVCcNFPW/M2AccR0qfg",
+	"Dd0i34OnBUxhdoNIkOZSdP/6+oKUsDVqUfhgaW3Vr5IL5M179Ynk+XLdjg/HCffj8nAfr9IM3Dl99RrB",
+	"9oLfkDz6m+RiiV7ci1/wkzlglbSYRe9jJkIrjVD3QMRZ5yqwwqgJYkkHiqFQA/S0KKrwIBQUgMbmL76v",
+	"i+MeVoZY8X7cyPW4qpeg7IJb0k0wa+CI0Ru2uViNZ7kdIQ0ZDXjEUA8AK14qx3m7pUq1ndm3zVRbWMNM",
+	"rbXUsDTnLnmb7IOzZs3c8cHIWBPZ6zFrepGRVKkLylNZCTfATKa5YUltVDEKv2xEiQgGC2uaZ7Atd+yB",
+	"2nLoVjNdq0gBKr5zkaKYTobrlik/AsAAuvFZmN66aFtDInc5QoCdyvaK3V6xLoRmyeFOGMIYLvrVLtm/",
+	"Mm3++KckoSSvXDzqmIys/WVvSTc9AN6B5ByagfYALgGhgmCD5XLoRAwUD+ToUmAjEehDYljE4oEU4zn2",
+	"nZv7Bhll4kuV/IJ//7Omnt+nhZgjM50d+JJGIpiDZRU6HrvY5E4TgItbpGu/0UEi7qRpa5a8LxvAEorY",
+	"u4EEGOfVZYFeIXNB2ONLIXs9sgMrYz2aRGa3SXQSDFLmQQQMfc3jmIVpkNb+bL87UtwYJlyclisXaT8h",
+	"lp8gLc8KAML1paD6moUt8rPlzbOIi88koMIagBgmbOa3l0YjOtZ2SnYCaXj2mHDjwDjsgzrF06ckGLCg",
+	"NIsDa6Sn2PQeqmvKDs/Dn6DF2zF8yGRiOhoqG3Tj+HG7thZeXOL9lMxsZdS2POZrKo9BWbpuwe31FhHM",
+	"RMB89e7lnQR8JyOci0AQ4LPLYxBsMpT76t3L+WFc113qG4riAjHLPSHNHvhLLandXSj3ImOlAB26DvYJ",
+	"oiJmwDRLO37529lOk4t+BcblMmyy1rx0ZIHjkh5czcwlVkQbAi1LWGMk4n2q6rvKXr17eT8BWbvLVfhC",
+	"sAHbWOw3m2wFqJnu1nA+580LmOwSLemfVYZZiXLi24WpfEAeI4dr6UgKanbXS1SrxVKzTmrV6X9SCqYN",
+	"CRM2u3oT85I+xg8GzspPOA9lVTYscO26QKTWm34YJqyDYB3lo1nLd8+a0o27VVj91s7XWjMK/IYU1xzb",
+	"ZYyf++WmVNYPwYCFiYeBL5QXuErRqfoiqbC8aIcK8GCFFBqC7GJlp9N/Yx5ca5LElyJbhIfu9RTvfNGA",
+	"Gt+zci8sryZAfBtPQPebk5ghvtVMSWwCRwLrHbYPn+4dHOwdPr44ODxut4/b7X9YxnW1n+eA0kkhw8Me",
+	"Fl0AoNNvzv3oz+nRVCjRKQls29xudfbNC1Qv0wjNKG8zUnVKZ5qLqpeTYhu/ajfHjlsovepEyQ2T3Hp7",
+	"gZ4z7RUAqCsAFDbdhEvf2pvQ5DOgImCRzq+tOpi0/DW9ljDS1F17lLtrF75O7ydQNI9/fcPPh8bH21jR",
+	"w2/5eTcX6kBGPKTj2R0rDBNUmEea+KfTAPx3iv7OI04FERQBNrNnZI9QMmZUNcnVmNhVVXkvfvCTmJJk",
+	"03OxA574LAHXFAurIuxfPDJnOuPfpWBVUSf7wmTMiQ+TYeP48KDdhpiT+7Ftf3Q2PGwj1Dhv0oh3WzIT",
+	"yC230cbtzDdkxw8yoknRFGhkjeR1hp3K7GN3NvdqHsNt6S7f9ou99mFG1qeC3zCl//h/FZckZOS7KBky",
+	"QZP6l7Jb4P2YuH53Z1P9Nk70bceJUMB7alhFBkxdhXMDQfj7TApsg0EPJxi0TrpZJfjDh5YfV+tj8saN",
+	"8bD7OcMiarRyxsV+7Sx0ryoRTwnCU7X/TX2FqNRKcMOkze6wkWt5AZlidKgJJS8//Ac2rt3pnnSJVKTb",
+	"7BLNLHkZFjbJx4vv957b3//MRShHeu/g8Mnh/ltquNg7aBJnPluF/kwqk/QTphmR6lK8Fv2I68ExEXLI",
+	"9q3S04T8+J4UbB/A1vZFMmRKNgkbUh7Zf2LFNN3PAiwi/rVJAqoM44pmfTObREhD9T4ECnZblwL6Ayg5",
+	"csj/OmuT2LRT952P8t0HoRSbRljeMqD4RyVHHgmOcKENoyGRvUsRJo5vRJ9wg3Gd6WmRQEbJ0NpYQ1bs",
+	"VZA9shNQzQjvC6lYuEuMJHFiUsA513L4hFAYBCfJNREyN4SzI5yI7FEeaYgiKTlqkXM5whxsGkV7Uu25",
+	"zgXHhML+jLgZXAo7NUuc2KsBNQ6wFV3iNmZXSzNIE7qNnS6uGxOwSSATYTRWVIyo9j0Xmt4ZgzCoPXAP",
+	"NDF0BpnZ9rtgCzF3ZmViEwn5pSfjOfYmgEEj5A6+iLCYvq2ra/AANEWoJiMWRVW25vLtkIpTOktM1YzA",
+	"9OW5fp3z5jTRC3OFWYGvm0fskSZMBDLkom9tdMMCO0Gsg7mC4oGq7RlQpZkpzIIJa3v/0khMb++5fU/L",
+	"vefPn7zYO2g0G6Oc0LDSrTTAXmVbGfbZ7Af6pnhLpau+4oIi+vfEoHdqB+HFWBlZ4ILrAQsdGUz4Jf98",
+	"IbxtT78NKQ5IZl6IaEyTevnhP9anROTe0qAd7F0BSwIDTSgY84J6jik2ro9WsR3OMwNpsVcf3jzbftTr",
+	"jO0Jt9NrVGVXstaykWp2WSCnCPPu3nI9pl6fn5EdqaAiQo+1YcNdVMV6jIWaGB5cM0TZlgSXWGn75Wf0",
+	"sA3AbCU1rMDcsrem4KzyDCClwn7leMkR2ixeqk5ke+lNoSKFe4h4zfuAoqdZoJgzafD/ZKc7GmgWdFqt",
+	"VnfXsoQeyJEgUkTjVHt1VgAV4aVwwRz3K9kjShpq2B4Oh4C5lqUglJ4H5TOSdPG/nZiaQdcLbLLzwVAR",
+	"UhWSn9nVQMprvVudB5ejzPstDUEd2a70VGuuzR//nwg4JRd//FcgeECt3IM02s6QxjA59hnJw/LOd6/P",
+	"L07TRxrHdqkCmD/31OsfO6fvTt+++fA6/yQXnVjJvmJawwuB4oYH9gUsF81/5q8fT89fnb579b5z9vpl",
+	"4Xsjyg3oz8VPfv/GfvAfp68KD0M1T4iSd2H5cT8Bi9wEfuZm8AGIs1KByB5uZmrEBM9sc/e2cZTNF6UC",
+	"sxBaclUselOUaEnzAQ+nOEEmBpkBmaAc6KIok+9CKanBydusoK8iH3B1Ql5vyp+H0AD9Bvo2cRaFiKJx",
+	"QrrZnd0likHLAHQWjwYyYmRIY2dFOLiY3LoeeU3nUjjl6Kh9ABoYVQw6vTrHamXy4Eq6zTryB3FRXpOY",
+	"p+KQnR6POI12G8voBfeTXLiVIdvMwj+LspBmJW5OWVgNRnYWUICVKhiNQiPRu1kGTLEmcZ2yQRefsg6t",
+	"yYr/3eNht0nSnwwfMm3oMO42L0X6WzsWNYli3ayRTFFse6v4lFzRkEiVti9PX23CLrvRoQWtgvbdbMTU",
+	"pTADKsgTMuQiMUxDEJIKkohrAZa0Kr0uCI0ib0WnfcuP2gfNQg9ya4/7W+NS2I2DE0lDnxPxTkcJPanI",
+	"TkGX63ojrxPIkHV37WLzu0gUCxi/YeGlcL3OfRecw3Ybz0EmJpBDRro+Psq6CIDtblQ3ZbgfcZK4T7A7",
+	"2eQeabJzNb4U3RumNJeiC/t1NSZdGUDWaAgNE31tnBtqQCEu6t7ZLfSdlxPD24OKuGCE6kuhDY1Y2TzJ",
+	"TrogeKbrKvhen5890l4RAACtIQV8KzNQMukPpunnUuTVhhNCCf6YvihJF03orgfGyOab2y7YZcG4GTBF",
+	"0u0hQqpLUdycrENRmwg6tKtJny/HbYTDzV1+r28wxXKCqyEMiFdZFgfMyKQxeVVXgMMcukzdGegwzTkf",
+	"S7lt5jdjaixZN44b//2X9t6LT18OmgeHt//SWPx7KasvsMZ2LQicZWstHcgaiE8ZJEN4rXFw+Lh19ORp",
+	"69nzF3vtF41mA9IpGseNIVWctrRMfqf/7oZpBXKYrfRH+wD5YB+wBz+Qwv525+jZbh7X5DbzIIGoaBw3",
+	"3n/Yw5TWdvvg8HEDHlCwHX2qqDCc+o2K5K/UIfjf8Chi5CUTRkk7KNc6AerNVaccPLeUmhF2vnClfXHw",
+	"OCsSjZW8itiwcdx498c/JemziBJGevR3ckVVEg0koQ5vhUiI/iumtVQtfNXe2Z0Uy8V+Yj9dS6xkmASm",
+	"M4knGdGQcUXJ90pqQ75XjJGjJ23yNu8XKzjoHP81jp/V1oYvQAIgK96xHpz79LkVDuWdus7dpQDxEX9D",
+	"ELwgdk9I10nQLtF07LJDuHGC9o4TK7da42ytkQWJsp8+/uVTMQcTDjVTIvEqcr30K1RKJzOLOiWqbHvu",
+	"bxOR5Cm9shA0WLN6+caKGk2oVc8mvLjN6ugG3v6xYjdcJl4nJNeMxdqqHa4nc8gibn9i+lJYLevwiAxk",
+	"ojTZSYThEen6ATo4QId9jrli2l7bu02iZRofCaggesRNMEgdbZEErRN17tJ7HHYtd407v/bdGMyzneiw",
+	"2c5VvvWgrSdBGo57gg8fTUYm1mbrubf3vxQUgNvluLM0HS1V0e3AviwsbxPtmFQDt7q9cjhBu2mKWkzN",
+	"IFNpippKTcXtoJbeVoq/e+HtNAWYIS6P1BmryLYugEQFOT17Q67ZOJdaai0Dr2YeV5hwl6K2DXcCWafz",
+	"LC0yaWhNGhPe0lLMJZ/ONrJS24pUmlYnuJDFLamC/xUN4fnGFHZ59dbUOYsZpu5S4nTvyemBGOaQaqtp",
+	"j9khFTNqXGGK5UxVa4uR1UyxJNZM5SMmqIk17sBSWNQOWFRlP7hovzh+/HWr7NMh8VRvf76g3v4RTvLr",
+	"VNx/9tD3RRYI047nnl8a2xTTbzrSnF4+mQVwNUaYqvIrejFto6p0JWsCvmK1VX6ge+ugu3QZQfloKcbW",
+	"GkaLGA3XNNQ6Uf+wv3ttYML3+PhtGaS1YjqJDJBrVSEDPjILyXpuMcV7d+URCghwtGeYqvqcNZ4XRx+s",
+	"/iT6W6q+ZuTXhXSYY8l6qaOef78hmAReFFtpNnX+15uCPDwHjR4yRWF0DvCFVr9HqT8Bd0hFuJ9BHhr7",
+	"H22IFGzXWzqeAz2W66UIqKGR7Nt3m0TGiEESjbHQLIVLsSp4Dn6JCzsq0YbFs7M/3Q7dLxDigArBImuQ",
+	"gv7cXAoaEbeik8Tl2E2Pi9hNHigxhRtXrGeNNt+yxQoIJ1ePG0MqEhqhY8jKvuxeueE0azGyUOKG2/j7",
+	"S+j0Jz8jccM98qcvvdpmYG4MlMCKR+9zy2TNRmR0iTo8v9qqMK27uMZr8dsWEnFG2dTmKWmVQip7t9et",
+	"oOr+1iWaUQUN8KBqnYoQS/rJDg0CqPQAl2Ch8h00AXA0Yv+8EJynFIvvL0VZWxrUFuzcfJG+rrIC38IC",
+	"7sL8m/PkT6CarwmN3a5qHhK7lokKWGOWp7vEzphHGyKIkpCdqmDAb6DuY4Nyxq5yvp0AJPoNGQiRo2gv",
+	"K/DnTZkEZ8BdpM9vmLB86Zv0UMU80gNkAPSsQMUkuoiLa/TGey5tVajs9oDvGbQc3TOOZbC/4AULhIxk",
+	"n9NcCg0V9N9j++eWfz2H30bJmZI6ZoHxXnPY/r88eUIODsiL58+fP9979uzZM3tKji0hu0hzw+rr2Xa3",
+	"7kfBhnOaEdv1Z7wtgtqq4HdUBBWh6FivEMwrPSWocpM3EDg+fILGgGsj1ZhwTfCNsEXeC4aOEP/Hnbxi",
+	"18y1ttglw0QbcsUIdVcralWXYueo/QIReEZcs90TF500VmEaAMllgRv/GShRjyV3pbXcEG3oGOrUaVDq",
+	"MMcpO3k8Hx/vlVvhFh/vnvgAD2BVPrDXfpUtWU4L7Tu5U1a6T7YI/NUVdxuRmndahCeSKOqSIGJUAey+",
+	"/WOLdL3U7Hr5CbkzikGBhCbctCrq6pZTQddRUJeV0KP3FSmqPvPcT5HcLLb16PsPiH235XEPH3j/blTB",
+	"fd8Qf3ZmguUDH3UhhVcm7GLMnmtCndi8VAaw/Aqff9AIQvmlzPfvFDZx60wu5YWLzB0aTNDJV3DXT/NS",
+	"rSQfwBjNwtDTCad2wAkGqmSfu80G2iZRPEjeqci9+KpYx+WDz+SaU5PQiP9O//jPP/43S/uNlLALee26",
+	"sAMMBbthymeDovrsUPCrmOqjm8uD5idcRI04g+z7pvVbTprHSb5qIZL9r8beLO0QQ8MwZ0zdZyxiyLSm",
+	"fZbP4mEhT4iC5qeS0PiP/6WJJCGn5KC9QAdUXNv9RA7yRmp57MCy1Hiba/6tOvR/VtywfKxww8LDXahD",
+	"NvMCTTRTTQ+sT0WYFmxdsQF3znbH6K0y1LMf2SZdpz+y8roOSbgmAY0iLvqthxfdxl4KUQQQDGkmTMiQ",
+	"SNd28CBla5YWkB/d4w7dl2gmQp0WqWG8GOHy0yJpu0Jtf6b6mvQi2u+j0W9fzRIyKyx9/717K1jAVawp",
+	"lX/BrBasX3JbkKa3fNp4xZT74nwV0BPPN5Rtkvqy/NrBEQ8VqL7GZ8Gqn8V5dW7eozvAxl1RSpU+4ya8",
+	"NQ9mhKAmCSqjJy9CN0BQq9jePp+n4r74mZsB6WJaFNQlY83vaMCDgfNYAd4EpjFesUiKviZGNgETBUxu",
+	"lK4+sD+OWUi4uBQ73b88eUKOnuVKb7tN0j16Vvz5yZOjZ/YX8HOajmA1FMGFGZCQ97kBRLGeV12gTj3i",
+	"gu22LgEDGaFcmyDodKEGO23MitvQhHLyef5qTBq7kztsSlRDy6aypNGqIilXSTyjAqwGkNOGpA5sZNW9",
+	"5FLz0o5KntiyOAOjweAbuqukIpGU1ySJHbXmJIn7xabSJN9ZEou4x29z9Gcked06eHqUpkVqy+SFAJBL",
+	"rWyR0/SlrKVXriuZB47V5Kj9ItdFK20sZtf3SBNuZQfphsxQHnVP4KvppzAXCF4+e//hgmTiDX2LMMXq",
+	"CqszV890j8j6vup/5+Bgl7x49vTJ0d7jw4N2ppIO5RWPFkiqhDXdj28Et3OGawSOZptXuc2rvMO8Sl+z",
+	"uGa5WdCl5qZWYvdXFKV4oftmJSihSD6aB3/LMikx+dHe7fYNAOmy43BF5Eh4SVidAull3DYH8uHkQK5I",
+	"s7OyICvIoX03l0AZ7W/TItdvk25I6G0mMRL0w3EM+Cwmn23kXaXOLRlI0eNqyMKTvErKjWZRzxqaPf55",
+	"VsOBJZW9dWRG+hL0TrqEmQCw6eNQXw/msLeHF9QD7yelcqYI8DmVq+mC26TKbVLlYkmVd6YHotG5ZpjX",
+	"t2BrZ+qjkdAIfAK/xGGXtIh93BrRZsQDh3QIxdnQKbTcySWu798aRmV2IVgR94ozlt1GLCgl7W4tYjHf",
+	"qbKUtmhz2tI2r+DbNGihFTzNsz+S/t2JtP0vKX9OGLsT6pbIS5P5dudH4Ry8O1JBw30rrPBXu1tj9N4u",
+	"TjiVlOIQJH1jNNdcF+qyI6XKq7EcWzm7eGbhKs9LGkgDbFKZnoy4rA6ynZL0IbITUGUYV3SX9JVMYp31",
+	"QofuOHTojKREYyBOgueHO4QSRG0H1SD9rn1Is0sBoCUwGof+tM0CVElltCub/91HvN6LaDy1ElJcCCDZ",
+	"G/Z5cj0VAbHfGrNat9xp+Muva35qRrYF31DAK85TXipisl9uKtqVdpTOsWWqeMmRYEpjs2cY1hOl6ytM",
+	"LM9o0mfGoQoi8z4qVq5citGAR6wYg+6mn+somdjBuqTHADPdau0SwmgTU0rj3Q6RKA2izYhz+RG+hi7S",
+	"L520Ix+SKCdEB1QtUjCaLumeQl3pjlYp7/6BbbhrG+66y3BXjtVXEKCZFZC+u3+VRNd7mdJfLkkxhjGl",
+	"j1gRycITwkMXz/JtYospOdkL9u/+WicwKLY5SB+5FMoF1azQHTJAcWq6mh87qpfDZWLRLgVnWtB1lhZt",
+	"PISNrOmzSB97Fh729p7Rg/be8+Ax2zvqPaFPr54Fz8MXrPFpcVH4XbqqO/djTE+htKj+BzkiQyqKCh5T",
+	"LEWY+crNvW/KderCkdpyFI3WppuViZZ58fNSqQLWUYkQOCmwv/1hqFlkH9KGjmdEynOi89uNlt9/8Htd",
+	"N1izuhymUstv5giJBDJx1TL2l5AgSg7anszI1RhU8BO43IDMICnVjngpun997dLRilS+7+mytGFOn5kZ",
+	"VNh+SOrrNjw/Izy/HhL/KvCLgG86PNRdolgc0cCJ6dFARgxZQ/Ycd7XIqQDktxKb9lLUNmpdPH95o3Yd",
+	"Mf0Sa5Yw8iEJmV4EAzNdxT2F6v9sgmAbqv8ThOo3Z8MWruDKCqyCE/ylf/pBg0Kky/kRtJf5/ueCqv0o",
+	"Va63pWDV3mta2LDg/2fvepcaubX8q2hdWzVQ2xjDMJMZ82VJwu7OzSSZC5N76yaeNXK3sBW6JUdS2xCK",
+	"qn2IfYBN3Q+pu6/Bm+yTbOkcSd2GbmODsSHjj3Z36+/5p6Nzfqegmyek4yudNgdJom8cmuQkATTJV+FO",
+	"yuVwcMC3p4qRlJ0aVx/0Av6Aaytp0IBmSZMc+JY7Arw/icQKlZjuUVlXsqgxo5vfufqYQgrwi9Mkqb69",
+	"oklSxbcPgNMOg3gC/h0/o4MkWZmdUBrDHS6eQEvg4MEtW0evPGP9fJAkEwJieYp6+7JgxKl+oo/0jE1I",
+	"MiJzc0ubTTiIfAAxAEpX1iEHD9NNBpjJR3Tk8abWPqIF1Suy6wmRj7h3LiplgS6jBYWhBA8SApRXR51M",
+	"VL9cQNiJkjFLcsVmrW9zQMInDoEdC5GzJJzbDdVnusAC6csim7o2eqQYxvO2mP08ZojVCFP+nGI1yvv8",
+	"CPgGdwVqBNINLlwgViyuaMnYEjhg1oDJiUA3IbdEMAYwBoZlw5Qa5gqwa7BdOmJEFae9Ut17/94LTcDJ",
+	"NYAq9NNyi/34VhpzcePOQhLFYtZzZTATSaC8uJHk+n8At4z1abNUB0Zrrs31/4qYU2Ku/xELHlPYbH2G",
+	"M/FlZlwr2HgigYXds8OMUHH9W8o1K/990M+pSqiwY2DXv9Pysw9K2uHZJSGKGa5oQhG+Yk7OXVFsSNj5",
+	"Op+af2EdG7KODVlmbEhJJN1XYBe2ehD/d6IZlUXh46vrx+O69ZXWlCutBdDW6u+zmuQElFvtXVZhXbQ9",
+	"Ih7APQUb5IQnLiS7I7ghG76SkVsL9JptRsSn9tjzKRWAcqKJYGNnh2DT4FgDKCMdsIu9UYP3ZthqR6Az",
+	"LqZCSCi65N4mG3utt5tT7tDub6Qs4g7tBvwPWhGaCEr6VFFhOLU2yintKR5TYdhdtgn5v//67/BpY357",
+	"YUV3cH80ybW+g/ss7Yzi/m6hdkbeS3m87b7fvjTyjImrevQ6e9YDgatofIbR+eKM6IEcO8dgro3MrPwu",
+	"xLI91ClpZCzTiCDGJ9b1zZWy0t0K3CZ5Z9ypUciOOGMX6EbMRT93e0BgbN6VEisG+AU0bZIDQXJxJuRY",
+	"uHeKG4+9ujggmPdHDyD4eNKn3E+NAMJVivxZ2C8h0cyVorqveJmT7+9LoizOleWO9k+fJvB5LYkUzq0N",
+	"JLXNshMR/qkyQeoWyZISfIQbHaGLErwTZYKs8QjCN1OdgUNq7PQa7cZ//nSw9SPd+rW19ba79ely53X0",
+	"eu/qn6f4BxXTeWqmF1oIodjuZRJTQ1PZb/sYufDAGzb6QhuWhb/ZiKkLD/cGMG8bOo8HlnTCld6I067H",
+	"uDiJSKcBPnUjyYgXcJqdxmbkGwdYwKkAjUdubnObMcss/4yDrHMnHsLK4Tp+Rm5EFXbOM53/Z3E+xCr/",
+	"HG7Gios1J8CoNGXdOJWaJYUk+AsTCSWKQdmTZA5jFue1Gs+XW9MpCICevNd+r7Xfa2l+L+VZ/b4SJhij",
+	"7sOZ8xWo14T4IRGyXJKJ5JrpJjme0KCRS2tAdcrhJY/CTPZab9sd4SqCEgNZqFxow2hSn9cQJN0aAvD5",
+	"QAAugGbrQQDrKKK1JE3wQC2w9sPW+2EfTDfLccIeMYS1kKqob3xDWO7fPFoU3k1f0u0O7+Z9TbwFpgeg",
+	"GXfK4sE9jLjVuCOns66H73tWLLx2SD7/pIDFGXGaGcNFX0+7sjz27zwio4U+6rxu3hfjB/xAbntOrgGr",
+	"zJw20MVW+K0Pfy1Cqd0j6Y0LzRNGThxUiz6JSi+mtO8uE2vUUom2VqCY/JgRwuEG+kzQLoZn7Fcp4KYt",
+	"Y4rHdPtbKmiuZ9dhfpqr0WJ3MZfXYwviraeLWLDWM/PomYfJnFsqZnuYcnE+5bIKUiOwEp9iNB4w7cCu",
+	"oR4ZwpzZETXJMYsVM+XCxoqZXAmWOOEzHjBIrQ1ZOJqZursl28UyVNxkRzWs+EdnwZXq0AFzBFVSfPcn",
+	"76gxzCvo+Jghzobrqkc1Iz8cvY/gv4MP7/ylJxJ6TNPUk/mYm0FU3CUBjbtHmvcF4nqMWW8g5RlWhmp2",
+	"xPcZNyi7kSVKJTFGNM3ZPjkReZqekDhlVCECSJP4smA0jM/1qUZMvdAkYac0T33vXJNcT4WTv8FDK1Dl",
+	"dh7dXKWNdmNgzFC3t7fpkDdB5jT9e5G7VGw3hul5N+Uj1n159ue32ZdfnP9ld/j+jTjaa0QNt8RdXNJG",
+	"uzEeaBZ3vz395s9v1Zt//+Zvv6iP459/+PD1m3fvP/z4Tu6+p+/p8XiOGJvycq0ozmYtjNYn26djcRwv",
+	"Xjw768Mwmk2DnrXPPdSsA7S0EljTC00GcjyJWwmmRMK1UbyXW6lLMyn6KFNrLuM/Qv/POvnHTmGGHHk7",
+	"0c/ort64jQ1BXfD78XN9gGBDiK1HIiAHpQe1qKj7hPpsPMgDgmIIAKXs8kI7IpRFv52Fjl+6JPT6ZB9L",
+	"LqvN8/EMiktXToj0QDUyYyrmNLVTGDF1msqxVfdSJLrRftlqzazK7WRXE18Ay1zrLaPZOq5gHVewxLgC",
+	"g1x/P2k4qa3nQkC0X+yXRSEkrzt4eJfs7twGtUEBTmKtcQ5XdsP/QOqpv92v3trW05fC63v9+nv9B1HL",
+	"kwAKLEypqUiBhXXnoAInbLy5UQLvZ5ktJLlp0iRTlpC6Sva4aMxlaq3GWfIHYfK1f+T53/wvysxCAIfZ",
+	"wVH8F64Cjz1Gam1P/uEBHQ4VpFlygW6cqARGwc4RO/guuAj0mPjBPXOvCU5jFs+Jm/Bn5D0J2COmtNvL",
+	"Ak45Yn2uLSGUME9u0+8E2Vf6VRKSUtHP7TbOVHrGk8RKvSM9+KLxfXr9W0QuL3eurv6JHOcUErkzkuAl",
+	"EL/+XZLLy92rK8K0uf6NsKxNLi9fXl01yQHWExswwjJyebl3ddWIGn4hGu3G0HS/PCp8LVJ3qcl96kbU",
+	"CGgydjO/kxkjiSRxypmAhfngcg9lI2ocGjq0n0C5v4QR6nqmANkyB2qgX/hVeWrctteaEPh87bFZe2yW",
+	"6LG5JYIXkaEcxPmdQCglYfjoOvjROG99Sq8/pS+Svp4CGkpxBl+MTeDP5Pe1CRYSNVFhDBzUmgJZnsgc",
+	"oMimGQNza+VVHer/ULJhfbj/vHFGHkmbCyqMrq9wV76WhnvjcOTHCkHQOF4wYyanyZXwVe/ssxcaYuLO",
+	"2EWTWK47YxeEa4AoER0BgpgLDP70C9IkB0j7miWkh4IaJatU8P3GycHHw+++Pux+/+Hw6ODj90fdbw7/",
+	"drIZAch676IYrO11ymHNvrPSoxpujf0vozxttBuZPTv9K5PnzVhmzZ4qTlnf2ifkWOa/QmaVi9/rAui8",
+	"uui67PpXr4ovDuU5+chiIVPZ54BkeTvM/ZjK7geap3IeoW6XbVUHraLvZHomCda2QvL0EZeeIC1ZLPeG",
+	"b33YWax4LDBu/MFDKsuN7Z8+XX2qub523F54VlH0FbLQCdE6j+l3bFx4TOtcm66NZVQSryr+jXBOjZl5",
+	"GYZ7jB9d1ZQn92B+WAaaneNmeOQorsmGVBhoZDYhIajPEhIrbnhM07oq5f75xFAdlk9PypRRgQOq+rh0",
+	"REA48dnhw6OpYEZWiiJooS7HKO4Tdk5jQzJrj9fNyC8MiuKaGuw7rVbUyLgIvytHWLlgWOP/HvOtbq0E",
+	"xj4H+PpjmuuwCTM405EcP6dAxCBUFn26npR8d3t0Hh2fbRZktrUv5zEiLvzWPgkHTgVdbtNkREWMxbgX",
+	"VwzqW6inW4Aj+lpQgp0jEqIVOVYdBJjHCMD1OUSFU3znRQlq31+bjgdMYLtUn3UE1141Qn0owL8qkAZ9",
+	"577aFDWTfb7QJKUaO4sARsJ/EVB1O6KoEXCHX8qt5FPh5jX6zqoqHAEZFLRk5C2qC2ywAMlQqW62gRUW",
+	"zNRf2TbLXN0k9i/Ls0zAtbApAw2XuYtseO62SzE7V2+SXKRMT4gSXpSPMwOmGNw3TzK6EwR3XS7bt9bs",
+	"+nmzKxD1IjV1NT8qJodMLJghj6BRTeik5tsvyZ6QrWJmZAoc6JorPm+uQMp6fLYwPGMpF2ymeLo2YSNI",
+	"NFQsZhwqE2hDU4bQvkbKzQC8jeBeOnK1x0A9sSQCHrBaCJ3qdo5c9KOO8K7MlJ/CaRgRiG/pKSjTgKgK",
+	"gUanuqw++vk975A8N4tZvAj4JhSC4mxd6Xdqpd/gIDMFmTylgyIkA00tcP0DvLEMt2yFBxVzlVw0AdfE",
+	"Lk+dG9E+m9l/e2Rfvpraq79cQ3lT1+ucfmO7msFr/JgMbTu6m5lhphGR5ZDmxhompZahc8cMnoU5lG4w",
+	"F/PVDp0CN263baUXq/4+9WdJZeV16p/k9d8l+ZPU1/+wxqPlo7YTTFfzcMFq7kFhfacAj9sNXgebroNN",
+	"lxhsmiPLzyNSgqUN8ujupGCusUgpFKIpIk5G8oz5Uhwu1IRwQwYyTTTGnMDLUPIa1SEjA66NVPAe12RI",
+	"lSHydL8jEugDnbsMvUI0NnzEQiTB1DMpDt1Jv7uzjcPYuCbY8xqNfIW5yrgD96Xl+hTlanpoLUUbPEgT",
+	"XK2z4Bd4xXYPqlpAwfb7BkN/HSQhjpwo9jOLDWLUOTGrCTVEipjVgb/ezw5cRNyzs+hKyzeXWbeaiOWp",
+	"jOwgXNcMvU5HXmLU8UPMOo9kibiw25cYcdd1Zt7dJeYwhhdAE7AlayedSgWl+WIpTnk/V+V8zpoyc77b",
+	"qaXmZgh9qr7bQEQ7xez26ZtociLxLllNBgyCB3hfsASdQceGioSqhPzVY35unLipbvHkJOqI8NPwjGlD",
+	"s+FJRMKfti3Atz7ZDDGuAUfdrxmCXDbJ1yzlI6a4lfhpwhSRyp4VmeoIM6CCvCIZF7lh2qV1U9KjCQld",
+	"QNjBqbRGt8+SKeGIkb3WDhaRBKVC7Dtc9JvkoDQHnpyEi8/gGfcW9W6rRWifumhd5xb37ex7hzpVio+s",
+	"UpI54GdAcWJECO6ITFo7fWILMFbCe8V7ND4bU5Xo6vskGBFsp9uP26oLyAtlakFgxfymUlgpDHB39jDA",
+	"us4CQcxcQLG19fbT5U60s1tZN/Gu/gIhzDHHOyf5sHpyxTbb3zzBuMZR983pN7t26wYY6/4vr17tffH2",
+	"7c7uy71Xr7+w4tHRA+KWKBY7TuaiB5olwrYy3e/uvKU/WiuMCdMF6bDb2n29tbOztdv6uPOy3Wq1Wy37",
+	"gmHn9umXMiMJFmOWMdRTTaZ/huvhxtOMfWD7XDizhyPwWi3XVHEccmSZZljpnj0Kd19SFezeY6dSsc3l",
+	"nnJXoboXXL3VrSahHko6SCivmr22nVDNqG22/NtIFrci6OmQl4PnASO6Siu/lzFNScJGLJXDjAF0vH23",
+	"ETUKYOb29vbO7hfNVrPV3Gm/ab1pgSHvRnmzxf9gNDWDiGTMKB5rxNC2BKpojIAiHK5RT5li7pzhbyyg",
+	"XFLFjQvmiJChkiOuuRRWW9xIImreNA50ozowPKZpylTkrlLscPzJp9REsIlqx+LxbKEFV5ICS2eUJxSw",
+	"mm818xXEflvNvcGyoWKa6k2o/h5qE0vVp4I7s6N5M2qcs+pWIQZck40YK9K6RodMDlMWkfFAkoxeELsT",
+	"VvFrq2VpSkKbzVvx5JXdUGUYV/xXev379d8lSXCDbX9t4r9DgF605QKcpx0ZfmznK8cC08EQxDdy+Qhj",
+	"yg3WGdZGd0Tf4QxP2mEIE8hVqe0Xoe8m+euAp2zSejq5VS3kJOwctw2eRh1RGmlMBekxklFB+3aYuSHu",
+	"O8L7QiqmSyDCbtGKzytJh2Yw8BJm8TxwxfvuwxeEjihPaY+n3FxMUD7Nqjp+z2iikRCU1EM48wtpyAUz",
+	"gd7KW5/a9yva+WDVLxE5YjZyQQ6bO6/3IigIzRJiJKHiwj238wxkFRVUAdnWtv1Sf6DW6xj2RiFnsoF/",
+	"0MQSd6kYJa7cLzlN+Sl35nipD19t6XYn78ptbICU5QBWojetkrP2aEIkOpnx94SoKH1d0fi/yTSV4618",
+	"aJvuM5FQ37TdDqt6kzxlCUZlBvItmj8N39csTyDvXq65YNouVGr7UdDDWCqo2T2QufIUl/KETog7/0VF",
+	"F1/m6RnhGZ6EYEtvDdE9rfg4xLBMUjhUFHdwUwXplJa3KAFCezI3k0KpaKiix2M8ivmjhS9MAorWdYxH",
+	"HdQ15WkEZVsl77Ih5X3hlFnCaUp+yVnOIuRIopm2eklHlsGyoSNzqBOxX8JIjwcsPnP2krvdsO+UBmGb",
+	"ZlX74LLQyCkKzMOjD3aVlMz7g3JakxthiIPVZAOikDZxSfvSf4Tv3UZ0wnCkcMCFoCPcHK4KWREqXnAV",
+	"4kcm5KCPIKmmiaIhohkrAt6tGo6IL7dejlHxpeeH1qYuCQ4sb3/16er/AwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -426,6 +426,18 @@ var fixtureMakers = map[string]func(f *fixtures, collection string) string{
 		require.Equal(f.t, http.StatusOK, resp.StatusCode, "membership fixture: %s", b)
 		return pf
 	},
+	// Agents are users: the fixture tenant's agent.
+	"/v1/agents": func(f *fixtures, _ string) string {
+		var me struct {
+			User struct {
+				ID string `json:"id"`
+			} `json:"user"`
+		}
+		_, b := f.env.Do(http.MethodGet, "/v1/me", f.keys[client.RoleAgent], nil, nil)
+		require.NoError(f.t, json.Unmarshal(b, &me))
+		require.NotEmpty(f.t, me.User.ID, "me: %s", b)
+		return me.User.ID
+	},
 	// A phone's links are named by the linked record's id.
 	"/v1/phones/{id}/links": func(f *fixtures, collection string) string {
 		contact := f.post("/v1/contacts", `{"name": "Linked"}`)

@@ -23,7 +23,7 @@ var conflicts = []error{
 	conversation.ErrQualified, conversation.ErrNotLinked,
 	dialer.ErrCampaignState, dialer.ErrSessionOpen, dialer.ErrSessionState, dialer.ErrPromptAnswered, dialer.ErrPromptExpired,
 	dialer.ErrCallState, dialer.ErrDNCTaken, dialer.ErrCampaignNotEmpty,
-	portfolio.ErrNameTaken,
+	portfolio.ErrNameTaken, portfolio.ErrTeamNameTaken,
 	ticket.ErrTemplateTaken, ticket.ErrTaskInUse, ticket.ErrClosed, ticket.ErrNotClosed, ticket.ErrLastTask,
 }
 
@@ -52,7 +52,7 @@ func failure(ctx context.Context, err error, what string) error {
 		errors.Is(err, dialer.ErrStale), errors.Is(err, ticket.ErrStale),
 		errors.Is(err, portfolio.ErrStale):
 		return &problemError{problem: gen412(ctx)}
-	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours):
+	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours), errors.Is(err, portfolio.ErrNotSelf):
 		return problemErr(ctx, http.StatusForbidden, problemForbidden, capitalised(err.Error())+".")
 	case errors.As(err, &tooLarge):
 		return problemErr(ctx, http.StatusRequestEntityTooLarge, problemTooLarge, "The request body is over the size limit.")

@@ -148,3 +148,90 @@ func apiPortfolioMember(m portfolio.Member) gen.PortfolioMember {
 func apiPortfolioRef(p portfolio.Portfolio) gen.PortfolioRef {
 	return gen.PortfolioRef{Id: p.ID, Name: p.Name, Type: gen.PortfolioType(p.Type)}
 }
+
+// ListTeams pages through teams.
+func (h portfolioHandlers) ListTeams(ctx context.Context, req gen.ListTeamsRequestObject) (gen.ListTeamsResponseObject, error) {
+	page, err := store.ParsePage(req.Params.Limit, req.Params.Cursor)
+	if err != nil {
+		return nil, failure(ctx, err, "")
+	}
+	out, next, err := h.portfolios.Teams(ctx, principalFrom(ctx).Tenant.ID, page)
+	if err != nil {
+		return nil, err
+	}
+	return gen.ListTeams200JSONResponse{Data: mapSlice(out, apiTeam), NextCursor: nextCursor(next)}, nil
+}
+
+// CreateTeam creates a team.
+func (h portfolioHandlers) CreateTeam(ctx context.Context, req gen.CreateTeamRequestObject) (gen.CreateTeamResponseObject, error) {
+	b := req.Body
+	tm, err := h.portfolios.CreateTeam(ctx, principalFrom(ctx).Tenant.ID, portfolio.TeamFields{Name: &b.Name,
+		Distribution: strPtr(b.Distribution), OverflowSeconds: b.OverflowSeconds, MemberIDs: b.MemberIds})
+	if err != nil {
+		return nil, failure(ctx, err, "Team")
+	}
+	tag, loc := etag(tm.Version), "/v1/teams/"+tm.ID.String()
+	return gen.CreateTeam201JSONResponse{Body: apiTeam(tm), Headers: gen.CreateTeam201ResponseHeaders{ETag: &tag, Location: &loc}}, nil
+}
+
+// GetTeam returns a team.
+func (h portfolioHandlers) GetTeam(ctx context.Context, req gen.GetTeamRequestObject) (gen.GetTeamResponseObject, error) {
+	tm, err := h.portfolios.Team(ctx, principalFrom(ctx).Tenant.ID, req.Id)
+	if err != nil {
+		return nil, failure(ctx, err, "Team")
+	}
+	tag := etag(tm.Version)
+	return gen.GetTeam200JSONResponse{Body: apiTeam(tm), Headers: gen.GetTeam200ResponseHeaders{ETag: &tag}}, nil
+}
+
+// UpdateTeam changes the fields sent.
+func (h portfolioHandlers) UpdateTeam(ctx context.Context, req gen.UpdateTeamRequestObject) (gen.UpdateTeamResponseObject, error) {
+	v, err := version(ctx, req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	b := req.Body
+	tm, err := h.portfolios.UpdateTeam(ctx, principalFrom(ctx).Tenant.ID, req.Id, portfolio.TeamFields{Name: b.Name,
+		Distribution: strPtr(b.Distribution), OverflowSeconds: b.OverflowSeconds, MemberIDs: b.MemberIds}, v)
+	if err != nil {
+		return nil, failure(ctx, err, "Team")
+	}
+	tag := etag(tm.Version)
+	return gen.UpdateTeam200JSONResponse{Body: apiTeam(tm), Headers: gen.UpdateTeam200ResponseHeaders{ETag: &tag}}, nil
+}
+
+// DeleteTeam deletes a team.
+func (h portfolioHandlers) DeleteTeam(ctx context.Context, req gen.DeleteTeamRequestObject) (gen.DeleteTeamResponseObject, error) {
+	if err := h.portfolios.DeleteTeam(ctx, principalFrom(ctx).Tenant.ID, req.Id); err != nil {
+		return nil, failure(ctx, err, "Team")
+	}
+	return gen.DeleteTeam204Response{}, nil
+}
+
+// GetAgent returns an agent's availability and teams.
+func (h portfolioHandlers) GetAgent(ctx context.Context, req gen.GetAgentRequestObject) (gen.GetAgentResponseObject, error) {
+	a, err := h.portfolios.Agent(ctx, principalFrom(ctx).Tenant.ID, req.Id)
+	if err != nil {
+		return nil, failure(ctx, err, "Agent")
+	}
+	return gen.GetAgent200JSONResponse(apiAgent(a)), nil
+}
+
+// UpdateAgent marks an agent available or away.
+func (h portfolioHandlers) UpdateAgent(ctx context.Context, req gen.UpdateAgentRequestObject) (gen.UpdateAgentResponseObject, error) {
+	a, err := h.portfolios.SetAvailability(ctx, principalFrom(ctx).Actor(), req.Id, string(req.Body.Availability))
+	if err != nil {
+		return nil, failure(ctx, err, "Agent")
+	}
+	return gen.UpdateAgent200JSONResponse(apiAgent(a)), nil
+}
+
+func apiTeam(tm portfolio.Team) gen.Team {
+	return gen.Team{Id: tm.ID, Name: tm.Name, Distribution: gen.TeamDistribution(tm.Distribution), OverflowSeconds: tm.OverflowSeconds,
+		MemberIds: tm.MemberIDs, CreatedAt: tm.CreatedAt, UpdatedAt: tm.UpdatedAt}
+}
+
+func apiAgent(a portfolio.Agent) gen.Agent {
+	return gen.Agent{Id: a.ID, Name: a.Name, Role: gen.Role(a.Role), Availability: gen.AgentAvailability(a.Availability),
+		Teams: mapSlice(a.Teams, func(tm portfolio.Team) gen.TeamRef { return gen.TeamRef{Id: tm.ID, Name: tm.Name} }), UpdatedAt: a.UpdatedAt}
+}

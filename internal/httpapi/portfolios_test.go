@@ -202,3 +202,50 @@ func TestQualifyingFilesTheContactInTheAgentsPortfolio(t *testing.T) {
 		require.Equal(t, pf.JSON201.Id, of.JSON200.Data[0].Id)
 	})
 }
+
+// Teams gather agents and say how conversations are distributed; agents mark themselves away, and only
+// themselves.
+func TestTeamsAndAgentAvailability(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		env := apitest.New(t, dialect)
+		ctx := context.Background()
+		admin := env.Client(env.AdminKey)
+		ana, anaKey := env.NewUser(env.AdminKey, client.RoleAgent)
+		bruno, _ := env.NewUser(env.AdminKey, client.RoleAgent)
+		agent := env.Client(anaKey)
+		byPortfolio := client.TeamDistributionPortfolio
+
+		team, err := admin.CreateTeamWithResponse(ctx, nil, client.TeamCreate{Name: "Comercial", Distribution: &byPortfolio,
+			MemberIds: &[]uuid.UUID{ana, bruno}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, team.StatusCode(), string(team.Body))
+		require.Equal(t, 300, team.JSON201.OverflowSeconds, "the default overflow time")
+		require.ElementsMatch(t, []uuid.UUID{ana, bruno}, team.JSON201.MemberIds)
+		dup, err := admin.CreateTeamWithResponse(ctx, nil, client.TeamCreate{Name: "comercial"})
+		require.NoError(t, err)
+		env.Problem(dup.HTTPResponse, dup.Body, http.StatusConflict)
+		byAgent, err := agent.CreateTeamWithResponse(ctx, nil, client.TeamCreate{Name: "Minha"})
+		require.NoError(t, err)
+		env.Problem(byAgent.HTTPResponse, byAgent.Body, http.StatusForbidden)
+
+		a, err := agent.GetAgentWithResponse(ctx, ana)
+		require.NoError(t, err)
+		require.Equal(t, client.AgentAvailabilityAvailable, a.JSON200.Availability)
+		require.Equal(t, "Comercial", a.JSON200.Teams[0].Name)
+		away, err := agent.UpdateAgentWithResponse(ctx, ana, client.AgentUpdate{Availability: client.AgentAvailabilityAway})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, away.StatusCode(), string(away.Body))
+		require.Equal(t, client.AgentAvailabilityAway, away.JSON200.Availability)
+		other, err := agent.UpdateAgentWithResponse(ctx, bruno, client.AgentUpdate{Availability: client.AgentAvailabilityAway})
+		require.NoError(t, err)
+		env.Problem(other.HTTPResponse, other.Body, http.StatusForbidden)
+
+		del, err := admin.DeleteTeamWithResponse(ctx, team.JSON201.Id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusNoContent, del.StatusCode())
+		a, err = admin.GetAgentWithResponse(ctx, ana)
+		require.NoError(t, err)
+		require.Empty(t, a.JSON200.Teams)
+	})
+}

@@ -32,3 +32,30 @@ CREATE TABLE portfolio_contacts (
     FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id) ON DELETE CASCADE
 );
 CREATE INDEX portfolio_contacts_contact_idx ON portfolio_contacts (tenant_id, contact_id);
+
+-- Whether an agent takes conversations now.
+ALTER TABLE users ADD COLUMN availability TEXT NOT NULL DEFAULT 'available' CHECK (availability IN ('available', 'away'));
+
+-- Teams of agents, and how a team distributes conversations: round robin, or to portfolio owners first.
+CREATE TABLE teams (
+    tenant_id        TEXT        NOT NULL REFERENCES tenants (id) ON DELETE CASCADE,
+    id               TEXT        NOT NULL,
+    name             TEXT        NOT NULL,
+    distribution     TEXT        NOT NULL CHECK (distribution IN ('round_robin', 'portfolio')),
+    overflow_seconds INTEGER     NOT NULL CHECK (overflow_seconds >= 0),
+    version          INTEGER      NOT NULL DEFAULT 1,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, id)
+);
+CREATE UNIQUE INDEX teams_name_key ON teams (tenant_id, lower(name));
+
+CREATE TABLE team_members (
+    tenant_id TEXT NOT NULL,
+    team_id   TEXT NOT NULL,
+    user_id   TEXT NOT NULL,
+    PRIMARY KEY (tenant_id, team_id, user_id),
+    FOREIGN KEY (tenant_id, team_id) REFERENCES teams (tenant_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, user_id) REFERENCES users (tenant_id, id)
+);
+CREATE INDEX team_members_user_idx ON team_members (tenant_id, user_id);

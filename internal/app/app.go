@@ -83,17 +83,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	a.Conversations = conversation.NewService(db, a.CRM, clk)
 	a.Portfolios = portfolio.NewService(db, clk)
 	a.Conversations.OnQualified(func(ctx context.Context, tx bun.Tx, actor tenant.Actor, c conversation.Conversation) error {
-		if actor.Role != tenant.RoleAgent || c.ContactID == nil {
-			return nil
-		}
-		var t tenant.Tenant // read in the transaction: SQLite has one connection, which it holds
-		if err := tx.NewSelect().Model(&t).Where("t.id = ?", actor.TenantID).Scan(ctx); err != nil {
-			return fmt.Errorf("read tenant: %w", err)
-		}
-		if !t.Features.PortfolioAutoInclude {
-			return nil
-		}
-		return a.Portfolios.FileWithOwner(ctx, tx, actor.TenantID, actor.UserID, *c.ContactID)
+		return a.Portfolios.FileOnQualification(ctx, tx, actor, c.ContactID)
 	})
 	a.plinx = plinx.NewClients(plinx.Config{BaseURL: cfg.PlinxURL, Token: cfg.PlinxToken.Reveal(), Timeout: cfg.PlinxTimeout,
 		Logger: logger.With("component", "plinx")}, reg)

@@ -7,20 +7,24 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/store"
+	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"
 )
 
-// preview lists the first live contacts of a portfolio, by name.
-func (s *Service) preview(ctx context.Context, tenantID, portfolioID uuid.UUID, limit int) ([]Member, error) {
+// previews lists, for each portfolio, its first limit live contacts by name, in one query.
+func (s *Service) previews(ctx context.Context, tenantID uuid.UUID, portfolioIDs []uuid.UUID, limit int) ([]Member, error) {
 	out := []Member{}
-	err := s.db.NewSelect().TableExpr("portfolio_contacts AS pc").
-		Join("JOIN contacts AS ct ON ct.tenant_id = pc.tenant_id AND ct.id = pc.contact_id AND ct.deleted_at IS NULL").
-		ColumnExpr("pc.portfolio_id, pc.contact_id, ct.name, pc.added_at").
-		Where("pc.tenant_id = ? AND pc.portfolio_id = ?", tenantID, portfolioID).
-		OrderExpr("ct.name, pc.contact_id").Limit(int64(limit)).Scan(ctx, &out)
+	err := s.db.NewRaw(`SELECT portfolio_id, contact_id, name, added_at FROM (
+			SELECT pc.portfolio_id, pc.contact_id, ct.name, pc.added_at,
+				row_number() OVER (PARTITION BY pc.portfolio_id ORDER BY ct.name, pc.contact_id) AS n
+			FROM portfolio_contacts AS pc
+			JOIN contacts AS ct ON ct.tenant_id = pc.tenant_id AND ct.id = pc.contact_id AND ct.deleted_at IS NULL
+			WHERE pc.tenant_id = ? AND pc.portfolio_id IN (?)) AS ranked
+		WHERE n <= ? ORDER BY portfolio_id, n`, tenantID, bun.In(portfolioIDs), limit).Scan(ctx, &out)
 	if err != nil {
-		return nil, fmt.Errorf("members of portfolio: %w", err)
+		return nil, fmt.Errorf("members of portfolios: %w", err)
 	}
 	return out, nil
 }
@@ -84,15 +88,13 @@ func checkContacts(ctx context.Context, db bun.IDB, tenantID uuid.UUID, ids []uu
 	if len(ids) == 0 {
 		return validate.Field(field, "must list at least one contact")
 	}
-	var found []uuid.UUID
-	err := db.NewSelect().Table("contacts").Column("id").
-		Where("tenant_id = ? AND id IN (?) AND deleted_at IS NULL", tenantID, bun.In(ids)).Scan(ctx, &found)
+	found, err := crm.RecordRefs(ctx, db, tenantID, crm.RecordContact, ids)
 	if err != nil {
-		return fmt.Errorf("check contacts: %w", err)
+		return err
 	}
 	known := map[uuid.UUID]bool{}
-	for _, id := range found {
-		known[id] = true
+	for _, r := range found {
+		known[r.ID] = true
 	}
 	var errs validate.Errors
 	for i, id := range ids {
@@ -132,11 +134,11 @@ func (s *Service) OfContact(ctx context.Context, tenantID, contactID uuid.UUID) 
 }
 
 func contactExists(ctx context.Context, db bun.IDB, tenantID, contactID uuid.UUID) error {
-	ok, err := db.NewSelect().Table("contacts").Where("tenant_id = ? AND id = ? AND deleted_at IS NULL", tenantID, contactID).Exists(ctx)
+	found, err := crm.RecordRefs(ctx, db, tenantID, crm.RecordContact, []uuid.UUID{contactID})
 	if err != nil {
-		return fmt.Errorf("find contact: %w", err)
+		return err
 	}
-	if !ok {
+	if len(found) == 0 {
 		return ErrNotFound
 	}
 	return nil
@@ -171,18 +173,25 @@ func (s *Service) RemoveFromContact(ctx context.Context, tenantID, contactID, po
 	return s.Remove(ctx, tenantID, portfolioID, contactID)
 }
 
-// FileWithOwner puts a contact that is in no portfolio in a portfolio userID owns — the one it owns alone,
-// else the first by name — inside the caller's transaction. It does nothing when the contact is in one
-// already or the user owns none.
-func (s *Service) FileWithOwner(ctx context.Context, tx bun.IDB, tenantID, userID, contactID uuid.UUID) error {
-	filed, err := tx.NewSelect().Model((*membership)(nil)).Where("tenant_id = ? AND contact_id = ?", tenantID, contactID).Exists(ctx)
+// FileOnQualification applies automatic inclusion inside the qualifying transaction: when the tenant has it
+// on and an agent qualified a conversation of a contact in no portfolio, the contact goes into a portfolio
+// the agent owns — the one it owns alone, else the first by name. Otherwise it does nothing.
+func (s *Service) FileOnQualification(ctx context.Context, tx bun.IDB, actor tenant.Actor, contactID *uuid.UUID) error {
+	if actor.Role != tenant.RoleAgent || contactID == nil {
+		return nil
+	}
+	t, err := tenant.TenantIn(ctx, tx, actor.TenantID)
+	if err != nil || !t.Features.PortfolioAutoInclude {
+		return err
+	}
+	filed, err := tx.NewSelect().Model((*membership)(nil)).Where("tenant_id = ? AND contact_id = ?", actor.TenantID, *contactID).Exists(ctx)
 	if err != nil || filed {
 		return err
 	}
 	var ids []uuid.UUID
 	err = tx.NewSelect().TableExpr("portfolios AS pf").Column("pf.id").
 		Join("JOIN portfolio_owners AS po ON po.tenant_id = pf.tenant_id AND po.portfolio_id = pf.id").
-		Where("pf.tenant_id = ? AND po.user_id = ?", tenantID, userID).
+		Where("pf.tenant_id = ? AND po.user_id = ?", actor.TenantID, actor.UserID).
 		OrderExpr("pf.type = ? DESC, pf.name, pf.id", TypeSingle).Limit(1).Scan(ctx, &ids)
 	if err != nil {
 		return fmt.Errorf("portfolio of owner: %w", err)
@@ -190,7 +199,7 @@ func (s *Service) FileWithOwner(ctx context.Context, tx bun.IDB, tenantID, userI
 	if len(ids) == 0 {
 		return nil
 	}
-	m := membership{TenantID: tenantID, PortfolioID: ids[0], ContactID: contactID, AddedAt: s.clock.Now()}
+	m := membership{TenantID: actor.TenantID, PortfolioID: ids[0], ContactID: *contactID, AddedAt: s.clock.Now()}
 	if _, err := tx.NewInsert().Model(&m).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 		return fmt.Errorf("file contact: %w", err)
 	}

@@ -117,24 +117,10 @@ func check(ctx context.Context, db bun.IDB, tenantID uuid.UUID, p *Portfolio, ow
 	case p.Type == TypeSingle && len(owners) != 1:
 		errs.Add("owner_ids", "a single portfolio has exactly one owner")
 	}
-	if len(owners) > 0 {
-		var found []uuid.UUID
-		err := db.NewSelect().Table("users").Column("id").
-			Where("tenant_id = ? AND id IN (?)", tenantID, bun.In(owners)).Scan(ctx, &found)
-		if err != nil {
-			return fmt.Errorf("check owners: %w", err)
-		}
-		known := map[uuid.UUID]bool{}
-		for _, id := range found {
-			known[id] = true
-		}
-		for i, id := range owners {
-			if !known[id] {
-				errs.Add(fmt.Sprintf("owner_ids.%d", i), "no such user")
-			}
-		}
+	if err := errs.Err(); err != nil {
+		return err
 	}
-	return errs.Err()
+	return checkUsers(ctx, db, tenantID, owners, "owner_ids")
 }
 
 func setOwners(ctx context.Context, db bun.IDB, tenantID, portfolioID uuid.UUID, owners []uuid.UUID) error {
@@ -247,12 +233,12 @@ func (s *Service) load(ctx context.Context, tenantID uuid.UUID, ps []Portfolio) 
 	for _, c := range counts {
 		at[c.PortfolioID].MemberCount = c.N
 	}
-	for i := range ps {
-		m, err := s.preview(ctx, tenantID, ps[i].ID, Preview)
-		if err != nil {
-			return err
-		}
-		ps[i].Members = m
+	members, err := s.previews(ctx, tenantID, ids, Preview)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		at[m.PortfolioID].Members = append(at[m.PortfolioID].Members, m)
 	}
 	return nil
 }

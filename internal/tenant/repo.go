@@ -38,6 +38,12 @@ func countTenants(ctx context.Context, db bun.IDB) (int64, error) {
 	return n, nil
 }
 
+// TenantIn returns a tenant inside the caller's transaction (SQLite's single connection may be the
+// transaction's).
+func TenantIn(ctx context.Context, db bun.IDB, id uuid.UUID) (Tenant, error) {
+	return getTenant(ctx, db, id)
+}
+
 func getTenant(ctx context.Context, db bun.IDB, id uuid.UUID) (Tenant, error) {
 	var t Tenant
 	err := db.NewSelect().Model(&t).Where("t.id = ?", id).Scan(ctx)

@@ -1,10 +1,6 @@
 package ticket
 
-import (
-	"errors"
-
-	"github.com/prometheus/client_golang/prometheus"
-)
+import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the tickets' Prometheus series.
 type Metrics struct {
@@ -25,21 +21,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 	}
 	if reg != nil {
-		m.messages = register(reg, m.messages)
-		m.events = register(reg, m.events)
+		reg.MustRegister(m.messages, m.events)
 	}
 	return m
-}
-
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			return are.ExistingCollector.(C)
-		}
-		panic(err)
-	}
-	return c
 }
 
 func (m *Metrics) outcome(status string) { m.messages.WithLabelValues(status).Inc() }

@@ -91,3 +91,27 @@ func (s *Service) deleteRecord(ctx context.Context, tenantID uuid.UUID, rt Recor
 func (s *Service) RecordExists(ctx context.Context, db bun.IDB, tenantID uuid.UUID, rt RecordType, id uuid.UUID) (bool, error) {
 	return recordExists(ctx, db, tenantID, rt, id)
 }
+
+// CompanyByCNPJ returns the id of the tenant's live company with this canonical CNPJ, inside the caller's
+// transaction; found is false when there is none.
+func CompanyByCNPJ(ctx context.Context, db bun.IDB, tenantID uuid.UUID, cnpj string) (id uuid.UUID, found bool, err error) {
+	var ids []uuid.UUID
+	err = db.NewSelect().Model((*Company)(nil)).Column("id").
+		Where("tenant_id = ? AND cnpj = ? AND deleted_at IS NULL", tenantID, cnpj).Limit(1).Scan(ctx, &ids)
+	if err != nil || len(ids) == 0 {
+		return uuid.Nil, false, err
+	}
+	return ids[0], true, nil
+}
+
+// ContactByEmail returns the id of the tenant's oldest live contact with this (lower-case) e-mail, inside
+// the caller's transaction; found is false when there is none.
+func ContactByEmail(ctx context.Context, db bun.IDB, tenantID uuid.UUID, email string) (id uuid.UUID, found bool, err error) {
+	var ids []uuid.UUID
+	err = db.NewSelect().Model((*Contact)(nil)).Column("id").
+		Where("tenant_id = ? AND email = ? AND deleted_at IS NULL", tenantID, email).OrderExpr("id").Limit(1).Scan(ctx, &ids)
+	if err != nil || len(ids) == 0 {
+		return uuid.Nil, false, err
+	}
+	return ids[0], true, nil
+}

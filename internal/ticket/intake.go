@@ -362,13 +362,11 @@ func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant,
 		}
 	}
 	if cnpj != "" && tk.CompanyID == nil {
-		var id uuid.UUID
-		err := tx.NewSelect().Model((*crm.Company)(nil)).Column("id").
-			Where("tenant_id = ? AND cnpj = ? AND deleted_at IS NULL", t.ID, cnpj).Limit(1).Scan(ctx, &id)
-		if err != nil && !errors.Is(notFound(err), ErrNotFound) {
+		id, found, err := crm.CompanyByCNPJ(ctx, tx, t.ID, cnpj)
+		if err != nil {
 			return fmt.Errorf("match company: %w", err)
 		}
-		if id != uuid.Nil {
+		if found {
 			tk.CompanyID = &id
 		}
 	}
@@ -399,13 +397,11 @@ func (s *Service) matchCustomer(ctx context.Context, tx bun.Tx, t tenant.Tenant,
 		}
 	}
 	if tk.ContactID == nil && tk.CustomerEmail != nil {
-		var id uuid.UUID
-		err := tx.NewSelect().Model((*crm.Contact)(nil)).Column("id").
-			Where("tenant_id = ? AND email = ? AND deleted_at IS NULL", t.ID, *tk.CustomerEmail).OrderExpr("id").Limit(1).Scan(ctx, &id)
-		if err != nil && !errors.Is(notFound(err), ErrNotFound) {
+		id, found, err := crm.ContactByEmail(ctx, tx, t.ID, *tk.CustomerEmail)
+		if err != nil {
 			return fmt.Errorf("match contact: %w", err)
 		}
-		if id != uuid.Nil {
+		if found {
 			tk.ContactID = &id
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -204,6 +205,33 @@ func (e CompanyStatus) Valid() bool {
 	case CompanyStatusActive:
 		return true
 	case CompanyStatusInactive:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ConversationRouting.
+const (
+	ConversationRoutingAbandoned ConversationRouting = "abandoned"
+	ConversationRoutingAssigned  ConversationRouting = "assigned"
+	ConversationRoutingOffered   ConversationRouting = "offered"
+	ConversationRoutingQueued    ConversationRouting = "queued"
+	ConversationRoutingUnrouted  ConversationRouting = "unrouted"
+)
+
+// Valid indicates whether the value is a known member of the ConversationRouting enum.
+func (e ConversationRouting) Valid() bool {
+	switch e {
+	case ConversationRoutingAbandoned:
+		return true
+	case ConversationRoutingAssigned:
+		return true
+	case ConversationRoutingOffered:
+		return true
+	case ConversationRoutingQueued:
+		return true
+	case ConversationRoutingUnrouted:
 		return true
 	default:
 		return false
@@ -648,6 +676,78 @@ func (e Role) Valid() bool {
 	}
 }
 
+// Defines values for RoutingDecisionKind.
+const (
+	RoutingDecisionKindAssigned RoutingDecisionKind = "assigned"
+	RoutingDecisionKindManual   RoutingDecisionKind = "manual"
+	RoutingDecisionKindOffered  RoutingDecisionKind = "offered"
+	RoutingDecisionKindQueued   RoutingDecisionKind = "queued"
+	RoutingDecisionKindTaken    RoutingDecisionKind = "taken"
+	RoutingDecisionKindUnrouted RoutingDecisionKind = "unrouted"
+)
+
+// Valid indicates whether the value is a known member of the RoutingDecisionKind enum.
+func (e RoutingDecisionKind) Valid() bool {
+	switch e {
+	case RoutingDecisionKindAssigned:
+		return true
+	case RoutingDecisionKindManual:
+		return true
+	case RoutingDecisionKindOffered:
+		return true
+	case RoutingDecisionKindQueued:
+		return true
+	case RoutingDecisionKindTaken:
+		return true
+	case RoutingDecisionKindUnrouted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RoutingDecisionReason.
+const (
+	RoutingDecisionReasonNewNumber      RoutingDecisionReason = "new_number"
+	RoutingDecisionReasonNoPortfolio    RoutingDecisionReason = "no_portfolio"
+	RoutingDecisionReasonNoTeam         RoutingDecisionReason = "no_team"
+	RoutingDecisionReasonOverflow       RoutingDecisionReason = "overflow"
+	RoutingDecisionReasonOwnersAway     RoutingDecisionReason = "owners_away"
+	RoutingDecisionReasonPortfolioOwner RoutingDecisionReason = "portfolio_owner"
+	RoutingDecisionReasonRoundRobinTeam RoutingDecisionReason = "round_robin_team"
+	RoutingDecisionReasonRoutingOff     RoutingDecisionReason = "routing_off"
+	RoutingDecisionReasonSupervisor     RoutingDecisionReason = "supervisor"
+	RoutingDecisionReasonWaitingList    RoutingDecisionReason = "waiting_list"
+)
+
+// Valid indicates whether the value is a known member of the RoutingDecisionReason enum.
+func (e RoutingDecisionReason) Valid() bool {
+	switch e {
+	case RoutingDecisionReasonNewNumber:
+		return true
+	case RoutingDecisionReasonNoPortfolio:
+		return true
+	case RoutingDecisionReasonNoTeam:
+		return true
+	case RoutingDecisionReasonOverflow:
+		return true
+	case RoutingDecisionReasonOwnersAway:
+		return true
+	case RoutingDecisionReasonPortfolioOwner:
+		return true
+	case RoutingDecisionReasonRoundRobinTeam:
+		return true
+	case RoutingDecisionReasonRoutingOff:
+		return true
+	case RoutingDecisionReasonSupervisor:
+		return true
+	case RoutingDecisionReasonWaitingList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SessionStatus.
 const (
 	SessionStatusLeft      SessionStatus = "left"
@@ -690,6 +790,24 @@ func (e TeamDistribution) Valid() bool {
 	case TeamDistributionPortfolio:
 		return true
 	case TeamDistributionRoundRobin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TeamOwnersAway.
+const (
+	TeamOwnersAwayOverflow TeamOwnersAway = "overflow"
+	TeamOwnersAwayWait     TeamOwnersAway = "wait"
+)
+
+// Valid indicates whether the value is a known member of the TeamOwnersAway enum.
+func (e TeamOwnersAway) Valid() bool {
+	switch e {
+	case TeamOwnersAwayOverflow:
+		return true
+	case TeamOwnersAwayWait:
 		return true
 	default:
 		return false
@@ -1362,6 +1480,9 @@ type ContactUpdate struct {
 
 // Conversation defines model for Conversation.
 type Conversation struct {
+	// AssignedAt When it was last assigned.
+	AssignedAt nullable.Nullable[time.Time] `json:"assigned_at,omitempty"`
+
 	// AssignedTo The atende user working it.
 	AssignedTo nullable.Nullable[openapi_types.UUID] `json:"assigned_to,omitempty"`
 	ClosedAt   nullable.Nullable[time.Time]          `json:"closed_at,omitempty"`
@@ -1373,8 +1494,11 @@ type Conversation struct {
 	LastMessageAt nullable.Nullable[time.Time]          `json:"last_message_at,omitempty"`
 
 	// Link The records a conversation is recorded against.
-	Link  ConversationLink `json:"link"`
-	Phone PhoneRef         `json:"phone"`
+	Link ConversationLink `json:"link"`
+
+	// OverflowAt When an offered conversation goes to its team's round robin.
+	OverflowAt nullable.Nullable[time.Time] `json:"overflow_at,omitempty"`
+	Phone      PhoneRef                     `json:"phone"`
 
 	// PlinxAgent The agent Plinx reported.
 	PlinxAgent nullable.Nullable[string] `json:"plinx_agent,omitempty"`
@@ -1383,9 +1507,21 @@ type Conversation struct {
 	PlinxId     string                       `json:"plinx_id"`
 	Qualified   bool                         `json:"qualified"`
 	QualifiedAt nullable.Nullable[time.Time] `json:"qualified_at,omitempty"`
-	StartedAt   nullable.Nullable[time.Time] `json:"started_at,omitempty"`
-	Status      ConversationStatus           `json:"status"`
-	UpdatedAt   time.Time                    `json:"updated_at"`
+
+	// Routing Where it is in routing; null for conversations received before routing existed.
+	Routing   nullable.Nullable[ConversationRouting] `json:"routing,omitempty"`
+	StartedAt nullable.Nullable[time.Time]           `json:"started_at,omitempty"`
+	Status    ConversationStatus                     `json:"status"`
+
+	// TeamId The team it was routed to.
+	TeamId    nullable.Nullable[openapi_types.UUID] `json:"team_id,omitempty"`
+	UpdatedAt time.Time                             `json:"updated_at"`
+}
+
+// ConversationAssign defines model for ConversationAssign.
+type ConversationAssign struct {
+	// AgentId Who gets it; defaults to the caller. Agents may only take conversations for themselves.
+	AgentId *openapi_types.UUID `json:"agent_id,omitempty"`
 }
 
 // ConversationLink The records a conversation is recorded against.
@@ -1423,6 +1559,11 @@ type ConversationRelated struct {
 	Link  ConversationLink `json:"link"`
 	Phone PhoneRef         `json:"phone"`
 }
+
+// ConversationRouting `offered`: on the waiting lists of the contact's portfolio owners; `queued`: waiting for an available
+// member of its team; `assigned`: an agent has it; `unrouted`: no team to route it to (no default team) —
+// supervisors assign it; `abandoned`: closed while still waiting.
+type ConversationRouting string
 
 // ConversationStatus defines model for ConversationStatus.
 type ConversationStatus string
@@ -2141,6 +2282,10 @@ type PlinxEventConversation struct {
 	// Phone The customer's number, E.164.
 	Phone     string     `json:"phone"`
 	StartedAt *time.Time `json:"started_at,omitempty"`
+
+	// Team The atende team the Plinx flow directed the conversation to, by name; without it the conversation
+	// enters the tenant's default team.
+	Team nullable.Nullable[string] `json:"team,omitempty"`
 }
 
 // PlinxEventMessage defines model for PlinxEventMessage.
@@ -2482,6 +2627,53 @@ type RetryRules struct {
 // `integration` is a machine user for ERPs and other systems.
 type Role string
 
+// RoutingDecision defines model for RoutingDecision.
+type RoutingDecision struct {
+	// ActorId The user whose request made the decision; null when atende decided.
+	ActorId nullable.Nullable[openapi_types.UUID] `json:"actor_id,omitempty"`
+
+	// AgentId The agent it was offered or assigned to.
+	AgentId   nullable.Nullable[openapi_types.UUID] `json:"agent_id,omitempty"`
+	CreatedAt time.Time                             `json:"created_at"`
+
+	// Detail The decision in a sentence, naming the agent, team or portfolio.
+	Detail string             `json:"detail"`
+	Id     openapi_types.UUID `json:"id"`
+
+	// Kind `offered`: put on an owner's waiting list; `assigned`: given to an agent by the team's round robin;
+	// `queued`: no team member was available; `taken`: the agent took it from its waiting list; `manual`: an
+	// admin or supervisor assigned it; `unrouted`: there was no team to route it to.
+	Kind RoutingDecisionKind `json:"kind"`
+
+	// PortfolioId The portfolio whose owner it was offered to.
+	PortfolioId nullable.Nullable[openapi_types.UUID] `json:"portfolio_id,omitempty"`
+
+	// Reason Why: `portfolio_owner` the agent owns a portfolio of the contact; `new_number` no record has the phone;
+	// `no_portfolio` the contact is in no portfolio with an owner; `owners_away` every owner was away;
+	// `overflow` no owner took it within the overflow time; `round_robin_team` the team distributes by round
+	// robin; `routing_off` portfolio routing is off for the tenant; `no_team` no team to route to;
+	// `waiting_list` taken from a waiting list; `supervisor` assigned by an admin or supervisor.
+	Reason RoutingDecisionReason                 `json:"reason"`
+	TeamId nullable.Nullable[openapi_types.UUID] `json:"team_id,omitempty"`
+}
+
+// RoutingDecisionKind `offered`: put on an owner's waiting list; `assigned`: given to an agent by the team's round robin;
+// `queued`: no team member was available; `taken`: the agent took it from its waiting list; `manual`: an
+// admin or supervisor assigned it; `unrouted`: there was no team to route it to.
+type RoutingDecisionKind string
+
+// RoutingDecisionReason Why: `portfolio_owner` the agent owns a portfolio of the contact; `new_number` no record has the phone;
+// `no_portfolio` the contact is in no portfolio with an owner; `owners_away` every owner was away;
+// `overflow` no owner took it within the overflow time; `round_robin_team` the team distributes by round
+// robin; `routing_off` portfolio routing is off for the tenant; `no_team` no team to route to;
+// `waiting_list` taken from a waiting list; `supervisor` assigned by an admin or supervisor.
+type RoutingDecisionReason string
+
+// RoutingDecisionList defines model for RoutingDecisionList.
+type RoutingDecisionList struct {
+	Data []RoutingDecision `json:"data"`
+}
+
 // Session defines model for Session.
 type Session struct {
 	Call        nullable.Nullable[Call]   `json:"call,omitempty"`
@@ -2634,8 +2826,12 @@ type TaskRef struct {
 type Team struct {
 	CreatedAt time.Time `json:"created_at"`
 
-	// Distribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
-	// known contact's conversation to the owners of its portfolios first.
+	// Default Whether new conversations enter this team unless Plinx names another.
+	Default bool `json:"default"`
+
+	// Distribution `round_robin` assigns each new conversation to the team's next available member in turn; `portfolio`
+	// offers a known contact's conversation to the owners of its portfolios first (their waiting lists) and
+	// overflows to the team's round robin.
 	Distribution TeamDistribution   `json:"distribution"`
 	Id           openapi_types.UUID `json:"id"`
 
@@ -2644,12 +2840,19 @@ type Team struct {
 	Name      string               `json:"name"`
 
 	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
-	OverflowSeconds int       `json:"overflow_seconds"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	OverflowSeconds int `json:"overflow_seconds"`
+
+	// OwnersAway With `portfolio` distribution, what happens when every owner of the contact's portfolios is away as the
+	// conversation arrives: `wait` keeps it on their waiting lists until the overflow time passes; `overflow`
+	// gives it to the team at once.
+	OwnersAway TeamOwnersAway `json:"owners_away"`
+	UpdatedAt  time.Time      `json:"updated_at"`
 }
 
 // TeamCreate defines model for TeamCreate.
 type TeamCreate struct {
+	// Default New conversations enter this team unless Plinx names another; making a team the default unsets the previous one.
+	Default      *bool             `json:"default,omitempty"`
 	Distribution *TeamDistribution `json:"distribution,omitempty"`
 
 	// MemberIds The users in the team.
@@ -2657,11 +2860,13 @@ type TeamCreate struct {
 	Name      string                `json:"name"`
 
 	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
-	OverflowSeconds *int `json:"overflow_seconds,omitempty"`
+	OverflowSeconds *int            `json:"overflow_seconds,omitempty"`
+	OwnersAway      *TeamOwnersAway `json:"owners_away,omitempty"`
 }
 
-// TeamDistribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
-// known contact's conversation to the owners of its portfolios first.
+// TeamDistribution `round_robin` assigns each new conversation to the team's next available member in turn; `portfolio`
+// offers a known contact's conversation to the owners of its portfolios first (their waiting lists) and
+// overflows to the team's round robin.
 type TeamDistribution string
 
 // TeamList defines model for TeamList.
@@ -2672,6 +2877,11 @@ type TeamList struct {
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
+// TeamOwnersAway With `portfolio` distribution, what happens when every owner of the contact's portfolios is away as the
+// conversation arrives: `wait` keeps it on their waiting lists until the overflow time passes; `overflow`
+// gives it to the team at once.
+type TeamOwnersAway string
+
 // TeamRef defines model for TeamRef.
 type TeamRef struct {
 	Id   openapi_types.UUID `json:"id"`
@@ -2680,8 +2890,12 @@ type TeamRef struct {
 
 // TeamUpdate defines model for TeamUpdate.
 type TeamUpdate struct {
-	// Distribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
-	// known contact's conversation to the owners of its portfolios first.
+	// Default New conversations enter this team unless Plinx names another; making a team the default unsets the previous one.
+	Default *bool `json:"default,omitempty"`
+
+	// Distribution `round_robin` assigns each new conversation to the team's next available member in turn; `portfolio`
+	// offers a known contact's conversation to the owners of its portfolios first (their waiting lists) and
+	// overflows to the team's round robin.
 	Distribution *TeamDistribution `json:"distribution,omitempty"`
 
 	// MemberIds Replaces the team's members.
@@ -2690,6 +2904,11 @@ type TeamUpdate struct {
 
 	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
 	OverflowSeconds *int `json:"overflow_seconds,omitempty"`
+
+	// OwnersAway With `portfolio` distribution, what happens when every owner of the contact's portfolios is away as the
+	// conversation arrives: `wait` keeps it on their waiting lists until the overflow time passes; `overflow`
+	// gives it to the team at once.
+	OwnersAway *TeamOwnersAway `json:"owners_away,omitempty"`
 }
 
 // TelephonySettings defines model for TelephonySettings.
@@ -3190,6 +3409,15 @@ type UnprocessableEntity = Problem
 // UnsupportedMediaType An RFC 9457 problem document.
 type UnsupportedMediaType = Problem
 
+// ListAgentWaitingParams defines parameters for ListAgentWaiting.
+type ListAgentWaitingParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListAPIKeysParams defines parameters for ListAPIKeys.
 type ListAPIKeysParams struct {
 	// Limit Page size.
@@ -3419,6 +3647,20 @@ type ListConversationsParams struct {
 	ContactId *openapi_types.UUID `form:"contact_id,omitempty" json:"contact_id,omitempty"`
 	LeadId    *openapi_types.UUID `form:"lead_id,omitempty" json:"lead_id,omitempty"`
 	Qualified *bool               `form:"qualified,omitempty" json:"qualified,omitempty"`
+
+	// AssignedTo Conversations assigned to this user.
+	AssignedTo *openapi_types.UUID `form:"assigned_to,omitempty" json:"assigned_to,omitempty"`
+
+	// TeamId Conversations routed to this team.
+	TeamId  *openapi_types.UUID  `form:"team_id,omitempty" json:"team_id,omitempty"`
+	Routing *ConversationRouting `form:"routing,omitempty" json:"routing,omitempty"`
+}
+
+// AssignConversationParams defines parameters for AssignConversation.
+type AssignConversationParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // LinkConversationParams defines parameters for LinkConversation.
@@ -3958,6 +4200,9 @@ type AddContactPortfolioJSONRequestBody = ContactPortfolioAdd
 // AddContactUpdateJSONRequestBody defines body for AddContactUpdate for application/json ContentType.
 type AddContactUpdateJSONRequestBody = UpdateCreate
 
+// AssignConversationJSONRequestBody defines body for AssignConversation for application/json ContentType.
+type AssignConversationJSONRequestBody = ConversationAssign
+
 // LinkConversationJSONRequestBody defines body for LinkConversation for application/json ContentType.
 type LinkConversationJSONRequestBody = ConversationLinkUpdate
 
@@ -4089,6 +4334,9 @@ type ServerInterface interface {
 	// UpdateAgent Set an agent's availability
 	// (PATCH /v1/agents/{id})
 	UpdateAgent(ctx echo.Context, id ID) error
+	// ListAgentWaiting An agent's waiting list
+	// (GET /v1/agents/{id}/waiting)
+	ListAgentWaiting(ctx echo.Context, id ID, params ListAgentWaitingParams) error
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx echo.Context, params ListAPIKeysParams) error
@@ -4218,6 +4466,9 @@ type ServerInterface interface {
 	// GetConversation Get a conversation
 	// (GET /v1/conversations/{id})
 	GetConversation(ctx echo.Context, id ID) error
+	// AssignConversation Take or assign a conversation
+	// (POST /v1/conversations/{id}/assign)
+	AssignConversation(ctx echo.Context, id ID, params AssignConversationParams) error
 	// LinkConversation Re-link a conversation
 	// (PUT /v1/conversations/{id}/link)
 	LinkConversation(ctx echo.Context, id ID, params LinkConversationParams) error
@@ -4233,6 +4484,9 @@ type ServerInterface interface {
 	// GetConversationRelated Related records
 	// (GET /v1/conversations/{id}/related)
 	GetConversationRelated(ctx echo.Context, id ID) error
+	// ListConversationRouting Routing decisions of a conversation
+	// (GET /v1/conversations/{id}/routing)
+	ListConversationRouting(ctx echo.Context, id ID) error
 	// AnswerDialerPrompt Answer a prompt
 	// (POST /v1/dialer/prompts/{id}/answer)
 	AnswerDialerPrompt(ctx echo.Context, id ID) error
@@ -4575,6 +4829,38 @@ func (w *ServerInterfaceWrapper) UpdateAgent(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.UpdateAgent(ctx, id)
+	return err
+}
+
+// ListAgentWaiting converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAgentWaiting(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAgentWaitingParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAgentWaiting(ctx, id, params)
 	return err
 }
 
@@ -5762,6 +6048,27 @@ func (w *ServerInterfaceWrapper) ListConversations(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter qualified: %s", err))
 	}
 
+	// ------------- Optional query parameter "assigned_to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "assigned_to", ctx.QueryParams(), &params.AssignedTo, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter assigned_to: %s", err))
+	}
+
+	// ------------- Optional query parameter "team_id" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "team_id", ctx.QueryParams(), &params.TeamId, runtime.BindQueryParameterOptions{Type: "string", Format: "uuid"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team_id: %s", err))
+	}
+
+	// ------------- Optional query parameter "routing" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "routing", ctx.QueryParams(), &params.Routing, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter routing: %s", err))
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListConversations(ctx, params)
 	return err
@@ -5780,6 +6087,42 @@ func (w *ServerInterfaceWrapper) GetConversation(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetConversation(ctx, id)
+	return err
+}
+
+// AssignConversation converts echo context to params.
+func (w *ServerInterfaceWrapper) AssignConversation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params AssignConversationParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AssignConversation(ctx, id, params)
 	return err
 }
 
@@ -5916,6 +6259,22 @@ func (w *ServerInterfaceWrapper) GetConversationRelated(ctx echo.Context) error 
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetConversationRelated(ctx, id)
+	return err
+}
+
+// ListConversationRouting converts echo context to params.
+func (w *ServerInterfaceWrapper) ListConversationRouting(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListConversationRouting(ctx, id)
 	return err
 }
 
@@ -8605,6 +8964,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/v1/conversations/:id/link", wrapper.LinkConversation, options.OperationMiddlewares["linkConversation"]...)
 	router.GET(options.BaseURL+"/v1/conversations/:id/link-history", wrapper.ListConversationLinkHistory, options.OperationMiddlewares["listConversationLinkHistory"]...)
 	router.POST(options.BaseURL+"/v1/conversations/:id/qualification", wrapper.QualifyConversation, options.OperationMiddlewares["qualifyConversation"]...)
+	router.POST(options.BaseURL+"/v1/conversations/:id/assign", wrapper.AssignConversation, options.OperationMiddlewares["assignConversation"]...)
+	router.GET(options.BaseURL+"/v1/conversations/:id/routing", wrapper.ListConversationRouting, options.OperationMiddlewares["listConversationRouting"]...)
 	router.GET(options.BaseURL+"/v1/companies/:id/conversations", wrapper.ListCompanyConversations, options.OperationMiddlewares["listCompanyConversations"]...)
 	router.GET(options.BaseURL+"/v1/contacts/:id/conversations", wrapper.ListContactConversations, options.OperationMiddlewares["listContactConversations"]...)
 	router.GET(options.BaseURL+"/v1/leads/:id/conversations", wrapper.ListLeadConversations, options.OperationMiddlewares["listLeadConversations"]...)
@@ -8676,6 +9037,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/teams/:id", wrapper.UpdateTeam, options.OperationMiddlewares["updateTeam"]...)
 	router.GET(options.BaseURL+"/v1/agents/:id", wrapper.GetAgent, options.OperationMiddlewares["getAgent"]...)
 	router.PATCH(options.BaseURL+"/v1/agents/:id", wrapper.UpdateAgent, options.OperationMiddlewares["updateAgent"]...)
+	router.GET(options.BaseURL+"/v1/agents/:id/waiting", wrapper.ListAgentWaiting, options.OperationMiddlewares["listAgentWaiting"]...)
 	router.GET(options.BaseURL+"/v1/public/tickets/:token", wrapper.GetPublicTicket, options.OperationMiddlewares["getPublicTicket"]...)
 
 }
@@ -9013,6 +9375,128 @@ type UpdateAgent500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response UpdateAgent500ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWaitingRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListAgentWaitingParams
+}
+
+type ListAgentWaitingResponseObject interface {
+	VisitListAgentWaitingResponse(w http.ResponseWriter) error
+}
+
+type ListAgentWaiting200JSONResponse ConversationList
+
+func (response ListAgentWaiting200JSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWaiting400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAgentWaiting400ApplicationProblemPlusJSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWaiting401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAgentWaiting401ApplicationProblemPlusJSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWaiting403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAgentWaiting403ApplicationProblemPlusJSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWaiting404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAgentWaiting404ApplicationProblemPlusJSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWaiting429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListAgentWaiting429ApplicationProblemPlusJSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAgentWaiting500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAgentWaiting500ApplicationProblemPlusJSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -14708,6 +15192,203 @@ func (response GetConversation500ApplicationProblemPlusJSONResponse) VisitGetCon
 	return err
 }
 
+type AssignConversationRequestObject struct {
+	Id     ID `json:"id"`
+	Params AssignConversationParams
+	Body   *AssignConversationJSONRequestBody
+}
+
+type AssignConversationResponseObject interface {
+	VisitAssignConversationResponse(w http.ResponseWriter) error
+}
+
+type AssignConversation200ResponseHeaders struct {
+	ETag *string
+}
+
+type AssignConversation200JSONResponse struct {
+	Body    Conversation
+	Headers AssignConversation200ResponseHeaders
+}
+
+func (response AssignConversation200JSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation400ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation401ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation403ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation404ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation409ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation413ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation415ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation422ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation429ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AssignConversation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation500ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LinkConversationRequestObject struct {
 	Id     ID `json:"id"`
 	Params LinkConversationParams
@@ -15397,6 +16078,111 @@ type GetConversationRelated500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetConversationRelated500ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationRoutingRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type ListConversationRoutingResponseObject interface {
+	VisitListConversationRoutingResponse(w http.ResponseWriter) error
+}
+
+type ListConversationRouting200JSONResponse RoutingDecisionList
+
+func (response ListConversationRouting200JSONResponse) VisitListConversationRoutingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationRouting400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationRouting400ApplicationProblemPlusJSONResponse) VisitListConversationRoutingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationRouting401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationRouting401ApplicationProblemPlusJSONResponse) VisitListConversationRoutingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationRouting404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationRouting404ApplicationProblemPlusJSONResponse) VisitListConversationRoutingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationRouting429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationRouting429ApplicationProblemPlusJSONResponse) VisitListConversationRoutingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationRouting500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationRouting500ApplicationProblemPlusJSONResponse) VisitListConversationRoutingResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -28625,6 +29411,9 @@ type StrictServerInterface interface {
 	// UpdateAgent Set an agent's availability
 	// (PATCH /v1/agents/{id})
 	UpdateAgent(ctx context.Context, request UpdateAgentRequestObject) (UpdateAgentResponseObject, error)
+	// ListAgentWaiting An agent's waiting list
+	// (GET /v1/agents/{id}/waiting)
+	ListAgentWaiting(ctx context.Context, request ListAgentWaitingRequestObject) (ListAgentWaitingResponseObject, error)
 	// ListAPIKeys List API keys
 	// (GET /v1/api-keys)
 	ListAPIKeys(ctx context.Context, request ListAPIKeysRequestObject) (ListAPIKeysResponseObject, error)
@@ -28754,6 +29543,9 @@ type StrictServerInterface interface {
 	// GetConversation Get a conversation
 	// (GET /v1/conversations/{id})
 	GetConversation(ctx context.Context, request GetConversationRequestObject) (GetConversationResponseObject, error)
+	// AssignConversation Take or assign a conversation
+	// (POST /v1/conversations/{id}/assign)
+	AssignConversation(ctx context.Context, request AssignConversationRequestObject) (AssignConversationResponseObject, error)
 	// LinkConversation Re-link a conversation
 	// (PUT /v1/conversations/{id}/link)
 	LinkConversation(ctx context.Context, request LinkConversationRequestObject) (LinkConversationResponseObject, error)
@@ -28769,6 +29561,9 @@ type StrictServerInterface interface {
 	// GetConversationRelated Related records
 	// (GET /v1/conversations/{id}/related)
 	GetConversationRelated(ctx context.Context, request GetConversationRelatedRequestObject) (GetConversationRelatedResponseObject, error)
+	// ListConversationRouting Routing decisions of a conversation
+	// (GET /v1/conversations/{id}/routing)
+	ListConversationRouting(ctx context.Context, request ListConversationRoutingRequestObject) (ListConversationRoutingResponseObject, error)
 	// AnswerDialerPrompt Answer a prompt
 	// (POST /v1/dialer/prompts/{id}/answer)
 	AnswerDialerPrompt(ctx context.Context, request AnswerDialerPromptRequestObject) (AnswerDialerPromptResponseObject, error)
@@ -29184,6 +29979,32 @@ func (sh *strictHandler) UpdateAgent(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(UpdateAgentResponseObject); ok {
 		return validResponse.VisitUpdateAgentResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListAgentWaiting operation middleware
+func (sh *strictHandler) ListAgentWaiting(ctx echo.Context, id ID, params ListAgentWaitingParams) error {
+	var request ListAgentWaitingRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAgentWaiting(ctx.Request().Context(), request.(ListAgentWaitingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAgentWaiting")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAgentWaitingResponseObject); ok {
+		return validResponse.VisitListAgentWaitingResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -30582,6 +31403,58 @@ func (sh *strictHandler) GetConversation(ctx echo.Context, id ID) error {
 	return nil
 }
 
+// AssignConversation operation middleware
+func (sh *strictHandler) AssignConversation(ctx echo.Context, id ID, params AssignConversationParams) error {
+	var request AssignConversationRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body AssignConversationJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			return err
+		}
+	} else {
+		request.Body = &body
+	}
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AssignConversation(ctx.Request().Context(), request.(AssignConversationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AssignConversation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AssignConversationResponseObject); ok {
+		return validResponse.VisitAssignConversationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // LinkConversation operation middleware
 func (sh *strictHandler) LinkConversation(ctx echo.Context, id ID, params LinkConversationParams) error {
 	var request LinkConversationRequestObject
@@ -30750,6 +31623,31 @@ func (sh *strictHandler) GetConversationRelated(ctx echo.Context, id ID) error {
 		return err
 	} else if validResponse, ok := response.(GetConversationRelatedResponseObject); ok {
 		return validResponse.VisitGetConversationRelatedResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListConversationRouting operation middleware
+func (sh *strictHandler) ListConversationRouting(ctx echo.Context, id ID) error {
+	var request ListConversationRoutingRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListConversationRouting(ctx.Request().Context(), request.(ListConversationRoutingRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListConversationRouting")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListConversationRoutingResponseObject); ok {
+		return validResponse.VisitListConversationRoutingResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -34026,506 +34924,537 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L3rchu5lib6KgiejrDUm6IoWb5JcaJbZbt2eW+XrZLlrphd8pBQJkiilASyAKRolo8i5iHmBU7sHx19",
-	"/k7ME9SbzJOcwFpAXshMMnmTrDJ/2ZIykbistbCu3/rSCOQwloIJoxvHXxoDRkOm4L+vL2jf/hsyHSge",
-	"Gy5F47hxMWDkhinNpSCyR8yAEcVMogQLibz6lQWmSXpSke6b3t6P1ASDbqvRbOhgwIbUjmbGMWscN7RR",
-	"XPQbt7fNxlsZUBy87Fsfz9/67wSKUZN+Zt6w58yo8WnPMDU98AcWSBFqYiQZUW7IFetJBQtRYy76pUNz",
-	"YVifqcatHTymig6ZcTv1MlFaqvL5dwX7bDoBPNH1K4kVu+Ey0SSmfWa/xu3jvyVMjRvNhqBD+0F8pzCV",
-	"If38lom+GTSOD9vtZmPIhf/5oFmyB29elU8Kd/CRJjxMvx5TM8g+zsNGs6HYbwlXLGwcG5Ww/ER6Ug2p",
-	"aRw3kgSeLPl0yIaxNEwE47+z8fQ0Tkki+G8JI9dsDARjBlyTkeKGkR1KPn5884pwTSjpSxmSYCB5wHZb",
-	"5JzFER1rR3OwmdpIxUKimI6l0AwGOzwig5NLAX+mQ/zIiJsBoUKaAVPELo1pQ6jQI6Y0OTo8PCGjAY8Y",
-	"jNnjSpv0IZUI3SRH7RetS+G3Cxkl27DcevfsgquO7cmTGsfWA86pICjLl10SUZggDU8IddtG+5QLuyYi",
-	"2IiplE3TNR4ctiqn77i1at4HtchNBFESslMVDPiNJZupQ4+0JBG3c3TPEMUCqUJdxQQch+z45wvzC1mP",
-	"JpFpHPdopFk6oyspI0YFChc+5GZ6Ime0z4jmv1cyXwTvlX7sid0J+pkPk2HGhvhTtiuZtGg2foKhp+bw",
-	"vWJsz7DPhmhml3dC4oEUjIhkeGWPiypGhvZMWEi4PUXgkyE1VXP+bQVZcWu5HRkIRNp3NDxH6rc/BVIY",
-	"JuC/NI4jjgJ7P1byKmLDv/yqUXqzz3QYRwyXaiiPHMl6PhpQTQ4IFzc04iHpcRaB+GFKSStIf/nSgN81",
-	"jhtsaN9uNoZMa9q3Mx0m2sppQgWBPxIahopp3bj91GxoQ02iG8dHdqGGmwhI2n3HfT2TUokSx9QwEbJj",
-	"t4JjeBJvodv8Jv6LYr3GceP/2s9uyX38q94/w3dx86b51C+aazKkkT05e3UpQnHh9vduJ05IF7egS+xJ",
-	"asJoMPDbc9tsvJSiF/Fg1ZM4JYlmCsUgCFu3j5GVImPCPnNtgA+z3XyR7WY6iVnbGPiH1r2JfmDtp89I",
-	"kCjFhCF2tqwJOysI91I4E97Zeu0lwDXRhkeRlekCrvrbZuN7qa54GDKxMq1zTWTMFLxCBGOhJpalvaIk",
-	"I6YJDYdcFPf5cbbP2VxmbXQvfWpdOx3QKGLqkYZJkiEdEyGNpRjcu3RVsGFvhGFK0Oi1JdsFNm3lmZ4K",
-	"kgj2OWaBVQSBa05ga7vuuDs87FoqEIb3ONOEGys7QQ9g6gYWGEk89XfSfC8TEa546B8tU9m96tnBiud6",
-	"lJ3rO//EzHMV0uzhU+s413eS6CQYOHXPb0R60oYJKgzsxRkdR5KGF1K+parP7vJI82x+JUNgUXnDFB4a",
-	"/50RuItxmgoUd25f/Z7yiIVruJ3c7gQDKvosJJqLIDNxLhuPLxsnoGhZWgIVi1ARoq1QOO2Dw+y08xMl",
-	"PZzprHOPc8/vuefXxdmZJZauCqQgjZhbmMl2ARYIe30h5Y9UjJ0WoO+aJE7P3niBDdTAjSaKGkcNJ2i3",
-	"dcHI2wMrr0s0WnX2UHJmbO6Rqim5p/dzJiPM6qOgiRlIxX9fC6GdusHwdsCPgnrAteaif0I0EyG5bBSe",
-	"OybfMaqYIpdJu/04oDG32wI/sMtGUdwcZARYmPosykvyD66L5HKH5xbXJIm4FnIkmkSxG3mNuhD7HFv7",
-	"Eujto4iVDKy+dxWx18JwM17HdTxhl5ER1fZWC8FMpCTkvR5TOX2hsKOHOZbODQRrU8wOM3Nvee7b12y8",
-	"515ZH2MX19aFxXl9Lltk0eR1m62TOJbKsPBHFnJ6AWu4X6Fv79Bu/qv2a90WmFBuSPvF07M3zqEQK6uV",
-	"GI4Wi/MOdagpOChCatie4UM27aVoNpD+9Kx3RBJFliK9D2RqDB7WcIg0G9Ze79gzcR8r7sfPA4aXs6Us",
-	"MO0tV1otJgCXF013a8dIeHDIRWLYriXX5eaNRuOX6T/EivX453LnA/pFggFVNDDWSHWa7TUbN4mRYM33",
-	"BdeMcOCkqcEd86+041ZDnUd75/aZ22bDmjydWkd0m/d3/YIOMNijdEey0dwcmnmi+5SOiFep/TrS6kt4",
-	"CHgqxCueRmc52nXeiyI5F0lzBrVoI2NNRlJdwx3ilLxeYhLFWuRnbgYyMVZ38S/YRzVJhOGRl8WVVFRJ",
-	"NQt5FwrHME1UYJb62VFr5FF9gmaSNZ+icYu8QucLeGwzHbYw7VqnCtOfd1IwTRpF73vgk5hFZk4Y3TYn",
-	"pdF1mc/zAsyQQDHTIh8GciRgdXhkXKceTPCJ+PusQU3YeXz904vhd88+/8dh/Pa5OD8y/+3p6B8HwfdP",
-	"Bn9r61eHdO667XSml/0pXfhbjo6e4iJCakDIc8OGeh7HpVvhv0KVovBzzgNevif4Ny9L7OPgGD8hVhQQ",
-	"iRRtpWJrvniYWDgsoTiF0uN3zqTFeDRwOsqkn3SK/O12RWzobtYajyfClLkM33x4Tx4fPH26d0BoFA/o",
-	"3uEJcX5J8t253Z2YGmuaN44b//2X071/fPpyePsvZXwccvv/oES4fEe5UtKONXee1xytZyaSod3sIeWi",
-	"0Wxc8SiyTzQbesDjGP8LOkhu73MiBfydU0Kl5MlYWqulE8iQTc/75euzyQ1o77349OXJ7d6/4f8el28F",
-	"OJCmx/v4fZOwVr9FPrxcZGO1UYyZMhE5TajTZNh3JDIVK7Ei0ip3glD7DMyoQIv0hvKIXvHI0eRMVrVD",
-	"nOZfSPWYcumcRormqjmVWsUil7ZhFOXN9GzgTyAPYB/QiwoO8Toy6oLR4TnrlQmpJA4XVB9nKAxOOyic",
-	"iV9W4VOfqojgdOI4izvRdSNHrEsMvWaaBFJY4x4UZ31CunREx10wnsG+CYmQAi8Wx6vpCHaeIzouZU2Y",
-	"ykeY7oKicUVynNjbwmhle/ZdorlgWv8gE6VnKEzo8kIVqGkvXm51Cj5k5Hcp2AkZyIiHdIzBF9nrTfNZ",
-	"EEkXIqmnIVzwIXvfe2WJ7FOp3zWS1j6GSTQJ7RmmSFfGTOguWGp2NrXv4J8Zuw6Rnof08xt85RloZ+6H",
-	"gwnKbzYwDOv+bK/U22YDvj+XmbKVTV26Y0vnOErTb1nZub2kUTStdwBrd2oaVhjdXNGksMJ9GJuycH+z",
-	"EdBhTHlf1J3RUpaoCFdcArMqQ90p1n1MGGYtPS6rFj/fzExv96k/ycQEEq+LVCq5w7Qjyw7+ZDWKRFtS",
-	"dY7RTzU+G0c0WHFDf0toxHt8xVE007p6+0qVkUTnt8RRU8OvqdHM7xLQTansXs+FllJVkQ0yjimssJmx",
-	"bnry6ZoKjDH3FrSS4fUNE2Yp63kh1rtxStdCRFi99RPbiMNXLfEnJLIsA2ritnHycZYcBhlaZNZ5r7zJ",
-	"PTo5X/hkcbSqyXPR/5mLUI5m3LieaiCkaMduehcF3sWPFrx/7+U+ZGjn1LwNgeKVWfn+xFHw6+VHgFu7",
-	"Hl9oTQE1pJ87jvd1+XU5w7HIpXL64PRrEFCbayHYh86TiOmisJzNH7hNH/DppURjszFKCX0eL2ZcMctE",
-	"SIWiG3hiZ/1+5HZtUfmJq15KfE4ecpr79DiX+vRkTubT0s7CPJ2UZ10dFLKu2s31kNM6jtidrhtq1sGs",
-	"weWWCoCH6XSbYMzcDRwq2rM07pJ0wP3iom3ayDiuUHn8gDUt1iEX+d8ezOOCu6X8r5TYp09xQIVgUf74",
-	"II/RcsGAGk3j2N5hLqGPi07MlJZipkvwpRzGVJQE+VzSH6uvAnjPbgmL+JzSlfT7QMS/TjPYwVEuSNYk",
-	"QpI4EYFJMPS/I5IhUzwgEuMe4Mv1v3v57uxvu61an17ilg8SbeSwA8mF8+ULPPw9PrtAqJP1adTxLFDc",
-	"mHP6+x//lETLgNOoNEIoR2JerGg0kESOhPMDBuAuL/NOzrcSLaHWp6Uz+3iF/7CmLoKEnakiRtGQVezV",
-	"OzlkpEeFoZrTWhSxHpsvd355461AOc0cK6b7uKCGgnuxnH23ihzITIFclCE9yHKG/pmbgWXXkYun5tj5",
-	"hAQDFlyTkPe5QcvlhinwHExEUR4frpsji6y24G2T57S5TL0Mq7wDD8AbESdm/r6vhYHmx1zy1J7bvRkE",
-	"ug5Fzd1nD1RPK+x53lESGH7D4FZ3/51xmV9Q1cfA2Ew+n8r3hbx0LvokwHHITpeH3V1MpRdsBAnWO13B",
-	"Rt3dE8I+08BEY+KiHcUzq0nqgo1qHqiTXeV6ET6yJl10gwKP5sp1JitoMnE4IcbmKydfpVib767dhBSa",
-	"z5Ul1CMMDUrkzlqU1iuuzCCk46kRaqmduPgODytitPgAZ6ifBbgSTOzpSUV2KLlKxkyBRxCy8olmN0zR",
-	"KPem7BFK+kom8W4hujuXeaeu82WCMWCsHH9ZW/Lfr/Kq4/JIv6yQmSekQSK4S8V2rYHxPO0srTYCPS2l",
-	"Ns6i+3l0Xp8EM3GbT5uZ6V/2BDfrkF7DQ5PUNEfjWdoVkdJaMQuo9BMb1g3r5vA5yliLvobS96HqazD7",
-	"M6lMT0ZcnobhgnwS+1eXSp0tvF1nghX3SDqOJjS9RtKEnxWON/1wqcgr2/QZq1iDXosr+zr02rxwnaWZ",
-	"rEuvnal8bk5PARyBoKiiPNKZArKY0rGCxE/HTkue82ABRzXWOfM6qK1srO96WE7bTbPXSlRerXlfsLBj",
-	"ZLmgwLIb5xvERHhXf7Cw/g+5Sit6hDcXfJ3Ox5nejNwzkN32Wz7DgIyUNGypnYECFlePv9L+RFxc15BD",
-	"KUG8tc97LWMRTTaOuPjcoeU5tRdpCumZfYwohuVQtfysOHLVCeRzMSFzlnCBXyl1eKd5RuUycE1pSIYq",
-	"s/oYtWzjbPWrhNzLrIh035tpjCn1TwNZ5XdzYbOiSHGlR+vQSlAfSZ8nULxh/8JCj8JSkjmaBbXqpY6e",
-	"w5BAzFMpb3C/pS6CtYwXMRquabDbGhu8VFrxwntYdD6uZx+Lit8a9vIto+Gs0epLPj/K/ANYh42U3dkP",
-	"1lBKl3DOIl/6VUZyfAH7NscaJf4oJJ41jWbpbF1D3c21PGkrOjGe7XJui/z63OTmHeF0gELGgKOCSl1F",
-	"cAJKrV6WlhSdEleJBYmLaKuFrOkjfVJE45OszrqI3mS/FKbhQl98kVb1PXkyUVN0sPfiE5YptZsVpUUF",
-	"L3ml3ET+mIaaQkChtGI3zb6EmvxrFhtCNdFWIdqhhgylNuSg3SbXbKx3XRyzYMnlDJ3sOF69e3mn2Ygz",
-	"sssVo65afTHZUcxdnlPg++rdy6Uckdm8F3WUZcvKWV5P5sc63RcrFrGG+8Ae/cO8Bl5xGjH1gRnDRV+X",
-	"0O+ABdcdS6kyMZ2qyrQrmYjQzxdtCswLcOCSAOpl5UjOCMilcIWcRh2MonbSvKmpD73iOqCKxFRREkSc",
-	"CQO1X8NUHSXU8BtKhCQ/20FO47hF3vd6ZMclUu4Sfc1jcHsMT+xsqb7O1dPl5pYzQWIlh7FJd8DhrEzP",
-	"7gc5IpEU/Vx93oBCzTYm0TvsSztY+SYYFjErRsfzC/ncg+mpWRtDpEVtnSsaXMter8ZcqSBQ5ACIMpqM",
-	"Bkz446NCSA8RWT7hlc2a0mOv3PHmNC3OXnZ+S+eaQEU+WJODr4x50tTGx+gxynIp2+1FeGMRSk2/+bTw",
-	"xSdzyXChrCQaO5ghr4FoPkwiV78zYlcDKa9L9RCEBZjniHs6+WazAdCf70U0Tq2FRBUdi4niRbfik5rV",
-	"yHP4Kd3R50+PaqBgTg3/urYLNLcFj0v27rUwijO9HMwGvlv7lrPfSq3JvOP3iafkisKSqbIg9+EyRiws",
-	"KFzxXoYZl93MHnaztMwaVoiYPL8lLGFhk1yNSSw1QprtdN38W+9aoFd2d2sXYYMCi8iBtWIv6Uyrtqos",
-	"T3hmhcrCBZ3WfujUVijzoYelklCcAbT060vo22HCFnq+J6NIjjpJvOwkF4FNyhWKzvcuMxpuoFYVjLvF",
-	"izjnMua6PaTFIs101mXVmO7Im41c0dEiHlOY/ysHtlbX1eWl0STDGkUFypZFZXH64lxpkv9GORgOjLgG",
-	"W6hS5j4AayhPljlFBm8BcKZQPsR6ZFC2UA2xKhr+b4azJX95LhYv/3kgrRlhzSfyf/7H/8zyAZppWqhU",
-	"xPI+2XFxL4QqAw7YbRKK/2u68DowA44kQtD5K/31tS+JmUJ7hsCdTPr37QgyaB8hR/URumYIwBkCb1E3",
-	"xALy8LaKyHKsW3KB17+LZoI3eIyiSXqi1jaNYyZYeEwcTTcJBpjAZrE/Wls5ZmFqdDTtkTCl4FGgfvs/",
-	"ACNz//q7qkmQD1qtChi85ZxTsJp88X2FbP6eUZMoVqLdub+QXkT7E87AaRbIMnloYmTHgfFXVHt7bCIf",
-	"cWZTYTJI6kwTeQSURfkvNEmcmELCqCsThzEf6UuRPkp2ALBWMMIN1gHRCHibRTrfvuFqDHjq/qld7N5Q",
-	"YjSmq1QyAXk2DS5FlWFc8d/pH//5xz8lCd00jdQgReyLLFvcowlAHg9bB6nJsOtWQmX5TWVul8qkKj/J",
-	"ZtXxzCKImlZ9CfJjgW6sLAa85BP3C2sogPP4mrHYrpUrckOjBNze83wEdcnsbIJCPD1lFFZCg0UyyjYd",
-	"PT3cZZSl+EgPiDymDzmzrKYEquusUA7qyaKwCfBiJJTGsJDE1AwIF25eVzIcN32xYtr6BphrAqsQoO29",
-	"GT+dJuW7OZSKY2j/IkUfEfsxfycburL/wzyRiQvPPl7KHWDNfIzLQkD2FgyTiIWojaXZepagQjpkwsjd",
-	"Eji2GRBG8w242fbp1vzcVL6UsXSYHfiSOWQrmaCLpfhvtszFs8W6jdTU8lwKGcjParnC0UWgxRb2E92R",
-	"xbABQ6AknfNoRrL/UnnhbgGzznQNtncqyx+m+Z3yXMyCr4m2F6W+2hS1OJFMOydiJkLnh3DpJFQELKpw",
-	"Q/hx1pXCfp9X/fqOZUN3Rpme+gOjkRlkx1jcz2kIvNKY2QTduLfK6OYHBBVbKjFl/gE4EppbTlamf3xg",
-	"BoQKopJ68LMTIihSozVyNRnQG5baJ4trFJXVhO4jZZHUadnFsiK+9MUZm73U5Vx7L0uKFmo1KKxa04yF",
-	"rOFG8vS3dKXRm6G1BcsSU6jSrCK5nYlAhtwlY/R4xKA7CDYyEovgy1TE0JYBn3HvXI2Xk3UMev+gw7LG",
-	"0z4yMWlrjmFLRgMZMcJha12LpmbqEwh5vUKAWTFUJUcaLYoRUww8JPg1Fjqv8xg9WeitOmi22+36UVSk",
-	"iXM5qoik+rl1jEpEMHGOOe9GL22jNX3GPS64HqwoIOuaan0hFQs7gYySoShL2MF+Sdgh0VX8hDyEfU3b",
-	"jhS2b25t+CR+fZp4+qm068ioZFavqKF40pazypOEpi+0DNcMOwNgfkgGb1sF7FPajrjEwHJu4tS8grk3",
-	"c1Cyfrw8nCmScgndTB/O3LxIpM41yE4n+h6mLj/Bo4v45HCnCbWiKYmMk0zg89atmlVWrHxo+xe/K3gv",
-	"DKx8wgaVIwKVQholU9ajDF462C0n8Jxfbw7gDgftfJYr7o0dVlU0BD8leqwNG5IdKsjr87NdlK89aLRp",
-	"eHDNjEa3JQqIEr8c4tRMjyyIB7EBj5CbwiNNAL9X+wzGo/YBCG/qJDo2ny53HC/lCMOQXwd6oYWJYpV+",
-	"q/QJKBb2i8e8jCZJRMS0do54vGBgIV5+Yk+wpRRK3JAO9Asvnxl1LVpfn5+RWGp7JkYTLOL0+2lkkygW",
-	"Udhx8DNz7Xp0Fh2/+zcH+7kT0fvtgxePr57S9t7T4IDtPQsO6d6L3tHV3mH4jD2nB8GTq8e9ffzKKpnl",
-	"VWozZup1lDS5w60AP7ZLtioYvgMKGPbtxpeXb96Fkr0zpHH5Ebw+P3sEPR5NouG4rbpBIXoyJkNGBXSU",
-	"TnmklihGe+1Hih1dNo0UkmJLlXJEYQeKJFl2Qos5GHMiaDkfY07GOPTawjHmRMQDYPclC8S/CgrNo4os",
-	"DSuSI4d1KDS5++2BajXZCj6kWcsTAV3FbrhMdMex4qxmdh+hEd3Ii0z/qpeZ2K3bASpqYm1A+wPTZOfw",
-	"iAxkojTpKTkkQo5262fJZPnW01tsGawouRdo1zYaaBZ0fuz9/acX6vlf//7fflMXo18/nr16/ubt2T/e",
-	"yMO39C39MJorCt38mrO2cs7hrMu9mUqzrfgqwQ5BN8KQxpuTUrMO+WduBhkX1svBLIqgKffrDM74YKgI",
-	"qQrJz1jKkHKp1/Ys26C259S8ETeDe+Oe8iTPN8U+GVN2AFw6HAL7Ltcwre33wX+XoQCrSCKz9vB/FC39",
-	"bobGPbOQ1z12/8kCuTyYu0w4mMxfL8mKgSf2khjpNZ8mkGYILCWRaqNo30UWgQyCRKkFN08q3udzm8y8",
-	"x6eANTVoweWIGvZvUFjdqpni7mg3nUf6geJy5jupsiNdOZdgwivoEnezVrX5bLN8E8cacdpKYbBx5l81",
-	"Y6EGc1czZu1AY8yCdaQ7VIEbTnBI+UEvlKGdsU+9+9oz0lT/QP/1bs4/0gUsgtwvoIK/SbpDKhIadQmo",
-	"UiPwlc9gzdM8Y6KCjcRsaCT7E7jmT48WC71lHOw+P4c712R2pR2vHqTZ9dZBymwADthLAa8rb+TGXTuo",
-	"bnWfqTV2dZCJCsoT3p3LHGpOAjp0TLIzYleaG9ZEBbhJFBQM0KjVatXr6lEvzcJSw7rT8iY7PiwFz2sn",
-	"ttRtOkmEc4FtFwPNXbYjz8bbHqQUNrfd9uKUUdfFZd9Zg5AFEfVwpet0XplgowyPCCKhBXg5UG/w95HU",
-	"pjRym8P2Wh4iFgvbvgJ82Bx3l3om7N/vBBl2nrSYH8VaHwDrsi6mSs7fwB1RelhcXL+EKp4SvSIwUt2p",
-	"Qa7kcO6CuLh+s1ArqqzObrKBemLkkBoedDPXc6GSyAFm5hRnq1crthdxca0LndT9UEA79tlSQYDgtbWW",
-	"V3Y5u5XAOHMt2+xk1yHVMzJZOoPNL60CXe++vE+r+FhWqL8oY8Yfy5gw5p1rNr9//tmbvzNML4RE0vng",
-	"SfCU1Rv1/Orfj7okywheTL/XTGf6qXRlaXbI6rhwIVcsdd16DuQCwLca0FIc//upKlmvEziov3WZIXks",
-	"4JIwkzBrwtxNEYUY7LgLhDEnG8LF2qO78MYqMzPss1kSXS8H45ud51yh5uhoDRLNU+TDVFXfsc/mu0Rz",
-	"wbR+Rcer1c7b3//uADxnzw6Mv/Txsom9T/1aJdWdaQzFFGvu8jdpCABkxcah7kbFWj4ftSrj7jOPQ3pn",
-	"4JOgCcxpgdT0MSNMcQA8UwwoOAyKKxZJARXVtQOIM2FcM0iH4qxetw6eHhWDbX958uTo2YsXB4ePj548",
-	"fVbdTKkO7rB9cNnO2u6wO4EUPa6GKzqz0uHwFFcB/4Rn/Tkv5gaBXVnKD5JSVX2HA2hoziorYpLNoo9F",
-	"/RieGOo5rXNkUeK3Nsza05lf2TEDqOL0SkNwZPosJ3rQ5eyrJ0Uw3fbei09/+ZfGCpiok/u62BmisOvU",
-	"NlLg6TrMhqyP2zqxmPwozdwMZqxu5YsUZe7DvEanSLwkBpKHdIZ8NDG2on0oBcFTPSHC/htxbW82SUDK",
-	"YnpAAWTZI/mkeNIu3FkQxuToGQFxvOfk8SIhFrcgeytMnenCaED3cXVM8Po0yXhAW8JDD9DqLwywzXO3",
-	"6uJEUyL4K4lmZXcektWkP8+R2V279KZF/W3lwt2Zen1tKK94BDckFaHL7U/EtZCjGSramtyDy9PXRtSM",
-	"mVfT5GA1r6rpQ7BU//qmtJ/NKXHwsi5zDq7WtOnMpNOl2G5p5h6m35xs+JCr+qg3QM7sWirtxEyQX34Z",
-	"LeevaxSzDloOjS6dbSurgfK/maocrhAR7mbNT/3TzEOa09XK9yVa2HU9v0dVhUWzTOyr6vrWRg6ZeuQl",
-	"bpOkt8Rit1aNxkR1PAqDKqN0mvxKfJBTaSpzg4/r80PNDfvh4zlum0haWddxz/NVrck3VelIytPNkyeP",
-	"n9Y4+MoDrwbzv6KadRxE9gS6mH3xkSanZ2+IktI4XRTKE6CYB4qTcspcKl3n+8rkNROd0lLtnwfMDJgi",
-	"VMCH4UlQZ1DF4XpmidlS9jbeEz6hfOasIMPZ3SsTxUxzZua/UrrVWZWYRCWunyiWdknLtLlUf3aj6QVq",
-	"xvwr++BtrFU1NlfWZOdYuo3FVc/3EeQpdU1qUZ685yDA16Pask4jOUHyfN44ZQj1xa1bMNUcSQQTzcHQ",
-	"2sGk8aoEm5yyhQ/+crr3D7r3e3vvxV/2/+9PXw6eNkva7UxPu1Qh8xB9d+p3HDJ743bAlixvbDFEQ9U7",
-	"HpG3TL6lblUhLzQvqoIJBJiCNnFPeXzNE9L96+sLYnkugyzc/8LD230/hS6JuDbYdYS4FiiLder9Eb5Z",
-	"6mqoSgMDNMXqLvWJtmsYDSSRo4nNgbT/FDQSHtIM+oNAMgYspW9FoNHpLj8qQjqu1rS+lnHjZ7u873VG",
-	"EphXdtM9nCC7jFYW9Iv6WX+XRNevWMQW9q1VHmiuXbSRJISxTwgPHQiHr9gu+GXyLaYtlyDOwQrNf2f2",
-	"gChrBTx1BrruvpU1hsj+UCEUcgsGVBL3Rpk4mHSrubFnzs61RtSLtxzPIvmrdNtfdfvzs6i70LKDoP7X",
-	"82QzQsOwUTQm8M4JMSBsaGQV5/GU3E7JGNiw1sHhXGavZqkeZsulPT0gsbx4W+8FYyRFEf6pmRWMN/SA",
-	"2vOrncKZjrUOt36q1jxQ1/6E1lDa2DEFGadFraiEkWeDPKRFgVQjD3s458KwNRGyFiuw8SxY2oPaIU17",
-	"lOY5JRnZhzMIBr/2Gnu8Tqqboes9INpbKRJTpdMuoRjOU/JmLsJ7/CeyJzUX/Yh1obtfLkyBAOYnpIvC",
-	"C/9urzsX2pA9B3GeT/rAsRpNL/FKAwd+Pmuyktd/dRVqwlPGx/aqbsF3ce8sRhfT567kVcSGpWXR59+/",
-	"JC+OnjwjMT5EQhkkQ1bWNqIaeg/A8ITJA727avDfEqZNaa+MKoy91zQYEC5uaMRDj2Hfk9B2gIeYxOum",
-	"qtfSm6zZ4EIbKgJWVckKawDHVkXTD3igGok8RMGV7YdX/1LXo6u9m+GKnR72h4uLMwe0Mllmm+95yE1U",
-	"2gJZD6QyRCfDIVVjL1mvuYDJug1uzQrXTA1orNAlH8/f2LvJI1SWjJj58xIljhEL5tj9/Tg75UbNwA2u",
-	"sDkLKfbMo1SsKVk1v/I7KHwzVC+QOnRB9fXGYZzyW+AnuKDHwJ/JcpCyxSMoCvz25oo70qMo662or3XT",
-	"srZUIXqua59XSVHZk4XaTvqbH6Y3c7vXodGl7PRAdTk//zWpHV8ZMZbg2FgjOiPNE6RVbOzjk5q4Il0e",
-	"drHRD3bI2Cz5lh2La/c1YasBROOqtdDLlDYLo2pjKBSxsNYaGNAzgPFjmmifHmG4wF5+OJfZYdnsFn6J",
-	"DcfL+o3fcJprOP6KafYrJfaTVBFJQq4DGkr1b/WujnQ73SRyJcm5zZtbL4BkcgpEseCtAZvVcenoU3xj",
-	"KecYVocl4PhcFrX0yRFkx7sG8tuze0Lgm8eTzeArO3/lJ1O60OQq4sEFYGqVKVyItkUoAjOls9OMacfA",
-	"E6rO3PyS+VyUKMWE6Vj5UQGyRocpCq19Cv+DMwW4nVqBda51Uj7VWiVcSoZJYDqL6mmxkkYGMpoBdaaz",
-	"xBjXN4t9NkwJGiGihi86VMyudqL52KKFnnj0a4QDSBeYRwMo2az8AUwcemEW+ZylMgr+Cauqg4pUqUXy",
-	"1Saz1HgR7as2Rsi0fywbtjjq3AUtpbhmAFVlzscPDoFKZ7qRkzX1fY2LgOAgTkup5ZoixThmzkHELNYe",
-	"KPtG2Y6eMxpCyVNZGwQWXOvq/f0yxzJDTwKMAkU6GbAb2enK667nYCzBJdy3C8ijYWcTLW1fUmimX7uZ",
-	"SdMvrXxDfBVQJShMeen8GnzLULP7SJOI9WkEojwVc5nj2TXkrXZB13NbzSh5cIZ9Zm9W79PFVO4orCFD",
-	"d2hgNXCpKnSegiRV7/MEU7i/ODoCoNuxtVlkFOar3zS5SgwJqBDQ9pdYHc0+5vAddAWwuCzrjvkB/So8",
-	"ZMLwHmcKR7saFz7YaqyrZd8dOzcQ+X162d8lPDJ50PeT3H5ik9LQ0uJ0pHulPLpSZDp7LhmODk64mZHJ",
-	"Yo4PpLolsXTKCOStHDFFAqpZk4S8z11NYqdJWKvfIppGrOO6FjeKSep07/dPv2DOVOfTl4Pm08clKVPT",
-	"NDE/UXUdjXzyu169j2twZzgxsDQIAr5/J/Ao8w5iGU9DrYMpWbRR43OrqpSnQ0RS9KGpK9RFjailSux/",
-	"DvcwqDau3XXTyjLv9PG/tBcNttyeNmSuEj3uaBZIEXpFhw+t/D988uLQJ4vgb9plPnG85lcZQcgOeiVW",
-	"GSQtNcmNMXHd9AxThEK/crBDqSCumUVaNVUoi8B00AVmUXq0sixi0IUmwF0ypIL2nYKK+VYnpKuTmKkb",
-	"rqXqEpUI/Ks9MpjWCelCakeXjKS6nmySbGWVNZn1yaUoIh5yTSgZ0mDABSaQwB68Pj/DlwDx0HUO0dgE",
-	"PMVusXO1sjqdl5XXfUxjn1dx/oFpXW6v0CiqnwXy0j59O4XasEz/0c3lnKITonbbeuBE56SrmQuDz5fu",
-	"Qz0r2B3HKmYwIqIs1dwUFYDcgWVjLdnn1q1nOQVgIcqZvFBzL8+Y2BpuVM9BDzM84GZ/Zllj4QJxz0hz",
-	"yn9uq787DVcHKYMNz3vo95WiA+Ko2RgpGneSOO8LjljPVIi2yvoZhzzSgdYL8w7Y45T8AA/nOga4Qui0",
-	"Cmq2SweefWkftbcyoyZRbH4s3z9nJUiibti4k6ioY7WGyHHUNFXZy0b3PM43vEUiLq6bGP/ofoGiiNsu",
-	"URg8Cb1Ogq7LR5rE4I3FQp4WeWeJccioSPtTXQrXzzM/vLuVUlf7wJhYH+/vx0z/lnBNW+5PrUAOW1dq",
-	"X+27idSo68gU+ctLfOvy8nYeFsxsd6N7zr6jaHDNRb/G1jrnrn9j9W3FxjFg82GizaVwT1lBULWlFE3/",
-	"AZvcU6k3sakrW5bpqVQwT3OSJXMcUnU+5QxR40Zab63SgxMlbuFbgbIVKPckUEr1gUJDmVIrW2YtHyca",
-	"bylApCr02ppMfOKGBzQq9DMrhbi4SBswuspMzDmjipFeRPt9FhI/WLkXzofI5ncMa2I0k2gmQh/EXMhV",
-	"sVxobUI0p/OdmVR24WKg680EjqXm5S1sfI6RpXFL+vY8uNFZC6YmgkMcVHSrZSLspABspd4lz5bLQmfe",
-	"UMXtAwvkqsExQHbmXP8bAgL47cncsYV1FReRn1LVEaYgQYuAvmBoW/YIzba/RU59xJt6Ck69NAJamVLi",
-	"Z9fEbqMay4bSWdrfoGMFH/NnPZBR6NKNy8itGpLGzxMYN0cpRuYTfWqT6+LQA0Wamy1oPjARFpbvKy7S",
-	"3AYEEvM3BBOGKZ2mGpQLn7USdVn1LItCTXo8inzKa8XhLZMaWGSPLLvq8eGyXQ8tyW+khGFDgmtGDmr6",
-	"xdJ1MjpcFzSt/f9VUifVwH71Vf75hau/5xTQucRxw+hwtVLk6vLqG6Z6kRxVe6Uz934RWhud/NCmxuRK",
-	"cF2phPf+Z0mJdhGkD5qFKb+z1puynD+XknUWjmAxl5499uXSmCdoq55PdZrKCiWGSiYi7Ch5xcUdEFY+",
-	"5bNeUcuyVTqlhOkW/dgOcDdkmgZYnj89qhFeqSeVJ090OvySO9Uukb2enSuDBJf84tyFaef8SJM0NSXF",
-	"drDHnChxQrrpwtPR6CVivOVyPcrGdvske8X90wgkUYzD5EnRCmxff1rmm7R7sAbfMwj+h+l4tlPfwN1c",
-	"KROr5rCutPgVL85ZgquQ4+6o3dH4gxJfX6HAKiGJiMUDKcbV0QMa0thgTnVW/zlMIgfJ54CBStm+CFdV",
-	"ksKjoll9ujyKlZsBOXv/4UJjPJnsaN4XLETX0RTw0O7ifOyXWZh1ORdlDq4J56gMxxUqcmY2GPbZOI9X",
-	"3oIgX74c3N42yZcvh7e3rVbrjmPFERX9xGHVZe6y2HS+O18s0ZDGsZI3LMwvGfLGPVJYaz0e95nG21t6",
-	"xSLtxX0NQ22OSj1D80w3ronHn5/XooombthSyuaaSa/glzucjwg5m3zyoz0tjHU4nbP25bD5+HYHEL8+",
-	"fTm83f23f9kAAU581OfIPTk4LE+SWyetLejzXNQxME2Ss4htLUqZk4cPVTHD6a8rQLZlxG+TEUsIyzd2",
-	"ujOUwUWNhLn1eLiG03DI6+Y0ldG9A25DMEJI3wPHxLTH+w7ag5aLTPxw9Q4s12scEhVrNfbK7/B6wuTL",
-	"lh0vHP4t31Bc+7wNLUVhq7Fp2N+suVizNf/JhXuuTSZ3pA3UXCLqrEZqWYXn+us1C234Kkt+CkGWRzqF",
-	"gCFDaoIB1g2s2MOvEsqqGOBZ6YNLCM1iFHxWaJpwPRXu9l7TXEbxI02GNK6o75monq3p7XURm/JUYrdx",
-	"9SJJL93T/8HZKB+Y75QXllzk8yqgvNVFbnLrLYf28ePOwq+ZivtD+r9iAeM3hXqewriKVktYpIuSGJ1i",
-	"aaDOXf3wLeyoQOM44oUPZqxZ807N7UfdnO6VK5w9oFOdZzHMtnRHTCx87mR9ZDZWgb1cXXSWtLVYrpaz",
-	"INJGsSi1Ad3MV27PB9PO5TWVf91+yX7DOaxSUYeVwDqXvbQ+twdTujIUC0ouuWbj2byQfokL8/SoZmR2",
-	"ghEmJcwULRULzctL0T2t54Rd4WJrFkEOJ2VPIUvfCfsJppgqcff75yXOxDEXKC5fA7+gM6cgk5fQmlNS",
-	"clkjr8/PyLVwNDU8calfQIB5MvOBHLhrueinWoBU+WrzCXPfqQTTNPXy7Hv75st3Z39z9qpU8K9MDIkT",
-	"EZgkX5yUttOZ2ft/sll37YyUut1OypuAIdGTmMk4YsSONTHro3qp/CXX7cx+K5hKhMdTfhcucRq15Fe6",
-	"47VLB+t1UJ7RbmxBF41fapb3McC06RkGGWxk2lFpQbay8gLSKi19eOgS4TmsRbpOPACAQDfXN6iLshV5",
-	"DQSqzh/sMaGGRIxqcymyxM0hcbiAdsFk56jdxsK2Edds9wQZ6kqaQTP33ZAFPGSu5m3CaFhKIVxWGfRS",
-	"Z8dqhXixIEPtLpG5uYR2932m2TXJNYsBDedvH96/OyFJbOXcwVPyd/5duW6X18AqMIBxSSOqiYyZmLgY",
-	"nbI2HekrNsGqGNoRlq9kzxFYbaSPnBZYTENu11ADKwBu7BP5+TktpUnkjesbUzR2nBvihEgRjXOqVIr4",
-	"427EWmmG05pmNQzPjgez2fUyXA8AWryYMlhGh3XV1Skgt4XwOdG+sVPyNs6QxjF0SlYy6Q9KNrPr+ncP",
-	"adxdgoFmqn0p77qnchR3QigZ8P7A3kMCgYvYCLduSgtcINtlUveblUudCexze+mVwcC5cvCS1BhHYl3I",
-	"qe06raubslZGjyekmwj36y4JqFKchURIA2qQYKMTOIKIdZHnoxBonsJOXQoPuCVC/LOl+LT/tUTT2PJq",
-	"xAU7Id0wiSMeUMOgWgGmSCjpuoj1Hg+76Q3vgvjF5JmspZ1bEiQkuOnjfgLwafqdcry31Ls0/zqYOkK/",
-	"5+kw1YeHWarVMGUgpXMZ0HnvO/hWeBS5WH2LdD1zQxG4KUHf6lFMuL2iwbXn+QIUVx6L2guDjtcgMhys",
-	"EgNlpg2SGhN5wyW1DqyqnZkH8FNpqhNsyTriau7YHmZUDSafa983STlp9nxKM65bHiJXAiBCatM4oVrR",
-	"GpMGAYvNit5UB02hZzQAsUMBsGZoidNKCaN4eTuPZeF5XA++lVZSbFVY8/Fcq8K5bziIjVXmuERWSkmf",
-	"3M+m445tpclAszm/A/Va0GOPxJW+Oq9141r9aY4RM7eaofq6UlmEwhLs1IIQL8CSNctJ5tT/LZIVNKe8",
-	"o+I6rP20XLxP6txDWXMik53PDY0S36QgnywAbYhyN+tyqU3NxohWEoJiAY85g+htrpV3E20B7OqnWCxV",
-	"mo+4RAfv7NQyspws9crVO+eyW/KZVkY2/FJyF3kq1afFRQnfF2TnpGSs9v81CzdQxtkTAj2TGXkROvfy",
-	"XJsmkWvl/NAVig8Vpln3t4QlVv3HtFojyZXTJ3akIorBfb17Qrr+wNAWMPSaCXI1Roo+sYsRpGvf6zZJ",
-	"Nz1EZ4PYU+xeCppjCc8D6Jrt4ul2QYnpSxkWVX+cY45qHMks3IS3ECqpSKNNdShtqMgXDVsepoZ5w//1",
-	"+ZlLrEU+TnEwY4bYqZ1Yyb5iWgObcYdU4lp1V8/uY6yZWr+jrgm3R1ogDu07Fvfdeasvc96Rr9N3t3Wd",
-	"bV1nW9fZn8R1NtNVNmTve6/ouMxiHtEo2gsiGVyDJdokP/xw/OOPZOfwiAx2i7132s+P2+1iduXOL+2D",
-	"T7+09158+n8Of2nvPf60e/xLe+8J/qo01fLCebteWxOgJFFrEcPWaSuLpXZgSyoNEJLXXKyUxWHfL2AJ",
-	"l/jfwOfWgfsh1SE7mUsOdFMoS0dYWLz67NmiEIQiU9Ql0yve/yJ31ftfWW1knPvZqQD+x7wqkL1C8z86",
-	"1QAQKzFu9qm09jhv1y6cIJIzFBd/17WjKOkoNrA8L1gIRsuZVCbpJ0wz7AaGIdoiSb/745+SxFLrhBPD",
-	"ItazLBlTRQkTN1ySkJEhE3alw3qVw0ARabeKghWQWSFOOa3U05FD1qKi55ntoaroWe7oFGrFm9N3pyC3",
-	"yO8u/SY729MhUzyg+x+o7JzRJJJ5CZvD0srJ/afzU+GzhP5pCA3wakD4Fn38jzRBOQDt2sjOqUloxH+n",
-	"f/znH/+b6aJ0/dKggZGIOGn3sejraxy2D5/uHRzsHbYvDh4ft9vH7fY/EPD8uNE+ePH46ilt7z0NDtje",
-	"s+CQ7r3oHV3tHYbP2HN6EDy5etzzpHmcgVGnzrnGK64DS+JEWHZQDCYZ0mMSVPd5ETIzVHbAwtltudu9",
-	"4ET1a6qqI4cGvyMlDSPcOLKy3IrThD3liH5+J9mdCwr+yW6YMOmunzUAHo0UNwYNQZddswMg27l+Mfqa",
-	"A2IToWAtWVPSbk02ztU4L718uaQ/SPvsLCFdM3ffia5Sz0QZYyInLJXDnptYIVNm0Tx7P0719NYgRDOo",
-	"twcoPSGnPV+186WWXHE5Po1fJZX/zuRnB2S2oMTB/J/G36QVK3+T+o//sooNYEWn0MpeqW8gSnXRB1Yx",
-	"v9vmGopf0jSmtfcnUA4NeyaCvH2mtrvdnuIam/rkS3VwG9ykl8QnttNbSg7cQWXOIscxq4rHjVO1/HXI",
-	"Gf1gW13n6DNnDaUcHXJtP1nu0bPvrqlK8isjp2W4uyw11MEPVKa5ZNkc0+ShkrTDGNckSyQBN9tELgnZ",
-	"8XktzjzdLS9KqVLncqPPqMkok0Vl+Sj59bPrEL0XnrSGUoQAt2ESpvF/IxYK/38zSJT7b09x/I+mJlHu",
-	"vwm8Xdp8SbMgUdyMP9jDcUpszP/OSp0nLv3/9OwNuWbjY9I9TcxAKv47+JiOyXeMKqYINWGn1WqBlwkO",
-	"HTYU/pbtz8CYGBya0ANBqtJPXqRNEiQm5AdS9Hg/UejU7J5evH736nXn/dnr89OL9+edv7/+b13nLQQT",
-	"WMkbrrkUADwHk9c1JnULBSu9ksim02ih7cKA0TBiWjfJMIkM33Ob4/LD9wJwcpCX5z+2yBtDfpVc6PKe",
-	"FNobFE1CxaWQibmSiQi9tkxF6AFvSQ+99djgAaCDwKmmGTQhe3n+o7PEdOtSXIp//Vd7PkwY146t9a//",
-	"SgBBsOLcLpN2+3FAY263Gn5g3Rb5OxtrcsUAd8VIQtGM8TEFXDRANQbmUrheqdTAU480seKD7LjWGM1C",
-	"H4ymb3rRJIWuFrstciqwdUVa9YrcoQn2FLkUR+2jE0JF1kED+5TZjw3pmAgJE3CPa3LUftwiF+4JTWgU",
-	"yRFmpAFAVDaKtWAirg3Q16XgRpPu5z089j14uQtJVMJSldtk6Jqu7ea+vmFqTCDiCTSS6x3fhcIRPId9",
-	"51v/y68a4h2+lhA2j/o24V1Lk90moZeiCx28u01YpPPj2r+QLnr3IKaGXh/fFp6LODFN0sUe8r986vqW",
-	"47jgXs8l4EB8wy3EXur6X/8VNiGmfS4gIQ9hhSM+5AZjd7Dt9LeEkS7ekd0T58kn3dzN2SWJMDwiHDz1",
-	"9h52n/lZccNgv7pn7z9cdAn69WC/um9CNoylYSIY7/2djbvAZkwdg5MhjuiYKGYS5RqoaCMV9hqLpdAM",
-	"N0jTIbsUVlrghjpa8p3lU5o4PHQYo+mftOERlCz2It4fpJ1/qQHZkxHTC8cVVMGHYkMOjwhgebdI9+z0",
-	"4uUP3XSadlGvL2i/ewJJT3Y7ICPPiq83vb0fqQkGbl8J+E7Bgs6R7sEhRsIiHjCB/RacoWGVA8WZoc7Z",
-	"hY3svZA6PXuTK9Q5brRbB622k7iCxrxx3Hjcarceo4d7AKJ/P5SB/c9ts7E/YDQyg9/tr/ul7VXdBA/b",
-	"bTIa8IgVshC5ht79lsR+uLiAuFPKZW+sTdVn5gf4Ajh/8fxgDofttmt9aXx1Qo51fnXdI3IGXmpSSejq",
-	"jmrGPCUEv52qIbfNGdEgy8oRv2Gtwo3ZOP7lk71bh0O7/8eNt/yGCfu45W5sNd7XOcfFJ/vy/pAZxdM9",
-	"dkfRGtNh5H4FrSzq7roLiFm19YpqhsFWGgxAgPiOjkPuJCs6aFwlV+mJZL0mVz2UrDWlnxwekNU3/XSy",
-	"I1vmBLO5lhyf/ePYXleWCBkxivZ6PACP3ZP2440shZo0+nXQJCN7LR4WFpdvhLmeVb6TBmDMx5BtQa5k",
-	"OCaajrXlx7SxJwY4ZtNu+pXZxHtzsA83tt7/wsPbShpNfZ0UxB+8cozNRWUEORMMJDLeDBkEYw/L6yY6",
-	"X3n8Ou2e56JFuvb73UvhUp/hC480fpSHJzklhRY0iZwMP0KpOsUCp85RswT51ztR/ECFyIGVAJke4SfL",
-	"Rkqntv8dDc/x7sJXDua/8lFQp/whisNR+2j+S++k+d5qm/DC4Yv5L1xI+SMVYzc5jXxXY0HQiVjQCHQq",
-	"JNmUSP8KlQXEe9I8hQJtWOOmqKct1uQMGn0pOmSGKV0JOJA9sv/mFcANxPb6LulIapV1T+Yphc6hdqv2",
-	"ugetDotGKRoz3GgW9U5SanYEfykKCi7gnyDTZCvW+cGoGDsSKyF+9Hpl9A9H951DYqovLt0KeQRypkFH",
-	"6NZZgDm8B7poOzs8h2+HLx/Pf+l7qa54GDKxHCcf1PjEGR1HkoYXUr6lChMfjw6e1FmPTuJYKsPCH1nI",
-	"KfYxvkfx8SEnPjLkXyTTVaVJdj3GfO+ajXW1/oY8qhnk0KlxHmbAN4t09gqYqvZBM2BcETkS0zqbtVUR",
-	"mAc61S8kwt5ak65x25z74Ev0hNoni4t5b2WTXW7aQMEjUnH7598SBskZzlzJdQVMGXJuf76p/Yu0BAud",
-	"KHYjr1kI36/6JBdBlISs454tfHqy08Kk48+K980JGzgz8KKXSJxTcGjbTbWLa0KZnTYOPhr8GIiu6u4F",
-	"TKq6Ycq5Lu5WTt0XP9vN865IneNgbANuxutQCaQuAxCA0I8mFHi359u/0yhiqkmkQkcMfEi7/9trF7vS",
-	"er004/figWrwOwEv+W0AFSDFqrhmLAb3I9UDhBgvu8sxnIVUtrBgyPlg7OvICEtqA44RX5+fEZcI6bCr",
-	"F+ETj+lWRyE4WDOPpoBn5YrBNRs7TA9r3+Ap/un0hHYNFn8pRS/iGMG4J8XisM7LzqljVfDXKCfuU4gh",
-	"dVm9xEmyTQiyCd0kNd5DFrGqEjMr2kAG/coCw0LsP5PGW73DVIoWObd3KwRYRjzABF8Jmha4nqdVFryL",
-	"U9E0wb5Hc6YD9/jWQC4lJjiJTRNT0+u1056TiiNdt9Y0VxTLxNyfNH5g3pSNUsoSLhUnqwIaMRFStW/F",
-	"zZ7vl7rnwuKVXkcEx/WPk5COCe0ZpkjXyq8u2XFKPxFytEsoQmtOlASQLjXdrNuPC0D+LgVrXoo0dXHE",
-	"2DUToW4SQTGBA52VDiBPRjykY03+z//4n1AiRqgLke0lMbmEBJPCNC8b2Nq0win5jn02vg3sK1qi0U0k",
-	"h5cWOZz4ehqsPooZhsX5kFWZT1iImbLmCoUQ1pAr+4I9lnKDcFZ61yYts8mtrhA2XGhD79oldF+y4t0k",
-	"uebEhefUdWkpUD85GV+YYoiX2Nl9Y1QA41ccvZ3h9lKpvlSIa7vvKQTzWO77OnFEtY+VqyjOlnH4l7oE",
-	"0gZAaREz7sIjCKhBxe8x6aKznoXdJukK2cEf7Q9XiR7bf13Jc5N07S6F3Rb5KPxLWFh8KQCqNwsp2EtH",
-	"MUu2YeJC8FiX4Yp6AzqMKe+LRxoqt8dEJRHTJxnekqvkdQEClxFXdg3hyixjvL5ZMUSA1WHHjXQT6jsE",
-	"0u8v4hP408qFP2uI4AFa8ufAHo7via9/rCMD82KuWSYRS+7G/d8SGvGeI+I1S7NzzCFEKZMXP48Q2Fw5",
-	"oOgdqXifC5eouOtTr0H+gLyBYZoEijx1Tja5vCp2KRTTViHdkYp4GYYPZtqy08S9INsFkWelYC72Xyav",
-	"cIfGTlO4Rw+oNPacG+dMyBuZEAkpoooa2UINJokQbademUltSflTnkLux4Nq974wjVmiM81XypHY1pO6",
-	"lb815S/S2XhB9dNXZRXUT+y6kgldFDy60h6JuDYv06fuIgxbZkpnaO41eRMnnKZAftqo2oQfmx/wTHf7",
-	"GwpiBjnaWb/RNCeG6T8OCcmhoj3TPSHaUGUIByD8Ab1h+epdkNVWTvta5crwoz/1e71+h/RzJ4OlfJyy",
-	"C1zH9I///OOfAHvg72RAZuIilIhHT8d6qfqbT80Gg/LzAwciAjtq7/gX9ufb20XZ9L4ucHeClfc2/t1q",
-	"MpioD1N4fUH7VUO7x/bhmdtm463MdNhZz6fPwVS+Zp1ge8VvOFiakt3y8nL6dq/hckw/uvF7cmP8drt1",
-	"W85wW65KVZtKLi7L013+cu1BzdE6b9UndiSHb5X69LI27s8O2+3Fb7z7yQL+k3Hg12jR1rh5zhTQDpTG",
-	"f48AXd9cvjLS/yZvu32nwdcybF+7Zx+IeQsQYHdi28KX5hu2bq8nknn/bP6te7WjaT7axVJ6XfoyX88l",
-	"Xmp//5SwhGkPFqCbrsMcEEjEaKjJDiQUh86pzpXLbQGIwt0m/quJ9O2kdItcWHkH+MnUkIAKIc2luGIE",
-	"cRSh9hNjeA48AUvDu4C2JTXIWqwjhPoDLBbFd8tMfBqGq4qGdZr5qSj75UvDI7w2/vLkCTl6Rl68ODh8",
-	"vHf05OkzrGFI2ATY0uOLg8MMDCp9fefgYJe8eP78+fO9Z8+ePcNwcn2hwJm+H6u98PHKzGUPtubJw5da",
-	"OipSrJfoO0+13HrgH7IHniUZNjKipK/FqKrIEypTZfa/QISxMy/DmV6D89PRvkOyTIyvzIDfkx1ufOyS",
-	"atJVbChvWIj4JD7LggF+EIrqPEBEaQKFfT8vNOvlP5/jd7eceH+hfXsAkNLuDm1pPbxZnbuaC41jZaBR",
-	"VOC1TLghIyayHk7QYG0wrsgWnUNia1Z9XwEEzaxbZrxVc9ebtL0iGa5Ds/VWWkwBwcUZaV74NibVnUVq",
-	"Pj+VS/iYJoh+s0Y1/MyOmY+CHRMhiWAjzLY7SZWka8Zip4dD+6AyzoMJfl1e4u2NcT98CnS1UdeNiyeu",
-	"lRs+2DG16/KjkyHTuwXW4EaTMGEFuGen+iAAFILDwO+5qKhMhYlvuWTLJY7eNswlMl47k8i4kDfh+1Mh",
-	"f+QsCssiYD6Us4GMt1yw5QIkqDUzgfclVtbKvS8ASnR/6xLNqAoGTJOI9X0tm6IhgxZhTfLy3dnf4JeA",
-	"OUx2aBCgqBchCQB5ri+kYuEuIlECMh03l0KBL5NahgGPpW+nxAWAIqAqiLCNOOvxI+18m2VcAwGJdHV3",
-	"EYqY8+RPEKRYV0oe7kCGjVw+qhyJpYBU5kk9xEo5VcGA31g+3WhCIC61Rj6gP+1vKR8wR+FpmV36u02l",
-	"BJ5hRKHPb5iwHOviCqjloSsZVMOeFbGYhR9xcc3CtCsanmmrKhsQ/3yvUQIahopp7eIEASKUfRclQyZo",
-	"kvWMGVLYzDQQ8PR5A3fNd0E/bjx/0T5o77V9bp+xv/vwEn5QzIrcxnlCyfeKioDrQJIfqepTxUMKCwhE",
-	"/GvjuHFw0Do8PGw9fvx4v91uH+w9P2g0GyCAOx43RX4mFywQMpJ9TslbE1I7FTgqe+4uwvH48eHh3sFB",
-	"uw0g31Zulw+wQJ0VntY9pR06UqnQWcA+z4htm3i4TTy8q8TDVIatXy5PKm9zYVpO/XRS0IsB10YqQErB",
-	"l8IWeS8YOpX9H3dy9TWAT+UKrfQuGSbakCtGqNMBLgUGnXeO2i8KfVsRiRU6/A6AAJtp/NB/BqLQseQC",
-	"WwhzaJ47huoeGpR6BnDK2TUxPzLyyi1ya7vcE2PgAayJMWZhy1RSRfuuLp1VL5xt5u2MzNsNitX1Avu+",
-	"hDJ5jai8UKcK/aGhPfoJ6YokirokiBi1irNrrkC6Xp52vWSFxB3FoH2BbxZemuS7rM68jhzf6VZlk5rl",
-	"wurkPeX0zuZs1+3rgXH4NrP3T5DZe9fq5L5POJyd8utsP//sxv1sm/U0wSrme5qKPki/UVugn5n5tlP7",
-	"9fXc4ZUMkCHuz8SSq+jVVfR5IcZFE3rapw71mY5ry1a5GTx03kqXUseVm292sOWrMr66mBRCBVL5qjkr",
-	"71aYyVgwXT5kwkgPEpPmufvFT3DULH56k//ug2an3Ermc1N+u7fMVIOZeJFOvmpecm30Z7JRsbv+hAYz",
-	"wT/kdS5lB1sFuJ6naIi6BOMZXPbRzehBM1iuR/pM3opkP+vEv2WtuazlyNXu21flw3FxzunCpYI34l7R",
-	"SVxH/+PGy4gzYRiJWcgTopiRSkhC4z/+lyaShJySg3arvsMF13Y/4bu8l6c8evfnzArfxtNqSg/oADuR",
-	"NnAHYiS9a6d8ILWzowQdssXzoMhkGtSlmJUHBdOrkQd1V+6ZRdKgShpE+f1Om0TlHK1l+U3uzw8+w6mm",
-	"3+l+PE33nOBU4ixyv/qK05swcl2Z3gR/vt8iaCuUGseNXyWV/87k51Ygh60ru1e/yquO7w9ttR9FQ9hD",
-	"x3J/k3/8U5K/Sf3Hf5WlF+UKqD8tEPKBDbmvDCI8jZkZROl5bjOIthlEd5ZB5MXE2iXfhHpTK38IHt1Y",
-	"/hCqUJfibvOH/AZv84ceUv7QymwxO32ogijad3XjrHrbbNOHZqUPbUymPvDsoSVV0nVkD+U1zr8yBb6t",
-	"EK19RXVjUTXyvjKHZjJ1ljn0kJh7mzn0Z8gculM18n7TJtCO3KZNbCO9s8NR3m9anTZxn1pBKV+tK2kC",
-	"xqyXNAGPbpMmtqxUh5Uqkya+Ok6y13RPRlzOy22Fl86ypzevPuY+VqFIZpPP8zPh9gC2dDo7AzWNluWP",
-	"1BNq7pf3nIRQPPTvuW90lp41ivJ0wi1yimg6QzomiWbYjUU2rQrV467VowdbtD+MIZRhaITN2O0AlyId",
-	"Dv1poWTYnp19hu1LAQvbRNChfa+bvtHhYbcK+HWCrlfpBZn/3tp7oE1O9DQM78mEfFAy4M+aKnFPouo0",
-	"DDNJZfmXZoe9HllVYbVlI+5/yfNZDWzUPAnmgFHTUU4KT3jnfSZutKHjChE2Axu1TK58q/Co9412mh5u",
-	"T8khkQIVaLP+i3ZpAMoZMrRMhDbLECsL189aUCsLHLhKIm+ZTbdSIm/OkbpN5N2q0SXmXlUG3j1HU6rz",
-	"ePOxgW0e7zaPd5vHe495vHckRbKLtkZI4l29CMNdhhbWBRaYTTqPGDh1FVbCLlbl38IbhXkM6ee3TPTN",
-	"oHH89KjZGHLhfzwozcNdb1Zv+WhATGsaLWI0XNNQri8/Kw7mXr6SMmJUbLrZ8kMJL913DnJVkCj3+03I",
-	"qvmdRnNPN+6IUGbkLaXPbJOXNpO8lD/szZDhimGWCdrdj7i4Xh5WOylD1cbGZbn61bxrycpnr2Okc7Fm",
-	"fRoIpX3KhTZkh5Ih15qLPrZGiyLwXAwZFfpSCCmYq8yR8GUaReMmOjXspdcir2kwsANTgS5yOxB+hOx0",
-	"edjdtcNS0H3tuL5wwDnvNR0yog2LL8VOV7BRd7dZSHzgxdg0rC39OPwkpBnYb7JIsxaB8pkr1pPQiQ0u",
-	"FmR0QOS7FLRnmNotuNkU27NfnMi+oFrzvkjzL4awOdKQsSVB97dy7UhcT0ije0gl8zA5x18aC8UIfJLM",
-	"8ZeGYNDPvaTc4fb2trnUxSqu7y0nbSGpjdnblsws1doT3eapbfPUNu1DRil0R9fb7Jtqz5UUVNqIr6Hd",
-	"FvpRc+7XdKxHmL5WbN16TEYDiRWeTXSRQxBE1jEyrfD4wU1qg5LCfgZTjqvMgIus4GLrH62wFcS136KH",
-	"op45Z2TNAuca9PqjH/BBBw3cKuabxH7/tiwxJ/MmLyGHGY08CCYp6NNr7hH0EpuGGsjbtCumInBVdBRa",
-	"a0Xm2JkVYGrksuzIjlS8zwXpjgbUaBrH1uZA88KZEu7F5qXwYfe0Bg8BB7r4cyeJO9R0rTkDVc8tcuEG",
-	"sb/qKfk7EwRMiBFVoW6Rn2BLxpA+NOIByzc0PbkUxSPPGTZCehsp90JVpB/3fbyaVbHGyI2QEJ9tnLGQ",
-	"h9IuscfVkIayhVdzEplNZCb9lCe/+wnvFKZQpR2k/sxyyzVHudsqym3cqHanaJAB928eKBZBi/QqRemc",
-	"9bk2SmpyziIacCloKPWxa9Bb7auaQo7I35Tg7UkLni/FxJ+DRCkmDFrqFQ1+c2+cuyXckcfBf65CXLgN",
-	"9XfUVoOqMI8Lu/RVqkzYfG4/VnIY+2wmvN7XrCxdpikTgRymvEKo4TeU3HCaVpS1yCum2a+UxDTRVEE2",
-	"hQ5oKNW/XTZIF9rvdnDax8Renl3o5hvQKDohVFyKvJp12YDkESMLn7hspPoXDrSbpjYK9tlkGZEi+91V",
-	"orlgWpOQjluk26ORZt3jSwGcT6PIKlvQMzhskVOrbWGmJOzrI00MHzL7SBITns/IfnEMz7mu4FYgXNHg",
-	"2osUaDNZmp0NA7yCyZ/BN1ZKzs7taaqQ1BMa+PFTpJg7dpG6hVfIKNwiFroz2OotW72lbiI3UA6hjnLq",
-	"tup0srkosEGKp7qJk7aaaT0zneVDOoYmmjGniLjXTnwDZmxULkeiyrmD8uGD/9p9pbz4nqdryr1YMIPG",
-	"LT9Nntmk78l9a77vyVPAN5SJgbSfrnz5BriLQsK9j5lwUWcaRUw90n4S9oKnRCVCcNFPW/M2AccR0qfg",
-	"Dd0i34OnBUxhdoNIkOZSdP/6+oKUsDVqUfhgaW3Vr5IL5M179Ynk+XLdjg/HCffj8nAfr9IM3Dl99RrB",
-	"9oLfkDz6m+RiiV7ci1/wkzlglbSYRe9jJkIrjVD3QMRZ5yqwwqgJYkkHiqFQA/S0KKrwIBQUgMbmL76v",
-	"i+MeVoZY8X7cyPW4qpeg7IJb0k0wa+CI0Ru2uViNZ7kdIQ0ZDXjEUA8AK14qx3m7pUq1ndm3zVRbWMNM",
-	"rbXUsDTnLnmb7IOzZs3c8cHIWBPZ6zFrepGRVKkLylNZCTfATKa5YUltVDEKv2xEiQgGC2uaZ7Atd+yB",
-	"2nLoVjNdq0gBKr5zkaKYTobrlik/AsAAuvFZmN66aFtDInc5QoCdyvaK3V6xLoRmyeFOGMIYLvrVLtm/",
-	"Mm3++KckoSSvXDzqmIys/WVvSTc9AN6B5ByagfYALgGhgmCD5XLoRAwUD+ToUmAjEehDYljE4oEU4zn2",
-	"nZv7Bhll4kuV/IJ//7Omnt+nhZgjM50d+JJGIpiDZRU6HrvY5E4TgItbpGu/0UEi7qRpa5a8LxvAEorY",
-	"u4EEGOfVZYFeIXNB2ONLIXs9sgMrYz2aRGa3SXQSDFLmQQQMfc3jmIVpkNb+bL87UtwYJlyclisXaT8h",
-	"lp8gLc8KAML1paD6moUt8rPlzbOIi88koMIagBgmbOa3l0YjOtZ2SnYCaXj2mHDjwDjsgzrF06ckGLCg",
-	"NIsDa6Sn2PQeqmvKDs/Dn6DF2zF8yGRiOhoqG3Tj+HG7thZeXOL9lMxsZdS2POZrKo9BWbpuwe31FhHM",
-	"RMB89e7lnQR8JyOci0AQ4LPLYxBsMpT76t3L+WFc113qG4riAjHLPSHNHvhLLandXSj3ImOlAB26DvYJ",
-	"oiJmwDRLO37529lOk4t+BcblMmyy1rx0ZIHjkh5czcwlVkQbAi1LWGMk4n2q6rvKXr17eT8BWbvLVfhC",
-	"sAHbWOw3m2wFqJnu1nA+580LmOwSLemfVYZZiXLi24WpfEAeI4dr6UgKanbXS1SrxVKzTmrV6X9SCqYN",
-	"CRM2u3oT85I+xg8GzspPOA9lVTYscO26QKTWm34YJqyDYB3lo1nLd8+a0o27VVj91s7XWjMK/IYU1xzb",
-	"ZYyf++WmVNYPwYCFiYeBL5QXuErRqfoiqbC8aIcK8GCFFBqC7GJlp9N/Yx5ca5LElyJbhIfu9RTvfNGA",
-	"Gt+zci8sryZAfBtPQPebk5ghvtVMSWwCRwLrHbYPn+4dHOwdPr44ODxut4/b7X9YxnW1n+eA0kkhw8Me",
-	"Fl0AoNNvzv3oz+nRVCjRKQls29xudfbNC1Qv0wjNKG8zUnVKZ5qLqpeTYhu/ajfHjlsovepEyQ2T3Hp7",
-	"gZ4z7RUAqCsAFDbdhEvf2pvQ5DOgImCRzq+tOpi0/DW9ljDS1F17lLtrF75O7ydQNI9/fcPPh8bH21jR",
-	"w2/5eTcX6kBGPKTj2R0rDBNUmEea+KfTAPx3iv7OI04FERQBNrNnZI9QMmZUNcnVmNhVVXkvfvCTmJJk",
-	"03OxA574LAHXFAurIuxfPDJnOuPfpWBVUSf7wmTMiQ+TYeP48KDdhpiT+7Ftf3Q2PGwj1Dhv0oh3WzIT",
-	"yC230cbtzDdkxw8yoknRFGhkjeR1hp3K7GN3NvdqHsNt6S7f9ou99mFG1qeC3zCl//h/FZckZOS7KBky",
-	"QZP6l7Jb4P2YuH53Z1P9Nk70bceJUMB7alhFBkxdhXMDQfj7TApsg0EPJxi0TrpZJfjDh5YfV+tj8saN",
-	"8bD7OcMiarRyxsV+7Sx0ryoRTwnCU7X/TX2FqNRKcMOkze6wkWt5AZlidKgJJS8//Ac2rt3pnnSJVKTb",
-	"7BLNLHkZFjbJx4vv957b3//MRShHeu/g8Mnh/ltquNg7aBJnPluF/kwqk/QTphmR6lK8Fv2I68ExEXLI",
-	"9q3S04T8+J4UbB/A1vZFMmRKNgkbUh7Zf2LFNN3PAiwi/rVJAqoM44pmfTObREhD9T4ECnZblwL6Ayg5",
-	"csj/OmuT2LRT952P8t0HoRSbRljeMqD4RyVHHgmOcKENoyGRvUsRJo5vRJ9wg3Gd6WmRQEbJ0NpYQ1bs",
-	"VZA9shNQzQjvC6lYuEuMJHFiUsA513L4hFAYBCfJNREyN4SzI5yI7FEeaYgiKTlqkXM5whxsGkV7Uu25",
-	"zgXHhML+jLgZXAo7NUuc2KsBNQ6wFV3iNmZXSzNIE7qNnS6uGxOwSSATYTRWVIyo9j0Xmt4ZgzCoPXAP",
-	"NDF0BpnZ9rtgCzF3ZmViEwn5pSfjOfYmgEEj5A6+iLCYvq2ra/AANEWoJiMWRVW25vLtkIpTOktM1YzA",
-	"9OW5fp3z5jTRC3OFWYGvm0fskSZMBDLkom9tdMMCO0Gsg7mC4oGq7RlQpZkpzIIJa3v/0khMb++5fU/L",
-	"vefPn7zYO2g0G6Oc0LDSrTTAXmVbGfbZ7Af6pnhLpau+4oIi+vfEoHdqB+HFWBlZ4ILrAQsdGUz4Jf98",
-	"IbxtT78NKQ5IZl6IaEyTevnhP9anROTe0qAd7F0BSwIDTSgY84J6jik2ro9WsR3OMwNpsVcf3jzbftTr",
-	"jO0Jt9NrVGVXstaykWp2WSCnCPPu3nI9pl6fn5EdqaAiQo+1YcNdVMV6jIWaGB5cM0TZlgSXWGn75Wf0",
-	"sA3AbCU1rMDcsrem4KzyDCClwn7leMkR2ixeqk5ke+lNoSKFe4h4zfuAoqdZoJgzafD/ZKc7GmgWdFqt",
-	"VnfXsoQeyJEgUkTjVHt1VgAV4aVwwRz3K9kjShpq2B4Oh4C5lqUglJ4H5TOSdPG/nZiaQdcLbLLzwVAR",
-	"UhWSn9nVQMprvVudB5ejzPstDUEd2a70VGuuzR//nwg4JRd//FcgeECt3IM02s6QxjA59hnJw/LOd6/P",
-	"L07TRxrHdqkCmD/31OsfO6fvTt+++fA6/yQXnVjJvmJawwuB4oYH9gUsF81/5q8fT89fnb579b5z9vpl",
-	"4Xsjyg3oz8VPfv/GfvAfp68KD0M1T4iSd2H5cT8Bi9wEfuZm8AGIs1KByB5uZmrEBM9sc/e2cZTNF6UC",
-	"sxBaclUselOUaEnzAQ+nOEEmBpkBmaAc6KIok+9CKanBydusoK8iH3B1Ql5vyp+H0AD9Bvo2cRaFiKJx",
-	"QrrZnd0likHLAHQWjwYyYmRIY2dFOLiY3LoeeU3nUjjl6Kh9ABoYVQw6vTrHamXy4Eq6zTryB3FRXpOY",
-	"p+KQnR6POI12G8voBfeTXLiVIdvMwj+LspBmJW5OWVgNRnYWUICVKhiNQiPRu1kGTLEmcZ2yQRefsg6t",
-	"yYr/3eNht0nSnwwfMm3oMO42L0X6WzsWNYli3ayRTFFse6v4lFzRkEiVti9PX23CLrvRoQWtgvbdbMTU",
-	"pTADKsgTMuQiMUxDEJIKkohrAZa0Kr0uCI0ib0WnfcuP2gfNQg9ya4/7W+NS2I2DE0lDnxPxTkcJPanI",
-	"TkGX63ojrxPIkHV37WLzu0gUCxi/YeGlcL3OfRecw3Ybz0EmJpBDRro+Psq6CIDtblQ3ZbgfcZK4T7A7",
-	"2eQeabJzNb4U3RumNJeiC/t1NSZdGUDWaAgNE31tnBtqQCEu6t7ZLfSdlxPD24OKuGCE6kuhDY1Y2TzJ",
-	"TrogeKbrKvhen5890l4RAACtIQV8KzNQMukPpunnUuTVhhNCCf6YvihJF03orgfGyOab2y7YZcG4GTBF",
-	"0u0hQqpLUdycrENRmwg6tKtJny/HbYTDzV1+r28wxXKCqyEMiFdZFgfMyKQxeVVXgMMcukzdGegwzTkf",
-	"S7lt5jdjaixZN44b//2X9t6LT18OmgeHt//SWPx7KasvsMZ2LQicZWstHcgaiE8ZJEN4rXFw+Lh19ORp",
-	"69nzF3vtF41mA9IpGseNIVWctrRMfqf/7oZpBXKYrfRH+wD5YB+wBz+Qwv525+jZbh7X5DbzIIGoaBw3",
-	"3n/Yw5TWdvvg8HEDHlCwHX2qqDCc+o2K5K/UIfjf8Chi5CUTRkk7KNc6AerNVaccPLeUmhF2vnClfXHw",
-	"OCsSjZW8itiwcdx498c/JemziBJGevR3ckVVEg0koQ5vhUiI/iumtVQtfNXe2Z0Uy8V+Yj9dS6xkmASm",
-	"M4knGdGQcUXJ90pqQ75XjJGjJ23yNu8XKzjoHP81jp/V1oYvQAIgK96xHpz79LkVDuWdus7dpQDxEX9D",
-	"ELwgdk9I10nQLtF07LJDuHGC9o4TK7da42ytkQWJsp8+/uVTMQcTDjVTIvEqcr30K1RKJzOLOiWqbHvu",
-	"bxOR5Cm9shA0WLN6+caKGk2oVc8mvLjN6ugG3v6xYjdcJl4nJNeMxdqqHa4nc8gibn9i+lJYLevwiAxk",
-	"ojTZSYThEen6ATo4QId9jrli2l7bu02iZRofCaggesRNMEgdbZEErRN17tJ7HHYtd407v/bdGMyzneiw",
-	"2c5VvvWgrSdBGo57gg8fTUYm1mbrubf3vxQUgNvluLM0HS1V0e3AviwsbxPtmFQDt7q9cjhBu2mKWkzN",
-	"IFNpippKTcXtoJbeVoq/e+HtNAWYIS6P1BmryLYugEQFOT17Q67ZOJdaai0Dr2YeV5hwl6K2DXcCWafz",
-	"LC0yaWhNGhPe0lLMJZ/ONrJS24pUmlYnuJDFLamC/xUN4fnGFHZ59dbUOYsZpu5S4nTvyemBGOaQaqtp",
-	"j9khFTNqXGGK5UxVa4uR1UyxJNZM5SMmqIk17sBSWNQOWFRlP7hovzh+/HWr7NMh8VRvf76g3v4RTvLr",
-	"VNx/9tD3RRYI047nnl8a2xTTbzrSnF4+mQVwNUaYqvIrejFto6p0JWsCvmK1VX6ge+ugu3QZQfloKcbW",
-	"GkaLGA3XNNQ6Uf+wv3ttYML3+PhtGaS1YjqJDJBrVSEDPjILyXpuMcV7d+URCghwtGeYqvqcNZ4XRx+s",
-	"/iT6W6q+ZuTXhXSYY8l6qaOef78hmAReFFtpNnX+15uCPDwHjR4yRWF0DvCFVr9HqT8Bd0hFuJ9BHhr7",
-	"H22IFGzXWzqeAz2W66UIqKGR7Nt3m0TGiEESjbHQLIVLsSp4Dn6JCzsq0YbFs7M/3Q7dLxDigArBImuQ",
-	"gv7cXAoaEbeik8Tl2E2Pi9hNHigxhRtXrGeNNt+yxQoIJ1ePG0MqEhqhY8jKvuxeueE0azGyUOKG2/j7",
-	"S+j0Jz8jccM98qcvvdpmYG4MlMCKR+9zy2TNRmR0iTo8v9qqMK27uMZr8dsWEnFG2dTmKWmVQip7t9et",
-	"oOr+1iWaUQUN8KBqnYoQS/rJDg0CqPQAl2Ch8h00AXA0Yv+8EJynFIvvL0VZWxrUFuzcfJG+rrIC38IC",
-	"7sL8m/PkT6CarwmN3a5qHhK7lokKWGOWp7vEzphHGyKIkpCdqmDAb6DuY4Nyxq5yvp0AJPoNGQiRo2gv",
-	"K/DnTZkEZ8BdpM9vmLB86Zv0UMU80gNkAPSsQMUkuoiLa/TGey5tVajs9oDvGbQc3TOOZbC/4AULhIxk",
-	"n9NcCg0V9N9j++eWfz2H30bJmZI6ZoHxXnPY/r88eUIODsiL58+fP9979uzZM3tKji0hu0hzw+rr2Xa3",
-	"7kfBhnOaEdv1Z7wtgtqq4HdUBBWh6FivEMwrPSWocpM3EDg+fILGgGsj1ZhwTfCNsEXeC4aOEP/Hnbxi",
-	"18y1ttglw0QbcsUIdVcralWXYueo/QIReEZcs90TF500VmEaAMllgRv/GShRjyV3pbXcEG3oGOrUaVDq",
-	"MMcpO3k8Hx/vlVvhFh/vnvgAD2BVPrDXfpUtWU4L7Tu5U1a6T7YI/NUVdxuRmndahCeSKOqSIGJUAey+",
-	"/WOLdL3U7Hr5CbkzikGBhCbctCrq6pZTQddRUJeV0KP3FSmqPvPcT5HcLLb16PsPiH235XEPH3j/blTB",
-	"fd8Qf3ZmguUDH3UhhVcm7GLMnmtCndi8VAaw/Aqff9AIQvmlzPfvFDZx60wu5YWLzB0aTNDJV3DXT/NS",
-	"rSQfwBjNwtDTCad2wAkGqmSfu80G2iZRPEjeqci9+KpYx+WDz+SaU5PQiP9O//jPP/43S/uNlLALee26",
-	"sAMMBbthymeDovrsUPCrmOqjm8uD5idcRI04g+z7pvVbTprHSb5qIZL9r8beLO0QQ8MwZ0zdZyxiyLSm",
-	"fZbP4mEhT4iC5qeS0PiP/6WJJCGn5KC9QAdUXNv9RA7yRmp57MCy1Hiba/6tOvR/VtywfKxww8LDXahD",
-	"NvMCTTRTTQ+sT0WYFmxdsQF3znbH6K0y1LMf2SZdpz+y8roOSbgmAY0iLvqthxfdxl4KUQQQDGkmTMiQ",
-	"SNd28CBla5YWkB/d4w7dl2gmQp0WqWG8GOHy0yJpu0Jtf6b6mvQi2u+j0W9fzRIyKyx9/717K1jAVawp",
-	"lX/BrBasX3JbkKa3fNp4xZT74nwV0BPPN5Rtkvqy/NrBEQ8VqL7GZ8Gqn8V5dW7eozvAxl1RSpU+4ya8",
-	"NQ9mhKAmCSqjJy9CN0BQq9jePp+n4r74mZsB6WJaFNQlY83vaMCDgfNYAd4EpjFesUiKviZGNgETBUxu",
-	"lK4+sD+OWUi4uBQ73b88eUKOnuVKb7tN0j16Vvz5yZOjZ/YX8HOajmA1FMGFGZCQ97kBRLGeV12gTj3i",
-	"gu22LgEDGaFcmyDodKEGO23MitvQhHLyef5qTBq7kztsSlRDy6aypNGqIilXSTyjAqwGkNOGpA5sZNW9",
-	"5FLz0o5KntiyOAOjweAbuqukIpGU1ySJHbXmJIn7xabSJN9ZEou4x29z9Gcked06eHqUpkVqy+SFAJBL",
-	"rWyR0/SlrKVXriuZB47V5Kj9ItdFK20sZtf3SBNuZQfphsxQHnVP4KvppzAXCF4+e//hgmTiDX2LMMXq",
-	"CqszV890j8j6vup/5+Bgl7x49vTJ0d7jw4N2ppIO5RWPFkiqhDXdj28Et3OGawSOZptXuc2rvMO8Sl+z",
-	"uGa5WdCl5qZWYvdXFKV4oftmJSihSD6aB3/LMikx+dHe7fYNAOmy43BF5Eh4SVidAull3DYH8uHkQK5I",
-	"s7OyICvIoX03l0AZ7W/TItdvk25I6G0mMRL0w3EM+Cwmn23kXaXOLRlI0eNqyMKTvErKjWZRzxqaPf55",
-	"VsOBJZW9dWRG+hL0TrqEmQCw6eNQXw/msLeHF9QD7yelcqYI8DmVq+mC26TKbVLlYkmVd6YHotG5ZpjX",
-	"t2BrZ+qjkdAIfAK/xGGXtIh93BrRZsQDh3QIxdnQKbTcySWu798aRmV2IVgR94ozlt1GLCgl7W4tYjHf",
-	"qbKUtmhz2tI2r+DbNGihFTzNsz+S/t2JtP0vKX9OGLsT6pbIS5P5dudH4Ry8O1JBw30rrPBXu1tj9N4u",
-	"TjiVlOIQJH1jNNdcF+qyI6XKq7EcWzm7eGbhKs9LGkgDbFKZnoy4rA6ynZL0IbITUGUYV3SX9JVMYp31",
-	"QofuOHTojKREYyBOgueHO4QSRG0H1SD9rn1Is0sBoCUwGof+tM0CVElltCub/91HvN6LaDy1ElJcCCDZ",
-	"G/Z5cj0VAbHfGrNat9xp+Muva35qRrYF31DAK85TXipisl9uKtqVdpTOsWWqeMmRYEpjs2cY1hOl6ytM",
-	"LM9o0mfGoQoi8z4qVq5citGAR6wYg+6mn+somdjBuqTHADPdau0SwmgTU0rj3Q6RKA2izYhz+RG+hi7S",
-	"L520Ix+SKCdEB1QtUjCaLumeQl3pjlYp7/6BbbhrG+66y3BXjtVXEKCZFZC+u3+VRNd7mdJfLkkxhjGl",
-	"j1gRycITwkMXz/JtYospOdkL9u/+WicwKLY5SB+5FMoF1azQHTJAcWq6mh87qpfDZWLRLgVnWtB1lhZt",
-	"PISNrOmzSB97Fh729p7Rg/be8+Ax2zvqPaFPr54Fz8MXrPFpcVH4XbqqO/djTE+htKj+BzkiQyqKCh5T",
-	"LEWY+crNvW/KderCkdpyFI3WppuViZZ58fNSqQLWUYkQOCmwv/1hqFlkH9KGjmdEynOi89uNlt9/8Htd",
-	"N1izuhymUstv5giJBDJx1TL2l5AgSg7anszI1RhU8BO43IDMICnVjngpun997dLRilS+7+mytGFOn5kZ",
-	"VNh+SOrrNjw/Izy/HhL/KvCLgG86PNRdolgc0cCJ6dFARgxZQ/Ycd7XIqQDktxKb9lLUNmpdPH95o3Yd",
-	"Mf0Sa5Yw8iEJmV4EAzNdxT2F6v9sgmAbqv8ThOo3Z8MWruDKCqyCE/ylf/pBg0Kky/kRtJf5/ueCqv0o",
-	"Va63pWDV3mta2LDg/2fvepcaubX8q2hdWzVQ2xjDMJMZ82VJwu7OzSSZC5N76yaeNXK3sBW6JUdS2xCK",
-	"qn2IfYBN3Q+pu6/Bm+yTbOkcSd2GbmODsSHjj3Z36+/5p6Nzfqegmyek4yudNgdJom8cmuQkATTJV+FO",
-	"yuVwcMC3p4qRlJ0aVx/0Av6Aaytp0IBmSZMc+JY7Arw/icQKlZjuUVlXsqgxo5vfufqYQgrwi9Mkqb69",
-	"oklSxbcPgNMOg3gC/h0/o4MkWZmdUBrDHS6eQEvg4MEtW0evPGP9fJAkEwJieYp6+7JgxKl+oo/0jE1I",
-	"MiJzc0ubTTiIfAAxAEpX1iEHD9NNBpjJR3Tk8abWPqIF1Suy6wmRj7h3LiplgS6jBYWhBA8SApRXR51M",
-	"VL9cQNiJkjFLcsVmrW9zQMInDoEdC5GzJJzbDdVnusAC6csim7o2eqQYxvO2mP08ZojVCFP+nGI1yvv8",
-	"CPgGdwVqBNINLlwgViyuaMnYEjhg1oDJiUA3IbdEMAYwBoZlw5Qa5gqwa7BdOmJEFae9Ut17/94LTcDJ",
-	"NYAq9NNyi/34VhpzcePOQhLFYtZzZTATSaC8uJHk+n8At4z1abNUB0Zrrs31/4qYU2Ku/xELHlPYbH2G",
-	"M/FlZlwr2HgigYXds8OMUHH9W8o1K/990M+pSqiwY2DXv9Pysw9K2uHZJSGKGa5oQhG+Yk7OXVFsSNj5",
-	"Op+af2EdG7KODVlmbEhJJN1XYBe2ehD/d6IZlUXh46vrx+O69ZXWlCutBdDW6u+zmuQElFvtXVZhXbQ9",
-	"Ih7APQUb5IQnLiS7I7ghG76SkVsL9JptRsSn9tjzKRWAcqKJYGNnh2DT4FgDKCMdsIu9UYP3ZthqR6Az",
-	"LqZCSCi65N4mG3utt5tT7tDub6Qs4g7tBvwPWhGaCEr6VFFhOLU2yintKR5TYdhdtgn5v//67/BpY357",
-	"YUV3cH80ybW+g/ss7Yzi/m6hdkbeS3m87b7fvjTyjImrevQ6e9YDgatofIbR+eKM6IEcO8dgro3MrPwu",
-	"xLI91ClpZCzTiCDGJ9b1zZWy0t0K3CZ5Z9ypUciOOGMX6EbMRT93e0BgbN6VEisG+AU0bZIDQXJxJuRY",
-	"uHeKG4+9ujggmPdHDyD4eNKn3E+NAMJVivxZ2C8h0cyVorqveJmT7+9LoizOleWO9k+fJvB5LYkUzq0N",
-	"JLXNshMR/qkyQeoWyZISfIQbHaGLErwTZYKs8QjCN1OdgUNq7PQa7cZ//nSw9SPd+rW19ba79ely53X0",
-	"eu/qn6f4BxXTeWqmF1oIodjuZRJTQ1PZb/sYufDAGzb6QhuWhb/ZiKkLD/cGMG8bOo8HlnTCld6I067H",
-	"uDiJSKcBPnUjyYgXcJqdxmbkGwdYwKkAjUdubnObMcss/4yDrHMnHsLK4Tp+Rm5EFXbOM53/Z3E+xCr/",
-	"HG7Gios1J8CoNGXdOJWaJYUk+AsTCSWKQdmTZA5jFue1Gs+XW9MpCICevNd+r7Xfa2l+L+VZ/b4SJhij",
-	"7sOZ8xWo14T4IRGyXJKJ5JrpJjme0KCRS2tAdcrhJY/CTPZab9sd4SqCEgNZqFxow2hSn9cQJN0aAvD5",
-	"QAAugGbrQQDrKKK1JE3wQC2w9sPW+2EfTDfLccIeMYS1kKqob3xDWO7fPFoU3k1f0u0O7+Z9TbwFpgeg",
-	"GXfK4sE9jLjVuCOns66H73tWLLx2SD7/pIDFGXGaGcNFX0+7sjz27zwio4U+6rxu3hfjB/xAbntOrgGr",
-	"zJw20MVW+K0Pfy1Cqd0j6Y0LzRNGThxUiz6JSi+mtO8uE2vUUom2VqCY/JgRwuEG+kzQLoZn7Fcp4KYt",
-	"Y4rHdPtbKmiuZ9dhfpqr0WJ3MZfXYwviraeLWLDWM/PomYfJnFsqZnuYcnE+5bIKUiOwEp9iNB4w7cCu",
-	"oR4ZwpzZETXJMYsVM+XCxoqZXAmWOOEzHjBIrQ1ZOJqZursl28UyVNxkRzWs+EdnwZXq0AFzBFVSfPcn",
-	"76gxzCvo+Jghzobrqkc1Iz8cvY/gv4MP7/ylJxJ6TNPUk/mYm0FU3CUBjbtHmvcF4nqMWW8g5RlWhmp2",
-	"xPcZNyi7kSVKJTFGNM3ZPjkReZqekDhlVCECSJP4smA0jM/1qUZMvdAkYac0T33vXJNcT4WTv8FDK1Dl",
-	"dh7dXKWNdmNgzFC3t7fpkDdB5jT9e5G7VGw3hul5N+Uj1n159ue32ZdfnP9ld/j+jTjaa0QNt8RdXNJG",
-	"uzEeaBZ3vz395s9v1Zt//+Zvv6iP459/+PD1m3fvP/z4Tu6+p+/p8XiOGJvycq0ozmYtjNYn26djcRwv",
-	"Xjw768Mwmk2DnrXPPdSsA7S0EljTC00GcjyJWwmmRMK1UbyXW6lLMyn6KFNrLuM/Qv/POvnHTmGGHHk7",
-	"0c/ort64jQ1BXfD78XN9gGBDiK1HIiAHpQe1qKj7hPpsPMgDgmIIAKXs8kI7IpRFv52Fjl+6JPT6ZB9L",
-	"LqvN8/EMiktXToj0QDUyYyrmNLVTGDF1msqxVfdSJLrRftlqzazK7WRXE18Ay1zrLaPZOq5gHVewxLgC",
-	"g1x/P2k4qa3nQkC0X+yXRSEkrzt4eJfs7twGtUEBTmKtcQ5XdsP/QOqpv92v3trW05fC63v9+nv9B1HL",
-	"kwAKLEypqUiBhXXnoAInbLy5UQLvZ5ktJLlp0iRTlpC6Sva4aMxlaq3GWfIHYfK1f+T53/wvysxCAIfZ",
-	"wVH8F64Cjz1Gam1P/uEBHQ4VpFlygW6cqARGwc4RO/guuAj0mPjBPXOvCU5jFs+Jm/Bn5D0J2COmtNvL",
-	"Ak45Yn2uLSGUME9u0+8E2Vf6VRKSUtHP7TbOVHrGk8RKvSM9+KLxfXr9W0QuL3eurv6JHOcUErkzkuAl",
-	"EL/+XZLLy92rK8K0uf6NsKxNLi9fXl01yQHWExswwjJyebl3ddWIGn4hGu3G0HS/PCp8LVJ3qcl96kbU",
-	"CGgydjO/kxkjiSRxypmAhfngcg9lI2ocGjq0n0C5v4QR6nqmANkyB2qgX/hVeWrctteaEPh87bFZe2yW",
-	"6LG5JYIXkaEcxPmdQCglYfjoOvjROG99Sq8/pS+Svp4CGkpxBl+MTeDP5Pe1CRYSNVFhDBzUmgJZnsgc",
-	"oMimGQNza+VVHer/ULJhfbj/vHFGHkmbCyqMrq9wV76WhnvjcOTHCkHQOF4wYyanyZXwVe/ssxcaYuLO",
-	"2EWTWK47YxeEa4AoER0BgpgLDP70C9IkB0j7miWkh4IaJatU8P3GycHHw+++Pux+/+Hw6ODj90fdbw7/",
-	"drIZAch676IYrO11ymHNvrPSoxpujf0vozxttBuZPTv9K5PnzVhmzZ4qTlnf2ifkWOa/QmaVi9/rAui8",
-	"uui67PpXr4ovDuU5+chiIVPZ54BkeTvM/ZjK7geap3IeoW6XbVUHraLvZHomCda2QvL0EZeeIC1ZLPeG",
-	"b33YWax4LDBu/MFDKsuN7Z8+XX2qub523F54VlH0FbLQCdE6j+l3bFx4TOtcm66NZVQSryr+jXBOjZl5",
-	"GYZ7jB9d1ZQn92B+WAaaneNmeOQorsmGVBhoZDYhIajPEhIrbnhM07oq5f75xFAdlk9PypRRgQOq+rh0",
-	"REA48dnhw6OpYEZWiiJooS7HKO4Tdk5jQzJrj9fNyC8MiuKaGuw7rVbUyLgIvytHWLlgWOP/HvOtbq0E",
-	"xj4H+PpjmuuwCTM405EcP6dAxCBUFn26npR8d3t0Hh2fbRZktrUv5zEiLvzWPgkHTgVdbtNkREWMxbgX",
-	"VwzqW6inW4Aj+lpQgp0jEqIVOVYdBJjHCMD1OUSFU3znRQlq31+bjgdMYLtUn3UE1141Qn0owL8qkAZ9",
-	"577aFDWTfb7QJKUaO4sARsJ/EVB1O6KoEXCHX8qt5FPh5jX6zqoqHAEZFLRk5C2qC2ywAMlQqW62gRUW",
-	"zNRf2TbLXN0k9i/Ls0zAtbApAw2XuYtseO62SzE7V2+SXKRMT4gSXpSPMwOmGNw3TzK6EwR3XS7bt9bs",
-	"+nmzKxD1IjV1NT8qJodMLJghj6BRTeik5tsvyZ6QrWJmZAoc6JorPm+uQMp6fLYwPGMpF2ymeLo2YSNI",
-	"NFQsZhwqE2hDU4bQvkbKzQC8jeBeOnK1x0A9sSQCHrBaCJ3qdo5c9KOO8K7MlJ/CaRgRiG/pKSjTgKgK",
-	"gUanuqw++vk975A8N4tZvAj4JhSC4mxd6Xdqpd/gIDMFmTylgyIkA00tcP0DvLEMt2yFBxVzlVw0AdfE",
-	"Lk+dG9E+m9l/e2Rfvpraq79cQ3lT1+ucfmO7msFr/JgMbTu6m5lhphGR5ZDmxhompZahc8cMnoU5lG4w",
-	"F/PVDp0CN263baUXq/4+9WdJZeV16p/k9d8l+ZPU1/+wxqPlo7YTTFfzcMFq7kFhfacAj9sNXgebroNN",
-	"lxhsmiPLzyNSgqUN8ujupGCusUgpFKIpIk5G8oz5Uhwu1IRwQwYyTTTGnMDLUPIa1SEjA66NVPAe12RI",
-	"lSHydL8jEugDnbsMvUI0NnzEQiTB1DMpDt1Jv7uzjcPYuCbY8xqNfIW5yrgD96Xl+hTlanpoLUUbPEgT",
-	"XK2z4Bd4xXYPqlpAwfb7BkN/HSQhjpwo9jOLDWLUOTGrCTVEipjVgb/ezw5cRNyzs+hKyzeXWbeaiOWp",
-	"jOwgXNcMvU5HXmLU8UPMOo9kibiw25cYcdd1Zt7dJeYwhhdAE7AlayedSgWl+WIpTnk/V+V8zpoyc77b",
-	"qaXmZgh9qr7bQEQ7xez26ZtociLxLllNBgyCB3hfsASdQceGioSqhPzVY35unLipbvHkJOqI8NPwjGlD",
-	"s+FJRMKfti3Atz7ZDDGuAUfdrxmCXDbJ1yzlI6a4lfhpwhSRyp4VmeoIM6CCvCIZF7lh2qV1U9KjCQld",
-	"QNjBqbRGt8+SKeGIkb3WDhaRBKVC7Dtc9JvkoDQHnpyEi8/gGfcW9W6rRWifumhd5xb37ex7hzpVio+s",
-	"UpI54GdAcWJECO6ITFo7fWILMFbCe8V7ND4bU5Xo6vskGBFsp9uP26oLyAtlakFgxfymUlgpDHB39jDA",
-	"us4CQcxcQLG19fbT5U60s1tZN/Gu/gIhzDHHOyf5sHpyxTbb3zzBuMZR983pN7t26wYY6/4vr17tffH2",
-	"7c7uy71Xr7+w4tHRA+KWKBY7TuaiB5olwrYy3e/uvKU/WiuMCdMF6bDb2n29tbOztdv6uPOy3Wq1Wy37",
-	"gmHn9umXMiMJFmOWMdRTTaZ/huvhxtOMfWD7XDizhyPwWi3XVHEccmSZZljpnj0Kd19SFezeY6dSsc3l",
-	"nnJXoboXXL3VrSahHko6SCivmr22nVDNqG22/NtIFrci6OmQl4PnASO6Siu/lzFNScJGLJXDjAF0vH23",
-	"ETUKYOb29vbO7hfNVrPV3Gm/ab1pgSHvRnmzxf9gNDWDiGTMKB5rxNC2BKpojIAiHK5RT5li7pzhbyyg",
-	"XFLFjQvmiJChkiOuuRRWW9xIImreNA50ozowPKZpylTkrlLscPzJp9REsIlqx+LxbKEFV5ICS2eUJxSw",
-	"mm818xXEflvNvcGyoWKa6k2o/h5qE0vVp4I7s6N5M2qcs+pWIQZck40YK9K6RodMDlMWkfFAkoxeELsT",
-	"VvFrq2VpSkKbzVvx5JXdUGUYV/xXev379d8lSXCDbX9t4r9DgF605QKcpx0ZfmznK8cC08EQxDdy+Qhj",
-	"yg3WGdZGd0Tf4QxP2mEIE8hVqe0Xoe8m+euAp2zSejq5VS3kJOwctw2eRh1RGmlMBekxklFB+3aYuSHu",
-	"O8L7QiqmSyDCbtGKzytJh2Yw8BJm8TxwxfvuwxeEjihPaY+n3FxMUD7Nqjp+z2iikRCU1EM48wtpyAUz",
-	"gd7KW5/a9yva+WDVLxE5YjZyQQ6bO6/3IigIzRJiJKHiwj238wxkFRVUAdnWtv1Sf6DW6xj2RiFnsoF/",
-	"0MQSd6kYJa7cLzlN+Sl35nipD19t6XYn78ptbICU5QBWojetkrP2aEIkOpnx94SoKH1d0fi/yTSV4618",
-	"aJvuM5FQ37TdDqt6kzxlCUZlBvItmj8N39csTyDvXq65YNouVGr7UdDDWCqo2T2QufIUl/KETog7/0VF",
-	"F1/m6RnhGZ6EYEtvDdE9rfg4xLBMUjhUFHdwUwXplJa3KAFCezI3k0KpaKiix2M8ivmjhS9MAorWdYxH",
-	"HdQ15WkEZVsl77Ih5X3hlFnCaUp+yVnOIuRIopm2eklHlsGyoSNzqBOxX8JIjwcsPnP2krvdsO+UBmGb",
-	"ZlX74LLQyCkKzMOjD3aVlMz7g3JakxthiIPVZAOikDZxSfvSf4Tv3UZ0wnCkcMCFoCPcHK4KWREqXnAV",
-	"4kcm5KCPIKmmiaIhohkrAt6tGo6IL7dejlHxpeeH1qYuCQ4sb3/16er/AwAA//8=",
+	"7P3tchs5kjeK3wqC/42wNENR1IvfpPjHrtp2T3vGbWtk9XY80/JDQlWgiFYRqAZQotk+itiL2Bs4MR82",
+	"9nw98VxB38leyQlkAlUosoosUpRkdeuTLakKhZfMRL7+8ksrkqNUCiaMbh18aQ0ZjZmC/745pRf235jp",
+	"SPHUcClaB63TISNXTGkuBZEDYoaMKGYyJVhM5PnPLDJtMpCK9N8Otr6nJhr2O612S0dDNqJ2NDNJWeug",
+	"pY3i4qJ1fd1uvZMRxcGrvvXDyTv/nUgxavLPLBr2hBk1ORoYpmYH/sgiKWJNjCRjyg05ZwOpYCFqwsVF",
+	"5dBcGHbBVOvaDp5SRUfMuJ16lSktVfX8+4J9Nr0Inuj7laSKXXGZaZLSC2a/xu3jv2RMTVrtlqAj+0F8",
+	"pzSVEf38jokLM2wd7Ha77daIC//zTrtiD96+rp4U7uATTXicfz2lZlh8nMetdkuxXzKuWNw6MCpj4UQG",
+	"Uo2oaR20sgyerPh0zEapNExEk7+xyew0jkgm+C8ZI5dsAgRjhlyTseKGkQ1Kfvjh7WvCNaHkQsqYREPJ",
+	"I7bZIScsTehEO5qDzdRGKhYTxXQqhWYw2O4+GR6eCfgzHeFHxtwMCRXSDJkidmlMG0KFHjOlyf7u7iEZ",
+	"D3nCYMwBV9rkD6lM6DbZ777snAm/XcgoxYYF692yC647tqdPGxzbADinhqAsX/ZJQmGCND4k1G0bvaBc",
+	"2DURwcZM5Wyar3Fnt1M7fcetdfPeaURuIkqymB2paMivLNnMHHqiJUm4naN7higWSRXrOibgOGTPP1+a",
+	"X8wGNEtM62BAE83yGZ1LmTAqULjwETezEzmmF4xo/mst8yXwXuXHntqdoJ/5KBsVbIg/FbtSSIt26+8w",
+	"9MwcvlWMbRn22RDN7PIOSTqUghGRjc7tcVHFyMieCYsJt6cIfDKipm7Ov9xAVlxbbkcGApH2DY1PkPrt",
+	"T5EUhgn4L03ThKPA3k6VPE/Y6M8/a5Te7DMdpQnDpRrKE0eyno+GVJMdwsUVTXhMBpwlIH6YUtIK0p++",
+	"tOB3rYMWG9m3260R05pe2JmOMm3lNKGCwB8JjWPFtG5df2q3tKEm062DfbtQw00CJO2+475eSKlMiQNq",
+	"mIjZgVvBATyJt9B1uIn/otigddD6/20Xt+Q2/lVvH+O7uHmzfOoXzTUZ0cSenL26FKG4cPt7txOHpI9b",
+	"0Cf2JDVhNBr67blut15JMUh4dNOTOCKZZgrFIAhbt4+JlSITwj5zbYAPi918WexmPol52xj5h9a9iX5g",
+	"7afPSJQpxYQhdrasDTsrCPdSuBDexXrtJcA10YYniZXpAq7663brW6nOeRwzcWNa55rIlCl4hQjGYk0s",
+	"S3tFSSZMExqPuCjv816xz8Vc5m30IH9qXTsd0SRh6omGSZIRnRAhjaUY3Lt8VbBhb4VhStDkjSXbJTbt",
+	"xjM9EiQT7HPKIqsIAtccwtb23XH3eNy3VCAMH3CmCTdWdoIewNQVLDCReOrvpflWZiK+4aH/YJnK7tXA",
+	"DlY+1/3iXN/7J+aeq5BmC59ax7m+l0Rn0dCpe34j8pM2TFBhYC+O6SSRND6V8h1VF+wujzRk83MZA4vK",
+	"K6bw0PivjMBdjNNUoLhz++q3lCcsXsPt5HYnGlJxwWKiuYgKE+estXfWOgRFy9ISqFiEihhthdJp7+wW",
+	"px1OlAxwpvPOPQ2e33LPr4uzC0ssXxVIQZowtzBT7AIsEPb6VMrvqZg4LUDfNUkcHb/1AhuogRtNFDWO",
+	"Gg7RbuuDkbcFVl6faLTq7KEEZmzwSN2U3NPbgckIs/pB0MwMpeK/roXQjtxgeDvgR0E94FpzcXFINBMx",
+	"OWuVnjsg3zCqmCJnWbe7F9GU222BH9hZqyxudgoCLE19HuVl4YPrIrng8Nzi2iQTl0KORZsodiUvURdi",
+	"n1NrXwK9/SBSJSOr750n7I0w3EzWcR1P2WVkTLW91WIwEymJ+WDAVKAvlHZ0N2DpYCBYm2J2mLl7y4Nv",
+	"X7LJlntlfYxdXlsfFuf1uWKRZZPXbbbO0lQqw+LvWczpKazhfoW+vUP74Vft1/odMKHckPaLR8dvnUMh",
+	"VVYrMRwtFucd6lFTclDE1LAtw0ds1kvRbiH96XnviCxJLEV6H8jMGDxu4BBpt6y93rNn4j5W3o8fhwwv",
+	"Z0tZYNpbrrRaTAQuL5rv1oaR8OCIi8ywTUuuq80bjcYvs39IFRvwz9XOB/SLREOqaGSskeo020s2aRMj",
+	"wZq/EFwzwoGTZgZ3zH+jHbca6iLaO7HPXLdb1uTpNTqi69Df9RM6wGCP8h0pRnNzaIdE9ykfEa9S+3Wk",
+	"1VfwEPBUjFc8TY4D2nXeizI5l0lzDrVoI1NNxlJdwh3ilLxBZjLFOuRHboYyM1Z38S/YRzXJhOGJl8W1",
+	"VFRLNUt5F0rHMEtUYJb62VFr5FF9iGaSNZ+SSYe8RucLeGwLHbY07UanCtNfdFIwTZokHwbgk5hHZk4Y",
+	"XbenpdFllc/zFMyQSDHTIR+HcixgdXhkXOceTPCJ+PusRU3c27v8+8vRN88///tu+u6FONk3/+vZ+B87",
+	"0bdPh3/t6te7dOG67XRml/0pX/g7jo6e8iJiakDIc8NGehHH5Vvhv0KVovBz4AGv3hP8m5cl9nFwjB8S",
+	"KwqIRIq2UrGzWDxMLRyWUJ5C5fE7Z9JyPBo5HWXaTzpD/na7EjZyN2uDxzNhqlyGbz9+IHs7z55t7RCa",
+	"pEO6tXtInF+SfHNidyelxprmrYPW//7paOsfn77sXv9LFR/H3P4/qhAu31CulLRjLZznJUfrmYlsZDd7",
+	"RLlotVvnPEnsE+2WHvI0xf+CDhLsfSBSwN85I1QqnkyltVp6kYzZ7LxfvTme3oDu1stPX55eb/0r/m+v",
+	"eivAgTQ73g/ftgnrXHTIx1fLbKw2ijFTJSJnCXWWDC8ciczESqyItMqdINQ+AzMq0SK9ojyh5zxxNDmX",
+	"Ve0QR+ELuR5TLZ3zSNFCNadWq1jm0jaMoryZnQ38CeQB7AN6UcEh3kRGnTI6OmGDKiGVpfGS6uMchcFp",
+	"B6Uz8csqfepTHREcTR1neSf6buSE9Ymhl0yTSApr3IPirA9Jn47ppA/GM9g3MRFS4MXieDUfwc5zTCeV",
+	"rAlT+QGmu6RovCE5Tu1tabSqPfsm01wwrb+TmdJzFCZ0eaEK1LYXL7c6BR8x8qsU7JAMZcJjOsHgixwM",
+	"ZvksSqQLkTTTEE75iH0YvLZE9qnS75pIax/DJNqEDgxTpC9TJnQfLDU7m8Z38I+MXcZIzyP6+S2+8hy0",
+	"M/fDzhTlt1sYhnV/tlfqdbsF31/ITMXKZi7diaVzHKXtt6zq3F7RJJnVO4C1ew0NK4xu3tCksMJ9lJqq",
+	"cH+7FdFRSvmFaDqjlSxREd9wCcyqDE2n2PQxYZi19LisW/xiMzO/3Wf+JDMTSbwucqnkDtOOLHv4k9Uo",
+	"Mm1J1TlGPzX4bJrQ6IYb+ktGEz7gNxxFM63rt69SGcl0uCWOmlp+Ta12uEtAN5Wyez0XWk5VZTYoOKa0",
+	"wnbBuvnJ52sqMcbCW9BKhjdXTJiVrOelWO/KKV1LEWH91k9tIw5ft8S/I5EVGVBTt42Tj/PkMMjQMrMu",
+	"euVt8Oj0fOGT5dHqJs/FxY9cxHI858b1VAMhRTt227so8C5+suT9ey/3IUM7p+FtCBSvzI3vTxwFv159",
+	"BLi16/GFNhRQI/q553hfV1+XcxyLXCqnD86+BgG1hRaCfegkS5guC8v5/IHb9BGfXkk0tlvjnNAX8WLB",
+	"FfNMhFwouoGndtbvR7Bry8pPXPVK4nP6kPPcp70g9enpgsynlZ2FIZ1UZ13tlLKuuu31kNM6jtidrhtq",
+	"3sGsweWWC4CH6XSbYszgBo4VHVgad0k64H5x0TZtZJrWqDx+wIYW64iL8Lc7i7jgbin/KyX22VMcUiFY",
+	"Eh4f5DFaLhhSo2ma2jvMJfRx0UuZ0lLMdQm+kqOUioogn0v6Y81VAO/ZrWARn1N6I/0+EunPswy2sx8E",
+	"ydpESJJmIjIZhv43RDZiikdEYtwDfLn+d6/eH/91s9Po0yvc8lGmjRz1ILlwsXyBh7/FZ5cIdbILmvQ8",
+	"C5Q35oT++ts/JdEy4jSpjBDKsVgUKxoPJZFj4fyAEbjLq7yTi61ES6jNaenYPl7jP2yoiyBhF6qIUTRm",
+	"NXv1Xo4YGVBhqOa0EUWsx+YLzi803kqU0w5YMd/HJTUU3IvV7LubyIHCFAiiDPlBVjP0j9wMLbuOXTw1",
+	"YOdDEg1ZdElifsENWi5XTIHnYCqKsre7bo4ss9qSt03IaQuZehVWeQ8egLcizczifV8LAy2OuYTUHuze",
+	"HAJdh6Lm7rMHqqeV9jx0lESGXzG41d1/51zmp1RdYGBsLp/P5PtCXjoXFyTCcchGn8f9TUylF2wMCdYb",
+	"fcHG/c1Dwj7TyCQT4qId5TNrSOqCjRseqJNd1XoRPrImXfQWBR4NynWmK2gKcTglxhYrJ1+lWFvsrr0N",
+	"KbSYKyuoRxgaVcidtSit51yZYUwnMyM0Ujtx8T0e18Ro8QHOUD+LcCWY2DOQimxQcp5NmAKPIGTlE82u",
+	"mKJJ8KYcEEoulMzSzVJ0dyHzzlznqwRjwFg5+LK25L+f5XnP5ZF+uUFmnpAGieAuFdu1BsZD2llZbQR6",
+	"WkltnEf3i+i8OQkW4jZMm5nrX/YEN++Q3sBD09S0QONZ2RWR01o5C6jyE7esGzbN4XOUsRZ9DaXvQ9XX",
+	"YPbHUpmBTLg8iuMl+ST1r66UOlt6u8kEa+6RfBxNaH6N5Ak/Nzje/MOVIq9q0+esYg16La7s69BrQ+E6",
+	"TzNZl147V/m8PT0FcASisoryRBcKyHJKxw0kfj52XvIcggXsN1jn3OugsbKxvuthNW03z16rUHm15hdi",
+	"XuUEN1D6goUT7unVKyPy7xlZLZiwzMf5IjHx3tU7LG1vQG7UDT3Qtxfsnc3/md2M4BnIpvslzGggYyUN",
+	"W2lnoGDG1f/faH8SLi4byL2cAN/Z560decXUIJHjerKjIk+vDPMvyYVkUKkAyYWMjqCqOhMxUfIcL6/V",
+	"VoJxlSV0+TTh4nOPVmcVn+ZJtMf2MaIYFoQ18jTjyHU0Ee4G5A4TLvArlS7/PNOq+hZYTyKWkpm9bptn",
+	"boY0ceJens3h/HHIFIMyc6uYEPcVp+1Zc7eUmUsUixjgnnjIIXwetYGqvffZJDdNQ2vo1yjmGjg3GB3V",
+	"HrX9o5e/djEsJkauxPDrMTRzwmznYcg8hAGSICS3pS3PfHeO4I5YNmoR5LVOU5EkF8xowk1e0TFd7EQg",
+	"T1qD2wTqhgy9ZFPkhUBKbKRZcoVKzGLVfe463znhWVW+CcA9qJoXsg/qmOxfWOwBiSqSqIv4bjNePIEh",
+	"Qap9quCQqPCWrWW8hNF4TYM12eCVMuyX3sOyH349+1i2gdawl+8YjeeN1vwK9KMsPoB1uAsK9fXB+gyK",
+	"y44lvgqyiuT4Eq6egDUqXLNIPGsazdLZuoZaUWNcUj+bdpu466rY5WCL/Prc5BYeYaHsTFUOOYW1f+DJ",
+	"akw5aCAJ1yav5y4s4twJQyCuog9J/5eMZTCCfxVRBkheUnQmRmx0zoCgvQ58SPreruof5HVsAAlm77x+",
+	"JlB76B8QIVGrMBI1CihelmRDyLzY0f59k/zPf/znmdBZytQV11JpZ/vhgPScilji59DKcvh+iP/k5o6I",
+	"fj6g6TYHdAS7xlZhDIIdj1O0v/WD10Q8Z9SoIGoqUwB3wjnVvA/1n68q6xyPiCsPBb0AHUgxa/v0A6sZ",
+	"HBbgD2VIOfulOM9h8BVheanx06dThY47Wy8/Ye1kt11T71gK3dXeYCipZvHvEOUsJ7s8JRyAQi5Zas15",
+	"oi2hbFBDRlIbstPtkks20ZsuuaLkXgq8LwVjvH7/6k5TpOeUvChGHYTGclK8XFCxAHXg9ftXK0VHinkv",
+	"670vlhW4g54uTsBwX6xZxBpuZnv0D/NCfs1pwtRHZqyU0hX0O2TRZc9SqsxMr65c9hzcDm6+aOZjspIz",
+	"PwFp0MqRwC4P8kpjTpMepnb08mTOmQ+95jqiiqRUURIlnAkDBamj3DAg1PArauX6j3aQozTtkA+DAdlw",
+	"4nyT6Euegi92dGhnS/VlUOQbzC3wCqRKjlKT74ADf5qd3XdyTBIpLoKiYXvpGOlwUR0grx2sehMMS5gV",
+	"o5PF1cXuwfzUrFUr8muxd06jSzkYNJgrFQQqr+Ca0mQ8ZMIfHxVCetza6gnf2JCuPPbaHW/P0uL8ZYdb",
+	"utDoLvPBmqIOVcyT51vvoRu7SPDudpfhjWUoNf/ms9IXny4kw6VSJWnqsM+8BqL5KEtcUeGYnQ+lvKzU",
+	"QxCrZFF04Nn0m+0W4BF/EMkkt9syVY52ZIqXYx1PG0IkLOCnfEdfPNtvAM07M/ybxnGZYAv2KvbujTCK",
+	"M70a9g++2/iWs9/K7fowGvXUU3JNtdtMraL7cBUjlhYU3/BehhlX3cweC7jS1QgrRKAw1M/b5HxCUqkR",
+	"Z3Gj7+bfed8BvbK/2RgZAhRYhDNtFBDOZ1q3VVXFC3PL5pauMrf2Q6+xQhnGQ1fKjHMm4cqvr6Bvxxlb",
+	"6vmBTBI57mXpqpNcBsstqF5fHIJiNL6FAnow7pavLF/ImDeplKwyXMqV4/msq0rE3ZG3W0El5DI+epj/",
+	"a4cA2dTp6KXRNMMaRQXKlmVlcf7iQmkSfqMaoQtGXIMtVCtzH4A1FJJloMjkXpoooXyEIAmgbKEaYlU0",
+	"/N8cZ0t4eS6XxPPjUFozwppP5H/+4z+LJKV2nqsuFbG8TzZccBzxE4EDNtuE4v/aLucHmAFHEjHo/LWR",
+	"k8aXxFyhPUfgTlci+R4pBd6YkOPmsIFzBOAcgbesG2IJeXhdR2QB61Zc4M3vormIMh44bZqeqLVN05QJ",
+	"Fh8QR9NtgiFNsFnsj9ZWTlmcGx1teyRMKXgUqN/+D4KG7l9/V7WdI7TTqcHmXM05BasJEUFqZPO3jJpM",
+	"sQrtzv2FDBJ6MeUMnGWBIr2QZkb2XIeQ+hQNtPl90HcmYAmZ5nl2oYBaTf+FNkkzU8pid9gVMOYTfSYK",
+	"9/gGoGgL8FZDcSJNgLdZosOeMucTaPLgn9pEB3SF0ZivUtX58l9RZRhX/Ff623/99k9JYjdNIzVIEXSe",
+	"01J6WxgsduFl9Ot7X32RdFnldqnN9PSTbNcdzzyCaGjVV8DRlujGymIAcT90v7CGAjiPLxlL7Vq5Ilc0",
+	"ycDtvchH0JTMjqcoxNNTQWEVNFgmoyDIMnbpbJhN4kHbHhB5zB5yYVnNCFTX7qUaaZglcRswD0ksjWEx",
+	"SakZEi7cvM5lPGn7Cuq8Hxcw1xSAKvTb8Gb8bO6mbzFTKY6hJ5UUF9hGBJP8iqFrm9IsEpm48OLjldwB",
+	"1swPaVUIyN6CcZawGLWxPIXYElRMR0wYuVmBETkHV22xATffPn00P28rqdJYOiwOfMVE0xuZoMvVHd1u",
+	"7Z1ni3UbqbnluRJcmZ/VatXsy+AdLu0nuiOL4RYMgYoc8/05FUgrFau4Bcw70zXY3rksf5jmd85zKYu+",
+	"JtpelvoaU9TyRDLrnEiZiJ0fwiX2UBGxpMYN4cdZV13NfV716zuWW7ozqvTU7xhNzLA4xvJ+zuJyVsbM",
+	"pujGvVVFN98h0uFKiSmLD8CR0MIa1yr94yMzIFQQKtkjMh4SQZEarZGryZBesdw+WV6jqC1xdh+piqTO",
+	"yi5WVBbnL87Z7JUu58Z7WVFJ1ahrat2a5ixkDTeSp7+Vyx/fjqwtWJWYQpVmNfUmTEQy5i4ZY8AThnUD",
+	"0F1NLAN6VRNDWwURy71zPllN1jFoSIYOywZP+8jEtK05wWTMoUwY4bC1rm9cO/cJxLxZbc68GKqSY40W",
+	"xZgpBh4S/BqLndd5gp4s9FbttLvdbvMoKtLEiRzXRFL93HpGZSKaOsfAuzHIe/vNnvGAC66HNxSQTU21",
+	"CyEVi3uRTLKRqErYwSZu2LbVlQXGPIZ9zXshlbZvIWDFdFONPAX4U2VR07hiVq+poXjSlrOqk4RmL7QC",
+	"bBHblWB+SIG5XVewU9kjvcLAcm7i3LyCubcDfGs/XoixjKRcQTezh7MwLxKpcw2y04m+h6nLT/HoMj45",
+	"3GlCrWjKEuMkE/i8dadhKSarHtr+xe8K3gtQV4ddc8cESuA0SqaicSK8tLNZTeCBX28BChgH7XyeK+6t",
+	"HVbl5ckz3riJNmxENqggb06ON1G+DqD7r+HRJdR1CSOdgKjwyyF41uzIgnhkLfAIuSk80QRAxbXPYNzv",
+	"7oDwpk6iY0f8asfxSo4wDPn1oEFjnClW67fKnwAEA794zMtok0wkTGvniMcLBhbi5Sc2KlxJocQN6aXU",
+	"1LTNB+exJZ83J8cklRpq7TTB5H6/n0a2iWIJhR0HPzPXrnFw2fG7fbWzHZyI3u7uvNw7f0a7W8+iHbb1",
+	"PNqlWy8H++dbu/Fz9oLuRE/P9wbb+JWbZJbXqc2YqddT0gSHW4PIbpdsVTB8pyicdy+vXp6Mkr03omn1",
+	"Ebw5OX4CjWdNpuG4rbpBIXoyISNGBbS5z3mkkShGe+17im2mbhu+KAe8q+SI0g6USbLqhJZzMAYiaDUf",
+	"YyBjHKR26RgDEfEA2H1F1IqvgkJDqKOVsY4CcliHQhPcbw9UqylW8DHPWp4K6Cp2xWWme44V53XY/AG6",
+	"Y469yPSvepmJJWQO5VUTawPaH5gmG7v7ZCgzpclAyRERcrzZPEumyLee3WLLYGXJvUQPyfFQs6j3/eBv",
+	"f3+pXvzlb//rF3U6/vmH49cv3r47/sdbufuOvqMfxwtFoZtfe95WLjicdbk3c2n2KL4qAI3QjTCi6e1J",
+	"qXmH/CM3w4ILm+VglkXQjPt1Dmd8NFTEVMXkRyxlyLnUa3uWbVDbc2remJvhvXFPdZLn23Lznhk7AC4d",
+	"DoF9l2uYoyz44L/LUIBVZIlZe/g/SVZ+t2gRMLek2j12/8kCQR7MXSYcTOevV2TFwBNbWYr0GqYJ5BkC",
+	"K0mkxtD+d5FFIKMoU2rJzZOKX/CFna8+4FPAmhq04GpsE/s3KKzuNExxd7SbzyP/QHk5i51UxZHeOJdg",
+	"yivoa+dzSJkw2yzsLNsgTlsrDG6d+W+asdCAuesZs3GgMWXROtId6hBXpzik+qCXytAu2KfZfe0ZaQYQ",
+	"y3+9H/hH+oBFEPwCKvjbpD+iIqNJn4AqNQZf+RzWPAoZExVsJGZDE3kx1Wzh2f5yobeCg93nF3Dnmsyu",
+	"vA3fgzS73jlwn1vAKPdSwOvKt3Ljrh3pu7753RpbzchMRdUJ785lDjUnER05JtkYs3PNDWujAtwmCgoG",
+	"aNLpdJq1GmqWZmGpYd1pedNtaFbCDLcTW+k2nSbChWjbyyF5r9om7NZ7seQUNp3MsAbKaOrisu+sQciC",
+	"iHq40nU2r0ywcYEM5cCKAkBDUG/w94nUpjJyG6CsrY5bjYVtXwFodcDdlZ4J+/c7gateJC0WR7HWhwq9",
+	"qouplvNv4Y6oPCwuLl9BFU+FXhEZqe7UIFdytHBBXFy+Xao/XlFnN4XNRjMjR9TwqF+4nkuVRA4JNlCc",
+	"rV6t2FbCxSWE4PPWTH4ooB37bKUgQITrRsurupzdSmCchZZtcbLrkOoFmaycweaXVoNzeF/ep5v4WG5Q",
+	"f1HFjN9XMWHKe5dsIRjS0fHbvzFML4RE0sXgSfCU1Rv14urfH3RFlhG8mH+vnc/0U+XK8uyQm+PCxVyx",
+	"3HXrOZALAN9qtVsyM/jfT3XJer3IQf2tywwJ4bkrwkzCrAlMOkcUYrDjLhDGnGwo5481zR+4ycwM+2xW",
+	"RNcLgKOL81wo1BwdrUGieYp8mKrqe/bZfJNpLpjWr+nkZrXz9ve/OijV+bMD4y9/vGpiH3K/VkV1Zx5D",
+	"MeWau/AmjQGArNzN2N2oWMvno1ZV3H3sEWHvDHwSNIEFfdnaPmaEKQ6ALIsBBYdBcc4SKaCiunEAcS6g",
+	"bgHpUJ7Vm87Os/1ysO3PT5/uP3/5cmd3b//ps+f1Hd6aIEDbB1dt9+8OuxdJMeBqdENnVj4cnuJNwD/h",
+	"WX/Oy7lBYFdW8oPkVNXc4QAamrPKyphk8+hjWT+GJ4ZmTuuALCr81oZZe7rwKztmAFWcnmsIjsye5VRj",
+	"zMC+eloG0+1uvfz0539p3QATdXpflztDFHa9xkYKPN2E2ZD1cVunFhOO0g5mMGd1N75IUeY+zGt0hsQr",
+	"YiAhpDPko4mJFe0jKQie6iER9t+Ea2jGQUDKYnpACWTZI/nkeNIu3FkSxmT/OQFxvOXk8TIhFrcgeyvM",
+	"nOnSaED3cXVM8fosyXhAW8JjD9DqLwzXjCO/VZcnmgrBX0s0N3bnIVlN+/Mcmd21S29W1F/XLtydqdfX",
+	"RvKcJ3BDUhG73P5MXAo5nqOirck9uDp93YqaMfdqmh6s4VU1ewiW6t9cVbaYOiIOXtZlzsHVmveBmna6",
+	"lHvAzd3D/JvTrTeCqo9mAwRm10ppJ2aK/MJldJy/rlXOOug4NLp8tp2iBsr/ZqZyuEZEuJs1nPqnuYe0",
+	"oNWebxW2tOt6cSO7GotmldhX3fWtjRwx9cRL3DbJb4nlbq0GHbcqXA90NLddIPa0yHHYB4kcE/Q0OAO0",
+	"5Oo1su2xwg7zjg3czDx4ZgkbejtUXe32m4gwtnxP8lkPybDOyJ5lpwqf6kzazcJg6vr8agvDmPh4ID2m",
+	"knDWRb6LfG9r8rXVOsZCPnj6dO9Zg4OvPfD65gTnVLOeg/yeQkuzLz7R5Oj4LVFSGqdbQ7kFFCdBsVVA",
+	"wfltsdj3Jy+Z6FWWnv84ZGbIoEmN/TA8CeoZsiLXc0vmVvIf4L3nE+Tnzgoytt09OVWctWBm/iuVW11U",
+	"vUlUSi8yxfJGjIV2mgsNN5peogbOv7IN3tNGVXALDeDiHCu3sbzqxT6PkFLXpOaF5L0A0b4Z1VZ1TgkE",
+	"yYtF41Qh7pe3bsnUeSQRTJwHw3EDk+DrEoYC5REf/Olo6x9069fu1ss/b///P33ZedauaB80O+1KBdND",
+	"Dt6pHxU7WPXANq5u1DFCw9s7UpG3TNi3vK4wGZox1cEeAuxCl7inCh2g/5c3p8TyXAHBuP2Fx9fbfgp9",
+	"18LLDNmIuJYuy7VD/x6+Wek6qUtrA3TI6hbbdjmZtmsYD6F7WHlzoIwhB8GEh/R0N7ILKwKNznf5SRmi",
+	"crkm3dNramSs+dmu7kuek9Tmlfd8D6fIrqCVJf28ftbfZMnla5awpX2FtQca9OQ3ksQw9iHhsQMV8RXo",
+	"JWU07ONvuQRxG27QYX1uT4uqfuszZ6Cb7ltVo4viDzVCIVgwoKy4N6rEwbSb0I09d3au6aY+iuOl0xl9",
+	"ZkLZmX+32x/OoulCqw6C+l8vks0IdcPGyYTAO4fEgLChiVWcJzNyOydjYMNGB4dzmb+alXqyrZbG9YDE",
+	"com0GhDT0jGfsgj/1C4K4Ft6SO35NU5JzcdaR5giV2seaKhiSmuobFSZg6bTslZUwcjzQSvyIkeqkYc9",
+	"PHVp2IaIX8sVDHkWrGxz75CzPer0ghKT4sMFpIRfe4M9XifVzdH1HhDt3SiyVKfTrqAYLlLy5i7CRzCm",
+	"skE1FxcJ60O3wiDsgoDsh6SPwgv/bq87F6qRAwfZHiax4Fittpd4lYEQP581Wcnrv7pKNe4542O7WLfg",
+	"u7h3lqOL2XNX8jxho8oy75NvX5GX+0+fkxQfIrGMshGraoNRDyUI4H7ChMD1rrr9l4xpU9n7ow4z8A2N",
+	"hoSLK5rw2GPyDyS0UeAxeqrdVPVaeq21W1xoQ0XE6ipzYQ3g2KppYgIP1COrxyi4iv3w6l/uenS1hHNc",
+	"sbPDfnd6euyAY6bLhsMejtwklS2d9VAqQ3Q2GlE18ZL1kguYrNvgzrzw08yAxgpd8sPJW3s3ecTNihEL",
+	"f16mxAGGKg7c3w+KU241DEThCtvzkG+PPerGmpJvw5XfQSGfoXqJVKhTqi9vHZYq3AI/wSU9Bv5MVoPI",
+	"LR9BWeB3b69YJT+Kql6R+lK3LWtLFaPnuvF5VRTJPV2qjaa/+WF6c7d7HRpdzk4PVJfz81+T2vGVEWMF",
+	"Lo81ogvSPERaxUZFPkmLK9LncR8bF2HHj9sl36pjce3Lpmw1gJy8aW33KqXawqjGmBBlbK+1Bgb0HKD/",
+	"lGbap3sYLrA3Ic5lfli2uIVfYQP1qv7pV5wGDdRfM81+psR+kioiScx1RGOp/rXZ1ZFvp5tEUGIdbN7C",
+	"+gckkyMgiiVvDdisnkuvn+EbSzkHsDosacfniqilT/YgG941EG7P5iGBbx5MN7ev7WQWTqZyodl5wqNT",
+	"wAirUrgQPYxQBJrKZ6cZ046Bp1Sdhfkyi7koU4oJ07PyowY0jo5yVF37FP4HZwrwQY0C61zrrHqqjUrS",
+	"lIyzyPSW1dNSJY2MZDIHuk0XiT6uDxj7bJgSNEGEEF9EqZhd7VQztWULV/Ho1whvkC8wRDeo2KzwAKYO",
+	"vTSLMAerioL/jlXiUU3q1zL5d9NZd7yMXtYY82TWP1YMWx514YJWUlwLwK0q5+NHh6ilC93IyZrmvsZl",
+	"QH0Qd6bScs2RbxwzB5A3y7U7Kr5RtaMnjMZQwlXV1oFFl7p+f78ssMzQkwCjQNFRAVRHNvrysu85GEuK",
+	"CfftD0J072Kile1Y2q1M0CvKUa40bc7S9kur3hBf1VQLclMNBbAG3zLUID/RJGEXNAFRnou5wvHsGgzX",
+	"u6Cbua3mlHA4w76wN+v36XQmFxbWUKBVtLC6uVIVOslBn+r3eYop3F8cHQFw78TaLDKJw2o+Tc4zQyIq",
+	"BLQxJlZHs485vApdA5Quq7p9fkS/Co+ZMHzAmcLRzielD3Za62pBeMfODUSyn132NxlPTAhifxjsJzZd",
+	"jS0tzka6b5RHV4m0Z8+lwAXCCbcLMlnO8YFUtyI2UBWBvJNjpkhENWuTmF9wV2PZaxPWuegQTRPWc12Y",
+	"W+Wke7r166efMGeq9+nLTvvZXkXK1CxNLE5UXUdjonDX6/dxDe4MJwZWBnXA9+8E7mXRQaziaWh0MBWL",
+	"NmpyYlWV6nSIRIoLaFILdV5jaqkS+7nDPQyqjWvfDVnn3unjf2kvGmwhPmvInGd60tMskiL2ig4fWfm/",
+	"+/Tlrk8Wwd90q3zieM3fZAQhe+iVuMkgeelMMMbUdTMwTBEK/dfBDqWCuOYceRVYqcwD00GXmEXl0cqq",
+	"iEEfmhr3yYgKesHC5P9D0tdZytQV11L1icoE/tUeGUzrkPQhtaNPxlJdTjd9trLKmsz68EyUERy5JpSM",
+	"aDTkAhNIYA/enBzjS4Dg6DqhaCw5yLFo7FytrM7nZeX1BaaxL6qgP8H21q9ZxHV1yUoAClSd6eJyWHy4",
+	"Z0Rj51JwYzpnJ9b5uh5OLOLxilC69Qispz6txqq3Y6qJHAyYwpuTateKxMiVvrqadlEdQjwNNgeTNzQT",
+	"homItcNoEiyljXUtUlWmvS6tmfjuV1Pk7jaqfwAN+bGnOgR9n+hSbpIlbreR/QNywa+YIFZn8R3YnWyz",
+	"U36iiZKZiImS51xYcv8lYxm8JyQuCrMvMefE2xWHpG/oJRP9g2IPiJHyEkwWJUcgUafm5NCaDggVZwLY",
+	"wW5YwQ/F6XP7eCagN3uM31DYJM9PykjXuZ3b75Y5zW2TZS83IKDDMXREwrxD9Ar/nUrGKzrM18LnB13r",
+	"LYPBgUyT9orkXIeR9eNwckD6xdzgm/3gKOTYSrFgbt5iRgvkkPQFG/fQbdS3m4pF6ZBFAWkFQymYpQYh",
+	"e/kg/VIOku/NH24AN8OcJg9JHxMSenRMJ33CrpiauN0BWhrTif2CvGJqkMgxTAP/7AnJjufC0v4pYrn4",
+	"kPSBaHtAtD1LEP2coknM7QaeZ4ZB3jg8eSaQvuFFS5M9ORj0g6m7X9tVycHAOViD20RI95kZAjTSrsKR",
+	"es+Sep8AjSEf0GkuCO+lnODPJ8CdszxRpuypE4e4kj/GFqgA+RM+oxq33/7kdhB6zpU3D3/ltwUHcr8P",
+	"11W+vD7VVP+tjLtV1yovh1dzgnqhN37qslyHOj51/a6sl39kuvr+ttpG82zOV/bp6xk0qVX6ot9e7QgG",
+	"EwoR1sTX7YJtDXNa8fnKfWjmzXbHcRN3NiK1rdR0HQ354MCKsVbsv+/Ws5ohvxTlTBvGwctzJrYGVvQc",
+	"9DDD/G72x5Y1lgau8Yy0oIz3uv67szC6kPrf8ryH8VspeiCO2q2xomkvS8OYbsIG1Wi6c+pgHSJaD1pC",
+	"LTpgj5/2HTwcdDJyAC15NfP80Aw8+8o+aq1rRk2m2OKcPP+clSCZumKTXqaSnrX+E8dRs1RljUY98P1H",
+	"4C2ScHHZRn2o/wWKG6/7RGESRJzr3xBLe6JJClFVLMjtkPeWGEeMirxv5plwfcbD4Z1mkIfMh8ak+mB7",
+	"O2X6l4xr2nF/6kRy1DlX22rbTaRBfWbhkDs7w7fOzq4XYdTNDxu65+w7ikaXVqdYvLUuSOvfuPm2YkM7",
+	"sG4xYfZMuKesIKjbUoou/CGb3lOpb2NTb+whzk+lhnna0ywZcEjd+VQzRIMbab01xw9OlLiFPwqUR4Fy",
+	"TwKlUh8oNbqr9JbLohX1VENQBUiZpR6g0wnM3PCIJqU+q5XQW6d5Y2iHsIC541QxMkjoxQWLiR+sOprm",
+	"U10WdzJtY1YS0UzEPhlpqZDDaikyU6I5n+/c5PBTl8u03oqeVGpe3VrP5wpbGrekb8+DG120hmyjM2On",
+	"pos+E3EvB4atjBJ5tlwV0vuKKm4fWCLnHI4BqiwW2usI7OO3pwirltZVXkQ4pbojzMELlwGjwxQ1OSC0",
+	"2P4OOfKZa9RTcB5tEdBinRI/uzZ2QddY/pvPklAfIMHH/FkPZRK7sqEqcquHyvPzBMYNKMXIMGG3Mbku",
+	"DyFUprn5guYjE3Fp+b5yMs9RxMCHvyFCOCmqL6uFz1qJugoFgyWxJgOeJD7YUHN4q6T4l9mjyJLe2121",
+	"G7Ml+VspRbwlwTWnliT/YuU6HcbZOqp2HM3WgSIJNp4KTQJhesgiOvL9eRGqZqYnb0W43nvHG2Qp2oW+",
+	"Dp9fGjhmQe29c+4DPtuNUEzqkVmc17s+oF1kBpSh5zA/ADr2GR1GUsCr7hMHinoGOI0LUGZM9TUZ+uMb",
+	"7PwHePxofBulUuGhVmxSQZnTUYTgXJdzTdoVrVhWFfDIPBH//ga8ckhGFAwCWgAUeuy1TGhmdLkDejmJ",
+	"eg57NfNkzzJaCaAhiNfcAW+FBTPNSoJXrXGu5E236D07wN1wap6e8uLZ/uIUmSkubn7AIT+XjtfOf4lb",
+	"dppWZvMEAnrxMUZNGI2GM/eJ14JcKgCmQPkgv4/8W0rKlDgMIs79MwGhbat3AqhwkIxbNb47CjkoH5F2",
+	"SF8bWOxVwlfZtGrsmfBEoqemGmQtlGOkIbME8ftKn7XdyzXEJEAheJgBiSnCnFVEwDUSpACEAq5NrAJO",
+	"hjRNmdCoQYdh/nLSQRkDi2MGgLNKzkSJaqhS/IrpAwJxdSwABOMdt2SaVEgmDE9m8wRISrVm+pAUSQZn",
+	"4sKOjGkjRc4AtUNHrExJwJdB4LyOgm5B5629u+vOcG1lozUK6Vd5uS6ru867OEsVqk7GONy5B3V9fvUX",
+	"5jLX5HUltScsHUoxqQ840pimBsspC+iXUZY4dHGHCVrJz2Wk2orsfZXMaznsAWzdDMjxh4+nGlNJyYbL",
+	"9QFv8wzm6ObyIt4vszTragFR+MSn4ikyntRY1YWnwbDPxjnJQ6cD+fJl5/q6Tb582b2+7nQ6d5xeklBx",
+	"kTmY6sLDnpreNyfL1RjRNFXyisXhkqFk1IMEd9YTpJvr73lHz1mi/Y3ZwLezwCSeY/zlG9fG4w/ntaxN",
+	"hxu2kl23ZtIrufJ3F4PbzyefcLRnpbF2Z8tVvuy29643AOz305fd681//ZdbIMCpj/rymKc7u9X1Meuk",
+	"tSXDJMv6EmdJch6xrUVfd/LwoersOP11xdQfGfGPyYgVhOV71N4ZwPiy9s/C5F9cw1E84k3TIKvo3mE2",
+	"o3cC07IzjYdR3pq8V/k8efMGHlpV068Wmfjh+h1Y6U7GGqVGPYrDHV5PZs2qiENLZ4xUbyiufdGGVgIw",
+	"N9g0bNXcXq5vtP/k0u2jp/PB8l7QrgZtXk/oAtxl/VAtpY7itdX+pbjsE52jP5IRNdFwxXq0MtxtLYpt",
+	"OSZ8ow+uIDTLiTPzslkI1zMZMt7lHxQTPtFkRNOa0v4p4JyGnmwX5K2uPnAb1yz4/Mo9/e+cjcNcnl51",
+	"TflpmIoFyDYu2BustxrV0487D7pyJlUIKn8Vixi/KpXyl8ZVtF7CIl1UhPUVy2P77uqHb2FzOJqmCS99",
+	"sGDNhndqsB9Ny0BuDG7ksVybPIuR+ZWb+yPmUa9oiXlr4EurQSIVeZ7LpXeGBbhF7RmU5HnQpsV9dIJU",
+	"yOqv2y/ZbziHVS7qEARIBwmP63N7MKVrszdAySWXbDKfF/IvcWGe7TdM5phihGkJM0NLZYypahQqT+uB",
+	"sCtdbO0yvvm07CkV9jhhP8UUM+hWfv+8xJk65hLFhfBXSzpzSjJ5Ba05JyWXaPbm5Bhig9iL59AXlUMT",
+	"7RCCzcVh4K7l4iLXAqQKgaamzH2nEszS1Kvjb+2br94f/9XZq1LlnQPTTEQmC3EJ8s6gle3wvHIfqqRP",
+	"95dIYmvauLG6nzESPUmZTBNG7FhTs95vVv1Tcd3ObR2J2Yd4PNV34Qqn0Uh+5TveGDVksfCv3vG8J+aS",
+	"Lhq/1CJVbIiVFnMMMtjIvDnskmxl5QVkYlv68KiFwnNYh/SdeADssH7QArWPshV5DQSqDg/2gFBDEka1",
+	"ORNFrveIOEhwu2Cysd/tIqbFmGu2iS04ybk0w3bwXYSJcHAXU0bDSgrhqsqglzobVivEiwUZanOFZO8V",
+	"tLtvC82uTS5ZCkCYf/344f0hyVIr53aekb/xb6p1u1ADq2n/gUsCXIGUiamL0Slrs2HCcj/fmqEdYXkQ",
+	"q4DAGoP8BVpguXKh20ANrMG2tE+E83NaShvi/BXGjnNDHBIpkkmgSuVgn+5GbJSZPKtp1iNwbngcy00v",
+	"w/UQugqVs4yr6LCpujqD4bwUND/aN3ZK3sYZ0TSFnrtKZhfDis3s45O9EU37KzDQXLUv5133VEBxh4SS",
+	"Ib8Y2ntIIGYpG+PWzWiBC3CEqiovvO43r/yiENgn9tKrQoB2SFAV2VeOxPqQht93Wlc/Z62CHgHjxP26",
+	"TyKqFGcxEdKAGiTY+BCOIGF95PkkBpqnAjNmPNauiPHPluIRxgOB/awQtLyacMEOST/O0oRH1DAocIIp",
+	"Ekr6LmK9xeN+fsO7DIByNkzRndstCbIZ3PRxP6HnQf6daoSI3Lu0+DqYOUK/5/kw9YeHie31CMUgpYOi",
+	"idD7Dr4VniQuVt8hfc/cgP9kKoB3BxRz9M9pdOl5voTCG7ah8cKg5zWIAgK3wkCZa4PkxkRouOTWgVW1",
+	"C/MAfqrMYYItWUdczR3bw4yqweSDzt3TlJMX3OQ04xplI2g9YKHlNo0TqjVd/mkUsdTc0JvqUOn0nN5/",
+	"dijA1I8tcVopYRSv7uS3KnaWa799o5WUu5Q3fDzoUr7wDYeud5M5rpCVMmuzWBJ0x3ajyUCfab8DToNq",
+	"AiZ1sy1Y1LV9rf40x4iFW81QfVmrLEItGuJvIbqjRny5RnregpLhZbKCFlSE1VyHjZ+W8+32J8WF1NS8",
+	"XXsik53PFU0y358sTBaADqTBzbpaalO7Naa1hKBYxFPOIHqbC2wet9EWwORUxVKp8mTGFYCpilMryHK6",
+	"OjSASAiyW8JMKyNbfinBRZ5L9VlxUcH3Jdk5LRnr/X/t0g1UcPaUQC9kRihCF16ea9Mk/GX8O1AoPtaY",
+	"Zh5u0eXkGknOnT6xIRVRDO7rzUPS9weGtgACzJ1PkKIP7WIE6dv3+m3Szw/R2SD2FPtnggYs4XkAXbN9",
+	"PN0+KDEXUsZl1T/HTvSTcCQT0osjlpxS5miadXuBabS5DqUNFSHOAFYbMG/4vzk5dom1yMc5+mPKsG1C",
+	"L1XyQjGtCxi73D0+Z3Y/pJqp9TvqADO0wJSAzn3L++681Vc478jX6bt7dJ09us4eXWe/E9fZXFfZiH0Y",
+	"vK4qHTsiY5okW1Eio0uwRNvku+8Ovv+ebOzuk+Fmue1m98VBt1vOrtz4qbvz6afu1stP/9fuT92tvU+b",
+	"Bz91t57irypTLU+dt+uNNQEqErWWMWydtrJcagcilGpAj7/k4kZZHB4Dep7/DXxuPbgfch2yV7jkQDeF",
+	"Oi3sCIFXnz1bFIJQz426ZH7F+18EV73/ldVGJsHPTgXwP4aqQPEKDX90qgEi1ULc7FMldkBo1y6dIBIY",
+	"isu/6zrRVTQTxipHFoPRciyVyS4yphk2AsYQbZmk3//2T0lSqXXGiWEJG1iWTKmihIkrLknMyIgJu9JR",
+	"axk8XNeormQFFFaIU05r9XTkkLWo6CGzPVQVvcgdnQG6eXv0/gjLSH916TfF2R6NmOIR3f5IZe+YZokM",
+	"JWwAvxfI/WeLU+GLhP5Z1B3wakD4Fn38TzRBOQCdmsnGkclown+lv/3Xb/+H6bJ0DdsD2H0s+/pau93d",
+	"Z1s7O1u73dOdvYNu96Db/Qf2OjpodXde7p0/o92tZ9EO23oe7dKtl4P9863d+Dl7QXeip+d7A0+aB0Uf",
+	"mtw513rNdWRJnAjLDorBJGN6QKL6Fo9CFobKBlg4mx13uy/d8oCMlQSYeEdWlltxmrCnHBsf3Ul2583A",
+	"/3HSfT9rwEgbK24MGoIuu2YD+usErSL1JQeQN0LBWrKmpN2aYpzzSSi9fLmkP0j77Dwh3TB334muSs9E",
+	"FWMiJ6yUwx5MrJQps2yevR+nfnprEKIFOuQDlJ6Q0x5W7XxpJFdcjk/rZ0nlvzH52WEfLilxMP+n9Vdp",
+	"xcpfpf7tvwHFHqSz76rilfoWNqgp+8Bq5nfdXkPxS57GtPbWZMo1wpmPVp+w5u52e4pr7OcZlurgNrhJ",
+	"rwhpbqe3khy4g8qcZY5jXhWPG6du+euQM6785IFKmVnc8pyjY67tJ6s9evbdNVVJfmXktAp3V6WGOviB",
+	"2jSXIptjljxUljcX5poUiSTgZpvKJSEbPq/Fmaeb1UUpdepcMPqcmowqWVSVjxKun13G6L3wpDWSIgas",
+	"DpMxjf8bs1j4/5thptx/B4rjfzQ1mXL/zeDtyr6rmkWZ4mby0R6OU2JT/jdW6Txx6f9Hx2/JJZsckP5R",
+	"ZoZS8V/Bx3RAvmFUMUWoiXudTge8THDosKHwt2J/hsak4NCE9mdSVX7yNO+PJjEhP5JiwC8yhU7N/tHp",
+	"m/ev3/Q+HL85OTr9cNL725v/1XfeQjCBlbyC7iiAVQmT1w0mdQ0FK4OKyKbTaKHj2pDROGFat8koSwzf",
+	"cpvj8sO3IgSjeXXyfYe8NeRnyYWubkenvUHRhi5UMjPnACTltGUqYo+RTQborcfebgg3ZS14zaD/8KuT",
+	"750lpjtn4kz86U/2fJgwrhNz509/IgA6WnNuZ1m3uxfRlNuthh9Yv0P+xiaanDMAbTGSUDRjfEwBFw3o",
+	"rpE5E+DQB0RY+xRgYiWMbLiueO1Sq6G273fXJqWGdpsdcoQoPUXVK3KHJthO8Ezsd/cPoa2Tb56HLYrt",
+	"x0Z0QoSECbjHNdnv7nXIqXtCE5okcowZaQBBVoxiLZiEawP0dSa40aT/eQuPfQte7kMSlbBU5Tb5jVJS",
+	"abu5bwBoCiKeQCOCnHz7irzcf/qc9KFwBM9h2/nW//yzhniHryXEXlVEYyfbvqXJfpvQM9E33CT2/3aR",
+	"zo9r/0L66N2DmBp6fbi4ogm3s08z0yZ9mIz+6VPf94fDBQ8GLgEH4htuIfZS13/6E2xCSi+4gIQ8RCJP",
+	"+IgbjN3BttNfMkb6eEf2D50nn/SDm7PvILA4eOrtPew+86PihsF+9Y8/fDztE/TrwX7138ZslErDRDTZ",
+	"+hub9IHNmDoAJ0Oa0AlRzGTK9U7URipsM5xKoRlukKYjdiastHDNv5CWfJfBnCZ2dx0scf4nbXgCJYuD",
+	"hF8M3YEANdvRCmJ66biCKvhQasjuPgH4/w7pHx+dvvqun0/TLurNKb3oH0LSk90OyMiz4uvtYOt7aqKh",
+	"21cCvlOwoAPS3dnFSFjCIyawRYszNKxyoDgz1Dm7LJEUQuro+G1QqHPQ6nZ2Ol0ncQVNeeugtdfpdvbQ",
+	"wz0E0b8dy8j+57rd2h4ympjhr/bXF8xUeYBwgrvdLhkPecJKWYhcE20ZXVyQ705PIe6Uc9lba1NdMPMd",
+	"fAGcv3h+MIfdbtd1vTe+OiFgnZ9dw5nAwMtNKnkJSgioGYuUEPx2roZct+dEgywrJ/yKdUo3Zuvgp0/2",
+	"bh2N7P4ftN7xKybs45a7wSihFzpwXHyyL2+PmFE832N3FJ0JHSXuV9D9pumuu4CYVVvPqWYYbKXREASI",
+	"b+Y+4k6yooPGVXJVnkjRZv6mh1J0pfeTwwOy+qafTnFkq5xgMdeK47N/nNjryhIhI0bRwYBH4LF72t27",
+	"laVQk0e/dtpkbK/F3dLiwh7461nle2mg88EEsi3IuYwnRNOJtvyY9/THAMd82s2/Mp94r3a24cbW2194",
+	"fF1Lo7mvk+q8wecBkKK9QSHvCSQy3gwFtucAy+ummt568DvtnueiQ/r2+/0z4VKf4QtPNH6Ux4eBkkJL",
+	"mkQgw/dRqs6wwJFz1KxA/s1OFD9QI3JgJUCm+/jJqpHyqW1/Q+MTvLvwlZ3Fr/wgqFP+EMVhv7u/+KX3",
+	"0nxrtU14Yffl4hdOpfyeiombnEa+a7CgtwKTzUGnQpLNifQvUFlAvCfNUyjQhjVuynracv2NoTegoiNm",
+	"mNK1gAPFI9tvXwPcQGqv71kO+GiVdU/mRQvU+dRu1V73oNVh0ShFY4YbzZLBYU7NjuDPREnBBfwTZJpi",
+	"xTocjIqJI7EK4kevV0H/cHTfOCSm5uLSrZAnIGda1IGFL8Ec3gNdtp0dnsMfhy/3Fr/0rVTnPI6ZWI2T",
+	"dxp84phOEknjUynfUYWJj/s7T5usR2dpKpVh8fcs5vTUWtj3KT4+BuLjSc6ISKY3lSZV1+O2T/CruyY/",
+	"pExM3XceQtj3+nWNvGUSW/MEoJ8OiMGeznkbZ3sv4k1bDXF8JgKMY7xR7QCYXuEBS2DdgQTSjOlc9kCi",
+	"kTWLyYaTQE90aFtvHiIgFQiksvDRjDn8Zft+ldixvwfe+zFPiFxOFL+zpmnrur3wwVfo0bVy+9akyKvg",
+	"PMFJXiFQjsBfbc/Jn3f5Hvi9iZn74vijgttDbO41cPtK2oIXESnfumQTXW/i4TVecE6AROKbfzuXBniz",
+	"7IOIQC7HolPNX4DdpW+ftdozQs6KELvcvC2TB63j9s+/ZAzyt5xHI+g1nHPbwq6/M/uXaInSSrErecli",
+	"+H7dJ7mIkixmPfds6dPTzT2mYwO3KknwzBbLELu48hWBrk4EYHaqI+ZdXjHlvJt3K2PuSwDYzfPRCh2w",
+	"PY+ZMPbeX4PVIHUVxghEh6ETBZvkt3lEk4SpNpEKfbV4Z7r/W80cAoi56Vrwe/lANbimgZf8NsBNncPZ",
+	"YGsCSoZUD7G/RdW9ixFvpLKlBUPgprWvIyOsaDA4RnxzckxcrrTDxl+GTzzsYxObYWfNPJpjIlbbDpds",
+	"4mB/rCqFp/i7u+O7DVj8lRSDhGOQ855sj90mLzu/r7XS36CcuE8hhtRl1XsnyW5DkE3pJrl/L2YJq6tC",
+	"taINZNDPLDIsxq52eUqGj6lI0SEn9m6FGOyYR1gDIMEYg+jUrMqCd3EumqbYd3/BdOAef/ShVRITnMRt",
+	"E1Pb67WzztWaI1231rRQFMvM3J80fmAO11ullNXtqIgmTMRUbVtxs+W7sG+5zJnawATiZ/vHSUwnhA4M",
+	"U6Rv5VefbPg2QEKONwlF9N2pqiHSp6ZfdLNzOQq/SsHaZyLPbh4zdslErNtEUMzxQu+Lw9CUCY/pRJP/",
+	"+Y//xJ5V1EXRt7KUnEEOWmmaZy1smF4Tt3jPPhvfXP41rdDopupHKuugDvMmSAYzbzBzho9YnfmEtdo5",
+	"a96gVsoaclVfsMdSbRDOywC9TctseqtrhA0X2tC79hrfl6x4P02ugbjwnLouLQVKrKdDkDMM8YomyW3e",
+	"NDB+zdHbGT5eKvWXCmxQQCGY6nbf14kjqm0sbkdxtkpMsNIlkPcIy3EOcBeeQMwdQAEOSB+d6izut0lf",
+	"yB7+aH84z/TE/utQEdqkb3cp7nfID8K/hNgDZwLQvIuoo710FLNkG2cuSwdLt1zdf0RHKeUX4okGcIcJ",
+	"UVnC9GEByeaK/V0M0SXNVl1DuDLLGG+ubhhFxALSg1a+Cc0dAvn3l/EJ/G7lwu81ivgALfkTYA/H98SX",
+	"SDeRgaGYa1dJxIq7cfuXjCZ84Ih4zdLsBNOMUcqE4ucJ9j5QDkt+Qyp+wYXLZd701Rkgf0DewDBtAnXg",
+	"OpBNLvWSnQnFtFVIN6QiXobhg4W27DRxL8igTS/0NAjSg6rkFe7QxGkK9+gBlcaec+uECXklMyIheKuo",
+	"kR3UYLIEAbmaVaI1lpR/Dynkfjyodu9L05gnOvOUxoDEHj2pj/K3ofxFOpssqX76ws2S+omNmQqhi4JH",
+	"19ojCdfmVf7UXYRhq0zpouFDQ97ECedZ0reaOOE+tjjgme/2HyiIGQW0s36jaUEM038cahZiRQemf0i0",
+	"ocq4nuVDesXCAn+Q1VZOeziD2vCjP/V7vX5H9HOvQK7dy9kFrmP623/99k9ARvF3MoC3cRFLbFlBJ3ql",
+	"Er1P7RYDhIodhzMEO2rv+Jf25+vrZdn0vi5wd4K19zb+3WoyWMsDU3hzSi/qhnaPbcMz1+3WO1nosPOe",
+	"z5+DqXzNOsHjFX/LwdKc7FaXl7O3ewOXY/7RW78nb43frh/dlnPcljelqtuqP6hK5V/9ch1AWeI6b9Wn",
+	"diQHgZf79HqaRVLEunXwfLfbXf7Gu59Cgd8ZB36NFm2Dm+dYAe0Aesa3iOH3hytpQPq/zdtu22nwjQzb",
+	"N+7ZB2LeAkrgndi28KXFhq3b66lk3sdqgDXa0TSMdrGcXle+zNdziVfa33/PWMa0L+PRbdeEEggkYTTW",
+	"ZAMSimPnVOfK5bYAiulmG//VRPqOc7pDTq28A4h1akhEhZDmTJzntUBUMReddPgqiB7RB0A+qUHWYqkx",
+	"1B9gPTm+W2Xi0zi+qWhYp5mfi7KfvrQ8CHTrz0+fkv3n5OXLnd29rf2nz55jDUPGpvDY9k53dgu8uPz1",
+	"jZ2dTfLyxYsXL7aeP3/+HMPJzYUCZ/p+rPbSx2szlz0eoycPX43tqEixQabvPNXy0QP/kD3wLCvg07GR",
+	"wlqMqpo8oSpVZvsLRBh7izKc6SU4Px3tO7DbzPjKDPg92eDGxy6pJn3FRvKKxQhh5LMsGFT4oagOMWQq",
+	"Eyjs+6HQbJb/fILffeTE+wvt2wOAlHZ3aCvr4e363NUgNI6VgUZRgdcy4YaMmSjavEEPxuGkJlt0AYmt",
+	"WfV9DShV826ZyaOau96k7RuS4To0W2+lpRRAnpyR5oVva1rdWabm81O1hE9phgBZa1TDj+2YYRTsgAhJ",
+	"BBtjtt1hriRdMpY6PRw6jFVxHkzw6/ISP94Y98OnQFe36rpx8cS1csNHO6Z2jcB0NmJ6s8Qa3GgSZ6yE",
+	"CO9UH8SIQ4AM+D0gT1RxCUz8kUseucTR2y1ziUzXziQyLeVN+BZ2yB+BRWFZBMyHajaQ6SMXPHIBEtSa",
+	"mcD7EuvRiUqAEv1f+kQzqqIh0yRhF76WTdGYQRfBNnn1/viv8EuAJScbNIpQ1IuYRABOeSGkYvEmgtUC",
+	"eCU3Z0KBL5NahgGPpe+4xgWAIqAq2HaQRnbWkyfa+Tbr4IRe5au7i1DEgif/DkGKdaXk4Q4U8OnVowIQ",
+	"1ApAKoukHmKlHKloyK8sn94ukhIstUE+oD/tP1I+YEDheZld/rvbSgk8xojCBb9iwnKsiyugloeuZFAN",
+	"B1bEYhZ+wsUlopQFDNypywbEP99rlIDGsWJauzhBhCCG3yTZiAmaFW2lRhQ2Mw8EPHvRwl2jiesa33rx",
+	"srvT3er63D5jf/fxFfygmBW5rZOMkm8VFRHXkSTfU3VBFY8pLCAS6c+tg9bOTmd3d7ezt7e33e12d7Ze",
+	"7LTaLRDAPY+bIj+TUxYJmcgLTsk7E1M7FTgqe+4uwrG3t7u7tbPT7UIfACu3qwdYos4KT+ue0g4dqdTo",
+	"LGCfF8T2mHj4mHh4V4mHuQxbv1yeVt4WwrQc+enkoBdDro1UgJSCL8Ud8kEwdCr7P24E9TWAT+UKrfQm",
+	"GWXakHNGqNMBzgQGnTf2uy9LrZ0RrBmagA+BANt5/NB/BqLQqeQCu4xz6K89geoeGlV6BnDKxTWxODLy",
+	"2i3y0Xa5J8bAA1gTY8zDlqmliu5dXTo3vXAeM2/nZN7eolhdL/b3KyiTd+C5UKcKLeSJZsIckr7IkqRP",
+	"ooRRqzi7/iuk7+Vp30tWSNxRDDqcaMIr+jW4JN9VdeZ15PjOdjOc1iyXVifvKad3Pme7hoAPjMMfM3t/",
+	"B5m9d61ObvuEw/kpv872888+dMxuu4rFnqayD9Jv1CPQz9x825n9+nru8FoGKMDY52LJ1bTzK/u8EOOi",
+	"TQQbFw71uY7ryavSDP5AePj3iYP/UPjqdFoIlUjlq+as0K0wl7FgunzEhJEeJCbPc/eLn+Koefz0Nvzu",
+	"g2anYCWLuSnc7kdmasBMvEwnXzUvoUkyn42OTEYT/iv97b9++z9MT2kwU/xD3gQpO9gqwLVFRkPUJRjP",
+	"4bIf3IweNIPhIhbzViIvcnSLR9ZazFqOXO2+fVU+HBfnnC1cKnkj7hWdhGlNL1jroPUq4UwYRlIW84wo",
+	"ZqQSktD0t/9XE0liTslOt9Pc4YJru5/wXejlqY7e/T6zwh/jaQ2lBzSJnkobuAMxkt+1Mz6QxtlRgo7Y",
+	"8nlQZDoN6kzMy4Nyrd0W5kHdlXtmmTSoigZRfr/zJlGBo7Uqv8n9+cFnODX0O92Pp+meE5wqnEXuV19x",
+	"ehNGrmvTm+DP91sEbYVS66D1s6Ty35j83InkqHNu9+pned7zLeSt9qNoDHvoWO6v8rd/SvJXqX/776r0",
+	"oqCA+tMSIR/YkPvKIMLTmJtBlJ/nYwbRYwbRnWUQeTGxdsk3pd40yh+CR28tfwhVqDNxt/lDfoMf84ce",
+	"Uv7QjdlifvpQDVF07+rGuelt85g+NC996NZk6gPPHlpRJV1H9lCocf6FKfBtxWjtK6pby6qR95U5NJep",
+	"i8yhh8Tcj5lDv4fMoTtVI+83bQLtyMe0icdI7/xwlPeb1qdN3KdWUMlX60qagDGbJU3Ao49JE4+s1ISV",
+	"apMmvjpOstf0QCZcLspthZeOi6dvX30MPlajSBaTD/mZcHsAj3Q6PwM1j5aFR+oJNfjlPSchlA/9W+4b",
+	"neVnjaI8n3CHHCGazohOSKYZdmORbatCDbhr9ejBFu0PEwhlGJpgM3Y7wJnIh0N/WiwZtmdnn2H7csDC",
+	"LhF0ZN/r52/0eNyvA36douub9IIMv7f2HmjTEz2K43syIR+UDPi9pkrck6g6iuNCUln+pcVhr0dW1Vht",
+	"xYjbX0I+a4CNGpJgAIyaj3JYesI77wtxow2d1IiwOdioVXLljwqPet9op/nhDpQcESlQgTbrv2hXBqCc",
+	"I0OrRGi7CrGydP2sBbWyxIE3SeStsululMgbOFIfE3kf1egKc68uA++eoyn1ebxhbOAxj/cxj/cxj/ce",
+	"83jvSIoUF22DkMT7ZhGGuwwtrAsssJh0iBg4cxXWwi7W5d/CG6V5jOjnd0xcmGHr4Nl+uzXiwv+4U5mH",
+	"u96s3urRgJjWNFrCaLymoVxfflYezL18LmXCqKg6qBINEqo1vxA+Xsa1tZ5U3Xn5h3tGLruCeXNQMjPB",
+	"DAyjo7oZ2L+taf/sV+0Dq7DBiXv3+jF69zWkeNfF4ILf38ZVsLiRa/B0644IZU5aWP7MY27Y7eSGhYd9",
+	"O2R4wyjWFO1uo0BfM275kUB4fmJc76Pww+jj4UaTMeVWhhKrF5ENORgwhZcAN20ilcc35yL0CFn5rzcP",
+	"zwQVkOWLX3qi4Q1QP6Qh0MZGw8DtIPKw14YnaKIYjScwO0HOJ0TLEbN/YIlm0FGJHNkDgVKrM1Ecir8s",
+	"QbGRKRPlhRkJf0AIK7hG24QmWpKRvLLr5IF/y+2PfQOW0TkTlkdjFnENXXgqI+/5t57gnWlHdUnMleET",
+	"mO2UDLpHRFy75qnQy/N4d7D1nO50t15Ee2xrf/CUPjt/Hr2IX7KlQi/5Co+QoK+d/fqVyNt2rmY9Ju49",
+	"Nse7bT8bvWRWGnphdTsX0xyNaDvh4nL1OyWraoWB3UYD0IkwHmSNqhkZWZKh9IJyYa8ZSkZcays4oZ9p",
+	"koA4HjEq9JkQUjBXTivhyzRJJm2MRFhLtUPe0GhoB6YC49p2IPwI2ejzuL8JGw8OKzuur/ZzEXdNR4xo",
+	"w9IzsdEXbNzfbJeyFXk5oQzWln8cfrK3hf2mvao6BGpez9lAQvtUsAZRnAGM7pmgA8PUZik2ptiW/eJU",
+	"ymTZCGQj2BxpyMQqNl5yVbo0xOXN7pd15H97bLuDL62lAvs+s/XgS0uwMfwzW6N4fb3SPfSOi8t7SyRf",
+	"6m7CkitLZpZq7Yk+3lGPyeW3HfhFKXRHRtP8m2rLqdC1jt030CMTg59BzDTUxu045X7rB2Q8lAjL0Ea9",
+	"HzIXZBPPsBUe37lJ3aKksJ/BOqE659JpUSX5GNSs8UCJS79FD8XodxHEhqgkDej1ez/gg470u1UsdrT6",
+	"/XtkiQXpsqGEHBU08iCYpKRPr9lB9go7fRsotrArpiJype8U+mEm5sCZFWBqBKnxZEMqfsEF6Y+H1Gia",
+	"ptbmQPPCmRLuxfaZ8LlyeeE8ogT18edelvao6VtzBqBKOuTUDWJ/NVDyVyYImBBjqmLdIX+HLZlAzu+Y",
+	"RyzsQn54Jqb8fIVhI6S3kYIX6tLzcN8nX43XSkhIqmods5jH0i5xwNWIxrKDV3OWmNtIJ/57SH73k5NR",
+	"mkKddpAHIast14ByH6EPHj1YDW8QJ2ju3zxQLKHG8lqNonTCLrg2SmpywhIacSloLPWB66pf76uagXsK",
+	"b0rw9uQoJWdi6s9RphQTBi31mq78YaTaLeGOPA7+czXiwm2ov6MeNaga87i0Sw9FZfIJFfPtaB+48rGu",
+	"CrOZcEPGVBMfE8yd2cAzyBrj4aSJaXKSJ3msQP6BGhBTQ2GLaGQktEQ9EFmStJeOarUdiFvcg5SV3e7u",
+	"s62dna3d7unO3kG3e9Dt/qNlOccgvtqHIix6JCh5x0e0TaAt60ydBHlFlWFcUfIxSyB/JpjUzlaX7rOt",
+	"5+e7O1sv471o6yl7NnhOX5y/jLpx0Y7S7Tj0oKwulnrB9ujW8/P9aOtl/JRtFYPsMNhkCnsXvA6TtSTs",
+	"Mncaa0rhXjfd2/Wexs7BXvk0/BFY5fUyD+gOmSoFs2f3fnfw7HzrebS3u/WC7cfTm+b2HuLRMzuPVJbv",
+	"q/tOz35nhU1tjqnnGOe149J5HqJpjn4U6zVifXqfLAs/gLwRbA6+nSo5Sn21CVpya7aLz/KU9kiO8n0h",
+	"1PArSq44zRE/OuQ10+xnSlKaaaog211HNJbqX89apG9/y3o47QNi7aT+gbVCI5okh4SKMxFa1GctSO43",
+	"svSJs1ZuauNAm3npmWCfTVGxJorfnWeaC6Y1iemkQ/oDmmjWPzgToOTRJLF2dZrQiMUdcmQNaxTgsK9P",
+	"NDF8xOwjWWpFS2ArH8BzkAFPxlb3O6fRpdceIU2mMv0DBngNkz+Gb9yoeDbY09z2bCZK8ONHSDF3HA1z",
+	"C6+RXLhFLHZn8GiiPpqoTQttgXIIdZQTyG3HItUC28nmssAGKZ6boU7aaqb13HKDj0FemmbM2ZzutUPM",
+	"MAMfI1dWYaxTllE+fPRfu6+ShIiOUsovxJpyu5escHDLz4sbbjPM4L61OMzgKeAPlMqNtJ+vvClX3Ryy",
+	"+0PKhEswoknC1BPtJ2EveEpUJoRV3TyZtgnmkA6kgjd0h3wLTnXwerIrROo3Z6L/lzenpIKtUYvCByux",
+	"L36WXCBv3qv7O+TLdfu4HSfcj3fbfbxOM3Dn9NVrBI8X/C3Jo79KDrmTjv5v74KfLiKppcUiUStlIrbS",
+	"CHUP7AjivMJWGLVBLOlIMRRqgG6dJDXO4pIC0Lr9i+/r4riHVWJSvh9v5Xq8qZeg6oJb0U0wb+CE0St2",
+	"e2F5z3IbQhoyHvKEoR4AVrxUjvM2K5VqO7M/NlM9ws4Xaq2lhpU5d8XbZBucNWvmjo9Gpi4kY++esVS5",
+	"C8pTWQU3wExmuWFFbTR3gyeZiIZLa5rHsC137IF65NBHzXStIgWo+M5FimI6G61bpnzvCkRBSsT5rYu2",
+	"NdTsVCO42ak8XrGPV6zLlrDkcCcMYQwXF/Uu2b8wbX77pySxJK9dPOqAjK39ZW9JNz0ARoU8TFqAqgJu",
+	"HKHCVw9XQttj4sNQjs8ENnqEPpGGJSwdSjFZYN+5ud8io0x9qZZf8O+/1yqj+7QQAzLTxYGvaCSCOVhV",
+	"jOl7y5jgNKGxTIf07Td6SMS9PEPZkvdZC1hCEXs3kAjjvLoq0CtkEIQ9OBNyMCAbsDI2oFliNttEZ9Ew",
+	"Zx5EKNSXPE1ZnAdp7c/2u2PFjWHCxWm5cklVh8TyE2RgQyk+12eC6ksWd8iPljePEy4+k4gKawBimLAd",
+	"bi9NxnSi7ZTsBPLw7AHhxoEl2gd13u+MkmjIosqEPcSwmmHTeyikrDo8D0+JFm/P8BGTmelpKGLTrYO9",
+	"bmMtvLzE+6mOfJRRj5WQX1MlJMrSdQtur7eIaG6HgtfvX91JwHc6wrkMRBw+uzpG3G2Gcl+/f7U4jOu6",
+	"//6BorhAzHJLSLMF/lKfq3g3odzTgpUidOg6WF6Iipgh0yzvyOxvZztNLi5qehCswiZrLUFCFjio6JEc",
+	"ZIaW0WBByxLWGEn4BVXNXWWv37+6n4Cs3eU6/FfYgMdY7B822Qq6Grhbw/mcb1/AFJdoRX/jqp4CKCf+",
+	"uG0EHpDHyPUdcCQFWfzrJaqbxVKLTtf16X9SCqYNiTM2v1Af85J+SB8M3LCfcAg1XAlG62s91gHyu970",
+	"wzhjPcRlqh7NWr5b1pRu3a3C6rd2sdZaUOAfSHEN2K5g/OCXt6WyfoyGLM58m65SeYEDBZgpJZUKK0k3",
+	"KIJtxhQaNm5iEb/Tf1MeXWqSpWeiWIQH0vQU73zR0NVrYOVeXF1NgHVSnoDuNyexQORumJLYBo4sl3jt",
+	"ne7sFgV3vsz/BLooUMjwsIdFl2ig4DfnfvTn/GhqlOicBFZ2arVb72SBhzHv+fy5r94R9qiz35JA9TKN",
+	"0ILybkeqzuhMC2G5Ayl261ft7bHjIxZ3faLkLZPcqt2FIERTYQ9qrwBAXQGUuus2XPrW3tQEqgxExBId",
+	"rq0+mLT6Nb2WMNLMXbsf3LVLX6f3EyhaxL+40fGD4+PHWNGDjRUhI9zZhTqUCY/pZH5HQcMEFeaJJv7p",
+	"PAD/jaK/8oRTQQRFLOXiGah7nzCq2uR8Quyq6rwX3/lJzEiy2bnYAQ99loBrWoxVEfYvHoQ5n/GvUrC6",
+	"qJN9YTrmxEfZqHWwu9PtQszJ/di1PzobHrYRapxv04h3WzIXszPYaON25g9kxw8LosnRFGhijeR1hp2q",
+	"7GN3NvdqHsNt6S7f7sut7m5B1keCXzGlf/u/FZckZuSbJBsxQbPml7Jb4P2YuH5351P9Y5zojx0nQgHv",
+	"qeEmMmDmKlwYCMLfF1LgMRj0cIJB66SbmwR/+Mjy4836TL51YzxoQGZcxOJYhduwr52F7lUl4jlBeKr2",
+	"v2muEFVaCW6YvBk5VIjUFJApRkeaUPLq47+TAU8Y2egf9olUpN/uE80seRkWt8kPp99uvbC//5GLWI71",
+	"1s7u093td9RwsbXTJs58tgr9sVQmu8iYZkSqM/FGXCRcDw+IkCO2bZWeNuTHD6Rg24CruS2yEVOyTdiI",
+	"8sT+kyqm6XYRYBHpz20SOSi97RyMrU2ENFRvQ6Bgs3MmoBWMkmPX5EUXbeyhF5nvTBt2h4dSbN9+bEjx",
+	"j0qOPegn4UIbRmMiB2cizhzfQOswjOvMTotEMslG1sYasXJbmuKRjYhqRviFkIrFm8RIkmYmxxbFvvXi",
+	"kFAYBCfJNREyGMLZEU5EDihPNESRlBx3yIkcYw42TZItqbZck5oDQmF/xtwMz4SdmiVObMuDGgfYii5x",
+	"G7OroRmaS+g2drq4bkzAJpHMhNFYUTGm2rfXaXtnDCJeD8A90MbQGWRm2++CLcTcmVWJTSTkV56MF9ib",
+	"gPuPkDv4IiIg4zHnvXyApgjVZMySpM7WXL1dbXlKx5mpmxGYvlwHB7pgTiUMwhvNCnzdPGFPNGEikjEX",
+	"F9ZGNyyyE8Q6mHMoHqjbniFVmpnSLJiwtvdPrcwMtl7Y97TcevHi6cutnVa7NQ6EhpVulQH2OtvKsM9m",
+	"O9JX5VsqX/U5FxQbPUwNeqd2EF6MtZEFLrgestiRwZRf8vcXwnvsuX5LigOSmRciGtOkXn389/UpEcFb",
+	"GrSDrXNgSWCgKQVjUVDPMcWt66N1bIfzLEBa7NWHN8/vzra719iecDu9RlX2RtZaMVLDhjrkCDt6uLdc",
+	"O8E3J8dkQyqoiNATbdhoE1WxAWOxJoZHlwwbKkiCS6y1/cIZPWwDsFhJAyswWPajKTivPANIqbRfAS85",
+	"QpvHS/WJbK+8KVSmcN8NRPMLQNHTLFLMmTT4f7LRHw81i3qdTqe/aVlCD+VYECmSSa69OisAujK7YI77",
+	"lRwQJQ01bAuHQ8Bcy1IQSg9B+YwkffxvL6Vm2PcCm2x8NFTEVMXkR3Y+lPJSb9bnwQWUeb+lIagj25Ue",
+	"ac21+e3/ERGn5PS3/44Ej6iVe5BG2xvRFCbHPiN5WN755s3J6VH+SOvALlUA8wdPvfm+d/T+6N3bj2/C",
+	"J7nopUpeKKY1vBApbnhkX8By0fAzf/nh6OT10fvXH3rHb16VvufQzKc/+e1b+8F/HL0uPQzVPPEyGObB",
+	"Kd1PwCKYwI/cDD8CcdYqEMXD7UKNmOKZx9y9xzjK7RelArMQWnFVLHtTVGhJiwEPZzhBZgaZAZmgGuii",
+	"LJPvQilpwMmPWUFfRT7gzQl5vSl/HkID9Bto0cdZEiOKxiHpF3d2nygGLQPQWTweyoSREU2dFeHgYoJ1",
+	"PfGazplwytF+dwc0MKoYNPV2jtXa5MEb6TbryB/ERXlNYpGKQzYGPOE02WytohfcT3Lhowx5zCz8vSgL",
+	"eVbi7SkLN4ORnQcUYKUKRqPQSPRuliFTrE1cyzHQxWesQ2uy4n+3eNxvk/wnw0dMGzpK++0zkf/WjkVN",
+	"pli/aCRTFtveKj4i5xR6no241qD6+1fbsMtudGibpuxzgo2ZOhNmSAV5SkZcZIZpCEJSQTJxKcCSVpXX",
+	"BaFJ4q1ogE2iI2ZvDMQac5E8sMf9rXEm7MbBieShz6l4p6OEgVRko6TL9b2R14tkzPqbdrHhLhLFIsav",
+	"WHwmsHwy74Kz2+3iOcjMRHLESN/HR1kfAbDdjeqmDPcjThL3CXanmNwTTTbOJ2eif8WU5lL0Yb/OJ6Qv",
+	"I8gajaE3rq+Nc0MNKcRF3TubGMuMpIpZ7BsB5cPbg0q4YITqM6ENTVjVPMlGviB4pu8q+N6cHD/RXhEA",
+	"AK0RBXwrM1QyuxjO0s+ZCNWGQ0IJ/pi/KEkfTei+B8Yo5htsF+yyYNwMmSL59hAh1Zkob07RoahLBB3Z",
+	"1eTPV+M2wuEGl9+bK0yxnOJqCAPiVVbEAQsyaU1f1TXgMLsuU3cOOkx7wcdybpv7zZQaS9atg9b//qm7",
+	"9fLTl532zu71v7SW/17O6kussdsIAmfVWksHsgbiU0bZCF5r7ezudfafPus8f/Fyq/uy1W5BOkXroDWi",
+	"itOOltmv9N/cMJ1IjoqVfm8fIB/tA/bgh1LY327sP98McU2uCw8SiIrWQevDxy1Mae12d3b3WvCAgu24",
+	"oIoKw6nfqET+TB2C/xVPEkZeMWGUtINyrbPpZn87LyylFoRd35UxVfI8YaPWQev9b/+U5IIllDAyoL+S",
+	"c6qyZCgJdXgrREL0XzGtpergq/bO7uVYLvYT2/laUiXjLDK9aTzJhMbQ0fFbJbUh3yrGyP7TLnkX+sVK",
+	"DjrHf62D54214VOQAMiKd6wHB58+scKhulPXibsUID7ibwiCF8TmIek7Cdonmk5cdgg3TtDecWLlo9Y4",
+	"X2tkUabspw9++lTOwYRDLZRIvIog4FyOJQQqpZOZZZ0SVbYt97epSPKMXlkKGqxZvXxrRY0m1KpnU17c",
+	"dn10A2//VLErLjOvE5JLxlJt1Q7Xfj9mCbc/MX0mrJa1u0+GMlOabGTC8IT0/QA9HKDHPqdcMW2v7c02",
+	"0TKPj0RUED3mJhrmjrZEgtaJOnflPQ67Flzjzq99NwbzfCc6bLZzlT960NbUttSAgSem7ZUSTa/N1nNv",
+	"b38pKQDXq3FnZTparqLbgX1ZWGgTbZhcA7e6vXI4QZt5ilpKzbBQacqaSkPFbaeR3laJv3vq7TQFmCEu",
+	"j9QZq8i2LoBEBTk6fksu2SRILbWWgVczD2pMuDPR2IY7hKzTRZYWmTa0po0Jb2kp5pJP5xtZuW1Fak2r",
+	"Q1zI8pZUyf+KhvBiYwq7vHpr6oSlDFN3KXG69/T0QAxzSLXVdMDskIoZNakxxQJT1dpi5GamWJZqpsKI",
+	"CWpirTuwFJa1A5ZV2XdOuy8P9r5ulX02JJ7r7S+W1Nt/gJP8OhX3Hz30fZkF4nbuAXP80npMMf1DR5rz",
+	"y6ewAM4nCFNVfUUvp23Ula4UTcBvWG0VDnRvHXRXLiOoHi3H2FrDaAmj8ZqGWifqH/Z3bwxM+AEfv66C",
+	"tFZMZ4kBcq0rZMBH5iFZLyym+OCuPEIBAY4ODFN1n7PG8/Log/WfRH9L3deM/LqQDgOWbJY66vn3DwST",
+	"wMtiK8+mDn99W5CHJ6DRQ6YojM4BvtDq9yj1p+AOqYi3C8hDY/+jDZGCbXpLx3Ogx3I9ExE1NJEX9t02",
+	"kSlikCQTLDTL4VKsCh7AL3FhRyXasHR+9qfbofsFQhxSIVhiDVLQn9srQSPiVvSytBq7aa+M3eSBEnO4",
+	"ccUG1mjzLVusgHBy9aA1oiKjCTqGrOwr7pUrTosWI0slbriNv7+ETn/ycxI33CO/+9KrxwzMWwMlsOLR",
+	"+9wKWXMrMrpCHV5cbVWa1l1c44347REScU7Z1O1T0k0Kqezd3rSCqv9Ln2hGFTTAg6p1KmIs6ScbNIqg",
+	"0gNcgqXKd9AEwNGI/fNicJ5SLL4/E1VtaVBbsHPzRfq6zgp8Bwu4C/NvwZN/B9V8TWjsdlWLkNi1zFTE",
+	"WvM83RV2xiLaEFGSxexIRUN+BXUftyhn7CoX2wlAon8gAyFxFO1lBf58WybBMXAXueBXTFi+9E16qGIe",
+	"6QEyAAZWoGISXcLFJXrjPZd2alR2e8D3DFqO7hnHMthf8JRFQibygtMghYYK+m+p/XPHvx7gt1FyrKRO",
+	"WWS81xy2/89Pn5KdHfLyxYsXL7aeP3/+3J6SY0vILtLcsOZ6tt2t+1Gw4ZzmxHb9GT8WQT2q4HdUBJWg",
+	"6FivEAyVngpUuekbCBwfPkFjyLWRakK4JvhG3CEfBENHiP/jRqjYtYPWFptklGlDzhmh7mpFrepMbOx3",
+	"XyICz5hrtnnoopPGKkxDILkicOM/AyXq6f/H3rcuNZJj676KjuNEFMQkxlDUDf4cupsz09NV3TVQPR0z",
+	"4zpYzpRtDWnJLSlx0QQR5yH2A+yJ+dEx+++O/QS8yX6SHVpLUqYh0xcwNjT5E5yp1GXdtC7fktyV1nJD",
+	"tKEXUKdO41KHOU7ZyePZ+HjfuBXW+Hhr4gM8gPvygVX7VXfJclporUSn3Euf1Aj81RV3DyI1V1qEJ7I0",
+	"7ZA4ZVQB7L79sUk6Xmp2vPyE3BnFoEBCE26aFXV1dzNBl1FQl5fQo/cVKWp+5llPkdw0tvXo+0+Ifevy",
+	"uKcPvL8aU3DbN8Sfnplg+cBHXcjEKzfuxZg9F0Gd2KxUBrj5TXz+SSMIFZcy278zsYm1M7mUFz7l7tD4",
+	"Bp08Al1/m5fmSvIBjNE8DH074dQOeIOBKtlntdlAdRLFk+SdityLR8U6Lh98Ktccmoym/Bd6/ev1f7HQ",
+	"b6SEXciR68IOMBTsnCmfDYrms0PBr2KqH91cnjQ/4SLmiDPIvm9aX3PSLE7yVQup7D+a+2ZphxiaJIXL",
+	"1DpjEUOmNe2zYhYPS3hGFDQ/lYSOrv9TE0kSTslOa4EOqLi29UQOipfU8tiBZamLOtf8uTr0f1LcsGKs",
+	"8IGFh1OoQzZVgWaaqcgD61ORhIKtLhtw52x3jN4sQz37wB7SdfqBldd1SMI1iWmactFvPr3oNvZSSFOA",
+	"YAiZMAlDIl3awYOUnbO0gHxwjzt0X6KZSHQoUsN4McLlhyJpu0Jt/6b6jPRS2u/jpd++midkVtz0/ffW",
+	"VrCAq1hSKv+CWS1Yv+S2IKS3fH7wiin3xdkmoCeeZ5RtEnxZfu3giIcKVF/js2DVz+K8OjPv0R1gY1WU",
+	"UmXPuAnX14MpIaibBJXTkxehD0BQ97l7+3yeCn3xEzcD0sG0KKhLxprf8YDHA+exArwJTGPsslSKviZG",
+	"RoCJAldulK4+sH8xYgnhoi02Or979YrsvSmU3nYi0tl7M/n3q1d7b+w/4O+QjmAtFMGFGZCE97kBRLGe",
+	"N12gTj3lgm0224CBjFCuEQg6PVGDHRqz4jZEUE4+y1+NSWMr0WG3RDW0bCpLGq0qknKVxFMqwOYAcnog",
+	"qQMbWaWXXGpe6KjkiS2PMzAaD56RrpKKpFKekWzkqLUgSdw/HipN8ntLYin3+G2O/owkR82d13shLVJb",
+	"Jp8IALnUyiY5DC/lLb0KXck8cKwme613hS5aobGYXd8LTbiVHaSTMEN52jmAr4ZPYS4QvPzxh5NPJBdv",
+	"6FuEKVZXWH109UxrRNb3Vf8bOzub5N2b16/2tl7u7rRyk3QouzxdIKkS1rQe3whu5xTXCBxNnVdZ51Wu",
+	"MK/S1ywuWW5O2FIzUyux+yuKUlTovlkJSihSjObBb3kmJSY/Wt1u3wCQLjsOV0SOhZeE1SmQXsbVOZBP",
+	"JwfynjQ7LQuyghxaq1ECZbRfp0Uu/076QELvYRIjwT68GAE+iylmG3lXqXNLxlL0uBqy5KBoknKjWdqz",
+	"F80e/zKt4cAdjb1lZEb6EvTTsISpALDhcaivh+uwvw8vaAeuJ6VyqgjwOZX3swXrpMo6qXKxpMqV2YF4",
+	"6VwyzOt7uGvn5qOR0Aj8Bn6Jwy5pEvu4vUSbMY8d0iEUZ0On0HInlzhb/20YjdmFYEXcK+6y7DZiQSlp",
+	"d2uRG/NKjaXQos1ZS3VewfO80EIreFpkfyT91Ym07cvAnzcuuzfMLVGUJrPvnT8K5+DdkAoa7lthhf/a",
+	"rC+ja1OccCqB4hAk/cFoLloW6rIjpUrVWI6tnCueabjKs5IGQoBNKtOTKZfVQbZDEh4iGzFVhnFFN0lf",
+	"yWyk817o0B2HDt0lKdMYiJPg+eEOoQRR28E0CN+1D2nWFgBaAqNx6E8bTUCVVEa78vmvPuL1g0gvbq2E",
+	"TC4EkOwN+3JzPRUBsZ8b01q3rDT85dc1OzUj34JnFPAaFSkviJj8nw8V7QodpQtsGQwvORZMaWz2DMN6",
+	"onR9hYnlGU36zDhUQWTeF5OVK20xHvCUTcagO+Fzp0pmdrAO6THATLdWu4Qw2o0phXi3QyQKQbQpcS4/",
+	"wmPoIv21k3bkJEsLQnRA1SIFo2FJawp1hR2tMt79A3W4qw53rTLcVWD1ewjQ/BYQ3t3uZunZVm70l0tS",
+	"jGHcskesiGTJAeGJi2f5NrGTKTn5C/Z3r9YJDIptDsIjbaFcUM0K3SEDFKfI1fzYUb0cLhOLdik40wlb",
+	"586ijSewkXP6LMJjb5Ld3tYbutPaehu/ZFt7vVf0dfdN/DZ5xxqfFxeFX4VVrdyPcXsKpUX1f5BjMqRi",
+	"0sBjigWEmUd+3XtWrlMXjtSWo2i6NNusTLTMip+XShW4HZUIgYMJ9rd/DDVL7UPa0IspkfKC6Hy+0fL1",
+	"B7+XpcGi6nKYSis/KhASiWXmqmXsPyFBlOy0PJmR7gWY4Aeg3IDMICnVjtgWnd8fuXS0SSrf9nRZ2jCn",
+	"z8wUKmw9JfO1Ds9PCc8vh8QfBX4R8M0pT3SHKDZKaezE9HggU4asIXuOu5rkUADyW8mdti3mvtS6eP7d",
+	"L7XLiOmX3GYJIydZwvQiGJhhFWsK1f/WBEEdqv8NhOof7g47oYIrK7AmnOBf+6efNChEWM4HsF5m+58n",
+	"TO0XwbiuS8Gqvdd0YsPinG4ekY4vddocJom+cWmSkwTQJF+HmJSr4eCAb08VIynrGdcf9AL+AWEradCA",
+	"ZkmTHPqR2wK8P4nEDpVY7lHaVzLvMaOb37v+mEIK8IvTJCmPXtEkKePbe8Bph0k8Av+OX9FhkqzNTijM",
+	"YYaLJ9ASOHjwyOrslSesnw+TZEJArE5Rb1/mjDjVT/SJnrEJSUZkZm5pswkHkU8gBkDp0j7k4GG6yQBz",
+	"+YiOPd5U7SNaUr8iu5+Q+Yhn57JSlugyWlIaSvAgIUB5edbJRPfLJaSdKBmzJFNs3v42hyS84hDYsRE5",
+	"S8K93VB9pnMskL7Mq6krs0fyaTxti9mvY45cjbDk55SrUTznB8A3mJWoEUg3uHCBWLG5oiVjS+CAWQMm",
+	"JwLdhNoSwRjAGBg2HKXUMNeAXYPt0hbnVHHaLfS998+90AScXAPoQj+tttjPb605FzdiFpIoFrOua4OZ",
+	"SALtxY0k1/8OuGWsT5uFPjBac22u/0PEnBJz/a9Y8JjCYeszXIlvM+NGwcETCSzsfjsaEiqu/5FyzYr/",
+	"PuxnVCVU2Dmw619p8bePStrp2S0hihmuaEIRvmJBzl1Tbkg4+Sqfmn+gzg2pc0NWmRtSEEl3Fdi5rR7E",
+	"/0w0o6IofHh1/XBcV4e0poS0lkBb649nNUkHlFtlLCu3LvY9Ih7APQUbpMMTl5LdFtyQDd/JyO0Fes02",
+	"I+JLe+z9lApAOdFEsLGzQ3BocKwBlJEO2MXeqMG4GY7aFuiMi6kQEpouuafJxl7r3eaUGNrdjZRlxNBu",
+	"wP+gFaGJoKRPFRWGU2uj9GhX8ZgKw2bZJuS///+/hVcbi9sLa4rB/dYkVx2De5Z2Rh6/W6qdkXVTHm+7",
+	"97cvjTxj4qoavc7e9UDgKhqfYXa+OCN6IMfOMZhpI4dWfudi2V7qlDQylmlEEOMT+/pmSlnpbgVuk3xr",
+	"3K1RyLY4YxfoRsxEP3NnQGBu3pUSKwb4BTRtkkNBMnEm5Fi4Z/KIx15VHhCs+5MHEHw46VP8ToUAwl2K",
+	"/F3YbyHRzLWiuqt4WZDv70qiLM6U5Y79v32ewOe1JJI7tzaQ1DaLTkT4T5kJUrVJlpTgJTzoCF2U4J0o",
+	"EmSFRxDemeoMHFFjl9fYb/y/vx1u/ZVu/dLaene69fly53X0eu/qf0/xDyqms9RMb7QQUrHdwySmhqay",
+	"v+9z5MIP3rDRF9qwYfg3O2fqwsO9Aczbhs7igSWdENI75/TUY1x0ItJugE/dSHLOczjNdmMz8oMDLOBU",
+	"gMZjt7aFzZhVtn/GSVa5E49g53Afn5EbUYWT80zn/7M8H2KZfw4PY83NmhNgVJqy0ziVmiW5JPgzEwkl",
+	"ikHbk2QBYxbXtR7Pl9vTKQiAnrxrv1ft91qZ30t5Vr+rhAnGqHtx7noF6jUhvkiELLZkIplmuklOJjRo",
+	"5MoaUJ1yeMijMJO91rv9tnAdQYmBKlQutGE0qa5rCJKuhgB8OhCAS6DZahDAKoporUgT3FML1H7Yaj/s",
+	"velmNU7YY4awFlLl/Y1vCMuDm1eL3LvpW7rN8G7e1cRbYnkAmnE9Fg/uYMStxx05nXU9fN+TYuHaIfn0",
+	"iwKWZ8RpZgwXfT0tZHnin3lARgvfqPK6eV+Mn/A9ue0puQasMnPaQOdH4Y8+/GsZSu0ORW9caJ4w0nFQ",
+	"LboTFR5Mad8FEyvUUoG21qCY/JwRwuEG+kzQLoYP2S9SQKRtyBSP6fYHKmim59dhfpnr0WKzmMvrsSXx",
+	"1uNFLKj1zCJ65n4y55aK2R6lXHyZEqyC0gjsxKcYjQdMO7Br6EeGMGd2Rk1ywmLFTLGxsWImU4IlTviM",
+	"BwxKa0MVjmamKrZkP7EKFTf5oQpW/K2z4Fp16IA5gioovruTd9QYZSV0fMIQZ8N9qks1Iz8ev4/gf4cf",
+	"v/VBTyT0mKapJ/MxN4MojyUBjbufNO8LxPUYs+5AyjPsDNVsix+G3KDsRpYotMQ4p2nGDkhHZGnaIXHK",
+	"qEIEkCbxbcFomJ/7pjpn6oUmCevRLPVf55pkeiqc/A0eWoMqt+s4zVTa2G8MjBnp/e1tOuJNkDlN/1zk",
+	"gor7jVH65TTl5+z05dmf3g2/evPlz7uj92/F8V4jargtPsUtbew3xgPN4tMPve/+9E69/f13f/lZfRr/",
+	"/ceP37z99v3Hv34rd9/T9/RkvECOTXG71pRnUwuj+mb7eCyOk+WLZ2d9GEaH06Bn7e8eatYBWloJrOmF",
+	"JgM5nsStBFMi4doo3s2s1KVDKfooUyuC8Z/g+0+6+McuYY4aebvQZxSrN+5gQ1IX/P3wtT5AsCHF1iMR",
+	"kMPCD5WoqAeE+mo8qAOCZggApezqQtsitEW/XYWOb7oi9OpiH0su663z8QyKW1csiPRANXLIVMxpapdw",
+	"zlQvlWOr7qVIdGP/ZasVNRCk55SOqT3xMeULNFKwO7CepAPY+0oXGh3WyQZ1ssEKkw0MioK7ichJFb4Q",
+	"LKJ946AoH6Gi3WHGuwp450uozBRwYqwGP1xb2P+e1FMd8i8/2tbjl8J1sL862H8vankU6IG5fTUVPjA3",
+	"+Rx+4IThtzB04N3MteVUPIGTyed13zDblKWrUyW7XCxmea3HofIb4fnah/L0swOWZXUhyMP8ACr+Ddel",
+	"x141tab9HC+C0NFIQSkmF+jqiQqAFewL4gvPgpRAr4qf3BP3rOAy5vGuuAU/Iw9LwCcxhdNeFbjKMetz",
+	"bQmhgItym34nyL7U95KQlIp+Zo9xrvY0niTW6kHpwhuNH9Lrf0Tk8nLn6up/kZOMQrH3kCQYKOLXv0py",
+	"ebl7dUWYNtf/IGy4Ty4vX15dNckh9hwbMMKG5PJy7+qqETX8RjT2GyNz+tVx7o+R+pSazJd3RI2AOGMP",
+	"83s5ZCSRJE45E7AxH119omxEjSNDR/YVaAmYMELdlynAuiyALOg3fl2OG3fslSYE/l47cGoHzgodOLdE",
+	"8DKqmIM4nwmWUhCGD66DH4zz6kt79aV9mfT1GBBT8iv5cmwCf0W/q02wlMyKEmPgsNIUGGaJzACubJox",
+	"sLBWXtel/jclG+rL/fPGInkgbS6oMLq6C14xdA2x5XDlxy5CMDgGobHa02RK+M549rcXGvLmzthFk1iu",
+	"O2MXhGuAMRFtAYKYC0wQ9RvSJIdI+5olpIuCGiWrVPD+Rufw09H33xyd/vDx6Pjw0w/Hp98d/aWzGQEQ",
+	"e/cin6z96pTLmn1mrVc1PBr7vyHlaWO/MbR3p//D5JdmLIfNrspvWR/sL+REZr9A9ZVzv54CML26OHUV",
+	"+K9e5W8cyS/kE4uFTGWfA9rl7VT4EypPP9IslYsIdbtt67po5d9OplebYP8rJE+flekJ0pLFagN+9WVn",
+	"ueIxx8HxFw+pLDfu/+3z1eeKaLbj9tyziqIvl4VOiFZ5TL9n49xjWuXadGOsott4WYNwhHxqzM3LMN0T",
+	"fOmqooW5B/zDVtHsCx6GR5fimmxIhclIZhOKhvosIbHihsc0repk7n+fmKrD++lKmTIqcEJlLxeuCAg5",
+	"Pj/EeDQV8MhKUQQ21MU8xgPCvtDYkKG1x6tW5DcGRXFFn/adVitqDLkIf5fOsHTDwAy/uMN6y0crALYv",
+	"AND+kOY6HMIcznQkx+eUrBiEyrJv15OSb7ZH58Ex3OZBb6t9OQ+RgOGP9lE4cErocpsm51TE2LB7eQ2j",
+	"PkDP3RxA0feLEuwLoiVakWPVQYCCjACAn0PmOMVnXhTg+H3YdDxgAsel+qwtuPaqEXpIAUZWjkboP+47",
+	"UlEz+c0XmqRU48cigJrwbwTk3bbI+wjM8Eu5nXws3Fwj9KyrCxKQQU5LRt6iusAGS5AMpepmG1hhyUz9",
+	"tR2zyNVNYv9leZYJCAubIhhxkbvIhuduuxXzc/UmyUTK9IQo4XmLOTNgikG8eZLRnSCYFVy2T9Xs+rzZ",
+	"FYh6mZq6nB8VkyMmlsyQxzCoJnRS8x0UZE+oaDFzMgVOtOaK580VSFkPzxaGD1nKBZsrn26fsHMoRlQs",
+	"Zhy6F2hDU4bwv0bKzQDOjQBgOnL9yUA9sSQCHrBaCJ3qdo1c9KO28K7MlPfgNowoxbf0FLRyQOSFQKNT",
+	"XVaf/PqedkqeW8U8XgR8EppFcVZ3A57aDTg4yExOJo/pogi1QVObYP8IT6zCLVviQcXSJZdNwDWx21Pl",
+	"RrS/ze2/PbYPX039qg+uobyp+uqCfmO7m8Fr/JAMbT80m5lhpRGRxZTmRg2lUsnQmWMGz8Ic2juYi8X6",
+	"i06BJLfHttbAqo+n/l1SWRpO/aO8/qckf5T6+l/WeLR8tO8E09UiXLCeOCjs7xRwcnvAdbJpnWy6wmTT",
+	"DFl+EZESLG2QR7NrhLnGRqbQrCbPODmXZ8y363CpJoQbMpBpojHnBB6GttioDhkZcG2kgue4JiOqDJG9",
+	"g7ZI4Bvo3GXoFaKx4ecsZBJMvZPi1J30m118HObGNcEv14jlayxdxhO4Ky1XVyyX00NrJdrgXprgqi6K",
+	"X2KI7Q5UtYSm7ndNhv4mSEKcOVHs7yw2iGPnxKwm1BApYlYFEHs3O3AZec/Ooits30Jm3XoylqcysoN5",
+	"rRm6LkdeYdbxfcw6j3aJ2LHbl5hxd+rMvNlt6DCHFzAUcCRrJ/WkgvZ9sRQ93s9UsZ6zohWd/+zUdnRz",
+	"pD6VxzYQ9U4xe3z6JuKcSLxLVpMBg+QB3hcsQWfQiaEioSohP3lc0I2OW+oWTzpRW4Q/DR8ybehw1IlI",
+	"+KcdCzCwO5shxzVgrfs9QyDMJvmGpfycKW4lfpowRaSyd0Wm2sIMqCCvyJCLzDDtyrop6dKEhE9A2kFP",
+	"WqPbV8kUsMbIXmsHG02CUiH2GS76TXJYWANPOiHwGTzj3qLebbUI7VOXrevc4n6cA+9Qp0rxc6uUZAZw",
+	"GtDAGFGE22IorZ0+cQSYK+G94l0an42pSnR5PAlmBMfpzuO26gLyQpmaE1i+vqkUVkgD3J0/DbDqY4Eg",
+	"5m6y2Np69/lyJ9rZLe2tOOt7gRAWWOPMRd6v51x+zPZvnmBe4/np2953u/boBpjr/rtXr/bevHu3s/ty",
+	"79XrN1Y8OnpAuDnFYsfJXHRBs0Q41lD3T3fe0b9aK4wJcwrSYbe1+3prZ2drt/Vp5+V+q7XfatkHDPti",
+	"f/1KDkmCDZtlDD1Xk+mv4X64+TRjn9i+EBbt0Tl4rVZrqjgOObZMMyp1zx6H2JdUObt3WU8qtrnaW+46",
+	"VPeSO7y63STUw00HCeVVs9e2E6oZtc2WfxrJ4lYGPR3xYvI84EiXaeX3MqYpSdg5S+VoyABe3j7biBo5",
+	"ePP+9vbO7ptmq9lq7uy/bb1tgSHvZnlzxD8wmppBRIbMKB5rxNm2BKpojIAiHMKoPaaYu2f4iAW0VCqJ",
+	"uGCNCBkpec41l8JqixtFRM2bxoFulCeGxzRNmYpcKMVOx998CkMEm6hyLh7zFkZwbSuwvUZxQQHP+dYw",
+	"X0Put9XcG2w4UkxTvQkd4kP/Yqn6VHBndjRvZo1zVj4q5IBrshFj11o36IjJUcoiMh5IMqQXxJ6EVfza",
+	"almakjBm81Y+eelnqDKMK/4Lvf71+p+SJHjA9nv7xL+HIL5oywXITzszfNmuV44FloMh0G/k6hHGlBvs",
+	"RayNbou+wyKetMMQNZCrwtgvwreb5KcBT9mk9dS51VGkE06O2wF7UVsUZhpTQbqMDKmgfTvNzBD3HuF9",
+	"IRXTBaBht2n566WkQ4cw8QKu8SKQxgfuxReEnlOe0i5PubmYoHw6LPvwe0YTjYSgpB7BnV9IQy6YCfRW",
+	"PPrUPl8yzkerfonIEMKRC3LU3Hm9F0HTaJYQIwkVF+53u85AVlFOFVBtbccvfA/UehXD3mj2TDbwHzSx",
+	"xF1oWIk793NGU97jzhwvfMN3ZLr9kW+LY2yAlOUAVqI3rZKz9mhCJDqZ8e8JUVF4u2Tw/yvTVI63spEd",
+	"us9EQv3Q9jis6k2ylCWYlRnINx++F96v2J5A3t1Mc8G03ajUfkfBF8ZSQV/vgcyUp7iUJ3RC3Pk3Sj7x",
+	"VZaeET7EmxAc6a0pul9LXg45LJMUDl3HHdxUTjqF7c3bhNCuzMykUMoHKvniCV7F/NXCNy8BRes+jFcd",
+	"1DXFZQRlWybvhiPK+8Ips4TTlPycsYxFyJFEM231ko4sgw1Hjsyhl8RBAUc9HrD4zNlLLrphnylMwg7N",
+	"ys7BVaGRHgrMo+OPdpeUzPqDYlmTm2HIg9VkA7KQNnFL+9K/hM/dRnTCdKRwwYWkIzwcrnJZEbpicBXy",
+	"RybkoM8gKaeJfCCiGcsT3q0ajohvyV7MUfHt6UfWpi4IDmyBf/X56n8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -207,6 +207,33 @@ func (e CompanyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ConversationRouting.
+const (
+	ConversationRoutingAbandoned ConversationRouting = "abandoned"
+	ConversationRoutingAssigned  ConversationRouting = "assigned"
+	ConversationRoutingOffered   ConversationRouting = "offered"
+	ConversationRoutingQueued    ConversationRouting = "queued"
+	ConversationRoutingUnrouted  ConversationRouting = "unrouted"
+)
+
+// Valid indicates whether the value is a known member of the ConversationRouting enum.
+func (e ConversationRouting) Valid() bool {
+	switch e {
+	case ConversationRoutingAbandoned:
+		return true
+	case ConversationRoutingAssigned:
+		return true
+	case ConversationRoutingOffered:
+		return true
+	case ConversationRoutingQueued:
+		return true
+	case ConversationRoutingUnrouted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConversationStatus.
 const (
 	ConversationStatusClosed ConversationStatus = "closed"
@@ -645,6 +672,78 @@ func (e Role) Valid() bool {
 	}
 }
 
+// Defines values for RoutingDecisionKind.
+const (
+	RoutingDecisionKindAssigned RoutingDecisionKind = "assigned"
+	RoutingDecisionKindManual   RoutingDecisionKind = "manual"
+	RoutingDecisionKindOffered  RoutingDecisionKind = "offered"
+	RoutingDecisionKindQueued   RoutingDecisionKind = "queued"
+	RoutingDecisionKindTaken    RoutingDecisionKind = "taken"
+	RoutingDecisionKindUnrouted RoutingDecisionKind = "unrouted"
+)
+
+// Valid indicates whether the value is a known member of the RoutingDecisionKind enum.
+func (e RoutingDecisionKind) Valid() bool {
+	switch e {
+	case RoutingDecisionKindAssigned:
+		return true
+	case RoutingDecisionKindManual:
+		return true
+	case RoutingDecisionKindOffered:
+		return true
+	case RoutingDecisionKindQueued:
+		return true
+	case RoutingDecisionKindTaken:
+		return true
+	case RoutingDecisionKindUnrouted:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for RoutingDecisionReason.
+const (
+	RoutingDecisionReasonNewNumber      RoutingDecisionReason = "new_number"
+	RoutingDecisionReasonNoPortfolio    RoutingDecisionReason = "no_portfolio"
+	RoutingDecisionReasonNoTeam         RoutingDecisionReason = "no_team"
+	RoutingDecisionReasonOverflow       RoutingDecisionReason = "overflow"
+	RoutingDecisionReasonOwnersAway     RoutingDecisionReason = "owners_away"
+	RoutingDecisionReasonPortfolioOwner RoutingDecisionReason = "portfolio_owner"
+	RoutingDecisionReasonRoundRobinTeam RoutingDecisionReason = "round_robin_team"
+	RoutingDecisionReasonRoutingOff     RoutingDecisionReason = "routing_off"
+	RoutingDecisionReasonSupervisor     RoutingDecisionReason = "supervisor"
+	RoutingDecisionReasonWaitingList    RoutingDecisionReason = "waiting_list"
+)
+
+// Valid indicates whether the value is a known member of the RoutingDecisionReason enum.
+func (e RoutingDecisionReason) Valid() bool {
+	switch e {
+	case RoutingDecisionReasonNewNumber:
+		return true
+	case RoutingDecisionReasonNoPortfolio:
+		return true
+	case RoutingDecisionReasonNoTeam:
+		return true
+	case RoutingDecisionReasonOverflow:
+		return true
+	case RoutingDecisionReasonOwnersAway:
+		return true
+	case RoutingDecisionReasonPortfolioOwner:
+		return true
+	case RoutingDecisionReasonRoundRobinTeam:
+		return true
+	case RoutingDecisionReasonRoutingOff:
+		return true
+	case RoutingDecisionReasonSupervisor:
+		return true
+	case RoutingDecisionReasonWaitingList:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SessionStatus.
 const (
 	SessionStatusLeft      SessionStatus = "left"
@@ -687,6 +786,24 @@ func (e TeamDistribution) Valid() bool {
 	case TeamDistributionPortfolio:
 		return true
 	case TeamDistributionRoundRobin:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TeamOwnersAway.
+const (
+	TeamOwnersAwayOverflow TeamOwnersAway = "overflow"
+	TeamOwnersAwayWait     TeamOwnersAway = "wait"
+)
+
+// Valid indicates whether the value is a known member of the TeamOwnersAway enum.
+func (e TeamOwnersAway) Valid() bool {
+	switch e {
+	case TeamOwnersAwayOverflow:
+		return true
+	case TeamOwnersAwayWait:
 		return true
 	default:
 		return false
@@ -1359,6 +1476,9 @@ type ContactUpdate struct {
 
 // Conversation defines model for Conversation.
 type Conversation struct {
+	// AssignedAt When it was last assigned.
+	AssignedAt nullable.Nullable[time.Time] `json:"assigned_at,omitempty"`
+
 	// AssignedTo The atende user working it.
 	AssignedTo nullable.Nullable[openapi_types.UUID] `json:"assigned_to,omitempty"`
 	ClosedAt   nullable.Nullable[time.Time]          `json:"closed_at,omitempty"`
@@ -1370,8 +1490,11 @@ type Conversation struct {
 	LastMessageAt nullable.Nullable[time.Time]          `json:"last_message_at,omitempty"`
 
 	// Link The records a conversation is recorded against.
-	Link  ConversationLink `json:"link"`
-	Phone PhoneRef         `json:"phone"`
+	Link ConversationLink `json:"link"`
+
+	// OverflowAt When an offered conversation goes to its team's round robin.
+	OverflowAt nullable.Nullable[time.Time] `json:"overflow_at,omitempty"`
+	Phone      PhoneRef                     `json:"phone"`
 
 	// PlinxAgent The agent Plinx reported.
 	PlinxAgent nullable.Nullable[string] `json:"plinx_agent,omitempty"`
@@ -1380,9 +1503,21 @@ type Conversation struct {
 	PlinxId     string                       `json:"plinx_id"`
 	Qualified   bool                         `json:"qualified"`
 	QualifiedAt nullable.Nullable[time.Time] `json:"qualified_at,omitempty"`
-	StartedAt   nullable.Nullable[time.Time] `json:"started_at,omitempty"`
-	Status      ConversationStatus           `json:"status"`
-	UpdatedAt   time.Time                    `json:"updated_at"`
+
+	// Routing Where it is in routing; null for conversations received before routing existed.
+	Routing   nullable.Nullable[ConversationRouting] `json:"routing,omitempty"`
+	StartedAt nullable.Nullable[time.Time]           `json:"started_at,omitempty"`
+	Status    ConversationStatus                     `json:"status"`
+
+	// TeamId The team it was routed to.
+	TeamId    nullable.Nullable[openapi_types.UUID] `json:"team_id,omitempty"`
+	UpdatedAt time.Time                             `json:"updated_at"`
+}
+
+// ConversationAssign defines model for ConversationAssign.
+type ConversationAssign struct {
+	// AgentId Who gets it; defaults to the caller. Agents may only take conversations for themselves.
+	AgentId *openapi_types.UUID `json:"agent_id,omitempty"`
 }
 
 // ConversationLink The records a conversation is recorded against.
@@ -1420,6 +1555,11 @@ type ConversationRelated struct {
 	Link  ConversationLink `json:"link"`
 	Phone PhoneRef         `json:"phone"`
 }
+
+// ConversationRouting `offered`: on the waiting lists of the contact's portfolio owners; `queued`: waiting for an available
+// member of its team; `assigned`: an agent has it; `unrouted`: no team to route it to (no default team) —
+// supervisors assign it; `abandoned`: closed while still waiting.
+type ConversationRouting string
 
 // ConversationStatus defines model for ConversationStatus.
 type ConversationStatus string
@@ -2138,6 +2278,10 @@ type PlinxEventConversation struct {
 	// Phone The customer's number, E.164.
 	Phone     string     `json:"phone"`
 	StartedAt *time.Time `json:"started_at,omitempty"`
+
+	// Team The atende team the Plinx flow directed the conversation to, by name; without it the conversation
+	// enters the tenant's default team.
+	Team nullable.Nullable[string] `json:"team,omitempty"`
 }
 
 // PlinxEventMessage defines model for PlinxEventMessage.
@@ -2479,6 +2623,53 @@ type RetryRules struct {
 // `integration` is a machine user for ERPs and other systems.
 type Role string
 
+// RoutingDecision defines model for RoutingDecision.
+type RoutingDecision struct {
+	// ActorId The user whose request made the decision; null when atende decided.
+	ActorId nullable.Nullable[openapi_types.UUID] `json:"actor_id,omitempty"`
+
+	// AgentId The agent it was offered or assigned to.
+	AgentId   nullable.Nullable[openapi_types.UUID] `json:"agent_id,omitempty"`
+	CreatedAt time.Time                             `json:"created_at"`
+
+	// Detail The decision in a sentence, naming the agent, team or portfolio.
+	Detail string             `json:"detail"`
+	Id     openapi_types.UUID `json:"id"`
+
+	// Kind `offered`: put on an owner's waiting list; `assigned`: given to an agent by the team's round robin;
+	// `queued`: no team member was available; `taken`: the agent took it from its waiting list; `manual`: an
+	// admin or supervisor assigned it; `unrouted`: there was no team to route it to.
+	Kind RoutingDecisionKind `json:"kind"`
+
+	// PortfolioId The portfolio whose owner it was offered to.
+	PortfolioId nullable.Nullable[openapi_types.UUID] `json:"portfolio_id,omitempty"`
+
+	// Reason Why: `portfolio_owner` the agent owns a portfolio of the contact; `new_number` no record has the phone;
+	// `no_portfolio` the contact is in no portfolio with an owner; `owners_away` every owner was away;
+	// `overflow` no owner took it within the overflow time; `round_robin_team` the team distributes by round
+	// robin; `routing_off` portfolio routing is off for the tenant; `no_team` no team to route to;
+	// `waiting_list` taken from a waiting list; `supervisor` assigned by an admin or supervisor.
+	Reason RoutingDecisionReason                 `json:"reason"`
+	TeamId nullable.Nullable[openapi_types.UUID] `json:"team_id,omitempty"`
+}
+
+// RoutingDecisionKind `offered`: put on an owner's waiting list; `assigned`: given to an agent by the team's round robin;
+// `queued`: no team member was available; `taken`: the agent took it from its waiting list; `manual`: an
+// admin or supervisor assigned it; `unrouted`: there was no team to route it to.
+type RoutingDecisionKind string
+
+// RoutingDecisionReason Why: `portfolio_owner` the agent owns a portfolio of the contact; `new_number` no record has the phone;
+// `no_portfolio` the contact is in no portfolio with an owner; `owners_away` every owner was away;
+// `overflow` no owner took it within the overflow time; `round_robin_team` the team distributes by round
+// robin; `routing_off` portfolio routing is off for the tenant; `no_team` no team to route to;
+// `waiting_list` taken from a waiting list; `supervisor` assigned by an admin or supervisor.
+type RoutingDecisionReason string
+
+// RoutingDecisionList defines model for RoutingDecisionList.
+type RoutingDecisionList struct {
+	Data []RoutingDecision `json:"data"`
+}
+
 // Session defines model for Session.
 type Session struct {
 	Call        nullable.Nullable[Call]   `json:"call,omitempty"`
@@ -2631,8 +2822,12 @@ type TaskRef struct {
 type Team struct {
 	CreatedAt time.Time `json:"created_at"`
 
-	// Distribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
-	// known contact's conversation to the owners of its portfolios first.
+	// Default Whether new conversations enter this team unless Plinx names another.
+	Default bool `json:"default"`
+
+	// Distribution `round_robin` assigns each new conversation to the team's next available member in turn; `portfolio`
+	// offers a known contact's conversation to the owners of its portfolios first (their waiting lists) and
+	// overflows to the team's round robin.
 	Distribution TeamDistribution   `json:"distribution"`
 	Id           openapi_types.UUID `json:"id"`
 
@@ -2641,12 +2836,19 @@ type Team struct {
 	Name      string               `json:"name"`
 
 	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
-	OverflowSeconds int       `json:"overflow_seconds"`
-	UpdatedAt       time.Time `json:"updated_at"`
+	OverflowSeconds int `json:"overflow_seconds"`
+
+	// OwnersAway With `portfolio` distribution, what happens when every owner of the contact's portfolios is away as the
+	// conversation arrives: `wait` keeps it on their waiting lists until the overflow time passes; `overflow`
+	// gives it to the team at once.
+	OwnersAway TeamOwnersAway `json:"owners_away"`
+	UpdatedAt  time.Time      `json:"updated_at"`
 }
 
 // TeamCreate defines model for TeamCreate.
 type TeamCreate struct {
+	// Default New conversations enter this team unless Plinx names another; making a team the default unsets the previous one.
+	Default      *bool             `json:"default,omitempty"`
 	Distribution *TeamDistribution `json:"distribution,omitempty"`
 
 	// MemberIds The users in the team.
@@ -2654,11 +2856,13 @@ type TeamCreate struct {
 	Name      string                `json:"name"`
 
 	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
-	OverflowSeconds *int `json:"overflow_seconds,omitempty"`
+	OverflowSeconds *int            `json:"overflow_seconds,omitempty"`
+	OwnersAway      *TeamOwnersAway `json:"owners_away,omitempty"`
 }
 
-// TeamDistribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
-// known contact's conversation to the owners of its portfolios first.
+// TeamDistribution `round_robin` assigns each new conversation to the team's next available member in turn; `portfolio`
+// offers a known contact's conversation to the owners of its portfolios first (their waiting lists) and
+// overflows to the team's round robin.
 type TeamDistribution string
 
 // TeamList defines model for TeamList.
@@ -2669,6 +2873,11 @@ type TeamList struct {
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
 
+// TeamOwnersAway With `portfolio` distribution, what happens when every owner of the contact's portfolios is away as the
+// conversation arrives: `wait` keeps it on their waiting lists until the overflow time passes; `overflow`
+// gives it to the team at once.
+type TeamOwnersAway string
+
 // TeamRef defines model for TeamRef.
 type TeamRef struct {
 	Id   openapi_types.UUID `json:"id"`
@@ -2677,8 +2886,12 @@ type TeamRef struct {
 
 // TeamUpdate defines model for TeamUpdate.
 type TeamUpdate struct {
-	// Distribution `round_robin` offers each conversation to the team's available members in turn; `portfolio` offers a
-	// known contact's conversation to the owners of its portfolios first.
+	// Default New conversations enter this team unless Plinx names another; making a team the default unsets the previous one.
+	Default *bool `json:"default,omitempty"`
+
+	// Distribution `round_robin` assigns each new conversation to the team's next available member in turn; `portfolio`
+	// offers a known contact's conversation to the owners of its portfolios first (their waiting lists) and
+	// overflows to the team's round robin.
 	Distribution *TeamDistribution `json:"distribution,omitempty"`
 
 	// MemberIds Replaces the team's members.
@@ -2687,6 +2900,11 @@ type TeamUpdate struct {
 
 	// OverflowSeconds How long a conversation waits for its portfolio owners before the whole team gets it.
 	OverflowSeconds *int `json:"overflow_seconds,omitempty"`
+
+	// OwnersAway With `portfolio` distribution, what happens when every owner of the contact's portfolios is away as the
+	// conversation arrives: `wait` keeps it on their waiting lists until the overflow time passes; `overflow`
+	// gives it to the team at once.
+	OwnersAway *TeamOwnersAway `json:"owners_away,omitempty"`
 }
 
 // TelephonySettings defines model for TelephonySettings.
@@ -3187,6 +3405,15 @@ type UnprocessableEntity = Problem
 // UnsupportedMediaType An RFC 9457 problem document.
 type UnsupportedMediaType = Problem
 
+// ListAgentWaitingParams defines parameters for ListAgentWaiting.
+type ListAgentWaitingParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListAPIKeysParams defines parameters for ListAPIKeys.
 type ListAPIKeysParams struct {
 	// Limit Page size.
@@ -3416,6 +3643,20 @@ type ListConversationsParams struct {
 	ContactId *openapi_types.UUID `form:"contact_id,omitempty" json:"contact_id,omitempty"`
 	LeadId    *openapi_types.UUID `form:"lead_id,omitempty" json:"lead_id,omitempty"`
 	Qualified *bool               `form:"qualified,omitempty" json:"qualified,omitempty"`
+
+	// AssignedTo Conversations assigned to this user.
+	AssignedTo *openapi_types.UUID `form:"assigned_to,omitempty" json:"assigned_to,omitempty"`
+
+	// TeamId Conversations routed to this team.
+	TeamId  *openapi_types.UUID  `form:"team_id,omitempty" json:"team_id,omitempty"`
+	Routing *ConversationRouting `form:"routing,omitempty" json:"routing,omitempty"`
+}
+
+// AssignConversationParams defines parameters for AssignConversation.
+type AssignConversationParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // LinkConversationParams defines parameters for LinkConversation.
@@ -3961,6 +4202,9 @@ type AddContactPortfolioJSONRequestBody = ContactPortfolioAdd
 // AddContactUpdateJSONRequestBody defines body for AddContactUpdate for application/json ContentType.
 type AddContactUpdateJSONRequestBody = UpdateCreate
 
+// AssignConversationJSONRequestBody defines body for AssignConversation for application/json ContentType.
+type AssignConversationJSONRequestBody = ConversationAssign
+
 // LinkConversationJSONRequestBody defines body for LinkConversation for application/json ContentType.
 type LinkConversationJSONRequestBody = ConversationLinkUpdate
 
@@ -4210,6 +4454,15 @@ type ClientInterface interface {
 	//
 	// Corresponds with PATCH /v1/agents/{id} (the `UpdateAgent` operationId).
 	UpdateAgent(ctx context.Context, id ID, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListAgentWaiting An agent's waiting list
+	//
+	// Open conversations waiting for the agent, oldest first: those offered to it as an owner of the contact's
+	// portfolios and those queued in its teams. An agent sees only its own list (another's answers 403); admins
+	// and supervisors see every list.
+	//
+	// Corresponds with GET /v1/agents/{id}/waiting (the `ListAgentWaiting` operationId).
+	ListAgentWaiting(ctx context.Context, id ID, params *ListAgentWaitingParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// ListAPIKeys List API keys
 	//
@@ -4638,6 +4891,30 @@ type ClientInterface interface {
 	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
 	GetConversation(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// AssignConversationWithBody Take or assign a conversation
+	//
+	// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+	// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+	// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+	// The decision is recorded on the conversation's routing history.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+	AssignConversationWithBody(ctx context.Context, id ID, params *AssignConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AssignConversation Take or assign a conversation
+	//
+	// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+	// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+	// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+	// The decision is recorded on the conversation's routing history.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+	AssignConversation(ctx context.Context, id ID, params *AssignConversationParams, body AssignConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// LinkConversationWithBody Re-link a conversation
 	//
 	// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
@@ -4705,6 +4982,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /v1/conversations/{id}/related (the `GetConversationRelated` operationId).
 	GetConversationRelated(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListConversationRouting Routing decisions of a conversation
+	//
+	// Every routing decision, oldest first: who it was offered or assigned to, and why.
+	//
+	// Corresponds with GET /v1/conversations/{id}/routing (the `ListConversationRouting` operationId).
+	ListConversationRouting(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// AnswerDialerPromptWithBody Answer a prompt
 	//
@@ -5984,6 +6268,25 @@ func (c *Client) UpdateAgent(ctx context.Context, id ID, body UpdateAgentJSONReq
 	return c.Client.Do(req)
 }
 
+// ListAgentWaiting An agent's waiting list
+//
+// Open conversations waiting for the agent, oldest first: those offered to it as an owner of the contact's
+// portfolios and those queued in its teams. An agent sees only its own list (another's answers 403); admins
+// and supervisors see every list.
+//
+// Corresponds with GET /v1/agents/{id}/waiting (the `ListAgentWaiting` operationId).
+func (c *Client) ListAgentWaiting(ctx context.Context, id ID, params *ListAgentWaitingParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListAgentWaitingRequest(c.Server, id, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListAPIKeys List API keys
 //
 // Admins see every key of the tenant; other roles see their own.
@@ -6971,6 +7274,50 @@ func (c *Client) GetConversation(ctx context.Context, id ID, reqEditors ...Reque
 	return c.Client.Do(req)
 }
 
+// AssignConversationWithBody Take or assign a conversation
+//
+// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+// The decision is recorded on the conversation's routing history.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+func (c *Client) AssignConversationWithBody(ctx context.Context, id ID, params *AssignConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignConversationRequestWithBody(c.Server, id, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AssignConversation Take or assign a conversation
+//
+// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+// The decision is recorded on the conversation's routing history.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+func (c *Client) AssignConversation(ctx context.Context, id ID, params *AssignConversationParams, body AssignConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAssignConversationRequest(c.Server, id, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // LinkConversationWithBody Re-link a conversation
 //
 // Sets the company, contact and lead the conversation is recorded against (a missing or null one means
@@ -7099,6 +7446,23 @@ func (c *Client) QualifyConversation(ctx context.Context, id ID, params *Qualify
 // Corresponds with GET /v1/conversations/{id}/related (the `GetConversationRelated` operationId).
 func (c *Client) GetConversationRelated(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetConversationRelatedRequest(c.Server, id)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListConversationRouting Routing decisions of a conversation
+//
+// Every routing decision, oldest first: who it was offered or assigned to, and why.
+//
+// Corresponds with GET /v1/conversations/{id}/routing (the `ListConversationRouting` operationId).
+func (c *Client) ListConversationRouting(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListConversationRoutingRequest(c.Server, id)
 	if err != nil {
 		return nil, err
 	}
@@ -9803,6 +10167,79 @@ func NewUpdateAgentRequestWithBody(server string, id ID, contentType string, bod
 	return req, nil
 }
 
+// NewListAgentWaitingRequest constructs an http.Request for the ListAgentWaiting method
+func NewListAgentWaitingRequest(server string, id ID, params *ListAgentWaitingParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/agents/%s/waiting", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Cursor != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "cursor", *params.Cursor, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewListAPIKeysRequest constructs an http.Request for the ListAPIKeys method
 func NewListAPIKeysRequest(server string, params *ListAPIKeysParams) (*http.Request, error) {
 	var err error
@@ -12252,6 +12689,42 @@ func NewListConversationsRequest(server string, params *ListConversationsParams)
 
 		}
 
+		if params.AssignedTo != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "assigned_to", *params.AssignedTo, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.TeamId != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "team_id", *params.TeamId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Routing != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "routing", *params.Routing, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
 		if encoded := queryValues.Encode(); encoded != "" {
 			rawQueryFragments = append(rawQueryFragments, encoded)
 		}
@@ -12295,6 +12768,68 @@ func NewGetConversationRequest(server string, id ID) (*http.Request, error) {
 	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
 	if err != nil {
 		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewAssignConversationRequest calls the generic AssignConversation builder with application/json body
+func NewAssignConversationRequest(server string, id ID, params *AssignConversationParams, body AssignConversationJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewAssignConversationRequestWithBody(server, id, params, "application/json", bodyReader)
+}
+
+// NewAssignConversationRequestWithBody constructs an http.Request for the AssignConversation method, with any body, and a specified content type
+func NewAssignConversationRequestWithBody(server string, id ID, params *AssignConversationParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/assign", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
 	}
 
 	return req, nil
@@ -12548,6 +13083,40 @@ func NewGetConversationRelatedRequest(server string, id ID) (*http.Request, erro
 	}
 
 	operationPath := fmt.Sprintf("/v1/conversations/%s/related", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListConversationRoutingRequest constructs an http.Request for the ListConversationRouting method
+func NewListConversationRoutingRequest(server string, id ID) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "id", id, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: "uuid"})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/v1/conversations/%s/routing", pathParam0)
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -17979,6 +18548,17 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PATCH /v1/agents/{id} (the `UpdateAgent` operationId).
 	UpdateAgentWithResponse(ctx context.Context, id ID, body UpdateAgentJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateAgentResponse, error)
 
+	// ListAgentWaitingWithResponse An agent's waiting list
+	//
+	// Open conversations waiting for the agent, oldest first: those offered to it as an owner of the contact's
+	// portfolios and those queued in its teams. An agent sees only its own list (another's answers 403); admins
+	// and supervisors see every list.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/agents/{id}/waiting (the `ListAgentWaiting` operationId).
+	ListAgentWaitingWithResponse(ctx context.Context, id ID, params *ListAgentWaitingParams, reqEditors ...RequestEditorFn) (*ListAgentWaitingResponse, error)
+
 	// ListAPIKeysWithResponse List API keys
 	//
 	// Admins see every key of the tenant; other roles see their own.
@@ -18466,6 +19046,30 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /v1/conversations/{id} (the `GetConversation` operationId).
 	GetConversationWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetConversationResponse, error)
 
+	// AssignConversationWithBodyWithResponse Take or assign a conversation
+	//
+	// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+	// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+	// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+	// The decision is recorded on the conversation's routing history.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+	AssignConversationWithBodyWithResponse(ctx context.Context, id ID, params *AssignConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignConversationResponse, error)
+
+	// AssignConversationWithResponse Take or assign a conversation
+	//
+	// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+	// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+	// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+	// The decision is recorded on the conversation's routing history.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+	AssignConversationWithResponse(ctx context.Context, id ID, params *AssignConversationParams, body AssignConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignConversationResponse, error)
+
 	// LinkConversationWithBodyWithResponse Re-link a conversation
 	//
 	// Sets the company, contact and lead the conversation is recorded against (a missing or null one means
@@ -18539,6 +19143,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /v1/conversations/{id}/related (the `GetConversationRelated` operationId).
 	GetConversationRelatedWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*GetConversationRelatedResponse, error)
+
+	// ListConversationRoutingWithResponse Routing decisions of a conversation
+	//
+	// Every routing decision, oldest first: who it was offered or assigned to, and why.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /v1/conversations/{id}/routing (the `ListConversationRouting` operationId).
+	ListConversationRoutingWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListConversationRoutingResponse, error)
 
 	// AnswerDialerPromptWithBodyWithResponse Answer a prompt
 	//
@@ -20176,6 +20789,96 @@ func (r UpdateAgentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r UpdateAgentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListAgentWaitingResponse429Headers the declared response headers of an HTTP 429 response for ListAgentWaiting
+type ListAgentWaitingResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListAgentWaitingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConversationList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListAgentWaitingResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListAgentWaitingResponse) GetJSON200() *ConversationList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListAgentWaitingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListAgentWaitingResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r ListAgentWaitingResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListAgentWaitingResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListAgentWaitingResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListAgentWaitingResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListAgentWaitingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListAgentWaitingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListAgentWaitingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListAgentWaitingResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -24251,6 +24954,131 @@ func (r GetConversationResponse) ContentType() string {
 	return ""
 }
 
+// AssignConversationResponse200Headers the declared response headers of an HTTP 200 response for AssignConversation
+type AssignConversationResponse200Headers struct {
+	ETag *string
+}
+
+// AssignConversationResponse429Headers the declared response headers of an HTTP 429 response for AssignConversation
+type AssignConversationResponse429Headers struct {
+	RetryAfter *int
+}
+
+type AssignConversationResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Conversation
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON403 the response for an HTTP 403 `application/problem+json` response
+	ApplicationproblemJSON403 *Forbidden
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON409 the response for an HTTP 409 `application/problem+json` response
+	ApplicationproblemJSON409 *Conflict
+	// ApplicationproblemJSON413 the response for an HTTP 413 `application/problem+json` response
+	ApplicationproblemJSON413 *PayloadTooLarge
+	// ApplicationproblemJSON415 the response for an HTTP 415 `application/problem+json` response
+	ApplicationproblemJSON415 *UnsupportedMediaType
+	// ApplicationproblemJSON422 the response for an HTTP 422 `application/problem+json` response
+	ApplicationproblemJSON422 *UnprocessableEntity
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *AssignConversationResponse200Headers
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *AssignConversationResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AssignConversationResponse) GetJSON200() *Conversation {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON403 returns the response for an HTTP 403 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON403() *Forbidden {
+	return r.ApplicationproblemJSON403
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON409 returns the response for an HTTP 409 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON409() *Conflict {
+	return r.ApplicationproblemJSON409
+}
+
+// GetApplicationproblemJSON413 returns the response for an HTTP 413 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON413() *PayloadTooLarge {
+	return r.ApplicationproblemJSON413
+}
+
+// GetApplicationproblemJSON415 returns the response for an HTTP 415 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON415() *UnsupportedMediaType {
+	return r.ApplicationproblemJSON415
+}
+
+// GetApplicationproblemJSON422 returns the response for an HTTP 422 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON422() *UnprocessableEntity {
+	return r.ApplicationproblemJSON422
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r AssignConversationResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r AssignConversationResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AssignConversationResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AssignConversationResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AssignConversationResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // LinkConversationResponse200Headers the declared response headers of an HTTP 200 response for LinkConversation
 type LinkConversationResponse200Headers struct {
 	ETag *string
@@ -24737,6 +25565,89 @@ func (r GetConversationRelatedResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r GetConversationRelatedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// ListConversationRoutingResponse429Headers the declared response headers of an HTTP 429 response for ListConversationRouting
+type ListConversationRoutingResponse429Headers struct {
+	RetryAfter *int
+}
+
+type ListConversationRoutingResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *RoutingDecisionList
+	// ApplicationproblemJSON400 the response for an HTTP 400 `application/problem+json` response
+	ApplicationproblemJSON400 *BadRequest
+	// ApplicationproblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationproblemJSON401 *Unauthorized
+	// ApplicationproblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationproblemJSON404 *NotFound
+	// ApplicationproblemJSON429 the response for an HTTP 429 `application/problem+json` response
+	ApplicationproblemJSON429 *TooManyRequests
+	// ApplicationproblemJSON500 the response for an HTTP 500 `application/problem+json` response
+	ApplicationproblemJSON500 *InternalError
+	// Headers429 the parsed response headers for an HTTP 429 response
+	Headers429 *ListConversationRoutingResponse429Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListConversationRoutingResponse) GetJSON200() *RoutingDecisionList {
+	return r.JSON200
+}
+
+// GetApplicationproblemJSON400 returns the response for an HTTP 400 `application/problem+json` response
+func (r ListConversationRoutingResponse) GetApplicationproblemJSON400() *BadRequest {
+	return r.ApplicationproblemJSON400
+}
+
+// GetApplicationproblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ListConversationRoutingResponse) GetApplicationproblemJSON401() *Unauthorized {
+	return r.ApplicationproblemJSON401
+}
+
+// GetApplicationproblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ListConversationRoutingResponse) GetApplicationproblemJSON404() *NotFound {
+	return r.ApplicationproblemJSON404
+}
+
+// GetApplicationproblemJSON429 returns the response for an HTTP 429 `application/problem+json` response
+func (r ListConversationRoutingResponse) GetApplicationproblemJSON429() *TooManyRequests {
+	return r.ApplicationproblemJSON429
+}
+
+// GetApplicationproblemJSON500 returns the response for an HTTP 500 `application/problem+json` response
+func (r ListConversationRoutingResponse) GetApplicationproblemJSON500() *InternalError {
+	return r.ApplicationproblemJSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ListConversationRoutingResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListConversationRoutingResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListConversationRoutingResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListConversationRoutingResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -34295,6 +35206,23 @@ func (c *ClientWithResponses) UpdateAgentWithResponse(ctx context.Context, id ID
 	return ParseUpdateAgentResponse(rsp)
 }
 
+// ListAgentWaitingWithResponse An agent's waiting list
+//
+// Open conversations waiting for the agent, oldest first: those offered to it as an owner of the contact's
+// portfolios and those queued in its teams. An agent sees only its own list (another's answers 403); admins
+// and supervisors see every list.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/agents/{id}/waiting (the `ListAgentWaiting` operationId).
+func (c *ClientWithResponses) ListAgentWaitingWithResponse(ctx context.Context, id ID, params *ListAgentWaitingParams, reqEditors ...RequestEditorFn) (*ListAgentWaitingResponse, error) {
+	rsp, err := c.ListAgentWaiting(ctx, id, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListAgentWaitingResponse(rsp)
+}
+
 // ListAPIKeysWithResponse List API keys
 //
 // Admins see every key of the tenant; other roles see their own.
@@ -35118,6 +36046,42 @@ func (c *ClientWithResponses) GetConversationWithResponse(ctx context.Context, i
 	return ParseGetConversationResponse(rsp)
 }
 
+// AssignConversationWithBodyWithResponse Take or assign a conversation
+//
+// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+// The decision is recorded on the conversation's routing history.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+func (c *ClientWithResponses) AssignConversationWithBodyWithResponse(ctx context.Context, id ID, params *AssignConversationParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*AssignConversationResponse, error) {
+	rsp, err := c.AssignConversationWithBody(ctx, id, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignConversationResponse(rsp)
+}
+
+// AssignConversationWithResponse Take or assign a conversation
+//
+// An agent takes a conversation from its waiting list (offered to it, or queued in one of its teams);
+// another agent's, or one not on its list, answers 403, one already taken by someone else 409. Admins and
+// supervisors assign any open conversation to any active user, also moving it from one agent to another.
+// The decision is recorded on the conversation's routing history.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /v1/conversations/{id}/assign (the `AssignConversation` operationId).
+func (c *ClientWithResponses) AssignConversationWithResponse(ctx context.Context, id ID, params *AssignConversationParams, body AssignConversationJSONRequestBody, reqEditors ...RequestEditorFn) (*AssignConversationResponse, error) {
+	rsp, err := c.AssignConversation(ctx, id, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAssignConversationResponse(rsp)
+}
+
 // LinkConversationWithBodyWithResponse Re-link a conversation
 //
 // Sets the company, contact and lead the conversation is recorded against (a missing or null one means
@@ -35232,6 +36196,21 @@ func (c *ClientWithResponses) GetConversationRelatedWithResponse(ctx context.Con
 		return nil, err
 	}
 	return ParseGetConversationRelatedResponse(rsp)
+}
+
+// ListConversationRoutingWithResponse Routing decisions of a conversation
+//
+// Every routing decision, oldest first: who it was offered or assigned to, and why.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /v1/conversations/{id}/routing (the `ListConversationRouting` operationId).
+func (c *ClientWithResponses) ListConversationRoutingWithResponse(ctx context.Context, id ID, reqEditors ...RequestEditorFn) (*ListConversationRoutingResponse, error) {
+	rsp, err := c.ListConversationRouting(ctx, id, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListConversationRoutingResponse(rsp)
 }
 
 // AnswerDialerPromptWithBodyWithResponse Answer a prompt
@@ -37567,6 +38546,87 @@ func ParseUpdateAgentResponse(rsp *http.Response) (*UpdateAgentResponse, error) 
 	switch {
 	case rsp.StatusCode == 429:
 		var headers UpdateAgentResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListAgentWaitingResponse parses an HTTP response from a ListAgentWaitingWithResponse call
+func ParseListAgentWaitingResponse(rsp *http.Response) (*ListAgentWaitingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListAgentWaitingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConversationList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListAgentWaitingResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
@@ -41325,6 +42385,125 @@ func ParseGetConversationResponse(rsp *http.Response) (*GetConversationResponse,
 	return response, nil
 }
 
+// ParseAssignConversationResponse parses an HTTP response from a AssignConversationWithResponse call
+func ParseAssignConversationResponse(rsp *http.Response) (*AssignConversationResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AssignConversationResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Conversation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest Forbidden
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 409:
+		var dest Conflict
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON409 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 413:
+		var dest PayloadTooLarge
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON413 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 415:
+		var dest UnsupportedMediaType
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON415 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest UnprocessableEntity
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers AssignConversationResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	case rsp.StatusCode == 429:
+		var headers AssignConversationResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
 // ParseLinkConversationResponse parses an HTTP response from a LinkConversationWithResponse call
 func ParseLinkConversationResponse(rsp *http.Response) (*LinkConversationResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -41762,6 +42941,80 @@ func ParseGetConversationRelatedResponse(rsp *http.Response) (*GetConversationRe
 	switch {
 	case rsp.StatusCode == 429:
 		var headers GetConversationRelatedResponse429Headers
+		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
+			var value int
+			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.RetryAfter = &value
+		}
+		response.Headers429 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseListConversationRoutingResponse parses an HTTP response from a ListConversationRoutingWithResponse call
+func ParseListConversationRoutingResponse(rsp *http.Response) (*ListConversationRoutingResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListConversationRoutingResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest RoutingDecisionList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest BadRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthorized
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest TooManyRequests
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest InternalError
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationproblemJSON500 = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 429:
+		var headers ListConversationRoutingResponse429Headers
 		if values := rsp.Header.Values("Retry-After"); len(values) > 0 {
 			var value int
 			if err := runtime.BindStyledParameterWithOptions("simple", "Retry-After", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "integer", Format: ""}); err != nil {

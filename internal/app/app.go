@@ -29,6 +29,7 @@ import (
 	"github.com/atende/atende/internal/inbox"
 	"github.com/atende/atende/internal/plinx"
 	"github.com/atende/atende/internal/portfolio"
+	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
@@ -54,8 +55,10 @@ type App struct {
 	Tickets *ticket.Service
 	// Portfolios groups contacts in portfolios owned by agents.
 	Portfolios *portfolio.Service
-	Hub        *events.Hub
-	plinx      *plinx.Clients
+	// Router routes new conversations to agents and moves waiting ones on.
+	Router *routing.Router
+	Hub    *events.Hub
+	plinx  *plinx.Clients
 	// Handler serves the whole HTTP API.
 	Handler *echo.Echo
 
@@ -82,6 +85,8 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	}
 	a.Conversations = conversation.NewService(db, a.CRM, clk)
 	a.Portfolios = portfolio.NewService(db, clk)
+	a.Router = routing.New(routing.Deps{DB: db, Conversations: a.Conversations, Clock: clk,
+		Logger: logger.With("component", "routing"), Metrics: routing.NewMetrics(reg)})
 	a.Conversations.OnQualified(func(ctx context.Context, tx bun.Tx, actor tenant.Actor, c conversation.Conversation) error {
 		return a.Portfolios.FileOnQualification(ctx, tx, actor, c.ContactID)
 	})
@@ -129,7 +134,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		OperatorKey: cfg.OperatorKey.Reveal(),
 	}, httpapi.Deps{
-		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Portfolios: a.Portfolios, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Portfolios: a.Portfolios, Router: a.Router, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -197,13 +202,17 @@ func (a *App) Close() error {
 	return a.DB.Close()
 }
 
-// background is what a process runs besides the API: dial queue workers and a message sender.
+// background is what a process runs besides the API: dial queue workers, a message sender and the
+// routing sweep.
 type background struct {
 	dialers []*dialer.Worker
 	sender  *ticket.Sender
+	// stopRouter ends the routing sweep and waits for its pass in progress.
+	stopRouter func()
 }
 
-// startWorkers starts the configured number of dial queue workers and, with any, the message sender.
+// startWorkers starts the configured number of dial queue workers and, with any, the message sender and
+// the routing sweep (overflow of offered conversations, queued ones to members who became available).
 func (a *App) startWorkers(ctx context.Context) background {
 	bg := background{dialers: make([]*dialer.Worker, a.cfg.Workers)}
 	for i := range bg.dialers {
@@ -216,6 +225,16 @@ func (a *App) startWorkers(ctx context.Context) background {
 		lease := max(a.cfg.WorkerLease, 4*a.cfg.PlinxTimeout)
 		bg.sender = a.Tickets.NewSender(ticket.SenderOptions{Rate: a.cfg.PlinxSendRate, Lease: lease})
 		bg.sender.Start(ctx)
+		routerCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			a.Router.Run(routerCtx, time.Second)
+		}()
+		bg.stopRouter = func() {
+			cancel()
+			<-done
+		}
 		a.logger.Info("dial queue workers and message sender running", "workers", len(bg.dialers))
 	}
 	return bg
@@ -232,6 +251,9 @@ func (a *App) stopWorkers(bg background) {
 	}
 	if bg.sender != nil {
 		wg.Go(func() { bg.sender.Stop(ctx) })
+	}
+	if bg.stopRouter != nil {
+		wg.Go(bg.stopRouter)
 	}
 	wg.Wait()
 }

@@ -33,6 +33,11 @@ type Conversation struct {
 	LastMessageAt *time.Time `bun:"last_message_at"`
 	PlinxAgent    *string    `bun:"plinx_agent"`
 	AssignedTo    *uuid.UUID `bun:"assigned_to"`
+	AssignedAt    *time.Time `bun:"assigned_at"`
+	// TeamID, Routing and OverflowAt say where routing put the conversation (see package routing).
+	TeamID        *uuid.UUID `bun:"team_id"`
+	Routing       *string    `bun:"routing"`
+	OverflowAt    *time.Time `bun:"overflow_at"`
 	CompanyID     *uuid.UUID `bun:"company_id"`
 	ContactID     *uuid.UUID `bun:"contact_id"`
 	LeadID        *uuid.UUID `bun:"lead_id"`
@@ -48,6 +53,25 @@ type Conversation struct {
 	Company *crm.RecordRef `bun:"-"`
 	Contact *crm.RecordRef `bun:"-"`
 	Lead    *crm.RecordRef `bun:"-"`
+}
+
+// Routing states of a conversation.
+const (
+	// RoutingOffered is on the waiting lists of the contact's portfolio owners.
+	RoutingOffered = "offered"
+	// RoutingQueued waits for an available member of its team.
+	RoutingQueued = "queued"
+	// RoutingAssigned has an agent.
+	RoutingAssigned = "assigned"
+	// RoutingUnrouted had no team to go to; an admin or supervisor assigns it.
+	RoutingUnrouted = "unrouted"
+	// RoutingAbandoned closed while still waiting.
+	RoutingAbandoned = "abandoned"
+)
+
+// Waiting reports whether the conversation waits for an agent.
+func (c *Conversation) Waiting() bool {
+	return c.Status == StatusOpen && c.Routing != nil && (*c.Routing == RoutingOffered || *c.Routing == RoutingQueued)
 }
 
 // Link is what a conversation is recorded against.

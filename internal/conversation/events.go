@@ -40,6 +40,8 @@ type EventConversation struct {
 	StartedAt *time.Time
 	ClosedAt  *time.Time
 	Agent     *string
+	// Team names the team the Plinx flow directed the conversation to.
+	Team *string
 }
 
 // EventMessage is the message an event is about.
@@ -144,13 +146,17 @@ func (s *Service) upsert(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, cou
 			closed = *ec.ClosedAt
 		}
 		if c.ClosedAt == nil || closed.After(*c.ClosedAt) {
+			if c.Waiting() {
+				abandoned := RoutingAbandoned
+				c.Routing, c.OverflowAt = &abandoned, nil
+			}
 			c.Status, c.ClosedAt, changed = StatusClosed, &closed, true
 		}
 	}
 	if changed {
 		c.Version++
 		c.UpdatedAt = now
-		_, err := tx.NewUpdate().Model(&c).Column("status", "started_at", "closed_at", "plinx_agent", "version", "updated_at").
+		_, err := tx.NewUpdate().Model(&c).Column("status", "started_at", "closed_at", "plinx_agent", "routing", "overflow_at", "version", "updated_at").
 			Where("cv.tenant_id = ? AND cv.id = ?", tenantID, c.ID).Exec(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("update conversation: %w", err)
@@ -190,6 +196,13 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, cou
 	change.setTo(c.link())
 	if _, err := tx.NewInsert().Model(&change).Exec(ctx); err != nil {
 		return Conversation{}, fmt.Errorf("record link: %w", err)
+	}
+	if c.Status == StatusOpen {
+		for _, h := range s.created {
+			if err := h(ctx, tx, &c, Arrival{Records: records, Team: ec.Team}); err != nil {
+				return Conversation{}, err
+			}
+		}
 	}
 	return c, nil
 }

@@ -25,7 +25,22 @@ type Service struct {
 	clock          clock.Clock
 	statusHandlers []StatusHandler
 	qualified      []QualifiedHandler
+	created        []CreatedHandler
 }
+
+// Arrival is what atende knows of a new conversation as it arrives: the records sharing its phone, and the
+// team Plinx named, if any.
+type Arrival struct {
+	Records []crm.RecordRef
+	Team    *string
+}
+
+// CreatedHandler runs, inside the transaction that stores a new open conversation, to route it; it may
+// change the conversation's routing fields, and writes them itself. An error undoes the delivery.
+type CreatedHandler func(ctx context.Context, tx bun.Tx, c *Conversation, a Arrival) error
+
+// OnCreated registers a handler run when a new open conversation is stored.
+func (s *Service) OnCreated(h CreatedHandler) { s.created = append(s.created, h) }
 
 // QualifiedHandler runs, inside the qualifying transaction, after an agent (or a supervisor) qualified a
 // conversation; an error undoes the qualification.
@@ -47,7 +62,7 @@ func (s *Service) OnUnknownMessageStatus(h StatusHandler) {
 
 // Conversation returns one conversation with its phone and linked records named.
 func (s *Service) Conversation(ctx context.Context, tenantID, id uuid.UUID) (Conversation, error) {
-	out, _, err := s.list(ctx, tenantID, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("cv.id = ?", id) },
+	out, _, err := s.List(ctx, tenantID, func(q *bun.SelectQuery) *bun.SelectQuery { return q.Where("cv.id = ?", id) },
 		store.Page{Limit: 1})
 	if err != nil {
 		return Conversation{}, err
@@ -66,6 +81,10 @@ type Filter struct {
 	ContactID *uuid.UUID
 	LeadID    *uuid.UUID
 	Qualified *bool
+	// AssignedTo, TeamID and Routing narrow by who has the conversation and where routing put it.
+	AssignedTo *uuid.UUID
+	TeamID     *uuid.UUID
+	Routing    *string
 }
 
 // Conversations pages through conversations, newest first.
@@ -78,14 +97,19 @@ func (s *Service) Conversations(ctx context.Context, actor tenant.Actor, f Filte
 		}
 		numbers = phone.Variants(n.E164)
 	}
-	return s.list(ctx, actor.TenantID, func(q *bun.SelectQuery) *bun.SelectQuery {
+	p.Desc = true
+	return s.List(ctx, actor.TenantID, func(q *bun.SelectQuery) *bun.SelectQuery {
 		if f.Status != nil {
 			q = q.Where("cv.status = ?", *f.Status)
 		}
 		if numbers != nil {
 			q = q.Where("cv.phone_id IN (SELECT id FROM phones WHERE tenant_id = ? AND e164 IN (?))", actor.TenantID, bun.In(numbers))
 		}
-		for col, v := range map[string]*uuid.UUID{"company_id": f.CompanyID, "contact_id": f.ContactID, "lead_id": f.LeadID} {
+		if f.Routing != nil {
+			q = q.Where("cv.routing = ?", *f.Routing)
+		}
+		for col, v := range map[string]*uuid.UUID{"company_id": f.CompanyID, "contact_id": f.ContactID, "lead_id": f.LeadID,
+			"assigned_to": f.AssignedTo, "team_id": f.TeamID} {
 			if v != nil {
 				q = q.Where("cv.? = ?", bun.Ident(col), *v)
 			}
@@ -122,11 +146,11 @@ func (s *Service) RecordConversations(ctx context.Context, actor tenant.Actor, r
 	return s.Conversations(ctx, actor, f, p)
 }
 
-// list loads conversations narrowed by filter, newest first, with their phones and linked records.
-func (s *Service) list(ctx context.Context, tenantID uuid.UUID, filter func(*bun.SelectQuery) *bun.SelectQuery, p store.Page) ([]Conversation, string, error) {
+// List loads a page of the tenant's conversations narrowed by filter (oldest first, or newest first with
+// p.Desc), with their phones and linked records named.
+func (s *Service) List(ctx context.Context, tenantID uuid.UUID, filter func(*bun.SelectQuery) *bun.SelectQuery, p store.Page) ([]Conversation, string, error) {
 	var out []Conversation
 	q := filter(s.db.NewSelect().Model(&out).Where("cv.tenant_id = ?", tenantID))
-	p.Desc = true
 	if err := p.Apply(q, "cv.id").Scan(ctx); err != nil {
 		return nil, "", fmt.Errorf("list conversations: %w", err)
 	}

@@ -31,6 +31,10 @@ func (h conversationHandlers) ReceivePlinxWebhook(ctx context.Context, req gen.R
 			agent := c.Agent.MustGet()
 			ev.Conversation.Agent = &agent
 		}
+		if c.Team.IsSpecified() && !c.Team.IsNull() {
+			team := c.Team.MustGet()
+			ev.Conversation.Team = &team
+		}
 	}
 	if m := b.Message; m != nil {
 		ev.Message = &conversation.EventMessage{ID: m.Id, Direction: str(strPtr(m.Direction)), Text: m.Text, SentAt: m.SentAt,
@@ -52,7 +56,7 @@ func (h conversationHandlers) ListConversations(ctx context.Context, req gen.Lis
 	}
 	out, next, err := h.conversations.Conversations(ctx, principalFrom(ctx).Actor(), conversation.Filter{
 		Status: strPtr(p.Status), Phone: p.Phone, CompanyID: p.CompanyId, ContactID: p.ContactId, LeadID: p.LeadId,
-		Qualified: p.Qualified,
+		Qualified: p.Qualified, AssignedTo: p.AssignedTo, TeamID: p.TeamId, Routing: strPtr(p.Routing),
 	}, page)
 	if err != nil {
 		return nil, failure(ctx, err, "")

@@ -24,10 +24,19 @@ func apiConversation(c conversation.Conversation) gen.Conversation {
 	return gen.Conversation{
 		Id: c.ID, PlinxId: c.PlinxID, Phone: apiPhoneRefs([]crm.Phone{c.Phone})[0], Status: gen.ConversationStatus(c.Status),
 		StartedAt: nullOf(c.StartedAt), ClosedAt: nullOf(c.ClosedAt), LastMessageAt: nullOf(c.LastMessageAt),
-		PlinxAgent: nullOf(c.PlinxAgent), AssignedTo: nullOf(c.AssignedTo), Link: apiLink(c),
+		PlinxAgent: nullOf(c.PlinxAgent), AssignedTo: nullOf(c.AssignedTo), AssignedAt: nullOf(c.AssignedAt),
+		TeamId: nullOf(c.TeamID), Routing: nullEnum[gen.ConversationRouting](c.Routing), OverflowAt: nullOf(c.OverflowAt), Link: apiLink(c),
 		Qualified: c.QualifiedAt != nil, QualifiedAt: nullOf(c.QualifiedAt), InteractionId: nullOf(c.InteractionID),
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+}
+
+// nullEnum converts an optional string to a nullable API enum.
+func nullEnum[E ~string](s *string) nullable.Nullable[E] {
+	if s == nil {
+		return nullable.NewNullNullable[E]()
+	}
+	return nullable.NewNullableWithValue(E(*s))
 }
 
 func apiMessage(m conversation.Message) gen.Message {

@@ -10,6 +10,7 @@ import (
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/dialer"
 	"github.com/atende/atende/internal/portfolio"
+	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/ticket"
@@ -23,7 +24,7 @@ var conflicts = []error{
 	conversation.ErrQualified, conversation.ErrNotLinked,
 	dialer.ErrCampaignState, dialer.ErrSessionOpen, dialer.ErrSessionState, dialer.ErrPromptAnswered, dialer.ErrPromptExpired,
 	dialer.ErrCallState, dialer.ErrDNCTaken, dialer.ErrCampaignNotEmpty,
-	portfolio.ErrNameTaken, portfolio.ErrTeamNameTaken,
+	portfolio.ErrNameTaken, portfolio.ErrTeamNameTaken, routing.ErrTaken, routing.ErrClosed,
 	ticket.ErrTemplateTaken, ticket.ErrTaskInUse, ticket.ErrClosed, ticket.ErrNotClosed, ticket.ErrLastTask,
 }
 
@@ -52,7 +53,8 @@ func failure(ctx context.Context, err error, what string) error {
 		errors.Is(err, dialer.ErrStale), errors.Is(err, ticket.ErrStale),
 		errors.Is(err, portfolio.ErrStale):
 		return &problemError{problem: gen412(ctx)}
-	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours), errors.Is(err, portfolio.ErrNotSelf):
+	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours), errors.Is(err, portfolio.ErrNotSelf),
+		errors.Is(err, routing.ErrNotSelf), errors.Is(err, routing.ErrNotOnList):
 		return problemErr(ctx, http.StatusForbidden, problemForbidden, capitalised(err.Error())+".")
 	case errors.As(err, &tooLarge):
 		return problemErr(ctx, http.StatusRequestEntityTooLarge, problemTooLarge, "The request body is over the size limit.")

@@ -166,7 +166,8 @@ func (h portfolioHandlers) ListTeams(ctx context.Context, req gen.ListTeamsReque
 func (h portfolioHandlers) CreateTeam(ctx context.Context, req gen.CreateTeamRequestObject) (gen.CreateTeamResponseObject, error) {
 	b := req.Body
 	tm, err := h.portfolios.CreateTeam(ctx, principalFrom(ctx).Tenant.ID, portfolio.TeamFields{Name: &b.Name,
-		Distribution: strPtr(b.Distribution), OverflowSeconds: b.OverflowSeconds, MemberIDs: b.MemberIds})
+		Distribution: strPtr(b.Distribution), OverflowSeconds: b.OverflowSeconds, Default: b.Default,
+		OwnersAway: strPtr(b.OwnersAway), MemberIDs: b.MemberIds})
 	if err != nil {
 		return nil, failure(ctx, err, "Team")
 	}
@@ -192,7 +193,8 @@ func (h portfolioHandlers) UpdateTeam(ctx context.Context, req gen.UpdateTeamReq
 	}
 	b := req.Body
 	tm, err := h.portfolios.UpdateTeam(ctx, principalFrom(ctx).Tenant.ID, req.Id, portfolio.TeamFields{Name: b.Name,
-		Distribution: strPtr(b.Distribution), OverflowSeconds: b.OverflowSeconds, MemberIDs: b.MemberIds}, v)
+		Distribution: strPtr(b.Distribution), OverflowSeconds: b.OverflowSeconds, Default: b.Default,
+		OwnersAway: strPtr(b.OwnersAway), MemberIDs: b.MemberIds}, v)
 	if err != nil {
 		return nil, failure(ctx, err, "Team")
 	}
@@ -228,7 +230,8 @@ func (h portfolioHandlers) UpdateAgent(ctx context.Context, req gen.UpdateAgentR
 
 func apiTeam(tm portfolio.Team) gen.Team {
 	return gen.Team{Id: tm.ID, Name: tm.Name, Distribution: gen.TeamDistribution(tm.Distribution), OverflowSeconds: tm.OverflowSeconds,
-		MemberIds: tm.MemberIDs, CreatedAt: tm.CreatedAt, UpdatedAt: tm.UpdatedAt}
+		Default: tm.Default, OwnersAway: gen.TeamOwnersAway(tm.OwnersAway), MemberIds: tm.MemberIDs, CreatedAt: tm.CreatedAt,
+		UpdatedAt: tm.UpdatedAt}
 }
 
 func apiAgent(a portfolio.Agent) gen.Agent {

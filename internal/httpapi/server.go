@@ -23,6 +23,7 @@ import (
 	"github.com/atende/atende/internal/events"
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/portfolio"
+	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/ticket"
@@ -50,6 +51,7 @@ type Deps struct {
 	Dialer        *dialer.Service
 	Tickets       *ticket.Service
 	Portfolios    *portfolio.Service
+	Router        *routing.Router
 	Hub           *events.Hub
 	Idempotency   *idempotency.Store
 	Clock         clock.Clock
@@ -76,6 +78,7 @@ type Server struct {
 	dialerHandlers
 	ticketHandlers
 	portfolioHandlers
+	routingHandlers
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -133,6 +136,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 		dialerHandlers:       dialerHandlers{dialer: deps.Dialer},
 		ticketHandlers:       ticketHandlers{tickets: deps.Tickets},
 		portfolioHandlers:    portfolioHandlers{portfolios: deps.Portfolios},
+		routingHandlers:      routingHandlers{router: deps.Router},
 	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(srv, nil))
 

@@ -29,6 +29,14 @@ const (
 	Away      = "away"
 )
 
+// What portfolio distribution does when every owner of the contact's portfolios is away.
+const (
+	// OwnersAwayWait keeps the conversation on the owners' waiting lists until the overflow time passes.
+	OwnersAwayWait = "wait"
+	// OwnersAwayOverflow gives it to the team at once.
+	OwnersAwayOverflow = "overflow"
+)
+
 // DefaultOverflow is how long a conversation waits for its portfolio owners before the team gets it.
 const DefaultOverflow = 300
 
@@ -49,9 +57,13 @@ type Team struct {
 	Name            string    `bun:"name"`
 	Distribution    string    `bun:"distribution"`
 	OverflowSeconds int       `bun:"overflow_seconds"`
-	Version         int64     `bun:"version"`
-	CreatedAt       time.Time `bun:"created_at"`
-	UpdatedAt       time.Time `bun:"updated_at"`
+	// Default marks the team new conversations enter unless Plinx names another; one per tenant at most.
+	Default bool `bun:"is_default"`
+	// OwnersAway is OwnersAwayWait or OwnersAwayOverflow.
+	OwnersAway string    `bun:"owners_away"`
+	Version    int64     `bun:"version"`
+	CreatedAt  time.Time `bun:"created_at"`
+	UpdatedAt  time.Time `bun:"updated_at"`
 
 	// MemberIDs are the team's users, when loaded.
 	MemberIDs []uuid.UUID `bun:"-"`
@@ -70,6 +82,8 @@ type TeamFields struct {
 	Name            *string
 	Distribution    *string
 	OverflowSeconds *int
+	Default         *bool
+	OwnersAway      *string
 	MemberIDs       *[]uuid.UUID
 }
 
@@ -83,6 +97,9 @@ func checkTeam(ctx context.Context, db bun.IDB, tm *Team, members []uuid.UUID) e
 	}
 	if tm.OverflowSeconds < 0 {
 		errs.Add("overflow_seconds", "must not be negative")
+	}
+	if tm.OwnersAway != OwnersAwayWait && tm.OwnersAway != OwnersAwayOverflow {
+		errs.Add("owners_away", "must be wait or overflow")
 	}
 	if err := errs.Err(); err != nil {
 		return err
@@ -133,7 +150,7 @@ func setMembers(ctx context.Context, db bun.IDB, tenantID, teamID uuid.UUID, mem
 func (s *Service) CreateTeam(ctx context.Context, tenantID uuid.UUID, in TeamFields) (Team, error) {
 	now := s.clock.Now()
 	tm := Team{TenantID: tenantID, ID: newID(), Distribution: DistributionRoundRobin, OverflowSeconds: DefaultOverflow,
-		Version: 1, CreatedAt: now, UpdatedAt: now}
+		OwnersAway: OwnersAwayWait, Version: 1, CreatedAt: now, UpdatedAt: now}
 	applyTeam(&tm, in)
 	var members []uuid.UUID
 	if in.MemberIDs != nil {
@@ -141,6 +158,9 @@ func (s *Service) CreateTeam(ctx context.Context, tenantID uuid.UUID, in TeamFie
 	}
 	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if err := checkTeam(ctx, tx, &tm, members); err != nil {
+			return err
+		}
+		if err := takeDefault(ctx, tx, &tm); err != nil {
 			return err
 		}
 		if _, err := tx.NewInsert().Model(&tm).Exec(ctx); err != nil {
@@ -167,6 +187,25 @@ func applyTeam(tm *Team, in TeamFields) {
 	if in.OverflowSeconds != nil {
 		tm.OverflowSeconds = *in.OverflowSeconds
 	}
+	if in.Default != nil {
+		tm.Default = *in.Default
+	}
+	if in.OwnersAway != nil {
+		tm.OwnersAway = *in.OwnersAway
+	}
+}
+
+// takeDefault makes tm the tenant's only default team when it is marked default.
+func takeDefault(ctx context.Context, tx bun.Tx, tm *Team) error {
+	if !tm.Default {
+		return nil
+	}
+	_, err := tx.NewUpdate().Model((*Team)(nil)).Set("is_default = ?", false).
+		Where("tenant_id = ? AND id <> ? AND is_default", tm.TenantID, tm.ID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("unset the default team: %w", err)
+	}
+	return nil
 }
 
 // Team returns one team with its members.
@@ -232,6 +271,9 @@ func (s *Service) UpdateTeam(ctx context.Context, tenantID, id uuid.UUID, in Tea
 		if err := checkTeam(ctx, tx, &tm, members); err != nil {
 			return err
 		}
+		if err := takeDefault(ctx, tx, &tm); err != nil {
+			return err
+		}
 		expected := tm.Version
 		tm.Version++
 		tm.UpdatedAt = s.clock.Now()
@@ -256,9 +298,18 @@ func (s *Service) UpdateTeam(ctx context.Context, tenantID, id uuid.UUID, in Tea
 	return s.Team(ctx, tenantID, id)
 }
 
-// DeleteTeam deletes a team; its agents stay.
+// DeleteTeam deletes a team; its agents stay. Conversations queued in it become unrouted (admins and
+// supervisors assign them); conversations offered to portfolio owners stay on their waiting lists, with no
+// team to overflow to.
 func (s *Service) DeleteTeam(ctx context.Context, tenantID, id uuid.UUID) error {
 	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewUpdate().Table("conversations").
+			Set("routing = CASE WHEN routing = 'queued' THEN 'unrouted' ELSE routing END").
+			Set("overflow_at = NULL").Set("team_id = NULL").
+			Where("tenant_id = ? AND team_id = ?", tenantID, id).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("release the team's conversations: %w", err)
+		}
 		if _, err := tx.NewDelete().Model((*teamMember)(nil)).Where("tenant_id = ? AND team_id = ?", tenantID, id).Exec(ctx); err != nil {
 			return fmt.Errorf("delete team members: %w", err)
 		}

@@ -40,7 +40,7 @@
 //	POST /_admin/webhooks                  send one signed webhook to the configured target; answers {webhook_id,
 //	                                       type, status_code}. The body is either a full event (a JSON object with
 //	                                       "occurred_at", "conversation" or "message", sent as is) or a shortcut:
-//	                                         {"type":"conversation.started","phone":"+55...","agent"?,"conversation_id"?}
+//	                                         {"type":"conversation.started","phone":"+55...","agent"?,"team"?,"conversation_id"?}
 //	                                         {"type":"conversation.closed","phone":"+55..."}
 //	                                         {"type":"message.created","phone":"+55...","text":"Oi","direction"?:"inbound"}
 //	                                         {"type":"message.status","message_id":"wamid...","status":"read","error_code"?,"error_message"?}

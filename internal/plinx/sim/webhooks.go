@@ -24,6 +24,8 @@ type Shortcut struct {
 	ConversationID string `json:"conversation_id,omitempty"`
 	// Agent is the Plinx agent (conversation.started).
 	Agent string `json:"agent,omitempty"`
+	// Team is the atende team the flow directed the conversation to (conversation.started).
+	Team string `json:"team,omitempty"`
 	// Text is the message text (message.created).
 	Text string `json:"text,omitempty"`
 	// Direction is inbound (the default) or outbound (message.created).
@@ -98,7 +100,8 @@ func (s *Server) shortcutEvent(sc Shortcut) (plinxapi.PlinxEvent, error) {
 			c.Agent = sc.Agent
 		}
 		s.st.conversations[sc.Phone] = c
-		ev.Conversation = &plinxapi.PlinxEventConversation{Id: c.ID, Phone: c.Phone, StartedAt: &c.StartedAt, Agent: optional(c.Agent)}
+		ev.Conversation = &plinxapi.PlinxEventConversation{Id: c.ID, Phone: c.Phone, StartedAt: &c.StartedAt, Agent: optional(c.Agent),
+			Team: optional(sc.Team)}
 	case plinxapi.PlinxEventTypeConversationClosed:
 		if !active {
 			return plinxapi.PlinxEvent{}, ErrNoConversation

@@ -1,0 +1,14 @@
+DROP TABLE IF EXISTS routing_decisions;
+DROP TABLE IF EXISTS conversation_offers;
+DROP INDEX IF EXISTS conversations_assigned_idx;
+DROP INDEX IF EXISTS conversations_queued_idx;
+DROP INDEX IF EXISTS conversations_overflow_idx;
+ALTER TABLE conversations DROP COLUMN assigned_at;
+ALTER TABLE conversations DROP COLUMN overflow_at;
+ALTER TABLE conversations DROP COLUMN routing;
+ALTER TABLE conversations DROP COLUMN team_id;
+ALTER TABLE team_members DROP COLUMN last_turn;
+ALTER TABLE teams DROP COLUMN turn;
+DROP INDEX IF EXISTS teams_default_key;
+ALTER TABLE teams DROP COLUMN owners_away;
+ALTER TABLE teams DROP COLUMN is_default;

@@ -59,7 +59,8 @@ type Config struct {
 	// PlinxTimeout bounds each call to Plinx.
 	PlinxTimeout time.Duration `env:"ATENDE_PLINX_TIMEOUT" envDefault:"2s"`
 
-	// Workers is how many dial queue workers serve runs (0: none; run `atende worker` processes instead).
+	// Workers is how many dial queue workers serve runs, with the message sender and the routing sweep (0: none;
+	// run `atende worker` processes instead).
 	Workers int `env:"ATENDE_WORKERS" envDefault:"1"`
 	// TelephonySimulator is how the simulated telephony behaves: auto reports call outcomes by itself
 	// (development), manual waits for POST /v1/calls/{id}/events.

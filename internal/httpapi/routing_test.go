@@ -290,26 +290,35 @@ func TestRoutingOverflowsToTheTeam(t *testing.T) {
 		ctx := context.Background()
 		e.customer(t, "João", joaoNumber, e.anaPf)
 		e.customer(t, "Lucas", lucasNumber, e.anaPf)
+		e.customer(t, "Maria", mariaNumber, e.brunoPf)
 		e.setAvailability(t, e.anaC, e.ana, client.AgentAvailabilityAway)
 
-		joao := e.arrive(t, joaoNumber)
+		// Ana is away; Bruno is at his desk but does not answer Maria.
+		joao, maria := e.arrive(t, joaoNumber), e.arrive(t, mariaNumber)
 		require.Equal(t, client.ConversationRoutingOffered, routingOf(joao))
 		require.Equal(t, []string{joaoNumber}, e.waiting(t, e.supC, e.ana), "it waits for its owner")
+		require.Equal(t, []string{mariaNumber}, e.waiting(t, e.supC, e.bruno))
 		require.Zero(t, e.sweep(t))
 		e.Clock.Advance(299 * time.Second)
 		require.Zero(t, e.sweep(t), "the overflow time has not passed")
 		require.Equal(t, client.ConversationRoutingOffered, routingOf(e.conversationOf(t, joaoNumber)))
 
 		e.Clock.Advance(2 * time.Second)
-		require.Equal(t, 1, e.sweep(t))
+		require.Equal(t, 2, e.sweep(t))
+		maria = e.conversationOf(t, mariaNumber)
+		require.Equal(t, client.ConversationRoutingAssigned, routingOf(maria))
+		require.Equal(t, client.RoutingDecisionReasonOverflow, e.decisions(t, maria.Id)[1].Reason)
+		require.Empty(t, e.waiting(t, e.supC, e.bruno))
 		joao = e.conversationOf(t, joaoNumber)
 		require.Equal(t, client.ConversationRoutingAssigned, routingOf(joao))
 		require.Contains(t, []uuid.UUID{e.bruno, e.carla}, assignedTo(joao), "an available member, not the away owner")
+		require.NotEqual(t, assignedTo(joao), assignedTo(maria), "round robin: one each")
 		require.Empty(t, e.waiting(t, e.supC, e.ana))
 		d := e.decisions(t, joao.Id)
 		require.Len(t, d, 2)
 		require.Equal(t, client.RoutingDecisionKindAssigned, d[1].Kind)
 		require.Equal(t, client.RoutingDecisionReasonOverflow, d[1].Reason)
+		require.Contains(t, d[1].Detail, "No portfolio owner took it within the overflow time (1s late)")
 		first := assignedTo(joao)
 
 		// The team now gives away owners' conversations to the team at once; the round robin takes turns.
@@ -320,7 +329,7 @@ func TestRoutingOverflowsToTheTeam(t *testing.T) {
 		lucas := e.arrive(t, lucasNumber)
 		require.Equal(t, client.ConversationRoutingAssigned, routingOf(lucas))
 		require.Contains(t, []uuid.UUID{e.bruno, e.carla}, assignedTo(lucas))
-		require.NotEqual(t, first, assignedTo(lucas), "round robin: the other member's turn")
+		require.Equal(t, first, assignedTo(lucas), "round robin: after João and Maria, João's agent again")
 		require.Equal(t, client.RoutingDecisionReasonOwnersAway, e.decisions(t, lucas.Id)[0].Reason)
 
 		// Everyone away: a new number queues in the team, on every member's list, until Carla is back.

@@ -171,154 +171,188 @@ func (r *Router) Decisions(ctx context.Context, tenantID, id uuid.UUID) ([]Decis
 	return out, nil
 }
 
-// sweepBatch bounds how many conversations one pass moves.
+// sweepBatch bounds how many conversations one transaction of a pass moves.
 const sweepBatch = 100
 
 // RunOnce makes one pass: offered conversations whose overflow time passed go to their team's round robin,
 // and queued conversations go to members who became available. It returns how many conversations moved.
-// Each conversation moves in its own transaction, skipping rows another process holds.
+// Conversations another process holds are skipped, and left for the next pass.
 func (r *Router) RunOnce(ctx context.Context) (int, error) {
-	now := r.clock.Now()
 	moved := 0
-	var due []uuid.UUID
-	var tenants []uuid.UUID
-	err := r.db.NewSelect().Model((*conversation.Conversation)(nil)).Column("cv.tenant_id", "cv.id").
-		Where("cv.routing = ? AND cv.overflow_at <= ?", conversation.RoutingOffered, now).
-		Order("cv.overflow_at").Limit(sweepBatch).Scan(ctx, &tenants, &due)
-	if err != nil {
-		return 0, fmt.Errorf("find overflowing conversations: %w", err)
-	}
-	for i, id := range due {
-		ok, err := r.overflow(ctx, tenants[i], id)
+	for {
+		n, full, err := r.overflow(ctx)
+		moved += n
 		if err != nil {
 			return moved, err
 		}
-		if ok {
-			moved++
+		if !full || n == 0 {
+			break
 		}
 	}
 	n, err := r.dequeue(ctx)
 	return moved + n, err
 }
 
-// overflow sends one offered conversation whose overflow time passed to its team.
-func (r *Router) overflow(ctx context.Context, tenantID, id uuid.UUID) (bool, error) {
-	moved := false
+// overflow sends a batch of offered conversations whose overflow time passed to their teams, in one
+// transaction. It reports whether the batch was full (more may be due).
+func (r *Router) overflow(ctx context.Context) (int, bool, error) {
+	moved, full := 0, false
 	err := store.RunInTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		c, err := r.claim(ctx, tx, tenantID, id)
-		if err != nil || c == nil {
-			return err
-		}
+		moved = 0
 		now := r.clock.Now()
-		if *c.Routing != conversation.RoutingOffered || c.OverflowAt == nil || c.OverflowAt.After(now) {
-			return nil
+		var due []conversation.Conversation
+		q := tx.NewSelect().Model(&due).Where("cv.routing = ? AND cv.overflow_at <= ?", conversation.RoutingOffered, now).
+			Order("cv.overflow_at", "cv.id").Limit(sweepBatch)
+		if r.db.Kind == store.Postgres {
+			q = q.For("UPDATE SKIP LOCKED")
 		}
-		if _, err := tx.NewDelete().Model((*offer)(nil)).Where("tenant_id = ? AND conversation_id = ?", tenantID, id).Exec(ctx); err != nil {
-			return fmt.Errorf("withdraw offers: %w", err)
+		if err := q.Scan(ctx); err != nil {
+			return fmt.Errorf("claim overflowing conversations: %w", err)
 		}
-		moved = true
-		waited := now.Sub(*c.OverflowAt).Truncate(time.Second)
-		if c.TeamID == nil {
-			c.Routing, c.OverflowAt = ptr(conversation.RoutingUnrouted), nil
-			return r.save(ctx, tx, c, true, []Decision{r.decision(c, KindUnrouted, ReasonNoTeam,
-				"no portfolio owner took it and its team no longer exists; an admin or supervisor assigns it", now)})
+		full = len(due) == sweepBatch
+		teams := map[uuid.UUID]*portfolio.Team{}
+		for i := range due {
+			c := &due[i]
+			if c.TeamID == nil {
+				if err := withdraw(ctx, tx, c); err != nil {
+					return err
+				}
+				c.Routing, c.OverflowAt = ptr(conversation.RoutingUnrouted), nil
+				if err := r.save(ctx, tx, c, true, []Decision{r.decision(c, KindUnrouted, ReasonNoTeam,
+					"no portfolio owner took it and its team no longer exists; an admin or supervisor assigns it", now)}); err != nil {
+					return err
+				}
+				moved++
+				continue
+			}
+			team := teams[*c.TeamID]
+			if team == nil {
+				var err error
+				if team, err = teamByID(ctx, tx, c.TenantID, *c.TeamID); err != nil {
+					return err
+				}
+				teams[team.ID] = team
+			}
+			agent, err := nextAgent(ctx, tx, r.db.Kind, c.TenantID, team.ID, false)
+			if errors.Is(err, errBusy) {
+				continue // every available member is being assigned something by another process: next pass
+			}
+			if err != nil {
+				return err
+			}
+			if err := withdraw(ctx, tx, c); err != nil {
+				return err
+			}
+			why := "no portfolio owner took it within the overflow time"
+			if late := now.Sub(*c.OverflowAt).Truncate(time.Second); late > 0 {
+				why += fmt.Sprintf(" (%s late)", late)
+			}
+			if err := r.give(ctx, tx, c, team, agent, ReasonOverflow, why, now, true); err != nil {
+				return err
+			}
+			moved++
 		}
-		team, err := teamByID(ctx, tx, tenantID, *c.TeamID)
-		if err != nil {
-			return err
-		}
-		why := "no portfolio owner took it within the overflow time"
-		if waited > 0 {
-			why += fmt.Sprintf(" (%s late)", waited)
-		}
-		return r.toTeam(ctx, tx, c, team, ReasonOverflow, why, now, true)
+		return nil
 	})
-	return moved, err
+	return moved, full, err
 }
 
-// claim reads an open waiting conversation for a sweep, skipping it (nil) when another process holds it.
-func (r *Router) claim(ctx context.Context, tx bun.Tx, tenantID, id uuid.UUID) (*conversation.Conversation, error) {
-	var cs []conversation.Conversation
-	q := tx.NewSelect().Model(&cs).Where("cv.tenant_id = ? AND cv.id = ?", tenantID, id)
-	if r.db.Kind == store.Postgres {
-		q = q.For("UPDATE SKIP LOCKED")
+// withdraw takes a conversation off the waiting lists it was offered on.
+func withdraw(ctx context.Context, tx bun.Tx, c *conversation.Conversation) error {
+	if _, err := tx.NewDelete().Model((*offer)(nil)).Where("tenant_id = ? AND conversation_id = ?", c.TenantID, c.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("withdraw offers: %w", err)
 	}
-	if err := q.Scan(ctx); err != nil {
-		return nil, fmt.Errorf("claim conversation: %w", err)
-	}
-	if len(cs) == 0 || !cs[0].Waiting() {
-		return nil, nil
-	}
-	return &cs[0], nil
+	return nil
 }
 
-// dequeue assigns queued conversations, oldest first, to team members who are available now.
+// dequeue assigns queued conversations, oldest first, to team members who are available now: one
+// transaction per team, until the team has nobody left or nothing queued.
 func (r *Router) dequeue(ctx context.Context) (int, error) {
-	var queued []conversation.Conversation
-	err := r.db.NewSelect().Model(&queued).Column("cv.tenant_id", "cv.id", "cv.team_id").
-		Where("cv.routing = ? AND cv.status = ?", conversation.RoutingQueued, conversation.StatusOpen).
+	var teams []portfolio.Team
+	err := r.db.NewSelect().Model(&teams).
+		Where("EXISTS (SELECT 1 FROM conversations AS cv WHERE cv.tenant_id = tm.tenant_id AND cv.team_id = tm.id AND cv.routing = ?)",
+			conversation.RoutingQueued).
 		Where("EXISTS (SELECT 1 FROM team_members AS tmm JOIN users AS u ON u.tenant_id = tmm.tenant_id AND u.id = tmm.user_id "+
-			"WHERE tmm.tenant_id = cv.tenant_id AND tmm.team_id = cv.team_id AND u.availability = ? AND u.status = ?)",
+			"WHERE tmm.tenant_id = tm.tenant_id AND tmm.team_id = tm.id AND u.availability = ? AND u.status = ?)",
 			portfolio.Available, tenant.UserActive).
-		Order("cv.id").Limit(sweepBatch).Scan(ctx)
+		Order("tm.tenant_id", "tm.id").Scan(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("find queued conversations: %w", err)
+		return 0, fmt.Errorf("find teams with queued conversations: %w", err)
 	}
-	full := map[uuid.UUID]bool{}
 	moved := 0
-	for _, q := range queued {
-		if full[*q.TeamID] {
-			continue
-		}
-		assigned, err := r.assignQueued(ctx, q.TenantID, q.ID)
+	for i := range teams {
+		n, err := r.dequeueTeam(ctx, &teams[i])
+		moved += n
 		if err != nil {
 			return moved, err
-		}
-		if assigned {
-			moved++
-		} else {
-			full[*q.TeamID] = true
 		}
 	}
 	return moved, nil
 }
 
-// assignQueued gives one queued conversation to its team's next available member; it reports false when
-// nobody is available.
-func (r *Router) assignQueued(ctx context.Context, tenantID, id uuid.UUID) (bool, error) {
-	assigned := false
+// dequeueTeam gives a batch of a team's queued conversations to its available members in turn.
+func (r *Router) dequeueTeam(ctx context.Context, team *portfolio.Team) (int, error) {
+	moved := 0
 	err := store.RunInTx(ctx, r.db, func(ctx context.Context, tx bun.Tx) error {
-		c, err := r.claim(ctx, tx, tenantID, id)
-		if err != nil || c == nil || *c.Routing != conversation.RoutingQueued || c.TeamID == nil {
-			return err
+		moved = 0
+		var queued []conversation.Conversation
+		q := tx.NewSelect().Model(&queued).Where("cv.tenant_id = ? AND cv.team_id = ? AND cv.routing = ?", team.TenantID, team.ID,
+			conversation.RoutingQueued).Order("cv.id").Limit(sweepBatch)
+		if r.db.Kind == store.Postgres {
+			q = q.For("UPDATE SKIP LOCKED")
 		}
-		team, err := teamByID(ctx, tx, tenantID, *c.TeamID)
+		if err := q.Scan(ctx); err != nil {
+			return fmt.Errorf("claim queued conversations: %w", err)
+		}
+		if len(queued) == 0 {
+			return nil
+		}
+		reasons, err := queuedFor(ctx, tx, team.TenantID, queued)
 		if err != nil {
 			return err
-		}
-		agent, err := nextAgent(ctx, tx, tenantID, team.ID)
-		if err != nil || agent == nil {
-			return err
-		}
-		reason := ReasonRoundRobinTeam
-		var last []string
-		err = tx.NewSelect().Model((*Decision)(nil)).Column("reason").
-			Where("tenant_id = ? AND conversation_id = ? AND kind = ?", tenantID, id, KindQueued).
-			Order("created_at DESC", "id DESC").Limit(1).Scan(ctx, &last)
-		if err != nil {
-			return fmt.Errorf("why it was queued: %w", err)
-		}
-		if len(last) == 1 {
-			reason = last[0]
 		}
 		now := r.clock.Now()
-		c.Routing, c.AssignedTo, c.AssignedAt = ptr(conversation.RoutingAssigned), &agent.ID, &now
-		d := r.decision(c, KindAssigned, reason, agent.Name+" became available and is the next member of team "+quote(team.Name), now)
-		d.AgentID, d.TeamID = &agent.ID, &team.ID
-		assigned = true
-		return r.save(ctx, tx, c, true, []Decision{d})
+		for i := range queued {
+			c := &queued[i]
+			agent, err := nextAgent(ctx, tx, r.db.Kind, team.TenantID, team.ID, false)
+			if errors.Is(err, errBusy) || (err == nil && agent == nil) {
+				return nil // nobody left to give them to, for now
+			}
+			if err != nil {
+				return err
+			}
+			reason := reasons[c.ID]
+			if reason == "" {
+				reason = ReasonRoundRobinTeam
+			}
+			if err := r.give(ctx, tx, c, team, agent, reason, agent.Name+" is available", now, true); err != nil {
+				return err
+			}
+			moved++
+		}
+		return nil
 	})
-	return assigned, err
+	return moved, err
+}
+
+// queuedFor returns why each conversation was queued: the reason of its last queued decision.
+func queuedFor(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, cs []conversation.Conversation) (map[uuid.UUID]string, error) {
+	ids := make([]uuid.UUID, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	var ds []Decision
+	err := tx.NewSelect().Model(&ds).Column("conversation_id", "reason").
+		Where("tenant_id = ? AND conversation_id IN (?) AND kind = ?", tenantID, bun.In(ids), KindQueued).
+		Order("created_at", "id").Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("why conversations were queued: %w", err)
+	}
+	out := make(map[uuid.UUID]string, len(ds))
+	for _, d := range ds {
+		out[d.ConversationID] = d.Reason
+	}
+	return out, nil
 }
 
 func teamByID(ctx context.Context, db bun.IDB, tenantID, id uuid.UUID) (*portfolio.Team, error) {

@@ -193,18 +193,22 @@ func (r *Router) Route(ctx context.Context, tx bun.Tx, c *conversation.Conversat
 
 // toTeam gives the conversation to the team's next available member, or queues it in the team.
 func (r *Router) toTeam(ctx context.Context, tx bun.Tx, c *conversation.Conversation, team *portfolio.Team, reason, why string, now time.Time, bump bool) error {
-	c.TeamID = &team.ID
-	agent, err := nextAgent(ctx, tx, c.TenantID, team.ID)
+	agent, err := nextAgent(ctx, tx, r.db.Kind, c.TenantID, team.ID, true)
 	if err != nil {
 		return err
 	}
+	return r.give(ctx, tx, c, team, agent, reason, why, now, bump)
+}
+
+// give assigns the conversation to agent in the team, or queues it there when agent is nil, and records why.
+func (r *Router) give(ctx context.Context, tx bun.Tx, c *conversation.Conversation, team *portfolio.Team, agent *member, reason, why string, now time.Time, bump bool) error {
+	c.TeamID, c.OverflowAt = &team.ID, nil
 	var d Decision
 	if agent == nil {
-		c.Routing, c.OverflowAt = ptr(conversation.RoutingQueued), nil
+		c.Routing = ptr(conversation.RoutingQueued)
 		d = r.decision(c, KindQueued, reason, why+"; no member of team "+quote(team.Name)+" is available, so it waits in the team", now)
 	} else {
-		c.Routing, c.OverflowAt = ptr(conversation.RoutingAssigned), nil
-		c.AssignedTo, c.AssignedAt = &agent.ID, &now
+		c.Routing, c.AssignedTo, c.AssignedAt = ptr(conversation.RoutingAssigned), &agent.ID, &now
 		d = r.decision(c, KindAssigned, reason, why+"; "+agent.Name+" is the next available member of team "+quote(team.Name), now)
 		d.AgentID = &agent.ID
 	}
@@ -326,30 +330,52 @@ type member struct {
 	Name string    `bun:"name"`
 }
 
-// nextAgent takes the team's next turn and gives it to the available member whose last turn is the
-// oldest, or returns nil when no member is available. Taking the turn locks the team row, so concurrent
-// assignments in one team go one after the other.
-func nextAgent(ctx context.Context, tx bun.Tx, tenantID, teamID uuid.UUID) (*member, error) {
-	var turn int64
-	err := tx.NewUpdate().Table("teams").Set("turn = turn + 1").Where("tenant_id = ? AND id = ?", tenantID, teamID).
-		Returning("turn").Scan(ctx, &turn)
-	if err != nil {
-		return nil, fmt.Errorf("take the team's turn: %w", err)
+// errBusy means every available member of the team is being assigned a conversation by another transaction.
+var errBusy = errors.New("every available member is being assigned a conversation")
+
+// nextAgent gives the team's next turn to the available member whose last turn is the oldest, or returns
+// nil when no member is available. On PostgreSQL the chosen member's row stays locked until commit and
+// concurrent assignments skip it, so they spread over the team without waiting on each other (turns come
+// from a sequence); when all are taken it waits for one, or answers errBusy unless wait. SQLite's single
+// writer needs none of this.
+func nextAgent(ctx context.Context, tx bun.Tx, kind store.Dialect, tenantID, teamID uuid.UUID, wait bool) (*member, error) {
+	pick := func(lock string) ([]member, error) {
+		var found []member
+		q := tx.NewSelect().TableExpr("team_members AS tmm").ColumnExpr("tmm.user_id, u.name").
+			Join("JOIN users AS u ON u.tenant_id = tmm.tenant_id AND u.id = tmm.user_id").
+			Where("tmm.tenant_id = ? AND tmm.team_id = ?", tenantID, teamID).
+			Where("u.availability = ? AND u.status = ? AND u.role <> ?", portfolio.Available, tenant.UserActive, tenant.RoleIntegration).
+			OrderExpr("tmm.last_turn, tmm.user_id").Limit(1)
+		if lock != "" {
+			q = q.For(lock)
+		}
+		if err := q.Scan(ctx, &found); err != nil {
+			return nil, fmt.Errorf("next member of the team: %w", err)
+		}
+		return found, nil
 	}
+	turn := "(SELECT COALESCE(MAX(last_turn), 0) + 1 FROM team_members WHERE tenant_id = tmm.tenant_id AND team_id = tmm.team_id)"
 	var found []member
-	err = tx.NewSelect().TableExpr("team_members AS tmm").ColumnExpr("tmm.user_id, u.name").
-		Join("JOIN users AS u ON u.tenant_id = tmm.tenant_id AND u.id = tmm.user_id").
-		Where("tmm.tenant_id = ? AND tmm.team_id = ?", tenantID, teamID).
-		Where("u.availability = ? AND u.status = ? AND u.role <> ?", portfolio.Available, tenant.UserActive, tenant.RoleIntegration).
-		OrderExpr("tmm.last_turn, tmm.user_id").Limit(1).Scan(ctx, &found)
-	if err != nil {
-		return nil, fmt.Errorf("next member of the team: %w", err)
+	var err error
+	if kind == store.Postgres {
+		turn = "nextval('routing_turns')"
+		if found, err = pick("UPDATE OF tmm SKIP LOCKED"); err == nil && len(found) == 0 {
+			// Every available member, if any, is being assigned something right now: wait for one, or
+			// report it to a caller that holds other members and must not wait.
+			if wait {
+				found, err = pick("UPDATE OF tmm")
+			} else if found, err = pick(""); err == nil && len(found) > 0 {
+				return nil, errBusy
+			}
+		}
+	} else {
+		found, err = pick("")
 	}
-	if len(found) == 0 {
-		return nil, nil
+	if err != nil || len(found) == 0 {
+		return nil, err
 	}
-	_, err = tx.NewUpdate().Table("team_members").Set("last_turn = ?", turn).
-		Where("tenant_id = ? AND team_id = ? AND user_id = ?", tenantID, teamID, found[0].ID).Exec(ctx)
+	_, err = tx.NewUpdate().TableExpr("team_members AS tmm").Set("last_turn = "+turn).
+		Where("tmm.tenant_id = ? AND tmm.team_id = ? AND tmm.user_id = ?", tenantID, teamID, found[0].ID).Exec(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("record the member's turn: %w", err)
 	}

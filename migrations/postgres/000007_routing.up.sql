@@ -6,10 +6,11 @@ ALTER TABLE teams ADD COLUMN is_default boolean NOT NULL DEFAULT false;
 ALTER TABLE teams ADD COLUMN owners_away text NOT NULL DEFAULT 'wait' CHECK (owners_away IN ('wait', 'overflow'));
 CREATE UNIQUE INDEX teams_default_key ON teams (tenant_id) WHERE is_default;
 
--- The round robin: each assignment takes the team's next turn, and the member whose last turn is the oldest
--- goes next.
-ALTER TABLE teams ADD COLUMN turn bigint NOT NULL DEFAULT 0;
+-- The round robin: each assignment stamps the member with the next turn, and the member whose last turn is
+-- the oldest goes next. Turns come from a sequence, which takes no lock.
+CREATE SEQUENCE routing_turns;
 ALTER TABLE team_members ADD COLUMN last_turn bigint NOT NULL DEFAULT 0;
+CREATE INDEX team_members_turn_idx ON team_members (tenant_id, team_id, last_turn, user_id);
 
 ALTER TABLE conversations ADD COLUMN team_id uuid;
 ALTER TABLE conversations ADD COLUMN routing text

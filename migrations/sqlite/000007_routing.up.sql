@@ -6,10 +6,10 @@ ALTER TABLE teams ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE teams ADD COLUMN owners_away text NOT NULL DEFAULT 'wait' CHECK (owners_away IN ('wait', 'overflow'));
 CREATE UNIQUE INDEX teams_default_key ON teams (tenant_id) WHERE is_default = 1;
 
--- The round robin: each assignment takes the team's next turn, and the member whose last turn is the oldest
--- goes next.
-ALTER TABLE teams ADD COLUMN turn INTEGER NOT NULL DEFAULT 0;
+-- The round robin: each assignment stamps the member with the team's next turn, and the member whose last
+-- turn is the oldest goes next.
 ALTER TABLE team_members ADD COLUMN last_turn INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX team_members_turn_idx ON team_members (tenant_id, team_id, last_turn, user_id);
 
 ALTER TABLE conversations ADD COLUMN team_id TEXT;
 ALTER TABLE conversations ADD COLUMN routing text

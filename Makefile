@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench-import bench-webhooks bench-intake bench-portfolios bench-dialer bench-dialer-memory
+.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ bench-intake: ## benchmark signed ERP ticket events on SQLite and the local Post
 
 bench-portfolios: ## time adding 100,000 contacts to a portfolio and bulk-deleting 1,000 portfolios on the local PostgreSQL (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench Portfolios -benchtime 1x -count 2
+
+bench-routing: ## benchmark routing new conversations to portfolio owners at 100,000 contacts on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
+	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench Routing -benchtime 5000x -count 2 -timeout 30m
 
 bench-dialer: ## benchmark draining the dial queue on the local PostgreSQL against plain SQL claims (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 ATENDE_BENCH_DIALER_ENTRIES=20000 ATENDE_BENCH_DIALER_AGENTS=1000 \

@@ -262,6 +262,19 @@ func TestPortfolioRoutingOffersConversationsToTheOwners(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "agent_id", (*e.Problem(ghost.HTTPResponse, ghost.Body, http.StatusBadRequest).Errors)[0].Field)
 
+		// A conversation Plinx directs to another team is offered only to owners in that team.
+		byPortfolio := client.TeamDistributionPortfolio
+		pos, err := e.admin.CreateTeamWithResponse(ctx, nil, client.TeamCreate{Name: "Pós-venda", Distribution: &byPortfolio,
+			MemberIds: &[]uuid.UUID{e.carla}})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, pos.StatusCode(), string(pos.Body))
+		e.customer(t, "Lucas", lucasNumber, e.anaPf)
+		lucas := e.arrive(t, lucasNumber, "Pós-venda")
+		require.Equal(t, e.carla, assignedTo(lucas), "Ana owns Lucas but is not in Pós-venda")
+		d = e.decisions(t, lucas.Id)
+		require.Equal(t, client.RoutingDecisionReasonNoPortfolio, d[0].Reason)
+		require.Equal(t, pos.JSON201.Id, d[0].TeamId.MustGet())
+
 		// Closed conversations are nobody's to take; another tenant sees none of this.
 		e.fire(t, sim.Shortcut{Type: "conversation.closed", Phone: newNumber})
 		closed, err := e.supC.AssignConversationWithResponse(ctx, fresh.Id, nil, client.AssignConversationJSONRequestBody{AgentId: &e.ana})

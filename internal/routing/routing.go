@@ -155,12 +155,13 @@ func (r *Router) Route(ctx context.Context, tx bun.Tx, c *conversation.Conversat
 	if len(a.Records) == 0 {
 		return r.toTeam(ctx, tx, c, team, ReasonNewNumber, note+"no record has the number", now, false)
 	}
-	owners, err := ownersOf(ctx, tx, c.TenantID, contacts)
+	owners, err := ownersOf(ctx, tx, c.TenantID, team.ID, contacts)
 	if err != nil {
 		return err
 	}
 	if len(owners) == 0 {
-		return r.toTeam(ctx, tx, c, team, ReasonNoPortfolio, note+"the contact is in no portfolio with an owner", now, false)
+		return r.toTeam(ctx, tx, c, team, ReasonNoPortfolio,
+			note+"the contact is in no portfolio owned by a member of team "+quote(team.Name), now, false)
 	}
 	var available []owner
 	for _, o := range owners {
@@ -291,8 +292,9 @@ func (o owner) portfolios() string {
 	return "portfolios " + strings.Join(names, ", ")
 }
 
-// ownersOf lists the active owners of the contacts' portfolios, by name.
-func ownersOf(ctx context.Context, db bun.IDB, tenantID uuid.UUID, contacts []uuid.UUID) ([]owner, error) {
+// ownersOf lists the active owners of the contacts' portfolios who are members of the team, by name: the
+// conversation was directed to the team, so owners elsewhere do not get it.
+func ownersOf(ctx context.Context, db bun.IDB, tenantID, teamID uuid.UUID, contacts []uuid.UUID) ([]owner, error) {
 	if len(contacts) == 0 {
 		return nil, nil
 	}
@@ -308,6 +310,7 @@ func ownersOf(ctx context.Context, db bun.IDB, tenantID uuid.UUID, contacts []uu
 		Join("JOIN portfolios AS pf ON pf.tenant_id = pc.tenant_id AND pf.id = pc.portfolio_id").
 		Join("JOIN portfolio_owners AS po ON po.tenant_id = pc.tenant_id AND po.portfolio_id = pc.portfolio_id").
 		Join("JOIN users AS u ON u.tenant_id = po.tenant_id AND u.id = po.user_id").
+		Join("JOIN team_members AS tmm ON tmm.tenant_id = po.tenant_id AND tmm.user_id = po.user_id AND tmm.team_id = ?", teamID).
 		Where("pc.tenant_id = ? AND pc.contact_id IN (?) AND u.status = ?", tenantID, bun.In(contacts), tenant.UserActive).
 		OrderExpr("u.name, u.id, pf.name").Scan(ctx, &rows)
 	if err != nil {

@@ -1,13 +1,10 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,66 +76,19 @@ func BenchmarkRouting(b *testing.B) {
 
 			tenantID := mustMe(b, admin).Tenant.Id
 			url := env.URL + "/v1/webhooks/plinx/" + tenantID.String()
-			hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
-			var (
-				seq       atomic.Int64
-				mu        sync.Mutex
-				latencies []time.Duration
-				failures  atomic.Int64
-				known     atomic.Int64
-			)
-			const senders = 8
-			work := make(chan struct{}, b.N)
-			for range b.N {
-				work <- struct{}{}
-			}
-			close(work)
+			var known atomic.Int64
 			b.ResetTimer()
-			start := time.Now()
-			var wg sync.WaitGroup
-			for range senders {
-				wg.Go(func() {
-					local := make([]time.Duration, 0, b.N/senders+1)
-					for range work {
-						n := seq.Add(1)
-						number := 80000000 + (n*7919)%routingContacts // a known contact, spread over the portfolios
-						if n%5 == 0 {
-							number = 90000000 + n // a new number
-						} else {
-							known.Add(1)
-						}
-						payload := fmt.Appendf(nil, `{"type":"conversation.started","occurred_at":"2026-01-05T11:00:00Z",`+
-							`"conversation":{"id":"route-%d","phone":"+55479%08d"}}`, n, number)
-						h, err := webhook.Headers(secret, webhook.NewID(), apitest.Epoch, payload)
-						if err != nil {
-							b.Error(err)
-							return
-						}
-						req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(payload))
-						req.Header = h
-						req.Header.Set("Content-Type", "application/json")
-						t0 := time.Now()
-						resp, err := hc.Do(req)
-						elapsed := time.Since(t0)
-						if err != nil || resp.StatusCode != http.StatusOK {
-							failures.Add(1)
-						}
-						if err == nil {
-							resp.Body.Close()
-						}
-						local = append(local, elapsed)
-					}
-					mu.Lock()
-					latencies = append(latencies, local...)
-					mu.Unlock()
-				})
-			}
-			wg.Wait()
-			elapsed := time.Since(start)
+			latencies, elapsed := sendSigned(b, url, secret, b.N, 8, func(n int64) []byte {
+				number := 80000000 + (n*7919)%routingContacts // a known contact, spread over the portfolios
+				if n%5 == 0 {
+					number = 90000000 + n // a new number
+				} else {
+					known.Add(1)
+				}
+				return fmt.Appendf(nil, `{"type":"conversation.started","occurred_at":"2026-01-05T11:00:00Z",`+
+					`"conversation":{"id":"route-%d","phone":"+55479%08d"}}`, n, number)
+			})
 			b.StopTimer()
-			if f := failures.Load(); f > 0 {
-				b.Fatalf("%d of %d deliveries failed", f, b.N)
-			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "routed/s")
 			b.ReportMetric(percentile(latencies, 0.50), "p50-ms")
 			b.ReportMetric(percentile(latencies, 0.99), "p99-ms")
@@ -183,10 +133,4 @@ func BenchmarkRouting(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
-}
-
-// percentile returns the p-th percentile of ds in milliseconds, sorting ds.
-func percentile(ds []time.Duration, p float64) float64 {
-	slices.Sort(ds)
-	return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000
 }

@@ -275,7 +275,8 @@ func (a *App) RunWorkers(ctx context.Context) error {
 	return nil
 }
 
-// sweep forgets, hourly, the idempotency keys and webhook deliveries past their retention.
+// sweep forgets, hourly, the idempotency keys and webhook deliveries past their retention, and refreshes
+// SQLite's planner statistics.
 func (a *App) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -290,6 +291,9 @@ func (a *App) sweep(ctx context.Context) {
 			var m int64
 			m, err = a.Tickets.SweepPendingStatuses(ctx, a.clock.Now().Add(-inbox.Retention))
 			n += m
+		}
+		if err == nil {
+			err = a.DB.Optimize(ctx)
 		}
 		if err != nil && ctx.Err() == nil {
 			a.logger.Error("sweep expired keys and deliveries", "error", err)

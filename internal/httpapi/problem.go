@@ -131,6 +131,9 @@ func writeProblem(c echo.Context, p gen.Problem, headers map[string]string) erro
 	return c.Blob(p.Status, "application/problem+json", body.Bytes())
 }
 
+// statusClientClosed is what the access log records for a request whose client went away (nginx's 499).
+const statusClientClosed = 499
+
 // errorHandler is echo's HTTPErrorHandler: every error leaves as a problem document. Unexpected errors are
 // logged with the request id and answered with a 500 that reveals nothing of their cause.
 func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
@@ -147,6 +150,11 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			out *problemError
 		)
 		switch {
+		case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+			// The client went away before the answer: nothing failed here, and nobody reads an answer.
+			logger.InfoContext(ctx, "client closed the request", "request_id", requestID(c))
+			_ = c.NoContent(statusClientClosed)
+			return
 		case errors.As(err, &pe):
 			out = pe
 		case errors.As(err, &he):

@@ -144,10 +144,19 @@ func (db *DB) EstimatedRows(ctx context.Context, table string) (int64, error) {
 }
 
 // Analyze refreshes the planner statistics of tables that grew fast (a bulk load), so that plans cached
-// while they were empty — foreign-key checks among them — are made again for their real size. It does
-// nothing on SQLite.
+// while they were empty — foreign-key checks among them — are made again for their real size, and so that
+// SQLite, which keeps no statistics by itself, picks indexes over scans.
 func (db *DB) Analyze(ctx context.Context, tables ...string) error {
-	if db.Kind != Postgres || len(tables) == 0 {
+	if len(tables) == 0 {
+		return nil
+	}
+	if db.Kind == SQLite {
+		// SQLite analyzes one table per statement.
+		for _, t := range tables {
+			if _, err := db.NewRaw("ANALYZE ?", bun.Ident(t)).Exec(ctx); err != nil {
+				return fmt.Errorf("analyze %s: %w", t, err)
+			}
+		}
 		return nil
 	}
 	idents := make([]any, len(tables))

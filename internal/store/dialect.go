@@ -48,8 +48,9 @@ func openSQL(dialect Dialect, url string) (*sql.DB, error) {
 	return nil, fmt.Errorf("unknown dialect %q", dialect)
 }
 
-// sqliteDSN turns sqlite://path into the modernc driver's DSN: WAL, a busy timeout, foreign keys on, and
-// immediate transactions so a transaction never has to upgrade its lock midway.
+// sqliteDSN turns sqlite://path into the modernc driver's DSN: WAL, a busy timeout, foreign keys on,
+// statistics sampled (bounded ANALYZE), and immediate transactions so a transaction never has to upgrade its
+// lock midway.
 func sqliteDSN(url string) (string, error) {
 	path := strings.TrimPrefix(url, "sqlite://")
 	if i := strings.IndexByte(path, '?'); i >= 0 {
@@ -61,7 +62,7 @@ func sqliteDSN(url string) (string, error) {
 		}
 	}
 	return "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(NORMAL)&_txlock=immediate", nil
+		"&_pragma=synchronous(NORMAL)&_pragma=analysis_limit(1000)&_txlock=immediate", nil
 }
 
 func bunDialect(d Dialect) schema.Dialect {

@@ -83,7 +83,28 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		_ = sqldb.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	return &DB{DB: bun.NewDB(sqldb, bunDialect(dialect)), Kind: dialect, url: url}, nil
+	db := &DB{DB: bun.NewDB(sqldb, bunDialect(dialect)), Kind: dialect, url: url}
+	if dialect == SQLite {
+		// Statistics for tables that have none or changed much since (0x10000: check every table).
+		if _, err := db.ExecContext(pingCtx, "PRAGMA optimize=0x10002"); err != nil {
+			_ = sqldb.Close()
+			return nil, fmt.Errorf("optimize sqlite database: %w", err)
+		}
+	}
+	return db, nil
+}
+
+// Optimize refreshes the planner statistics that went stale. SQLite has no autovacuum to do it, and without
+// statistics its planner can scan a whole table where an index would do; PostgreSQL's autovacuum does it,
+// so this does nothing there. Run it from time to time.
+func (db *DB) Optimize(ctx context.Context) error {
+	if db.Kind != SQLite {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "PRAGMA optimize"); err != nil {
+		return fmt.Errorf("optimize: %w", err)
+	}
+	return nil
 }
 
 // URL returns the URL the database was opened with.

@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
+.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ test: ## run every test (SQLite always; PostgreSQL too when ATENDE_TEST_POSTGRES
 
 test-postgres: ## run every test on SQLite and on the local PostgreSQL, which must be up
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test -count=1 ./...
+
+bench: ## run every benchmark on the local PostgreSQL (API ones on SQLite too) and rewrite docs/BENCHMARKS.md (about 15 minutes)
+	$(GO) run ./cmd/atende-bench -postgres '$(PG_URL)'
 
 bench-import: ## benchmark contact imports on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/crm/ -run '^$$' -bench ImportContacts -benchtime 1x -count 2

@@ -59,6 +59,9 @@ type Env struct {
 type Options struct {
 	// Configure changes the configuration before the server starts.
 	Configure func(*config.Config)
+	// Quiet keeps only warnings and errors in the server's log, for load runs whose debug log would fill
+	// memory.
+	Quiet bool
 }
 
 // New starts atende on a fresh database of the given dialect.
@@ -91,7 +94,13 @@ func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 		t.Fatal(err)
 	}
 	logs := &SyncBuffer{}
-	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), clk)
+	level := slog.LevelDebug
+	for _, o := range opts {
+		if o.Quiet {
+			level = slog.LevelWarn
+		}
+	}
+	a, err := app.New(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level})), clk)
 	if err != nil {
 		t.Fatalf("start atende: %v", err)
 	}

@@ -51,10 +51,10 @@ type intakeDelivery struct {
 // It runs with 16 and with 32 concurrent senders: ATENDE_BENCH_INTAKE_EVENTS sets the deliveries per
 // iteration (10,000), ATENDE_BENCH_INTAKE_CONCURRENCY a single number of senders instead.
 func BenchmarkIntakeEvents(b *testing.B) {
-	total := intakeEnvInt(b, envIntakeEvents, 10_000)
+	total := benchEnvInt(b, envIntakeEvents, 10_000)
 	concurrency := []int{16, 32}
 	if os.Getenv(envIntakeConcurrency) != "" {
-		concurrency = []int{intakeEnvInt(b, envIntakeConcurrency, 16)}
+		concurrency = []int{benchEnvInt(b, envIntakeConcurrency, 16)}
 	}
 	for _, dialect := range storetest.Dialects(b) {
 		for _, senders := range concurrency {
@@ -108,7 +108,7 @@ func benchIntake(b *testing.B, dialect store.Dialect, total, senders int) {
 	b.ReportMetric(0, "ns/op")
 }
 
-func intakeEnvInt(b *testing.B, name string, def int) int {
+func benchEnvInt(b *testing.B, name string, def int) int {
 	v := os.Getenv(name)
 	if v == "" {
 		return def

@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
+.PHONY: help build run test test-postgres test-faults-long generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -49,6 +49,11 @@ bench-dialer: ## benchmark draining the dial queue on the local PostgreSQL again
 bench-dialer-memory: ## drain 1,000,000 dial entries on the local PostgreSQL and report peak memory (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 ATENDE_BENCH_DIALER_ENTRIES=1000000 ATENDE_BENCH_DIALER_AGENTS=1000 \
 		$(GO) test ./internal/app/ -run '^$$' -bench 'DialerDrain/check_0ms' -benchtime 1x -timeout 60m
+
+test-faults-long: ## the fault tests at length (a 20 s database outage, ten worker kills over 20,000 entries) on the local PostgreSQL
+	ATENDE_FAULT_LONG=1 ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test -count=1 -timeout 30m \
+		-run 'TestDatabaseOutage|TestFullPool|TestWorkerKilledRepeatedly|TestKilledWorker|TestDialerWithASlowPlinx|TestDialerNeverDials' \
+		./internal/httpapi/ ./cmd/atende/
 
 generate: ## regenerate gen/ from api/*.yaml
 	$(GO) tool oapi-codegen -config api/codegen-server.yaml api/openapi.yaml

@@ -376,3 +376,39 @@ func (f *farEnd) taken() int {
 	n, _ := f.summary()
 	return n
 }
+
+// A worker process SIGKILLed again and again while it drains — three times here, ten with
+// ATENDE_FAULT_LONG=1 — loses no entry and calls none twice: each heir rescues what the dead one held.
+func TestWorkerKilledRepeatedlyDuringADrain(t *testing.T) {
+	n, kills := 2000, 3
+	if os.Getenv("ATENDE_FAULT_LONG") == "1" {
+		n, kills = 20000, 10
+	}
+	f := newFleet(t, n, 100)
+	f.plinx.SetLatency(sim.OpGetActiveConversation, 50*time.Millisecond)
+	env := []string{"ATENDE_WORKERS=1", "ATENDE_WORKER_BATCH=200", "ATENDE_WORKER_LEASE=3s"}
+	rescuedBefore := 0 // at least what the last kill left claimed goes back to the queue
+	for i := range kills {
+		taken, _ := f.phones.summary()
+		victim := f.start("worker", env...)
+		require.Eventually(t, func() bool {
+			now, _ := f.phones.summary()
+			return now >= taken+100 && f.count(`SELECT count(*) FROM dial_entries WHERE status = 'claimed'`) > 0
+		}, time.Minute, 5*time.Millisecond, "worker %d made no progress with a batch claimed", i+1)
+		require.NoError(t, victim.cmd.Process.Signal(syscall.SIGKILL))
+		<-victim.done
+		victim.done <- nil
+		claimed := f.count(`SELECT count(*) FROM dial_entries WHERE status = 'claimed'`)
+		t.Logf("kill %d: %d entries claimed, %d calls taken so far", i+1, claimed, f.phones.taken())
+		require.Positive(t, claimed, "kill %d caught a batch claimed", i+1)
+		rescuedBefore = max(rescuedBefore, claimed)
+	}
+	f.plinx.SetLatency(sim.OpGetActiveConversation, 0)
+	heir := f.start("worker", env...)
+	f.waitDrained(3 * time.Minute)
+	heir.stop(t)
+
+	f.checkOutcomes(n)
+	require.GreaterOrEqual(t, f.count(`SELECT count(*) FROM dial_events WHERE kind = 'lease_rescued'`), rescuedBefore,
+		"every entry a killed worker held went back to the queue")
+}

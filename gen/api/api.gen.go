@@ -3403,6 +3403,9 @@ type TooManyRequests = Problem
 // Unauthorized An RFC 9457 problem document.
 type Unauthorized = Problem
 
+// Unavailable An RFC 9457 problem document.
+type Unavailable = Problem
+
 // UnprocessableEntity An RFC 9457 problem document.
 type UnprocessableEntity = Problem
 
@@ -9067,6 +9070,15 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 
 type UnauthorizedApplicationProblemPlusJSONResponse Problem
 
+type UnavailableResponseHeaders struct {
+	RetryAfter *int
+}
+type UnavailableApplicationProblemPlusJSONResponse struct {
+	Body Problem
+
+	Headers UnavailableResponseHeaders
+}
+
 type UnprocessableEntityApplicationProblemPlusJSONResponse Problem
 
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
@@ -9232,6 +9244,25 @@ func (response GetAgent500ApplicationProblemPlusJSONResponse) VisitGetAgentRespo
 	return err
 }
 
+type GetAgent503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAgent503ApplicationProblemPlusJSONResponse) VisitGetAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateAgentRequestObject struct {
 	Id   ID `json:"id"`
 	Body *UpdateAgentJSONRequestBody
@@ -9386,6 +9417,25 @@ func (response UpdateAgent500ApplicationProblemPlusJSONResponse) VisitUpdateAgen
 	return err
 }
 
+type UpdateAgent503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateAgent503ApplicationProblemPlusJSONResponse) VisitUpdateAgentResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAgentWaitingRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListAgentWaitingParams
@@ -9508,6 +9558,25 @@ func (response ListAgentWaiting500ApplicationProblemPlusJSONResponse) VisitListA
 	return err
 }
 
+type ListAgentWaiting503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAgentWaiting503ApplicationProblemPlusJSONResponse) VisitListAgentWaitingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListAPIKeysRequestObject struct {
 	Params ListAPIKeysParams
 }
@@ -9593,6 +9662,25 @@ func (response ListAPIKeys500ApplicationProblemPlusJSONResponse) VisitListAPIKey
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAPIKeys503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAPIKeys503ApplicationProblemPlusJSONResponse) VisitListAPIKeysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9783,6 +9871,25 @@ func (response CreateAPIKey500ApplicationProblemPlusJSONResponse) VisitCreateAPI
 	return err
 }
 
+type CreateAPIKey503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateAPIKey503ApplicationProblemPlusJSONResponse) VisitCreateAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RevokeAPIKeyRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -9878,6 +9985,25 @@ func (response RevokeAPIKey500ApplicationProblemPlusJSONResponse) VisitRevokeAPI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RevokeAPIKey503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RevokeAPIKey503ApplicationProblemPlusJSONResponse) VisitRevokeAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9987,6 +10113,25 @@ func (response GetAPIKey500ApplicationProblemPlusJSONResponse) VisitGetAPIKeyRes
 	return err
 }
 
+type GetAPIKey503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetAPIKey503ApplicationProblemPlusJSONResponse) VisitGetAPIKeyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetNextBusinessDayRequestObject struct {
 	Params GetNextBusinessDayParams
 }
@@ -10072,6 +10217,25 @@ func (response GetNextBusinessDay500ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNextBusinessDay503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNextBusinessDay503ApplicationProblemPlusJSONResponse) VisitGetNextBusinessDayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10177,6 +10341,25 @@ func (response GetCall500ApplicationProblemPlusJSONResponse) VisitGetCallRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCall503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCall503ApplicationProblemPlusJSONResponse) VisitGetCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10347,6 +10530,25 @@ func (response ReportCallEvent500ApplicationProblemPlusJSONResponse) VisitReport
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReportCallEvent503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReportCallEvent503ApplicationProblemPlusJSONResponse) VisitReportCallEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10538,6 +10740,25 @@ func (response QualifyCall500ApplicationProblemPlusJSONResponse) VisitQualifyCal
 	return err
 }
 
+type QualifyCall503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyCall503ApplicationProblemPlusJSONResponse) VisitQualifyCallResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCampaignsRequestObject struct {
 	Params ListCampaignsParams
 }
@@ -10623,6 +10844,25 @@ func (response ListCampaigns500ApplicationProblemPlusJSONResponse) VisitListCamp
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaigns503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaigns503ApplicationProblemPlusJSONResponse) VisitListCampaignsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -10811,6 +11051,25 @@ func (response CreateCampaign500ApplicationProblemPlusJSONResponse) VisitCreateC
 	return err
 }
 
+type CreateCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCampaign503ApplicationProblemPlusJSONResponse) VisitCreateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCampaignRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -10922,6 +11181,25 @@ func (response GetCampaign500ApplicationProblemPlusJSONResponse) VisitGetCampaig
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaign503ApplicationProblemPlusJSONResponse) VisitGetCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11123,6 +11401,25 @@ func (response UpdateCampaign500ApplicationProblemPlusJSONResponse) VisitUpdateC
 	return err
 }
 
+type UpdateCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCampaign503ApplicationProblemPlusJSONResponse) VisitUpdateCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCampaignEntriesRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListCampaignEntriesParams
@@ -11241,6 +11538,25 @@ func (response ListCampaignEntries500ApplicationProblemPlusJSONResponse) VisitLi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCampaignEntries503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCampaignEntries503ApplicationProblemPlusJSONResponse) VisitListCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11432,6 +11748,25 @@ func (response AddCampaignEntries500ApplicationProblemPlusJSONResponse) VisitAdd
 	return err
 }
 
+type AddCampaignEntries503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddCampaignEntries503ApplicationProblemPlusJSONResponse) VisitAddCampaignEntriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveCampaignEntryRequestObject struct {
 	Id      ID                 `json:"id"`
 	EntryId openapi_types.UUID `json:"entry_id"`
@@ -11564,6 +11899,25 @@ func (response RemoveCampaignEntry500ApplicationProblemPlusJSONResponse) VisitRe
 	return err
 }
 
+type RemoveCampaignEntry503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveCampaignEntry503ApplicationProblemPlusJSONResponse) VisitRemoveCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCampaignEntryRequestObject struct {
 	Id      ID                 `json:"id"`
 	EntryId openapi_types.UUID `json:"entry_id"`
@@ -11682,6 +12036,25 @@ func (response GetCampaignEntry500ApplicationProblemPlusJSONResponse) VisitGetCa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCampaignEntry503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCampaignEntry503ApplicationProblemPlusJSONResponse) VisitGetCampaignEntryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -11823,6 +12196,25 @@ func (response PauseCampaign500ApplicationProblemPlusJSONResponse) VisitPauseCam
 	return err
 }
 
+type PauseCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PauseCampaign503ApplicationProblemPlusJSONResponse) VisitPauseCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StartCampaignRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -11956,6 +12348,25 @@ func (response StartCampaign500ApplicationProblemPlusJSONResponse) VisitStartCam
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type StartCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StartCampaign503ApplicationProblemPlusJSONResponse) VisitStartCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12097,6 +12508,25 @@ func (response StopCampaign500ApplicationProblemPlusJSONResponse) VisitStopCampa
 	return err
 }
 
+type StopCampaign503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response StopCampaign503ApplicationProblemPlusJSONResponse) VisitStopCampaignResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCompaniesRequestObject struct {
 	Params ListCompaniesParams
 }
@@ -12182,6 +12612,25 @@ func (response ListCompanies500ApplicationProblemPlusJSONResponse) VisitListComp
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanies503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanies503ApplicationProblemPlusJSONResponse) VisitListCompaniesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12370,6 +12819,25 @@ func (response CreateCompany500ApplicationProblemPlusJSONResponse) VisitCreateCo
 	return err
 }
 
+type CreateCompany503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateCompany503ApplicationProblemPlusJSONResponse) VisitCreateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteCompanyRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -12501,6 +12969,25 @@ func (response DeleteCompany500ApplicationProblemPlusJSONResponse) VisitDeleteCo
 	return err
 }
 
+type DeleteCompany503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteCompany503ApplicationProblemPlusJSONResponse) VisitDeleteCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCompanyRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -12612,6 +13099,25 @@ func (response GetCompany500ApplicationProblemPlusJSONResponse) VisitGetCompanyR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCompany503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCompany503ApplicationProblemPlusJSONResponse) VisitGetCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -12813,6 +13319,25 @@ func (response UpdateCompany500ApplicationProblemPlusJSONResponse) VisitUpdateCo
 	return err
 }
 
+type UpdateCompany503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateCompany503ApplicationProblemPlusJSONResponse) VisitUpdateCompanyResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCompanyContactsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListCompanyContactsParams
@@ -12915,6 +13440,25 @@ func (response ListCompanyContacts500ApplicationProblemPlusJSONResponse) VisitLi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyContacts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyContacts503ApplicationProblemPlusJSONResponse) VisitListCompanyContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13025,6 +13569,25 @@ func (response ListCompanyConversations500ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type ListCompanyConversations503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyConversations503ApplicationProblemPlusJSONResponse) VisitListCompanyConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCompanyInteractionsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListCompanyInteractionsParams
@@ -13131,6 +13694,25 @@ func (response ListCompanyInteractions500ApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type ListCompanyInteractions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyInteractions503ApplicationProblemPlusJSONResponse) VisitListCompanyInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListCompanyUpdatesRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListCompanyUpdatesParams
@@ -13233,6 +13815,25 @@ func (response ListCompanyUpdates500ApplicationProblemPlusJSONResponse) VisitLis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCompanyUpdates503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListCompanyUpdates503ApplicationProblemPlusJSONResponse) VisitListCompanyUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13408,6 +14009,25 @@ func (response AddCompanyUpdate500ApplicationProblemPlusJSONResponse) VisitAddCo
 	return err
 }
 
+type AddCompanyUpdate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddCompanyUpdate503ApplicationProblemPlusJSONResponse) VisitAddCompanyUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListContactsRequestObject struct {
 	Params ListContactsParams
 }
@@ -13493,6 +14113,25 @@ func (response ListContacts500ApplicationProblemPlusJSONResponse) VisitListConta
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContacts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListContacts503ApplicationProblemPlusJSONResponse) VisitListContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -13681,6 +14320,25 @@ func (response CreateContact500ApplicationProblemPlusJSONResponse) VisitCreateCo
 	return err
 }
 
+type CreateContact503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateContact503ApplicationProblemPlusJSONResponse) VisitCreateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteContactRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -13812,6 +14470,25 @@ func (response DeleteContact500ApplicationProblemPlusJSONResponse) VisitDeleteCo
 	return err
 }
 
+type DeleteContact503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteContact503ApplicationProblemPlusJSONResponse) VisitDeleteContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetContactRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -13923,6 +14600,25 @@ func (response GetContact500ApplicationProblemPlusJSONResponse) VisitGetContactR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetContact503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetContact503ApplicationProblemPlusJSONResponse) VisitGetContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14124,6 +14820,25 @@ func (response UpdateContact500ApplicationProblemPlusJSONResponse) VisitUpdateCo
 	return err
 }
 
+type UpdateContact503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateContact503ApplicationProblemPlusJSONResponse) VisitUpdateContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListContactConversationsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListContactConversationsParams
@@ -14226,6 +14941,25 @@ func (response ListContactConversations500ApplicationProblemPlusJSONResponse) Vi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactConversations503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactConversations503ApplicationProblemPlusJSONResponse) VisitListContactConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14336,6 +15070,25 @@ func (response ListContactInteractions500ApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type ListContactInteractions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactInteractions503ApplicationProblemPlusJSONResponse) VisitListContactInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListContactPortfoliosRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -14437,6 +15190,25 @@ func (response ListContactPortfolios500ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactPortfolios503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactPortfolios503ApplicationProblemPlusJSONResponse) VisitListContactPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14595,6 +15367,25 @@ func (response AddContactPortfolio500ApplicationProblemPlusJSONResponse) VisitAd
 	return err
 }
 
+type AddContactPortfolio503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactPortfolio503ApplicationProblemPlusJSONResponse) VisitAddContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveContactPortfolioRequestObject struct {
 	Id          ID                 `json:"id"`
 	PortfolioId openapi_types.UUID `json:"portfolio_id"`
@@ -14711,6 +15502,25 @@ func (response RemoveContactPortfolio500ApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type RemoveContactPortfolio503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveContactPortfolio503ApplicationProblemPlusJSONResponse) VisitRemoveContactPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListContactUpdatesRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListContactUpdatesParams
@@ -14813,6 +15623,25 @@ func (response ListContactUpdates500ApplicationProblemPlusJSONResponse) VisitLis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListContactUpdates503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListContactUpdates503ApplicationProblemPlusJSONResponse) VisitListContactUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -14988,6 +15817,25 @@ func (response AddContactUpdate500ApplicationProblemPlusJSONResponse) VisitAddCo
 	return err
 }
 
+type AddContactUpdate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddContactUpdate503ApplicationProblemPlusJSONResponse) VisitAddContactUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListConversationsRequestObject struct {
 	Params ListConversationsParams
 }
@@ -15073,6 +15921,25 @@ func (response ListConversations500ApplicationProblemPlusJSONResponse) VisitList
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversations503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversations503ApplicationProblemPlusJSONResponse) VisitListConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15188,6 +16055,25 @@ func (response GetConversation500ApplicationProblemPlusJSONResponse) VisitGetCon
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetConversation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversation503ApplicationProblemPlusJSONResponse) VisitGetConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15389,6 +16275,25 @@ func (response AssignConversation500ApplicationProblemPlusJSONResponse) VisitAss
 	return err
 }
 
+type AssignConversation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AssignConversation503ApplicationProblemPlusJSONResponse) VisitAssignConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LinkConversationRequestObject struct {
 	Id     ID `json:"id"`
 	Params LinkConversationParams
@@ -15586,6 +16491,25 @@ func (response LinkConversation500ApplicationProblemPlusJSONResponse) VisitLinkC
 	return err
 }
 
+type LinkConversation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response LinkConversation503ApplicationProblemPlusJSONResponse) VisitLinkConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListConversationLinkHistoryRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -15687,6 +16611,25 @@ func (response ListConversationLinkHistory500ApplicationProblemPlusJSONResponse)
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationLinkHistory503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationLinkHistory503ApplicationProblemPlusJSONResponse) VisitListConversationLinkHistoryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15793,6 +16736,25 @@ func (response ListConversationMessages500ApplicationProblemPlusJSONResponse) Vi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationMessages503ApplicationProblemPlusJSONResponse) VisitListConversationMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -15984,6 +16946,25 @@ func (response QualifyConversation500ApplicationProblemPlusJSONResponse) VisitQu
 	return err
 }
 
+type QualifyConversation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response QualifyConversation503ApplicationProblemPlusJSONResponse) VisitQualifyConversationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetConversationRelatedRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -16089,6 +17070,25 @@ func (response GetConversationRelated500ApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type GetConversationRelated503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetConversationRelated503ApplicationProblemPlusJSONResponse) VisitGetConversationRelatedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListConversationRoutingRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -16190,6 +17190,25 @@ func (response ListConversationRouting500ApplicationProblemPlusJSONResponse) Vis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListConversationRouting503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListConversationRouting503ApplicationProblemPlusJSONResponse) VisitListConversationRoutingResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16380,6 +17399,25 @@ func (response AnswerDialerPrompt500ApplicationProblemPlusJSONResponse) VisitAns
 	return err
 }
 
+type AnswerDialerPrompt503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AnswerDialerPrompt503ApplicationProblemPlusJSONResponse) VisitAnswerDialerPromptResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDialerSessionsRequestObject struct {
 	Params ListDialerSessionsParams
 }
@@ -16465,6 +17503,25 @@ func (response ListDialerSessions500ApplicationProblemPlusJSONResponse) VisitLis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDialerSessions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListDialerSessions503ApplicationProblemPlusJSONResponse) VisitListDialerSessionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16639,6 +17696,25 @@ func (response JoinDialer500ApplicationProblemPlusJSONResponse) VisitJoinDialerR
 	return err
 }
 
+type JoinDialer503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response JoinDialer503ApplicationProblemPlusJSONResponse) VisitJoinDialerResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDialerSessionRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -16740,6 +17816,25 @@ func (response GetDialerSession500ApplicationProblemPlusJSONResponse) VisitGetDi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSession503ApplicationProblemPlusJSONResponse) VisitGetDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -16877,6 +17972,25 @@ func (response LeaveDialerSession500ApplicationProblemPlusJSONResponse) VisitLea
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type LeaveDialerSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response LeaveDialerSession503ApplicationProblemPlusJSONResponse) VisitLeaveDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17067,6 +18181,25 @@ func (response PauseDialerSession500ApplicationProblemPlusJSONResponse) VisitPau
 	return err
 }
 
+type PauseDialerSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PauseDialerSession503ApplicationProblemPlusJSONResponse) VisitPauseDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResumeDialerSessionRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -17204,6 +18337,25 @@ func (response ResumeDialerSession500ApplicationProblemPlusJSONResponse) VisitRe
 	return err
 }
 
+type ResumeDialerSession503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ResumeDialerSession503ApplicationProblemPlusJSONResponse) VisitResumeDialerSessionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetDialerSettingsRequestObject struct {
 }
 
@@ -17314,6 +18466,25 @@ func (response GetDialerSettings500ApplicationProblemPlusJSONResponse) VisitGetD
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetDialerSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetDialerSettings503ApplicationProblemPlusJSONResponse) VisitGetDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17514,6 +18685,25 @@ func (response UpdateDialerSettings500ApplicationProblemPlusJSONResponse) VisitU
 	return err
 }
 
+type UpdateDialerSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateDialerSettings503ApplicationProblemPlusJSONResponse) VisitUpdateDialerSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListDNCRequestObject struct {
 	Params ListDNCParams
 }
@@ -17599,6 +18789,25 @@ func (response ListDNC500ApplicationProblemPlusJSONResponse) VisitListDNCRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListDNC503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListDNC503ApplicationProblemPlusJSONResponse) VisitListDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -17773,6 +18982,25 @@ func (response AddDNC500ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(
 	return err
 }
 
+type AddDNC503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddDNC503ApplicationProblemPlusJSONResponse) VisitAddDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemoveDNCRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -17904,6 +19132,25 @@ func (response RemoveDNC500ApplicationProblemPlusJSONResponse) VisitRemoveDNCRes
 	return err
 }
 
+type RemoveDNC503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemoveDNC503ApplicationProblemPlusJSONResponse) VisitRemoveDNCResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListFollowUpsRequestObject struct {
 	Params ListFollowUpsParams
 }
@@ -17989,6 +19236,25 @@ func (response ListFollowUps500ApplicationProblemPlusJSONResponse) VisitListFoll
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListFollowUps503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListFollowUps503ApplicationProblemPlusJSONResponse) VisitListFollowUpsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18177,6 +19443,25 @@ func (response CreateFollowUp500ApplicationProblemPlusJSONResponse) VisitCreateF
 	return err
 }
 
+type CreateFollowUp503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateFollowUp503ApplicationProblemPlusJSONResponse) VisitCreateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetFollowUpRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -18288,6 +19573,25 @@ func (response GetFollowUp500ApplicationProblemPlusJSONResponse) VisitGetFollowU
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetFollowUp503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetFollowUp503ApplicationProblemPlusJSONResponse) VisitGetFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18489,6 +19793,25 @@ func (response UpdateFollowUp500ApplicationProblemPlusJSONResponse) VisitUpdateF
 	return err
 }
 
+type UpdateFollowUp503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateFollowUp503ApplicationProblemPlusJSONResponse) VisitUpdateFollowUpResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListHolidaysRequestObject struct {
 	Params ListHolidaysParams
 }
@@ -18574,6 +19897,25 @@ func (response ListHolidays500ApplicationProblemPlusJSONResponse) VisitListHolid
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListHolidays503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListHolidays503ApplicationProblemPlusJSONResponse) VisitListHolidaysResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -18748,6 +20090,25 @@ func (response CreateHoliday500ApplicationProblemPlusJSONResponse) VisitCreateHo
 	return err
 }
 
+type CreateHoliday503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateHoliday503ApplicationProblemPlusJSONResponse) VisitCreateHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteHolidayRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -18879,6 +20240,25 @@ func (response DeleteHoliday500ApplicationProblemPlusJSONResponse) VisitDeleteHo
 	return err
 }
 
+type DeleteHoliday503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteHoliday503ApplicationProblemPlusJSONResponse) VisitDeleteHolidayResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListImportsRequestObject struct {
 	Params ListImportsParams
 }
@@ -18980,6 +20360,25 @@ func (response ListImports500ApplicationProblemPlusJSONResponse) VisitListImport
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListImports503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListImports503ApplicationProblemPlusJSONResponse) VisitListImportsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19164,6 +20563,25 @@ func (response ImportContacts500ApplicationProblemPlusJSONResponse) VisitImportC
 	return err
 }
 
+type ImportContacts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ImportContacts503ApplicationProblemPlusJSONResponse) VisitImportContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetImportRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -19285,6 +20703,25 @@ func (response GetImport500ApplicationProblemPlusJSONResponse) VisitGetImportRes
 	return err
 }
 
+type GetImport503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetImport503ApplicationProblemPlusJSONResponse) VisitGetImportResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListIntegrationsRequestObject struct {
 	Params ListIntegrationsParams
 }
@@ -19386,6 +20823,25 @@ func (response ListIntegrations500ApplicationProblemPlusJSONResponse) VisitListI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListIntegrations503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListIntegrations503ApplicationProblemPlusJSONResponse) VisitListIntegrationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19574,6 +21030,25 @@ func (response CreateIntegration500ApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type CreateIntegration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateIntegration503ApplicationProblemPlusJSONResponse) VisitCreateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetIntegrationRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -19701,6 +21176,25 @@ func (response GetIntegration500ApplicationProblemPlusJSONResponse) VisitGetInte
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetIntegration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetIntegration503ApplicationProblemPlusJSONResponse) VisitGetIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -19918,6 +21412,25 @@ func (response UpdateIntegration500ApplicationProblemPlusJSONResponse) VisitUpda
 	return err
 }
 
+type UpdateIntegration503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateIntegration503ApplicationProblemPlusJSONResponse) VisitUpdateIntegrationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceiveIntegrationEventRequestObject struct {
 	Id     ID `json:"id"`
 	Params ReceiveIntegrationEventParams
@@ -20057,6 +21570,25 @@ func (response ReceiveIntegrationEvent500ApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type ReceiveIntegrationEvent503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReceiveIntegrationEvent503ApplicationProblemPlusJSONResponse) VisitReceiveIntegrationEventResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateIntegrationSecretRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -20174,6 +21706,25 @@ func (response RotateIntegrationSecret500ApplicationProblemPlusJSONResponse) Vis
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateIntegrationSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateIntegrationSecret503ApplicationProblemPlusJSONResponse) VisitRotateIntegrationSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -20349,6 +21900,25 @@ func (response UpsertIntegrationTicket500ApplicationProblemPlusJSONResponse) Vis
 	return err
 }
 
+type UpsertIntegrationTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpsertIntegrationTicket503ApplicationProblemPlusJSONResponse) VisitUpsertIntegrationTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInteractionsRequestObject struct {
 	Params ListInteractionsParams
 }
@@ -20434,6 +22004,25 @@ func (response ListInteractions500ApplicationProblemPlusJSONResponse) VisitListI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInteractions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInteractions503ApplicationProblemPlusJSONResponse) VisitListInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -20618,6 +22207,25 @@ func (response CreateInteraction500ApplicationProblemPlusJSONResponse) VisitCrea
 	return err
 }
 
+type CreateInteraction503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInteraction503ApplicationProblemPlusJSONResponse) VisitCreateInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInteractionRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -20723,6 +22331,25 @@ func (response GetInteraction500ApplicationProblemPlusJSONResponse) VisitGetInte
 	return err
 }
 
+type GetInteraction503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInteraction503ApplicationProblemPlusJSONResponse) VisitGetInteractionResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLeadsRequestObject struct {
 	Params ListLeadsParams
 }
@@ -20808,6 +22435,25 @@ func (response ListLeads500ApplicationProblemPlusJSONResponse) VisitListLeadsRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeads503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeads503ApplicationProblemPlusJSONResponse) VisitListLeadsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -20996,6 +22642,25 @@ func (response CreateLead500ApplicationProblemPlusJSONResponse) VisitCreateLeadR
 	return err
 }
 
+type CreateLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateLead503ApplicationProblemPlusJSONResponse) VisitCreateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteLeadRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -21127,6 +22792,25 @@ func (response DeleteLead500ApplicationProblemPlusJSONResponse) VisitDeleteLeadR
 	return err
 }
 
+type DeleteLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteLead503ApplicationProblemPlusJSONResponse) VisitDeleteLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetLeadRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -21238,6 +22922,25 @@ func (response GetLead500ApplicationProblemPlusJSONResponse) VisitGetLeadRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetLead503ApplicationProblemPlusJSONResponse) VisitGetLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21439,6 +23142,25 @@ func (response UpdateLead500ApplicationProblemPlusJSONResponse) VisitUpdateLeadR
 	return err
 }
 
+type UpdateLead503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateLead503ApplicationProblemPlusJSONResponse) VisitUpdateLeadResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLeadConversationsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListLeadConversationsParams
@@ -21541,6 +23263,25 @@ func (response ListLeadConversations500ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadConversations503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadConversations503ApplicationProblemPlusJSONResponse) VisitListLeadConversationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21651,6 +23392,25 @@ func (response ListLeadInteractions500ApplicationProblemPlusJSONResponse) VisitL
 	return err
 }
 
+type ListLeadInteractions503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadInteractions503ApplicationProblemPlusJSONResponse) VisitListLeadInteractionsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListLeadUpdatesRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListLeadUpdatesParams
@@ -21753,6 +23513,25 @@ func (response ListLeadUpdates500ApplicationProblemPlusJSONResponse) VisitListLe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListLeadUpdates503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListLeadUpdates503ApplicationProblemPlusJSONResponse) VisitListLeadUpdatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -21928,6 +23707,25 @@ func (response AddLeadUpdate500ApplicationProblemPlusJSONResponse) VisitAddLeadU
 	return err
 }
 
+type AddLeadUpdate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddLeadUpdate503ApplicationProblemPlusJSONResponse) VisitAddLeadUpdateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetMeRequestObject struct {
 }
 
@@ -21996,6 +23794,25 @@ func (response GetMe500ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w 
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetMe503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMe503ApplicationProblemPlusJSONResponse) VisitGetMeResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -22085,6 +23902,25 @@ func (response ListMessages500ApplicationProblemPlusJSONResponse) VisitListMessa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListMessages503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListMessages503ApplicationProblemPlusJSONResponse) VisitListMessagesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -22194,6 +24030,25 @@ func (response GetMessage500ApplicationProblemPlusJSONResponse) VisitGetMessageR
 	return err
 }
 
+type GetMessage503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetMessage503ApplicationProblemPlusJSONResponse) VisitGetMessageResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPhonesRequestObject struct {
 	Params ListPhonesParams
 }
@@ -22279,6 +24134,25 @@ func (response ListPhones500ApplicationProblemPlusJSONResponse) VisitListPhonesR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPhones503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPhones503ApplicationProblemPlusJSONResponse) VisitListPhonesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -22467,6 +24341,25 @@ func (response CreatePhone500ApplicationProblemPlusJSONResponse) VisitCreatePhon
 	return err
 }
 
+type CreatePhone503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePhone503ApplicationProblemPlusJSONResponse) VisitCreatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePhoneRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -22598,6 +24491,25 @@ func (response DeletePhone500ApplicationProblemPlusJSONResponse) VisitDeletePhon
 	return err
 }
 
+type DeletePhone503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePhone503ApplicationProblemPlusJSONResponse) VisitDeletePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPhoneRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -22709,6 +24621,25 @@ func (response GetPhone500ApplicationProblemPlusJSONResponse) VisitGetPhoneRespo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPhone503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPhone503ApplicationProblemPlusJSONResponse) VisitGetPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -22910,6 +24841,25 @@ func (response UpdatePhone500ApplicationProblemPlusJSONResponse) VisitUpdatePhon
 	return err
 }
 
+type UpdatePhone503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePhone503ApplicationProblemPlusJSONResponse) VisitUpdatePhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type LinkPhoneRequestObject struct {
 	Id     ID `json:"id"`
 	Params LinkPhoneParams
@@ -23081,6 +25031,25 @@ func (response LinkPhone500ApplicationProblemPlusJSONResponse) VisitLinkPhoneRes
 	return err
 }
 
+type LinkPhone503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response LinkPhone503ApplicationProblemPlusJSONResponse) VisitLinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UnlinkPhoneRequestObject struct {
 	Id       ID                 `json:"id"`
 	RecordId openapi_types.UUID `json:"record_id"`
@@ -23213,6 +25182,25 @@ func (response UnlinkPhone500ApplicationProblemPlusJSONResponse) VisitUnlinkPhon
 	return err
 }
 
+type UnlinkPhone503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UnlinkPhone503ApplicationProblemPlusJSONResponse) VisitUnlinkPhoneResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPortfoliosRequestObject struct {
 	Params ListPortfoliosParams
 }
@@ -23298,6 +25286,25 @@ func (response ListPortfolios500ApplicationProblemPlusJSONResponse) VisitListPor
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolios503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolios503ApplicationProblemPlusJSONResponse) VisitListPortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -23486,6 +25493,25 @@ func (response CreatePortfolio500ApplicationProblemPlusJSONResponse) VisitCreate
 	return err
 }
 
+type CreatePortfolio503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreatePortfolio503ApplicationProblemPlusJSONResponse) VisitCreatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type BulkDeletePortfoliosRequestObject struct {
 	Body *BulkDeletePortfoliosJSONRequestBody
 }
@@ -23623,6 +25649,25 @@ func (response BulkDeletePortfolios500ApplicationProblemPlusJSONResponse) VisitB
 	return err
 }
 
+type BulkDeletePortfolios503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response BulkDeletePortfolios503ApplicationProblemPlusJSONResponse) VisitBulkDeletePortfoliosResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeletePortfolioRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -23738,6 +25783,25 @@ func (response DeletePortfolio500ApplicationProblemPlusJSONResponse) VisitDelete
 	return err
 }
 
+type DeletePortfolio503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeletePortfolio503ApplicationProblemPlusJSONResponse) VisitDeletePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPortfolioRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -23849,6 +25913,25 @@ func (response GetPortfolio500ApplicationProblemPlusJSONResponse) VisitGetPortfo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPortfolio503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPortfolio503ApplicationProblemPlusJSONResponse) VisitGetPortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -24050,6 +26133,25 @@ func (response UpdatePortfolio500ApplicationProblemPlusJSONResponse) VisitUpdate
 	return err
 }
 
+type UpdatePortfolio503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePortfolio503ApplicationProblemPlusJSONResponse) VisitUpdatePortfolioResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPortfolioContactsRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListPortfolioContactsParams
@@ -24152,6 +26254,25 @@ func (response ListPortfolioContacts500ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPortfolioContacts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPortfolioContacts503ApplicationProblemPlusJSONResponse) VisitListPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -24310,6 +26431,25 @@ func (response AddPortfolioContacts500ApplicationProblemPlusJSONResponse) VisitA
 	return err
 }
 
+type AddPortfolioContacts503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AddPortfolioContacts503ApplicationProblemPlusJSONResponse) VisitAddPortfolioContactsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RemovePortfolioContactRequestObject struct {
 	Id        ID                 `json:"id"`
 	ContactId openapi_types.UUID `json:"contact_id"`
@@ -24426,6 +26566,25 @@ func (response RemovePortfolioContact500ApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type RemovePortfolioContact503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RemovePortfolioContact503ApplicationProblemPlusJSONResponse) VisitRemovePortfolioContactResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListProceduresRequestObject struct {
 	Params ListProceduresParams
 }
@@ -24511,6 +26670,25 @@ func (response ListProcedures500ApplicationProblemPlusJSONResponse) VisitListPro
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListProcedures503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListProcedures503ApplicationProblemPlusJSONResponse) VisitListProceduresResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -24699,6 +26877,25 @@ func (response CreateProcedure500ApplicationProblemPlusJSONResponse) VisitCreate
 	return err
 }
 
+type CreateProcedure503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateProcedure503ApplicationProblemPlusJSONResponse) VisitCreateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetProcedureRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -24810,6 +27007,25 @@ func (response GetProcedure500ApplicationProblemPlusJSONResponse) VisitGetProced
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetProcedure503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetProcedure503ApplicationProblemPlusJSONResponse) VisitGetProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25027,6 +27243,25 @@ func (response UpdateProcedure500ApplicationProblemPlusJSONResponse) VisitUpdate
 	return err
 }
 
+type UpdateProcedure503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateProcedure503ApplicationProblemPlusJSONResponse) VisitUpdateProcedureResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPublicTicketRequestObject struct {
 	Token string `json:"token"`
 }
@@ -25093,6 +27328,25 @@ func (response GetPublicTicket500ApplicationProblemPlusJSONResponse) VisitGetPub
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPublicTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPublicTicket503ApplicationProblemPlusJSONResponse) VisitGetPublicTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25182,6 +27436,25 @@ func (response ListResults500ApplicationProblemPlusJSONResponse) VisitListResult
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResults503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListResults503ApplicationProblemPlusJSONResponse) VisitListResultsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25370,6 +27643,25 @@ func (response CreateResult500ApplicationProblemPlusJSONResponse) VisitCreateRes
 	return err
 }
 
+type CreateResult503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResult503ApplicationProblemPlusJSONResponse) VisitCreateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteResultRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -25501,6 +27793,25 @@ func (response DeleteResult500ApplicationProblemPlusJSONResponse) VisitDeleteRes
 	return err
 }
 
+type DeleteResult503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResult503ApplicationProblemPlusJSONResponse) VisitDeleteResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetResultRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -25612,6 +27923,25 @@ func (response GetResult500ApplicationProblemPlusJSONResponse) VisitGetResultRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResult503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetResult503ApplicationProblemPlusJSONResponse) VisitGetResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -25813,6 +28143,25 @@ func (response UpdateResult500ApplicationProblemPlusJSONResponse) VisitUpdateRes
 	return err
 }
 
+type UpdateResult503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResult503ApplicationProblemPlusJSONResponse) VisitUpdateResultResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSettingsRequestObject struct {
 }
 
@@ -25891,6 +28240,25 @@ func (response GetSettings500ApplicationProblemPlusJSONResponse) VisitGetSetting
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetSettings503ApplicationProblemPlusJSONResponse) VisitGetSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -26059,6 +28427,25 @@ func (response UpdateSettings500ApplicationProblemPlusJSONResponse) VisitUpdateS
 	return err
 }
 
+type UpdateSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateSettings503ApplicationProblemPlusJSONResponse) VisitUpdateSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetPlinxSettingsRequestObject struct {
 }
 
@@ -26169,6 +28556,25 @@ func (response GetPlinxSettings500ApplicationProblemPlusJSONResponse) VisitGetPl
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPlinxSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPlinxSettings503ApplicationProblemPlusJSONResponse) VisitGetPlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -26369,6 +28775,25 @@ func (response UpdatePlinxSettings500ApplicationProblemPlusJSONResponse) VisitUp
 	return err
 }
 
+type UpdatePlinxSettings503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdatePlinxSettings503ApplicationProblemPlusJSONResponse) VisitUpdatePlinxSettingsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTeamsRequestObject struct {
 	Params ListTeamsParams
 }
@@ -26454,6 +28879,25 @@ func (response ListTeams500ApplicationProblemPlusJSONResponse) VisitListTeamsRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTeams503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTeams503ApplicationProblemPlusJSONResponse) VisitListTeamsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -26642,6 +29086,25 @@ func (response CreateTeam500ApplicationProblemPlusJSONResponse) VisitCreateTeamR
 	return err
 }
 
+type CreateTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTeam503ApplicationProblemPlusJSONResponse) VisitCreateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteTeamRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -26757,6 +29220,25 @@ func (response DeleteTeam500ApplicationProblemPlusJSONResponse) VisitDeleteTeamR
 	return err
 }
 
+type DeleteTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteTeam503ApplicationProblemPlusJSONResponse) VisitDeleteTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTeamRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -26868,6 +29350,25 @@ func (response GetTeam500ApplicationProblemPlusJSONResponse) VisitGetTeamRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTeam503ApplicationProblemPlusJSONResponse) VisitGetTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -27069,6 +29570,25 @@ func (response UpdateTeam500ApplicationProblemPlusJSONResponse) VisitUpdateTeamR
 	return err
 }
 
+type UpdateTeam503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTeam503ApplicationProblemPlusJSONResponse) VisitUpdateTeamResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTemplatesRequestObject struct {
 	Params ListTemplatesParams
 }
@@ -27154,6 +29674,25 @@ func (response ListTemplates500ApplicationProblemPlusJSONResponse) VisitListTemp
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTemplates503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTemplates503ApplicationProblemPlusJSONResponse) VisitListTemplatesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -27342,6 +29881,25 @@ func (response CreateTemplate500ApplicationProblemPlusJSONResponse) VisitCreateT
 	return err
 }
 
+type CreateTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTemplate503ApplicationProblemPlusJSONResponse) VisitCreateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetTemplateRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -27453,6 +30011,25 @@ func (response GetTemplate500ApplicationProblemPlusJSONResponse) VisitGetTemplat
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTemplate503ApplicationProblemPlusJSONResponse) VisitGetTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -27670,6 +30247,25 @@ func (response UpdateTemplate500ApplicationProblemPlusJSONResponse) VisitUpdateT
 	return err
 }
 
+type UpdateTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateTemplate503ApplicationProblemPlusJSONResponse) VisitUpdateTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateTenantRequestObject struct {
 	Params CreateTenantParams
 	Body   *CreateTenantJSONRequestBody
@@ -27824,6 +30420,25 @@ func (response CreateTenant500ApplicationProblemPlusJSONResponse) VisitCreateTen
 	return err
 }
 
+type CreateTenant503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTenant503ApplicationProblemPlusJSONResponse) VisitCreateTenantResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTicketsRequestObject struct {
 	Params ListTicketsParams
 }
@@ -27909,6 +30524,25 @@ func (response ListTickets500ApplicationProblemPlusJSONResponse) VisitListTicket
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListTickets503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTickets503ApplicationProblemPlusJSONResponse) VisitListTicketsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -28024,6 +30658,25 @@ func (response GetTicket500ApplicationProblemPlusJSONResponse) VisitGetTicketRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTicket503ApplicationProblemPlusJSONResponse) VisitGetTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -28165,6 +30818,25 @@ func (response AdvanceTicket500ApplicationProblemPlusJSONResponse) VisitAdvanceT
 	return err
 }
 
+type AdvanceTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTicket503ApplicationProblemPlusJSONResponse) VisitAdvanceTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CloseTicketRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -28298,6 +30970,25 @@ func (response CloseTicket500ApplicationProblemPlusJSONResponse) VisitCloseTicke
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CloseTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CloseTicket503ApplicationProblemPlusJSONResponse) VisitCloseTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -28439,6 +31130,25 @@ func (response ReopenTicket500ApplicationProblemPlusJSONResponse) VisitReopenTic
 	return err
 }
 
+type ReopenTicket503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReopenTicket503ApplicationProblemPlusJSONResponse) VisitReopenTicketResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListTicketTimelineRequestObject struct {
 	Id     ID `json:"id"`
 	Params ListTicketTimelineParams
@@ -28545,6 +31255,25 @@ func (response ListTicketTimeline500ApplicationProblemPlusJSONResponse) VisitLis
 	return err
 }
 
+type ListTicketTimeline503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListTicketTimeline503ApplicationProblemPlusJSONResponse) VisitListTicketTimelineResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListUsersRequestObject struct {
 	Params ListUsersParams
 }
@@ -28646,6 +31375,25 @@ func (response ListUsers500ApplicationProblemPlusJSONResponse) VisitListUsersRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListUsers503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListUsers503ApplicationProblemPlusJSONResponse) VisitListUsersResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -28834,6 +31582,25 @@ func (response CreateUser500ApplicationProblemPlusJSONResponse) VisitCreateUserR
 	return err
 }
 
+type CreateUser503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateUser503ApplicationProblemPlusJSONResponse) VisitCreateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteUserRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -28965,6 +31732,25 @@ func (response DeleteUser500ApplicationProblemPlusJSONResponse) VisitDeleteUserR
 	return err
 }
 
+type DeleteUser503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteUser503ApplicationProblemPlusJSONResponse) VisitDeleteUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetUserRequestObject struct {
 	Id ID `json:"id"`
 }
@@ -29092,6 +31878,25 @@ func (response GetUser500ApplicationProblemPlusJSONResponse) VisitGetUserRespons
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetUser503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetUser503ApplicationProblemPlusJSONResponse) VisitGetUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -29293,6 +32098,25 @@ func (response UpdateUser500ApplicationProblemPlusJSONResponse) VisitUpdateUserR
 	return err
 }
 
+type UpdateUser503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateUser503ApplicationProblemPlusJSONResponse) VisitUpdateUserResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceivePlinxWebhookRequestObject struct {
 	TenantId openapi_types.UUID `json:"tenant_id"`
 	Params   ReceivePlinxWebhookParams
@@ -29393,6 +32217,25 @@ func (response ReceivePlinxWebhook500ApplicationProblemPlusJSONResponse) VisitRe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReceivePlinxWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReceivePlinxWebhook503ApplicationProblemPlusJSONResponse) VisitReceivePlinxWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -34924,537 +37767,543 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tchs5kjeK3wqC/42wNENR1IvfpPjHrtp2T3vGbWtk9XY80/JDQlWgiFYRqAZQotk+itiL2Bs4MR82",
-	"9nw98VxB38leyQlkAlUosoosUpRkdeuTLakKhZfMRL7+8ksrkqNUCiaMbh18aQ0ZjZmC/745pRf235jp",
-	"SPHUcClaB63TISNXTGkuBZEDYoaMKGYyJVhM5PnPLDJtMpCK9N8Otr6nJhr2O612S0dDNqJ2NDNJWeug",
-	"pY3i4qJ1fd1uvZMRxcGrvvXDyTv/nUgxavLPLBr2hBk1ORoYpmYH/sgiKWJNjCRjyg05ZwOpYCFqwsVF",
-	"5dBcGHbBVOvaDp5SRUfMuJ16lSktVfX8+4J9Nr0Inuj7laSKXXGZaZLSC2a/xu3jv2RMTVrtlqAj+0F8",
-	"pzSVEf38jokLM2wd7Ha77daIC//zTrtiD96+rp4U7uATTXicfz2lZlh8nMetdkuxXzKuWNw6MCpj4UQG",
-	"Uo2oaR20sgyerPh0zEapNExEk7+xyew0jkgm+C8ZI5dsAgRjhlyTseKGkQ1Kfvjh7WvCNaHkQsqYREPJ",
-	"I7bZIScsTehEO5qDzdRGKhYTxXQqhWYw2O4+GR6eCfgzHeFHxtwMCRXSDJkidmlMG0KFHjOlyf7u7iEZ",
-	"D3nCYMwBV9rkD6lM6DbZ777snAm/XcgoxYYF692yC647tqdPGxzbADinhqAsX/ZJQmGCND4k1G0bvaBc",
-	"2DURwcZM5Wyar3Fnt1M7fcetdfPeaURuIkqymB2paMivLNnMHHqiJUm4naN7higWSRXrOibgOGTPP1+a",
-	"X8wGNEtM62BAE83yGZ1LmTAqULjwETezEzmmF4xo/mst8yXwXuXHntqdoJ/5KBsVbIg/FbtSSIt26+8w",
-	"9MwcvlWMbRn22RDN7PIOSTqUghGRjc7tcVHFyMieCYsJt6cIfDKipm7Ov9xAVlxbbkcGApH2DY1PkPrt",
-	"T5EUhgn4L03ThKPA3k6VPE/Y6M8/a5Te7DMdpQnDpRrKE0eyno+GVJMdwsUVTXhMBpwlIH6YUtIK0p++",
-	"tOB3rYMWG9m3260R05pe2JmOMm3lNKGCwB8JjWPFtG5df2q3tKEm062DfbtQw00CJO2+475eSKlMiQNq",
-	"mIjZgVvBATyJt9B1uIn/otigddD6/20Xt+Q2/lVvH+O7uHmzfOoXzTUZ0cSenL26FKG4cPt7txOHpI9b",
-	"0Cf2JDVhNBr67blut15JMUh4dNOTOCKZZgrFIAhbt4+JlSITwj5zbYAPi918WexmPol52xj5h9a9iX5g",
-	"7afPSJQpxYQhdrasDTsrCPdSuBDexXrtJcA10YYniZXpAq7663brW6nOeRwzcWNa55rIlCl4hQjGYk0s",
-	"S3tFSSZMExqPuCjv816xz8Vc5m30IH9qXTsd0SRh6omGSZIRnRAhjaUY3Lt8VbBhb4VhStDkjSXbJTbt",
-	"xjM9EiQT7HPKIqsIAtccwtb23XH3eNy3VCAMH3CmCTdWdoIewNQVLDCReOrvpflWZiK+4aH/YJnK7tXA",
-	"DlY+1/3iXN/7J+aeq5BmC59ax7m+l0Rn0dCpe34j8pM2TFBhYC+O6SSRND6V8h1VF+wujzRk83MZA4vK",
-	"K6bw0PivjMBdjNNUoLhz++q3lCcsXsPt5HYnGlJxwWKiuYgKE+estXfWOgRFy9ISqFiEihhthdJp7+wW",
-	"px1OlAxwpvPOPQ2e33LPr4uzC0ssXxVIQZowtzBT7AIsEPb6VMrvqZg4LUDfNUkcHb/1AhuogRtNFDWO",
-	"Gg7RbuuDkbcFVl6faLTq7KEEZmzwSN2U3NPbgckIs/pB0MwMpeK/roXQjtxgeDvgR0E94FpzcXFINBMx",
-	"OWuVnjsg3zCqmCJnWbe7F9GU222BH9hZqyxudgoCLE19HuVl4YPrIrng8Nzi2iQTl0KORZsodiUvURdi",
-	"n1NrXwK9/SBSJSOr750n7I0w3EzWcR1P2WVkTLW91WIwEymJ+WDAVKAvlHZ0N2DpYCBYm2J2mLl7y4Nv",
-	"X7LJlntlfYxdXlsfFuf1uWKRZZPXbbbO0lQqw+LvWczpKazhfoW+vUP74Vft1/odMKHckPaLR8dvnUMh",
-	"VVYrMRwtFucd6lFTclDE1LAtw0ds1kvRbiH96XnviCxJLEV6H8jMGDxu4BBpt6y93rNn4j5W3o8fhwwv",
-	"Z0tZYNpbrrRaTAQuL5rv1oaR8OCIi8ywTUuuq80bjcYvs39IFRvwz9XOB/SLREOqaGSskeo020s2aRMj",
-	"wZq/EFwzwoGTZgZ3zH+jHbca6iLaO7HPXLdb1uTpNTqi69Df9RM6wGCP8h0pRnNzaIdE9ykfEa9S+3Wk",
-	"1VfwEPBUjFc8TY4D2nXeizI5l0lzDrVoI1NNxlJdwh3ilLxBZjLFOuRHboYyM1Z38S/YRzXJhOGJl8W1",
-	"VFRLNUt5F0rHMEtUYJb62VFr5FF9iGaSNZ+SSYe8RucLeGwLHbY07UanCtNfdFIwTZokHwbgk5hHZk4Y",
-	"XbenpdFllc/zFMyQSDHTIR+HcixgdXhkXOceTPCJ+PusRU3c27v8+8vRN88///tu+u6FONk3/+vZ+B87",
-	"0bdPh3/t6te7dOG67XRml/0pX/g7jo6e8iJiakDIc8NGehHH5Vvhv0KVovBz4AGv3hP8m5cl9nFwjB8S",
-	"KwqIRIq2UrGzWDxMLRyWUJ5C5fE7Z9JyPBo5HWXaTzpD/na7EjZyN2uDxzNhqlyGbz9+IHs7z55t7RCa",
-	"pEO6tXtInF+SfHNidyelxprmrYPW//7paOsfn77sXv9LFR/H3P4/qhAu31CulLRjLZznJUfrmYlsZDd7",
-	"RLlotVvnPEnsE+2WHvI0xf+CDhLsfSBSwN85I1QqnkyltVp6kYzZ7LxfvTme3oDu1stPX55eb/0r/m+v",
-	"eivAgTQ73g/ftgnrXHTIx1fLbKw2ijFTJSJnCXWWDC8ciczESqyItMqdINQ+AzMq0SK9ojyh5zxxNDmX",
-	"Ve0QR+ELuR5TLZ3zSNFCNadWq1jm0jaMoryZnQ38CeQB7AN6UcEh3kRGnTI6OmGDKiGVpfGS6uMchcFp",
-	"B6Uz8csqfepTHREcTR1neSf6buSE9Ymhl0yTSApr3IPirA9Jn47ppA/GM9g3MRFS4MXieDUfwc5zTCeV",
-	"rAlT+QGmu6RovCE5Tu1tabSqPfsm01wwrb+TmdJzFCZ0eaEK1LYXL7c6BR8x8qsU7JAMZcJjOsHgixwM",
-	"ZvksSqQLkTTTEE75iH0YvLZE9qnS75pIax/DJNqEDgxTpC9TJnQfLDU7m8Z38I+MXcZIzyP6+S2+8hy0",
-	"M/fDzhTlt1sYhnV/tlfqdbsF31/ITMXKZi7diaVzHKXtt6zq3F7RJJnVO4C1ew0NK4xu3tCksMJ9lJqq",
-	"cH+7FdFRSvmFaDqjlSxREd9wCcyqDE2n2PQxYZi19LisW/xiMzO/3Wf+JDMTSbwucqnkDtOOLHv4k9Uo",
-	"Mm1J1TlGPzX4bJrQ6IYb+ktGEz7gNxxFM63rt69SGcl0uCWOmlp+Ta12uEtAN5Wyez0XWk5VZTYoOKa0",
-	"wnbBuvnJ52sqMcbCW9BKhjdXTJiVrOelWO/KKV1LEWH91k9tIw5ft8S/I5EVGVBTt42Tj/PkMMjQMrMu",
-	"euVt8Oj0fOGT5dHqJs/FxY9cxHI858b1VAMhRTt227so8C5+suT9ey/3IUM7p+FtCBSvzI3vTxwFv159",
-	"BLi16/GFNhRQI/q553hfV1+XcxyLXCqnD86+BgG1hRaCfegkS5guC8v5/IHb9BGfXkk0tlvjnNAX8WLB",
-	"FfNMhFwouoGndtbvR7Bry8pPXPVK4nP6kPPcp70g9enpgsynlZ2FIZ1UZ13tlLKuuu31kNM6jtidrhtq",
-	"3sGsweWWC4CH6XSbYszgBo4VHVgad0k64H5x0TZtZJrWqDx+wIYW64iL8Lc7i7jgbin/KyX22VMcUiFY",
-	"Eh4f5DFaLhhSo2ma2jvMJfRx0UuZ0lLMdQm+kqOUioogn0v6Y81VAO/ZrWARn1N6I/0+EunPswy2sx8E",
-	"ydpESJJmIjIZhv43RDZiikdEYtwDfLn+d6/eH/91s9Po0yvc8lGmjRz1ILlwsXyBh7/FZ5cIdbILmvQ8",
-	"C5Q35oT++ts/JdEy4jSpjBDKsVgUKxoPJZFj4fyAEbjLq7yTi61ES6jNaenYPl7jP2yoiyBhF6qIUTRm",
-	"NXv1Xo4YGVBhqOa0EUWsx+YLzi803kqU0w5YMd/HJTUU3IvV7LubyIHCFAiiDPlBVjP0j9wMLbuOXTw1",
-	"YOdDEg1ZdElifsENWi5XTIHnYCqKsre7bo4ss9qSt03IaQuZehVWeQ8egLcizczifV8LAy2OuYTUHuze",
-	"HAJdh6Lm7rMHqqeV9jx0lESGXzG41d1/51zmp1RdYGBsLp/P5PtCXjoXFyTCcchGn8f9TUylF2wMCdYb",
-	"fcHG/c1Dwj7TyCQT4qId5TNrSOqCjRseqJNd1XoRPrImXfQWBR4NynWmK2gKcTglxhYrJ1+lWFvsrr0N",
-	"KbSYKyuoRxgaVcidtSit51yZYUwnMyM0Ujtx8T0e18Ro8QHOUD+LcCWY2DOQimxQcp5NmAKPIGTlE82u",
-	"mKJJ8KYcEEoulMzSzVJ0dyHzzlznqwRjwFg5+LK25L+f5XnP5ZF+uUFmnpAGieAuFdu1BsZD2llZbQR6",
-	"WkltnEf3i+i8OQkW4jZMm5nrX/YEN++Q3sBD09S0QONZ2RWR01o5C6jyE7esGzbN4XOUsRZ9DaXvQ9XX",
-	"YPbHUpmBTLg8iuMl+ST1r66UOlt6u8kEa+6RfBxNaH6N5Ak/Nzje/MOVIq9q0+esYg16La7s69BrQ+E6",
-	"TzNZl147V/m8PT0FcASisoryRBcKyHJKxw0kfj52XvIcggXsN1jn3OugsbKxvuthNW03z16rUHm15hdi",
-	"XuUEN1D6goUT7unVKyPy7xlZLZiwzMf5IjHx3tU7LG1vQG7UDT3Qtxfsnc3/md2M4BnIpvslzGggYyUN",
-	"W2lnoGDG1f/faH8SLi4byL2cAN/Z560decXUIJHjerKjIk+vDPMvyYVkUKkAyYWMjqCqOhMxUfIcL6/V",
-	"VoJxlSV0+TTh4nOPVmcVn+ZJtMf2MaIYFoQ18jTjyHU0Ee4G5A4TLvArlS7/PNOq+hZYTyKWkpm9bptn",
-	"boY0ceJens3h/HHIFIMyc6uYEPcVp+1Zc7eUmUsUixjgnnjIIXwetYGqvffZJDdNQ2vo1yjmGjg3GB3V",
-	"HrX9o5e/djEsJkauxPDrMTRzwmznYcg8hAGSICS3pS3PfHeO4I5YNmoR5LVOU5EkF8xowk1e0TFd7EQg",
-	"T1qD2wTqhgy9ZFPkhUBKbKRZcoVKzGLVfe463znhWVW+CcA9qJoXsg/qmOxfWOwBiSqSqIv4bjNePIEh",
-	"Qap9quCQqPCWrWW8hNF4TYM12eCVMuyX3sOyH349+1i2gdawl+8YjeeN1vwK9KMsPoB1uAsK9fXB+gyK",
-	"y44lvgqyiuT4Eq6egDUqXLNIPGsazdLZuoZaUWNcUj+bdpu466rY5WCL/Prc5BYeYaHsTFUOOYW1f+DJ",
-	"akw5aCAJ1yav5y4s4twJQyCuog9J/5eMZTCCfxVRBkheUnQmRmx0zoCgvQ58SPreruof5HVsAAlm77x+",
-	"JlB76B8QIVGrMBI1CihelmRDyLzY0f59k/zPf/znmdBZytQV11JpZ/vhgPScilji59DKcvh+iP/k5o6I",
-	"fj6g6TYHdAS7xlZhDIIdj1O0v/WD10Q8Z9SoIGoqUwB3wjnVvA/1n68q6xyPiCsPBb0AHUgxa/v0A6sZ",
-	"HBbgD2VIOfulOM9h8BVheanx06dThY47Wy8/Ye1kt11T71gK3dXeYCipZvHvEOUsJ7s8JRyAQi5Zas15",
-	"oi2hbFBDRlIbstPtkks20ZsuuaLkXgq8LwVjvH7/6k5TpOeUvChGHYTGclK8XFCxAHXg9ftXK0VHinkv",
-	"670vlhW4g54uTsBwX6xZxBpuZnv0D/NCfs1pwtRHZqyU0hX0O2TRZc9SqsxMr65c9hzcDm6+aOZjspIz",
-	"PwFp0MqRwC4P8kpjTpMepnb08mTOmQ+95jqiiqRUURIlnAkDBamj3DAg1PArauX6j3aQozTtkA+DAdlw",
-	"4nyT6Euegi92dGhnS/VlUOQbzC3wCqRKjlKT74ADf5qd3XdyTBIpLoKiYXvpGOlwUR0grx2sehMMS5gV",
-	"o5PF1cXuwfzUrFUr8muxd06jSzkYNJgrFQQqr+Ca0mQ8ZMIfHxVCetza6gnf2JCuPPbaHW/P0uL8ZYdb",
-	"utDoLvPBmqIOVcyT51vvoRu7SPDudpfhjWUoNf/ms9IXny4kw6VSJWnqsM+8BqL5KEtcUeGYnQ+lvKzU",
-	"QxCrZFF04Nn0m+0W4BF/EMkkt9syVY52ZIqXYx1PG0IkLOCnfEdfPNtvAM07M/ybxnGZYAv2KvbujTCK",
-	"M70a9g++2/iWs9/K7fowGvXUU3JNtdtMraL7cBUjlhYU3/BehhlX3cweC7jS1QgrRKAw1M/b5HxCUqkR",
-	"Z3Gj7+bfed8BvbK/2RgZAhRYhDNtFBDOZ1q3VVXFC3PL5pauMrf2Q6+xQhnGQ1fKjHMm4cqvr6Bvxxlb",
-	"6vmBTBI57mXpqpNcBsstqF5fHIJiNL6FAnow7pavLF/ImDeplKwyXMqV4/msq0rE3ZG3W0El5DI+epj/",
-	"a4cA2dTp6KXRNMMaRQXKlmVlcf7iQmkSfqMaoQtGXIMtVCtzH4A1FJJloMjkXpoooXyEIAmgbKEaYlU0",
-	"/N8cZ0t4eS6XxPPjUFozwppP5H/+4z+LJKV2nqsuFbG8TzZccBzxE4EDNtuE4v/aLucHmAFHEjHo/LWR",
-	"k8aXxFyhPUfgTlci+R4pBd6YkOPmsIFzBOAcgbesG2IJeXhdR2QB61Zc4M3vormIMh44bZqeqLVN05QJ",
-	"Fh8QR9NtgiFNsFnsj9ZWTlmcGx1teyRMKXgUqN/+D4KG7l9/V7WdI7TTqcHmXM05BasJEUFqZPO3jJpM",
-	"sQrtzv2FDBJ6MeUMnGWBIr2QZkb2XIeQ+hQNtPl90HcmYAmZ5nl2oYBaTf+FNkkzU8pid9gVMOYTfSYK",
-	"9/gGoGgL8FZDcSJNgLdZosOeMucTaPLgn9pEB3SF0ZivUtX58l9RZRhX/Ff623/99k9JYjdNIzVIEXSe",
-	"01J6WxgsduFl9Ot7X32RdFnldqnN9PSTbNcdzzyCaGjVV8DRlujGymIAcT90v7CGAjiPLxlL7Vq5Ilc0",
-	"ycDtvchH0JTMjqcoxNNTQWEVNFgmoyDIMnbpbJhN4kHbHhB5zB5yYVnNCFTX7qUaaZglcRswD0ksjWEx",
-	"SakZEi7cvM5lPGn7Cuq8Hxcw1xSAKvTb8Gb8bO6mbzFTKY6hJ5UUF9hGBJP8iqFrm9IsEpm48OLjldwB",
-	"1swPaVUIyN6CcZawGLWxPIXYElRMR0wYuVmBETkHV22xATffPn00P28rqdJYOiwOfMVE0xuZoMvVHd1u",
-	"7Z1ni3UbqbnluRJcmZ/VatXsy+AdLu0nuiOL4RYMgYoc8/05FUgrFau4Bcw70zXY3rksf5jmd85zKYu+",
-	"JtpelvoaU9TyRDLrnEiZiJ0fwiX2UBGxpMYN4cdZV13NfV716zuWW7ozqvTU7xhNzLA4xvJ+zuJyVsbM",
-	"pujGvVVFN98h0uFKiSmLD8CR0MIa1yr94yMzIFQQKtkjMh4SQZEarZGryZBesdw+WV6jqC1xdh+piqTO",
-	"yi5WVBbnL87Z7JUu58Z7WVFJ1ahrat2a5ixkDTeSp7+Vyx/fjqwtWJWYQpVmNfUmTEQy5i4ZY8AThnUD",
-	"0F1NLAN6VRNDWwURy71zPllN1jFoSIYOywZP+8jEtK05wWTMoUwY4bC1rm9cO/cJxLxZbc68GKqSY40W",
-	"xZgpBh4S/BqLndd5gp4s9FbttLvdbvMoKtLEiRzXRFL93HpGZSKaOsfAuzHIe/vNnvGAC66HNxSQTU21",
-	"CyEVi3uRTLKRqErYwSZu2LbVlQXGPIZ9zXshlbZvIWDFdFONPAX4U2VR07hiVq+poXjSlrOqk4RmL7QC",
-	"bBHblWB+SIG5XVewU9kjvcLAcm7i3LyCubcDfGs/XoixjKRcQTezh7MwLxKpcw2y04m+h6nLT/HoMj45",
-	"3GlCrWjKEuMkE/i8dadhKSarHtr+xe8K3gtQV4ddc8cESuA0SqaicSK8tLNZTeCBX28BChgH7XyeK+6t",
-	"HVbl5ckz3riJNmxENqggb06ON1G+DqD7r+HRJdR1CSOdgKjwyyF41uzIgnhkLfAIuSk80QRAxbXPYNzv",
-	"7oDwpk6iY0f8asfxSo4wDPn1oEFjnClW67fKnwAEA794zMtok0wkTGvniMcLBhbi5Sc2KlxJocQN6aXU",
-	"1LTNB+exJZ83J8cklRpq7TTB5H6/n0a2iWIJhR0HPzPXrnFw2fG7fbWzHZyI3u7uvNw7f0a7W8+iHbb1",
-	"PNqlWy8H++dbu/Fz9oLuRE/P9wbb+JWbZJbXqc2YqddT0gSHW4PIbpdsVTB8pyicdy+vXp6Mkr03omn1",
-	"Ebw5OX4CjWdNpuG4rbpBIXoyISNGBbS5z3mkkShGe+17im2mbhu+KAe8q+SI0g6USbLqhJZzMAYiaDUf",
-	"YyBjHKR26RgDEfEA2H1F1IqvgkJDqKOVsY4CcliHQhPcbw9UqylW8DHPWp4K6Cp2xWWme44V53XY/AG6",
-	"Y469yPSvepmJJWQO5VUTawPaH5gmG7v7ZCgzpclAyRERcrzZPEumyLee3WLLYGXJvUQPyfFQs6j3/eBv",
-	"f3+pXvzlb//rF3U6/vmH49cv3r47/sdbufuOvqMfxwtFoZtfe95WLjicdbk3c2n2KL4qAI3QjTCi6e1J",
-	"qXmH/CM3w4ILm+VglkXQjPt1Dmd8NFTEVMXkRyxlyLnUa3uWbVDbc2remJvhvXFPdZLn23Lznhk7AC4d",
-	"DoF9l2uYoyz44L/LUIBVZIlZe/g/SVZ+t2gRMLek2j12/8kCQR7MXSYcTOevV2TFwBNbWYr0GqYJ5BkC",
-	"K0mkxtD+d5FFIKMoU2rJzZOKX/CFna8+4FPAmhq04GpsE/s3KKzuNExxd7SbzyP/QHk5i51UxZHeOJdg",
-	"yivoa+dzSJkw2yzsLNsgTlsrDG6d+W+asdCAuesZs3GgMWXROtId6hBXpzik+qCXytAu2KfZfe0ZaQYQ",
-	"y3+9H/hH+oBFEPwCKvjbpD+iIqNJn4AqNQZf+RzWPAoZExVsJGZDE3kx1Wzh2f5yobeCg93nF3Dnmsyu",
-	"vA3fgzS73jlwn1vAKPdSwOvKt3Ljrh3pu7753RpbzchMRdUJ785lDjUnER05JtkYs3PNDWujAtwmCgoG",
-	"aNLpdJq1GmqWZmGpYd1pedNtaFbCDLcTW+k2nSbChWjbyyF5r9om7NZ7seQUNp3MsAbKaOrisu+sQciC",
-	"iHq40nU2r0ywcYEM5cCKAkBDUG/w94nUpjJyG6CsrY5bjYVtXwFodcDdlZ4J+/c7gateJC0WR7HWhwq9",
-	"qouplvNv4Y6oPCwuLl9BFU+FXhEZqe7UIFdytHBBXFy+Xao/XlFnN4XNRjMjR9TwqF+4nkuVRA4JNlCc",
-	"rV6t2FbCxSWE4PPWTH4ooB37bKUgQITrRsurupzdSmCchZZtcbLrkOoFmaycweaXVoNzeF/ep5v4WG5Q",
-	"f1HFjN9XMWHKe5dsIRjS0fHbvzFML4RE0sXgSfCU1Rv14urfH3RFlhG8mH+vnc/0U+XK8uyQm+PCxVyx",
-	"3HXrOZALAN9qtVsyM/jfT3XJer3IQf2tywwJ4bkrwkzCrAlMOkcUYrDjLhDGnGwo5481zR+4ycwM+2xW",
-	"RNcLgKOL81wo1BwdrUGieYp8mKrqe/bZfJNpLpjWr+nkZrXz9ve/OijV+bMD4y9/vGpiH3K/VkV1Zx5D",
-	"MeWau/AmjQGArNzN2N2oWMvno1ZV3H3sEWHvDHwSNIEFfdnaPmaEKQ6ALIsBBYdBcc4SKaCiunEAcS6g",
-	"bgHpUJ7Vm87Os/1ysO3PT5/uP3/5cmd3b//ps+f1Hd6aIEDbB1dt9+8OuxdJMeBqdENnVj4cnuJNwD/h",
-	"WX/Oy7lBYFdW8oPkVNXc4QAamrPKyphk8+hjWT+GJ4ZmTuuALCr81oZZe7rwKztmAFWcnmsIjsye5VRj",
-	"zMC+eloG0+1uvfz0539p3QATdXpflztDFHa9xkYKPN2E2ZD1cVunFhOO0g5mMGd1N75IUeY+zGt0hsQr",
-	"YiAhpDPko4mJFe0jKQie6iER9t+Ea2jGQUDKYnpACWTZI/nkeNIu3FkSxmT/OQFxvOXk8TIhFrcgeyvM",
-	"nOnSaED3cXVM8fosyXhAW8JjD9DqLwzXjCO/VZcnmgrBX0s0N3bnIVlN+/Mcmd21S29W1F/XLtydqdfX",
-	"RvKcJ3BDUhG73P5MXAo5nqOirck9uDp93YqaMfdqmh6s4VU1ewiW6t9cVbaYOiIOXtZlzsHVmveBmna6",
-	"lHvAzd3D/JvTrTeCqo9mAwRm10ppJ2aK/MJldJy/rlXOOug4NLp8tp2iBsr/ZqZyuEZEuJs1nPqnuYe0",
-	"oNWebxW2tOt6cSO7GotmldhX3fWtjRwx9cRL3DbJb4nlbq0GHbcqXA90NLddIPa0yHHYB4kcE/Q0OAO0",
-	"5Oo1su2xwg7zjg3czDx4ZgkbejtUXe32m4gwtnxP8lkPybDOyJ5lpwqf6kzazcJg6vr8agvDmPh4ID2m",
-	"knDWRb6LfG9r8rXVOsZCPnj6dO9Zg4OvPfD65gTnVLOeg/yeQkuzLz7R5Oj4LVFSGqdbQ7kFFCdBsVVA",
-	"wfltsdj3Jy+Z6FWWnv84ZGbIoEmN/TA8CeoZsiLXc0vmVvIf4L3nE+Tnzgoytt09OVWctWBm/iuVW11U",
-	"vUlUSi8yxfJGjIV2mgsNN5peogbOv7IN3tNGVXALDeDiHCu3sbzqxT6PkFLXpOaF5L0A0b4Z1VZ1TgkE",
-	"yYtF41Qh7pe3bsnUeSQRTJwHw3EDk+DrEoYC5REf/Olo6x9069fu1ss/b///P33ZedauaB80O+1KBdND",
-	"Dt6pHxU7WPXANq5u1DFCw9s7UpG3TNi3vK4wGZox1cEeAuxCl7inCh2g/5c3p8TyXAHBuP2Fx9fbfgp9",
-	"18LLDNmIuJYuy7VD/x6+Wek6qUtrA3TI6hbbdjmZtmsYD6F7WHlzoIwhB8GEh/R0N7ILKwKNznf5SRmi",
-	"crkm3dNramSs+dmu7kuek9Tmlfd8D6fIrqCVJf28ftbfZMnla5awpX2FtQca9OQ3ksQw9iHhsQMV8RXo",
-	"JWU07ONvuQRxG27QYX1uT4uqfuszZ6Cb7ltVo4viDzVCIVgwoKy4N6rEwbSb0I09d3au6aY+iuOl0xl9",
-	"ZkLZmX+32x/OoulCqw6C+l8vks0IdcPGyYTAO4fEgLChiVWcJzNyOydjYMNGB4dzmb+alXqyrZbG9YDE",
-	"com0GhDT0jGfsgj/1C4K4Ft6SO35NU5JzcdaR5giV2seaKhiSmuobFSZg6bTslZUwcjzQSvyIkeqkYc9",
-	"PHVp2IaIX8sVDHkWrGxz75CzPer0ghKT4sMFpIRfe4M9XifVzdH1HhDt3SiyVKfTrqAYLlLy5i7CRzCm",
-	"skE1FxcJ60O3wiDsgoDsh6SPwgv/bq87F6qRAwfZHiax4Fittpd4lYEQP581Wcnrv7pKNe4542O7WLfg",
-	"u7h3lqOL2XNX8jxho8oy75NvX5GX+0+fkxQfIrGMshGraoNRDyUI4H7ChMD1rrr9l4xpU9n7ow4z8A2N",
-	"hoSLK5rw2GPyDyS0UeAxeqrdVPVaeq21W1xoQ0XE6ipzYQ3g2KppYgIP1COrxyi4iv3w6l/uenS1hHNc",
-	"sbPDfnd6euyAY6bLhsMejtwklS2d9VAqQ3Q2GlE18ZL1kguYrNvgzrzw08yAxgpd8sPJW3s3ecTNihEL",
-	"f16mxAGGKg7c3w+KU241DEThCtvzkG+PPerGmpJvw5XfQSGfoXqJVKhTqi9vHZYq3AI/wSU9Bv5MVoPI",
-	"LR9BWeB3b69YJT+Kql6R+lK3LWtLFaPnuvF5VRTJPV2qjaa/+WF6c7d7HRpdzk4PVJfz81+T2vGVEWMF",
-	"Lo81ogvSPERaxUZFPkmLK9LncR8bF2HHj9sl36pjce3Lpmw1gJy8aW33KqXawqjGmBBlbK+1Bgb0HKD/",
-	"lGbap3sYLrA3Ic5lfli2uIVfYQP1qv7pV5wGDdRfM81+psR+kioiScx1RGOp/rXZ1ZFvp5tEUGIdbN7C",
-	"+gckkyMgiiVvDdisnkuvn+EbSzkHsDosacfniqilT/YgG941EG7P5iGBbx5MN7ev7WQWTqZyodl5wqNT",
-	"wAirUrgQPYxQBJrKZ6cZ046Bp1Sdhfkyi7koU4oJ07PyowY0jo5yVF37FP4HZwrwQY0C61zrrHqqjUrS",
-	"lIyzyPSW1dNSJY2MZDIHuk0XiT6uDxj7bJgSNEGEEF9EqZhd7VQztWULV/Ho1whvkC8wRDeo2KzwAKYO",
-	"vTSLMAerioL/jlXiUU3q1zL5d9NZd7yMXtYY82TWP1YMWx514YJWUlwLwK0q5+NHh6ilC93IyZrmvsZl",
-	"QH0Qd6bScs2RbxwzB5A3y7U7Kr5RtaMnjMZQwlXV1oFFl7p+f78ssMzQkwCjQNFRAVRHNvrysu85GEuK",
-	"CfftD0J072Kile1Y2q1M0CvKUa40bc7S9kur3hBf1VQLclMNBbAG3zLUID/RJGEXNAFRnou5wvHsGgzX",
-	"u6Cbua3mlHA4w76wN+v36XQmFxbWUKBVtLC6uVIVOslBn+r3eYop3F8cHQFw78TaLDKJw2o+Tc4zQyIq",
-	"BLQxJlZHs485vApdA5Quq7p9fkS/Co+ZMHzAmcLRzielD3Za62pBeMfODUSyn132NxlPTAhifxjsJzZd",
-	"jS0tzka6b5RHV4m0Z8+lwAXCCbcLMlnO8YFUtyI2UBWBvJNjpkhENWuTmF9wV2PZaxPWuegQTRPWc12Y",
-	"W+Wke7r166efMGeq9+nLTvvZXkXK1CxNLE5UXUdjonDX6/dxDe4MJwZWBnXA9+8E7mXRQaziaWh0MBWL",
-	"NmpyYlWV6nSIRIoLaFILdV5jaqkS+7nDPQyqjWvfDVnn3unjf2kvGmwhPmvInGd60tMskiL2ig4fWfm/",
-	"+/Tlrk8Wwd90q3zieM3fZAQhe+iVuMkgeelMMMbUdTMwTBEK/dfBDqWCuOYceRVYqcwD00GXmEXl0cqq",
-	"iEEfmhr3yYgKesHC5P9D0tdZytQV11L1icoE/tUeGUzrkPQhtaNPxlJdTjd9trLKmsz68EyUERy5JpSM",
-	"aDTkAhNIYA/enBzjS4Dg6DqhaCw5yLFo7FytrM7nZeX1BaaxL6qgP8H21q9ZxHV1yUoAClSd6eJyWHy4",
-	"Z0Rj51JwYzpnJ9b5uh5OLOLxilC69Qispz6txqq3Y6qJHAyYwpuTateKxMiVvrqadlEdQjwNNgeTNzQT",
-	"homItcNoEiyljXUtUlWmvS6tmfjuV1Pk7jaqfwAN+bGnOgR9n+hSbpIlbreR/QNywa+YIFZn8R3YnWyz",
-	"U36iiZKZiImS51xYcv8lYxm8JyQuCrMvMefE2xWHpG/oJRP9g2IPiJHyEkwWJUcgUafm5NCaDggVZwLY",
-	"wW5YwQ/F6XP7eCagN3uM31DYJM9PykjXuZ3b75Y5zW2TZS83IKDDMXREwrxD9Ar/nUrGKzrM18LnB13r",
-	"LYPBgUyT9orkXIeR9eNwckD6xdzgm/3gKOTYSrFgbt5iRgvkkPQFG/fQbdS3m4pF6ZBFAWkFQymYpQYh",
-	"e/kg/VIOku/NH24AN8OcJg9JHxMSenRMJ33CrpiauN0BWhrTif2CvGJqkMgxTAP/7AnJjufC0v4pYrn4",
-	"kPSBaHtAtD1LEP2coknM7QaeZ4ZB3jg8eSaQvuFFS5M9ORj0g6m7X9tVycHAOViD20RI95kZAjTSrsKR",
-	"es+Sep8AjSEf0GkuCO+lnODPJ8CdszxRpuypE4e4kj/GFqgA+RM+oxq33/7kdhB6zpU3D3/ltwUHcr8P",
-	"11W+vD7VVP+tjLtV1yovh1dzgnqhN37qslyHOj51/a6sl39kuvr+ttpG82zOV/bp6xk0qVX6ot9e7QgG",
-	"EwoR1sTX7YJtDXNa8fnKfWjmzXbHcRN3NiK1rdR0HQ354MCKsVbsv+/Ws5ohvxTlTBvGwctzJrYGVvQc",
-	"9DDD/G72x5Y1lgau8Yy0oIz3uv67szC6kPrf8ryH8VspeiCO2q2xomkvS8OYbsIG1Wi6c+pgHSJaD1pC",
-	"LTpgj5/2HTwcdDJyAC15NfP80Aw8+8o+aq1rRk2m2OKcPP+clSCZumKTXqaSnrX+E8dRs1RljUY98P1H",
-	"4C2ScHHZRn2o/wWKG6/7RGESRJzr3xBLe6JJClFVLMjtkPeWGEeMirxv5plwfcbD4Z1mkIfMh8ak+mB7",
-	"O2X6l4xr2nF/6kRy1DlX22rbTaRBfWbhkDs7w7fOzq4XYdTNDxu65+w7ikaXVqdYvLUuSOvfuPm2YkM7",
-	"sG4xYfZMuKesIKjbUoou/CGb3lOpb2NTb+whzk+lhnna0ywZcEjd+VQzRIMbab01xw9OlLiFPwqUR4Fy",
-	"TwKlUh8oNbqr9JbLohX1VENQBUiZpR6g0wnM3PCIJqU+q5XQW6d5Y2iHsIC541QxMkjoxQWLiR+sOprm",
-	"U10WdzJtY1YS0UzEPhlpqZDDaikyU6I5n+/c5PBTl8u03oqeVGpe3VrP5wpbGrekb8+DG120hmyjM2On",
-	"pos+E3EvB4atjBJ5tlwV0vuKKm4fWCLnHI4BqiwW2usI7OO3pwirltZVXkQ4pbojzMELlwGjwxQ1OSC0",
-	"2P4OOfKZa9RTcB5tEdBinRI/uzZ2QddY/pvPklAfIMHH/FkPZRK7sqEqcquHyvPzBMYNKMXIMGG3Mbku",
-	"DyFUprn5guYjE3Fp+b5yMs9RxMCHvyFCOCmqL6uFz1qJugoFgyWxJgOeJD7YUHN4q6T4l9mjyJLe2121",
-	"G7Ml+VspRbwlwTWnliT/YuU6HcbZOqp2HM3WgSIJNp4KTQJhesgiOvL9eRGqZqYnb0W43nvHG2Qp2oW+",
-	"Dp9fGjhmQe29c+4DPtuNUEzqkVmc17s+oF1kBpSh5zA/ADr2GR1GUsCr7hMHinoGOI0LUGZM9TUZ+uMb",
-	"7PwHePxofBulUuGhVmxSQZnTUYTgXJdzTdoVrVhWFfDIPBH//ga8ckhGFAwCWgAUeuy1TGhmdLkDejmJ",
-	"eg57NfNkzzJaCaAhiNfcAW+FBTPNSoJXrXGu5E236D07wN1wap6e8uLZ/uIUmSkubn7AIT+XjtfOf4lb",
-	"dppWZvMEAnrxMUZNGI2GM/eJ14JcKgCmQPkgv4/8W0rKlDgMIs79MwGhbat3AqhwkIxbNb47CjkoH5F2",
-	"SF8bWOxVwlfZtGrsmfBEoqemGmQtlGOkIbME8ftKn7XdyzXEJEAheJgBiSnCnFVEwDUSpACEAq5NrAJO",
-	"hjRNmdCoQYdh/nLSQRkDi2MGgLNKzkSJaqhS/IrpAwJxdSwABOMdt2SaVEgmDE9m8wRISrVm+pAUSQZn",
-	"4sKOjGkjRc4AtUNHrExJwJdB4LyOgm5B5629u+vOcG1lozUK6Vd5uS6ru867OEsVqk7GONy5B3V9fvUX",
-	"5jLX5HUltScsHUoxqQ840pimBsspC+iXUZY4dHGHCVrJz2Wk2orsfZXMaznsAWzdDMjxh4+nGlNJyYbL",
-	"9QFv8wzm6ObyIt4vszTragFR+MSn4ikyntRY1YWnwbDPxjnJQ6cD+fJl5/q6Tb582b2+7nQ6d5xeklBx",
-	"kTmY6sLDnpreNyfL1RjRNFXyisXhkqFk1IMEd9YTpJvr73lHz1mi/Y3ZwLezwCSeY/zlG9fG4w/ntaxN",
-	"hxu2kl23ZtIrufJ3F4PbzyefcLRnpbF2Z8tVvuy29643AOz305fd681//ZdbIMCpj/rymKc7u9X1Meuk",
-	"tSXDJMv6EmdJch6xrUVfd/LwoersOP11xdQfGfGPyYgVhOV71N4ZwPiy9s/C5F9cw1E84k3TIKvo3mE2",
-	"o3cC07IzjYdR3pq8V/k8efMGHlpV068Wmfjh+h1Y6U7GGqVGPYrDHV5PZs2qiENLZ4xUbyiufdGGVgIw",
-	"N9g0bNXcXq5vtP/k0u2jp/PB8l7QrgZtXk/oAtxl/VAtpY7itdX+pbjsE52jP5IRNdFwxXq0MtxtLYpt",
-	"OSZ8ow+uIDTLiTPzslkI1zMZMt7lHxQTPtFkRNOa0v4p4JyGnmwX5K2uPnAb1yz4/Mo9/e+cjcNcnl51",
-	"TflpmIoFyDYu2BustxrV0487D7pyJlUIKn8Vixi/KpXyl8ZVtF7CIl1UhPUVy2P77uqHb2FzOJqmCS99",
-	"sGDNhndqsB9Ny0BuDG7ksVybPIuR+ZWb+yPmUa9oiXlr4EurQSIVeZ7LpXeGBbhF7RmU5HnQpsV9dIJU",
-	"yOqv2y/ZbziHVS7qEARIBwmP63N7MKVrszdAySWXbDKfF/IvcWGe7TdM5phihGkJM0NLZYypahQqT+uB",
-	"sCtdbO0yvvm07CkV9jhhP8UUM+hWfv+8xJk65hLFhfBXSzpzSjJ5Ba05JyWXaPbm5Bhig9iL59AXlUMT",
-	"7RCCzcVh4K7l4iLXAqQKgaamzH2nEszS1Kvjb+2br94f/9XZq1LlnQPTTEQmC3EJ8s6gle3wvHIfqqRP",
-	"95dIYmvauLG6nzESPUmZTBNG7FhTs95vVv1Tcd3ObR2J2Yd4PNV34Qqn0Uh+5TveGDVksfCv3vG8J+aS",
-	"Lhq/1CJVbIiVFnMMMtjIvDnskmxl5QVkYlv68KiFwnNYh/SdeADssH7QArWPshV5DQSqDg/2gFBDEka1",
-	"ORNFrveIOEhwu2Cysd/tIqbFmGu2iS04ybk0w3bwXYSJcHAXU0bDSgrhqsqglzobVivEiwUZanOFZO8V",
-	"tLtvC82uTS5ZCkCYf/344f0hyVIr53aekb/xb6p1u1ADq2n/gUsCXIGUiamL0Slrs2HCcj/fmqEdYXkQ",
-	"q4DAGoP8BVpguXKh20ANrMG2tE+E83NaShvi/BXGjnNDHBIpkkmgSuVgn+5GbJSZPKtp1iNwbngcy00v",
-	"w/UQugqVs4yr6LCpujqD4bwUND/aN3ZK3sYZ0TSFnrtKZhfDis3s45O9EU37KzDQXLUv5133VEBxh4SS",
-	"Ib8Y2ntIIGYpG+PWzWiBC3CEqiovvO43r/yiENgn9tKrQoB2SFAV2VeOxPqQht93Wlc/Z62CHgHjxP26",
-	"TyKqFGcxEdKAGiTY+BCOIGF95PkkBpqnAjNmPNauiPHPluIRxgOB/awQtLyacMEOST/O0oRH1DAocIIp",
-	"Ekr6LmK9xeN+fsO7DIByNkzRndstCbIZ3PRxP6HnQf6daoSI3Lu0+DqYOUK/5/kw9YeHie31CMUgpYOi",
-	"idD7Dr4VniQuVt8hfc/cgP9kKoB3BxRz9M9pdOl5voTCG7ah8cKg5zWIAgK3wkCZa4PkxkRouOTWgVW1",
-	"C/MAfqrMYYItWUdczR3bw4yqweSDzt3TlJMX3OQ04xplI2g9YKHlNo0TqjVd/mkUsdTc0JvqUOn0nN5/",
-	"dijA1I8tcVopYRSv7uS3KnaWa799o5WUu5Q3fDzoUr7wDYeud5M5rpCVMmuzWBJ0x3ajyUCfab8DToNq",
-	"AiZ1sy1Y1LV9rf40x4iFW81QfVmrLEItGuJvIbqjRny5RnregpLhZbKCFlSE1VyHjZ+W8+32J8WF1NS8",
-	"XXsik53PFU0y358sTBaADqTBzbpaalO7Naa1hKBYxFPOIHqbC2wet9EWwORUxVKp8mTGFYCpilMryHK6",
-	"OjSASAiyW8JMKyNbfinBRZ5L9VlxUcH3Jdk5LRnr/X/t0g1UcPaUQC9kRihCF16ea9Mk/GX8O1AoPtaY",
-	"Zh5u0eXkGknOnT6xIRVRDO7rzUPS9weGtgACzJ1PkKIP7WIE6dv3+m3Szw/R2SD2FPtnggYs4XkAXbN9",
-	"PN0+KDEXUsZl1T/HTvSTcCQT0osjlpxS5miadXuBabS5DqUNFSHOAFYbMG/4vzk5dom1yMc5+mPKsG1C",
-	"L1XyQjGtCxi73D0+Z3Y/pJqp9TvqADO0wJSAzn3L++681Vc478jX6bt7dJ09us4eXWe/E9fZXFfZiH0Y",
-	"vK4qHTsiY5okW1Eio0uwRNvku+8Ovv+ebOzuk+Fmue1m98VBt1vOrtz4qbvz6afu1stP/9fuT92tvU+b",
-	"Bz91t57irypTLU+dt+uNNQEqErWWMWydtrJcagcilGpAj7/k4kZZHB4Dep7/DXxuPbgfch2yV7jkQDeF",
-	"Oi3sCIFXnz1bFIJQz426ZH7F+18EV73/ldVGJsHPTgXwP4aqQPEKDX90qgEi1ULc7FMldkBo1y6dIBIY",
-	"isu/6zrRVTQTxipHFoPRciyVyS4yphk2AsYQbZmk3//2T0lSqXXGiWEJG1iWTKmihIkrLknMyIgJu9JR",
-	"axk8XNeormQFFFaIU05r9XTkkLWo6CGzPVQVvcgdnQG6eXv0/gjLSH916TfF2R6NmOIR3f5IZe+YZokM",
-	"JWwAvxfI/WeLU+GLhP5Z1B3wakD4Fn38TzRBOQCdmsnGkclown+lv/3Xb/+H6bJ0DdsD2H0s+/pau93d",
-	"Z1s7O1u73dOdvYNu96Db/Qf2OjpodXde7p0/o92tZ9EO23oe7dKtl4P9863d+Dl7QXeip+d7A0+aB0Uf",
-	"mtw513rNdWRJnAjLDorBJGN6QKL6Fo9CFobKBlg4mx13uy/d8oCMlQSYeEdWlltxmrCnHBsf3Ul2583A",
-	"/3HSfT9rwEgbK24MGoIuu2YD+usErSL1JQeQN0LBWrKmpN2aYpzzSSi9fLmkP0j77Dwh3TB334muSs9E",
-	"FWMiJ6yUwx5MrJQps2yevR+nfnprEKIFOuQDlJ6Q0x5W7XxpJFdcjk/rZ0nlvzH52WEfLilxMP+n9Vdp",
-	"xcpfpf7tvwHFHqSz76rilfoWNqgp+8Bq5nfdXkPxS57GtPbWZMo1wpmPVp+w5u52e4pr7OcZlurgNrhJ",
-	"rwhpbqe3khy4g8qcZY5jXhWPG6du+euQM6785IFKmVnc8pyjY67tJ6s9evbdNVVJfmXktAp3V6WGOviB",
-	"2jSXIptjljxUljcX5poUiSTgZpvKJSEbPq/Fmaeb1UUpdepcMPqcmowqWVSVjxKun13G6L3wpDWSIgas",
-	"DpMxjf8bs1j4/5thptx/B4rjfzQ1mXL/zeDtyr6rmkWZ4mby0R6OU2JT/jdW6Txx6f9Hx2/JJZsckP5R",
-	"ZoZS8V/Bx3RAvmFUMUWoiXudTge8THDosKHwt2J/hsak4NCE9mdSVX7yNO+PJjEhP5JiwC8yhU7N/tHp",
-	"m/ev3/Q+HL85OTr9cNL725v/1XfeQjCBlbyC7iiAVQmT1w0mdQ0FK4OKyKbTaKHj2pDROGFat8koSwzf",
-	"cpvj8sO3IgSjeXXyfYe8NeRnyYWubkenvUHRhi5UMjPnACTltGUqYo+RTQborcfebgg3ZS14zaD/8KuT",
-	"750lpjtn4kz86U/2fJgwrhNz509/IgA6WnNuZ1m3uxfRlNuthh9Yv0P+xiaanDMAbTGSUDRjfEwBFw3o",
-	"rpE5E+DQB0RY+xRgYiWMbLiueO1Sq6G273fXJqWGdpsdcoQoPUXVK3KHJthO8Ezsd/cPoa2Tb56HLYrt",
-	"x0Z0QoSECbjHNdnv7nXIqXtCE5okcowZaQBBVoxiLZiEawP0dSa40aT/eQuPfQte7kMSlbBU5Tb5jVJS",
-	"abu5bwBoCiKeQCOCnHz7irzcf/qc9KFwBM9h2/nW//yzhniHryXEXlVEYyfbvqXJfpvQM9E33CT2/3aR",
-	"zo9r/0L66N2DmBp6fbi4ogm3s08z0yZ9mIz+6VPf94fDBQ8GLgEH4htuIfZS13/6E2xCSi+4gIQ8RCJP",
-	"+IgbjN3BttNfMkb6eEf2D50nn/SDm7PvILA4eOrtPew+86PihsF+9Y8/fDztE/TrwX7138ZslErDRDTZ",
-	"+hub9IHNmDoAJ0Oa0AlRzGTK9U7URipsM5xKoRlukKYjdiastHDNv5CWfJfBnCZ2dx0scf4nbXgCJYuD",
-	"hF8M3YEANdvRCmJ66biCKvhQasjuPgH4/w7pHx+dvvqun0/TLurNKb3oH0LSk90OyMiz4uvtYOt7aqKh",
-	"21cCvlOwoAPS3dnFSFjCIyawRYszNKxyoDgz1Dm7LJEUQuro+G1QqHPQ6nZ2Ol0ncQVNeeugtdfpdvbQ",
-	"wz0E0b8dy8j+57rd2h4ympjhr/bXF8xUeYBwgrvdLhkPecJKWYhcE20ZXVyQ705PIe6Uc9lba1NdMPMd",
-	"fAGcv3h+MIfdbtd1vTe+OiFgnZ9dw5nAwMtNKnkJSgioGYuUEPx2roZct+dEgywrJ/yKdUo3Zuvgp0/2",
-	"bh2N7P4ftN7xKybs45a7wSihFzpwXHyyL2+PmFE832N3FJ0JHSXuV9D9pumuu4CYVVvPqWYYbKXREASI",
-	"b+Y+4k6yooPGVXJVnkjRZv6mh1J0pfeTwwOy+qafTnFkq5xgMdeK47N/nNjryhIhI0bRwYBH4LF72t27",
-	"laVQk0e/dtpkbK/F3dLiwh7461nle2mg88EEsi3IuYwnRNOJtvyY9/THAMd82s2/Mp94r3a24cbW2194",
-	"fF1Lo7mvk+q8wecBkKK9QSHvCSQy3gwFtucAy+ummt568DvtnueiQ/r2+/0z4VKf4QtPNH6Ux4eBkkJL",
-	"mkQgw/dRqs6wwJFz1KxA/s1OFD9QI3JgJUCm+/jJqpHyqW1/Q+MTvLvwlZ3Fr/wgqFP+EMVhv7u/+KX3",
-	"0nxrtU14Yffl4hdOpfyeiombnEa+a7CgtwKTzUGnQpLNifQvUFlAvCfNUyjQhjVuynracv2NoTegoiNm",
-	"mNK1gAPFI9tvXwPcQGqv71kO+GiVdU/mRQvU+dRu1V73oNVh0ShFY4YbzZLBYU7NjuDPREnBBfwTZJpi",
-	"xTocjIqJI7EK4kevV0H/cHTfOCSm5uLSrZAnIGda1IGFL8Ec3gNdtp0dnsMfhy/3Fr/0rVTnPI6ZWI2T",
-	"dxp84phOEknjUynfUYWJj/s7T5usR2dpKpVh8fcs5vTUWtj3KT4+BuLjSc6ISKY3lSZV1+O2T/CruyY/",
-	"pExM3XceQtj3+nWNvGUSW/MEoJ8OiMGeznkbZ3sv4k1bDXF8JgKMY7xR7QCYXuEBS2DdgQTSjOlc9kCi",
-	"kTWLyYaTQE90aFtvHiIgFQiksvDRjDn8Zft+ldixvwfe+zFPiFxOFL+zpmnrur3wwVfo0bVy+9akyKvg",
-	"PMFJXiFQjsBfbc/Jn3f5Hvi9iZn74vijgttDbO41cPtK2oIXESnfumQTXW/i4TVecE6AROKbfzuXBniz",
-	"7IOIQC7HolPNX4DdpW+ftdozQs6KELvcvC2TB63j9s+/ZAzyt5xHI+g1nHPbwq6/M/uXaInSSrErecli",
-	"+H7dJ7mIkixmPfds6dPTzT2mYwO3KknwzBbLELu48hWBrk4EYHaqI+ZdXjHlvJt3K2PuSwDYzfPRCh2w",
-	"PY+ZMPbeX4PVIHUVxghEh6ETBZvkt3lEk4SpNpEKfbV4Z7r/W80cAoi56Vrwe/lANbimgZf8NsBNncPZ",
-	"YGsCSoZUD7G/RdW9ixFvpLKlBUPgprWvIyOsaDA4RnxzckxcrrTDxl+GTzzsYxObYWfNPJpjIlbbDpds",
-	"4mB/rCqFp/i7u+O7DVj8lRSDhGOQ855sj90mLzu/r7XS36CcuE8hhtRl1XsnyW5DkE3pJrl/L2YJq6tC",
-	"taINZNDPLDIsxq52eUqGj6lI0SEn9m6FGOyYR1gDIMEYg+jUrMqCd3EumqbYd3/BdOAef/ShVRITnMRt",
-	"E1Pb67WzztWaI1231rRQFMvM3J80fmAO11ullNXtqIgmTMRUbVtxs+W7sG+5zJnawATiZ/vHSUwnhA4M",
-	"U6Rv5VefbPg2QEKONwlF9N2pqiHSp6ZfdLNzOQq/SsHaZyLPbh4zdslErNtEUMzxQu+Lw9CUCY/pRJP/",
-	"+Y//xJ5V1EXRt7KUnEEOWmmaZy1smF4Tt3jPPhvfXP41rdDopupHKuugDvMmSAYzbzBzho9YnfmEtdo5",
-	"a96gVsoaclVfsMdSbRDOywC9TctseqtrhA0X2tC79hrfl6x4P02ugbjwnLouLQVKrKdDkDMM8YomyW3e",
-	"NDB+zdHbGT5eKvWXCmxQQCGY6nbf14kjqm0sbkdxtkpMsNIlkPcIy3EOcBeeQMwdQAEOSB+d6izut0lf",
-	"yB7+aH84z/TE/utQEdqkb3cp7nfID8K/hNgDZwLQvIuoo710FLNkG2cuSwdLt1zdf0RHKeUX4okGcIcJ",
-	"UVnC9GEByeaK/V0M0SXNVl1DuDLLGG+ubhhFxALSg1a+Cc0dAvn3l/EJ/G7lwu81ivgALfkTYA/H98SX",
-	"SDeRgaGYa1dJxIq7cfuXjCZ84Ih4zdLsBNOMUcqE4ucJ9j5QDkt+Qyp+wYXLZd701Rkgf0DewDBtAnXg",
-	"OpBNLvWSnQnFtFVIN6QiXobhg4W27DRxL8igTS/0NAjSg6rkFe7QxGkK9+gBlcaec+uECXklMyIheKuo",
-	"kR3UYLIEAbmaVaI1lpR/Dynkfjyodu9L05gnOvOUxoDEHj2pj/K3ofxFOpssqX76ws2S+omNmQqhi4JH",
-	"19ojCdfmVf7UXYRhq0zpouFDQ97ECedZ0reaOOE+tjjgme/2HyiIGQW0s36jaUEM038cahZiRQemf0i0",
-	"ocq4nuVDesXCAn+Q1VZOeziD2vCjP/V7vX5H9HOvQK7dy9kFrmP623/99k9ARvF3MoC3cRFLbFlBJ3ql",
-	"Er1P7RYDhIodhzMEO2rv+Jf25+vrZdn0vi5wd4K19zb+3WoyWMsDU3hzSi/qhnaPbcMz1+3WO1nosPOe",
-	"z5+DqXzNOsHjFX/LwdKc7FaXl7O3ewOXY/7RW78nb43frh/dlnPcljelqtuqP6hK5V/9ch1AWeI6b9Wn",
-	"diQHgZf79HqaRVLEunXwfLfbXf7Gu59Cgd8ZB36NFm2Dm+dYAe0Aesa3iOH3hytpQPq/zdtu22nwjQzb",
-	"N+7ZB2LeAkrgndi28KXFhq3b66lk3sdqgDXa0TSMdrGcXle+zNdziVfa33/PWMa0L+PRbdeEEggkYTTW",
-	"ZAMSimPnVOfK5bYAiulmG//VRPqOc7pDTq28A4h1akhEhZDmTJzntUBUMReddPgqiB7RB0A+qUHWYqkx",
-	"1B9gPTm+W2Xi0zi+qWhYp5mfi7KfvrQ8CHTrz0+fkv3n5OXLnd29rf2nz55jDUPGpvDY9k53dgu8uPz1",
-	"jZ2dTfLyxYsXL7aeP3/+HMPJzYUCZ/p+rPbSx2szlz0eoycPX43tqEixQabvPNXy0QP/kD3wLCvg07GR",
-	"wlqMqpo8oSpVZvsLRBh7izKc6SU4Px3tO7DbzPjKDPg92eDGxy6pJn3FRvKKxQhh5LMsGFT4oagOMWQq",
-	"Eyjs+6HQbJb/fILffeTE+wvt2wOAlHZ3aCvr4e363NUgNI6VgUZRgdcy4YaMmSjavEEPxuGkJlt0AYmt",
-	"WfV9DShV826ZyaOau96k7RuS4To0W2+lpRRAnpyR5oVva1rdWabm81O1hE9phgBZa1TDj+2YYRTsgAhJ",
-	"BBtjtt1hriRdMpY6PRw6jFVxHkzw6/ISP94Y98OnQFe36rpx8cS1csNHO6Z2jcB0NmJ6s8Qa3GgSZ6yE",
-	"CO9UH8SIQ4AM+D0gT1RxCUz8kUseucTR2y1ziUzXziQyLeVN+BZ2yB+BRWFZBMyHajaQ6SMXPHIBEtSa",
-	"mcD7EuvRiUqAEv1f+kQzqqIh0yRhF76WTdGYQRfBNnn1/viv8EuAJScbNIpQ1IuYRABOeSGkYvEmgtUC",
-	"eCU3Z0KBL5NahgGPpe+4xgWAIqAq2HaQRnbWkyfa+Tbr4IRe5au7i1DEgif/DkGKdaXk4Q4U8OnVowIQ",
-	"1ApAKoukHmKlHKloyK8sn94ukhIstUE+oD/tP1I+YEDheZld/rvbSgk8xojCBb9iwnKsiyugloeuZFAN",
-	"B1bEYhZ+wsUlopQFDNypywbEP99rlIDGsWJauzhBhCCG3yTZiAmaFW2lRhQ2Mw8EPHvRwl2jiesa33rx",
-	"srvT3er63D5jf/fxFfygmBW5rZOMkm8VFRHXkSTfU3VBFY8pLCAS6c+tg9bOTmd3d7ezt7e33e12d7Ze",
-	"7LTaLRDAPY+bIj+TUxYJmcgLTsk7E1M7FTgqe+4uwrG3t7u7tbPT7UIfACu3qwdYos4KT+ue0g4dqdTo",
-	"LGCfF8T2mHj4mHh4V4mHuQxbv1yeVt4WwrQc+enkoBdDro1UgJSCL8Ud8kEwdCr7P24E9TWAT+UKrfQm",
-	"GWXakHNGqNMBzgQGnTf2uy9LrZ0RrBmagA+BANt5/NB/BqLQqeQCu4xz6K89geoeGlV6BnDKxTWxODLy",
-	"2i3y0Xa5J8bAA1gTY8zDlqmliu5dXTo3vXAeM2/nZN7eolhdL/b3KyiTd+C5UKcKLeSJZsIckr7IkqRP",
-	"ooRRqzi7/iuk7+Vp30tWSNxRDDqcaMIr+jW4JN9VdeZ15PjOdjOc1iyXVifvKad3Pme7hoAPjMMfM3t/",
-	"B5m9d61ObvuEw/kpv872888+dMxuu4rFnqayD9Jv1CPQz9x825n9+nru8FoGKMDY52LJ1bTzK/u8EOOi",
-	"TQQbFw71uY7ryavSDP5AePj3iYP/UPjqdFoIlUjlq+as0K0wl7FgunzEhJEeJCbPc/eLn+Koefz0Nvzu",
-	"g2anYCWLuSnc7kdmasBMvEwnXzUvoUkyn42OTEYT/iv97b9++z9MT2kwU/xD3gQpO9gqwLVFRkPUJRjP",
-	"4bIf3IweNIPhIhbzViIvcnSLR9ZazFqOXO2+fVU+HBfnnC1cKnkj7hWdhGlNL1jroPUq4UwYRlIW84wo",
-	"ZqQSktD0t/9XE0liTslOt9Pc4YJru5/wXejlqY7e/T6zwh/jaQ2lBzSJnkobuAMxkt+1Mz6QxtlRgo7Y",
-	"8nlQZDoN6kzMy4Nyrd0W5kHdlXtmmTSoigZRfr/zJlGBo7Uqv8n9+cFnODX0O92Pp+meE5wqnEXuV19x",
-	"ehNGrmvTm+DP91sEbYVS66D1s6Ty35j83InkqHNu9+pned7zLeSt9qNoDHvoWO6v8rd/SvJXqX/776r0",
-	"oqCA+tMSIR/YkPvKIMLTmJtBlJ/nYwbRYwbRnWUQeTGxdsk3pd40yh+CR28tfwhVqDNxt/lDfoMf84ce",
-	"Uv7QjdlifvpQDVF07+rGuelt85g+NC996NZk6gPPHlpRJV1H9lCocf6FKfBtxWjtK6pby6qR95U5NJep",
-	"i8yhh8Tcj5lDv4fMoTtVI+83bQLtyMe0icdI7/xwlPeb1qdN3KdWUMlX60qagDGbJU3Ao49JE4+s1ISV",
-	"apMmvjpOstf0QCZcLspthZeOi6dvX30MPlajSBaTD/mZcHsAj3Q6PwM1j5aFR+oJNfjlPSchlA/9W+4b",
-	"neVnjaI8n3CHHCGazohOSKYZdmORbatCDbhr9ejBFu0PEwhlGJpgM3Y7wJnIh0N/WiwZtmdnn2H7csDC",
-	"LhF0ZN/r52/0eNyvA36douub9IIMv7f2HmjTEz2K43syIR+UDPi9pkrck6g6iuNCUln+pcVhr0dW1Vht",
-	"xYjbX0I+a4CNGpJgAIyaj3JYesI77wtxow2d1IiwOdioVXLljwqPet9op/nhDpQcESlQgTbrv2hXBqCc",
-	"I0OrRGi7CrGydP2sBbWyxIE3SeStsululMgbOFIfE3kf1egKc68uA++eoyn1ebxhbOAxj/cxj/cxj/ce",
-	"83jvSIoUF22DkMT7ZhGGuwwtrAsssJh0iBg4cxXWwi7W5d/CG6V5jOjnd0xcmGHr4Nl+uzXiwv+4U5mH",
-	"u96s3urRgJjWNFrCaLymoVxfflYezL18LmXCqKg6qBINEqo1vxA+Xsa1tZ5U3Xn5h3tGLruCeXNQMjPB",
-	"DAyjo7oZ2L+taf/sV+0Dq7DBiXv3+jF69zWkeNfF4ILf38ZVsLiRa/B0644IZU5aWP7MY27Y7eSGhYd9",
-	"O2R4wyjWFO1uo0BfM275kUB4fmJc76Pww+jj4UaTMeVWhhKrF5ENORgwhZcAN20ilcc35yL0CFn5rzcP",
-	"zwQVkOWLX3qi4Q1QP6Qh0MZGw8DtIPKw14YnaKIYjScwO0HOJ0TLEbN/YIlm0FGJHNkDgVKrM1Ecir8s",
-	"QbGRKRPlhRkJf0AIK7hG24QmWpKRvLLr5IF/y+2PfQOW0TkTlkdjFnENXXgqI+/5t57gnWlHdUnMleET",
-	"mO2UDLpHRFy75qnQy/N4d7D1nO50t15Ee2xrf/CUPjt/Hr2IX7KlQi/5Co+QoK+d/fqVyNt2rmY9Ju49",
-	"Nse7bT8bvWRWGnphdTsX0xyNaDvh4nL1OyWraoWB3UYD0IkwHmSNqhkZWZKh9IJyYa8ZSkZcays4oZ9p",
-	"koA4HjEq9JkQUjBXTivhyzRJJm2MRFhLtUPe0GhoB6YC49p2IPwI2ejzuL8JGw8OKzuur/ZzEXdNR4xo",
-	"w9IzsdEXbNzfbJeyFXk5oQzWln8cfrK3hf2mvao6BGpez9lAQvtUsAZRnAGM7pmgA8PUZik2ptiW/eJU",
-	"ymTZCGQj2BxpyMQqNl5yVbo0xOXN7pd15H97bLuDL62lAvs+s/XgS0uwMfwzW6N4fb3SPfSOi8t7SyRf",
-	"6m7CkitLZpZq7Yk+3lGPyeW3HfhFKXRHRtP8m2rLqdC1jt030CMTg59BzDTUxu045X7rB2Q8lAjL0Ea9",
-	"HzIXZBPPsBUe37lJ3aKksJ/BOqE659JpUSX5GNSs8UCJS79FD8XodxHEhqgkDej1ez/gg470u1UsdrT6",
-	"/XtkiQXpsqGEHBU08iCYpKRPr9lB9go7fRsotrArpiJype8U+mEm5sCZFWBqBKnxZEMqfsEF6Y+H1Gia",
-	"ptbmQPPCmRLuxfaZ8LlyeeE8ogT18edelvao6VtzBqBKOuTUDWJ/NVDyVyYImBBjqmLdIX+HLZlAzu+Y",
-	"RyzsQn54Jqb8fIVhI6S3kYIX6tLzcN8nX43XSkhIqmods5jH0i5xwNWIxrKDV3OWmNtIJ/57SH73k5NR",
-	"mkKddpAHIast14ByH6EPHj1YDW8QJ2ju3zxQLKHG8lqNonTCLrg2SmpywhIacSloLPWB66pf76uagXsK",
-	"b0rw9uQoJWdi6s9RphQTBi31mq78YaTaLeGOPA7+czXiwm2ov6MeNaga87i0Sw9FZfIJFfPtaB+48rGu",
-	"CrOZcEPGVBMfE8yd2cAzyBrj4aSJaXKSJ3msQP6BGhBTQ2GLaGQktEQ9EFmStJeOarUdiFvcg5SV3e7u",
-	"s62dna3d7unO3kG3e9Dt/qNlOccgvtqHIix6JCh5x0e0TaAt60ydBHlFlWFcUfIxSyB/JpjUzlaX7rOt",
-	"5+e7O1sv471o6yl7NnhOX5y/jLpx0Y7S7Tj0oKwulnrB9ujW8/P9aOtl/JRtFYPsMNhkCnsXvA6TtSTs",
-	"Mncaa0rhXjfd2/Wexs7BXvk0/BFY5fUyD+gOmSoFs2f3fnfw7HzrebS3u/WC7cfTm+b2HuLRMzuPVJbv",
-	"q/tOz35nhU1tjqnnGOe149J5HqJpjn4U6zVifXqfLAs/gLwRbA6+nSo5Sn21CVpya7aLz/KU9kiO8n0h",
-	"1PArSq44zRE/OuQ10+xnSlKaaaog211HNJbqX89apG9/y3o47QNi7aT+gbVCI5okh4SKMxFa1GctSO43",
-	"svSJs1ZuauNAm3npmWCfTVGxJorfnWeaC6Y1iemkQ/oDmmjWPzgToOTRJLF2dZrQiMUdcmQNaxTgsK9P",
-	"NDF8xOwjWWpFS2ArH8BzkAFPxlb3O6fRpdceIU2mMv0DBngNkz+Gb9yoeDbY09z2bCZK8ONHSDF3HA1z",
-	"C6+RXLhFLHZn8GiiPpqoTQttgXIIdZQTyG3HItUC28nmssAGKZ6boU7aaqb13HKDj0FemmbM2ZzutUPM",
-	"MAMfI1dWYaxTllE+fPRfu6+ShIiOUsovxJpyu5escHDLz4sbbjPM4L61OMzgKeAPlMqNtJ+vvClX3Ryy",
-	"+0PKhEswoknC1BPtJ2EveEpUJoRV3TyZtgnmkA6kgjd0h3wLTnXwerIrROo3Z6L/lzenpIKtUYvCByux",
-	"L36WXCBv3qv7O+TLdfu4HSfcj3fbfbxOM3Dn9NVrBI8X/C3Jo79KDrmTjv5v74KfLiKppcUiUStlIrbS",
-	"CHUP7AjivMJWGLVBLOlIMRRqgG6dJDXO4pIC0Lr9i+/r4riHVWJSvh9v5Xq8qZeg6oJb0U0wb+CE0St2",
-	"e2F5z3IbQhoyHvKEoR4AVrxUjvM2K5VqO7M/NlM9ws4Xaq2lhpU5d8XbZBucNWvmjo9Gpi4kY++esVS5",
-	"C8pTWQU3wExmuWFFbTR3gyeZiIZLa5rHsC137IF65NBHzXStIgWo+M5FimI6G61bpnzvCkRBSsT5rYu2",
-	"NdTsVCO42ak8XrGPV6zLlrDkcCcMYQwXF/Uu2b8wbX77pySxJK9dPOqAjK39ZW9JNz0ARoU8TFqAqgJu",
-	"HKHCVw9XQttj4sNQjs8ENnqEPpGGJSwdSjFZYN+5ud8io0x9qZZf8O+/1yqj+7QQAzLTxYGvaCSCOVhV",
-	"jOl7y5jgNKGxTIf07Td6SMS9PEPZkvdZC1hCEXs3kAjjvLoq0CtkEIQ9OBNyMCAbsDI2oFliNttEZ9Ew",
-	"Zx5EKNSXPE1ZnAdp7c/2u2PFjWHCxWm5cklVh8TyE2RgQyk+12eC6ksWd8iPljePEy4+k4gKawBimLAd",
-	"bi9NxnSi7ZTsBPLw7AHhxoEl2gd13u+MkmjIosqEPcSwmmHTeyikrDo8D0+JFm/P8BGTmelpKGLTrYO9",
-	"bmMtvLzE+6mOfJRRj5WQX1MlJMrSdQtur7eIaG6HgtfvX91JwHc6wrkMRBw+uzpG3G2Gcl+/f7U4jOu6",
-	"//6BorhAzHJLSLMF/lKfq3g3odzTgpUidOg6WF6Iipgh0yzvyOxvZztNLi5qehCswiZrLUFCFjio6JEc",
-	"ZIaW0WBByxLWGEn4BVXNXWWv37+6n4Cs3eU6/FfYgMdY7B822Qq6Grhbw/mcb1/AFJdoRX/jqp4CKCf+",
-	"uG0EHpDHyPUdcCQFWfzrJaqbxVKLTtf16X9SCqYNiTM2v1Af85J+SB8M3LCfcAg1XAlG62s91gHyu970",
-	"wzhjPcRlqh7NWr5b1pRu3a3C6rd2sdZaUOAfSHEN2K5g/OCXt6WyfoyGLM58m65SeYEDBZgpJZUKK0k3",
-	"KIJtxhQaNm5iEb/Tf1MeXWqSpWeiWIQH0vQU73zR0NVrYOVeXF1NgHVSnoDuNyexQORumJLYBo4sl3jt",
-	"ne7sFgV3vsz/BLooUMjwsIdFl2ig4DfnfvTn/GhqlOicBFZ2arVb72SBhzHv+fy5r94R9qiz35JA9TKN",
-	"0ILybkeqzuhMC2G5Ayl261ft7bHjIxZ3faLkLZPcqt2FIERTYQ9qrwBAXQGUuus2XPrW3tQEqgxExBId",
-	"rq0+mLT6Nb2WMNLMXbsf3LVLX6f3EyhaxL+40fGD4+PHWNGDjRUhI9zZhTqUCY/pZH5HQcMEFeaJJv7p",
-	"PAD/jaK/8oRTQQRFLOXiGah7nzCq2uR8Quyq6rwX3/lJzEiy2bnYAQ99loBrWoxVEfYvHoQ5n/GvUrC6",
-	"qJN9YTrmxEfZqHWwu9PtQszJ/di1PzobHrYRapxv04h3WzIXszPYaON25g9kxw8LosnRFGhijeR1hp2q",
-	"7GN3NvdqHsNt6S7f7sut7m5B1keCXzGlf/u/FZckZuSbJBsxQbPml7Jb4P2YuH5351P9Y5zojx0nQgHv",
-	"qeEmMmDmKlwYCMLfF1LgMRj0cIJB66SbmwR/+Mjy4836TL51YzxoQGZcxOJYhduwr52F7lUl4jlBeKr2",
-	"v2muEFVaCW6YvBk5VIjUFJApRkeaUPLq47+TAU8Y2egf9olUpN/uE80seRkWt8kPp99uvbC//5GLWI71",
-	"1s7u093td9RwsbXTJs58tgr9sVQmu8iYZkSqM/FGXCRcDw+IkCO2bZWeNuTHD6Rg24CruS2yEVOyTdiI",
-	"8sT+kyqm6XYRYBHpz20SOSi97RyMrU2ENFRvQ6Bgs3MmoBWMkmPX5EUXbeyhF5nvTBt2h4dSbN9+bEjx",
-	"j0qOPegn4UIbRmMiB2cizhzfQOswjOvMTotEMslG1sYasXJbmuKRjYhqRviFkIrFm8RIkmYmxxbFvvXi",
-	"kFAYBCfJNREyGMLZEU5EDihPNESRlBx3yIkcYw42TZItqbZck5oDQmF/xtwMz4SdmiVObMuDGgfYii5x",
-	"G7OroRmaS+g2drq4bkzAJpHMhNFYUTGm2rfXaXtnDCJeD8A90MbQGWRm2++CLcTcmVWJTSTkV56MF9ib",
-	"gPuPkDv4IiIg4zHnvXyApgjVZMySpM7WXL1dbXlKx5mpmxGYvlwHB7pgTiUMwhvNCnzdPGFPNGEikjEX",
-	"F9ZGNyyyE8Q6mHMoHqjbniFVmpnSLJiwtvdPrcwMtl7Y97TcevHi6cutnVa7NQ6EhpVulQH2OtvKsM9m",
-	"O9JX5VsqX/U5FxQbPUwNeqd2EF6MtZEFLrgestiRwZRf8vcXwnvsuX5LigOSmRciGtOkXn389/UpEcFb",
-	"GrSDrXNgSWCgKQVjUVDPMcWt66N1bIfzLEBa7NWHN8/vzra719iecDu9RlX2RtZaMVLDhjrkCDt6uLdc",
-	"O8E3J8dkQyqoiNATbdhoE1WxAWOxJoZHlwwbKkiCS6y1/cIZPWwDsFhJAyswWPajKTivPANIqbRfAS85",
-	"QpvHS/WJbK+8KVSmcN8NRPMLQNHTLFLMmTT4f7LRHw81i3qdTqe/aVlCD+VYECmSSa69OisAujK7YI77",
-	"lRwQJQ01bAuHQ8Bcy1IQSg9B+YwkffxvL6Vm2PcCm2x8NFTEVMXkR3Y+lPJSb9bnwQWUeb+lIagj25Ue",
-	"ac21+e3/ERGn5PS3/44Ej6iVe5BG2xvRFCbHPiN5WN755s3J6VH+SOvALlUA8wdPvfm+d/T+6N3bj2/C",
-	"J7nopUpeKKY1vBApbnhkX8By0fAzf/nh6OT10fvXH3rHb16VvufQzKc/+e1b+8F/HL0uPQzVPPEyGObB",
-	"Kd1PwCKYwI/cDD8CcdYqEMXD7UKNmOKZx9y9xzjK7RelArMQWnFVLHtTVGhJiwEPZzhBZgaZAZmgGuii",
-	"LJPvQilpwMmPWUFfRT7gzQl5vSl/HkID9Bto0cdZEiOKxiHpF3d2nygGLQPQWTweyoSREU2dFeHgYoJ1",
-	"PfGazplwytF+dwc0MKoYNPV2jtXa5MEb6TbryB/ERXlNYpGKQzYGPOE02WytohfcT3Lhowx5zCz8vSgL",
-	"eVbi7SkLN4ORnQcUYKUKRqPQSPRuliFTrE1cyzHQxWesQ2uy4n+3eNxvk/wnw0dMGzpK++0zkf/WjkVN",
-	"pli/aCRTFtveKj4i5xR6no241qD6+1fbsMtudGibpuxzgo2ZOhNmSAV5SkZcZIZpCEJSQTJxKcCSVpXX",
-	"BaFJ4q1ogE2iI2ZvDMQac5E8sMf9rXEm7MbBieShz6l4p6OEgVRko6TL9b2R14tkzPqbdrHhLhLFIsav",
-	"WHwmsHwy74Kz2+3iOcjMRHLESN/HR1kfAbDdjeqmDPcjThL3CXanmNwTTTbOJ2eif8WU5lL0Yb/OJ6Qv",
-	"I8gajaE3rq+Nc0MNKcRF3TubGMuMpIpZ7BsB5cPbg0q4YITqM6ENTVjVPMlGviB4pu8q+N6cHD/RXhEA",
-	"AK0RBXwrM1QyuxjO0s+ZCNWGQ0IJ/pi/KEkfTei+B8Yo5htsF+yyYNwMmSL59hAh1Zkob07RoahLBB3Z",
-	"1eTPV+M2wuEGl9+bK0yxnOJqCAPiVVbEAQsyaU1f1TXgMLsuU3cOOkx7wcdybpv7zZQaS9atg9b//qm7",
-	"9fLTl532zu71v7SW/17O6kussdsIAmfVWksHsgbiU0bZCF5r7ezudfafPus8f/Fyq/uy1W5BOkXroDWi",
-	"itOOltmv9N/cMJ1IjoqVfm8fIB/tA/bgh1LY327sP98McU2uCw8SiIrWQevDxy1Mae12d3b3WvCAgu24",
-	"oIoKw6nfqET+TB2C/xVPEkZeMWGUtINyrbPpZn87LyylFoRd35UxVfI8YaPWQev9b/+U5IIllDAyoL+S",
-	"c6qyZCgJdXgrREL0XzGtpergq/bO7uVYLvYT2/laUiXjLDK9aTzJhMbQ0fFbJbUh3yrGyP7TLnkX+sVK",
-	"DjrHf62D54214VOQAMiKd6wHB58+scKhulPXibsUID7ibwiCF8TmIek7Cdonmk5cdgg3TtDecWLlo9Y4",
-	"X2tkUabspw9++lTOwYRDLZRIvIog4FyOJQQqpZOZZZ0SVbYt97epSPKMXlkKGqxZvXxrRY0m1KpnU17c",
-	"dn10A2//VLErLjOvE5JLxlJt1Q7Xfj9mCbc/MX0mrJa1u0+GMlOabGTC8IT0/QA9HKDHPqdcMW2v7c02",
-	"0TKPj0RUED3mJhrmjrZEgtaJOnflPQ67Flzjzq99NwbzfCc6bLZzlT960NbUttSAgSem7ZUSTa/N1nNv",
-	"b38pKQDXq3FnZTparqLbgX1ZWGgTbZhcA7e6vXI4QZt5ilpKzbBQacqaSkPFbaeR3laJv3vq7TQFmCEu",
-	"j9QZq8i2LoBEBTk6fksu2SRILbWWgVczD2pMuDPR2IY7hKzTRZYWmTa0po0Jb2kp5pJP5xtZuW1Fak2r",
-	"Q1zI8pZUyf+KhvBiYwq7vHpr6oSlDFN3KXG69/T0QAxzSLXVdMDskIoZNakxxQJT1dpi5GamWJZqpsKI",
-	"CWpirTuwFJa1A5ZV2XdOuy8P9r5ulX02JJ7r7S+W1Nt/gJP8OhX3Hz30fZkF4nbuAXP80npMMf1DR5rz",
-	"y6ewAM4nCFNVfUUvp23Ula4UTcBvWG0VDnRvHXRXLiOoHi3H2FrDaAmj8ZqGWifqH/Z3bwxM+AEfv66C",
-	"tFZMZ4kBcq0rZMBH5iFZLyym+OCuPEIBAY4ODFN1n7PG8/Log/WfRH9L3deM/LqQDgOWbJY66vn3DwST",
-	"wMtiK8+mDn99W5CHJ6DRQ6YojM4BvtDq9yj1p+AOqYi3C8hDY/+jDZGCbXpLx3Ogx3I9ExE1NJEX9t02",
-	"kSlikCQTLDTL4VKsCh7AL3FhRyXasHR+9qfbofsFQhxSIVhiDVLQn9srQSPiVvSytBq7aa+M3eSBEnO4",
-	"ccUG1mjzLVusgHBy9aA1oiKjCTqGrOwr7pUrTosWI0slbriNv7+ETn/ycxI33CO/+9KrxwzMWwMlsOLR",
-	"+9wKWXMrMrpCHV5cbVWa1l1c44347REScU7Z1O1T0k0Kqezd3rSCqv9Ln2hGFTTAg6p1KmIs6ScbNIqg",
-	"0gNcgqXKd9AEwNGI/fNicJ5SLL4/E1VtaVBbsHPzRfq6zgp8Bwu4C/NvwZN/B9V8TWjsdlWLkNi1zFTE",
-	"WvM83RV2xiLaEFGSxexIRUN+BXUftyhn7CoX2wlAon8gAyFxFO1lBf58WybBMXAXueBXTFi+9E16qGIe",
-	"6QEyAAZWoGISXcLFJXrjPZd2alR2e8D3DFqO7hnHMthf8JRFQibygtMghYYK+m+p/XPHvx7gt1FyrKRO",
-	"WWS81xy2/89Pn5KdHfLyxYsXL7aeP3/+3J6SY0vILtLcsOZ6tt2t+1Gw4ZzmxHb9GT8WQT2q4HdUBJWg",
-	"6FivEAyVngpUuekbCBwfPkFjyLWRakK4JvhG3CEfBENHiP/jRqjYtYPWFptklGlDzhmh7mpFrepMbOx3",
-	"XyICz5hrtnnoopPGKkxDILkicOM/AyXq6f/H3rcuNZJj676KjuNEFMQkxlDUDf4cupsz09NV3TVQPR0z",
-	"4zpYzpRtDWnJLSlx0QQR5yH2A+yJ+dEx+++O/QS8yX6SHVpLUqYh0xcwNjT5E5yp1GXdtC7fktyV1nJD",
-	"tKEXUKdO41KHOU7ZyePZ+HjfuBXW+Hhr4gM8gPvygVX7VXfJclporUSn3Euf1Aj81RV3DyI1V1qEJ7I0",
-	"7ZA4ZVQB7L79sUk6Xmp2vPyE3BnFoEBCE26aFXV1dzNBl1FQl5fQo/cVKWp+5llPkdw0tvXo+0+Ifevy",
-	"uKcPvL8aU3DbN8Sfnplg+cBHXcjEKzfuxZg9F0Gd2KxUBrj5TXz+SSMIFZcy278zsYm1M7mUFz7l7tD4",
-	"Bp08Al1/m5fmSvIBjNE8DH074dQOeIOBKtlntdlAdRLFk+SdityLR8U6Lh98Ktccmoym/Bd6/ev1f7HQ",
-	"b6SEXciR68IOMBTsnCmfDYrms0PBr2KqH91cnjQ/4SLmiDPIvm9aX3PSLE7yVQup7D+a+2ZphxiaJIXL",
-	"1DpjEUOmNe2zYhYPS3hGFDQ/lYSOrv9TE0kSTslOa4EOqLi29UQOipfU8tiBZamLOtf8uTr0f1LcsGKs",
-	"8IGFh1OoQzZVgWaaqcgD61ORhIKtLhtw52x3jN4sQz37wB7SdfqBldd1SMI1iWmactFvPr3oNvZSSFOA",
-	"YAiZMAlDIl3awYOUnbO0gHxwjzt0X6KZSHQoUsN4McLlhyJpu0Jt/6b6jPRS2u/jpd++midkVtz0/ffW",
-	"VrCAq1hSKv+CWS1Yv+S2IKS3fH7wiin3xdkmoCeeZ5RtEnxZfu3giIcKVF/js2DVz+K8OjPv0R1gY1WU",
-	"UmXPuAnX14MpIaibBJXTkxehD0BQ97l7+3yeCn3xEzcD0sG0KKhLxprf8YDHA+exArwJTGPsslSKviZG",
-	"RoCJAldulK4+sH8xYgnhoi02Or979YrsvSmU3nYi0tl7M/n3q1d7b+w/4O+QjmAtFMGFGZCE97kBRLGe",
-	"N12gTj3lgm0224CBjFCuEQg6PVGDHRqz4jZEUE4+y1+NSWMr0WG3RDW0bCpLGq0qknKVxFMqwOYAcnog",
-	"qQMbWaWXXGpe6KjkiS2PMzAaD56RrpKKpFKekWzkqLUgSdw/HipN8ntLYin3+G2O/owkR82d13shLVJb",
-	"Jp8IALnUyiY5DC/lLb0KXck8cKwme613hS5aobGYXd8LTbiVHaSTMEN52jmAr4ZPYS4QvPzxh5NPJBdv",
-	"6FuEKVZXWH109UxrRNb3Vf8bOzub5N2b16/2tl7u7rRyk3QouzxdIKkS1rQe3whu5xTXCBxNnVdZ51Wu",
-	"MK/S1ywuWW5O2FIzUyux+yuKUlTovlkJSihSjObBb3kmJSY/Wt1u3wCQLjsOV0SOhZeE1SmQXsbVOZBP",
-	"JwfynjQ7LQuyghxaq1ECZbRfp0Uu/076QELvYRIjwT68GAE+iylmG3lXqXNLxlL0uBqy5KBoknKjWdqz",
-	"F80e/zKt4cAdjb1lZEb6EvTTsISpALDhcaivh+uwvw8vaAeuJ6VyqgjwOZX3swXrpMo6qXKxpMqV2YF4",
-	"6VwyzOt7uGvn5qOR0Aj8Bn6Jwy5pEvu4vUSbMY8d0iEUZ0On0HInlzhb/20YjdmFYEXcK+6y7DZiQSlp",
-	"d2uRG/NKjaXQos1ZS3VewfO80EIreFpkfyT91Ym07cvAnzcuuzfMLVGUJrPvnT8K5+DdkAoa7lthhf/a",
-	"rC+ja1OccCqB4hAk/cFoLloW6rIjpUrVWI6tnCueabjKs5IGQoBNKtOTKZfVQbZDEh4iGzFVhnFFN0lf",
-	"yWyk817o0B2HDt0lKdMYiJPg+eEOoQRR28E0CN+1D2nWFgBaAqNx6E8bTUCVVEa78vmvPuL1g0gvbq2E",
-	"TC4EkOwN+3JzPRUBsZ8b01q3rDT85dc1OzUj34JnFPAaFSkviJj8nw8V7QodpQtsGQwvORZMaWz2DMN6",
-	"onR9hYnlGU36zDhUQWTeF5OVK20xHvCUTcagO+Fzp0pmdrAO6THATLdWu4Qw2o0phXi3QyQKQbQpcS4/",
-	"wmPoIv21k3bkJEsLQnRA1SIFo2FJawp1hR2tMt79A3W4qw53rTLcVWD1ewjQ/BYQ3t3uZunZVm70l0tS",
-	"jGHcskesiGTJAeGJi2f5NrGTKTn5C/Z3r9YJDIptDsIjbaFcUM0K3SEDFKfI1fzYUb0cLhOLdik40wlb",
-	"586ijSewkXP6LMJjb5Ld3tYbutPaehu/ZFt7vVf0dfdN/DZ5xxqfFxeFX4VVrdyPcXsKpUX1f5BjMqRi",
-	"0sBjigWEmUd+3XtWrlMXjtSWo2i6NNusTLTMip+XShW4HZUIgYMJ9rd/DDVL7UPa0IspkfKC6Hy+0fL1",
-	"B7+XpcGi6nKYSis/KhASiWXmqmXsPyFBlOy0PJmR7gWY4Aeg3IDMICnVjtgWnd8fuXS0SSrf9nRZ2jCn",
-	"z8wUKmw9JfO1Ds9PCc8vh8QfBX4R8M0pT3SHKDZKaezE9HggU4asIXuOu5rkUADyW8mdti3mvtS6eP7d",
-	"L7XLiOmX3GYJIydZwvQiGJhhFWsK1f/WBEEdqv8NhOof7g47oYIrK7AmnOBf+6efNChEWM4HsF5m+58n",
-	"TO0XwbiuS8Gqvdd0YsPinG4ekY4vddocJom+cWmSkwTQJF+HmJSr4eCAb08VIynrGdcf9AL+AWEradCA",
-	"ZkmTHPqR2wK8P4nEDpVY7lHaVzLvMaOb37v+mEIK8IvTJCmPXtEkKePbe8Bph0k8Av+OX9FhkqzNTijM",
-	"YYaLJ9ASOHjwyOrslSesnw+TZEJArE5Rb1/mjDjVT/SJnrEJSUZkZm5pswkHkU8gBkDp0j7k4GG6yQBz",
-	"+YiOPd5U7SNaUr8iu5+Q+Yhn57JSlugyWlIaSvAgIUB5edbJRPfLJaSdKBmzJFNs3v42hyS84hDYsRE5",
-	"S8K93VB9pnMskL7Mq6krs0fyaTxti9mvY45cjbDk55SrUTznB8A3mJWoEUg3uHCBWLG5oiVjS+CAWQMm",
-	"JwLdhNoSwRjAGBg2HKXUMNeAXYPt0hbnVHHaLfS998+90AScXAPoQj+tttjPb605FzdiFpIoFrOua4OZ",
-	"SALtxY0k1/8OuGWsT5uFPjBac22u/0PEnBJz/a9Y8JjCYeszXIlvM+NGwcETCSzsfjsaEiqu/5FyzYr/",
-	"PuxnVCVU2Dmw619p8bePStrp2S0hihmuaEIRvmJBzl1Tbkg4+Sqfmn+gzg2pc0NWmRtSEEl3Fdi5rR7E",
-	"/0w0o6IofHh1/XBcV4e0poS0lkBb649nNUkHlFtlLCu3LvY9Ih7APQUbpMMTl5LdFtyQDd/JyO0Fes02",
-	"I+JLe+z9lApAOdFEsLGzQ3BocKwBlJEO2MXeqMG4GY7aFuiMi6kQEpouuafJxl7r3eaUGNrdjZRlxNBu",
-	"wP+gFaGJoKRPFRWGU2uj9GhX8ZgKw2bZJuS///+/hVcbi9sLa4rB/dYkVx2De5Z2Rh6/W6qdkXVTHm+7",
-	"97cvjTxj4qoavc7e9UDgKhqfYXa+OCN6IMfOMZhpI4dWfudi2V7qlDQylmlEEOMT+/pmSlnpbgVuk3xr",
-	"3K1RyLY4YxfoRsxEP3NnQGBu3pUSKwb4BTRtkkNBMnEm5Fi4Z/KIx15VHhCs+5MHEHw46VP8ToUAwl2K",
-	"/F3YbyHRzLWiuqt4WZDv70qiLM6U5Y79v32ewOe1JJI7tzaQ1DaLTkT4T5kJUrVJlpTgJTzoCF2U4J0o",
-	"EmSFRxDemeoMHFFjl9fYb/y/vx1u/ZVu/dLaene69fly53X0eu/qf0/xDyqms9RMb7QQUrHdwySmhqay",
-	"v+9z5MIP3rDRF9qwYfg3O2fqwsO9Aczbhs7igSWdENI75/TUY1x0ItJugE/dSHLOczjNdmMz8oMDLOBU",
-	"gMZjt7aFzZhVtn/GSVa5E49g53Afn5EbUYWT80zn/7M8H2KZfw4PY83NmhNgVJqy0ziVmiW5JPgzEwkl",
-	"ikHbk2QBYxbXtR7Pl9vTKQiAnrxrv1ft91qZ30t5Vr+rhAnGqHtx7noF6jUhvkiELLZkIplmuklOJjRo",
-	"5MoaUJ1yeMijMJO91rv9tnAdQYmBKlQutGE0qa5rCJKuhgB8OhCAS6DZahDAKoporUgT3FML1H7Yaj/s",
-	"velmNU7YY4awFlLl/Y1vCMuDm1eL3LvpW7rN8G7e1cRbYnkAmnE9Fg/uYMStxx05nXU9fN+TYuHaIfn0",
-	"iwKWZ8RpZgwXfT0tZHnin3lARgvfqPK6eV+Mn/A9ue0puQasMnPaQOdH4Y8+/GsZSu0ORW9caJ4w0nFQ",
-	"LboTFR5Mad8FEyvUUoG21qCY/JwRwuEG+kzQLoYP2S9SQKRtyBSP6fYHKmim59dhfpnr0WKzmMvrsSXx",
-	"1uNFLKj1zCJ65n4y55aK2R6lXHyZEqyC0gjsxKcYjQdMO7Br6EeGMGd2Rk1ywmLFTLGxsWImU4IlTviM",
-	"BwxKa0MVjmamKrZkP7EKFTf5oQpW/K2z4Fp16IA5gioovruTd9QYZSV0fMIQZ8N9qks1Iz8ev4/gf4cf",
-	"v/VBTyT0mKapJ/MxN4MojyUBjbufNO8LxPUYs+5AyjPsDNVsix+G3KDsRpYotMQ4p2nGDkhHZGnaIXHK",
-	"qEIEkCbxbcFomJ/7pjpn6oUmCevRLPVf55pkeiqc/A0eWoMqt+s4zVTa2G8MjBnp/e1tOuJNkDlN/1zk",
-	"gor7jVH65TTl5+z05dmf3g2/evPlz7uj92/F8V4jargtPsUtbew3xgPN4tMPve/+9E69/f13f/lZfRr/",
-	"/ceP37z99v3Hv34rd9/T9/RkvECOTXG71pRnUwuj+mb7eCyOk+WLZ2d9GEaH06Bn7e8eatYBWloJrOmF",
-	"JgM5nsStBFMi4doo3s2s1KVDKfooUyuC8Z/g+0+6+McuYY4aebvQZxSrN+5gQ1IX/P3wtT5AsCHF1iMR",
-	"kMPCD5WoqAeE+mo8qAOCZggApezqQtsitEW/XYWOb7oi9OpiH0su663z8QyKW1csiPRANXLIVMxpapdw",
-	"zlQvlWOr7qVIdGP/ZasVNRCk55SOqT3xMeULNFKwO7CepAPY+0oXGh3WyQZ1ssEKkw0MioK7ichJFb4Q",
-	"LKJ946AoH6Gi3WHGuwp450uozBRwYqwGP1xb2P+e1FMd8i8/2tbjl8J1sL862H8vankU6IG5fTUVPjA3",
-	"+Rx+4IThtzB04N3MteVUPIGTyed13zDblKWrUyW7XCxmea3HofIb4fnah/L0swOWZXUhyMP8ACr+Ddel",
-	"x141tab9HC+C0NFIQSkmF+jqiQqAFewL4gvPgpRAr4qf3BP3rOAy5vGuuAU/Iw9LwCcxhdNeFbjKMetz",
-	"bQmhgItym34nyL7U95KQlIp+Zo9xrvY0niTW6kHpwhuNH9Lrf0Tk8nLn6up/kZOMQrH3kCQYKOLXv0py",
-	"ebl7dUWYNtf/IGy4Ty4vX15dNckh9hwbMMKG5PJy7+qqETX8RjT2GyNz+tVx7o+R+pSazJd3RI2AOGMP",
-	"83s5ZCSRJE45E7AxH119omxEjSNDR/YVaAmYMELdlynAuiyALOg3fl2OG3fslSYE/l47cGoHzgodOLdE",
-	"8DKqmIM4nwmWUhCGD66DH4zz6kt79aV9mfT1GBBT8iv5cmwCf0W/q02wlMyKEmPgsNIUGGaJzACubJox",
-	"sLBWXtel/jclG+rL/fPGInkgbS6oMLq6C14xdA2x5XDlxy5CMDgGobHa02RK+M549rcXGvLmzthFk1iu",
-	"O2MXhGuAMRFtAYKYC0wQ9RvSJIdI+5olpIuCGiWrVPD+Rufw09H33xyd/vDx6Pjw0w/Hp98d/aWzGQEQ",
-	"e/cin6z96pTLmn1mrVc1PBr7vyHlaWO/MbR3p//D5JdmLIfNrspvWR/sL+REZr9A9ZVzv54CML26OHUV",
-	"+K9e5W8cyS/kE4uFTGWfA9rl7VT4EypPP9IslYsIdbtt67po5d9OplebYP8rJE+flekJ0pLFagN+9WVn",
-	"ueIxx8HxFw+pLDfu/+3z1eeKaLbj9tyziqIvl4VOiFZ5TL9n49xjWuXadGOsott4WYNwhHxqzM3LMN0T",
-	"fOmqooW5B/zDVtHsCx6GR5fimmxIhclIZhOKhvosIbHihsc0repk7n+fmKrD++lKmTIqcEJlLxeuCAg5",
-	"Pj/EeDQV8MhKUQQ21MU8xgPCvtDYkKG1x6tW5DcGRXFFn/adVitqDLkIf5fOsHTDwAy/uMN6y0crALYv",
-	"AND+kOY6HMIcznQkx+eUrBiEyrJv15OSb7ZH58Ex3OZBb6t9OQ+RgOGP9lE4cErocpsm51TE2LB7eQ2j",
-	"PkDP3RxA0feLEuwLoiVakWPVQYCCjACAn0PmOMVnXhTg+H3YdDxgAsel+qwtuPaqEXpIAUZWjkboP+47",
-	"UlEz+c0XmqRU48cigJrwbwTk3bbI+wjM8Eu5nXws3Fwj9KyrCxKQQU5LRt6iusAGS5AMpepmG1hhyUz9",
-	"tR2zyNVNYv9leZYJCAubIhhxkbvIhuduuxXzc/UmyUTK9IQo4XmLOTNgikG8eZLRnSCYFVy2T9Xs+rzZ",
-	"FYh6mZq6nB8VkyMmlsyQxzCoJnRS8x0UZE+oaDFzMgVOtOaK580VSFkPzxaGD1nKBZsrn26fsHMoRlQs",
-	"Zhy6F2hDU4bwv0bKzQDOjQBgOnL9yUA9sSQCHrBaCJ3qdo1c9KO28K7MlPfgNowoxbf0FLRyQOSFQKNT",
-	"XVaf/PqedkqeW8U8XgR8EppFcVZ3A57aDTg4yExOJo/pogi1QVObYP8IT6zCLVviQcXSJZdNwDWx21Pl",
-	"RrS/ze2/PbYPX039qg+uobyp+uqCfmO7m8Fr/JAMbT80m5lhpRGRxZTmRg2lUsnQmWMGz8Ic2juYi8X6",
-	"i06BJLfHttbAqo+n/l1SWRpO/aO8/qckf5T6+l/WeLR8tO8E09UiXLCeOCjs7xRwcnvAdbJpnWy6wmTT",
-	"DFl+EZESLG2QR7NrhLnGRqbQrCbPODmXZ8y363CpJoQbMpBpojHnBB6GttioDhkZcG2kgue4JiOqDJG9",
-	"g7ZI4Bvo3GXoFaKx4ecsZBJMvZPi1J30m118HObGNcEv14jlayxdxhO4Ky1XVyyX00NrJdrgXprgqi6K",
-	"X2KI7Q5UtYSm7ndNhv4mSEKcOVHs7yw2iGPnxKwm1BApYlYFEHs3O3AZec/Ooits30Jm3XoylqcysoN5",
-	"rRm6LkdeYdbxfcw6j3aJ2LHbl5hxd+rMvNlt6DCHFzAUcCRrJ/WkgvZ9sRQ93s9UsZ6zohWd/+zUdnRz",
-	"pD6VxzYQ9U4xe3z6JuKcSLxLVpMBg+QB3hcsQWfQiaEioSohP3lc0I2OW+oWTzpRW4Q/DR8ybehw1IlI",
-	"+KcdCzCwO5shxzVgrfs9QyDMJvmGpfycKW4lfpowRaSyd0Wm2sIMqCCvyJCLzDDtyrop6dKEhE9A2kFP",
-	"WqPbV8kUsMbIXmsHG02CUiH2GS76TXJYWANPOiHwGTzj3qLebbUI7VOXrevc4n6cA+9Qp0rxc6uUZAZw",
-	"GtDAGFGE22IorZ0+cQSYK+G94l0an42pSnR5PAlmBMfpzuO26gLyQpmaE1i+vqkUVkgD3J0/DbDqY4Eg",
-	"5m6y2Np69/lyJ9rZLe2tOOt7gRAWWOPMRd6v51x+zPZvnmBe4/np2953u/boBpjr/rtXr/bevHu3s/ty",
-	"79XrN1Y8OnpAuDnFYsfJXHRBs0Q41lD3T3fe0b9aK4wJcwrSYbe1+3prZ2drt/Vp5+V+q7XfatkHDPti",
-	"f/1KDkmCDZtlDD1Xk+mv4X64+TRjn9i+EBbt0Tl4rVZrqjgOObZMMyp1zx6H2JdUObt3WU8qtrnaW+46",
-	"VPeSO7y63STUw00HCeVVs9e2E6oZtc2WfxrJ4lYGPR3xYvI84EiXaeX3MqYpSdg5S+VoyABe3j7biBo5",
-	"ePP+9vbO7ptmq9lq7uy/bb1tgSHvZnlzxD8wmppBRIbMKB5rxNm2BKpojIAiHMKoPaaYu2f4iAW0VCqJ",
-	"uGCNCBkpec41l8JqixtFRM2bxoFulCeGxzRNmYpcKMVOx998CkMEm6hyLh7zFkZwbSuwvUZxQQHP+dYw",
-	"X0Put9XcG2w4UkxTvQkd4kP/Yqn6VHBndjRvZo1zVj4q5IBrshFj11o36IjJUcoiMh5IMqQXxJ6EVfza",
-	"almakjBm81Y+eelnqDKMK/4Lvf71+p+SJHjA9nv7xL+HIL5oywXITzszfNmuV44FloMh0G/k6hHGlBvs",
-	"RayNbou+wyKetMMQNZCrwtgvwreb5KcBT9mk9dS51VGkE06O2wF7UVsUZhpTQbqMDKmgfTvNzBD3HuF9",
-	"IRXTBaBht2n566WkQ4cw8QKu8SKQxgfuxReEnlOe0i5PubmYoHw6LPvwe0YTjYSgpB7BnV9IQy6YCfRW",
-	"PPrUPl8yzkerfonIEMKRC3LU3Hm9F0HTaJYQIwkVF+53u85AVlFOFVBtbccvfA/UehXD3mj2TDbwHzSx",
-	"xF1oWIk793NGU97jzhwvfMN3ZLr9kW+LY2yAlOUAVqI3rZKz9mhCJDqZ8e8JUVF4u2Tw/yvTVI63spEd",
-	"us9EQv3Q9jis6k2ylCWYlRnINx++F96v2J5A3t1Mc8G03ajUfkfBF8ZSQV/vgcyUp7iUJ3RC3Pk3Sj7x",
-	"VZaeET7EmxAc6a0pul9LXg45LJMUDl3HHdxUTjqF7c3bhNCuzMykUMoHKvniCV7F/NXCNy8BRes+jFcd",
-	"1DXFZQRlWybvhiPK+8Ips4TTlPycsYxFyJFEM231ko4sgw1Hjsyhl8RBAUc9HrD4zNlLLrphnylMwg7N",
-	"ys7BVaGRHgrMo+OPdpeUzPqDYlmTm2HIg9VkA7KQNnFL+9K/hM/dRnTCdKRwwYWkIzwcrnJZEbpicBXy",
-	"RybkoM8gKaeJfCCiGcsT3q0ajohvyV7MUfHt6UfWpi4IDmyBf/X56n8CAAD//w==",
+	"7P3rchu3ti+KvwqK/1VlaS2Koi6+SfWvtRXbmfGcjqMpKyu1Z+RNQt2giKgJMABaNOPjqv0Q+wVOzQ+r",
+	"9vl6aj9B3mQ9ySmMAXSjyW6ySbUkK+EnW1I3GpcxBsb1Nz63IjkaS8GE0a2jz60hozFT8N835/TK/hsz",
+	"HSk+NlyK1lHrfMjIDVOaS0HkgJghI4qZVAkWE3n5C4tMmwykIv23g53vqYmG/U6r3dLRkI2oHc1Mx6x1",
+	"1NJGcXHV+vKl3XonI4qDl33rx7N3/juRYtRkn1k27BkzanoyMEzND/yBRVLEmhhJJpQbcskGUsFC1JSL",
+	"q9KhuTDsiqnWFzv4mCo6Ysbt1KtUaanK598X7JPpRfBE369krNgNl6kmY3rF7Ne4ffzXlKlpq90SdGQ/",
+	"iO8UpjKin94xcWWGraP9brfdGnHhf95rl+zB29flk8IdfKIJj7Ovj6kZ5h/ncavdUuzXlCsWt46MSlk4",
+	"kYFUI2paR600hSdLPh2z0VgaJqLp39h0fhonJBX815SRazYFgjFDrslEccPIFiU//vj2NeGaUHIlZUyi",
+	"oeQR2+6QMzZO6FQ7moPN1EYqFhPF9FgKzWCw/UMyPL4Q8Gc6wo9MuBkSKqQZMkXs0pg2hAo9YUqTw/39",
+	"YzIZ8oTBmAOutMkeUqnQbXLYfdm5EH67kFHyDQvWu2MXXHVsT5/WOLYBcE4FQVm+7JOEwgRpfEyo2zZ6",
+	"RbmwayKCTZjK2DRb495+p3L6jlur5r1Xi9xElKQxO1HRkN9Yspk79ERLknA7R/cMUSySKtZVTMBxyJ5/",
+	"vjC/mA1ompjW0YAmmmUzupQyYVSgcOEjbuYnckqvGNH8t0rmS+C90o89tTtBP/FROsrZEH/KdyWXFu3W",
+	"32HouTl8qxjbMeyTIZrZ5R2T8VAKRkQ6urTHRRUjI3smLCbcniLwyYiaqjn/egtZ8cVyOzIQiLRvaHyG",
+	"1G9/iqQwTMB/6XiccBTYu2MlLxM2+rdfNEpv9omOxgnDpRrKE0eyno+GVJM9wsUNTXhMBpwlIH6YUtIK",
+	"0p8/t+B3raMWG9m3260R05pe2ZmOUm3lNKGCwB8JjWPFtG59+dhuaUNNqltHh3ahhpsESNp9x309l1Kp",
+	"EkfUMBGzI7eCI3gSb6Ev4Sb+i2KD1lHr/7eb35K7+Fe9e4rv4ubN86lfNNdkRBN7cvbqUoTiwu3v3U4c",
+	"kz5uQZ/Yk9SE0Wjot+dLu/VKikHCo9uexAlJNVMoBkHYun1MrBSZEvaJawN8mO/my3w3s0ks2sbIP9T0",
+	"JvqBtZ8+I1GqFBOG2NmyNuysINxL4Vx45+u1lwDXRBueJFamC7jqv7Rb30p1yeOYiVvTOtdEjpmCV4hg",
+	"LNbEsrRXlGTCNKHxiIviPh/k+5zPZdFGD7KnmtrpiCYJU080TJKM6JQIaSzF4N5lq4INeysMU4ImbyzZ",
+	"rrBpt57piSCpYJ/GLLKKIHDNMWxt3x13j8d9SwXC8AFnmnBjZSfoAUzdwAITiaf+XppvZSriWx76j5ap",
+	"7F4N7GDFcz3Mz/W9f2LhuQppdvCpJs71vSQ6jYZO3fMbkZ20YYIKA3txSqeJpPG5lO+oumL3eaQhm1/K",
+	"GFhU3jCFh8Z/YwTuYpymAsWd21e/pTxhcQO3k9udaEjFFYuJ5iLKTZyL1sFF6xgULUtLoGIRKmK0FQqn",
+	"vbefn3Y4UTLAmS4693Hw/I57vinOzi2xbFUgBWnC3MJMvguwQNjrcym/p2LqtAB93yRxcvrWC2ygBm40",
+	"UdQ4ajhGu60PRt4OWHl9otGqs4cSmLHBI1VTck/vBiYjzOpHQVMzlIr/1gihnbjB8HbAj4J6wLXm4uqY",
+	"aCZictEqPHdEvmFUMUUu0m73IKJjbrcFfmAXraK42csJsDD1RZSXhg82RXLB4bnFtUkqroWciDZR7EZe",
+	"oy7EPo2tfQn09qOgN5Qn9DJhDex1TA29pJrZKaT5yPajRkpymeqptf7RNALJyEfADkZNCbUkAFwRs4RO",
+	"7Z8DKgr3/Gl4dX9g6oZHLPzesq3Pnmtq57N1R1TYS+nSCldqbQhQkWIew13l1m11I3crOBFsrwU+AhN8",
+	"kCaJVbwEi4Bgx1ImF8LynSZmSA1JpLgi1JCR1AZM83zvShnTWqqnP3w4z3U4sM37M6Zzv020tLY7NZlp",
+	"a8Kl2UVYmgD6wpXY5cG6LKmwmJgJjxha602JgrGSkbVGLhP2Rhhupk0oizNLJxOqrc4VgxODkpgPBkwF",
+	"2myB3/eDCycYCDhPMTvMQvLjwbev2XTHvdLctTNzrLA4b23kiyw6ZJwo0Ol4LJVh8fcs5vQc1vCwKoml",
+	"rn74Vfu1fgcMfDek/eLJ6Vvn7horqzMbjva08132qCm4z2Jq2I5luHkfWruF0lEvekekiZOY6KGbG4PH",
+	"Ndx17VZCtenZM3EfK+7HT0OGQsJSFjie7J1hdewIHLI0260tI+HBERepYduWXNebN7o0Ps//YazYgH8q",
+	"d42h1y4aUkUjw5T2dtc1m7attLdK1pXg9lYATpob3F1Nt9pxaz8to70ziSLfGuS9Wkf0JfTG/ozuWdij",
+	"bEfy0dwc2iHRfcxGREXPfh1p9RU8BDwVowJKk9OAdp1vrUjORdJcQC3ayLEmE6muQcNxl80gNaliHfIT",
+	"N0OZGqtZ+xfso/bKNjzxmkIlFVVSzUq+r8IxzBMVOE387GhkNKH2JrNGvDXuk2mHvEbXIMQTcgurMO1a",
+	"pwrTX3ZSME2aJD8MwGO2iMycMPrSnpVG12Ue+XMwkiPFTId8GMqJgNXhkXGd+dfBY+fvsxY1ce/g+u8v",
+	"R988//Qf++N3L8TZofnvzyb/2Iu+fTr8a1e/3qdL122nM7/sj9nC33F0QxYXYfUB+y83bKSXcVy2Ff4r",
+	"VCkKPwfxmfI9wb95WWIfh7DNMbGigEikaCsVO8vFw8zCYQnFKZQev3N1rsajkdNRZr34c+RvtythI3ez",
+	"1ng8FabMof32ww/kYO/Zs509QpPxkO7sHxPnNSffnNndGVNjmLLP/o+fT3b+8fHz/pd/KePjmNv/RyXC",
+	"5RvKlZJ2rKXzvObo22EiHdnNHlFu9cFLniT2iXZLD/l4jP8FHSTY+0CkgDd+TqiUPDmW1qbuRTJm8/N+",
+	"9eZ0dgO6Oy8/fn76Zeff8X8H5VsB7s358X78tk1Y56pDPrxaZWO1UYyZMhE5T6jzZHjlSGQukmdFpFXu",
+	"BKH2GZhRgRadocMTR5MLWdUOcRK+kOkx5dI5i2MuVXMqtYpVLm3DKMqb+dnAn0AewD6gjx/CNXVk1Dmj",
+	"ozM2KBNS6TheUX1coDA47aBwJn5ZhU99rCKCk5njLO5EPzNr+8TQa6atFXnDlAbFWR+TPp3QaR9cO2Df",
+	"WJtU4MXieDU0oO3DpawJU/kRpruiaLwlOc7sbWG0sj37JtVcMK2/k6nSCxQmdMiiCtS2Fy+Y2tYc/00K",
+	"dkyGMuExnWJoUA4G83wWJdIF8OppCOd8xH4YvLZE9rE0KpBIzcUVTKLtbXs5ZkL3wVKzs6l9B//E2HWM",
+	"9Dyin97iK89BO3M/7M1QfruFSQLuz/ZK/dJuwfeXMlO+srlLd2rpHEdp+y0rO7dXNEnm9Q5g7V5Nw8q7",
+	"J25lUljhPhqbsmSUdiuiozHlV6LujNayREV8yyUwqzLUnWLdx4Rh1tLjsmrxy83M7Haf+5NMTSTxusik",
+	"kjtMO7Ls4U9Wo0i1JVXntv9Y47PjhEa33NBfU5rwAb/lKJppXb19pcpIqsMtcdTU8mtqtcNdAropld3N",
+	"XGgZVRXZIOeYwgrbOetmJ5+tqcAYS29BKxne3DBh1rKeV2K9G6d0rUSE1Vs/s404fNUS/45Elufnzdw2",
+	"Tj4uksMgQ4vMuuyVt8Gjs/OFTxZHq5o8F1c/cRHLyYIb11MNBLzt2G3vosC7+MmK9++D3IcM7ZyatyFQ",
+	"vDK3vj9xFPx6+RHg1jbjC60poEb0U8/xvi6/Lhc4FrlUTh+cfw0CQ0stBPvQWZowXRSWi/kDt+kDPr2W",
+	"aGy3JhmhL+PFnCsWmQiZUHQDz+ys349g11aVn7jqtcTn7CFnmXkHQWLe0yV5eWs7C0M6Kc8J3CvkBHbb",
+	"zZBTE0fsTtcNtehgGnC5ZQLgcTrdZhgzuIFjRQeWxl0KGbhfXLRNGzkeV6g8fsCaFuuIi/C3e8u44H4p",
+	"/ysl9vlTHFIhWBIeH2TZWi4YUqPpeGzvMJduykVvzJSWYqFL8JUcjakoCfK5lFRWXwXwnt0SFvEZz7fS",
+	"7yMx/mWewfYOgyBZmwhJxqmITIqJKVsiHTHFI8iVGDL05frfvXp/+tftTq1Pr3HLR6k2ctSD1Nfl8gUe",
+	"/hafXSHUya5o0vMsUNyYM/rb7/+URMuI06Q0QignYlmsaDKURE6E8wNG4C4v804utxItodanpVP7eIX/",
+	"sKYugoSdqyJG0ZhV7NV7OWJkQIWhmtNaFNGMzRecX2i8FSinHbBito8raii4F+vZd7eRA7kpEEQZsoMs",
+	"Z+ifuBladp24eGrAzsckGrLomsT8ihu0XG6YAs/BTBTlYL9pjiyy2oq3TchpS5l6HVZ5Dx6At2KcmuX7",
+	"3ggDLY+5hNQe7N4CAm1CUXP32SPV0wp7HjpKIsNvGNzq7r8LLvNzqq4wMLaQz+ey0aFqgosrEuE4ZKvP",
+	"4/42FnoINoH0/62+YJP+9jFhn2hkkilx0Y7imdUkdcEmNQ/Uya5yvQgfaUgXvUOBR4Nistn6rlwczoix",
+	"5crJVynWlrtr70IKLefKEuoRhkYlcqcRpfWSKzOM6XRuhFpqJy6+x+OKGC0+wBnqZxGuBBN7BlKRLUou",
+	"0ylT4BGEmhGi2Q1TNAnelANCyZWS6Xi7EN1dyrxz1/k6wRgwVo4+N5b894u87Lk80s+3yMwT0iAR3Kdi",
+	"22hgPKSdtdVGoKe11MZFdL+MzuuTYC5uw7SZhf5lT3CLDukNPDRLTUs0nrVdERmtFbOASj9xx7ph3Rw+",
+	"RxmN6GsofR+rvgazP5XKDGTC5Ukcr8gnY//qWqmzhbfrTLDiHsnG0YRm10iW8HOL480+XCryyjZ9wSoa",
+	"0GtxZV+HXhsK10WaSVN67ULl8+70FEC5iIoqyhOdKyCrKR23kPjZ2FlBfghlcVhjnQuvg9rKRnPXw3ra",
+	"bpa9VqLyas2vxKLKCW6g9AULJ9zT61dGZN8zslwwYZmP80Vi4r2rd1jZ3oDcqFt6oO8u2Duf/zO/GcEz",
+	"kE33a5jRQCZKGrbWzkDBjEOnuNX+JFxc15B7GQG+s89bO/KGqUEiJ9VkR0WWXhnmX5IryaBSAZILGR1B",
+	"zX8qYqLkJV5e660E4yor6PLjhItPPVqeVXyeJdGe2seIYlgQVsvTjCNX0US4G5A7TLjAr5S6/LNMq/Jb",
+	"oJlELCVTe93Wz9wMaeLMvTyfw/nTkCkGIAhWMSHuK07bs+ZuITOXKBYxQOXxgFj4PGoDZXvvs0lum4ZW",
+	"06+RzzVwbjA6qjxq+0cvf+1iWEyMXIvhmzE0M8JsZ2HILIQBkiAkt5Utz2x3TuCOWDVqEeS1zlKRJFfM",
+	"aMJNVtExW+xEIE9ag9sE6oYMvWYz5IUwX2ykWXKDSsxy1X3hOt854VlWvgmwUqia57IP6pjsX1js4bJK",
+	"kqjz+G49XjyDIUGqfSzhkCj3ljUyXsJo3NBgdTZ4rQz7lfew6IdvZh+LNlADe/mO0XjRaPWvQD/K8gNo",
+	"wl2Qq6+P1meQX3Ys8VWQZSTHV3D1BKxR4ppF4mloNEtnTQ21psa4on426zZx11W+y8EW+fW5yS09wlzZ",
+	"makccgpr/8iT1YRy0EASrk1Wz51bxJkThkBcRR+T/q8pS2EE/yqiDJCspOhCjNjokgFBex34mPS9XdU/",
+	"yurYALDO3nn9VKD20D8iQqJWYSRqFFC8LMmWkFmxo/37Nvmv//m/LoROx0zdcC2VdrYfDkgvqYglfg6t",
+	"LIc+iehkbu6IYOEDmm5zQEewa2zlxiDY8ThF+1s/eEXEc06NCqKmcgzQYziniveh/vNVaZ3jCXHloaAX",
+	"oAMpZm2ffmA1g+Mc/KEIeGi/FGc5DL4iLCs1fvp0ptBxb+flR6yd7LYr6h0LobvKGwwl1Tw6I2LwZWSX",
+	"pYQDjM01G1tznmhLKFsOBoXsdbvkmk31tkuuKLiXAu9Lzhiv37+61xTpBSUvilEHobGaFC8WVCxBHXj9",
+	"/tVa0ZF83qt67/NlBe6gp8sTMNwXKxbRwM1sj/5xXsivOU2Y+sCMlVK6hH6HLLruWUqVqelVlctegtvB",
+	"zRfNfExWcuYn4GBaORLY5UFeacxp0sPUjl6WzDn3oddcR1SRMVWURAlnwkBB6igzDAg1/IZauf6THeRk",
+	"PO6QHwYDsuXE+TbR13wMvtjRsZ0t1ddBkW8wt8ArMFZyNDbZDjgEpPnZfScniKOUFw3bSyeHpkK4aDtY",
+	"+SYYljArRqfLq4vdg9mpWas2h6DqXdLoWg4GNeZKBYHKK4JgUJMhE/74EHUK514+4Vsb0qXHXrnj7Xla",
+	"XLzscEuXGt1FPmgo6lDGPFm+9QG6sfME7253Fd5YhVKzbz4rfPHpUjJcKVWSjh0cl9dANB+liSsqnLDL",
+	"oZTXpXoIYpUsiw48m32z3QJIsR9EMs3stlQVox2p4sVYx9OaEAlL+Cnb0RfPDmsAR88N/6Z2XCbYgoOS",
+	"vXsjjOJMr4f9g+/WvuXstzK7PoxGPfWUXFHtNler6D5cxoiFBcW3vJdhxmU3s0eqLnU1wgoRKAz18za5",
+	"nJKx1IgCutV38++874Be2d+ujQwBCiyC7dYKCGczrdqqsuKFhWVzK1eZW/uhV1uhDOOha2XGOZNw7dfX",
+	"0LfjlK30/EAmiZz00vG6k1wFyy2oXl8egmI0voMCejDuVq8sX8qYt6mULDNcipXj2azLSsTdkbdbQSXk",
+	"Kj56mP9rhwBZ1+nopdEswxpFBcqWVWVx9uJSaRJ+oxyhC0ZswBaqlLmPwBoKyTJQZDIvTZRQPkKQBFC2",
+	"UA2xKhr+b4GzJbw8V0vi+WkorRlhzSfyX//zf+VJSu0sV10qYnmfbLngOOInAgdstwnF/7Vdzg8wA44k",
+	"YtD5KyMntS+JhUJ7gcCdrUTyHXxyvDEhJ/VhAxcIwAUCb1U3xAry8EsVkQWsW3KB17+LFiLKeOC0WXqi",
+	"1jYdj5lg8RFxNN0mGNIEm8X+aG3lMYszo6Ntj4QpQOhF6rf/g6Ch+9ffVW3nCO10KrA513NOwWpCRJAK",
+	"2fwtoyZVrES7c38hg4RezTgD51kgTy+kqZE917+mOkUDbX4f9J0LWEKmeZZdKKBW03+hTcapKWSxO+wK",
+	"GPOJvhC5e3wLMN4FeKuhOJEmwNss0WHHo8sptCDxT22jA7rEaMxWqap8+a+oMowr/hv9/T9//6cksZum",
+	"kRqkCDrPaSG9LQwWu/Ay+vW9rz5Puixzu1RmevpJtquOZxFB1LTqS+BoC3RjZTG0GDh2v7CGAjiPrxkb",
+	"27VyRW5okoLbe5mPoC6Znc5QiKennMJKaLBIRkGQZeLS2TCbxIO2PSLymD/k3LKaE6iuGVE50jBL4jZg",
+	"HpJYGsNiMqZmSLhw87qU8bTtK6izbnHAXDMAqtANxpvx87mbvgFSqTiGjmlSXCGiOib55UNXtkxaJjJx",
+	"4fnHS7kDrJkfx2UhIHsLxmnCYtTGshRiS1AxHTFh5HYJRuQCXLXlBtxi+3Rjft5VUiXA9OcHvmai6a1M",
+	"0NXqju629s6zRdNGamZ5rgVX5me1XjX7KniHK/uJ7sliuANDoCTH/HBBBdJaxSpuAYvOtAHbO5Plj9P8",
+	"znhuzKKvibZXpb7aFLU6kcw7J8ZMxM4P4RJ7qIhYUuGG8OM0VVfzkFd9c8dyR3dGmZ76HaOJGebHWNzP",
+	"eVzO0pjZDN24t8ro5jtEOlwrMWX5ATgSWlrjWqZ/fGAGhApCJXtExmMiKFKjNXI1GdIbltknq2sUlSXO",
+	"7iNlkdR52cXyyuLsxQWbvdblXHsvSyqpavX0rVrTgoU0cCN5+lu7/PHtyNqCZYkpVGlWUW/CRCRj7pIx",
+	"BjxhWDcAvf/EKqBXFTG0dRCx3DuX0/VkHYN2eeiwrPG0j0zM2ppTTMYcyoQRDlvruhq2M59AzOvV5iyK",
+	"oSo5cb3FJkwx8JDg11jsvM5T9GSht2qv3e1260dRkSbO5KQikurn1jMqFdHMOQbejUHWeXL+jAdccD28",
+	"pYCsa6pdCalY3Itkko5EWcIOthjEpsKuLNB3gMt6IRW2bylgxWxTjSwF+GNpUdOkZFavqaF40pazypOE",
+	"5i+0HGwR25VgfkiOuV1VsFPawb/EwHJu4sy8grm3A3xrP16IsYykXEI384ezNC8SqbMB2elE3+PU5Wd4",
+	"dBWfHO40oVY0pYlxkgl83rpTsxSTlQ9t/+J3Be8FqKvDns4TAiVwGiVT3tYTXtrbLifwwK+3BAWMg3a+",
+	"yBX31g6rsvLkOW/cVBs2IltUkDdnp9soXwfQm9rw6BrquoSRTkCU+OUQPGt+ZEE8shZ4hNwUnmgCoOK+",
+	"NSM57O6B8KZOomsjFYvLHcdrOcIw5NeDBo1xqlil3yp7AhAM/OIxL6NNUpEwrZ0jHi8YWIiXn9iocC2F",
+	"EjekN6ZWzSqdGXUdMd+cnZKx1FBrpwkm9/v9NLJNFEso7Dj4mbl2ba2Ljt/dm73d4ET0bnfv5cHlM9rd",
+	"eRbtsZ3n0T7deTk4vNzZj5+zF3Qvenp5MNjFr9wms7xKbcZMvZ6SJjjcCkR2u2SrguE7eeG8e3n98mSU",
+	"7L0RHZcfwZuz0yfQFtmkGo7bqhsUoidTMmLUUnvAI7VEMdpr31NsM3XX8EUZ4F0pRxR2oEiSZSe0moMx",
+	"EEHr+RgDGeMgtQvHGIiIR8Dua6JWfBUUGkIdrY11FJBDEwpNcL89Uq0mX8GHLGt5JqCr2A2Xqe45VlzU",
+	"YfNH6I458SLTv+plJpaQOZRXTawNaH9gmmztH5KhTJUmAyVHRMjJdv0smTzfen6LLYMVJfcKPSQnQ82i",
+	"3veDv/39pXrxl7/991/V+eSXH09fv3j77vQfb+X+O/qOfpgsFYVufu1FW7nkcJpyb2bSbCO+SgCN0I0w",
+	"ouO7k1KLDvknboY5F9bLwSyKoDn36wLO+GCoiKmKyU9YypBxqdf2LNugtufUvAk3wwfjnvIkz7fF5j1z",
+	"dgBcOhwC+y7XMENZ8MF/l6EAq0gT03j4P0nWfjdvEbCwpNo99vDJAkEezH0mHMzmr5dkxcATO+kY6TVM",
+	"E8gyBNaSSLWh/e8ji0BGUarUipsnFb/iSztf/YBPAWtq0ILLsU3s36CwulMzxd3RbjaP7APF5Sx3UuVH",
+	"eutcghmvoK+dzyBlwmyzsLNsjThtpTC4c+a/bcZCDeauZszagcYxi5pId6hCXJ3hkPKDXilDO2efeve1",
+	"Z6Q5QCz/9X7gH+kDFkHwC6jgb5P+iIqUJn0CqtQEfOULWPMkZExUsJGYDU3k1UyzhWeHq4Xecg52n1/C",
+	"nQ2ZXVkbvkdpdr1z4D53gFHupYDXle/kxm0c6bu6+V2DrWZkqqLyhHfnMoeak4iOHJNsTdil5oa1UQFu",
+	"EwUFAzTpdDr1Wg3VS7Ow1NB0Wt5sG5q1MMPtxNa6TWeJcCna9mpI3uu2CbvzXiwZhc0mMzRAGXVdXPad",
+	"BoQsiKjHK13n88oEm+TIUA6sKAA0BPUGf59IbUojtwHK2vq41VjY9hWAVgfcXeqZsH+/F7jqZdJieRSr",
+	"OVTodV1MlZx/B3dE6WFxcf0KqnhK9IrISHWvBrmSo6UL4uL67Ur98fI6uxlsNpoaOaKGR/3c9VyoJHJI",
+	"sIHibPVqxXYSLq4hBJ+1ZvJDAe3YZ0sFASJc11pe2eXsVgLjLLVs85NtQqrnZLJ2BptfWgXO4UN5n27j",
+	"Y7lF/UUZM35fxoRj3rtmS8GQTk7f/o1heiEkki4HT4KnrN6ol1f//qhLsozgxex77WymH0tXlmWH3B4X",
+	"LuaKZa5bz4FcAPhWq92SqcH/fqxK1utFDuqvKTMkhOcuCTMJ0xCYdIYoxGDHXSCMOdlQzB+rmz9wm5kZ",
+	"9smsia4XAEfn57lUqDk6akCieYp8nKrqe/bJfJNqLpjWr+n0drXz9ve/OSjVxbMD4y97vGxiP2R+rZLq",
+	"ziyGYoo1d+FNGgMAWbGbsbtRsZbPR63KuPvUI8LeG/gkaAJL+rK1fcwIUxwAWRYDCg6D4pIlUkBFde0A",
+	"4kJA3RzSoTirN529Z4fFYNu/PX16+Pzly739g8Onz55Xd3irgwBtH1y33b877F4kxYCr0S2dWdlweIq3",
+	"Af+EZ/05r+YGgV1Zyw+SUVV9hwNoaM4qK2KSLaKPVf0YnhjqOa0DsijxWxtm7encr+yYAVRxeqkhODJ/",
+	"ljONMQP76mkRTLe78/Ljv/1L6xaYqLP7utoZorDr1TZS4Ok6zIasj9s6s5hwlHYwgwWru/VFijL3cV6j",
+	"cyReEgMJIZ0hH01MrWgfSUHwVI+JsP8mXEMzDgJSFtMDCiDLHsknw5N24c6CMCaHzwmI4x0nj1cJsbgF",
+	"2Vth7kxXRgN6iKtjhtfnScYD2hIee4BWf2G4ZhzZrbo60ZQI/kqiubU7D8lq1p/nyOy+XXrzov5L5cLd",
+	"mXp9bSQveQI3JBWxy+1PxbWQkwUqWkPuwfXp607UjIVX0+xgNa+q+UOwVP/mprTF1Alx8LIucw6u1qwP",
+	"1KzTpdgDbuEeZt+cbb0RVH3UGyAwu9ZKOzEz5Bcuo+P8da1i1kHHodFls+3kNVD+N3OVwxUiwt2s4dQ/",
+	"LjykJa32fKuwlV3XyxvZVVg068S+qq5vbeSIqSde4rZJdkusdmvV6LhV4nqgo4XtArGnRYbDPkjkhKCn",
+	"wRmgBVevkW2PFXacdWzgZu7BC0vY0Nuh7Gq330SEsdV7ks97SIZVRvY8O5X4VOfSbpYGU5vzqy0NY+Lj",
+	"gfSYScJpinyX+d4a8rVVOsZCPnj69OBZjYOvPPDq5gSXVLOeg/yeQUuzLz7R5OT0LVFSGqdbQ7kFFCdB",
+	"sVVAwdltsdz3J6+Z6JWWnv80ZGbIoEmN/TA8CeoZsiLXC0vm1vIf4L3nE+QXzgoytt09OVOctWRm/iul",
+	"W51XvUlUSq9SxbJGjLl2mgkNN5peoQbOv7IL3tNaVXBLDeD8HEu3sbjq5T6PkFIbUvNC8l6CaF+Pass6",
+	"pwSC5MWyccoQ94tbt2LqPJIIJs6D4biFSfBVCUOB8ogP/nyy8w+681t35+W/7f7/P37ee9YuaR80P+1S",
+	"BdNDDt6rHxU7WPXANi5v1DFCw9s7UpG3TNi3vKowGZoxVcEeAuxCl7inch2g/5c358TyXA7BuPuZx192",
+	"/RT6roWXGbIRcS1dVmuH/j18s9R1UpXWBuiQ5S227XJSbdcwGUL3sOLmQBlDBoIJD+nZbmRXVgQane3y",
+	"kyJE5WpNumfXVMtY87Nd35e8IKnNK+/ZHs6QXU4rK/p5/ay/SZPr1yxhK/sKKw806MlvJIlh7GPCYwcq",
+	"4ivQC8po2MffcgniNtyiw/rCnhZl/dbnzkDX3beyRhf5HyqEQrBgQFlxb5SJg1k3oRt74exc0019Escr",
+	"pzP6zISiM/9+tz+cRd2Flh0E9b9eJpsR6oZNkimBd46JAWFDE6s4T+fkdkbGwIa1Dg7nsng1a/VkWy+N",
+	"6xGJ5QJp1SCmlWM+RRH+sZ0XwLf0kNrzq52Smo3VRJgiU2seaahiRmsobVSZgabTolZUwsiLQSuyIkeq",
+	"kYc9PHVh2JqIX6sVDHkWLG1z75CzPer0khKT/MM5pIRfe409bpLqFuh6j4j2bhVZqtJp11AMlyl5Cxfh",
+	"Ixgz2aCai6uE9aFbYRB2QUD2Y9JH4YV/t9edC9XIgYNsD5NYcKxW20u80kCIn09DVnLzV1ehxj1jfGwX",
+	"6xZ8H/fOanQxf+5KXiZsVFrmffbtK/Ly8OlzMsaHSCyjdMTK2mBUQwkCuJ8wIXC9q27/NWXalPb+qMIM",
+	"fEOjIeHihiY89pj8AwltFHiMnmo3Vd1Ir7V2iwttqIhYVWUurAEcWxVNTOCBamT1GAVXvh9e/ctcj66W",
+	"cIErdn7Y787PTx1wzGzZcNjDkZuktKWzHkpliE5HI6qmXrJecwGTdRvcWRR+mhvQWKFLfjx7a+8mj7hZ",
+	"MmLuz0uVOMJQxZH7+1F+yq2agShcYXsR8u2pR91oKPk2XPk9FPIZqldIhTqn+vrOYanCLfATXNFj4M9k",
+	"PYjc4hEUBX737opVsqMo6xWpr3XbsrZUMXqua59XSZHc05XaaPqbH6a3cLub0Ogydnqkupyff0Nqx1dG",
+	"jCW4PNaIzknzGGkVGxX5JC2uSJ/HfWxchB0/7pZ8y47FtS+bsdUAcvK2td3rlGoLo2pjQhSxvRoNDOgF",
+	"QP9jmmqf7mG4wN6EOJfFYdn8Fn6FDdTL+qffcBo0UH/NNPuFEvtJqogkMdcRjaX693pXR7adbhJBiXWw",
+	"eUvrH5BMToAoVrw1YLN6Lr1+jm8s5RzB6rCkHZ/Lo5Y+2YNseddAuD3bxwS+eTTb3L6yk1k4mdKFppcJ",
+	"j84BI6xM4UL0MEIRaCqbnWZMOwaeUXWW5sss56JUKSZMz8qPCtA4OspQde1T+B+cKcAH1Qqsc63T8qnW",
+	"KklTMk4j01tVTxsraWQkkwXQbTpP9HF9wNgnw5SgCSKE+CJKxexqZ5qprVq4ikffILxBtsAQ3aBks8ID",
+	"mDn0wizCHKwyCv47VolHFalfq+TfzWbd8SJ6WW3Mk3n/WD5scdSlC1pLcc0Bt8qcjx8copbOdSMna+r7",
+	"GlcB9UHcmVLLNUO+ccwcQN6s1u4o/0bZjp4xGkMJV1lbBxZd6+r9/bzEMkNPAowCRUc5UB3Z6svrvudg",
+	"LCkm3Lc/CNG984mWtmNpt1JBbyhHuVK3OUvbL618Q3xVUyXITTkUQAO+ZahBfqJJwq5oAqI8E3O549k1",
+	"GK52QddzWy0o4XCGfW5vVu/T+VwuLKwhR6toYXVzqSp0loE+Ve/zDFO4vzg6AuDeqbVZZBKH1XyaXKaG",
+	"RFQIaGNMrI5mH3N4FboCKF2Wdfv8gH4VHjNh+IAzhaNdTgsf7LSaakF4z84NRLKfX/Y3KU9MCGJ/HOwn",
+	"Nl2NLS3OR7pvlUdXirRnzyXHBcIJt3MyWc3xgVS3JjZQGYG8kxOmSEQ1a5OYX3FXY9lrE9a56hBNE9Zz",
+	"XZhbxaR7uvPbx58xZ6r38fNe+9lBScrUPE0sT1RtojFRuOvV+9iAO8OJgbVBHfD9e4F7WXYQ63gaah1M",
+	"yaKNmp5ZVaU8HSKR4gqa1EKd14RaqsR+7nAPg2rj2ndD1rl3+vhf2osGW4jPGzKXqZ72NIukiL2iw0dW",
+	"/u8/fbnvk0XwN90ynzhe87cZQcgeeiVuM0hWOhOMMXPdDAxThEL/dbBDqSCuOUdWBVYo88B00BVmUXq0",
+	"sixi0Iemxn0yooJesTD5/5j0dTpm6oZrqfpEpQL/ao8MpnVM+pDa0ScTqa5nmz5bWWVNZn18IYoIjlwT",
+	"SkY0GnKBCSSwB2/OTvElQHB0nVA0lhxkWDR2rlZWZ/Oy8voK09iXVdCfYXvr1yziurxkJQAFKs90cTks",
+	"PtwzorFzKbgxnbMT63xdDycW8XhNKN1qBNZzn1Zj1dsJ1UQOBkzhzUm1a0Vi5FpfXU+7KA8hngebg8kb",
+	"mgnDRMTaYTQJltLGuhapStNeV9ZMfPerGXJ3G9U/gob82FMdgr5PdCE3yRK328j+EbniN0wQq7P4DuxO",
+	"ttkpP9FEyVTERMlLLiy5/5qyFN4TEheF2ZeYc+LtimPSN/Saif5RvgfESHkNJouSI5CoM3NyaE1HhIoL",
+	"AexgNyznh/z0uX08FdCbPcZvKGyS5ydlpOvczu13i5zmtsmylxsQ0OEYOiJh3iF6hf9OKePlHeYr4fOD",
+	"rvWWweBAZkl7TXKuwsj6aTg9Iv18bvDNfnAUcmKlWDA3bzGjBXJM+oJNeug26ttNxaJ0yKKAtIKhFMxS",
+	"g5C9bJB+IQfJ9+YPN4CbYUaTx6SPCQk9OqHTPmE3TE3d7gAtTejUfkHeMDVI5ASmgX/2hGTHc2Fp/xSx",
+	"XHxM+kC0PSDaniWIfkbRJOZ2Ay9TwyBvHJ68EEjf8KKlyZ4cDPrB1N2v7arkYOAcrMFtIqT7zBwBGmlX",
+	"4Ui9Z0m9T4DGkA/oLBeE91JG8JdT4M55nihS9syJQ1zJH2MLVIDsCZ9Rjdtvf3I7CD3nipuHv/LbggO5",
+	"34frKl5eHyuq/9bG3apqlZfBqzlBvdQbP3NZNqGOz1y/a+vlH5guv7+ttlE/m/OVffrLHJrUOn3R7652",
+	"BIMJuQir4+t2wbaaOa34fOk+1PNmu+O4jTsbkdrWarqOhnxwYPlYa/bfd+tZz5BfiXJmDePg5QUTa4AV",
+	"PQc9zjC/m/2pZY2VgWs8Iy0p4/1S/d15GF1I/W953sP4rRQ9EEft1kTRcS8dhzHdhA3K0XQX1ME6RLQe",
+	"tIRadsAeP+07eDjoZOQAWrJq5sWhGXj2lX3UWteMmlSx5Tl5/jkrQVJ1w6a9VCU9a/0njqPmqcoajXrg",
+	"+4/AWyTh4rqN+lD/MxQ3fukThUkQcaZ/QyztiSZjiKpiQW6HvLfEOGJUZH0zL4TrMx4O7zSDLGQ+NGas",
+	"j3Z3x0z/mnJNO+5PnUiOOpdqV+26idSoz8wdchcX+NbFxZdlGHWLw4buOfuOotG11SmWb60L0vo3br+t",
+	"2NAOrFtMmL0Q7ikrCKq2lKILf8hm91Tqu9jUW3uIs1OpYJ72LEsGHFJ1PuUMUeNGarbm+NGJErfwjUDZ",
+	"CJQHEiil+kCh0V2pt1zmrahnGoIqQMos9ACdTWDmhkc0KfRZLYXeOs8aQzuEBcwdp4qRQUKvrlhM/GDl",
+	"0TSf6rK8k2kbs5KIZiL2yUgrhRzWS5GZEc3ZfBcmh5+7XKZmK3rGUvPy1no+V9jSuCV9ex7c6Lw1ZBud",
+	"GXsVXfSZiHsZMGxplMiz5bqQ3jdUcfvACjnncAxQZbHUXkdgH789eVi1sK7iIsIpVR1hBl64ChgdpqjJ",
+	"AaH59nfIic9co56Cs2iLgBbrlPjZtbELusby32yWhPoACT7mz3ook9iVDZWRWzVUnp8nMG5AKUaGCbu1",
+	"yXV1CKEizS0WNB+YiAvL95WTWY4iBj78DRHCSVF9XS58GiXqMhQMlsSaDHiS+GBDxeGtk+JfZI88S/pg",
+	"f91uzJbk76QU8Y4E14JakuyLpet0GGdNVO04mq0CRRJsMhOaBML0kEV05PvzIlTNXE/eknC9947XyFK0",
+	"C30dPr8ycMyS2nvn3Ad8tluhmFQjszivd3VAO88MKELPYX4AdOwzOoykgFfdJw7k9QxwGlegzJjyazL0",
+	"x9fY+R/g8ZPJXZRKhYdaskk5Zc5GEYJzXc01aVe0ZllVwCOLRPz7W/DKMRlRMAhoDlDosddSoZnRxQ7o",
+	"xSTqBexVz5M9z2gFgIYgXnMPvBUWzNQrCV63xrmUN92iD+wA98OpWXrKi2eHy1NkZri4/gGH/Fw4Xjv/",
+	"FW7ZWVqZzxMI6MXHGDVhNBrO3SdeC3KpAJgC5YP8PvJvKSlV4jiIOPcvBIS2rd4JoMJBMm7Z+O4o5KB4",
+	"RNohfW1hsVcBX2XbqrEXwhOJnplqkLVQjJGGzBLE70t91nYvG4hJgELwOAMSM4Q5r4iAayRIAQgFXJtY",
+	"BZwM6XjMhEYNOgzzF5MOihhYHDMAnFVyIQpUQ5XiN0wfEYirYwEgGO+4JbOkQlJheDKfJ0DGVGumj0me",
+	"ZHAhruzImDaS5wxQO3TEipQEfBkEzqso6A503sq7u+oMGysbrVBIv8rLdVXdddHFWahQdTLG4c49quvz",
+	"q78wV7kmv5RSe8LGQymm1QFHGtOxwXLKHPpllCYOXdxhgpbycxGptiR7XyWLWg57AFs3A3L6w4dzjamk",
+	"ZMvl+oC3eQ5zdHt1Ee+XWZh1uYDIfeIz8RQZTyus6tzTYNgn45zkodOBfP689+VLm3z+vP/lS6fTuef0",
+	"koSKq9TBVOce9rHpfXO2Wo0RHY+VvGFxuGQoGfUgwZ1mgnQL/T3v6CVLtL8xa/h2lpjEC4y/bOPaePzh",
+	"vFa16XDD1rLrGia9git/fzm4/WLyCUd7Vhhrf75c5fN+++DLFoD9fvy8/2X73//lDghw5qO+PObp3n55",
+	"fUyTtLZimGRVX+I8SS4itkb0dScPH6vOjtNvKqa+YcQ/JyOWEJbvUXtvAOOr2j9Lk39xDSfxiNdNgyyj",
+	"e4fZjN4JTMtONR5GcWuyXuWL5M0beGhdTb9cZOKHq3dgrTsZa5Rq9SgOd7iZzJp1EYdWzhgp31Bc+7IN",
+	"LQVgrrFp2Kq5vVrfaP/JldtHz+aDZb2gXQ3aop7QObhL81AthY7ildX+hbjsE52hP5IRNdFwzXq0Itxt",
+	"JYptMSZ8qw+uITSLiTOLslkI13MZMt7lHxQTPtFkRMcVpf0zwDk1PdkuyFtefeA2rl7w+ZV7+j84m4S5",
+	"PL3ymvLzMBULkG1csDdYbzmqpx93EXTlXKoQVP4qFjF+UyjlL4yraLWERbooCesrlsX23dUP38LmcHQ8",
+	"Tnjhgzlr1rxTg/2oWwZya3Ajj+Va51mMzK/d3B8xj3p5S8w7A19aDxIpz/NcLb0zLMDNa8+gJM+DNi3v",
+	"oxOkQpZ/3X7JfsM5rDJRhyBAOkh4bM7twZSuzN4AJZdcs+liXsi+xIV5dlgzmWOGEWYlzBwtFTGmylGo",
+	"PK0Hwq5wsbWL+OazsqdQ2OOE/QxTzKFb+f3zEmfmmAsUF8JfrejMKcjkNbTmjJRcotmbs1OIDWIvnmNf",
+	"VA5NtEMINheHgbuWi6tMC5AqBJqaMfedSjBPU69Ov7Vvvnp/+ldnr0qVdQ4cpyIyaYhLkHUGLW2H55X7",
+	"UCV9erhCElvdxo3l/YyR6MmYyXHCiB1rZtaH9ap/Sq7bha0jMfsQj6f8LlzjNGrJr2zHa6OGLBf+5Tue",
+	"9cRc0UXjl5qnig2x0mKBQQYbmTWHXZGtrLyATGxLHx61UHgO65C+Ew+AHdYPWqD2UbYir4FA1eHBHhFq",
+	"SMKoNhciz/UeEQcJbhdMtg67XcS0mHDNtrEFJ7mUZtgOvoswEQ7uYsZoWEshXFcZ9FJny2qFeLEgQ22v",
+	"key9hnb3ba7Ztck1GwMQ5l8//PD+mKRjK+f2npG/8W/KdbtQA6to/4FLAlyBMRMzF6NT1ubDhMV+vhVD",
+	"O8LyIFYBgdUG+Qu0wGLlQreGGliBbWmfCOfntJQ2xPlLjB3nhjgmUiTTQJXKwD7djVgrM3le06xG4Nzy",
+	"OJbbXobrIXQVKmYZl9FhXXV1DsN5JWh+tG/slLyNM6LjMfTcVTK9GpZsZh+f7I3ouL8GAy1U+zLedU8F",
+	"FHdMKBnyq6G9hwRilrIJbt2cFrgER6is8sLrfovKL3KBfWYvvTIEaIcEVZJ95UisD2n4fad19TPWyukR",
+	"ME7cr/skokpxFhMhDahBgk2O4QgS1keeT2KgeSowY8Zj7YoY/2wpHmE8ENjPCkHLqwkX7Jj043Sc8Iga",
+	"BgVOMEVCSd9FrHd43M9ueJcBUMyGybtzuyVBNoObPu4n9DzIvlOOEJF5l5ZfB3NH6Pc8G6b68DCxvRqh",
+	"GKR0UDQRet/Bt8KTxMXqO6TvmRvwn0wJ8O6AYo7+JY2uPc8XUHjDNjReGPS8BpFD4JYYKAttkMyYCA2X",
+	"zDqwqnZuHsBPpTlMsCVNxNXcsT3OqBpMPujcPUs5WcFNRjOuUTaC1gMWWmbTOKFa0eWfRhEbm1t6Ux0q",
+	"nV7Q+88OBZj6sSVOKyWM4uWd/NbFznLtt2+1kmKX8pqPB13Kl77h0PVuM8c1slLmbRZLgu7YbjUZ6DPt",
+	"d8BpUHXApG63Bcu6tjfqT3OMmLvVDNXXlcoi1KIh/haiO2rEl6ul5y0pGV4lK2hJRVjFdVj7abnYbn+S",
+	"X0h1zdvGE5nsfG5okvr+ZGGyAHQgDW7W9VKb2q0JrSQExSI+5gyit5nA5nEbbQFMTlVsLFWWzLgGMFV+",
+	"ajlZzlaHBhAJQXZLmGllZMsvJbjIM6k+Ly5K+L4gO2clY7X/r124gXLOnhHoucwIRejSy7MxTcJfxn8A",
+	"heJDhWnm4RZdTq6R5NLpE1tSEcXgvt4+Jn1/YGgLIMDc5RQp+tguRpC+fa/fJv3sEJ0NYk+xfyFowBKe",
+	"B9A128fT7YMScyVlXFT9M+xEPwlHMiG9OGLJKGWBplm1F5hGm+lQ2lAR4gxgtQHzhv+bs1OXWIt8nKE/",
+	"jhm2TeiNlbxSTOscxi5zjy+Y3Y9jzVTzjjrADM0xJaBz3+q+O2/15c478nX67jaus43rbOM6+4O4zha6",
+	"ykbsh8HrstKxEzKhSbITJTK6Bku0Tb777uj778nW/iEZbhfbbnZfHHW7xezKrZ+7ex9/7u68/Ph/7f/c",
+	"3Tn4uH30c3fnKf6qNNXy3Hm73lgToCRRaxXD1mkrq6V2IEKpBvT4ay5ulcXhMaAX+d/A59aD+yHTIXu5",
+	"Sw50U6jTwo4QePXZs0UhCPXcqEtmV7z/RXDV+19ZbWQa/OxUAP9jqArkr9DwR6caIFItxM0+lmIHhHbt",
+	"ygkigaG4+ruuE11JM2GscmQxGC2nUpn0KmWaYSNgDNEWSfr97/+UZCy1TjkxLGEDy5Jjqihh4oZLEjMy",
+	"YsKudNRaBQ/XNaorWAG5FeKU00o9HTmkERU9ZLbHqqLnuaNzQDdvT96fYBnpby79Jj/bkxFTPKK7H6js",
+	"ndI0kaGEDeD3Arn/bHkqfJ7QP4+6A14NCN+ij/+JJigHoFMz2ToxKU34b/T3//z9/zBdlK5hewC7j0Vf",
+	"X2u/u/9sZ29vZ797vndw1O0edbv/wF5HR63u3suDy2e0u/Ms2mM7z6N9uvNycHi5sx8/Zy/oXvT08mDg",
+	"SfMo70OTOedar7mOLIkTYdlBMZhkTI9IVN3iUcjcUNkCC2e74273lVsekImSABPvyMpyK04T9pRj46N7",
+	"ye68Hfg/TrrvZw0YaRPFjUFD0GXXbEF/naBVpL7mAPJGKFhL1pS0W5OPczkNpZcvl/QHaZ9dJKRr5u47",
+	"0VXqmShjTOSEtXLYg4kVMmVWzbP341RPrwEhmqNDPkLpCTntYdXO51pyxeX4tH6RVP43Jj857MMVJQ7m",
+	"/7T+Kq1Y+avUv/9vQLEH6ey7qnilvoUNaoo+sIr5fWk3UPySpTE13ppMuUY4i9HqE1bf3W5PscF+nmGp",
+	"Dm6Dm/SakOZ2emvJgXuozFnlOBZV8bhxqpbfhJxx5SePVMrM45ZnHB1zbT9Z7tGz7zZUJfmVkdM63F2W",
+	"GurgByrTXPJsjnnyUGnWXJhrkieSgJttJpeEbPm8FmeebpcXpVSpc8HoC2oyymRRWT5KuH52HaP3wpPW",
+	"SIoYsDpMyjT+b8Ji4f9vhqly/x0ojv/R1KTK/TeFt0v7rmoWpYqb6Qd7OE6JHfO/sVLniUv/Pzl9S67Z",
+	"9Ij0T1IzlIr/Bj6mI/INo4opQk3c63Q64GWCQ4cNhb/l+zM0ZgwOTWh/JlXpJ8+z/mgSE/IjKQb8KlXo",
+	"1OyfnL95//pN74fTN2cn5z+c9f725r/3nbcQTGAlb6A7CmBVwuR1jUl9gYKVQUlk02m00HFtyGicMK3b",
+	"ZJQmhu+4zXH54TsRgtG8Ovu+Q94a8ovkQpe3o9PeoGhDFyqZmksAknLaMhWxx8gmA/TWY283hJuyFrxm",
+	"0H/41dn3zhLTnQtxIf71X+35MGFcJ+bOv/4rAdDRinO7SLvdg4iOud1q+IH1O+RvbKrJJQPQFiMJRTPG",
+	"xxRw0YDuGpkLAQ59QIS1TwEmVsLIluuK1y60Gmr7fndtUmhot90hJ4jSk1e9Indogu0EL8Rh9/AY2jr5",
+	"5nnYoth+bESnREiYgHtck8PuQYecuyc0oUkiJ5iRBhBk+SjWgkm4NkBfF4IbTfqfdvDYd+DlPiRRCUtV",
+	"bpPfKCWVtpv7BoCmIOIJNCLI2bevyMvDp89JHwpH8Bx2nW/9337REO/wtYTYq4po7GTbtzTZbxN6IfqG",
+	"m8T+3y7S+XHtX0gfvXsQU0OvDxc3NOF29uPUtEkfJqN//tj3/eFwwYOBS8CB+IZbiL3U9b/+K2zCmF5x",
+	"AQl5iESe8BE3GLuDbae/poz08Y7sHztPPukHN2ffQWBx8NTbe9h95ifFDYP96p/+8OG8T9CvB/vVfxuz",
+	"0VgaJqLpzt/YtA9sxtQROBnGCZ0SxUyqXO9EbaTCNsNjKTTDDdJ0xC6ElRau+RfSku8ymNHE/r6DJc7+",
+	"pA1PoGRxkPCroTsQoGY7Wk5MLx1XUAUfGhuyf0gA/r9D+qcn56++62fTtIt6c06v+seQ9GS3AzLyrPh6",
+	"O9j5nppo6PaVgO8ULOiAdPf2MRKW8IgJbNHiDA2rHCjODHXOLkskuZA6OX0bFOoctbqdvU7XSVxBx7x1",
+	"1DrodDsH6OEegujfjWVk//Ol3dodMpqY4W/211fMlHmAcIL73S6ZDHnCClmIXBNtGV1cke/OzyHulHHZ",
+	"W2tTXTHzHXwBnL94fjCH/W7Xdb03vjohYJ1fXMOZwMDLTCp5DUoIqBnLlBD8dqaGfGkviAZZVk74DesU",
+	"bszW0c8f7d06Gtn9P2q94zdM2Mctd4NRQq904Lj4aF/eHTGjeLbH7ig6UzpK3K+g+03dXXcBMau2XlLN",
+	"MNhKoyEIEN/MfcSdZEUHjavkKj2RvM38bQ8l70rvJ4cHZPVNP538yNY5wXyuJcdn/zi115UlQkaMooMB",
+	"j8Bj97R7cCdLoSaLfu21ycRei/uFxYU98JtZ5XtpoPPBFLItyKWMp0TTqbb8mPX0xwDHYtrNvrKYeG/2",
+	"duHG1rufefylkkYzXyfVWYPPIyBFe4NC3hNIZLwZcmzPAZbXzTS99eB32j3PRYf07ff7F8KlPsMXnmj8",
+	"KI+PAyWFFjSJQIYfolSdY4ET56hZg/zrnSh+oELkwEqATA/xk2UjZVPb/YbGZ3h34St7y1/5UVCn/CGK",
+	"w2H3cPlL76X51mqb8ML+y+UvnEv5PRVTNzmNfFdjQW8FJpuDThVw69I15Zz1JSTsv0A1AvHeN0/VQE/W",
+	"ICrqdqv1RIZ+goqOmGFKV4IU5I/svn0NEAVje+XPc80Hq+B71sjbpi7mEKsquwet3ouGLBpA3GiWDI4z",
+	"DnBMciEKSjFgpiCj5SvW4WBUTB1ZljAMespynoHj/sahN9UXsW6FPAHZ1KIOYHwFhvJe66K97TAg/jy8",
+	"XINZvpXqkscxE+tx/16NT5zSaSJpfC7lO6owWfJw72md9eh0PJbKsPh7FnN6bq3yxyZyPgQi50nGvEja",
+	"t5VAZdfwrk8krLqOfxgzMXOveqhi31PYNQyXSWzNIICYOiIGe0dn7aLt/Ys3ejmU8oUIsJTx5rYDYBqH",
+	"B0aBdQdSSzOmM3kFCU3W/CZbTmo90aENv32MwFcgxIoCSzPmcJ7t+2Wiyv4e+PWnLPFyNfH9zprArS/t",
+	"pQ++Qs+xlfV3JnleBecJzvgSIXQCfnF7Tv68i3fHH000PSYpcZJLiBA3vAEJsZZW4sXKmO9cs6muNj9R",
+	"Xci5LUBJ8Y3JnbsFPG32QURHlxPRKedJwBXTd8+O7TnBaMWOXW7WMsoD6nH7519TBrllztsS9EHOOHRp",
+	"R+K5/Uu0RAmn2I28ZjF8v+qTXERJGrOee7bw6dnGI7NxizuVPnhmy+WOXVzxWkE3LIJDOxUVc0JvmHKe",
+	"1/uVS49JaNgN99EXHYgKHjNhrH7RgEUjdRlmCkS7obMGm2ZaQ0SThKk2kQp9z3g3u/9bqwECopkpnsuI",
+	"IhFocLUD//lNAI0gg+fBVguUDKkeYr+OsvsdI/hImSsLk8DtbF9H5lnTmHHM++bslLjcb4f1vwpveRjL",
+	"OvbMXsN8nWE8lts112zqYIysyoan+IfTJbo1xMIrKQYJx6DtA9lF+3Vedn5sK1DeoJx4bIIPKdKaHk76",
+	"3YXwm9GBMh9nzBJWVYlrxSHIrV9YZFiMnf2ytBQfV5KiQ87sHQ5x6AmPsA5CgqEIEbp51Qjv/EyczbD8",
+	"4ZLpgL6w8SM2RoBwendNgG2vc887pSvIoGmNbqnIl6l5OKn/J3BU3yl1rW8XRjRhIqZq14q1Hd/xfsdl",
+	"KVUGgRCr3D9OYjoldGCYIn0rJ/tky7dcEnKyTSgiHc9UaJE+Nf28c6DLB/lNCta+EFkm+YSxayZi3SaC",
+	"Yj4deqAcXqlMeEynmvzX//xf2B+MuoyFnXRMLiDfrzDNixY2p6+IEb1nn4xv5P+almibM7U6pTVnx1nD",
+	"KYNZTpilxEesyhzEuviMnW9Rl2YN07Iv2GMpN3AXZdvepaU5u9UVAooLbeh9e9sfk3x5P0vigYjx3N2U",
+	"BgUl8LMh4jkmekWT5C5vNBi/glzsDDeXV7OXF2xqQFWYvvjQ15YjxF0ELECxuU7MttQtkvV9y7ArcBee",
+	"QB4FAD0ckT4GMFjcb5O+kD380f5wmeqp/dchXbRJ3+5S3O+QH4V/CfEkLgQgtOdRYXu5KWZJPU5d5hWW",
+	"4zksh4iOxpRfiScaADumRKUJ08c5zJ4DcHAxXpcIXXbd4cosM725uWWUF4uCj1rZJtR3imTfX8Uv8oeV",
+	"JX/UKO+fxJtxBizlZAXxpfJ15GYoGttlUrTkDt79NaUJHzjCb1gCnmG6OUqmUGQ9wR4YyvUU2JKKX3Hh",
+	"ctq3fZUOyCyQUTBMmwAegA7kmUvBZRdCMW2V5S2piJd7+GCuyTsrwQs/aNcMvS2CNLEyGYc7NHUayQN6",
+	"jqWx59w6Y0LeyJRICK4ramQHNaU0QWC2ehWJtaXr30MKeRjPs937wjQWidsstTUgsY0HeiOz71BmI21O",
+	"V1RzfdFvQc3Fpl65oEZhpSttpYRr8yp76j7C5GWugbxZSE1+xglnGfZ3mgzjPrY8IJ3t9sZTsDDIHAX0",
+	"1rxBtyTG7D8ONTKxogPTPybaUGVcj/whvWEhoATcCfY+8PAZleFhTykPes2P6KdejpR8kLEYXPv09//8",
+	"/Z+AxOPvfgAL5CKW2CKFTvVaJaEf2y0GiCh7DtcKdtTqEi/tz1++rMraD6UouBOs1A/w71ZjwtoxmMKb",
+	"c3pVNbR7bBee+dJuvZO5rrzo+ew5mMrXrHtsVImvMJidker6MnZei6jhds0+euf38Z3x6JeN67Zh1+1t",
+	"KfGuamTKyk3Wv8QHUG7b5O391I7koB0zv2ZPs0iKWLeOnu93u6vfrA9TzPIH49qv0UKvccOdKqAdQIX5",
+	"FrEpN2U3NQQZ8sxd3qq7zrqoZai/cc8+EnMdEDPvxVaHLy031N1ezySPbypWHtgvQMPIIstofG2loRll",
+	"odSf8PeUpUz78jTddk1cgagSRmNNtiCBPXbBCK5cvhKgAG+38V9NpO/YqDvk3MpVaFFADYmoENJciMus",
+	"xo0q5iLBDp8I0Vf6AGgpNch0LNWHGhnEY8B3y1wWNI5vK06adFtk4u/nzy0Pot76t6dPyeFz8vLl3v7B",
+	"zuHTZ8+xziZlM3iGB+d7+zneYvb61t7eNnn54sWLFzvPnz9/jqH7+oKEM/0wXojCxysz5T2eqScPj2bg",
+	"qEixQarvPU13E7n4s0UuWJq3LMDmJY0YfBW5X2Uq0+5niOb2lmXU02twADt+cQDTqfHVQ/B7ssWNjxNT",
+	"TfqKjeQNixE2zGfBMKh2RfEe4jaVJrjY90NBWy/f/gy/u+Hex5V6YQ8Nyi7cQa9tI7Sr856D1AWskjWK",
+	"Crz+CTdkwkTejhF6pQ6nFZnGS8iyYbX8NaDJLbrNphsV/OGLBG5Juk1o3d7qHFMAcHNGpxfyrVlVbJWa",
+	"6Y/lN8mYpgh+16CJcGrHDCOOR0RIItgEsy6PMwXumrGxsxGge2AZt8IEvy7v+uZmejy8DbR4p+4rF+9t",
+	"lIM+2DG1awyo0xHT2wV24kaTOGWFDhFOLUPMSASygd8DQkwZZ8HEN5y14aw1AZkgc+RuOUuOG2csOS7k",
+	"wvg2mMhTgYVk2QrMoXLWkeMN52w4Z13OkeOGGcf7YKvRygpgMf1f+0QzqqIh0yRhV76uU9GYQffSNnn1",
+	"/vSv8Etoh0C2aBThlSJiEgEo7pWQisXbCJINoLncXAgFPmBqmQw8vb7TIxcAXoJqattBnNlZT59o5xOu",
+	"ghd7la3uPsI+S578OwSEmkrnxB3I2zaUjwrAcGuAJC2TlIiDdKKiIb+xvH23yGqw1Bq5pP60N7mki3NJ",
+	"A67ISk6z391VOukpRm+u+A0TlstdDAc1UHTbg9o6sKIcK0USLq4R6TBg+k5VJin++UEjMjSOFdPaxWQi",
+	"BE/9JklHTNA0b4E3orCZWdDl2YsW7hpNsEv7UevFy+5ed6fr80KN/d2HV/CDYlZMt85SSr5VVERcR5J8",
+	"T9UVVTymsIBIjH9pHbX29jr7+/udg4OD3W63u7fzYq/VboHQ7nlMJPmJnLNIyERecUremZjaqcBR2XN3",
+	"0aSDg/39nb29bhd6llhZXz7ACvWDeFoPlLLqSKVCNwJ/Q05sm6TVTdLq15y0msm95mX5rJK4FILpxE8n",
+	"A6cZcm2kAhQkfCnukB8EQ2e8/+NWUDcGeHWugFBvk1GqDblkhDpd40JgUsDWYfdloXU9gtEbq00OgWjb",
+	"WXzXfwayBMaSW20U4XO1oVOoWqNRqacDp5xfLcujUK/dIjd21SNiJjy0hphpEW5UJSV17+tyu+3Ftsn0",
+	"bjjT+w7Fd7P9EF4BNIUDB4c6b86SWBPNhDkmfZEmSZ9ECaNWqXd9rEjfy+2+l+CQwKUYdIrShJf0vXFJ",
+	"5evq803klM93hZ3VeldWdR8oh3yxNHCNVR+ZVNhkkv9JM8nvW9Xd9cmqi1PMnS3rn33sfQzsKpZ724p+",
+	"WL9RGxCvxvO75/b469EVKpkmb2qxEI+yov1q0e+HWDRtItgkD0QsdPhPXxVm8CfqK/KQ/UT+yLx4Pivs",
+	"CuT1VXNj6FpZyIwwXT5iwkgPAJXVYvjFz3DhIh58G373UbNgsJLlHBhu94YB74gBeZG2vmr+QxNrMeud",
+	"mJQm/Df6+3/+/n+YntGuZniOvAlSt7BNi2uXj4a1S4JfwJk/uhk9aqbERSznx0ReZSg0G3a8G3Z0JG73",
+	"+qvyY7k49HwRX8Ej86DIQ0xresVaR61XCWfCMDJmMU+JYkYqIQkd//7/aiJJzCnZ63bqO51wbQ8TXg09",
+	"XeXR1T9m5cIm3nmHEucnaMJfTAW5B9GT3elzfqDaWXKCjtjq+XBkNh3uQizKh3MtP5fmw92Xi2qVdLiS",
+	"JoB+v7NGgIGDuizPzf350We61fS9PYy37REmupU4zNyvvuI0N8xGqExzgz8/LPCAFWSto9Yvksr/xuSn",
+	"TiRHnUu7V7/Iy57hJgGNRo7Gisawh45N/yp//6ckf5X69/9dlmYWgBZ8XCG8BhvyUJlkeBoLM8my89xk",
+	"km0yyb7qTDIvWhqXljNqVK08Mnj0zvLIUFW7EPebR+Y3eJNH9kfPI7s1Ky1OI6sgpO593Wy3vdU2aWRN",
+	"p5Hdmex+5Flka6rLTWSRhdrwX5gC/16M3gtFdWtVFfehMsgWCoI8g+wxCYRNBtmfNYPsXlXch02FQbt4",
+	"kwqzicQ3H/rz/ubqVJiH1D5KebGpRBgYs14iDDy6SYTZsN9dsV9lIsxXx31WhRjIhMtludTw0mn+9N2r",
+	"tsHHKpTcfPKhDCDcHsCGtpvPeM6imSEZeOIOfvnAiSVFQvmW+waYGX3glZFNuENOEF1rRKck1Qy7Z8m2",
+	"Ve8G3LUN9sCw9ocphI0MTa6hFb0d4EJkw6EfMpZMEyENYZ9g+zJw1S4RdGTf62dv9HjcrwK2nuGF2/QV",
+	"Dr/XeG/M2YmexPEDmcSPSm78UdNfHpF4O4njXLpZnqc5gTQj3yqs0HzE3c8hb9bAfg7JNgB+zkY5Ljzh",
+	"AyW5iNKGTivE3gLs5zJZ9GeFf36MaM4ZQQyUHBEp0CAwzV/oa4PlLpDVZaK6XYauW7jmGkHYLXDtbRLH",
+	"y2zUWyWOBw7oTeL4RsVvyHytyt584MhVdd54GIfZ5I1v8sY3eeOPLG/8niRPfqHXCP+8rxfNuc8wTlMg",
+	"pfmkQ6TSuSu3Eu61Kt8b3ijMY0Q/vWPiygxbR88O260RF/7HvdK872azyMtHA2JqaLSE0bihoX61OuOA",
+	"s+Jg7uVLKRNGRdlBFWiQUK35lfCxSa6tZaeqzss/3DNy1RUsmoOSqQlmYBgdVc3A/q2h/bNftQ+swwZn",
+	"7t0vm0jpYy0pqIp3Br+/i+tjeSPx4OnWPRHXgvTA7JlNjuDXkyMYEsjdkO4tI4Yz9L6LF0fDvRxOBLY5",
+	"Icb1tws/jD4rbjSZUG5lNbH6F9mSgwFTeNlw0yZS+Z4PXIQeLnvP6O3jC0EFZJXjl55oeAPUHGkItB3T",
+	"MHA7iNgctOEJmihG4ynMTpDLKdFyxOwfWKIZdM0jJ/ZAoITwQuSH4i9lUKDkmIniwoyEPyCkHVzXbUIT",
+	"LclI3th18sBf5/bHvgHL6FwIy9cxi7iGrmmlmRHZt57g3WxHdUnzpWEnmO2M3HpA9G675pmQ1fN4f7Dz",
+	"nO51d15EB2zncPCUPrt8Hr2IX7KVQlbZCk+QoL842/orkdHtTJ3bJHBumqZ+jX5Des2sBPUC7m4uswWa",
+	"127CxfX691Ba1lIIO1cHQC9hHM0afHNytSB36RXlwl5NlIy41lbYQm/sJAERPmJU6AshpGCutFzCl2mS",
+	"TNsYjbFWdIe8odHQDkwF5hDYgfAjZKvP4/42bDw44Oy4vorVZTdoOmJEGza+EFt9wSb97XYha5UXkwRh",
+	"bdnH4Sd7w9hv2uutQ6D++5INJLTiBksVRSBAfl8IOjBMbRdiiort2C/OpM4WDVQ2gs2RhkytMuSlXam7",
+	"RVzf7k5qonbAY10efW6tlEThM5yPPrcEm8A/87W3IKzXMSXF9YMVIax0n2FZoCUzS7X2RDf32qYw4WsM",
+	"mKPkuifjbPHttuNU9UpH9RvonYxB4yDWHGr9dpw2kQEayhGZDCXCmrTRvoAsEVnH020FznduUncoXexn",
+	"sC6tyll2nlf/boLBDXrUxLXf1sfikHCR15pIQDVo/Hs/4KPOqnCrWO5s9vu3YaM7SJsOJfEop6tHwVgF",
+	"Xb9hh9+rRGqXzEiNXTEVkYOOoNAnOTFHzuQBMygoqyBbUvErLkh/MqRG0/HY2kNo+jgzx73YvhA+/zED",
+	"nkA0rz7+3EvHPWr61tQCeKAOOXeD2F8NlPyNCQLmzYSqWHfI32FLppD7PeERC1yFL48vxIzfMje6hPT2",
+	"W/BCVcol7vv0q/HCCQlJb61TFvNY2iUOuBrRWHZQBUgTcxdp5X8Pye9h8l8KU6jSQrLgbblVHVDuBjpk",
+	"45G7w1vHCaeHN10US6ix/FmhkJ2xK66NkpqcsYRGXAoaS31EGFozlb63OVi28HYF71WGDHQhZv4cpUox",
+	"YdDzUCJ0Z8K1Z24J9+RB8Z+rEDFuQ/29ttHUGjT3Czv7WFQzn/Cy2C/gA34+RljiBiDckAnVxMdSM4c+",
+	"8Bmy02Q4rWM2nWVJOGuwTKBuxNRQ2CIaGQmtso9EmiTtlaOBbQfQGPcgpWi/u/9sZ29vZ797vndw1O0e",
+	"dbv/aFluM4id+EMeTj4RlLzjI9om0K57rsaGvKLKMK4o+ZAmkN8UTGpvp0sP2c7zy/29nZfxQbTzlD0b",
+	"PKcvLl9G3ThvOex2HPoMlxfnvWAHdOf55WG08zJ+ynbyQfYYbDKFvQteh8laEnaZVbU1snCv6+5ts6ex",
+	"d3RQPA1/BFZJvs4C4UOmCkkA83u/P3h2ufM8OtjfecEO49lNc3sPcfy5nUcqy/bVfadnv7PGptbHy3SM",
+	"89px6SKP1yxHb66CBq+C2b21bP8IcnRiThOmdsdKjsa+UgmtzIZt9oustCGSo2xfCDX8hpIbTjPEnA55",
+	"zTT7hZIxTTVVUPWgIxpL9e8XLdK3v2U9nPYRsTZc/8hayBFNkmNCxYUIrf2LFhR5GFn4xEUrcwPgQNtZ",
+	"qaNgn0xeISny312mmgumNYnptEP6A5po1j+6EKBM0iSxNv84oRGLO+TEGv0o9GFfn2hi+IjZR9KxFUeB",
+	"HX8Ez0ElBJlYHfOSRtdeS4WUpNJUGxjgNUz+FL5xqwLvYE8zu7ie+MGPnyDF3HMU0S28QtrhFrHYncHG",
+	"fN6Yz3dZDA7URqijtkDWO7YqF/JOnheFPEj+zER2ElozrReWnXwI8gY1Y84edq8dYwYg+Ey5sopplVKO",
+	"MuWD/9pDlaZEdDSm/Eo0lOO/YqWLW35W5HKXoRb3reWhFk8Bm5T+hZET5Jdst+py4u1bBfwwZsIlgNEk",
+	"YeqJ9pOwigQlKhXCqoietNsE84IHUsEbukO+hcACeH7ZDXYVMRei/5c356REFKC2hg+W4sD8IrlAfn7Q",
+	"EEDIy037+R33PIyH3328SgNx5/TVax4bReIrkmF/lRzyYR3P3J0iMVuAVEm/efLdmInYSjDUcbDjkfOM",
+	"WwHWBlGmI8VQEAKqfpJUOMwLikbr7i/Yr4tL//jlScV7+E6u4dt6Pcou0jXdHosGThi9YXeXAuHZdEtI",
+	"QyZDnjDUN8ArIZXj1u1Shd/O7M/NiJsWGbdTuS0Frc3ta95au+CwapijPhg5dqEse8dNpMrccJ4ySzgI",
+	"ZjLPQWtqyln4IElFNFxZCz6FbblnL9yGqzda84OLIaD8exdDiul01LQc+t4VMYNkibPbHX0FUCNWjrRo",
+	"p7K5yjdX+S2yWSwJ3QsTGcPFVbUr+y9Mm9//KUksyWsX+zsiE2tP2tvYTQ+AkiEfl+Ygy4DvSKjwVfGl",
+	"bTgwMWUoJxcCG/NCX1/DEjYeSjFdYq+6ud8hc818qZLH8O9/1Eq4x2bxBqSpcyJZ0+gF87asyNj32zIB",
+	"BUCzrQ7p22/0kPB7WXa7ZYmLFrCRIvYOIhHG4XVZIF7IIEh+dCHkYEC2YGVsQNPEbLeJTqNhxnCIPqqv",
+	"+XjM4iyIbn+2350obgwTLo7OlUuUOyaWByF7H2ApuL4QVF+zuEN+svx8mnDxiURUWIMWw7jtcHtpMqFT",
+	"badkJ5CFz48INw4I1T6os16TlERDFpUmbiJu3BxrP0CBcNnheehZtOB7ho+YTE1PQ3Gmbh0ddGtbCMUl",
+	"PkzV70aubSp8H3uFL8rfpoW9149EtLCbyuv3r+4lID8bgV4FyhGfXR/L8S5D7a/fv1oeZncd3jdR9oVR",
+	"dmAAuSOk2QE/s89zvZ9Q+3nOfhE6wh20N0SgzJBplnXq91qAnSYXVxX9UtZhrUbL5JBtjkp65wdZxUV0",
+	"aNDmhDWUEn5FVX134ev3rx4mYG53uQoPGjZgEyvfeP1W7cDibifnq797oZRf1iV978v6n6Bs+fO2PPmD",
+	"e81cjxRHhlBp0iwh3i7WnRWvL0gdlVIwbUicssVAF5if9uP40UCW+wmHcOWlgNa+HqkJoPBmU1fjlPUQ",
+	"P618NGvJ7xg+Yq37Vab91i7XqHMK3CjVC5XqgFVzYRH88q7U6Q/RkMWpb3dYKIFxoBpzZdVSYVX1FkXw",
+	"3ZhCg91tBMFwuvmYR9eapOMLkS/CA+t6LnE+fOiOOLCyMi6veMH6P090D5vPmncCqJnO2gYuLpYuHpzv",
+	"7eeFpB4m4ww6vlDI2rGHRVdo9uI352F0++xoKhT8jATWduy1W+9kjiez6Pnsua/eGbixJ74iIezlIKE5",
+	"td6NJJ7TzZa2Awgk351f6XfHwpseAM0m2d4xma7bcQ3CYSX2rfaKBtS+AFSEboNyYe1nTaASRkQs0eHa",
+	"qgN366sDjYTs5u70w+BOX/nafpig3DKex42OHx3vb+Jyf6q4HDLPvV3cQ5nwmE4Xd3M1TFBhnmjin84S",
+	"JL5R9DeecCqIoIjhnj8DuBFTRlWbXE6JXVWVN+Y7P4k56Tc/Fzvgsc/icI3psXLH/sWDv2cz/k0KVhXh",
+	"sy/Mxvf4KB21jvb3ul2I77kfu/ZH55OAbQSMgLt0SrgtWYj7G2y0cTuz8Uss9EsMc0LLEExoYo3+JkN8",
+	"Zfa+O88HNffhVnaXfPflTnc/Z4UTwW+Y0r//34pLEjPyTZKOmKBp/cvfLfBhTHa/u4s5ZROT29jQq8bk",
+	"8CLxFHQbuTF35S4NuuHvc8mxCbz9sQNvTdLabQJtfGT5/nZ9gd+6MR41eDwuYnlcyG3Y1852j05d4xkR",
+	"eU7wv6mvrJVaPW6Y3ayv9tHnymJKxehIE0peffgPMuAJI1v94z6RivTbfaKZJUnD4jb58fzbnRf29z9x",
+	"EcuJ3tnbf7q/+44aLnb22sS5EKyBciqVSa9SphmR6kK8EVcJ18MjIuSI7VqFrA01HAMp2C7g+e6KdMSU",
+	"bBM2ojyx/4wV03Q3D2aJ8S9tEjk4zt0M0LFNhDRU70JQZrtzIaCllpIT1yzL9Zi0ewB9IH338aAnOcIf",
+	"+NaPQ4p/VHLiwYYJF9owGhM5uBBx6ngN2jZiDG1+WiSSSTqyNuOIFdt75Y9sRVQzwq+EVCzeJkaScWoy",
+	"TGOYGRfHhMIgOEmuiZDBEM4ucmJ1QHmiIWKn5KRDzuQEc/5pkuxIteOafR0RCvsz4WZ4IezULEFjezPU",
+	"hsD2dYUCmM0PjShdAYGx08V1Y8I/iWQqjMaqnwnVvk1Z2zukEJ1/AC6SNoYpoRLAfhdsO+bOrEzUIiG/",
+	"8mS8xH6GviYIp4UvIlo7HnPWEw1oilBNJixJqmzn9VuSF6d0mpqqGYEpz3VwoEvmVMAxvdWsIEbAE/ZE",
+	"EyYiGXNxdUxiZlhkJ4i1WpdQrFK1PUOqNDOFWTCRjqyYSs1g54V9T8udFy+evtzZa7Vbk0BoWOlWmgBR",
+	"ZfcZ9snsRvqmeLNlq77kgmIjm5lB79VGw8u0MiLDBddDFjsymPHN/vHCpatqwBtT7w6VDSRNL3g0pr69",
+	"+vAfzSkewVsaNIqdS2BjYLoZpWRZANUx0p3rvVWsivPMwZTsdYm31R/O7nx0cVThTqdBlflWlmQ+Us3G",
+	"ZOQEuxy5t1z71zdnp2RLKqja0VNt2GgbVb4BY7EmhkfXDJvMSIJLrLRLwxk9buM0X0kNCzVY9sZMbbqE",
+	"CMivsMcB/zniXMR/1QmNr7yZVuQK31VJ8ytA4tQsUsyZW/h/stWfDDWLep1Op79t2UgP5UQQKZJpplk7",
+	"CwW69bvAmfuVHBAlDTVsB4dDcG/LhpDqEAJ7Gkn6+N/emJph318MZOuDoSKmKiY/scuhlNd6uzofMqDm",
+	"hy1fQv3drvREa67N7/+PiDgl57//70jwiFpZCSnYvREdw+TYJyQpy2/fvDk7P8keaR3ZpQoQGMFTb77v",
+	"nbw/eff2w5vwSS56YyWvFNMaXogUNzyyL2DpdPiZv/x4cvb65P3rH3qnb14Vvue6Ncx+8tu39oP/OHld",
+	"eBgqzuJVejQEp/QwgZ5gAj9xM/wAxFmpqOQPt3N1ZYZnNjmcm/jT11mgDQxGaMn1surtUqKNLQdNneMe",
+	"mRpkIGSccnCZohy/D+WnBvdvMr0ebV7o7Ym/2dRPD1sDehS0VOUsiRG55pj0c92gTxSDNiroMJ8MZcLI",
+	"iI6dheNgnYJ1PfEa1YVwSthhdw80PaoYEdJ453JlEumtdKgm8khxUV5jWaZKka0BTzhNtlvr6B8Pk2S6",
+	"kTubDNM/s1KSZafenVJyO/jqRUAbVhJhFA8NWO82GjLF2sS1ewQ7Yc5yteY0/neHx/02yX4yfMS0oaNx",
+	"v30hst/asahJFevnDbmKot5b7CfkkkK/yRHXGswS/2obdtmNDi0rlX1OsAlTF8IMqSBPyYiL1DANwVsq",
+	"SCquBVj5qvSKITRJvIUP8GZ0xOwtgziCLgIKvgJ/01wIu3FwIlnIeCZO7ChhIBXZKuiMfW+A9iIZs/62",
+	"XWy4i0SxiPEbFl8ILAvOuontd7t4DjI1kRwx0vdxZdZHsH53C7spw52Kk8R9gt3JJ/dEk63L6YXo3zCl",
+	"uRR92K/LKenLCLKHY+h/7us33VBDCvFk9842xoAjqWIW+4Zq2fD2oBIuGKH6QmhDE1Y2T7KVLQie6bsq",
+	"0zdnp0+0Vx4A6G5EAYfODJVMr4bz9HMhQlXjmFCCP2YvStJH877vgWXy+QbbBbssGDdDpki2PURIdSGK",
+	"m5N3eusSQUd2Ndnz5TiucLjBhfnmBtNmZ7gawqd4/eXx05xMWrPXewUg077L2F6AyNRe8rGM2xZ+c0yN",
+	"JevWUet//Nzdefnx8157b//Lv7RW/17G6iussVsLdmrdemAHhgjiU0bpCF5r7e0fdA6fPus8f/Fyp/uy",
+	"1W5BGkrrqDWiitOOlulv9L+5YTqRHOUr/d4+QD7YB+zBD6Wwv906fL4d4gJ9yb1bICpaR60fPuxgmnK3",
+	"u7d/0IIHFGzHFVVUGE79RiXyF+q6jdzwJGHkFRNGSTso1zqdbbS698JSak7Y1R1xx0peJmzUOmq9//2f",
+	"klyxhBJGBvQ3cklVmgwloQ6viEjImlBMa6k6+Kq953sZFpL9xG62lrGScRqZ3ixWbEJj6Kb7rZLakG8V",
+	"Y+TwaZe8C312Beeh47/W0fPaGvQ5SABkxXvWnYNPn1nhUN7x8MxdChDv8TcEwQti+5j0nQTtE02nLquG",
+	"Gydo7znxdaNpNq9psihVdrpHP38s5sgCIeSKJ15fEKgvxkYCNdTJ2aIeimrejvvbTAR+ThctBEEaVknf",
+	"WvGkCbUq3YxXul0drUGNYazYDZep1yPJNWNjbVUVPphi996E25+YvhBWM9s/JEOZKk22UmF4Qvp+gB4O",
+	"0GOfxlwxba/67TbRMov3RFQQPeEmGmZOwESCpop6eundD7sWXP3OT38/hvnioABstnP9b7x7D9hm2oAh",
+	"KWbtogIfNGZTurd3PxcUjS/rcXRpumBmCtiBfRliaHttmUzTtzaEcjhb21kK4ZiaYa46FTWimgriXi39",
+	"sBSP+9zbgwrwc1yerzOKkdVdEI0KcnL6llyzaZD6ay0Qr84eVZiKF6K2rXgMWcHLLDoya9DNGi3eolPM",
+	"JQcvNuYyG45UmnDHuJDVLbaCbxgN7uVGG3bl9lbbGRszTK2mxOn4s9MD0c0hFVrTAbNDKmbUtMLkC0xi",
+	"a/OR25l86VgzFUaAUONr3YNFsqq9sappsHfefXl08HWbBvNpAZl98GJF++BHOMmv00D4ybfPKLJA3M48",
+	"bY5fWpsU4I25sWK0Pbuwckvjcoowb+XX+moaSlU5kl0MjRanSdaqugsHerCO52uXhpSPlmHUNTBawmjc",
+	"0FBNIm1Kxa8wD7eWoPwBH/9SBnGvmE4TA+RaVZyCjyxCtl9aIPODuyYJBQRFOjBMVX3OGumrI35WfxJ9",
+	"QVVfM/LrQhcNWLJemq7n3w2Ux+La0KKoy7Ldw1/fFczoGVgOkJULo3OADLV2BN4UMxCjVMS7Ocyosf/R",
+	"hkjBtr1F5bnWYy5fiIgamsgr+26byDFi6yRTLDjMYICsqh9AkXFhRyXasPHiTFu3Qw8LPjqkQrDEGr6g",
+	"p7fXgiPFreil43Ics4MijpkHJ83aDyg2sMahbxVlhYqTxUetERUpTdBpZeVlfhfdcJq3NlopecVt/MMl",
+	"z/qTX5C84h75w5fgbbJdvyoQDCtSvT8wl093ItdL1O7lVXeFad2HulCLRzcwpA2Xz9099d2moM7qEHUr",
+	"6fq/9olmVEFTUEBJoCJGCAmyRaMIqnfAxVlAWgCNAxyn2FM0BmcwRbCHC1HWQgu1Ejs3DwqhqyzUd7CA",
+	"+zBNlzz5dzAbGurOYFe1rDODlqmKWGuR577EBlpGGyJK0pidqOj/Y+/rlhpJjn9fpY7iRAyEGyFmYRjg",
+	"xuwux17vzM4YZr1hW3NQ0V2SyrSqtFXVaFiCCD+EH+A4fLHhc/uP/xPwJn6Sf1RmVXULuvUBEoKZvpS6",
+	"uz4zs7Ly45d9fgG5PEuUTXaW0+8wQKL15WXi5SV1XODlC/5e1nXlPXAk6fELJiwv+4JiVDGPRgLRFl0r",
+	"uDFgMeXiHD0SnrObFdcJSxQrLmKA5ibHZlhz9QOLhUxlj9NCuBIV9LdD+7jpPy/gH1LyXkk9ZLHxngNY",
+	"/t/s7JCtLbL3+vXr1xu7u7u7dpccK0Mkl+aGzX4HsKu1GuUf9mmCT9zvcZ0MV18PnnAyXIriZrGCs6hc",
+	"laAy3j7pwJDjg2H6XBupLgnXBL9ImuSdYGjY8Q/XigpkVCiPs04GmTbkjBHqjnDU3tpibbu1h8hSI67Z",
+	"+oHz6hqrmPWBTHOHl+8GIBGGkru0bG6INvQScBFoXOo0wCE7GT4dX/JbN8MaX/IZ8Q5u2kN5x6oXVXfj",
+	"cvppPcrZ9aBzq67isdhszaVI50dN4BRZmnZInDKqoHSHfdgkHS+dO15OQ2yTYpAoowk3zYqczPupx4tI",
+	"xsxhHtBqjVQ4O8OtJsFyEqv7Ch7PiOXr1Movs3jH46ipm7EUF0zpKQBblne8h4uMfXLrno8RkRHkGE4L",
+	"NYGb7Fj3zxpNqziV6TausUWsjfAL458PuRk5vkVbT0CnuMt/MwVuARZwHiZwN/DYNniL6SpZ7nEjvOrA",
+	"mC+G3yriaZ4Uu7lcgomcdmgymvJf6M2vN//NQm2kEhYjR8IoztAMLtgFUz6SGFV7V0mjihF/dGN51jyI",
+	"k5jBpyN7hOFy1dy3DO7zWTKp7D2Z+3NpNSuaJIXL4Sr9PgOmNe2xYjQXS3hGFBSeloQOb/5LE0kSTslW",
+	"a47q0zi31Xhpipfucj+NZcPLOrehdp7MLmd+Utywoi93yQLHHdwDNvGgzjRTkS/OQUUSkgrPWJ87x4YT",
+	"Ds0ypMG3bJkm57esPPdIEq5JTNOUi17zy4hYwBouaQoQJiEiKmHIDAsjFpDmM6a/kLfudYf2TTQTiQ7J",
+	"lxgDgGU6AmCAXRVtf1N9Trop7fXQ8GE/zQOAK6wdvr+VJdXgLBaUbjJndBPm5bklCGFOH5eeCeh6nK6e",
+	"euKpo44mRh0FG6BfL3B6QDa2z12bM5ttfv6eGmfrNr3xWNRVpWu5AdfXnQW7CG8TYU6DXlQvgQgfYn/w",
+	"sWAV59JP3PRJB0PqIK8fc+ZHfR73naUPMF4wbPaMpVL0NDEyAuwiMDugFPcBHpdDlhAu2mKt85udHbK9",
+	"W0hd70Sks707/ntnZ3vX/gG/Q1iK1Z4EF6ZPEt7jBpD/ul6tApyHlAu23mwDjjpCO0cgUPUYhkEopI3L",
+	"EAEcwzTfAAYcPspZeedIgJJ0ZUHKVQmDLhN/QjbkDIBrS5JUsJBV558L6wwV4zyx5T4dRuN+fSZOPBOl",
+	"IqmU5yQbOgovSB/3x7LCcn+wZJlyj83oaNZIctTcerUdwnC1FQxjDjoXytskh+GjvMxhoVKjB5LWZLu1",
+	"V6gsGIot2vm90IRbeUM6CTOUp50D6DV0hXFk8PH7dycfSC4S0SYLQ6zONnzvcvtWWNHDI22sbW2tk73d",
+	"VzvbG1+93Grl6vJAnvF0jiBemNNq7EO4nBPMQ7A1dRxvHcf7xON4fc7vgmXtmM42NZQXK2+j+EXFwRdW",
+	"QqlGit5WeJZH7mKwrdUh7BcAwGfb4YrIkfDSszrk1svFOub28465fSCdT4q6rSCh1uMcNmX8UofhPo07",
+	"9pKE63ICcUF3vRwC9pIpRqp5E7Mz58ZSdLkasOSgqC5zo1natRfnLv80qTjKPRXRRUTieqiI0zCFicDT",
+	"4XXAwYDrvb/fz6mjriaEd6LY8DG8D9NT6yDeOoh3+UG8j6aj4iV6wfDSb8B2kKu2RhJ6F5vI4RI1iX2d",
+	"ix4xIx47tFQARIDKzuWGPnG++ts9KtpzQQa5T9zl3y3EnJLVrtY8FoBHVcpCqUunldWxIvUFfXajqDj3",
+	"og9FBrLL44nBzavA07cu77fUOlGUQNPv0T8KZxhfk4qMKAo4/Gu9vlw/qwMadjJQKRaBWBqdRotCiHfk",
+	"V3kEl+PA5wfcJAz4aYEgwZkplenKlMtqh+YhCS+RtZgqw7ii66SnZDbUftBoDbNDRBUj0+j0lGD94g59",
+	"CKtSgAoS+rUvadYWAEgErXGoJx6NwRBVehbz8T++d/GdSC/vzISMTwQqdRj26fZ8KpyPPzcmlbN6VFej",
+	"n9f0cJt8CWrn4kTn4rBIrUEs5X8uy7P4jSu/QAusHJRCORJMaSzoD816Qna144nlM016zDg0U2T4F+MZ",
+	"WW0x6vOUjccIdEJ3p0pmtrEO6TKoCWFvFBJclreGFOIRHEJZcFhO8Cn6FlbrV0QO/sZJSHKSpQXB26dq",
+	"noTrMKUVuRXDilZdLPwLtWuxdi0+dddiQTw8QOjmN5Tw7eZZlp5v5BeScumLvp87eo8Vqyw5IDxxvkNf",
+	"1ns8zCr/wD736gOBRrH0S3ilLZRzYFpBPWCA6ha5XDbbqpfdZaLUTgVHOqZT3Vsc8gQWckYbTHhtN3nZ",
+	"3dilW62N1/FXbGO7u0Nfne3Gr5M9BgfcnPLr6zCrR7fL3B1CKZDF7+WIDKgYVySZYgE96olfRWvz8Wyu",
+	"X225kKYL0wHLxNG0+IZSSQQ3txLBcTAmMuyPgWapfUkbejkhkqEgbr/caIbnGZywqJMyqk7zqryBRAXi",
+	"I7HMXBaY/ROCi8lWy5MmObuE68EBHKJAmhDQbFtsi87vjlxY4jhnbHpaLi1W1mNmAuW2npNqXYdPLDh8",
+	"YjFs8STwzIDXTnmiO0SxYUpjdxyM+jJlyE6y6ziySQ4FIE6W3NHbYuZLuou3uP8lfRExFyW3c8LISZYw",
+	"PQ9eb5jFikIpPjfhUYdSfKGhFMu7k48d9ZWZhWPOg2/8288avCVM5y1oSdPt9mPXgBdB8a9THBdr9adj",
+	"ixzntPaEdIlSw9Vhkuhbl0A5TjRN8k3w/7k8Iw51QqhiJGVd4+pGX8If4CKUBpV7ljTJoW+5LcAClkis",
+	"XIwpSaX1hvOaYLr5g6ubLKQAfwJNknJPIU2SMl5/QImBMIgnYOPyMzpMkpXpI4UxTDFzBVoCIxduWR2R",
+	"9IXpAYdJMiZUHk8h2LzKmXeirewDPWdj0o/IzNw5NceMZD74HED2y+QQWtluM81MdrJjjz9X28lWWJPO",
+	"7gFEzeJ+u0ijBZrNFhRaFKxoWOihPJJorJLyAkKJlIxZkik2az2yQxI+cZUsiFQJUywJdghD9bnOMXt6",
+	"MkcjqIwIyofxvLV5P48Z4m/ClOv4m8nxN0XaWAKmyLTgm0DuwfQNBI6Fei3pW6YAPCpQhxHEKuQ/CcYA",
+	"OsSwwTClhqHySzXoVW1xQRW3E9dO5w7vvdAEDH19mSb2elcdR+PHt9I4mlv+IUkUi9mZK6mcSLuKSWYk",
+	"ufl/gH3IerRZqNulNdfm5v+LmFNibv4dCx5T2Gx9jjPxZcFcK9h4IoHt3bOjAaHi5p8p16z492Evoyqh",
+	"wo6B3fxKi8/eK2mHZ5eEKGa4oglFyJg5uX1F8T5h56vsiv6FOt6njvd56vE+BTF2XyGf3yPCkTEVqawo",
+	"PpevFiyPU2v34YLdhwugx9X7DpukA4dopd8w12L2PaomQLkFXafDE5cC0BbckDVfrc6tBVoO1yPiU9bs",
+	"fZsKQCPSRLCR03ewaTAuAkyZDtjsXnlCHyW22hZokIypEBIK67m3ydp2a299gr/y/srQIvyVt6C9UFvR",
+	"RFDSo4oKw6nVhbr0TPGYCsOm6UDkP3//R/i0Mb9esiJ/5+cm7Wp/Z63PzO0rXag+k52lPN50329eGXnO",
+	"xHU1mqW9h4KQVjQ+x2wQcU50X46ccTTTRg6szM9Fub1wKmlkLNOIILYw1pXPlLInghXSTfKdcTdaIdvi",
+	"nF2iKTUTvcztG4GxedNQrBjgf9C0SQ4FycS5kCPh3sk9RdtVsV0w7w8eUHR5EqvYT4XQwlWK/D3dLyHR",
+	"zJUOvK9ImlNWPCZZszhTlgv3//pxDEvcklVu4FtD8lwvGlLhnzJVp2phLfnBR0gcEZppwdpSJOIKqyh8",
+	"M9EgOqTGLkljv/F//3q48Re68UtrY+904+PV1qvo1fb1/55gI1VMZ6mZXLAmhP67l0lMDU1lb9/HSoYH",
+	"XoHSl9qwQfibXTB16eEfAfZxTWdx35JbcJ9ecHrqcWU6EWk3wBdhJLngOSRvu7Ee+cYBWnQiyOuxm9vc",
+	"6pKI0yxhh66i5nKtqjjIKpPqEawcrmNtSp1oSlVhtz2j+n8WZ0cts1HiBq7UQBnLBJibpuw0TqVmSS49",
+	"/sREQoliUHIqmUPRxnmtxvrn1nQCiqhnidr2V9v+nrTtT3nxcF+pFBRl9+HMOTXUn7j4IRGyWEKPZJrp",
+	"JjkZO6kjl3qDxzaHlzxiPNlu7e23hasuTQxkZHOhDaNJde5NkI41jOjnDSO6ADqvBhKtoqLWI504Dzxt",
+	"avv1Yu3XD6a1xzFeHzOEn5Eqr8l/Sygf3L4q5VZhX+pzilX4vurnAlNYUMXssrh/DwVzNWbcyezuIUCf",
+	"FdvXhtwvM3FlcQqmZsZw0dOTXMon/p0lMmfoo8pa6e1RfsAP5NDP3TxiD0136uh8+zy5hL8WcXjeIwGU",
+	"C80TRjoOhkl3osKLKe05Z2/F8VegxxUcgH7MCLVyC1kqnGKGD9gvUoAndMAUj+nmWypopmc/K/00V3Na",
+	"TmNIf14uiB+fLrJIfZ4t+zx7mJy6c5RtDlMuPk1wJkLKD1ZoVYzGfaYdmD/UnESoRDuiJjlhsWKmWIxf",
+	"MZMpwRInsEZ9BqnpIbtMM1Pl+7NdPMZROt5RBft+7mz77M7qPnNEWDhg788SUWOYldD+CUMMHdfVGdWM",
+	"/Hj8JoL/Dt9/5x3ZyBwxTVPPGiNu+lHu6wO+cI807wnE7Bmxs76U51j9r9kW7wbc4BmBbFQoR3RB04wd",
+	"kI7I0rRD4pRRheg+TeJLP9IwPtenumDqhSYJ69Is9b1zTTI9scTGLb5bgcpg53GaqbSx3+gbM9T7m5t0",
+	"yJsgp5r+vcg5ffcbw/TTacov2OlX53/cG3y9++lPL4dvXovj7UbUcEt8ikva2G+M+prFp2+73/9xT73+",
+	"3fd//ll9GP3tx/ffvv7uzfu/fCdfvqFv6Mlojlir4nKtKN6qFmD1Tf15azYnixfpTssxjA4mwWTb5x4W",
+	"2wHpWqmt6aUmfTkax8sFlSXh2ih+lllJTQdS9FAOVwRYfID+n3VSm53CDLgUdqJ1/MXE+AvjiCEEBMLv",
+	"5eewAZGHkG6PGEIOCw8qEZwPCPWZqZDfBkVlACre5VW3hS9aW4L8gF864IfqJDZLYqvNX/NMjUtXTA72",
+	"IFRywFTMaWqncMFUN5Ujq1ZIkejG/letVtRAAK5TOqJ2x0eUz1GQxq7AagJJYO0rzYh0UAeQ1AEkTzyA",
+	"xKD4uJ9YHVcV5oJjtV8cFGUqoEi4OhoOdcLZRiqjP5zoq0FXn1UoxwMprjqMo5wcWk9f2tcBHIsN4HgQ",
+	"hT0J1NJc95sIW5qrow63dEwpnRuy9H6q5GKy/8DQ5nMPbqmUytLiqZJnXMynFa7GqPSZyInajvRlRnws",
+	"SiNEMJbZwZH8F66qmr06a017Oa4LocOhglRmLtDcFRWAZdgnxE+fBv2CliU/uGduXcJpzGJhchOurUwT",
+	"rUwBe8gUKOSxgJOOWY9rSzwFzKO7ND/GKqX2p4SkVPQyu/UzlRPzZLRSK9IZfNF4l978MyJXV1vX1/+L",
+	"nGQUABYGJEGnHL/5VZKrq5fX14Rpc/NPwgb75Orqq+vrJjnEupJ9RtiAXF1tX183ooZfiMZ+Y2hOvz7O",
+	"bVJSn1KT+bSlqBHQpOxm/iAHjCSSxClnAhbmvcvvlY2ocWTo0H4CpWITRqjrmQJk0xyIpn7hV2W8ctte",
+	"qarg89qIVRuxnrgR647YXgRyQDgCpgIhFQTo0s/6pXFrbYRYrBFikTT5FNCQchPDYnQPb3K4r+6xkGiZ",
+	"EqXjsFLlGGSJzADycJLSMffpvyojxWclT2pjRa01zGvoWJLWIKgwuro6ajG0AHz/wYSBVd+gcQwSwGxp",
+	"kynhK6baZy80xE+es8smsZx6zi4J1wBRJNoChDcXGFzsl6NJDpFfNEvIGQp3lMZSwfdrncMPRz98e3T6",
+	"7v3R8eGHd8en3x/9ubMeQXGKs8t8sLbXCRdJ+85Kr5G4Nfa/AeVpY78xsPe63zL5qRnLQfNM5TfAt/YJ",
+	"OZHZL5BV6EzQp1CsQ12eOtSLnZ38iyP5iXxgsZCp7HFA2b2benFC5el7mqVynoPALtuqLoF538nkjCis",
+	"V4jk6aNzPUFasnhc52p9EVu9SM0xrvylSCrLwft//Xj9sSLawEmI3LqM4jKXn07wVlmNf2Cj3GpcZd51",
+	"bSzduBtdIaLWzxlTl7mcQAi4xsz8D8M9wY+u7xY4eAf6uAMNHQEwBvuEG+jR5rgma1JhgJlZh8S2HktI",
+	"rLjhMU0D9NetgfrnY0N1WF5nUqaMChxQ2ceFqwiWVJi9hEI0EczMSl4ER9XFeNYDwj7R2JCB1furZuQX",
+	"BsV3cUwD+ukNEz3Tb+xvtVpRY8BF+F06wtIFA3X/8h7zLW+tUJBijgIUy7wWwCbM4FBAcqzdCZODVoMg",
+	"WvTNf1xaTrdQLR0HchYEyNo29VQCZDw5PAmDVAktb9LkgoqYIfzkwgr8vYWa7zlwq6/vJ9gnRGm1os0e",
+	"OwGCNoKiJBwyFSi+86JQosS7qEd9JrBdqs/bgmt/BEPNP8DMy1FQfee+giA1432+0CSlGjuLAN7FfxFQ",
+	"wtsir60yxc7mVvKpSIAafes5Va0D0snpz8g7lBpYZwHSpPRY2wT2WbAg+Ma2WZQETWL/snzOBLjgTRFs",
+	"vciRZM1LBLsUs0uCdZKJlOkx8cPzMqKmzxQD3/64cHDCY5oj375Vs3jN4nO7UC3hLFIjKOdhxeSQiQUz",
+	"8TE0qgkdP2EPCvIqZF2ZGRkJB1pzUs1J8xfLtJSzfFYyfMBSLthMcZX7hF1AYq5iMeNQBUYbmjKENzdS",
+	"roeCBQgIqCNXgxKOQZZEwDf2tENnhJ0jF72oLbwJOOVdsAggCvud8xBK4iDaSaDriWa7D35+zzs0081i",
+	"FksKvgnF/Tirq9EvvBp9MCyanLSe0sUXct4qrTeWM36ENx7DnF1iecaUPBftwTWxy1NlfrXPZrZ7H0vc",
+	"sQm9ekcmyqiqXue0t9vVDNb2ZQoB29F0AQAzjYgshsM3asijhQqBzDGQZ3sOpXXM5Xy1qieUabBbvVLH",
+	"t/d3/01SWeru/oO8+Zckf5D65t9WsbW8t++E2fU8nLMaPzWs74SCDXaD60DlOlD5iQcqZygm5hFD4RYA",
+	"Mmx6jj3XWBQbiovlUUQX8pz5UkkufIhwQ/oyTTTGEcHL2tBLd+wy0ufaSAXvcU2GVBkiuwdtkUAfaBRn",
+	"aBmjseEXLESHTLxj49CdxJyevB/GxjXBnusqDs8s9R937b70X53xX05DrUc5dR504lzXQBQrdoHegxLv",
+	"KoSPFnz/bZC4OHKi2N9YbBAL04lzTaghUsSsCsz6fjrqIuLsnbZZWL65VM7VRMhPZH4HSV0LgTqd/4lH",
+	"uT9E5fQou4hzvXmF0ZqnTgWdXp4UY8YBtwRbsjpcVyooBRtL0eW9TBVzmytKlPpuJ5YpnSFsrtyPhMiZ",
+	"itkt17dRK0XiTdma9BkEhPCeYAkaxE4MFQlVCfnJ4xGvddxUN3jSidoi/DR8wLShg2EnIuFP2xZg/HfW",
+	"Q0x1qD/h1wwBeJvkW5byC6a4PSXShCkilb37MtUWpk8F2SEDLjLDtINFoOSMJiR0AaEkXWkvBD6Tq4A9",
+	"SLZbW1i0GA4iYt/hotckh4U58KQTHNPBo+C1/ZetFqE96qLDnTvBt3PgHRFUKX5hDzKZAYQNFNBHxPO2",
+	"GEh7hxjbAox/8d6EMxqfj6hKdLnvDkYE2+n24+5xB+SFcjgnsHx+EymsEEL6cvYQ0qrOAkHMXHy3tbH3",
+	"8Wor2npZWnN3Wn+BEOaY49RJPqyuaL7N9jdPMCb24vR19/uXduv6mFvxm52d7d29va2XX23vvNq1wtHR",
+	"A8JPKhY7TubiDE6jCNsa6N7p1h79i9XcmDCnIB1etl6+2tja2njZ+rD11X6rtd9q2RcM+2Sffi0HJOGQ",
+	"ECJjqN+dTP4M18ONpxn7RIq5MLCPLsAK97jqjeOQY8s0w1IT9XHwGUqVs/sZ60rF1h/3Br6K4/4JVAt3",
+	"O0Coh8YPUs0f5/6EHjvO8YTa8G8jKd3J2KBDXkzWAMz7spP8jYxpShJ2wVI5HDAon2HfbUSNHGh+f3Nz",
+	"6+Vus9VsNbf2X7det+DC4EZ5u8XfM5qafkQGzCgea6wJYIla0RhBfDi4rLtMMXef8Z4eKGdX4qnCPCYy",
+	"VPKCay6FPWFuJbo1bysUulGeiBDTNGUqci4oOxx/wyo0EfSoyrF4rG1owZXywZJDxQkF7Pk7zXwDuQb2",
+	"tF9jg6Fimup18p+//yOvny9VjwruVJXm7SwFzspbhZwDTdZirIDuGh0yOUxZREZ9SQb0ktidsMqCticz",
+	"TUlos3knf6G0G6oM44r/Qm9+vfmXJAlusO1vn/jvEDwc9b8AG2xHhh/b+cqRwJRFBBiPXP7LiHKDde21",
+	"0W3Rcxjo47oboohyVWj7Rei7SX7q85SNa1ydO1WWOmHnuG2wG7VFYaQxFeSMkQEVtGeHmRniviO8J6Ri",
+	"ugBw7hYt/7yUdOgABl7AU58HSv3AffiCOAHDU24uxyifDso6fsNoopEQlNRDsC0IacglM4Heiluf2vdL",
+	"2nlvj2wiMoR05YIcNbdebUck5eKcJcRIQsWle27nGcgqyqkCUARs+4X+QBWoYti8uqWhqeyRNfyDJpa4",
+	"C0WJceV+zmjKu9yp8IU+fGW7u518V2xjDaQsB7AfvW4PRqvDJkSi0Rx/j4mKwtcljf8fmaZytJENbdM9",
+	"JhLqm7bbYY/rJEtZgpG2gXzz5rvh+4rlCeR9lmkumLYLldp+FPQwkurcUmxfZspTXMoTOibu/BclXXyd",
+	"peeED/D2BFt6Z4juacnHIV5onMK7Sg48xFtOOoXlzcsg0TOZmXGhlDdU0uMJXt/8dcQXZ4KD1nWM1yM8",
+	"a4rTCIdtmbwbDCnvCXeYJZym5OeMZSxCjiSaaXsu6cgy2GDoyBzq3hwU6jfEfRafOx3LeWvsO4VB2KZZ",
+	"2T64rEfSRYF5dPzerpKSWa9fTKNzIwyxzZqsQcTXOi5pT/qP8L27iGgY+hUuxRDghZvDVS4rQgUfrkLc",
+	"zZgc9JE35TSRN0Q0Y3nigz2GI6KzuE+oHovtUTQGMh5aPbwgOLKzlMeN64/X/xMAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -80,7 +80,7 @@ func New(t testing.TB, dialect store.Dialect, opts ...Options) *Env {
 		OperatorKey: OperatorKey, BootstrapAdminKey: BootstrapAdminKey,
 		LogLevel: "debug", LogFormat: "json", BodyLimit: 64 << 10, UploadLimit: 8 << 20,
 		// Tests send many requests at a frozen clock; the rate limit test sets its own.
-		RateLimit: 1000, RateBurst: 1 << 20, ShutdownTimeout: 5 * time.Second, PlinxTimeout: 2 * time.Second,
+		RateLimit: 1000, RateBurst: 1 << 20, ShutdownTimeout: 5 * time.Second, PlinxTimeout: 2 * time.Second, RequestTimeout: 30 * time.Second,
 		WorkerLease: 30 * time.Second, WorkerBatch: 50, PublicURL: "https://atende.example", PlinxSendRate: 1000,
 		// Tests drive the dial queue themselves (RunOnce) and report call events through the API.
 		Workers: 0, TelephonySimulator: "manual",

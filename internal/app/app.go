@@ -132,7 +132,7 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 		Telephony: router, Hub: a.Hub, Logger: logger.With("component", "dialer"), Metrics: dialer.NewMetrics(reg, db)})
 	a.Handler, err = httpapi.New(httpapi.Config{
 		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
-		OperatorKey: cfg.OperatorKey.Reveal(),
+		OperatorKey: cfg.OperatorKey.Reveal(), RequestTimeout: cfg.RequestTimeout,
 	}, httpapi.Deps{
 		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Portfolios: a.Portfolios, Router: a.Router, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})

@@ -91,6 +91,9 @@ type Config struct {
 	// RateLimit is the sustained number of requests per second allowed per API key; RateBurst the burst.
 	RateLimit float64 `env:"ATENDE_RATE_LIMIT" envDefault:"50"`
 	RateBurst int     `env:"ATENDE_RATE_BURST" envDefault:"100"`
+	// RequestTimeout bounds how long a request may take, waiting for a database connection included; past it
+	// the request answers 503. Uploads and event streams are not bounded.
+	RequestTimeout time.Duration `env:"ATENDE_REQUEST_TIMEOUT" envDefault:"30s"`
 	// ShutdownTimeout bounds the graceful shutdown on SIGTERM.
 	ShutdownTimeout time.Duration `env:"ATENDE_SHUTDOWN_TIMEOUT" envDefault:"15s"`
 }
@@ -217,6 +220,9 @@ func (c Config) Validate() error {
 	}
 	if c.WorkerBatch < 1 || c.WorkerBatch > 1000 {
 		errs = append(errs, errors.New("ATENDE_WORKER_BATCH must be between 1 and 1000"))
+	}
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, errors.New("ATENDE_REQUEST_TIMEOUT must be positive"))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("ATENDE_SHUTDOWN_TIMEOUT must be positive"))

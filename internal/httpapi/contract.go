@@ -57,6 +57,9 @@ type operation struct {
 	// stream is set on operations whose body is streamed to the handler (large uploads): the validator
 	// leaves the body alone and the larger upload limit applies.
 	stream bool
+	// events is set on operations that answer with a stream of Server-Sent Events, open for as long as the
+	// client listens.
+	events bool
 }
 
 func (op *operation) allows(r tenant.Role) bool { return slices.Contains(op.roles, r) }
@@ -111,6 +114,9 @@ func loadContract() (*contract, error) {
 			}
 			o.stream, _ = op.Extensions[StreamBodyExtension].(bool)
 			o.signed, _ = op.Extensions[SignedWebhookExtension].(bool)
+			if ok := op.Responses.Status(http.StatusOK); ok != nil && ok.Value != nil && ok.Value.Content.Get("text/event-stream") != nil {
+				o.events = true
+			}
 			for _, p := range op.Parameters {
 				if p.Value != nil && p.Value.In == openapi3.ParameterInHeader && http.CanonicalHeaderKey(p.Value.Name) == headerIdempotencyKey {
 					o.idempotent = true

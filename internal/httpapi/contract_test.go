@@ -261,6 +261,20 @@ func TestEveryJSONBodyRejectsMalformedInput(t *testing.T) {
 		}
 		resp, b := env.Do(o.method, path, key, example, map[string]string{"Content-Type": "text/plain"})
 		env.Problem(resp, b, http.StatusUnsupportedMediaType)
+
+		// Mass assignment: fields the server owns are refused by name, never taken from the client.
+		for _, owned := range []string{"tenant_id", "id", "created_by", "created_at", "updated_at", "version"} {
+			if _, ok := obj[owned]; ok {
+				continue
+			}
+			var with map[string]any
+			require.NoError(t, json.Unmarshal(example, &with))
+			with[owned] = uuid.NewString()
+			body, _ := json.Marshal(with)
+			resp, b := env.Do(o.method, path, key, body, nil)
+			env.Problem(resp, b, http.StatusBadRequest)
+			require.Contains(t, string(b), owned, "%s with %s set by the client", name, owned)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/atende/atende/gen/client"
 	"github.com/atende/atende/internal/apitest"
+	"github.com/atende/atende/internal/config"
 	"github.com/atende/atende/internal/dialer"
 	"github.com/atende/atende/internal/plinx/sim"
 	"github.com/atende/atende/internal/store"
@@ -56,10 +57,10 @@ var everyDay = client.CallingWindow{
 	Start: "00:00", End: "23:59",
 }
 
-func newDialerEnv(t *testing.T, dialect store.Dialect, window client.CallingWindow) *dialerEnv {
+func newDialerEnv(t *testing.T, dialect store.Dialect, window client.CallingWindow, opts ...apitest.Options) *dialerEnv {
 	t.Helper()
 	ctx := context.Background()
-	env := apitest.New(t, dialect)
+	env := apitest.New(t, dialect, opts...)
 	d := &dialerEnv{Env: env, admin: env.Client(env.AdminKey)}
 	d.agentID, d.agentKey = env.NewUser(env.AdminKey, client.RoleAgent)
 	d.agent = env.Client(d.agentKey)
@@ -399,6 +400,37 @@ func TestDialerNeverDialsWithoutACheck(t *testing.T) {
 			time.Sleep(200 * time.Millisecond) // the breaker's cool-down runs on the wall clock
 		}
 		require.Len(t, d.App.Telephony.Placed(), 1)
+	})
+}
+
+// Plinx slow past the client's timeout: every check fails by timing out, the breaker opens, entries are
+// deferred without using an attempt and nobody is called; once Plinx answers in time again, calls go out.
+func TestDialerWithASlowPlinxCallsNobodyUnchecked(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		d := newDialerEnv(t, dialect, everyDay, apitest.Options{Configure: func(c *config.Config) {
+			c.PlinxTimeout = 200 * time.Millisecond
+		}})
+		d.Plinx.SetLatency(sim.OpGetActiveConversation, time.Second)
+		_, entry := d.customer(t, "+5547991234567")
+		for range 7 {
+			d.run(t)
+			d.Clock.Advance(time.Minute)
+		}
+		require.Empty(t, d.App.Telephony.Placed(), "no call without a check")
+		e := d.entry(t, entry.Id)
+		require.Equal(t, client.EntryStatusQueued, e.Status)
+		require.Equal(t, 0, e.Attempts, "deferrals use no attempt")
+		require.Contains(t, kinds(e), "deferred")
+
+		d.Plinx.SetLatency(sim.OpGetActiveConversation, 0)
+		deadline := time.Now().Add(20 * time.Second)
+		for len(d.App.Telephony.Placed()) == 0 && time.Now().Before(deadline) {
+			d.run(t)
+			d.Clock.Advance(time.Minute)
+			time.Sleep(200 * time.Millisecond) // the breaker's cool-down runs on the wall clock
+		}
+		require.Len(t, d.App.Telephony.Placed(), 1, "Plinx in time again: the call goes out")
 	})
 }
 

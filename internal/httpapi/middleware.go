@@ -45,6 +45,26 @@ func matchOperation(ct *contract) echo.MiddlewareFunc {
 	}
 }
 
+// boundRequests gives each request a deadline, so that one waiting for a database connection the pool
+// cannot give, or for a database that does not answer, ends as a 503 instead of hanging. Uploads and event
+// streams last as long as they need.
+func boundRequests(timeout time.Duration) echo.MiddlewareFunc {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if op := operationOf(c); op != nil && (op.stream || op.events) {
+				return next(c)
+			}
+			ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
+			defer cancel()
+			c.SetRequest(c.Request().WithContext(ctx))
+			return next(c)
+		}
+	}
+}
+
 // caller is who a request authenticated as: a tenant principal, the operator, or a signed webhook.
 type caller struct {
 	principal *tenant.Principal

@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	gen "github.com/atende/atende/gen/api"
+	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/validate"
 )
 
@@ -155,6 +156,13 @@ func errorHandler(logger *slog.Logger) echo.HTTPErrorHandler {
 			logger.InfoContext(ctx, "client closed the request", "request_id", requestID(c))
 			_ = c.NoContent(statusClientClosed)
 			return
+		case store.IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded):
+			// The database is down, going away, or too busy to answer within the request's time: nothing was
+			// applied that a retry with the same Idempotency-Key would apply twice.
+			logger.WarnContext(ctx, "database unavailable", "request_id", requestID(c), "error", err)
+			out = problemErr(ctx, http.StatusServiceUnavailable, problemUnavailable,
+				"The database is unavailable or too busy to answer in time; retry after the delay in Retry-After.")
+			out.headers = map[string]string{"Retry-After": "2"}
 		case errors.As(err, &pe):
 			out = pe
 		case errors.As(err, &he):

@@ -40,6 +40,8 @@ type Config struct {
 	RateBurst int
 	// OperatorKey authorises POST /v1/tenants; empty disables it.
 	OperatorKey string
+	// RequestTimeout bounds each request but uploads and event streams (default 30 s).
+	RequestTimeout time.Duration
 }
 
 // Deps are the services the API serves.
@@ -109,6 +111,7 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 			},
 		}),
 		matchOperation(ct),
+		boundRequests(cfg.RequestTimeout),
 		limitBodies(cfg.BodyLimit, cfg.UploadLimit),
 		authenticate(ct, deps.Tenants, cfg.OperatorKey, map[string]webhookSecret{
 			"receivePlinxWebhook":     plinxWebhookSecret(deps.Tenants),

@@ -1,10 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -12,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	gen "github.com/atende/atende/gen/api"
+	"github.com/atende/atende/internal/validate"
 )
 
 // validateRequests checks every request of a contract operation against the contract (parameters, body,
@@ -55,10 +60,88 @@ func validateRequests() echo.MiddlewareFunc {
 				}
 				return next(c)
 			}
+			if err := rejectNUL(c, params); err != nil {
+				return err
+			}
 			if err := openapi3filter.ValidateRequest(c.Request().Context(), input); err != nil {
 				return requestProblem(c, err)
 			}
 			return next(c)
+		}
+	}
+}
+
+// rejectNUL refuses NUL characters in parameters and in the strings of a JSON body: no text atende stores
+// may hold one (PostgreSQL's text cannot, and a NUL inside SQL text ends it early), so they are a client's
+// mistake to name, not a database error to meet later.
+func rejectNUL(c echo.Context, params map[string]string) error {
+	ctx := c.Request().Context()
+	var errs validate.Errors
+	for name, v := range params {
+		if strings.ContainsRune(v, 0) {
+			errs.Add(name, "must not contain NUL characters")
+		}
+	}
+	for name, vs := range c.Request().URL.Query() {
+		for _, v := range vs {
+			if strings.ContainsRune(v, 0) {
+				errs.Add(name, "must not contain NUL characters")
+				break
+			}
+		}
+	}
+	if body := c.Request().Body; body != nil && body != http.NoBody {
+		b, err := io.ReadAll(body)
+		if err != nil {
+			return err
+		}
+		c.Request().Body = io.NopCloser(bytes.NewReader(b))
+		if bytes.Contains(b, []byte(`\u0000`)) {
+			var doc any
+			if json.Unmarshal(b, &doc) == nil {
+				findNUL(doc, "", &errs)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &problemError{problem: fieldProblem(ctx, errs)}
+}
+
+// findNUL names every string (or key) holding a NUL character in a decoded JSON document.
+func findNUL(v any, path string, errs *validate.Errors) {
+	at := func(k string) string {
+		if path == "" {
+			return k
+		}
+		return path + "." + k
+	}
+	switch x := v.(type) {
+	case string:
+		if strings.ContainsRune(x, 0) {
+			field := path
+			if field == "" {
+				field = "body"
+			}
+			errs.Add(field, "must not contain NUL characters")
+		}
+	case []any:
+		for i, e := range x {
+			findNUL(e, at(strconv.Itoa(i)), errs)
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if strings.ContainsRune(k, 0) {
+				errs.Add(at(strings.ReplaceAll(k, "\x00", "")), "must not contain NUL characters")
+				continue
+			}
+			findNUL(x[k], at(k), errs)
 		}
 	}
 }

@@ -5,11 +5,14 @@ package store
 
 import (
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -82,6 +85,40 @@ func IsUniqueViolation(err error) bool {
 	if errors.As(err, &liteErr) {
 		code := liteErr.Code()
 		return code == sqlitelib.SQLITE_CONSTRAINT_UNIQUE || code == sqlitelib.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// IsUnavailable reports whether err says the database could not be reached or is going away: a refused,
+// reset or closed connection, a connection timeout, or PostgreSQL shutting down or starting up. The request
+// that met it may succeed later; it is not a bug.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// Class 08: connection exception; 57P01-57P03: admin or crash shutdown, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &connectErr), errors.As(err, &opErr), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		pgconn.SafeToRetry(err):
+		return true
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return true
+	}
+	// pgx reports a connection lost mid-query in words only.
+	msg := err.Error()
+	for _, words := range []string{"conn closed", "failed to receive message", "failed to write", "failed to connect",
+		"closed network connection"} {
+		if strings.Contains(msg, words) {
+			return true
+		}
 	}
 	return false
 }

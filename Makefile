@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres test-faults-long generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
+.PHONY: help build run test test-postgres test-faults-long test-postgres-restart generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ test-faults-long: ## the fault tests at length (a 20 s database outage, ten work
 	ATENDE_FAULT_LONG=1 ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test -count=1 -timeout 30m \
 		-run 'TestDatabaseOutage|TestFullPool|TestWorkerKilledRepeatedly|TestKilledWorker|TestDialerWithASlowPlinx|TestDialerNeverDials' \
 		./internal/httpapi/ ./cmd/atende/
+
+test-postgres-restart: ## stop and start the local PostgreSQL cluster under write load (alone: it breaks every other test meanwhile)
+	ATENDE_FAULT_RESTART_POSTGRES=1 ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test -count=1 \
+		-run TestDatabaseOutageAnswers503AndRecovers ./internal/httpapi/
 
 generate: ## regenerate gen/ from api/*.yaml
 	$(GO) tool oapi-codegen -config api/codegen-server.yaml api/openapi.yaml

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -131,6 +133,12 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 	if longFaults() {
 		outage = 20 * time.Second
 	}
+	// With ATENDE_FAULT_RESTART_POSTGRES=1 (make test-postgres-restart, run alone) the cluster itself is
+	// stopped and started instead of cut away.
+	down, up := proxy.cut, proxy.restore
+	if os.Getenv("ATENDE_FAULT_RESTART_POSTGRES") == "1" {
+		down, up = restartablePostgres(t)
+	}
 
 	var (
 		mu       sync.Mutex
@@ -165,12 +173,12 @@ func TestDatabaseOutageAnswers503AndRecovers(t *testing.T) {
 
 	time.Sleep(time.Second)
 	cutAt := time.Now()
-	proxy.cut()
+	down()
 	time.Sleep(outage / 2)
 	resp, _ := env.Do(http.MethodGet, "/readyz", "", nil, nil)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "not ready while the database is away")
 	time.Sleep(outage / 2)
-	proxy.restore()
+	up()
 	backAt := time.Now()
 	require.Eventually(t, func() bool {
 		resp, _ := env.Do(http.MethodGet, "/readyz", "", nil, nil)
@@ -274,6 +282,26 @@ func TestFullPoolAnswers503InTime(t *testing.T) {
 		require.Equal(t, []string{"Atendido"}, names, "the request that timed out wrote nothing")
 		require.NotContains(t, env.Logs(), `"status":500`)
 	})
+}
+
+// restartablePostgres returns functions stopping and starting the local PostgreSQL cluster, and makes sure
+// it runs again when the test ends.
+func restartablePostgres(t *testing.T) (stop, start func()) {
+	versions, err := os.ReadDir("/etc/postgresql")
+	if err != nil || len(versions) == 0 {
+		t.Skip("no local PostgreSQL cluster to restart")
+	}
+	ctl := func(action string) {
+		out, err := exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", versions[0].Name(), "main", action, "-m", "fast").CombinedOutput()
+		if action == "start" {
+			out, err = exec.Command("pg_ctlcluster", "--skip-systemctl-redirect", versions[0].Name(), "main", "start").CombinedOutput()
+		}
+		if err != nil && !strings.Contains(string(out), "already running") {
+			t.Errorf("pg_ctlcluster %s: %v: %s", action, err, out)
+		}
+	}
+	t.Cleanup(func() { ctl("start") })
+	return func() { ctl("stop") }, func() { ctl("start") }
 }
 
 // longFaults reports whether the fault tests run their long versions (ATENDE_FAULT_LONG=1).

@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres test-faults-long test-postgres-restart generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-dialer bench-dialer-memory
+.PHONY: help build run test test-postgres test-faults-long test-postgres-restart generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-load bench-dialer bench-dialer-memory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ bench-portfolios: ## time adding 100,000 contacts to a portfolio and bulk-deleti
 
 bench-routing: ## benchmark routing new conversations to portfolio owners at 100,000 contacts on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench Routing -benchtime 5000x -count 2 -timeout 30m
+
+bench-load: ## API under open-model load on 1,000,000 contacts, SQLite and the local PostgreSQL, with the echo and pgbench references (docs/BENCHMARKS.md)
+	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench APILoad -benchtime 1x -count 2 -timeout 40m
 
 bench-dialer: ## benchmark draining the dial queue on the local PostgreSQL against plain SQL claims (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 ATENDE_BENCH_DIALER_ENTRIES=20000 ATENDE_BENCH_DIALER_AGENTS=1000 \

@@ -376,15 +376,7 @@ func TestDialerNeverDialsWithoutACheck(t *testing.T) {
 		ctx := context.Background()
 		d.Plinx.SetFailure(sim.OpGetActiveConversation, sim.FailError500)
 		contact, entry := d.customer(t, "+5547991234567")
-		for range 7 { // past the breaker's threshold: it opens and the checks fail without reaching Plinx
-			d.run(t)
-			d.Clock.Advance(time.Minute)
-		}
-		require.Empty(t, d.App.Telephony.Placed(), "no call without a check")
-		e := d.entry(t, entry.Id)
-		require.Equal(t, client.EntryStatusQueued, e.Status)
-		require.Equal(t, 0, e.Attempts, "deferrals use no attempt")
-		require.Contains(t, kinds(e), "deferred")
+		d.deferredUncalled(t, entry.Id)
 		updates, err := d.admin.ListContactUpdatesWithResponse(ctx, contact, nil)
 		require.NoError(t, err)
 		require.NotEmpty(t, updates.JSON200.Data)
@@ -392,15 +384,37 @@ func TestDialerNeverDialsWithoutACheck(t *testing.T) {
 
 		// Plinx back (and the breaker closed after its cool-down): the call goes out.
 		d.Plinx.SetFailure(sim.OpGetActiveConversation, sim.FailNone)
-		d.Clock.Advance(time.Minute)
-		deadline := time.Now().Add(15 * time.Second)
-		for len(d.App.Telephony.Placed()) == 0 && time.Now().Before(deadline) {
-			d.run(t)
-			d.Clock.Advance(time.Minute)
-			time.Sleep(200 * time.Millisecond) // the breaker's cool-down runs on the wall clock
-		}
+		d.runUntilCalled(t, 15*time.Second)
 		require.Len(t, d.App.Telephony.Placed(), 1)
 	})
+}
+
+// deferredUncalled runs the worker past the breaker's threshold with Plinx failing — it opens, and checks
+// fail without reaching Plinx — and requires that nobody was called and the entry waits, deferred, with no
+// attempt used.
+func (d *dialerEnv) deferredUncalled(t *testing.T, entry uuid.UUID) {
+	t.Helper()
+	for range 7 {
+		d.run(t)
+		d.Clock.Advance(time.Minute)
+	}
+	require.Empty(t, d.App.Telephony.Placed(), "no call without a check")
+	e := d.entry(t, entry)
+	require.Equal(t, client.EntryStatusQueued, e.Status)
+	require.Equal(t, 0, e.Attempts, "deferrals use no attempt")
+	require.Contains(t, kinds(e), "deferred")
+}
+
+// runUntilCalled runs the worker minute by minute until a call goes out or timeout passes on the wall clock,
+// where the breaker's cool-down runs.
+func (d *dialerEnv) runUntilCalled(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for len(d.App.Telephony.Placed()) == 0 && time.Now().Before(deadline) {
+		d.run(t)
+		d.Clock.Advance(time.Minute)
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // Plinx slow past the client's timeout: every check fails by timing out, the breaker opens, entries are
@@ -413,23 +427,10 @@ func TestDialerWithASlowPlinxCallsNobodyUnchecked(t *testing.T) {
 		}})
 		d.Plinx.SetLatency(sim.OpGetActiveConversation, time.Second)
 		_, entry := d.customer(t, "+5547991234567")
-		for range 7 {
-			d.run(t)
-			d.Clock.Advance(time.Minute)
-		}
-		require.Empty(t, d.App.Telephony.Placed(), "no call without a check")
-		e := d.entry(t, entry.Id)
-		require.Equal(t, client.EntryStatusQueued, e.Status)
-		require.Equal(t, 0, e.Attempts, "deferrals use no attempt")
-		require.Contains(t, kinds(e), "deferred")
+		d.deferredUncalled(t, entry.Id)
 
 		d.Plinx.SetLatency(sim.OpGetActiveConversation, 0)
-		deadline := time.Now().Add(20 * time.Second)
-		for len(d.App.Telephony.Placed()) == 0 && time.Now().Before(deadline) {
-			d.run(t)
-			d.Clock.Advance(time.Minute)
-			time.Sleep(200 * time.Millisecond) // the breaker's cool-down runs on the wall clock
-		}
+		d.runUntilCalled(t, 20*time.Second)
 		require.Len(t, d.App.Telephony.Placed(), 1, "Plinx in time again: the call goes out")
 	})
 }

@@ -139,6 +139,15 @@ func TestHostileInputNeverAnswers5xxNorChangesState(t *testing.T) {
 			}
 		}
 		t.Logf("%d hostile requests, none answered 5xx", requests)
+
+		// The log of this run, every operation and every fixture included, holds no key and no secret.
+		logs := env.Logs()
+		require.Contains(t, logs, `"msg":"request"`, "the access log is on")
+		for role, k := range keys {
+			require.NotContains(t, logs, k, "the key of %q reached the log", role)
+		}
+		require.NotContains(t, logs, "whsec_", "a signing secret reached the log")
+		require.NotContains(t, logs, "Bearer ")
 	})
 }
 

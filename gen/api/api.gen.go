@@ -3439,7 +3439,9 @@ type ListAPIKeysParams struct {
 // CreateAPIKeyParams defines parameters for CreateAPIKey.
 type CreateAPIKeyParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3453,7 +3455,9 @@ type GetNextBusinessDayParams struct {
 // QualifyCallParams defines parameters for QualifyCall.
 type QualifyCallParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3470,7 +3474,9 @@ type ListCampaignsParams struct {
 // CreateCampaignParams defines parameters for CreateCampaign.
 type CreateCampaignParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3493,7 +3499,9 @@ type ListCampaignEntriesParams struct {
 // AddCampaignEntriesParams defines parameters for AddCampaignEntries.
 type AddCampaignEntriesParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3517,7 +3525,9 @@ type ListCompaniesParams struct {
 // CreateCompanyParams defines parameters for CreateCompany.
 type CreateCompanyParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3566,7 +3576,9 @@ type ListCompanyUpdatesParams struct {
 // AddCompanyUpdateParams defines parameters for AddCompanyUpdate.
 type AddCompanyUpdateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3591,7 +3603,9 @@ type ListContactsParams struct {
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3631,7 +3645,9 @@ type ListContactUpdatesParams struct {
 // AddContactUpdateParams defines parameters for AddContactUpdate.
 type AddContactUpdateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3662,7 +3678,9 @@ type ListConversationsParams struct {
 // AssignConversationParams defines parameters for AssignConversation.
 type AssignConversationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3684,7 +3702,9 @@ type ListConversationMessagesParams struct {
 // QualifyConversationParams defines parameters for QualifyConversation.
 type QualifyConversationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3702,7 +3722,9 @@ type ListDialerSessionsParams struct {
 // JoinDialerParams defines parameters for JoinDialer.
 type JoinDialerParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3727,7 +3749,9 @@ type ListDNCParams struct {
 // AddDNCParams defines parameters for AddDNC.
 type AddDNCParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3747,7 +3771,9 @@ type ListFollowUpsParams struct {
 // CreateFollowUpParams defines parameters for CreateFollowUp.
 type CreateFollowUpParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3766,7 +3792,9 @@ type ListHolidaysParams struct {
 // CreateHolidayParams defines parameters for CreateHoliday.
 type CreateHolidayParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3806,7 +3834,9 @@ type ListIntegrationsParams struct {
 // CreateIntegrationParams defines parameters for CreateIntegration.
 type CreateIntegrationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3849,7 +3879,9 @@ type ListInteractionsParams struct {
 // CreateInteractionParams defines parameters for CreateInteraction.
 type CreateInteractionParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3873,7 +3905,9 @@ type ListLeadsParams struct {
 // CreateLeadParams defines parameters for CreateLead.
 type CreateLeadParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3913,7 +3947,9 @@ type ListLeadUpdatesParams struct {
 // AddLeadUpdateParams defines parameters for AddLeadUpdate.
 type AddLeadUpdateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3943,7 +3979,9 @@ type ListPhonesParams struct {
 // CreatePhoneParams defines parameters for CreatePhone.
 type CreatePhoneParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3956,7 +3994,9 @@ type UpdatePhoneParams struct {
 // LinkPhoneParams defines parameters for LinkPhone.
 type LinkPhoneParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3975,7 +4015,9 @@ type ListPortfoliosParams struct {
 // CreatePortfolioParams defines parameters for CreatePortfolio.
 type CreatePortfolioParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4006,7 +4048,9 @@ type ListProceduresParams struct {
 // CreateProcedureParams defines parameters for CreateProcedure.
 type CreateProcedureParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4025,7 +4069,9 @@ type ListResultsParams struct {
 // CreateResultParams defines parameters for CreateResult.
 type CreateResultParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4059,7 +4105,9 @@ type ListTeamsParams struct {
 // CreateTeamParams defines parameters for CreateTeam.
 type CreateTeamParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4081,7 +4129,9 @@ type ListTemplatesParams struct {
 // CreateTemplateParams defines parameters for CreateTemplate.
 type CreateTemplateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4094,7 +4144,9 @@ type UpdateTemplateParams struct {
 // CreateTenantParams defines parameters for CreateTenant.
 type CreateTenantParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4144,7 +4196,9 @@ type ListUsersParams struct {
 // CreateUserParams defines parameters for CreateUser.
 type CreateUserParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -37767,543 +37821,545 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3rchu3ti+KvwqK/1VlaS2Koi6+SfWvtRXbmfGcjqMpKyu1Z+RNQt2giKgJMABaNOPjqv0Q+wVOzQ+r",
-	"9vl6aj9B3mQ9ySmMAXSjyW6ySbUkK+EnW1I3GpcxBsb1Nz63IjkaS8GE0a2jz60hozFT8N835/TK/hsz",
-	"HSk+NlyK1lHrfMjIDVOaS0HkgJghI4qZVAkWE3n5C4tMmwykIv23g53vqYmG/U6r3dLRkI2oHc1Mx6x1",
-	"1NJGcXHV+vKl3XonI4qDl33rx7N3/juRYtRkn1k27BkzanoyMEzND/yBRVLEmhhJJpQbcskGUsFC1JSL",
-	"q9KhuTDsiqnWFzv4mCo6Ysbt1KtUaanK598X7JPpRfBE369krNgNl6kmY3rF7Ne4ffzXlKlpq90SdGQ/",
-	"iO8UpjKin94xcWWGraP9brfdGnHhf95rl+zB29flk8IdfKIJj7Ovj6kZ5h/ncavdUuzXlCsWt46MSlk4",
-	"kYFUI2paR600hSdLPh2z0VgaJqLp39h0fhonJBX815SRazYFgjFDrslEccPIFiU//vj2NeGaUHIlZUyi",
-	"oeQR2+6QMzZO6FQ7moPN1EYqFhPF9FgKzWCw/UMyPL4Q8Gc6wo9MuBkSKqQZMkXs0pg2hAo9YUqTw/39",
-	"YzIZ8oTBmAOutMkeUqnQbXLYfdm5EH67kFHyDQvWu2MXXHVsT5/WOLYBcE4FQVm+7JOEwgRpfEyo2zZ6",
-	"RbmwayKCTZjK2DRb495+p3L6jlur5r1Xi9xElKQxO1HRkN9Yspk79ERLknA7R/cMUSySKtZVTMBxyJ5/",
-	"vjC/mA1ompjW0YAmmmUzupQyYVSgcOEjbuYnckqvGNH8t0rmS+C90o89tTtBP/FROsrZEH/KdyWXFu3W",
-	"32HouTl8qxjbMeyTIZrZ5R2T8VAKRkQ6urTHRRUjI3smLCbcniLwyYiaqjn/egtZ8cVyOzIQiLRvaHyG",
-	"1G9/iqQwTMB/6XiccBTYu2MlLxM2+rdfNEpv9omOxgnDpRrKE0eyno+GVJM9wsUNTXhMBpwlIH6YUtIK",
-	"0p8/t+B3raMWG9m3260R05pe2ZmOUm3lNKGCwB8JjWPFtG59+dhuaUNNqltHh3ahhpsESNp9x309l1Kp",
-	"EkfUMBGzI7eCI3gSb6Ev4Sb+i2KD1lHr/7eb35K7+Fe9e4rv4ubN86lfNNdkRBN7cvbqUoTiwu3v3U4c",
-	"kz5uQZ/Yk9SE0Wjot+dLu/VKikHCo9uexAlJNVMoBkHYun1MrBSZEvaJawN8mO/my3w3s0ks2sbIP9T0",
-	"JvqBtZ8+I1GqFBOG2NmyNuysINxL4Vx45+u1lwDXRBueJFamC7jqv7Rb30p1yeOYiVvTOtdEjpmCV4hg",
-	"LNbEsrRXlGTCNKHxiIviPh/k+5zPZdFGD7KnmtrpiCYJU080TJKM6JQIaSzF4N5lq4INeysMU4ImbyzZ",
-	"rrBpt57piSCpYJ/GLLKKIHDNMWxt3x13j8d9SwXC8AFnmnBjZSfoAUzdwAITiaf+XppvZSriWx76j5ap",
-	"7F4N7GDFcz3Mz/W9f2LhuQppdvCpJs71vSQ6jYZO3fMbkZ20YYIKA3txSqeJpPG5lO+oumL3eaQhm1/K",
-	"GFhU3jCFh8Z/YwTuYpymAsWd21e/pTxhcQO3k9udaEjFFYuJ5iLKTZyL1sFF6xgULUtLoGIRKmK0FQqn",
-	"vbefn3Y4UTLAmS4693Hw/I57vinOzi2xbFUgBWnC3MJMvguwQNjrcym/p2LqtAB93yRxcvrWC2ygBm40",
-	"UdQ4ajhGu60PRt4OWHl9otGqs4cSmLHBI1VTck/vBiYjzOpHQVMzlIr/1gihnbjB8HbAj4J6wLXm4uqY",
-	"aCZictEqPHdEvmFUMUUu0m73IKJjbrcFfmAXraK42csJsDD1RZSXhg82RXLB4bnFtUkqroWciDZR7EZe",
-	"oy7EPo2tfQn09qOgN5Qn9DJhDex1TA29pJrZKaT5yPajRkpymeqptf7RNALJyEfADkZNCbUkAFwRs4RO",
-	"7Z8DKgr3/Gl4dX9g6oZHLPzesq3Pnmtq57N1R1TYS+nSCldqbQhQkWIew13l1m11I3crOBFsrwU+AhN8",
-	"kCaJVbwEi4Bgx1ImF8LynSZmSA1JpLgi1JCR1AZM83zvShnTWqqnP3w4z3U4sM37M6Zzv020tLY7NZlp",
-	"a8Kl2UVYmgD6wpXY5cG6LKmwmJgJjxha602JgrGSkbVGLhP2Rhhupk0oizNLJxOqrc4VgxODkpgPBkwF",
-	"2myB3/eDCycYCDhPMTvMQvLjwbev2XTHvdLctTNzrLA4b23kiyw6ZJwo0Ol4LJVh8fcs5vQc1vCwKoml",
-	"rn74Vfu1fgcMfDek/eLJ6Vvn7horqzMbjva08132qCm4z2Jq2I5luHkfWruF0lEvekekiZOY6KGbG4PH",
-	"Ndx17VZCtenZM3EfK+7HT0OGQsJSFjie7J1hdewIHLI0260tI+HBERepYduWXNebN7o0Ps//YazYgH8q",
-	"d42h1y4aUkUjw5T2dtc1m7attLdK1pXg9lYATpob3F1Nt9pxaz8to70ziSLfGuS9Wkf0JfTG/ozuWdij",
-	"bEfy0dwc2iHRfcxGREXPfh1p9RU8BDwVowJKk9OAdp1vrUjORdJcQC3ayLEmE6muQcNxl80gNaliHfIT",
-	"N0OZGqtZ+xfso/bKNjzxmkIlFVVSzUq+r8IxzBMVOE387GhkNKH2JrNGvDXuk2mHvEbXIMQTcgurMO1a",
-	"pwrTX3ZSME2aJD8MwGO2iMycMPrSnpVG12Ue+XMwkiPFTId8GMqJgNXhkXGd+dfBY+fvsxY1ce/g+u8v",
-	"R988//Qf++N3L8TZofnvzyb/2Iu+fTr8a1e/3qdL122nM7/sj9nC33F0QxYXYfUB+y83bKSXcVy2Ff4r",
-	"VCkKPwfxmfI9wb95WWIfh7DNMbGigEikaCsVO8vFw8zCYQnFKZQev3N1rsajkdNRZr34c+RvtythI3ez",
-	"1ng8FabMof32ww/kYO/Zs509QpPxkO7sHxPnNSffnNndGVNjmLLP/o+fT3b+8fHz/pd/KePjmNv/RyXC",
-	"5RvKlZJ2rKXzvObo22EiHdnNHlFu9cFLniT2iXZLD/l4jP8FHSTY+0CkgDd+TqiUPDmW1qbuRTJm8/N+",
-	"9eZ0dgO6Oy8/fn76Zeff8X8H5VsB7s358X78tk1Y56pDPrxaZWO1UYyZMhE5T6jzZHjlSGQukmdFpFXu",
-	"BKH2GZhRgRadocMTR5MLWdUOcRK+kOkx5dI5i2MuVXMqtYpVLm3DKMqb+dnAn0AewD6gjx/CNXVk1Dmj",
-	"ozM2KBNS6TheUX1coDA47aBwJn5ZhU99rCKCk5njLO5EPzNr+8TQa6atFXnDlAbFWR+TPp3QaR9cO2Df",
-	"WJtU4MXieDU0oO3DpawJU/kRpruiaLwlOc7sbWG0sj37JtVcMK2/k6nSCxQmdMiiCtS2Fy+Y2tYc/00K",
-	"dkyGMuExnWJoUA4G83wWJdIF8OppCOd8xH4YvLZE9rE0KpBIzcUVTKLtbXs5ZkL3wVKzs6l9B//E2HWM",
-	"9Dyin97iK89BO3M/7M1QfruFSQLuz/ZK/dJuwfeXMlO+srlLd2rpHEdp+y0rO7dXNEnm9Q5g7V5Nw8q7",
-	"J25lUljhPhqbsmSUdiuiozHlV6LujNayREV8yyUwqzLUnWLdx4Rh1tLjsmrxy83M7Haf+5NMTSTxusik",
-	"kjtMO7Ls4U9Wo0i1JVXntv9Y47PjhEa33NBfU5rwAb/lKJppXb19pcpIqsMtcdTU8mtqtcNdAropld3N",
-	"XGgZVRXZIOeYwgrbOetmJ5+tqcAYS29BKxne3DBh1rKeV2K9G6d0rUSE1Vs/s404fNUS/45Elufnzdw2",
-	"Tj4uksMgQ4vMuuyVt8Gjs/OFTxZHq5o8F1c/cRHLyYIb11MNBLzt2G3vosC7+MmK9++D3IcM7ZyatyFQ",
-	"vDK3vj9xFPx6+RHg1jbjC60poEb0U8/xvi6/Lhc4FrlUTh+cfw0CQ0stBPvQWZowXRSWi/kDt+kDPr2W",
-	"aGy3JhmhL+PFnCsWmQiZUHQDz+ys349g11aVn7jqtcTn7CFnmXkHQWLe0yV5eWs7C0M6Kc8J3CvkBHbb",
-	"zZBTE0fsTtcNtehgGnC5ZQLgcTrdZhgzuIFjRQeWxl0KGbhfXLRNGzkeV6g8fsCaFuuIi/C3e8u44H4p",
-	"/ysl9vlTHFIhWBIeH2TZWi4YUqPpeGzvMJduykVvzJSWYqFL8JUcjakoCfK5lFRWXwXwnt0SFvEZz7fS",
-	"7yMx/mWewfYOgyBZmwhJxqmITIqJKVsiHTHFI8iVGDL05frfvXp/+tftTq1Pr3HLR6k2ctSD1Nfl8gUe",
-	"/hafXSHUya5o0vMsUNyYM/rb7/+URMuI06Q0QignYlmsaDKURE6E8wNG4C4v804utxItodanpVP7eIX/",
-	"sKYugoSdqyJG0ZhV7NV7OWJkQIWhmtNaFNGMzRecX2i8FSinHbBito8raii4F+vZd7eRA7kpEEQZsoMs",
-	"Z+ifuBladp24eGrAzsckGrLomsT8ihu0XG6YAs/BTBTlYL9pjiyy2oq3TchpS5l6HVZ5Dx6At2KcmuX7",
-	"3ggDLY+5hNQe7N4CAm1CUXP32SPV0wp7HjpKIsNvGNzq7r8LLvNzqq4wMLaQz+ey0aFqgosrEuE4ZKvP",
-	"4/42FnoINoH0/62+YJP+9jFhn2hkkilx0Y7imdUkdcEmNQ/Uya5yvQgfaUgXvUOBR4Nistn6rlwczoix",
-	"5crJVynWlrtr70IKLefKEuoRhkYlcqcRpfWSKzOM6XRuhFpqJy6+x+OKGC0+wBnqZxGuBBN7BlKRLUou",
-	"0ylT4BGEmhGi2Q1TNAnelANCyZWS6Xi7EN1dyrxz1/k6wRgwVo4+N5b894u87Lk80s+3yMwT0iAR3Kdi",
-	"22hgPKSdtdVGoKe11MZFdL+MzuuTYC5uw7SZhf5lT3CLDukNPDRLTUs0nrVdERmtFbOASj9xx7ph3Rw+",
-	"RxmN6GsofR+rvgazP5XKDGTC5Ukcr8gnY//qWqmzhbfrTLDiHsnG0YRm10iW8HOL480+XCryyjZ9wSoa",
-	"0GtxZV+HXhsK10WaSVN67ULl8+70FEC5iIoqyhOdKyCrKR23kPjZ2FlBfghlcVhjnQuvg9rKRnPXw3ra",
-	"bpa9VqLyas2vxKLKCW6g9AULJ9zT61dGZN8zslwwYZmP80Vi4r2rd1jZ3oDcqFt6oO8u2Duf/zO/GcEz",
-	"kE33a5jRQCZKGrbWzkDBjEOnuNX+JFxc15B7GQG+s89bO/KGqUEiJ9VkR0WWXhnmX5IryaBSAZILGR1B",
-	"zX8qYqLkJV5e660E4yor6PLjhItPPVqeVXyeJdGe2seIYlgQVsvTjCNX0US4G5A7TLjAr5S6/LNMq/Jb",
-	"oJlELCVTe93Wz9wMaeLMvTyfw/nTkCkGIAhWMSHuK07bs+ZuITOXKBYxQOXxgFj4PGoDZXvvs0lum4ZW",
-	"06+RzzVwbjA6qjxq+0cvf+1iWEyMXIvhmzE0M8JsZ2HILIQBkiAkt5Utz2x3TuCOWDVqEeS1zlKRJFfM",
-	"aMJNVtExW+xEIE9ag9sE6oYMvWYz5IUwX2ykWXKDSsxy1X3hOt854VlWvgmwUqia57IP6pjsX1js4bJK",
-	"kqjz+G49XjyDIUGqfSzhkCj3ljUyXsJo3NBgdTZ4rQz7lfew6IdvZh+LNlADe/mO0XjRaPWvQD/K8gNo",
-	"wl2Qq6+P1meQX3Ys8VWQZSTHV3D1BKxR4ppF4mloNEtnTQ21psa4on426zZx11W+y8EW+fW5yS09wlzZ",
-	"makccgpr/8iT1YRy0EASrk1Wz51bxJkThkBcRR+T/q8pS2EE/yqiDJCspOhCjNjokgFBex34mPS9XdU/",
-	"yurYALDO3nn9VKD20D8iQqJWYSRqFFC8LMmWkFmxo/37Nvmv//m/LoROx0zdcC2VdrYfDkgvqYglfg6t",
-	"LIc+iehkbu6IYOEDmm5zQEewa2zlxiDY8ThF+1s/eEXEc06NCqKmcgzQYziniveh/vNVaZ3jCXHloaAX",
-	"oAMpZm2ffmA1g+Mc/KEIeGi/FGc5DL4iLCs1fvp0ptBxb+flR6yd7LYr6h0LobvKGwwl1Tw6I2LwZWSX",
-	"pYQDjM01G1tznmhLKFsOBoXsdbvkmk31tkuuKLiXAu9Lzhiv37+61xTpBSUvilEHobGaFC8WVCxBHXj9",
-	"/tVa0ZF83qt67/NlBe6gp8sTMNwXKxbRwM1sj/5xXsivOU2Y+sCMlVK6hH6HLLruWUqVqelVlctegtvB",
-	"zRfNfExWcuYn4GBaORLY5UFeacxp0sPUjl6WzDn3oddcR1SRMVWURAlnwkBB6igzDAg1/IZauf6THeRk",
-	"PO6QHwYDsuXE+TbR13wMvtjRsZ0t1ddBkW8wt8ArMFZyNDbZDjgEpPnZfScniKOUFw3bSyeHpkK4aDtY",
-	"+SYYljArRqfLq4vdg9mpWas2h6DqXdLoWg4GNeZKBYHKK4JgUJMhE/74EHUK514+4Vsb0qXHXrnj7Xla",
-	"XLzscEuXGt1FPmgo6lDGPFm+9QG6sfME7253Fd5YhVKzbz4rfPHpUjJcKVWSjh0cl9dANB+liSsqnLDL",
-	"oZTXpXoIYpUsiw48m32z3QJIsR9EMs3stlQVox2p4sVYx9OaEAlL+Cnb0RfPDmsAR88N/6Z2XCbYgoOS",
-	"vXsjjOJMr4f9g+/WvuXstzK7PoxGPfWUXFHtNler6D5cxoiFBcW3vJdhxmU3s0eqLnU1wgoRKAz18za5",
-	"nJKx1IgCutV38++874Be2d+ujQwBCiyC7dYKCGczrdqqsuKFhWVzK1eZW/uhV1uhDOOha2XGOZNw7dfX",
-	"0LfjlK30/EAmiZz00vG6k1wFyy2oXl8egmI0voMCejDuVq8sX8qYt6mULDNcipXj2azLSsTdkbdbQSXk",
-	"Kj56mP9rhwBZ1+nopdEswxpFBcqWVWVx9uJSaRJ+oxyhC0ZswBaqlLmPwBoKyTJQZDIvTZRQPkKQBFC2",
-	"UA2xKhr+b4GzJbw8V0vi+WkorRlhzSfyX//zf+VJSu0sV10qYnmfbLngOOInAgdstwnF/7Vdzg8wA44k",
-	"YtD5KyMntS+JhUJ7gcCdrUTyHXxyvDEhJ/VhAxcIwAUCb1U3xAry8EsVkQWsW3KB17+LFiLKeOC0WXqi",
-	"1jYdj5lg8RFxNN0mGNIEm8X+aG3lMYszo6Ntj4QpQOhF6rf/g6Ch+9ffVW3nCO10KrA513NOwWpCRJAK",
-	"2fwtoyZVrES7c38hg4RezTgD51kgTy+kqZE917+mOkUDbX4f9J0LWEKmeZZdKKBW03+hTcapKWSxO+wK",
-	"GPOJvhC5e3wLMN4FeKuhOJEmwNss0WHHo8sptCDxT22jA7rEaMxWqap8+a+oMowr/hv9/T9//6cksZum",
-	"kRqkCDrPaSG9LQwWu/Ay+vW9rz5Puixzu1RmevpJtquOZxFB1LTqS+BoC3RjZTG0GDh2v7CGAjiPrxkb",
-	"27VyRW5okoLbe5mPoC6Znc5QiKennMJKaLBIRkGQZeLS2TCbxIO2PSLymD/k3LKaE6iuGVE50jBL4jZg",
-	"HpJYGsNiMqZmSLhw87qU8bTtK6izbnHAXDMAqtANxpvx87mbvgFSqTiGjmlSXCGiOib55UNXtkxaJjJx",
-	"4fnHS7kDrJkfx2UhIHsLxmnCYtTGshRiS1AxHTFh5HYJRuQCXLXlBtxi+3Rjft5VUiXA9OcHvmai6a1M",
-	"0NXqju629s6zRdNGamZ5rgVX5me1XjX7KniHK/uJ7sliuANDoCTH/HBBBdJaxSpuAYvOtAHbO5Plj9P8",
-	"znhuzKKvibZXpb7aFLU6kcw7J8ZMxM4P4RJ7qIhYUuGG8OM0VVfzkFd9c8dyR3dGmZ76HaOJGebHWNzP",
-	"eVzO0pjZDN24t8ro5jtEOlwrMWX5ATgSWlrjWqZ/fGAGhApCJXtExmMiKFKjNXI1GdIbltknq2sUlSXO",
-	"7iNlkdR52cXyyuLsxQWbvdblXHsvSyqpavX0rVrTgoU0cCN5+lu7/PHtyNqCZYkpVGlWUW/CRCRj7pIx",
-	"BjxhWDcAvf/EKqBXFTG0dRCx3DuX0/VkHYN2eeiwrPG0j0zM2ppTTMYcyoQRDlvruhq2M59AzOvV5iyK",
-	"oSo5cb3FJkwx8JDg11jsvM5T9GSht2qv3e1260dRkSbO5KQikurn1jMqFdHMOQbejUHWeXL+jAdccD28",
-	"pYCsa6pdCalY3Itkko5EWcIOthjEpsKuLNB3gMt6IRW2bylgxWxTjSwF+GNpUdOkZFavqaF40pazypOE",
-	"5i+0HGwR25VgfkiOuV1VsFPawb/EwHJu4sy8grm3A3xrP16IsYykXEI384ezNC8SqbMB2elE3+PU5Wd4",
-	"dBWfHO40oVY0pYlxkgl83rpTsxSTlQ9t/+J3Be8FqKvDns4TAiVwGiVT3tYTXtrbLifwwK+3BAWMg3a+",
-	"yBX31g6rsvLkOW/cVBs2IltUkDdnp9soXwfQm9rw6BrquoSRTkCU+OUQPGt+ZEE8shZ4hNwUnmgCoOK+",
-	"NSM57O6B8KZOomsjFYvLHcdrOcIw5NeDBo1xqlil3yp7AhAM/OIxL6NNUpEwrZ0jHi8YWIiXn9iocC2F",
-	"EjekN6ZWzSqdGXUdMd+cnZKx1FBrpwkm9/v9NLJNFEso7Dj4mbl2ba2Ljt/dm73d4ET0bnfv5cHlM9rd",
-	"eRbtsZ3n0T7deTk4vNzZj5+zF3Qvenp5MNjFr9wms7xKbcZMvZ6SJjjcCkR2u2SrguE7eeG8e3n98mSU",
-	"7L0RHZcfwZuz0yfQFtmkGo7bqhsUoidTMmLUUnvAI7VEMdpr31NsM3XX8EUZ4F0pRxR2oEiSZSe0moMx",
-	"EEHr+RgDGeMgtQvHGIiIR8Dua6JWfBUUGkIdrY11FJBDEwpNcL89Uq0mX8GHLGt5JqCr2A2Xqe45VlzU",
-	"YfNH6I458SLTv+plJpaQOZRXTawNaH9gmmztH5KhTJUmAyVHRMjJdv0smTzfen6LLYMVJfcKPSQnQ82i",
-	"3veDv/39pXrxl7/991/V+eSXH09fv3j77vQfb+X+O/qOfpgsFYVufu1FW7nkcJpyb2bSbCO+SgCN0I0w",
-	"ouO7k1KLDvknboY5F9bLwSyKoDn36wLO+GCoiKmKyU9YypBxqdf2LNugtufUvAk3wwfjnvIkz7fF5j1z",
-	"dgBcOhwC+y7XMENZ8MF/l6EAq0gT03j4P0nWfjdvEbCwpNo99vDJAkEezH0mHMzmr5dkxcATO+kY6TVM",
-	"E8gyBNaSSLWh/e8ji0BGUarUipsnFb/iSztf/YBPAWtq0ILLsU3s36CwulMzxd3RbjaP7APF5Sx3UuVH",
-	"eutcghmvoK+dzyBlwmyzsLNsjThtpTC4c+a/bcZCDeauZszagcYxi5pId6hCXJ3hkPKDXilDO2efeve1",
-	"Z6Q5QCz/9X7gH+kDFkHwC6jgb5P+iIqUJn0CqtQEfOULWPMkZExUsJGYDU3k1UyzhWeHq4Xecg52n1/C",
-	"nQ2ZXVkbvkdpdr1z4D53gFHupYDXle/kxm0c6bu6+V2DrWZkqqLyhHfnMoeak4iOHJNsTdil5oa1UQFu",
-	"EwUFAzTpdDr1Wg3VS7Ow1NB0Wt5sG5q1MMPtxNa6TWeJcCna9mpI3uu2CbvzXiwZhc0mMzRAGXVdXPad",
-	"BoQsiKjHK13n88oEm+TIUA6sKAA0BPUGf59IbUojtwHK2vq41VjY9hWAVgfcXeqZsH+/F7jqZdJieRSr",
-	"OVTodV1MlZx/B3dE6WFxcf0KqnhK9IrISHWvBrmSo6UL4uL67Ur98fI6uxlsNpoaOaKGR/3c9VyoJHJI",
-	"sIHibPVqxXYSLq4hBJ+1ZvJDAe3YZ0sFASJc11pe2eXsVgLjLLVs85NtQqrnZLJ2BptfWgXO4UN5n27j",
-	"Y7lF/UUZM35fxoRj3rtmS8GQTk7f/o1heiEkki4HT4KnrN6ol1f//qhLsozgxex77WymH0tXlmWH3B4X",
-	"LuaKZa5bz4FcAPhWq92SqcH/fqxK1utFDuqvKTMkhOcuCTMJ0xCYdIYoxGDHXSCMOdlQzB+rmz9wm5kZ",
-	"9smsia4XAEfn57lUqDk6akCieYp8nKrqe/bJfJNqLpjWr+n0drXz9ve/OSjVxbMD4y97vGxiP2R+rZLq",
-	"ziyGYoo1d+FNGgMAWbGbsbtRsZbPR63KuPvUI8LeG/gkaAJL+rK1fcwIUxwAWRYDCg6D4pIlUkBFde0A",
-	"4kJA3RzSoTirN529Z4fFYNu/PX16+Pzly739g8Onz55Xd3irgwBtH1y33b877F4kxYCr0S2dWdlweIq3",
-	"Af+EZ/05r+YGgV1Zyw+SUVV9hwNoaM4qK2KSLaKPVf0YnhjqOa0DsijxWxtm7encr+yYAVRxeqkhODJ/",
-	"ljONMQP76mkRTLe78/Ljv/1L6xaYqLP7utoZorDr1TZS4Ok6zIasj9s6s5hwlHYwgwWru/VFijL3cV6j",
-	"cyReEgMJIZ0hH01MrWgfSUHwVI+JsP8mXEMzDgJSFtMDCiDLHsknw5N24c6CMCaHzwmI4x0nj1cJsbgF",
-	"2Vth7kxXRgN6iKtjhtfnScYD2hIee4BWf2G4ZhzZrbo60ZQI/kqiubU7D8lq1p/nyOy+XXrzov5L5cLd",
-	"mXp9bSQveQI3JBWxy+1PxbWQkwUqWkPuwfXp607UjIVX0+xgNa+q+UOwVP/mprTF1Alx8LIucw6u1qwP",
-	"1KzTpdgDbuEeZt+cbb0RVH3UGyAwu9ZKOzEz5Bcuo+P8da1i1kHHodFls+3kNVD+N3OVwxUiwt2s4dQ/",
-	"LjykJa32fKuwlV3XyxvZVVg068S+qq5vbeSIqSde4rZJdkusdmvV6LhV4nqgo4XtArGnRYbDPkjkhKCn",
-	"wRmgBVevkW2PFXacdWzgZu7BC0vY0Nuh7Gq330SEsdV7ks97SIZVRvY8O5X4VOfSbpYGU5vzqy0NY+Lj",
-	"gfSYScJpinyX+d4a8rVVOsZCPnj69OBZjYOvPPDq5gSXVLOeg/yeQUuzLz7R5OT0LVFSGqdbQ7kFFCdB",
-	"sVVAwdltsdz3J6+Z6JWWnv80ZGbIoEmN/TA8CeoZsiLXC0vm1vIf4L3nE+QXzgoytt09OVOctWRm/iul",
-	"W51XvUlUSq9SxbJGjLl2mgkNN5peoQbOv7IL3tNaVXBLDeD8HEu3sbjq5T6PkFIbUvNC8l6CaF+Pass6",
-	"pwSC5MWyccoQ94tbt2LqPJIIJs6D4biFSfBVCUOB8ogP/nyy8w+681t35+W/7f7/P37ee9YuaR80P+1S",
-	"BdNDDt6rHxU7WPXANi5v1DFCw9s7UpG3TNi3vKowGZoxVcEeAuxCl7inch2g/5c358TyXA7BuPuZx192",
-	"/RT6roWXGbIRcS1dVmuH/j18s9R1UpXWBuiQ5S227XJSbdcwGUL3sOLmQBlDBoIJD+nZbmRXVgQane3y",
-	"kyJE5WpNumfXVMtY87Nd35e8IKnNK+/ZHs6QXU4rK/p5/ay/SZPr1yxhK/sKKw806MlvJIlh7GPCYwcq",
-	"4ivQC8po2MffcgniNtyiw/rCnhZl/dbnzkDX3beyRhf5HyqEQrBgQFlxb5SJg1k3oRt74exc0019Escr",
-	"pzP6zISiM/9+tz+cRd2Flh0E9b9eJpsR6oZNkimBd46JAWFDE6s4T+fkdkbGwIa1Dg7nsng1a/VkWy+N",
-	"6xGJ5QJp1SCmlWM+RRH+sZ0XwLf0kNrzq52Smo3VRJgiU2seaahiRmsobVSZgabTolZUwsiLQSuyIkeq",
-	"kYc9PHVh2JqIX6sVDHkWLG1z75CzPer0khKT/MM5pIRfe409bpLqFuh6j4j2bhVZqtJp11AMlyl5Cxfh",
-	"Ixgz2aCai6uE9aFbYRB2QUD2Y9JH4YV/t9edC9XIgYNsD5NYcKxW20u80kCIn09DVnLzV1ehxj1jfGwX",
-	"6xZ8H/fOanQxf+5KXiZsVFrmffbtK/Ly8OlzMsaHSCyjdMTK2mBUQwkCuJ8wIXC9q27/NWXalPb+qMIM",
-	"fEOjIeHihiY89pj8AwltFHiMnmo3Vd1Ir7V2iwttqIhYVWUurAEcWxVNTOCBamT1GAVXvh9e/ctcj66W",
-	"cIErdn7Y787PTx1wzGzZcNjDkZuktKWzHkpliE5HI6qmXrJecwGTdRvcWRR+mhvQWKFLfjx7a+8mj7hZ",
-	"MmLuz0uVOMJQxZH7+1F+yq2agShcYXsR8u2pR91oKPk2XPk9FPIZqldIhTqn+vrOYanCLfATXNFj4M9k",
-	"PYjc4hEUBX737opVsqMo6xWpr3XbsrZUMXqua59XSZHc05XaaPqbH6a3cLub0Ogydnqkupyff0Nqx1dG",
-	"jCW4PNaIzknzGGkVGxX5JC2uSJ/HfWxchB0/7pZ8y47FtS+bsdUAcvK2td3rlGoLo2pjQhSxvRoNDOgF",
-	"QP9jmmqf7mG4wN6EOJfFYdn8Fn6FDdTL+qffcBo0UH/NNPuFEvtJqogkMdcRjaX693pXR7adbhJBiXWw",
-	"eUvrH5BMToAoVrw1YLN6Lr1+jm8s5RzB6rCkHZ/Lo5Y+2YNseddAuD3bxwS+eTTb3L6yk1k4mdKFppcJ",
-	"j84BI6xM4UL0MEIRaCqbnWZMOwaeUXWW5sss56JUKSZMz8qPCtA4OspQde1T+B+cKcAH1Qqsc63T8qnW",
-	"KklTMk4j01tVTxsraWQkkwXQbTpP9HF9wNgnw5SgCSKE+CJKxexqZ5qprVq4ikffILxBtsAQ3aBks8ID",
-	"mDn0wizCHKwyCv47VolHFalfq+TfzWbd8SJ6WW3Mk3n/WD5scdSlC1pLcc0Bt8qcjx8copbOdSMna+r7",
-	"GlcB9UHcmVLLNUO+ccwcQN6s1u4o/0bZjp4xGkMJV1lbBxZd6+r9/bzEMkNPAowCRUc5UB3Z6svrvudg",
-	"LCkm3Lc/CNG984mWtmNpt1JBbyhHuVK3OUvbL618Q3xVUyXITTkUQAO+ZahBfqJJwq5oAqI8E3O549k1",
-	"GK52QddzWy0o4XCGfW5vVu/T+VwuLKwhR6toYXVzqSp0loE+Ve/zDFO4vzg6AuDeqbVZZBKH1XyaXKaG",
-	"RFQIaGNMrI5mH3N4FboCKF2Wdfv8gH4VHjNh+IAzhaNdTgsf7LSaakF4z84NRLKfX/Y3KU9MCGJ/HOwn",
-	"Nl2NLS3OR7pvlUdXirRnzyXHBcIJt3MyWc3xgVS3JjZQGYG8kxOmSEQ1a5OYX3FXY9lrE9a56hBNE9Zz",
-	"XZhbxaR7uvPbx58xZ6r38fNe+9lBScrUPE0sT1RtojFRuOvV+9iAO8OJgbVBHfD9e4F7WXYQ63gaah1M",
-	"yaKNmp5ZVaU8HSKR4gqa1EKd14RaqsR+7nAPg2rj2ndD1rl3+vhf2osGW4jPGzKXqZ72NIukiL2iw0dW",
-	"/u8/fbnvk0XwN90ynzhe87cZQcgeeiVuM0hWOhOMMXPdDAxThEL/dbBDqSCuOUdWBVYo88B00BVmUXq0",
-	"sixi0Iemxn0yooJesTD5/5j0dTpm6oZrqfpEpQL/ao8MpnVM+pDa0ScTqa5nmz5bWWVNZn18IYoIjlwT",
-	"SkY0GnKBCSSwB2/OTvElQHB0nVA0lhxkWDR2rlZWZ/Oy8voK09iXVdCfYXvr1yziurxkJQAFKs90cTks",
-	"PtwzorFzKbgxnbMT63xdDycW8XhNKN1qBNZzn1Zj1dsJ1UQOBkzhzUm1a0Vi5FpfXU+7KA8hngebg8kb",
-	"mgnDRMTaYTQJltLGuhapStNeV9ZMfPerGXJ3G9U/gob82FMdgr5PdCE3yRK328j+EbniN0wQq7P4DuxO",
-	"ttkpP9FEyVTERMlLLiy5/5qyFN4TEheF2ZeYc+LtimPSN/Saif5RvgfESHkNJouSI5CoM3NyaE1HhIoL",
-	"AexgNyznh/z0uX08FdCbPcZvKGyS5ydlpOvczu13i5zmtsmylxsQ0OEYOiJh3iF6hf9OKePlHeYr4fOD",
-	"rvWWweBAZkl7TXKuwsj6aTg9Iv18bvDNfnAUcmKlWDA3bzGjBXJM+oJNeug26ttNxaJ0yKKAtIKhFMxS",
-	"g5C9bJB+IQfJ9+YPN4CbYUaTx6SPCQk9OqHTPmE3TE3d7gAtTejUfkHeMDVI5ASmgX/2hGTHc2Fp/xSx",
-	"XHxM+kC0PSDaniWIfkbRJOZ2Ay9TwyBvHJ68EEjf8KKlyZ4cDPrB1N2v7arkYOAcrMFtIqT7zBwBGmlX",
-	"4Ui9Z0m9T4DGkA/oLBeE91JG8JdT4M55nihS9syJQ1zJH2MLVIDsCZ9Rjdtvf3I7CD3nipuHv/LbggO5",
-	"34frKl5eHyuq/9bG3apqlZfBqzlBvdQbP3NZNqGOz1y/a+vlH5guv7+ttlE/m/OVffrLHJrUOn3R7652",
-	"BIMJuQir4+t2wbaaOa34fOk+1PNmu+O4jTsbkdrWarqOhnxwYPlYa/bfd+tZz5BfiXJmDePg5QUTa4AV",
-	"PQc9zjC/m/2pZY2VgWs8Iy0p4/1S/d15GF1I/W953sP4rRQ9EEft1kTRcS8dhzHdhA3K0XQX1ME6RLQe",
-	"tIRadsAeP+07eDjoZOQAWrJq5sWhGXj2lX3UWteMmlSx5Tl5/jkrQVJ1w6a9VCU9a/0njqPmqcoajXrg",
-	"+4/AWyTh4rqN+lD/MxQ3fukThUkQcaZ/QyztiSZjiKpiQW6HvLfEOGJUZH0zL4TrMx4O7zSDLGQ+NGas",
-	"j3Z3x0z/mnJNO+5PnUiOOpdqV+26idSoz8wdchcX+NbFxZdlGHWLw4buOfuOotG11SmWb60L0vo3br+t",
-	"2NAOrFtMmL0Q7ikrCKq2lKILf8hm91Tqu9jUW3uIs1OpYJ72LEsGHFJ1PuUMUeNGarbm+NGJErfwjUDZ",
-	"CJQHEiil+kCh0V2pt1zmrahnGoIqQMos9ACdTWDmhkc0KfRZLYXeOs8aQzuEBcwdp4qRQUKvrlhM/GDl",
-	"0TSf6rK8k2kbs5KIZiL2yUgrhRzWS5GZEc3ZfBcmh5+7XKZmK3rGUvPy1no+V9jSuCV9ex7c6Lw1ZBud",
-	"GXsVXfSZiHsZMGxplMiz5bqQ3jdUcfvACjnncAxQZbHUXkdgH789eVi1sK7iIsIpVR1hBl64ChgdpqjJ",
-	"AaH59nfIic9co56Cs2iLgBbrlPjZtbELusby32yWhPoACT7mz3ook9iVDZWRWzVUnp8nMG5AKUaGCbu1",
-	"yXV1CKEizS0WNB+YiAvL95WTWY4iBj78DRHCSVF9XS58GiXqMhQMlsSaDHiS+GBDxeGtk+JfZI88S/pg",
-	"f91uzJbk76QU8Y4E14JakuyLpet0GGdNVO04mq0CRRJsMhOaBML0kEV05PvzIlTNXE/eknC9947XyFK0",
-	"C30dPr8ycMyS2nvn3Ad8tluhmFQjszivd3VAO88MKELPYX4AdOwzOoykgFfdJw7k9QxwGlegzJjyazL0",
-	"x9fY+R/g8ZPJXZRKhYdaskk5Zc5GEYJzXc01aVe0ZllVwCOLRPz7W/DKMRlRMAhoDlDosddSoZnRxQ7o",
-	"xSTqBexVz5M9z2gFgIYgXnMPvBUWzNQrCV63xrmUN92iD+wA98OpWXrKi2eHy1NkZri4/gGH/Fw4Xjv/",
-	"FW7ZWVqZzxMI6MXHGDVhNBrO3SdeC3KpAJgC5YP8PvJvKSlV4jiIOPcvBIS2rd4JoMJBMm7Z+O4o5KB4",
-	"RNohfW1hsVcBX2XbqrEXwhOJnplqkLVQjJGGzBLE70t91nYvG4hJgELwOAMSM4Q5r4iAayRIAQgFXJtY",
-	"BZwM6XjMhEYNOgzzF5MOihhYHDMAnFVyIQpUQ5XiN0wfEYirYwEgGO+4JbOkQlJheDKfJ0DGVGumj0me",
-	"ZHAhruzImDaS5wxQO3TEipQEfBkEzqso6A503sq7u+oMGysbrVBIv8rLdVXdddHFWahQdTLG4c49quvz",
-	"q78wV7kmv5RSe8LGQymm1QFHGtOxwXLKHPpllCYOXdxhgpbycxGptiR7XyWLWg57AFs3A3L6w4dzjamk",
-	"ZMvl+oC3eQ5zdHt1Ee+XWZh1uYDIfeIz8RQZTyus6tzTYNgn45zkodOBfP689+VLm3z+vP/lS6fTuef0",
-	"koSKq9TBVOce9rHpfXO2Wo0RHY+VvGFxuGQoGfUgwZ1mgnQL/T3v6CVLtL8xa/h2lpjEC4y/bOPaePzh",
-	"vFa16XDD1rLrGia9git/fzm4/WLyCUd7Vhhrf75c5fN+++DLFoD9fvy8/2X73//lDghw5qO+PObp3n55",
-	"fUyTtLZimGRVX+I8SS4itkb0dScPH6vOjtNvKqa+YcQ/JyOWEJbvUXtvAOOr2j9Lk39xDSfxiNdNgyyj",
-	"e4fZjN4JTMtONR5GcWuyXuWL5M0beGhdTb9cZOKHq3dgrTsZa5Rq9SgOd7iZzJp1EYdWzhgp31Bc+7IN",
-	"LQVgrrFp2Kq5vVrfaP/JldtHz+aDZb2gXQ3aop7QObhL81AthY7ildX+hbjsE52hP5IRNdFwzXq0Itxt",
-	"JYptMSZ8qw+uITSLiTOLslkI13MZMt7lHxQTPtFkRMcVpf0zwDk1PdkuyFtefeA2rl7w+ZV7+j84m4S5",
-	"PL3ymvLzMBULkG1csDdYbzmqpx93EXTlXKoQVP4qFjF+UyjlL4yraLWERbooCesrlsX23dUP38LmcHQ8",
-	"Tnjhgzlr1rxTg/2oWwZya3Ajj+Va51mMzK/d3B8xj3p5S8w7A19aDxIpz/NcLb0zLMDNa8+gJM+DNi3v",
-	"oxOkQpZ/3X7JfsM5rDJRhyBAOkh4bM7twZSuzN4AJZdcs+liXsi+xIV5dlgzmWOGEWYlzBwtFTGmylGo",
-	"PK0Hwq5wsbWL+OazsqdQ2OOE/QxTzKFb+f3zEmfmmAsUF8JfrejMKcjkNbTmjJRcotmbs1OIDWIvnmNf",
-	"VA5NtEMINheHgbuWi6tMC5AqBJqaMfedSjBPU69Ov7Vvvnp/+ldnr0qVdQ4cpyIyaYhLkHUGLW2H55X7",
-	"UCV9erhCElvdxo3l/YyR6MmYyXHCiB1rZtaH9ap/Sq7bha0jMfsQj6f8LlzjNGrJr2zHa6OGLBf+5Tue",
-	"9cRc0UXjl5qnig2x0mKBQQYbmTWHXZGtrLyATGxLHx61UHgO65C+Ew+AHdYPWqD2UbYir4FA1eHBHhFq",
-	"SMKoNhciz/UeEQcJbhdMtg67XcS0mHDNtrEFJ7mUZtgOvoswEQ7uYsZoWEshXFcZ9FJny2qFeLEgQ22v",
-	"key9hnb3ba7Ztck1GwMQ5l8//PD+mKRjK+f2npG/8W/KdbtQA6to/4FLAlyBMRMzF6NT1ubDhMV+vhVD",
-	"O8LyIFYBgdUG+Qu0wGLlQreGGliBbWmfCOfntJQ2xPlLjB3nhjgmUiTTQJXKwD7djVgrM3le06xG4Nzy",
-	"OJbbXobrIXQVKmYZl9FhXXV1DsN5JWh+tG/slLyNM6LjMfTcVTK9GpZsZh+f7I3ouL8GAy1U+zLedU8F",
-	"FHdMKBnyq6G9hwRilrIJbt2cFrgER6is8sLrfovKL3KBfWYvvTIEaIcEVZJ95UisD2n4fad19TPWyukR",
-	"ME7cr/skokpxFhMhDahBgk2O4QgS1keeT2KgeSowY8Zj7YoY/2wpHmE8ENjPCkHLqwkX7Jj043Sc8Iga",
-	"BgVOMEVCSd9FrHd43M9ueJcBUMyGybtzuyVBNoObPu4n9DzIvlOOEJF5l5ZfB3NH6Pc8G6b68DCxvRqh",
-	"GKR0UDQRet/Bt8KTxMXqO6TvmRvwn0wJ8O6AYo7+JY2uPc8XUHjDNjReGPS8BpFD4JYYKAttkMyYCA2X",
-	"zDqwqnZuHsBPpTlMsCVNxNXcsT3OqBpMPujcPUs5WcFNRjOuUTaC1gMWWmbTOKFa0eWfRhEbm1t6Ux0q",
-	"nV7Q+88OBZj6sSVOKyWM4uWd/NbFznLtt2+1kmKX8pqPB13Kl77h0PVuM8c1slLmbRZLgu7YbjUZ6DPt",
-	"d8BpUHXApG63Bcu6tjfqT3OMmLvVDNXXlcoi1KIh/haiO2rEl6ul5y0pGV4lK2hJRVjFdVj7abnYbn+S",
-	"X0h1zdvGE5nsfG5okvr+ZGGyAHQgDW7W9VKb2q0JrSQExSI+5gyit5nA5nEbbQFMTlVsLFWWzLgGMFV+",
-	"ajlZzlaHBhAJQXZLmGllZMsvJbjIM6k+Ly5K+L4gO2clY7X/r124gXLOnhHoucwIRejSy7MxTcJfxn8A",
-	"heJDhWnm4RZdTq6R5NLpE1tSEcXgvt4+Jn1/YGgLIMDc5RQp+tguRpC+fa/fJv3sEJ0NYk+xfyFowBKe",
-	"B9A128fT7YMScyVlXFT9M+xEPwlHMiG9OGLJKGWBplm1F5hGm+lQ2lAR4gxgtQHzhv+bs1OXWIt8nKE/",
-	"jhm2TeiNlbxSTOscxi5zjy+Y3Y9jzVTzjjrADM0xJaBz3+q+O2/15c478nX67jaus43rbOM6+4O4zha6",
-	"ykbsh8HrstKxEzKhSbITJTK6Bku0Tb777uj778nW/iEZbhfbbnZfHHW7xezKrZ+7ex9/7u68/Ph/7f/c",
-	"3Tn4uH30c3fnKf6qNNXy3Hm73lgToCRRaxXD1mkrq6V2IEKpBvT4ay5ulcXhMaAX+d/A59aD+yHTIXu5",
-	"Sw50U6jTwo4QePXZs0UhCPXcqEtmV7z/RXDV+19ZbWQa/OxUAP9jqArkr9DwR6caIFItxM0+lmIHhHbt",
-	"ygkigaG4+ruuE11JM2GscmQxGC2nUpn0KmWaYSNgDNEWSfr97/+UZCy1TjkxLGEDy5Jjqihh4oZLEjMy",
-	"YsKudNRaBQ/XNaorWAG5FeKU00o9HTmkERU9ZLbHqqLnuaNzQDdvT96fYBnpby79Jj/bkxFTPKK7H6js",
-	"ndI0kaGEDeD3Arn/bHkqfJ7QP4+6A14NCN+ij/+JJigHoFMz2ToxKU34b/T3//z9/zBdlK5hewC7j0Vf",
-	"X2u/u/9sZ29vZ797vndw1O0edbv/wF5HR63u3suDy2e0u/Ms2mM7z6N9uvNycHi5sx8/Zy/oXvT08mDg",
-	"SfMo70OTOedar7mOLIkTYdlBMZhkTI9IVN3iUcjcUNkCC2e74273lVsekImSABPvyMpyK04T9pRj46N7",
-	"ye68Hfg/TrrvZw0YaRPFjUFD0GXXbEF/naBVpL7mAPJGKFhL1pS0W5OPczkNpZcvl/QHaZ9dJKRr5u47",
-	"0VXqmShjTOSEtXLYg4kVMmVWzbP341RPrwEhmqNDPkLpCTntYdXO51pyxeX4tH6RVP43Jj857MMVJQ7m",
-	"/7T+Kq1Y+avUv/9vQLEH6ey7qnilvoUNaoo+sIr5fWk3UPySpTE13ppMuUY4i9HqE1bf3W5PscF+nmGp",
-	"Dm6Dm/SakOZ2emvJgXuozFnlOBZV8bhxqpbfhJxx5SePVMrM45ZnHB1zbT9Z7tGz7zZUJfmVkdM63F2W",
-	"GurgByrTXPJsjnnyUGnWXJhrkieSgJttJpeEbPm8FmeebpcXpVSpc8HoC2oyymRRWT5KuH52HaP3wpPW",
-	"SIoYsDpMyjT+b8Ji4f9vhqly/x0ojv/R1KTK/TeFt0v7rmoWpYqb6Qd7OE6JHfO/sVLniUv/Pzl9S67Z",
-	"9Ij0T1IzlIr/Bj6mI/INo4opQk3c63Q64GWCQ4cNhb/l+zM0ZgwOTWh/JlXpJ8+z/mgSE/IjKQb8KlXo",
-	"1OyfnL95//pN74fTN2cn5z+c9f725r/3nbcQTGAlb6A7CmBVwuR1jUl9gYKVQUlk02m00HFtyGicMK3b",
-	"ZJQmhu+4zXH54TsRgtG8Ovu+Q94a8ovkQpe3o9PeoGhDFyqZmksAknLaMhWxx8gmA/TWY283hJuyFrxm",
-	"0H/41dn3zhLTnQtxIf71X+35MGFcJ+bOv/4rAdDRinO7SLvdg4iOud1q+IH1O+RvbKrJJQPQFiMJRTPG",
-	"xxRw0YDuGpkLAQ59QIS1TwEmVsLIluuK1y60Gmr7fndtUmhot90hJ4jSk1e9Indogu0EL8Rh9/AY2jr5",
-	"5nnYoth+bESnREiYgHtck8PuQYecuyc0oUkiJ5iRBhBk+SjWgkm4NkBfF4IbTfqfdvDYd+DlPiRRCUtV",
-	"bpPfKCWVtpv7BoCmIOIJNCLI2bevyMvDp89JHwpH8Bx2nW/9337REO/wtYTYq4po7GTbtzTZbxN6IfqG",
-	"m8T+3y7S+XHtX0gfvXsQU0OvDxc3NOF29uPUtEkfJqN//tj3/eFwwYOBS8CB+IZbiL3U9b/+K2zCmF5x",
-	"AQl5iESe8BE3GLuDbae/poz08Y7sHztPPukHN2ffQWBx8NTbe9h95ifFDYP96p/+8OG8T9CvB/vVfxuz",
-	"0VgaJqLpzt/YtA9sxtQROBnGCZ0SxUyqXO9EbaTCNsNjKTTDDdJ0xC6ElRau+RfSku8ymNHE/r6DJc7+",
-	"pA1PoGRxkPCroTsQoGY7Wk5MLx1XUAUfGhuyf0gA/r9D+qcn56++62fTtIt6c06v+seQ9GS3AzLyrPh6",
-	"O9j5nppo6PaVgO8ULOiAdPf2MRKW8IgJbNHiDA2rHCjODHXOLkskuZA6OX0bFOoctbqdvU7XSVxBx7x1",
-	"1DrodDsH6OEegujfjWVk//Ol3dodMpqY4W/211fMlHmAcIL73S6ZDHnCClmIXBNtGV1cke/OzyHulHHZ",
-	"W2tTXTHzHXwBnL94fjCH/W7Xdb03vjohYJ1fXMOZwMDLTCp5DUoIqBnLlBD8dqaGfGkviAZZVk74DesU",
-	"bszW0c8f7d06Gtn9P2q94zdM2Mctd4NRQq904Lj4aF/eHTGjeLbH7ig6UzpK3K+g+03dXXcBMau2XlLN",
-	"MNhKoyEIEN/MfcSdZEUHjavkKj2RvM38bQ8l70rvJ4cHZPVNP538yNY5wXyuJcdn/zi115UlQkaMooMB",
-	"j8Bj97R7cCdLoSaLfu21ycRei/uFxYU98JtZ5XtpoPPBFLItyKWMp0TTqbb8mPX0xwDHYtrNvrKYeG/2",
-	"duHG1rufefylkkYzXyfVWYPPIyBFe4NC3hNIZLwZcmzPAZbXzTS99eB32j3PRYf07ff7F8KlPsMXnmj8",
-	"KI+PAyWFFjSJQIYfolSdY4ET56hZg/zrnSh+oELkwEqATA/xk2UjZVPb/YbGZ3h34St7y1/5UVCn/CGK",
-	"w2H3cPlL76X51mqb8ML+y+UvnEv5PRVTNzmNfFdjQW8FJpuDThVw69I15Zz1JSTsv0A1AvHeN0/VQE/W",
-	"ICrqdqv1RIZ+goqOmGFKV4IU5I/svn0NEAVje+XPc80Hq+B71sjbpi7mEKsquwet3ouGLBpA3GiWDI4z",
-	"DnBMciEKSjFgpiCj5SvW4WBUTB1ZljAMespynoHj/sahN9UXsW6FPAHZ1KIOYHwFhvJe66K97TAg/jy8",
-	"XINZvpXqkscxE+tx/16NT5zSaSJpfC7lO6owWfJw72md9eh0PJbKsPh7FnN6bq3yxyZyPgQi50nGvEja",
-	"t5VAZdfwrk8krLqOfxgzMXOveqhi31PYNQyXSWzNIICYOiIGe0dn7aLt/Ys3ejmU8oUIsJTx5rYDYBqH",
-	"B0aBdQdSSzOmM3kFCU3W/CZbTmo90aENv32MwFcgxIoCSzPmcJ7t+2Wiyv4e+PWnLPFyNfH9zprArS/t",
-	"pQ++Qs+xlfV3JnleBecJzvgSIXQCfnF7Tv68i3fHH000PSYpcZJLiBA3vAEJsZZW4sXKmO9cs6muNj9R",
-	"Xci5LUBJ8Y3JnbsFPG32QURHlxPRKedJwBXTd8+O7TnBaMWOXW7WMsoD6nH7519TBrllztsS9EHOOHRp",
-	"R+K5/Uu0RAmn2I28ZjF8v+qTXERJGrOee7bw6dnGI7NxizuVPnhmy+WOXVzxWkE3LIJDOxUVc0JvmHKe",
-	"1/uVS49JaNgN99EXHYgKHjNhrH7RgEUjdRlmCkS7obMGm2ZaQ0SThKk2kQp9z3g3u/9bqwECopkpnsuI",
-	"IhFocLUD//lNAI0gg+fBVguUDKkeYr+OsvsdI/hImSsLk8DtbF9H5lnTmHHM++bslLjcb4f1vwpveRjL",
-	"OvbMXsN8nWE8lts112zqYIysyoan+IfTJbo1xMIrKQYJx6DtA9lF+3Vedn5sK1DeoJx4bIIPKdKaHk76",
-	"3YXwm9GBMh9nzBJWVYlrxSHIrV9YZFiMnf2ytBQfV5KiQ87sHQ5x6AmPsA5CgqEIEbp51Qjv/EyczbD8",
-	"4ZLpgL6w8SM2RoBwendNgG2vc887pSvIoGmNbqnIl6l5OKn/J3BU3yl1rW8XRjRhIqZq14q1Hd/xfsdl",
-	"KVUGgRCr3D9OYjoldGCYIn0rJ/tky7dcEnKyTSgiHc9UaJE+Nf28c6DLB/lNCta+EFkm+YSxayZi3SaC",
-	"Yj4deqAcXqlMeEynmvzX//xf2B+MuoyFnXRMLiDfrzDNixY2p6+IEb1nn4xv5P+almibM7U6pTVnx1nD",
-	"KYNZTpilxEesyhzEuviMnW9Rl2YN07Iv2GMpN3AXZdvepaU5u9UVAooLbeh9e9sfk3x5P0vigYjx3N2U",
-	"BgUl8LMh4jkmekWT5C5vNBi/glzsDDeXV7OXF2xqQFWYvvjQ15YjxF0ELECxuU7MttQtkvV9y7ArcBee",
-	"QB4FAD0ckT4GMFjcb5O+kD380f5wmeqp/dchXbRJ3+5S3O+QH4V/CfEkLgQgtOdRYXu5KWZJPU5d5hWW",
-	"4zksh4iOxpRfiScaADumRKUJ08c5zJ4DcHAxXpcIXXbd4cosM725uWWUF4uCj1rZJtR3imTfX8Uv8oeV",
-	"JX/UKO+fxJtxBizlZAXxpfJ15GYoGttlUrTkDt79NaUJHzjCb1gCnmG6OUqmUGQ9wR4YyvUU2JKKX3Hh",
-	"ctq3fZUOyCyQUTBMmwAegA7kmUvBZRdCMW2V5S2piJd7+GCuyTsrwQs/aNcMvS2CNLEyGYc7NHUayQN6",
-	"jqWx59w6Y0LeyJRICK4ramQHNaU0QWC2ehWJtaXr30MKeRjPs937wjQWidsstTUgsY0HeiOz71BmI21O",
-	"V1RzfdFvQc3Fpl65oEZhpSttpYRr8yp76j7C5GWugbxZSE1+xglnGfZ3mgzjPrY8IJ3t9sZTsDDIHAX0",
-	"1rxBtyTG7D8ONTKxogPTPybaUGVcj/whvWEhoATcCfY+8PAZleFhTykPes2P6KdejpR8kLEYXPv09//8",
-	"/Z+AxOPvfgAL5CKW2CKFTvVaJaEf2y0GiCh7DtcKdtTqEi/tz1++rMraD6UouBOs1A/w71ZjwtoxmMKb",
-	"c3pVNbR7bBee+dJuvZO5rrzo+ew5mMrXrHtsVImvMJidker6MnZei6jhds0+euf38Z3x6JeN67Zh1+1t",
-	"KfGuamTKyk3Wv8QHUG7b5O391I7koB0zv2ZPs0iKWLeOnu93u6vfrA9TzPIH49qv0UKvccOdKqAdQIX5",
-	"FrEpN2U3NQQZ8sxd3qq7zrqoZai/cc8+EnMdEDPvxVaHLy031N1ezySPbypWHtgvQMPIIstofG2loRll",
-	"odSf8PeUpUz78jTddk1cgagSRmNNtiCBPXbBCK5cvhKgAG+38V9NpO/YqDvk3MpVaFFADYmoENJciMus",
-	"xo0q5iLBDp8I0Vf6AGgpNch0LNWHGhnEY8B3y1wWNI5vK06adFtk4u/nzy0Pot76t6dPyeFz8vLl3v7B",
-	"zuHTZ8+xziZlM3iGB+d7+zneYvb61t7eNnn54sWLFzvPnz9/jqH7+oKEM/0wXojCxysz5T2eqScPj2bg",
-	"qEixQarvPU13E7n4s0UuWJq3LMDmJY0YfBW5X2Uq0+5niOb2lmXU02twADt+cQDTqfHVQ/B7ssWNjxNT",
-	"TfqKjeQNixE2zGfBMKh2RfEe4jaVJrjY90NBWy/f/gy/u+Hex5V6YQ8Nyi7cQa9tI7Sr856D1AWskjWK",
-	"Crz+CTdkwkTejhF6pQ6nFZnGS8iyYbX8NaDJLbrNphsV/OGLBG5Juk1o3d7qHFMAcHNGpxfyrVlVbJWa",
-	"6Y/lN8mYpgh+16CJcGrHDCOOR0RIItgEsy6PMwXumrGxsxGge2AZt8IEvy7v+uZmejy8DbR4p+4rF+9t",
-	"lIM+2DG1awyo0xHT2wV24kaTOGWFDhFOLUPMSASygd8DQkwZZ8HEN5y14aw1AZkgc+RuOUuOG2csOS7k",
-	"wvg2mMhTgYVk2QrMoXLWkeMN52w4Z13OkeOGGcf7YKvRygpgMf1f+0QzqqIh0yRhV76uU9GYQffSNnn1",
-	"/vSv8Etoh0C2aBThlSJiEgEo7pWQisXbCJINoLncXAgFPmBqmQw8vb7TIxcAXoJqattBnNlZT59o5xOu",
-	"ghd7la3uPsI+S578OwSEmkrnxB3I2zaUjwrAcGuAJC2TlIiDdKKiIb+xvH23yGqw1Bq5pP60N7mki3NJ",
-	"A67ISk6z391VOukpRm+u+A0TlstdDAc1UHTbg9o6sKIcK0USLq4R6TBg+k5VJin++UEjMjSOFdPaxWQi",
-	"BE/9JklHTNA0b4E3orCZWdDl2YsW7hpNsEv7UevFy+5ed6fr80KN/d2HV/CDYlZMt85SSr5VVERcR5J8",
-	"T9UVVTymsIBIjH9pHbX29jr7+/udg4OD3W63u7fzYq/VboHQ7nlMJPmJnLNIyERecUremZjaqcBR2XN3",
-	"0aSDg/39nb29bhd6llhZXz7ACvWDeFoPlLLqSKVCNwJ/Q05sm6TVTdLq15y0msm95mX5rJK4FILpxE8n",
-	"A6cZcm2kAhQkfCnukB8EQ2e8/+NWUDcGeHWugFBvk1GqDblkhDpd40JgUsDWYfdloXU9gtEbq00OgWjb",
-	"WXzXfwayBMaSW20U4XO1oVOoWqNRqacDp5xfLcujUK/dIjd21SNiJjy0hphpEW5UJSV17+tyu+3Ftsn0",
-	"bjjT+w7Fd7P9EF4BNIUDB4c6b86SWBPNhDkmfZEmSZ9ECaNWqXd9rEjfy+2+l+CQwKUYdIrShJf0vXFJ",
-	"5evq803klM93hZ3VeldWdR8oh3yxNHCNVR+ZVNhkkv9JM8nvW9Xd9cmqi1PMnS3rn33sfQzsKpZ724p+",
-	"WL9RGxCvxvO75/b469EVKpkmb2qxEI+yov1q0e+HWDRtItgkD0QsdPhPXxVm8CfqK/KQ/UT+yLx4Pivs",
-	"CuT1VXNj6FpZyIwwXT5iwkgPAJXVYvjFz3DhIh58G373UbNgsJLlHBhu94YB74gBeZG2vmr+QxNrMeud",
-	"mJQm/Df6+3/+/n+YntGuZniOvAlSt7BNi2uXj4a1S4JfwJk/uhk9aqbERSznx0ReZSg0G3a8G3Z0JG73",
-	"+qvyY7k49HwRX8Ej86DIQ0xresVaR61XCWfCMDJmMU+JYkYqIQkd//7/aiJJzCnZ63bqO51wbQ8TXg09",
-	"XeXR1T9m5cIm3nmHEucnaMJfTAW5B9GT3elzfqDaWXKCjtjq+XBkNh3uQizKh3MtP5fmw92Xi2qVdLiS",
-	"JoB+v7NGgIGDuizPzf350We61fS9PYy37REmupU4zNyvvuI0N8xGqExzgz8/LPCAFWSto9Yvksr/xuSn",
-	"TiRHnUu7V7/Iy57hJgGNRo7Gisawh45N/yp//6ckf5X69/9dlmYWgBZ8XCG8BhvyUJlkeBoLM8my89xk",
-	"km0yyb7qTDIvWhqXljNqVK08Mnj0zvLIUFW7EPebR+Y3eJNH9kfPI7s1Ky1OI6sgpO593Wy3vdU2aWRN",
-	"p5Hdmex+5Flka6rLTWSRhdrwX5gC/16M3gtFdWtVFfehMsgWCoI8g+wxCYRNBtmfNYPsXlXch02FQbt4",
-	"kwqzicQ3H/rz/ubqVJiH1D5KebGpRBgYs14iDDy6SYTZsN9dsV9lIsxXx31WhRjIhMtludTw0mn+9N2r",
-	"tsHHKpTcfPKhDCDcHsCGtpvPeM6imSEZeOIOfvnAiSVFQvmW+waYGX3glZFNuENOEF1rRKck1Qy7Z8m2",
-	"Ve8G3LUN9sCw9ocphI0MTa6hFb0d4EJkw6EfMpZMEyENYZ9g+zJw1S4RdGTf62dv9HjcrwK2nuGF2/QV",
-	"Dr/XeG/M2YmexPEDmcSPSm78UdNfHpF4O4njXLpZnqc5gTQj3yqs0HzE3c8hb9bAfg7JNgB+zkY5Ljzh",
-	"AyW5iNKGTivE3gLs5zJZ9GeFf36MaM4ZQQyUHBEp0CAwzV/oa4PlLpDVZaK6XYauW7jmGkHYLXDtbRLH",
-	"y2zUWyWOBw7oTeL4RsVvyHytyt584MhVdd54GIfZ5I1v8sY3eeOPLG/8niRPfqHXCP+8rxfNuc8wTlMg",
-	"pfmkQ6TSuSu3Eu61Kt8b3ijMY0Q/vWPiygxbR88O260RF/7HvdK872azyMtHA2JqaLSE0bihoX61OuOA",
-	"s+Jg7uVLKRNGRdlBFWiQUK35lfCxSa6tZaeqzss/3DNy1RUsmoOSqQlmYBgdVc3A/q2h/bNftQ+swwZn",
-	"7t0vm0jpYy0pqIp3Br+/i+tjeSPx4OnWPRHXgvTA7JlNjuDXkyMYEsjdkO4tI4Yz9L6LF0fDvRxOBLY5",
-	"Icb1tws/jD4rbjSZUG5lNbH6F9mSgwFTeNlw0yZS+Z4PXIQeLnvP6O3jC0EFZJXjl55oeAPUHGkItB3T",
-	"MHA7iNgctOEJmihG4ynMTpDLKdFyxOwfWKIZdM0jJ/ZAoITwQuSH4i9lUKDkmIniwoyEPyCkHVzXbUIT",
-	"LclI3th18sBf5/bHvgHL6FwIy9cxi7iGrmmlmRHZt57g3WxHdUnzpWEnmO2M3HpA9G675pmQ1fN4f7Dz",
-	"nO51d15EB2zncPCUPrt8Hr2IX7KVQlbZCk+QoL842/orkdHtTJ3bJHBumqZ+jX5Des2sBPUC7m4uswWa",
-	"127CxfX691Ba1lIIO1cHQC9hHM0afHNytSB36RXlwl5NlIy41lbYQm/sJAERPmJU6AshpGCutFzCl2mS",
-	"TNsYjbFWdIe8odHQDkwF5hDYgfAjZKvP4/42bDw44Oy4vorVZTdoOmJEGza+EFt9wSb97XYha5UXkwRh",
-	"bdnH4Sd7w9hv2uutQ6D++5INJLTiBksVRSBAfl8IOjBMbRdiiort2C/OpM4WDVQ2gs2RhkytMuSlXam7",
-	"RVzf7k5qonbAY10efW6tlEThM5yPPrcEm8A/87W3IKzXMSXF9YMVIax0n2FZoCUzS7X2RDf32qYw4WsM",
-	"mKPkuifjbPHttuNU9UpH9RvonYxB4yDWHGr9dpw2kQEayhGZDCXCmrTRvoAsEVnH020FznduUncoXexn",
-	"sC6tyll2nlf/boLBDXrUxLXf1sfikHCR15pIQDVo/Hs/4KPOqnCrWO5s9vu3YaM7SJsOJfEop6tHwVgF",
-	"Xb9hh9+rRGqXzEiNXTEVkYOOoNAnOTFHzuQBMygoqyBbUvErLkh/MqRG0/HY2kNo+jgzx73YvhA+/zED",
-	"nkA0rz7+3EvHPWr61tQCeKAOOXeD2F8NlPyNCQLmzYSqWHfI32FLppD7PeERC1yFL48vxIzfMje6hPT2",
-	"W/BCVcol7vv0q/HCCQlJb61TFvNY2iUOuBrRWHZQBUgTcxdp5X8Pye9h8l8KU6jSQrLgbblVHVDuBjpk",
-	"45G7w1vHCaeHN10US6ix/FmhkJ2xK66NkpqcsYRGXAoaS31EGFozlb63OVi28HYF71WGDHQhZv4cpUox",
-	"YdDzUCJ0Z8K1Z24J9+RB8Z+rEDFuQ/29ttHUGjT3Czv7WFQzn/Cy2C/gA34+RljiBiDckAnVxMdSM4c+",
-	"8Bmy02Q4rWM2nWVJOGuwTKBuxNRQ2CIaGQmtso9EmiTtlaOBbQfQGPcgpWi/u/9sZ29vZ797vndw1O0e",
-	"dbv/aFluM4id+EMeTj4RlLzjI9om0K57rsaGvKLKMK4o+ZAmkN8UTGpvp0sP2c7zy/29nZfxQbTzlD0b",
-	"PKcvLl9G3ThvOex2HPoMlxfnvWAHdOf55WG08zJ+ynbyQfYYbDKFvQteh8laEnaZVbU1snCv6+5ts6ex",
-	"d3RQPA1/BFZJvs4C4UOmCkkA83u/P3h2ufM8OtjfecEO49lNc3sPcfy5nUcqy/bVfadnv7PGptbHy3SM",
-	"89px6SKP1yxHb66CBq+C2b21bP8IcnRiThOmdsdKjsa+UgmtzIZt9oustCGSo2xfCDX8hpIbTjPEnA55",
-	"zTT7hZIxTTVVUPWgIxpL9e8XLdK3v2U9nPYRsTZc/8hayBFNkmNCxYUIrf2LFhR5GFn4xEUrcwPgQNtZ",
-	"qaNgn0xeISny312mmgumNYnptEP6A5po1j+6EKBM0iSxNv84oRGLO+TEGv0o9GFfn2hi+IjZR9KxFUeB",
-	"HX8Ez0ElBJlYHfOSRtdeS4WUpNJUGxjgNUz+FL5xqwLvYE8zu7ie+MGPnyDF3HMU0S28QtrhFrHYncHG",
-	"fN6Yz3dZDA7URqijtkDWO7YqF/JOnheFPEj+zER2ElozrReWnXwI8gY1Y84edq8dYwYg+Ey5sopplVKO",
-	"MuWD/9pDlaZEdDSm/Eo0lOO/YqWLW35W5HKXoRb3reWhFk8Bm5T+hZET5Jdst+py4u1bBfwwZsIlgNEk",
-	"YeqJ9pOwigQlKhXCqoietNsE84IHUsEbukO+hcACeH7ZDXYVMRei/5c356REFKC2hg+W4sD8IrlAfn7Q",
-	"EEDIy037+R33PIyH3328SgNx5/TVax4bReIrkmF/lRzyYR3P3J0iMVuAVEm/efLdmInYSjDUcbDjkfOM",
-	"WwHWBlGmI8VQEAKqfpJUOMwLikbr7i/Yr4tL//jlScV7+E6u4dt6Pcou0jXdHosGThi9YXeXAuHZdEtI",
-	"QyZDnjDUN8ArIZXj1u1Shd/O7M/NiJsWGbdTuS0Frc3ta95au+CwapijPhg5dqEse8dNpMrccJ4ySzgI",
-	"ZjLPQWtqyln4IElFNFxZCz6FbblnL9yGqzda84OLIaD8exdDiul01LQc+t4VMYNkibPbHX0FUCNWjrRo",
-	"p7K5yjdX+S2yWSwJ3QsTGcPFVbUr+y9Mm9//KUksyWsX+zsiE2tP2tvYTQ+AkiEfl+Ygy4DvSKjwVfGl",
-	"bTgwMWUoJxcCG/NCX1/DEjYeSjFdYq+6ud8hc818qZLH8O9/1Eq4x2bxBqSpcyJZ0+gF87asyNj32zIB",
-	"BUCzrQ7p22/0kPB7WXa7ZYmLFrCRIvYOIhHG4XVZIF7IIEh+dCHkYEC2YGVsQNPEbLeJTqNhxnCIPqqv",
-	"+XjM4iyIbn+2350obgwTLo7OlUuUOyaWByF7H2ApuL4QVF+zuEN+svx8mnDxiURUWIMWw7jtcHtpMqFT",
-	"badkJ5CFz48INw4I1T6os16TlERDFpUmbiJu3BxrP0CBcNnheehZtOB7ho+YTE1PQ3Gmbh0ddGtbCMUl",
-	"PkzV70aubSp8H3uFL8rfpoW9149EtLCbyuv3r+4lID8bgV4FyhGfXR/L8S5D7a/fv1oeZncd3jdR9oVR",
-	"dmAAuSOk2QE/s89zvZ9Q+3nOfhE6wh20N0SgzJBplnXq91qAnSYXVxX9UtZhrUbL5JBtjkp65wdZxUV0",
-	"aNDmhDWUEn5FVX134ev3rx4mYG53uQoPGjZgEyvfeP1W7cDibifnq797oZRf1iV978v6n6Bs+fO2PPmD",
-	"e81cjxRHhlBp0iwh3i7WnRWvL0gdlVIwbUicssVAF5if9uP40UCW+wmHcOWlgNa+HqkJoPBmU1fjlPUQ",
-	"P618NGvJ7xg+Yq37Vab91i7XqHMK3CjVC5XqgFVzYRH88q7U6Q/RkMWpb3dYKIFxoBpzZdVSYVX1FkXw",
-	"3ZhCg91tBMFwuvmYR9eapOMLkS/CA+t6LnE+fOiOOLCyMi6veMH6P090D5vPmncCqJnO2gYuLpYuHpzv",
-	"7eeFpB4m4ww6vlDI2rGHRVdo9uI352F0++xoKhT8jATWduy1W+9kjiez6Pnsua/eGbixJ74iIezlIKE5",
-	"td6NJJ7TzZa2Awgk351f6XfHwpseAM0m2d4xma7bcQ3CYSX2rfaKBtS+AFSEboNyYe1nTaASRkQs0eHa",
-	"qgN366sDjYTs5u70w+BOX/nafpig3DKex42OHx3vb+Jyf6q4HDLPvV3cQ5nwmE4Xd3M1TFBhnmjin84S",
-	"JL5R9DeecCqIoIjhnj8DuBFTRlWbXE6JXVWVN+Y7P4k56Tc/Fzvgsc/icI3psXLH/sWDv2cz/k0KVhXh",
-	"sy/Mxvf4KB21jvb3ul2I77kfu/ZH55OAbQSMgLt0SrgtWYj7G2y0cTuz8Uss9EsMc0LLEExoYo3+JkN8",
-	"Zfa+O88HNffhVnaXfPflTnc/Z4UTwW+Y0r//34pLEjPyTZKOmKBp/cvfLfBhTHa/u4s5ZROT29jQq8bk",
-	"8CLxFHQbuTF35S4NuuHvc8mxCbz9sQNvTdLabQJtfGT5/nZ9gd+6MR41eDwuYnlcyG3Y1852j05d4xkR",
-	"eU7wv6mvrJVaPW6Y3ayv9tHnymJKxehIE0peffgPMuAJI1v94z6RivTbfaKZJUnD4jb58fzbnRf29z9x",
-	"EcuJ3tnbf7q/+44aLnb22sS5EKyBciqVSa9SphmR6kK8EVcJ18MjIuSI7VqFrA01HAMp2C7g+e6KdMSU",
-	"bBM2ojyx/4wV03Q3D2aJ8S9tEjk4zt0M0LFNhDRU70JQZrtzIaCllpIT1yzL9Zi0ewB9IH338aAnOcIf",
-	"+NaPQ4p/VHLiwYYJF9owGhM5uBBx6ngN2jZiDG1+WiSSSTqyNuOIFdt75Y9sRVQzwq+EVCzeJkaScWoy",
-	"TGOYGRfHhMIgOEmuiZDBEM4ucmJ1QHmiIWKn5KRDzuQEc/5pkuxIteOafR0RCvsz4WZ4IezULEFjezPU",
-	"hsD2dYUCmM0PjShdAYGx08V1Y8I/iWQqjMaqnwnVvk1Z2zukEJ1/AC6SNoYpoRLAfhdsO+bOrEzUIiG/",
-	"8mS8xH6GviYIp4UvIlo7HnPWEw1oilBNJixJqmzn9VuSF6d0mpqqGYEpz3VwoEvmVMAxvdWsIEbAE/ZE",
-	"EyYiGXNxdUxiZlhkJ4i1WpdQrFK1PUOqNDOFWTCRjqyYSs1g54V9T8udFy+evtzZa7Vbk0BoWOlWmgBR",
-	"ZfcZ9snsRvqmeLNlq77kgmIjm5lB79VGw8u0MiLDBddDFjsymPHN/vHCpatqwBtT7w6VDSRNL3g0pr69",
-	"+vAfzSkewVsaNIqdS2BjYLoZpWRZANUx0p3rvVWsivPMwZTsdYm31R/O7nx0cVThTqdBlflWlmQ+Us3G",
-	"ZOQEuxy5t1z71zdnp2RLKqja0VNt2GgbVb4BY7EmhkfXDJvMSIJLrLRLwxk9buM0X0kNCzVY9sZMbbqE",
-	"CMivsMcB/zniXMR/1QmNr7yZVuQK31VJ8ytA4tQsUsyZW/h/stWfDDWLep1Op79t2UgP5UQQKZJpplk7",
-	"CwW69bvAmfuVHBAlDTVsB4dDcG/LhpDqEAJ7Gkn6+N/emJph318MZOuDoSKmKiY/scuhlNd6uzofMqDm",
-	"hy1fQv3drvREa67N7/+PiDgl57//70jwiFpZCSnYvREdw+TYJyQpy2/fvDk7P8keaR3ZpQoQGMFTb77v",
-	"nbw/eff2w5vwSS56YyWvFNMaXogUNzyyL2DpdPiZv/x4cvb65P3rH3qnb14Vvue6Ncx+8tu39oP/OHld",
-	"eBgqzuJVejQEp/QwgZ5gAj9xM/wAxFmpqOQPt3N1ZYZnNjmcm/jT11mgDQxGaMn1surtUqKNLQdNneMe",
-	"mRpkIGSccnCZohy/D+WnBvdvMr0ebV7o7Ym/2dRPD1sDehS0VOUsiRG55pj0c92gTxSDNiroMJ8MZcLI",
-	"iI6dheNgnYJ1PfEa1YVwSthhdw80PaoYEdJ453JlEumtdKgm8khxUV5jWaZKka0BTzhNtlvr6B8Pk2S6",
-	"kTubDNM/s1KSZafenVJyO/jqRUAbVhJhFA8NWO82GjLF2sS1ewQ7Yc5yteY0/neHx/02yX4yfMS0oaNx",
-	"v30hst/asahJFevnDbmKot5b7CfkkkK/yRHXGswS/2obdtmNDi0rlX1OsAlTF8IMqSBPyYiL1DANwVsq",
-	"SCquBVj5qvSKITRJvIUP8GZ0xOwtgziCLgIKvgJ/01wIu3FwIlnIeCZO7ChhIBXZKuiMfW+A9iIZs/62",
-	"XWy4i0SxiPEbFl8ILAvOuontd7t4DjI1kRwx0vdxZdZHsH53C7spw52Kk8R9gt3JJ/dEk63L6YXo3zCl",
-	"uRR92K/LKenLCLKHY+h/7us33VBDCvFk9842xoAjqWIW+4Zq2fD2oBIuGKH6QmhDE1Y2T7KVLQie6bsq",
-	"0zdnp0+0Vx4A6G5EAYfODJVMr4bz9HMhQlXjmFCCP2YvStJH877vgWXy+QbbBbssGDdDpki2PURIdSGK",
-	"m5N3eusSQUd2Ndnz5TiucLjBhfnmBtNmZ7gawqd4/eXx05xMWrPXewUg077L2F6AyNRe8rGM2xZ+c0yN",
-	"JevWUet//Nzdefnx8157b//Lv7RW/17G6iussVsLdmrdemAHhgjiU0bpCF5r7e0fdA6fPus8f/Fyp/uy",
-	"1W5BGkrrqDWiitOOlulv9L+5YTqRHOUr/d4+QD7YB+zBD6Wwv906fL4d4gJ9yb1bICpaR60fPuxgmnK3",
-	"u7d/0IIHFGzHFVVUGE79RiXyF+q6jdzwJGHkFRNGSTso1zqdbbS698JSak7Y1R1xx0peJmzUOmq9//2f",
-	"klyxhBJGBvQ3cklVmgwloQ6viEjImlBMa6k6+Kq953sZFpL9xG62lrGScRqZ3ixWbEJj6Kb7rZLakG8V",
-	"Y+TwaZe8C312Beeh47/W0fPaGvQ5SABkxXvWnYNPn1nhUN7x8MxdChDv8TcEwQti+5j0nQTtE02nLquG",
-	"Gydo7znxdaNpNq9psihVdrpHP38s5sgCIeSKJ15fEKgvxkYCNdTJ2aIeimrejvvbTAR+ThctBEEaVknf",
-	"WvGkCbUq3YxXul0drUGNYazYDZep1yPJNWNjbVUVPphi996E25+YvhBWM9s/JEOZKk22UmF4Qvp+gB4O",
-	"0GOfxlwxba/67TbRMov3RFQQPeEmGmZOwESCpop6eundD7sWXP3OT38/hvnioABstnP9b7x7D9hm2oAh",
-	"KWbtogIfNGZTurd3PxcUjS/rcXRpumBmCtiBfRliaHttmUzTtzaEcjhb21kK4ZiaYa46FTWimgriXi39",
-	"sBSP+9zbgwrwc1yerzOKkdVdEI0KcnL6llyzaZD6ay0Qr84eVZiKF6K2rXgMWcHLLDoya9DNGi3eolPM",
-	"JQcvNuYyG45UmnDHuJDVLbaCbxgN7uVGG3bl9lbbGRszTK2mxOn4s9MD0c0hFVrTAbNDKmbUtMLkC0xi",
-	"a/OR25l86VgzFUaAUONr3YNFsqq9sappsHfefXl08HWbBvNpAZl98GJF++BHOMmv00D4ybfPKLJA3M48",
-	"bY5fWpsU4I25sWK0Pbuwckvjcoowb+XX+moaSlU5kl0MjRanSdaqugsHerCO52uXhpSPlmHUNTBawmjc",
-	"0FBNIm1Kxa8wD7eWoPwBH/9SBnGvmE4TA+RaVZyCjyxCtl9aIPODuyYJBQRFOjBMVX3OGumrI35WfxJ9",
-	"QVVfM/LrQhcNWLJemq7n3w2Ux+La0KKoy7Ldw1/fFczoGVgOkJULo3OADLV2BN4UMxCjVMS7Ocyosf/R",
-	"hkjBtr1F5bnWYy5fiIgamsgr+26byDFi6yRTLDjMYICsqh9AkXFhRyXasPHiTFu3Qw8LPjqkQrDEGr6g",
-	"p7fXgiPFreil43Ics4MijpkHJ83aDyg2sMahbxVlhYqTxUetERUpTdBpZeVlfhfdcJq3NlopecVt/MMl",
-	"z/qTX5C84h75w5fgbbJdvyoQDCtSvT8wl093ItdL1O7lVXeFad2HulCLRzcwpA2Xz9099d2moM7qEHUr",
-	"6fq/9olmVEFTUEBJoCJGCAmyRaMIqnfAxVlAWgCNAxyn2FM0BmcwRbCHC1HWQgu1Ejs3DwqhqyzUd7CA",
-	"+zBNlzz5dzAbGurOYFe1rDODlqmKWGuR577EBlpGGyJK0pidqOj/Y+/rlhpJjn9fpY7iRAyEGyFmYRjg",
-	"xuwux17vzM4YZr1hW3NQ0V2SyrSqtFXVaFiCCD+EH+A4fLHhc/uP/xPwJn6Sf1RmVXULuvUBEoKZvpS6",
-	"uz4zs7Ly45d9fgG5PEuUTXaW0+8wQKL15WXi5SV1XODlC/5e1nXlPXAk6fELJiwv+4JiVDGPRgLRFl0r",
-	"uDFgMeXiHD0SnrObFdcJSxQrLmKA5ibHZlhz9QOLhUxlj9NCuBIV9LdD+7jpPy/gH1LyXkk9ZLHxngNY",
-	"/t/s7JCtLbL3+vXr1xu7u7u7dpccK0Mkl+aGzX4HsKu1GuUf9mmCT9zvcZ0MV18PnnAyXIriZrGCs6hc",
-	"laAy3j7pwJDjg2H6XBupLgnXBL9ImuSdYGjY8Q/XigpkVCiPs04GmTbkjBHqjnDU3tpibbu1h8hSI67Z",
-	"+oHz6hqrmPWBTHOHl+8GIBGGkru0bG6INvQScBFoXOo0wCE7GT4dX/JbN8MaX/IZ8Q5u2kN5x6oXVXfj",
-	"cvppPcrZ9aBzq67isdhszaVI50dN4BRZmnZInDKqoHSHfdgkHS+dO15OQ2yTYpAoowk3zYqczPupx4tI",
-	"xsxhHtBqjVQ4O8OtJsFyEqv7Ch7PiOXr1Movs3jH46ipm7EUF0zpKQBblne8h4uMfXLrno8RkRHkGE4L",
-	"NYGb7Fj3zxpNqziV6TausUWsjfAL458PuRk5vkVbT0CnuMt/MwVuARZwHiZwN/DYNniL6SpZ7nEjvOrA",
-	"mC+G3yriaZ4Uu7lcgomcdmgymvJf6M2vN//NQm2kEhYjR8IoztAMLtgFUz6SGFV7V0mjihF/dGN51jyI",
-	"k5jBpyN7hOFy1dy3DO7zWTKp7D2Z+3NpNSuaJIXL4Sr9PgOmNe2xYjQXS3hGFBSeloQOb/5LE0kSTslW",
-	"a47q0zi31Xhpipfucj+NZcPLOrehdp7MLmd+Utywoi93yQLHHdwDNvGgzjRTkS/OQUUSkgrPWJ87x4YT",
-	"Ds0ypMG3bJkm57esPPdIEq5JTNOUi17zy4hYwBouaQoQJiEiKmHIDAsjFpDmM6a/kLfudYf2TTQTiQ7J",
-	"lxgDgGU6AmCAXRVtf1N9Trop7fXQ8GE/zQOAK6wdvr+VJdXgLBaUbjJndBPm5bklCGFOH5eeCeh6nK6e",
-	"euKpo44mRh0FG6BfL3B6QDa2z12bM5ttfv6eGmfrNr3xWNRVpWu5AdfXnQW7CG8TYU6DXlQvgQgfYn/w",
-	"sWAV59JP3PRJB0PqIK8fc+ZHfR73naUPMF4wbPaMpVL0NDEyAuwiMDugFPcBHpdDlhAu2mKt85udHbK9",
-	"W0hd70Sks707/ntnZ3vX/gG/Q1iK1Z4EF6ZPEt7jBpD/ul6tApyHlAu23mwDjjpCO0cgUPUYhkEopI3L",
-	"EAEcwzTfAAYcPspZeedIgJJ0ZUHKVQmDLhN/QjbkDIBrS5JUsJBV558L6wwV4zyx5T4dRuN+fSZOPBOl",
-	"IqmU5yQbOgovSB/3x7LCcn+wZJlyj83oaNZIctTcerUdwnC1FQxjDjoXytskh+GjvMxhoVKjB5LWZLu1",
-	"V6gsGIot2vm90IRbeUM6CTOUp50D6DV0hXFk8PH7dycfSC4S0SYLQ6zONnzvcvtWWNHDI22sbW2tk73d",
-	"VzvbG1+93Grl6vJAnvF0jiBemNNq7EO4nBPMQ7A1dRxvHcf7xON4fc7vgmXtmM42NZQXK2+j+EXFwRdW",
-	"QqlGit5WeJZH7mKwrdUh7BcAwGfb4YrIkfDSszrk1svFOub28465fSCdT4q6rSCh1uMcNmX8UofhPo07",
-	"9pKE63ICcUF3vRwC9pIpRqp5E7Mz58ZSdLkasOSgqC5zo1natRfnLv80qTjKPRXRRUTieqiI0zCFicDT",
-	"4XXAwYDrvb/fz6mjriaEd6LY8DG8D9NT6yDeOoh3+UG8j6aj4iV6wfDSb8B2kKu2RhJ6F5vI4RI1iX2d",
-	"ix4xIx47tFQARIDKzuWGPnG++ts9KtpzQQa5T9zl3y3EnJLVrtY8FoBHVcpCqUunldWxIvUFfXajqDj3",
-	"og9FBrLL44nBzavA07cu77fUOlGUQNPv0T8KZxhfk4qMKAo4/Gu9vlw/qwMadjJQKRaBWBqdRotCiHfk",
-	"V3kEl+PA5wfcJAz4aYEgwZkplenKlMtqh+YhCS+RtZgqw7ii66SnZDbUftBoDbNDRBUj0+j0lGD94g59",
-	"CKtSgAoS+rUvadYWAEgErXGoJx6NwRBVehbz8T++d/GdSC/vzISMTwQqdRj26fZ8KpyPPzcmlbN6VFej",
-	"n9f0cJt8CWrn4kTn4rBIrUEs5X8uy7P4jSu/QAusHJRCORJMaSzoD816Qna144nlM016zDg0U2T4F+MZ",
-	"WW0x6vOUjccIdEJ3p0pmtrEO6TKoCWFvFBJclreGFOIRHEJZcFhO8Cn6FlbrV0QO/sZJSHKSpQXB26dq",
-	"noTrMKUVuRXDilZdLPwLtWuxdi0+dddiQTw8QOjmN5Tw7eZZlp5v5BeScumLvp87eo8Vqyw5IDxxvkNf",
-	"1ns8zCr/wD736gOBRrH0S3ilLZRzYFpBPWCA6ha5XDbbqpfdZaLUTgVHOqZT3Vsc8gQWckYbTHhtN3nZ",
-	"3dilW62N1/FXbGO7u0Nfne3Gr5M9BgfcnPLr6zCrR7fL3B1CKZDF7+WIDKgYVySZYgE96olfRWvz8Wyu",
-	"X225kKYL0wHLxNG0+IZSSQQ3txLBcTAmMuyPgWapfUkbejkhkqEgbr/caIbnGZywqJMyqk7zqryBRAXi",
-	"I7HMXBaY/ROCi8lWy5MmObuE68EBHKJAmhDQbFtsi87vjlxY4jhnbHpaLi1W1mNmAuW2npNqXYdPLDh8",
-	"YjFs8STwzIDXTnmiO0SxYUpjdxyM+jJlyE6y6ziySQ4FIE6W3NHbYuZLuou3uP8lfRExFyW3c8LISZYw",
-	"PQ9eb5jFikIpPjfhUYdSfKGhFMu7k48d9ZWZhWPOg2/8288avCVM5y1oSdPt9mPXgBdB8a9THBdr9adj",
-	"ixzntPaEdIlSw9Vhkuhbl0A5TjRN8k3w/7k8Iw51QqhiJGVd4+pGX8If4CKUBpV7ljTJoW+5LcAClkis",
-	"XIwpSaX1hvOaYLr5g6ubLKQAfwJNknJPIU2SMl5/QImBMIgnYOPyMzpMkpXpI4UxTDFzBVoCIxduWR2R",
-	"9IXpAYdJMiZUHk8h2LzKmXeirewDPWdj0o/IzNw5NceMZD74HED2y+QQWtluM81MdrJjjz9X28lWWJPO",
-	"7gFEzeJ+u0ijBZrNFhRaFKxoWOihPJJorJLyAkKJlIxZkik2az2yQxI+cZUsiFQJUywJdghD9bnOMXt6",
-	"MkcjqIwIyofxvLV5P48Z4m/ClOv4m8nxN0XaWAKmyLTgm0DuwfQNBI6Fei3pW6YAPCpQhxHEKuQ/CcYA",
-	"OsSwwTClhqHySzXoVW1xQRW3E9dO5w7vvdAEDH19mSb2elcdR+PHt9I4mlv+IUkUi9mZK6mcSLuKSWYk",
-	"ufl/gH3IerRZqNulNdfm5v+LmFNibv4dCx5T2Gx9jjPxZcFcK9h4IoHt3bOjAaHi5p8p16z492Evoyqh",
-	"wo6B3fxKi8/eK2mHZ5eEKGa4oglFyJg5uX1F8T5h56vsiv6FOt6njvd56vE+BTF2XyGf3yPCkTEVqawo",
-	"PpevFiyPU2v34YLdhwugx9X7DpukA4dopd8w12L2PaomQLkFXafDE5cC0BbckDVfrc6tBVoO1yPiU9bs",
-	"fZsKQCPSRLCR03ewaTAuAkyZDtjsXnlCHyW22hZokIypEBIK67m3ydp2a299gr/y/srQIvyVt6C9UFvR",
-	"RFDSo4oKw6nVhbr0TPGYCsOm6UDkP3//R/i0Mb9esiJ/5+cm7Wp/Z63PzO0rXag+k52lPN50329eGXnO",
-	"xHU1mqW9h4KQVjQ+x2wQcU50X46ccTTTRg6szM9Fub1wKmlkLNOIILYw1pXPlLInghXSTfKdcTdaIdvi",
-	"nF2iKTUTvcztG4GxedNQrBjgf9C0SQ4FycS5kCPh3sk9RdtVsV0w7w8eUHR5EqvYT4XQwlWK/D3dLyHR",
-	"zJUOvK9ImlNWPCZZszhTlgv3//pxDEvcklVu4FtD8lwvGlLhnzJVp2phLfnBR0gcEZppwdpSJOIKqyh8",
-	"M9EgOqTGLkljv/F//3q48Re68UtrY+904+PV1qvo1fb1/55gI1VMZ6mZXLAmhP67l0lMDU1lb9/HSoYH",
-	"XoHSl9qwQfibXTB16eEfAfZxTWdx35JbcJ9ecHrqcWU6EWk3wBdhJLngOSRvu7Ee+cYBWnQiyOuxm9vc",
-	"6pKI0yxhh66i5nKtqjjIKpPqEawcrmNtSp1oSlVhtz2j+n8WZ0cts1HiBq7UQBnLBJibpuw0TqVmSS49",
-	"/sREQoliUHIqmUPRxnmtxvrn1nQCiqhnidr2V9v+nrTtT3nxcF+pFBRl9+HMOTXUn7j4IRGyWEKPZJrp",
-	"JjkZO6kjl3qDxzaHlzxiPNlu7e23hasuTQxkZHOhDaNJde5NkI41jOjnDSO6ADqvBhKtoqLWI504Dzxt",
-	"avv1Yu3XD6a1xzFeHzOEn5Eqr8l/Sygf3L4q5VZhX+pzilX4vurnAlNYUMXssrh/DwVzNWbcyezuIUCf",
-	"FdvXhtwvM3FlcQqmZsZw0dOTXMon/p0lMmfoo8pa6e1RfsAP5NDP3TxiD0136uh8+zy5hL8WcXjeIwGU",
-	"C80TRjoOhkl3osKLKe05Z2/F8VegxxUcgH7MCLVyC1kqnGKGD9gvUoAndMAUj+nmWypopmc/K/00V3Na",
-	"TmNIf14uiB+fLrJIfZ4t+zx7mJy6c5RtDlMuPk1wJkLKD1ZoVYzGfaYdmD/UnESoRDuiJjlhsWKmWIxf",
-	"MZMpwRInsEZ9BqnpIbtMM1Pl+7NdPMZROt5RBft+7mz77M7qPnNEWDhg788SUWOYldD+CUMMHdfVGdWM",
-	"/Hj8JoL/Dt9/5x3ZyBwxTVPPGiNu+lHu6wO+cI807wnE7Bmxs76U51j9r9kW7wbc4BmBbFQoR3RB04wd",
-	"kI7I0rRD4pRRheg+TeJLP9IwPtenumDqhSYJ69Is9b1zTTI9scTGLb5bgcpg53GaqbSx3+gbM9T7m5t0",
-	"yJsgp5r+vcg5ffcbw/TTacov2OlX53/cG3y9++lPL4dvXovj7UbUcEt8ikva2G+M+prFp2+73/9xT73+",
-	"3fd//ll9GP3tx/ffvv7uzfu/fCdfvqFv6Mlojlir4nKtKN6qFmD1Tf15azYnixfpTssxjA4mwWTb5x4W",
-	"2wHpWqmt6aUmfTkax8sFlSXh2ih+lllJTQdS9FAOVwRYfID+n3VSm53CDLgUdqJ1/MXE+AvjiCEEBMLv",
-	"5eewAZGHkG6PGEIOCw8qEZwPCPWZqZDfBkVlACre5VW3hS9aW4L8gF864IfqJDZLYqvNX/NMjUtXTA72",
-	"IFRywFTMaWqncMFUN5Ujq1ZIkejG/letVtRAAK5TOqJ2x0eUz1GQxq7AagJJYO0rzYh0UAeQ1AEkTzyA",
-	"xKD4uJ9YHVcV5oJjtV8cFGUqoEi4OhoOdcLZRiqjP5zoq0FXn1UoxwMprjqMo5wcWk9f2tcBHIsN4HgQ",
-	"hT0J1NJc95sIW5qrow63dEwpnRuy9H6q5GKy/8DQ5nMPbqmUytLiqZJnXMynFa7GqPSZyInajvRlRnws",
-	"SiNEMJbZwZH8F66qmr06a017Oa4LocOhglRmLtDcFRWAZdgnxE+fBv2CliU/uGduXcJpzGJhchOurUwT",
-	"rUwBe8gUKOSxgJOOWY9rSzwFzKO7ND/GKqX2p4SkVPQyu/UzlRPzZLRSK9IZfNF4l978MyJXV1vX1/+L",
-	"nGQUABYGJEGnHL/5VZKrq5fX14Rpc/NPwgb75Orqq+vrJjnEupJ9RtiAXF1tX183ooZfiMZ+Y2hOvz7O",
-	"bVJSn1KT+bSlqBHQpOxm/iAHjCSSxClnAhbmvcvvlY2ocWTo0H4CpWITRqjrmQJk0xyIpn7hV2W8ctte",
-	"qarg89qIVRuxnrgR647YXgRyQDgCpgIhFQTo0s/6pXFrbYRYrBFikTT5FNCQchPDYnQPb3K4r+6xkGiZ",
-	"EqXjsFLlGGSJzADycJLSMffpvyojxWclT2pjRa01zGvoWJLWIKgwuro6ajG0AHz/wYSBVd+gcQwSwGxp",
-	"kynhK6baZy80xE+es8smsZx6zi4J1wBRJNoChDcXGFzsl6NJDpFfNEvIGQp3lMZSwfdrncMPRz98e3T6",
-	"7v3R8eGHd8en3x/9ubMeQXGKs8t8sLbXCRdJ+85Kr5G4Nfa/AeVpY78xsPe63zL5qRnLQfNM5TfAt/YJ",
-	"OZHZL5BV6EzQp1CsQ12eOtSLnZ38iyP5iXxgsZCp7HFA2b2benFC5el7mqVynoPALtuqLoF538nkjCis",
-	"V4jk6aNzPUFasnhc52p9EVu9SM0xrvylSCrLwft//Xj9sSLawEmI3LqM4jKXn07wVlmNf2Cj3GpcZd51",
-	"bSzduBtdIaLWzxlTl7mcQAi4xsz8D8M9wY+u7xY4eAf6uAMNHQEwBvuEG+jR5rgma1JhgJlZh8S2HktI",
-	"rLjhMU0D9NetgfrnY0N1WF5nUqaMChxQ2ceFqwiWVJi9hEI0EczMSl4ER9XFeNYDwj7R2JCB1furZuQX",
-	"BsV3cUwD+ukNEz3Tb+xvtVpRY8BF+F06wtIFA3X/8h7zLW+tUJBijgIUy7wWwCbM4FBAcqzdCZODVoMg",
-	"WvTNf1xaTrdQLR0HchYEyNo29VQCZDw5PAmDVAktb9LkgoqYIfzkwgr8vYWa7zlwq6/vJ9gnRGm1os0e",
-	"OwGCNoKiJBwyFSi+86JQosS7qEd9JrBdqs/bgmt/BEPNP8DMy1FQfee+giA1432+0CSlGjuLAN7FfxFQ",
-	"wtsir60yxc7mVvKpSIAafes5Va0D0snpz8g7lBpYZwHSpPRY2wT2WbAg+Ma2WZQETWL/snzOBLjgTRFs",
-	"vciRZM1LBLsUs0uCdZKJlOkx8cPzMqKmzxQD3/64cHDCY5oj375Vs3jN4nO7UC3hLFIjKOdhxeSQiQUz",
-	"8TE0qgkdP2EPCvIqZF2ZGRkJB1pzUs1J8xfLtJSzfFYyfMBSLthMcZX7hF1AYq5iMeNQBUYbmjKENzdS",
-	"roeCBQgIqCNXgxKOQZZEwDf2tENnhJ0jF72oLbwJOOVdsAggCvud8xBK4iDaSaDriWa7D35+zzs0081i",
-	"FksKvgnF/Tirq9EvvBp9MCyanLSe0sUXct4qrTeWM36ENx7DnF1iecaUPBftwTWxy1NlfrXPZrZ7H0vc",
-	"sQm9ekcmyqiqXue0t9vVDNb2ZQoB29F0AQAzjYgshsM3asijhQqBzDGQZ3sOpXXM5Xy1qieUabBbvVLH",
-	"t/d3/01SWeru/oO8+Zckf5D65t9WsbW8t++E2fU8nLMaPzWs74SCDXaD60DlOlD5iQcqZygm5hFD4RYA",
-	"Mmx6jj3XWBQbiovlUUQX8pz5UkkufIhwQ/oyTTTGEcHL2tBLd+wy0ufaSAXvcU2GVBkiuwdtkUAfaBRn",
-	"aBmjseEXLESHTLxj49CdxJyevB/GxjXBnusqDs8s9R937b70X53xX05DrUc5dR504lzXQBQrdoHegxLv",
-	"KoSPFnz/bZC4OHKi2N9YbBAL04lzTaghUsSsCsz6fjrqIuLsnbZZWL65VM7VRMhPZH4HSV0LgTqd/4lH",
-	"uT9E5fQou4hzvXmF0ZqnTgWdXp4UY8YBtwRbsjpcVyooBRtL0eW9TBVzmytKlPpuJ5YpnSFsrtyPhMiZ",
-	"itkt17dRK0XiTdma9BkEhPCeYAkaxE4MFQlVCfnJ4xGvddxUN3jSidoi/DR8wLShg2EnIuFP2xZg/HfW",
-	"Q0x1qD/h1wwBeJvkW5byC6a4PSXShCkilb37MtUWpk8F2SEDLjLDtINFoOSMJiR0AaEkXWkvBD6Tq4A9",
-	"SLZbW1i0GA4iYt/hotckh4U58KQTHNPBo+C1/ZetFqE96qLDnTvBt3PgHRFUKX5hDzKZAYQNFNBHxPO2",
-	"GEh7hxjbAox/8d6EMxqfj6hKdLnvDkYE2+n24+5xB+SFcjgnsHx+EymsEEL6cvYQ0qrOAkHMXHy3tbH3",
-	"8Wor2npZWnN3Wn+BEOaY49RJPqyuaL7N9jdPMCb24vR19/uXduv6mFvxm52d7d29va2XX23vvNq1wtHR",
-	"A8JPKhY7TubiDE6jCNsa6N7p1h79i9XcmDCnIB1etl6+2tja2njZ+rD11X6rtd9q2RcM+2Sffi0HJOGQ",
-	"ECJjqN+dTP4M18ONpxn7RIq5MLCPLsAK97jqjeOQY8s0w1IT9XHwGUqVs/sZ60rF1h/3Br6K4/4JVAt3",
-	"O0Coh8YPUs0f5/6EHjvO8YTa8G8jKd3J2KBDXkzWAMz7spP8jYxpShJ2wVI5HDAon2HfbUSNHGh+f3Nz",
-	"6+Vus9VsNbf2X7det+DC4EZ5u8XfM5qafkQGzCgea6wJYIla0RhBfDi4rLtMMXef8Z4eKGdX4qnCPCYy",
-	"VPKCay6FPWFuJbo1bysUulGeiBDTNGUqci4oOxx/wyo0EfSoyrF4rG1owZXywZJDxQkF7Pk7zXwDuQb2",
-	"tF9jg6Fimup18p+//yOvny9VjwruVJXm7SwFzspbhZwDTdZirIDuGh0yOUxZREZ9SQb0ktidsMqCticz",
-	"TUlos3knf6G0G6oM44r/Qm9+vfmXJAlusO1vn/jvEDwc9b8AG2xHhh/b+cqRwJRFBBiPXP7LiHKDde21",
-	"0W3Rcxjo47oboohyVWj7Rei7SX7q85SNa1ydO1WWOmHnuG2wG7VFYaQxFeSMkQEVtGeHmRniviO8J6Ri",
-	"ugBw7hYt/7yUdOgABl7AU58HSv3AffiCOAHDU24uxyifDso6fsNoopEQlNRDsC0IacglM4Heiluf2vdL",
-	"2nlvj2wiMoR05YIcNbdebUck5eKcJcRIQsWle27nGcgqyqkCUARs+4X+QBWoYti8uqWhqeyRNfyDJpa4",
-	"C0WJceV+zmjKu9yp8IU+fGW7u518V2xjDaQsB7AfvW4PRqvDJkSi0Rx/j4mKwtcljf8fmaZytJENbdM9",
-	"JhLqm7bbYY/rJEtZgpG2gXzz5rvh+4rlCeR9lmkumLYLldp+FPQwkurcUmxfZspTXMoTOibu/BclXXyd",
-	"peeED/D2BFt6Z4juacnHIV5onMK7Sg48xFtOOoXlzcsg0TOZmXGhlDdU0uMJXt/8dcQXZ4KD1nWM1yM8",
-	"a4rTCIdtmbwbDCnvCXeYJZym5OeMZSxCjiSaaXsu6cgy2GDoyBzq3hwU6jfEfRafOx3LeWvsO4VB2KZZ",
-	"2T64rEfSRYF5dPzerpKSWa9fTKNzIwyxzZqsQcTXOi5pT/qP8L27iGgY+hUuxRDghZvDVS4rQgUfrkLc",
-	"zZgc9JE35TSRN0Q0Y3nigz2GI6KzuE+oHovtUTQGMh5aPbwgOLKzlMeN64/X/xMAAP//",
+	"7P3tchs5kjeK3wqC/42wNENR1IvfpPjHPmrZPe0Zt62R1dux0/JDQlUgiVYRYAMo0WwfR+xF7A2cmA8b",
+	"e76eeK6g72Sv5AQygSoUWUUWKUqyuvnJllSFwktmIl9/+bkRyeFICiaMbhx9bgwYjZmC/76+oH37b8x0",
+	"pPjIcCkaR42LASM3TGkuBZE9YgaMKGZSJVhM5NXPLDJN0pOKdN/0dr6nJhp0W41mQ0cDNqR2NDMZscZR",
+	"QxvFRb/x5Uuz8VZGFAcv+9YP52/9dyLFqMk+s2jYc2bU5KRnmJod+AOLpIg1MZKMKTfkivWkgoWoCRf9",
+	"0qG5MKzPVOOLHXxEFR0y43bqNFVaqvL5dwX7ZDoRPNH1KxkpdsNlqsmI9pn9GreP/5IyNWk0G4IO7Qfx",
+	"ncJUhvTTWyb6ZtA42m+3m40hF/7nvWbJHrx5VT4p3MEnmvA4+/qImkH+cR43mg3Ffkm5YnHjyKiUhRPp",
+	"STWkpnHUSFN4suTTMRuOpGEimvyNTWancUJSwX9JGblmEyAYM+CajBU3jGxR8sMPb14RrgklfSljEg0k",
+	"j9h2i5yzUUIn2tEcbKY2UrGYKKZHUmgGg+0fksHxpYA/0yF+ZMzNgFAhzYApYpfGtCFU6DFTmhzu7x+T",
+	"8YAnDMbscaVN9pBKhW6Sw/bLFjnJfmkG1FwKOholnMWEGz/5q9SQHuUJiz1Z4Te46JMtO3ZMDb2impEx",
+	"E4bQMZ1s25UKdsMU8ePRPuXiyA57KSxZcqbdOHYepJsqcUQNEzE7Gil5lbDhEc93fOeaTXbcUN1johiN",
+	"HadqmaqIWcLXjBFuWpfCEwCyfk4CwQnu2COsIsSnT2sQYg9kQQWLWEnTJQmFLafxMaFuL2EX7CkRwezS",
+	"veDJTm1vv1U5fSd/qua9V4uBRJSkMTtR0YDfWEaYIeNES5JwO0f3DFEskirWVWzNcciOf74wv5j1aJqY",
+	"xlGPJpplM7qSMmFUoLjkQ25mJ3JG+4xo/mulOEngvdKPPbU7QT/xYTrMBQv+lO9KLv+ajb/D0DNz+FYx",
+	"tmPYJ0M0s8s7JqOBFIyIdHhlj4sqRob2TCzD2FMEzh9SUzXnX24h/b5Y+YUiAYT0NzQ+R9a1P0VSGCbg",
+	"v8AneAXtOl76888a7yP2iQ5HCcOlGsoTR7JeCAyoJnuEixua8Jj0OEtAoDKlpL0afvrcgN81jhpsaN9u",
+	"NoZMa9q3Mx2m2t48hAoCfyQ0jhXTuvHlY7OhDTWpbhwd2oUabhIgafcd9/Vc7pZIA3gS79Uv4Sb+i2K9",
+	"xlHj/7eb3/u7+Fe9e4bv4ubN8qlfNNdkSBN7cvYyVoTiwu3v3U4cky5uQZfYk9SE0Wjgt+dLs3EqRS/h",
+	"0W1P4oSkmikU7HB9uH1MrBSZEPaJawN8mO/my3w3s0nM28bIP7TuTfQDaz99RqJUKXsl2NmyJuysIJlU",
+	"z6+jfL32WuOaaMOTxN5Sgov+pdiqcztwsdNLeH9gutv2S2Oqs7vHji9Tezc6QVtzSH/hbNtL5Uuz8a1U",
+	"VzyOmbg1w3FN5IgpeIUIxmJNrFzx+qdM7O0YD7koHvZBftj5XOaddi97al3HHdEkYeqJhkmSIZ0QIY0l",
+	"WzzAbFXAFm+EYUrQ5LXlnSU27dYzPREkFezTiEVWvwbWPYat7Tqa6/C4a0lRGN6zqgg3VoCDesXUDSww",
+	"kX1YxDtpvpWpiG956D9YzrZ71bODFc/1MD/Xd/6JuecqpNnBp9Zxru8k0Wk0cFq034jspA0TVBjYizM6",
+	"SSSNL6R8S1Wf3eeRhrLmSsYgJ6TVMOHQ+K+MgEKA01RgD3H76reguq7hinS7Ew2o6LOYaC6i3HK8bBxc",
+	"Npxiyg3qeYSKGE2wwmnv7eenHU7UKdlzz30UPL/jnl8XZ+cGbrYqEMU0YYHG7XYBFgh7fSHl91RMnCqi",
+	"75skTs7e+FsDqMHaLYoaRw3HaA53wXbeAeO5SzQay/ZQAu9A8EjVlNzTu4ElDrP6QdDUDKTiv66F0E7c",
+	"YHg74EdBR+Fac9E/JpqJmFw2Cs8dkW8YVUyRy7TdPojoiNttgR/YZaMobvZyAixMfR7lpeGD6yK54PDc",
+	"4pokFddCjkWTKHYjr1EhY59G1mwHevtB0BvKE3qVsDXsdWa7ck3SfGT7USMluUr1xNqWzlK1kpEPgR2M",
+	"mhBqSQC4ImYJndg/B1QU7vnT8Or+wNQNj1j4vUVbnz23rp3P1h1RYS+lKytcqTVkQE+LeQx3lVu3VaDc",
+	"reBEsL0W+BA8G700Saz2J1gEBDuSMrkUlu80+BRIIkWfUEOGUhvweOR7V8qY1lw+e//hIlckweXRnbLf",
+	"u02i5aWAT3j7uuCOsIuwNAH0hSuxy4N1Oc3QjHnE0GWwLlEwUjKyJtFVwl4Lw81kHcri1NJBu001i8E3",
+	"REnMez2mApW6wO/7wYUTDAScp5gdZi75TWvF7pX1XTtTx4qquzN58kUW/VxOFOh0NJLKsPh7FnN6AWt4",
+	"WJXEUlc3/Kr9WrcFXgY3pP3iydkb50UcKaszG45GvXMJd6gpeCVjatiOZbhZ12SzgdJRz3tHpImTmOj4",
+	"nBmDxzW8oM1GQrXp2DNxHyvux48DhkLCUhZ4v+ydYXXsCPzcNNutLSPhwSEXqWHbllxXmzf6VT7P/mGk",
+	"WI9/KvfPoTM0GlBFI8OU9nbXNZs0rbS3SlZfcA3+xLJtcFfTrXbc2k+LaO9coshPNVOdWkf0JXRy/4Re",
+	"b9ijbEfy0dwcmiHRfcxGREXPfh1p9RQeAp6KUQGlyVlAu87BVyTnImnOoRZt5EiTsVTXoOG4y6aXmlSx",
+	"FvnRGfDcZC/YR+2VbXjiNYVKKqqkmqUccIVjmCUq8Nz42dHIaELtTWaNeGvcJ5MWeYX+SQjT5BZWYdq1",
+	"ThWmv+ikYJo0Sd73wG03j8ycMPrSnJZG12WBjgswkiPFTIt8GMixgNXhkXGdhS3AbejvswY1cefg+u8v",
+	"h988//Rv+6O3L8T5ofn3Z+N/7EXfPh38ta1f7dOF67bTmV32x2zhbzn6QouLsPqA/ZcbNtSLOC7bCv8V",
+	"qhSFn4OwV/me4N+8LLGPQzTsmFhRQCRStJWKrcXiYWrhsITiFEqP3/lbl+PRyOko06GEGfK325WwobtZ",
+	"azyeClPmVX/z4T052Hv2bGeP0GQ0oDv7x8S57sk353Z3RtQYpuyz//unk51/fPy8/+Vfyvg45vb/UYlw",
+	"+YZypaQda+E8rzn6dphIh3azh5RbffCKJ4l9otnQAz4a4X9BBwn2PhApEBKYESolT46ktak7kYzZ7LxP",
+	"X59Nb0B75+XHz0+/7Pwr/u+gfCvAxzo73g/fNglr9Vvkw+kyG6uNYsyUichZQp0lw74jkZkAqRWRVrkT",
+	"hNpnYEYFWnSGDk8cTc5lVTvESfhCpseUS+csPLxQzanUKpa5tA2jKG9mZwN/AnkA+4CBBogZ1ZFRF4wO",
+	"z1mvTEilo3hJ9XGOwuC0g8KZ+GUVPvWxighOpo6zuBPdzKztEkOvmbZW5A1TGhRnfUy6dEwnXXDtgH1j",
+	"bVKBF4vj1dCAtg+XsiZM5QeY7pKi8ZbkOLW3hdHK9uybVHPBtP5OpkrPUZjQIYsqUNNevGBqW3P8VynY",
+	"MRnIhMd0gvFJ2evN8lmUSBdFrKchXPAhe997ZYnsY2lUIJGaiz5MoultezliQnfBUrOzqX0H/8jYdYz0",
+	"PKSf3uArz0E7cz/sTVF+s4G5F+7P9kr90mzA9xcyU76ymUt3YukcR2n6LSs7t1OaJLN6B7B2p6Zh5d0T",
+	"tzIprHAfjkxZjk+zEdHhiPK+qDujlSxREd9yCcyqDHWnWPcxYZi19LisWvxiMzO73Wf+JFMTSbwuMqnk",
+	"DtOOLDv4k9UoUm1J1bntP9b47Cih0S039JeUJrzHbzmKZlpXb1+pMpLqcEscNTX8mhrNcJeAbkpl93ou",
+	"tIyqimyQc0xhhc2cdbOTz9ZUYIyFt6CVDK9vmDArWc9Lsd6NU7qWIsLqrZ/aRhy+aol/RyLL0x6nbhsn",
+	"H+fJYZChRWZd9Mqb4NHp+cIni6NVTZ6L/o9cxHI858b1VAMBbzt207so8C5+suT9+yD3IUM7p+ZtCBSv",
+	"zK3vTxwFv15+BLi16/GF1hRQQ/qp43hfl1+XcxyLXCqnD86+BoGhhRaCfeg8TZguCsv5/IHb9AGfXkk0",
+	"NhvjjNAX8WLOFfNMhEwouoGndtbvR7Bry8pPXPVK4nP6kLP0wIMgO/DpguTAlZ2FIZ2UJybuFRIT2831",
+	"kNM6jtidrhtq3sGsweWWCYDH6XSbYszgBo4V7Vkad3ls4H5x0TZt5GhUofL4AWtarEMuwt/uLeKC+6X8",
+	"r5TYZ09xQIVgSXh8kOpruWBAjaajkb3DXM4rF50RU1qKuS7BUzkcUVES5HN5say+CuA9uyUs4tOub6Xf",
+	"R2L08yyD7R0GQbImEZKMUhGZFBNTtkQ6ZIpHkCsxYOjL9b87fXf21+1WrU+vcMtHqTZy2IH828XyBR7+",
+	"Fp9dItTJ+jTpeBYobsw5/fW3f0qiZcRpUhohlGOxKFY0Hkgix8L5ASNwl5d5JxdbiZZQ69PSmX28wn9Y",
+	"UxdBws5VEaNozCr26p0cMtKjwlDNaS2KWI/NF5xfaLwVKKcZsGK2j0tqKLgXq9l3t5EDuSkQRBmygyxn",
+	"6B+5GUBytIunBux8TKIBi65JzPvcoOVywxR4DqaiKAf76+bIIqsteduEnLaQqVdhlXfgAXgjRqlZvO9r",
+	"YaDFMZeQ2oPdm0Og61DU3H32SPW0wp6HjpLI8BsGt7r775zL/IKqPgbG5vL5TDY6lG5w0ScRjkO2ujzG",
+	"SgWoBYP0/62uYOPu9jFhn2hkkglx0Y7imdUkdcHGNQ/Uya5yvQgfWZMueocCjwYVbdNFZrk4nBJji5WT",
+	"r1KsLXbX3oUUWsyVJdQjDI1K5M5alNYrrswgppOZEWqpnbj4Do8rYrT4AGeon0W4Ekzs6UlFtii5SidM",
+	"gUcQakaIZjdM0SR4U/YIJX0l09F2Ibq7kHlnrvNVgjFgrBx9Xlvy38/yquPySD/fIjNPSINEcJ+K7VoD",
+	"4yHtrKw2Aj2tpDbOo/tFdF6fBHNxG6bNzPUve4Kbd0iv4aFpalqg8azsishorZgFVPqJO9YN6+bwOcpY",
+	"i76G0vex6msw+zOpTE8mXJ7E8ZJ8MvKvrpQ6W3i7zgQr7pFsHE1odo1kCT+3ON7sw6Uir2zT56xiDXot",
+	"ruzr0GtD4TpPM1mXXjtX+bw7PQXAQ6KiivJE5wrIckrHLSR+NnaGChDiaRzWWOfc66C2srG+62E1bTfL",
+	"XitRebXmfTGvcoIbKH3Bwgn39OqVEdn3jCwXTFjm43yRmHjv6h2WtjcgN+qWHui7C/bO5v/MbkbwDGTT",
+	"/RJmNJCxkoattDNQMOMgMm61PwkX1zXkXkaAb+3z1o68YaqXyHE12VGRpVeG+ZekLxlUKkByIaNDqPlP",
+	"RUyUvMLLa7WVYFxlCV1+lHDxqUPLs4ovsiTaM/sYUQwLwmp5mnHkKpoIdwNyhwkX+JVSl3+WaVV+C6wn",
+	"EUvJ1F639TM3Q5o4dy/P5nD+OGCKAQiCVUyI+4rT9qy5W8jMJYpFDKCBPM4YPo/aQNne+2yS26ah1fRr",
+	"5HMNnBuMDiuP2v7Ry1+7GBYTI1di+PUYmhlhNrMwZBbCAEkQktvSlme2OydwRywbtQjyWqepSJI+M5pw",
+	"k1V0TBc7EciT1uA2gbohQ6/ZFHkhehobapbcoBKzWHWfu863TniWlW8CthWq5rnsgzom+xePXKZLihWi",
+	"PL5bjxfPYUiQah9LOCTKvWVrGS9hNF7TYHU2eKUM+6X3sOiHX88+Fm2gNezlW0bjeaPVvwL9KIsPYB3u",
+	"glx9fbQ+g/yyY4mvgiwjOb6EqydgjRLXLBLPmkazdLauoVbUGJfUz6bdJu66ync52CK/Pje5hUeYKztT",
+	"lUNOYe0eebIaUw4aSMK1yeq5c4s4c8IQiKvoY9L9JWUpjOBfRZQBkpUUXYohG14xIGivAx+TrrerukdZ",
+	"HRug5tk7r5sK1B66R0RI1CqMRI0Cipcl2RIyK3a0f98m//Mf/3kpdDpi6oZrqbSz/XBAekVFLPFzaGU5",
+	"UE+ESHNzRwQLH9B0mwM6gl1jIzcGwY7HKdrf+sErIp4zalQQNZUjgB7DOVW8D/Wfp6V1jifElYeCXoAO",
+	"pJg1ffqB1QyOc/CHIuqi/VIO6uYrwrJS46dPpwod93ZefsTayXazot6xELqrvMFQUs1CRCIQYEZ2WUo4",
+	"wNhcs5E154m2hLLlYFDIXrtNrtlEb7vkioJ7KfC+5Izx6t3pvaZIzyl5UYw6CI3lpHixoGIB6sCrd6cr",
+	"RUfyeS/rvc+XFbiDni5OwHBfrFjEGm5me/SP80J+xWnC1AdmrJTSJfQ7YNF1x1KqTE2nqlz2CtwObr5o",
+	"5mOykjM/AYzTypHALg/ySmNOkw6mdnSyZM6ZD73iOqKKjKiiJEo4EwYKUoeZYUCo4TfUyvUf7SAno1GL",
+	"vO/1yJYT59tEX/MR+GKHx3a2VF8HRb7B3AKvwEjJ4chkO+AQkGZn950cI45SXjRsL50cmgpRuO1g5Ztg",
+	"WMKsGJ0sri52D2anZq3aHIKqc0Wja9nr1ZgrFQQqrwiCQY0HTPjjQ9QpnHv5hG9tSJcee+WON2dpcf6y",
+	"wy1daHQX+WBNUYcy5snyrQ/QjZ0neLfby/DGMpSaffNZ4YtPF5LhUqmSdOTguLwGovkwTVxR4ZhdDaS8",
+	"LtVDEKtkUXTg2fSbzQZAir0XySSz21JVjHakihdjHU9rQiQs4KdsR188O6yBXj0z/OvacZlgCw5K9u61",
+	"AKT21bB/8N3at5z9VmbXh9Gop56SK6rdZmoV3YfLGLGwoPiW9zLMuOxm9nDZpa5GWCEChaF+3iRXEzKS",
+	"GlFAt7pu/q13LdAru9u1kSFAgUWw3VoB4WymVVtVVrwwt2xu6Spzaz90aiuUYTx0pcw4ZxKu/PoK+nac",
+	"sqWe78kkkeNOOlp1kstguQXV64tDUIzGd1BAD8bd8pXlCxnzNpWSZYZLsXI8m3VZibg78mYjqIRcxkcP",
+	"83/lECDrOh29NJpmWKOoQNmyrCzOXlwoTcJvlCN0wYhrsIUqZe4jsIZCsgwUmcxLEyWUDxEkAZQtVEOs",
+	"iob/m+NsCS/P5ZJ4fhxIa0ZY84n8z3/8Z56k1Mxy1aUilvfJlguOI34icMB2k1D8X9Pl/AAz4EgiBp2/",
+	"MnJS+5KYK7TnCNzpSiTfGCnHGxNyXB82cI4AnCPwlnVDLCEPv1QRWcC6JRd4/btoLqKMB06bpidqbdPR",
+	"iAkWHxFH002CIU2wWeyP1lYesTgzOpr2SJgChF6kfvs/CBq6f/1d1XSO0FarAptzNecUrCZEBKmQzd8y",
+	"alLFSrQ79xfSS2h/yhk4ywJ5eiFNjey4JjrVKRpo8/ug70zAEjLNs+xCAbWa/gtNMkpNIYvdYVfAmE/0",
+	"pcjd49DQSQrwVkNxIk2At1miw0ZSVxPog+Kf2kYHdInRmK1SVfnyT6kyjCv+K/3tv377pySxm6aRGqQI",
+	"Os9pIb0tDBa78DL69b2vPk+6LHO7VGZ6+kk2q45nHkHUtOpL4GgLdGNlMbQYOHa/sIYCOI+vGRvZtXJF",
+	"bmiSgtt7kY+gLpmdTVGIp6ecwkposEhGQZBl7NLZMJvEg7Y9IvKYPeTcspoRqK4jUjnSMEviJmAeklga",
+	"w2IyomZAuHDzupLxpOkrqLMmfMBcUwCq0A3Gm/GzuZu+C1OpOIZGdFL0EVEdk/zyoSv7Ni0Smbjw/OOl",
+	"3AHWzA+jshCQvQXjNGExamNZCrElqJgOmTByuwQjcg6u2mIDbr59ujE/7yqpEmD68wNfMdH0VibocnVH",
+	"d1t759li3UZqZnmuBFfmZ7VaNfsyeIdL+4nuyWK4A0OgJMf8cE4F0krFKm4B8850DbZ3Jssfp/md8dyI",
+	"RV8TbS9LfbUpankimXVOjJiInR/CJfZQEbGkwg3hx1lXXc1DXvXrO5Y7ujPK9NTvGE3MID/G4n7O4nKW",
+	"xsym6Ma9VUY33yHS4UqJKYsPwJHQwhrXMv3jAzMgVBAq2SMyHhNBkRqtkavJgN6wzD5ZXqOoLHF2HymL",
+	"pM7KLpZXFmcvztnslS7n2ntZUklVq7Fw1ZrmLGQNN5Knv5XLH98MrS1YlphClWYV9SZMRDLmLhmjxxOG",
+	"dQPQ+08sA3pVEUNbBRHLvXM1WU3WMWiXhw7LGk/7yMS0rTnBZMyBTBjhsLWuq2Ez8wnEvF5tzrwYqpJj",
+	"11tszBQDDwl+jcXO6zxBTxZ6q/aa7Xa7fhQVaeJcjisiqX5uHaNSEU2dY+Dd6GWdJ2fPuMcF14NbCsi6",
+	"plpfSMXiTiSTdCjKEnawxSB2NnZlgb4DXNYLqbB9CwErpptqZCnAH0uLmsYls3pFDcWTtpxVniQ0e6Hl",
+	"YIvYrgTzQ3LM7aqCnbJjKjOwnJs4M69g7s0A39qPF2IsIymX0M3s4SzMi0TqXIPsdKLvceryUzy6jE8O",
+	"d5pQK5rSxDjJBD5v3apZisnKh7Z/8buC9wLU1WFP5zGBEjiNkilv6wkv7W2XE3jg11uAAsZBO5/nintj",
+	"h1VZefKMN26iDRuSLSrI6/OzbZSvPehNbXh0DXVdwkgnIEr8cgieNTuyIB5ZCzxCbgpPNAFQcd+akRy2",
+	"90B4UyfRtZGKxeWO45UcYRjy60CDxjhVrNJvlT0BCAZ+8ZiX0SSpSJjWzhGPFwwsxMtPbFS4kkKJG9IZ",
+	"Uatmlc6Muo6Yr8/PyEhqqLXTBJP7/X4a2SSKJRR2HPzMXLu21kXH7+7N3m5wInq3vffy4OoZbe88i/bY",
+	"zvNon+687B1e7ezHz9kLuhc9vTro7eJXbpNZXqU2Y6ZeR0kTHG4FIrtdslXB8J28cN69vHp5Mkr2zpCO",
+	"yo/g9fnZE2iLbFINx23VDQrRkwkZMmqpPeCRWqIY7bXvKbaZumv4ogzwrpQjCjtQJMmyE1rOwRiIoNV8",
+	"jIGMcZDahWMMRMQjYPcVUSu+CgoNoY5WxjoKyGEdCk1wvz1SrSZfwYcsa3kqoKvYDZep7jhWnNdh8wfo",
+	"jjn2ItO/6mUmlpA5lFdNrA1of2CabO0fkoFMlSY9JYdEyPF2/SyZPN96dostgxUl9xI9JMcDzaLO972/",
+	"/f2levGXv/37L+pi/PMPZ69evHl79o83cv8tfUs/jBeKQje/5rytXHA463JvZtJsI75KAI3QjTCko7uT",
+	"UvMO+UduBjkX1svBLIqgGffrHM74YKiIqYrJj1jKkHGp1/Ys26C259S8MTeDB+Oe8iTPN8XmPTN2AFw6",
+	"HAL7LtcwQ1nwwX+XoQCrSBOz9vB/kqz8bt4iYG5JtXvs4ZMFgjyY+0w4mM5fL8mKgSd20hHSa5gmkGUI",
+	"rCSRakP730cWgYyiVKklN08q3ucLO1+9x6eANTVoweXYJvZvUFjdqpni7mg3m0f2geJyFjup8iO9dS7B",
+	"lFfQ185nkDJhtlnYWbZGnLZSGNw58982Y6EGc1czZu1A44hF60h3qEJcneKQ8oNeKkM7Z59697VnpBlA",
+	"LP/1buAf6QIWQfALqOBvku6QipQmXQKq1Bh85XNY8yRkTFSwkZgNTWR/qtnCs8PlQm85B7vPL+DONZld",
+	"WRu+R2l2vXXgPneAUe6lgNeV7+TGXTvSd3XzuzW2mpGpisoT3p3LHGpOIjp0TLI1ZleaG9ZEBbhJFBQM",
+	"0KTVatVrNVQvzcJSw7rT8qbb0KyEGW4nttJtOk2EC9G2l0PyXrVN2J33YskobDqZYQ2UUdfFZd9Zg5AF",
+	"EfV4petsXplg4xwZyoEVBYCGoN7g7xOpTWnkNkBZWx23GgvbvgLQ6oC7Sz0T9u/3Ale9SFosjmKtDxV6",
+	"VRdTJeffwR1RelhcXJ9CFU+JXhEZqe7VIFdyuHBBXFy/Wao/Xl5nN4XNRlMjh9TwqJu7nguVRA4JNlCc",
+	"rV6t2E7CxTWE4LPWTH4ooB37bKkgQITrWssru5zdSmCchZZtfrLrkOo5maycweaXVoFz+FDep9v4WG5R",
+	"f1HGjN+XMeGId67ZQjCkk7M3f2OYXgiJpIvBk+ApqzfqxdW/P+iSLCN4MfteM5vpx9KVZdkht8eFi7li",
+	"mevWcyAXAL7VaDZkavC/H6uS9TqRg/pblxkSwnOXhJmEWROYdIYoxGDHXSCMOdlQzB+rmz9wm5kZ9sms",
+	"iK4XAEfn57lQqDk6WoNE8xT5OFXVd+yT+SbVXDCtX9HJ7Wrn7e9/dVCq82cHxl/2eNnE3md+rZLqziyG",
+	"Yoo1d+FNGgMAWbGbsbtRsZbPR63KuPvMI8LeG/gkaAIL+rI1fcwIUxwAWRYDCg6D4oolUkBFde0A4lxA",
+	"3RzSoTir1629Z4fFYNufnz49fP7y5d7+weHTZ8+rO7zVQYC2D67a7t8ddieSosfV8JbOrGw4PMXbgH/C",
+	"s/6cl3ODwK6s5AfJqKq+wwE0NGeVFTHJ5tHHsn4MTwz1nNYBWZT4rQ2z9nTuV3bMAKo4vdIQHJk9y6nG",
+	"mIF99bQIptveefnxz//SuAUm6vS+LneGKOw6tY0UeLoOsyHr47ZOLSYcpRnMYM7qbn2Rosx9nNfoDImX",
+	"xEBCSGfIRxMTK9qHUhA81WMi7L8J19CMg4CUxfSAAsiyR/LJ8KRduLMgjMnhcwLieMfJ42VCLG5B9laY",
+	"OdOl0YAe4uqY4vVZkvGAtoTHHqDVXxiuGUd2qy5PNCWCv5Jobu3OQ7Ka9uc5Mrtvl96sqP9SuXB3pl5f",
+	"G8ornsANSUXscvtTcS3keI6Ktib34Or0dSdqxtyraXqwmlfV7CFYqn99U9pi6oQ4eFmXOQdXa9YHatrp",
+	"UuwBN3cPs29Ot94Iqj7qDRCYXSulnZgp8guX0XL+ukYx66Dl0Oiy2bbyGij/m5nK4QoR4W7WcOof5x7S",
+	"glZ7vlXY0q7rxY3sKiyaVWJfVde3NnLI1BMvcZskuyWWu7VqdNwqcT3Q4dx2gdjTIsNh7yVyTNDT4AzQ",
+	"gqvXyKbHCjvOOjZwM/PgpSVs6O1QdrXbbyLC2PI9yWc9JIMqI3uWnUp8qjNpNwuDqevzqy0MY+LjgfSY",
+	"SsJZF/ku8r2tyddW6RgL+eDp04NnNQ6+8sCrmxNcUc06DvJ7Ci3NvvhEk5OzN0RJaZxuDeUWUJwExVYB",
+	"BWe3xWLfn7xmolNaev7jgJkBgyY19sPwJKhnyIpczy2ZW8l/gPeeT5CfOyvI2Hb35FRx1oKZ+a+UbnVe",
+	"9SZRKe2nimWNGHPtNBMabjS9RA2cf2UXvKe1quAWGsD5OZZuY3HVi30eIaWuSc0LyXsBon09qi3rnBII",
+	"kheLxilD3C9u3ZKp80gimDgPhuMWJsFXJQwFyiM++NPJzj/ozq/tnZd/3v3/f/y896xZ0j5odtqlCqaH",
+	"HLxXPyp2sOqAbVzeqGOIhrd3pCJvmbBveVVhMjRjqoI9BNiFNnFP5TpA9y+vL4jluRyCcfczj7/s+il0",
+	"XQsvM2BD4lq6LNcO/Xv4ZqnrpCqtDdAhy1ts2+Wk2q5hPIDuYcXNgTKGDAQTHtLT3cj6VgQane3ykyJE",
+	"5XJNuqfXVMtY87Nd3Zc8J6nNK+/ZHk6RXU4rS/p5/ay/SZPrVyxhS/sKKw806MlvJIlh7GPCYwcq4ivQ",
+	"C8po2MffcgniNtyiw/rcnhZl/dZnzkDX3beyRhf5HyqEQrBgQFlxb5SJg2k3oRt77uxc0019EsdLpzP6",
+	"zISiM/9+tz+cRd2Flh0E9b9eJJsR6oaNkwmBd46JAWFDE6s4T2bkdkbGwIa1Dg7nMn81K/VkWy2N6xGJ",
+	"5QJp1SCmpWM+RRH+sZkXwDf0gNrzq52Smo21jjBFptY80lDFlNZQ2qgyA02nRa2ohJHng1ZkRY5UIw97",
+	"eOrCsDURv5YrGPIsWNrm3iFne9TpBSUm+YdzSAm/9hp7vE6qm6PrPSLau1VkqUqnXUExXKTkzV2Ej2BM",
+	"ZYNqLvoJ60K3wiDsgoDsx6SLwgv/bq87F6qRPQfZHiax4FiNppd4pYEQP581Wcnrv7oKNe4Z42O7WLfg",
+	"+7h3lqOL2XNX8iphw9Iy7/NvT8nLw6fPyQgfIrGM0iEra4NRDSUI4H7ChMD1rrr9l5RpU9r7owoz8DWN",
+	"BoSLG5rw2GPy9yS0UeAxeqrdVPVaeq01G1xoQ0XEqipzYQ3g2KpoYgIPVCOrxyi48v3w6l/menS1hHNc",
+	"sbPDfndxceaAY6bLhsMejtwkpS2d9UAqQ3Q6HFI18ZL1mguYrNvg1rzw08yAxgpd8sP5G3s3ecTNkhFz",
+	"f16qxBGGKo7c34/yU27UDEThCpvzkG/PPOrGmpJvw5XfQyGfoXqJVKgLqq/vHJYq3AI/wSU9Bv5MVoPI",
+	"LR5BUeC3765YJTuKsl6R+lo3LWtLFaPnuvZ5lRTJPV2qjaa/+WF6c7d7HRpdxk6PVJfz81+T2vGVEWMJ",
+	"Lo81onPSPEZaxUZFPkmLK9LlcRcbF2HHj7sl37Jjce3Lpmw1gJy8bW33KqXawqjamBBFbK+1Bgb0HKD/",
+	"EU21T/cwXGBvQpzL/LBsfgufYgP1sv7pN5wGDdRfMc1+psR+kioiScx1RGOp/rXe1ZFtp5tEUGIdbN7C",
+	"+gckkxMgiiVvDdisjkuvn+EbSzlHsDosacfn8qilT/YgW941EG7P9jGBbx5NN7ev7GQWTqZ0oelVwqML",
+	"wAgrU7gQPYxQBJrKZqcZ046Bp1Sdhfkyi7koVYoJ07HyowI0jg4zVF37FP4HZwrwQbUC61zrtHyqtUrS",
+	"lIzTyHSW1dNGShoZyWQOdJvOE31cHzD2yTAlaIIIIb6IUjG72qlmassWruLRrxHeIFtgiG5QslnhAUwd",
+	"emEWYQ5WGQX/HavEo4rUr2Xy76az7ngRvaw25smsfywftjjqwgWtpLjmgFtlzscPDlFL57qRkzX1fY3L",
+	"gPog7kyp5Zoh3zhmDiBvlmt3lH+jbEfPGY2hhKusrQOLrnX1/n5eYJmhJwFGgaKjHKiObHXldddzMJYU",
+	"E+7bH4To3vlES9uxNBupoDeUo1yp25yl6ZdWviG+qqkS5KYcCmANvmWoQX6iScL6NAFRnom53PHsGgxX",
+	"u6Drua3mlHA4wz63N6v36WImFxbWkKNVNLC6uVQVOs9An6r3eYop3F8cHQFw78TaLDKJw2o+Ta5SQyIq",
+	"BLQxJlZHs485vApdAZQuy7p9fkC/Co+ZMLzHmcLRriaFD7Ya62pBeM/ODUSyn132NylPTAhifxzsJzZd",
+	"jS0tzka6b5VHV4q0Z88lxwXCCTdzMlnO8YFUtyI2UBmBvJVjpkhENWuSmPe5q7HsNAlr9VtE04R1XBfm",
+	"RjHpnu78+vEnzJnqfPy813x2UJIyNUsTixNV19GYKNz16n1cgzvDiYGVQR3w/XuBe1l0EKt4GmodTMmi",
+	"jZqcW1WlPB0ikaIPTWqhzmtMLVViP3e4h0G1ce27IevcO338L+1Fgy3EZw2Zq1RPOppFUsRe0eFDK//3",
+	"n77c98ki+Jt2mU8cr/nbjCBkB70StxkkK50Jxpi6bnqGKUKh/zrYoVQQ15wjqwIrlHlgOugSsyg9WlkW",
+	"MehCU+MuGVJB+yxM/j8mXZ2OmLrhWqouUanAv9ojg2kdky6kdnTJWKrr6abPVlZZk1kfX4oigiPXhJIh",
+	"jQZcYAIJ7MHr8zN8CRAcXScUjSUHGRaNnauV1dm8rLzuYxr7ogr6c2xv/YpFXJeXrASgQOWZLi6HxYd7",
+	"hjR2LgU3pnN2Yp2v6+HEIh6vCKVbjcB64dNqrHo7pprIXo8pvDmpdq1IjFzpq6tpF+UhxItgczB5QzNh",
+	"mIhYM4wmwVKaWNciVWna69Kaie9+NUXubqO6R9CQH3uqQ9D3iS7kJlnidhvZPSJ9fsMEsTqL78DuZJud",
+	"8hNNlExFTJS84sKS+y8pS+E9IXFRmH2JOSferjgmXUOvmege5XtAjJTXYLIoOQSJOjUnh9Z0RKi4FMAO",
+	"dsNyfshPn9vHUwG92WP8hsImeX5SRrrO7dx+t8hpbpsse7kBAR2OoSMS5h2iV/jvlDJe3mG+Ej4/6Fpv",
+	"GQwOZJq0VyTnKoysHweTI9LN5wbf7AZHIcdWigVz8xYzWiDHpCvYuINuo67dVCxKhywKSCsYSMEsNQjZ",
+	"yQbpFnKQfG/+cAO4GWQ0eUy6mJDQoWM66RJ2w9TE7Q7Q0phO7BfkDVO9RI5hGvhnT0h2PBeW9k8Ry8XH",
+	"pAtE2wGi7ViC6GYUTWJuN/AqNQzyxuHJS4H0DS9amuzIXq8bTN392q5K9nrOwRrcJkK6z8wQoJF2FY7U",
+	"O5bUuwRoDPmATnNBeC9lBH81Ae6c5YkiZU+dOMSV/DE2QAXInvAZ1bj99ie3g9Bzrrh5+Cu/LTiQ+324",
+	"ruLl9bGi+m9l3K2qVnkZvJoT1Au98VOX5TrU8anrd2W9/APT5fe31TbqZ3Oe2qe/zKBJrdIX/e5qRzCY",
+	"kIuwOr5uF2yrmdOKz5fuQz1vtjuO27izEaltpabraMgHB5aPtWL/fbee1Qz5pShn2jAOXp4zsTWwoueg",
+	"xxnmd7M/s6yxNHCNZ6QFZbxfqr87C6MLqf8Nz3sYv5WiA+Ko2RgrOuqkozCmm7BeOZrunDpYh4jWgZZQ",
+	"iw7Y46d9Bw8HnYwcQEtWzTw/NAPPntpHrXXNqEkVW5yT55+zEiRVN2zSSVXSsdZ/4jhqlqqs0ah7vv8I",
+	"vEUSLq6bqA91P0Nx45cuUZgEEWf6N8TSnmgygqgqFuS2yDtLjENGRdY381K4PuPh8E4zyELmA2NG+mh3",
+	"d8T0LynXtOX+1IrksHWldtWum0iN+szcIXd5iW9dXn5ZhFE3P2zonrPvKBpdW51i8da6IK1/4/bbig3t",
+	"wLrFhNlL4Z6ygqBqSym68Adsek+lvotNvbWHODuVCuZpTrNkwCFV51POEDVupPXWHD86UeIWvhEoG4Hy",
+	"QAKlVB8oNLor9ZbLvBX1VENQBUiZhR6g0wnM3PCIJoU+q6XQWxdZY2iHsIC541Qx0ktov89i4gcrj6b5",
+	"VJfFnUybmJVENBOxT0ZaKuSwWorMlGjO5js3OfzC5TKtt6JnJDUvb63nc4UtjVvSt+fBjc5bQzbRmbFX",
+	"0UWfibiTAcOWRok8W64K6X1DFbcPLJFzDscAVRYL7XUE9vHbk4dVC+sqLiKcUtURZuCFy4DRYYqa7BGa",
+	"b3+LnPjMNeopOIu2CGixTomfXRO7oGss/81mSagPkOBj/qwHMold2VAZuVVD5fl5AuMGlGJkmLBbm1yX",
+	"hxAq0tx8QfOBibiwfF85meUoYuDD3xAhnBTV1+XCZ61EXYaCwZJYkx5PEh9sqDi8VVL8i+yRZ0kf7K/a",
+	"jdmS/J2UIt6R4JpTS5J9sXSdDuNsHVU7jmarQJEEG0+FJoEwPWQRHfr+vAhVM9OTtyRc773jNbIU7UJf",
+	"hc8vDRyzoPbeOfcBn+1WKCbVyCzO610d0M4zA4rQc5gfAB37jA4jKeBV94kDeT0DnEYflBlTfk2G/vga",
+	"O/8eHj8Z30WpVHioJZuUU+Z0FCE41+Vck3ZFK5ZVBTwyT8S/uwWvHJMhBYOA5gCFHnstFZoZXeyAXkyi",
+	"nsNe9TzZs4xWAGgI4jX3wFthwUy9kuBVa5xLedMt+sAOcD+cmqWnvHh2uDhFZoqL6x9wyM+F47XzX+KW",
+	"naaV2TyBgF58jFETRqPBzH3itSCXCoApUD7I7yP/lpJSJY6DiHP3UkBo2+qdACocJOOWje+OQvaKR6Qd",
+	"0tcWFnsV8FW2rRp7KTyR6KmpBlkLxRhpyCxB/L7UZ233cg0xCVAIHmdAYoowZxURcI0EKQChgGsSq4CT",
+	"AR2NmNCoQYdh/mLSQREDi2MGgLNKLkWBaqhS/IbpIwJxdSwABOMdt2SaVEgqDE9m8wTIiGrN9DHJkwwu",
+	"Rd+OjGkjec4AtUNHrEhJwJdB4LyKgu5A5628u6vOcG1loxUK6Vd5uS6ru867OAsVqk7GONy5R3V9fvUX",
+	"5jLX5JdSak/YaCDFpDrgSGM6MlhOmUO/DNPEoYs7TNBSfi4i1ZZk76tkXsthD2DrZkDO3n+40JhKSrZc",
+	"rg94m2cwR7eXF/F+mYVZlwuI3Cc+FU+R8aTCqs49DYZ9Ms5JHjodyOfPe1++NMnnz/tfvrRarXtOL0mo",
+	"6KcOpjr3sI9M55vz5WqM6Gik5A2LwyVDyagHCW6tJ0g319/zll6xRPsbs4ZvZ4FJPMf4yzauiccfzmtZ",
+	"mw43bCW7bs2kV3Dl7y8Gt59PPuFozwpj7c+Wq3zebx582QKw34+f979s/+u/3AEBTn3Ul8c83dsvr49Z",
+	"J60tGSZZ1pc4S5LziG0t+rqTh49VZ8fpryumvmHEPyYjlhCW71F7bwDjy9o/C5N/cQ0n8ZDXTYMso3uH",
+	"2YzeCUzLTjUeRnFrsl7l8+TNa3hoVU2/XGTih6t3YKU7GWuUavUoDnd4PZk1qyIOLZ0xUr6huPZFG1oK",
+	"wFxj07BVc3O5vtH+k0u3j57OB8t6QbsatHk9oXNwl/VDtRQ6ildW+xfisk90hv5IhtREgxXr0Ypwt5Uo",
+	"tsWY8K0+uILQLCbOzMtmIVzPZMh4l39QTPhEkyEdVZT2TwHn1PRkuyBvefWB27h6wedT9/S/cTYOc3k6",
+	"5TXlF2EqFiDbuGBvsN5yVE8/7jzoyplUIaj8VSxi/KZQyl8YV9FqCYt0URLWVyyL7burH76FzeHoaJTw",
+	"wgdz1qx5pwb7UbcM5NbgRh7Ltc6zGJlfubk/Yh518paYdwa+tBokUp7nuVx6Z1iAm9eeQUmeB21a3Ecn",
+	"SIUs/7r9kv2Gc1hlog5BgHSQ8Lg+twdTujJ7A5Rccs0m83kh+xIX5tlhzWSOKUaYljAztFTEmCpHofK0",
+	"Hgi7wsXWLOKbT8ueQmGPE/ZTTDGDbuX3z0ucqWMuUFwIf7WkM6cgk1fQmjNScolmr8/PIDaIvXiOfVE5",
+	"NNEOIdhcHAbuWi76mRYgVQg0NWXuO5VglqZOz761b56+O/urs1elyjoHjlIRmTTEJcg6g5a2w/PKfaiS",
+	"Pj1cIomtbuPG8n7GSPRkxOQoYcSONTXrw3rVPyXX7dzWkZh9iMdTfheucBq15Fe247VRQxYL//Idz3pi",
+	"Lumi8UvNU8UGWGkxxyCDjcyawy7JVlZeQCa2pQ+PWig8h7VI14kHwA7rBi1QuyhbkddAoOrwYI8INSRh",
+	"VJtLked6D4mDBLcLJluH7TZiWoy5ZtvYgpNcSTNoBt9FmAgHdzFlNKykEK6qDHqps2W1QrxYkKG2V0j2",
+	"XkG7+zbX7Jrkmo0ACPOvH96/OybpyMq5vWfkb/ybct0u1MAq2n/gkgBXYMTE1MXolLXZMGGxn2/F0I6w",
+	"PIhVQGC1Qf4CLbBYudCuoQZWYFvaJ8L5OS2lCXH+EmPHuSGOiRTJJFClMrBPdyPWykye1TSrETi3PI7l",
+	"tpfhegBdhYpZxmV0WFddncFwXgqaH+0bOyVv4wzpaAQ9d5VM+4OSzezik50hHXVXYKC5al/Gu+6pgOKO",
+	"CSUD3h/Ye0ggZikb49bNaIELcITKKi+87jev/CIX2Of20itDgHZIUCXZV47EupCG33VaVzdjrZweAePE",
+	"/bpLIqoUZzER0oAaJNj4GI4gYV3k+SQGmqcCM2Y81q6I8c+W4hHGA4H9rBC0vJpwwY5JN05HCY+oYVDg",
+	"BFMklHRdxHqHx93shncZAMVsmLw7t1sSZDO46eN+Qs+D7DvlCBGZd2nxdTBzhH7Ps2GqDw8T26sRikFK",
+	"B0UTofcdfCs8SVysvkW6nrkB/8mUAO/2KOboX9Ho2vN8AYU3bEPjhUHHaxA5BG6JgTLXBsmMidBwyawD",
+	"q2rn5gH8VJrDBFuyjriaO7bHGVWDyQedu6cpJyu4yWjGNcpG0HrAQstsGidUK7r80yhiI3NLb6pDpdNz",
+	"ev/ZoQBTP7bEaaWEUby8k9+q2Fmu/fatVlLsUl7z8aBL+cI3HLrebea4QlbKrM1iSdAd260mA32m/Q44",
+	"DaoOmNTttmBR1/a1+tMcI+ZuNUP1daWyCLVoiL+F6I4a8eVq6XkLSoaXyQpaUBFWcR3WflrOt9uf5BdS",
+	"XfN27YlMdj43NEl9f7IwWQA6kAY362qpTc3GmFYSgmIRH3EG0dtMYPO4ibYAJqcqNpIqS2ZcAZgqP7Wc",
+	"LKerQwOIhCC7Jcy0MrLhlxJc5JlUnxUXJXxfkJ3TkrHa/9cs3EA5Z08J9FxmhCJ04eW5Nk3CX8a/A4Xi",
+	"Q4Vp5uEWXU6ukeTK6RNbUhHF4L7ePiZdf2BoCyDA3NUEKfrYLkaQrn2v2yTd7BCdDWJPsXspaMASngfQ",
+	"NdvF0+2CEtOXMi6q/hl2op+EI5mQXhyxZJQyR9Os2gtMo810KG2oCHEGsNqAecP/9fmZS6xFPs7QH0cM",
+	"2yZ0Rkr2FdM6h7HL3ONzZvfDSDO1fkcdYIbmmBLQuW953523+nLnHfk6fXcb19nGdbZxnf1OXGdzXWVD",
+	"9r73qqx07ISMaZLsRImMrsESbZLvvjv6/nuytX9IBtvFtpvtF0ftdjG7cuun9t7Hn9o7Lz/+X/s/tXcO",
+	"Pm4f/dTeeYq/Kk21vHDertfWBChJ1FrGsHXaynKpHYhQqgE9/pqLW2VxeAzoef438Ll14H7IdMhO7pID",
+	"3RTqtLAjBF599mxRCEI9N+qS2RXvfxFc9f5XVhuZBD87FcD/GKoC+Ss0/NGpBohUC3Gzj6XYAaFdu3SC",
+	"SGAoLv+u60RX0kwYqxxZDEbLmVQm7adMM2wEjCHaIkm/++2fkoyk1iknhiWsZ1lyRBUlTNxwSWJGhkzY",
+	"lQ4by+DhukZ1BSsgt0KcclqppyOHrEVFD5ntsaroee7oDNDNm5N3J1hG+qtLv8nP9mTIFI/o7gcqO2c0",
+	"TWQoYQP4vUDuP1ucCp8n9M+i7oBXA8K36ON/ognKAejUTLZOTEoT/iv97b9++z9MF6Vr2B7A7mPR19fY",
+	"b+8/29nb29lvX+wdHLXbR+32P7DX0VGjvffy4OoZbe88i/bYzvNon+687B1e7ezHz9kLuhc9vTroedI8",
+	"yvvQZM65xiuuI0viRFh2UAwmGdMjElW3eBQyN1S2wMLZbrnbfemWB2SsJMDEO7Ky3IrThD3l2PjoXrI7",
+	"bwf+j5Pu+lkDRtpYcWPQEHTZNVvQXydoFamvOYC8EQrWkjUl7dbk41xNQunlyyX9Qdpn5wnpmrn7TnSV",
+	"eibKGBM5YaUc9mBihUyZZfPs/TjV01uDEM3RIR+h9ISc9rBq53MtueJyfBo/Syr/F5OfHPbhkhIH838a",
+	"f5VWrPxV6t/+G1DsQTr7ripeqW9gg5qiD6xifl+aayh+ydKY1t6aTLlGOPPR6hNW391uT3GN/TzDUh3c",
+	"BjfpFSHN7fRWkgP3UJmzzHHMq+Jx41Qtfx1yxpWfPFIpM4tbnnF0zLX9ZLlHz767pirJr4ycVuHustRQ",
+	"Bz9QmeaSZ3PMkodKs+bCXJM8kQTcbFO5JGTL57U483S7vCilSp0LRp9Tk1Emi8ryUcL1s+sYvReetIZS",
+	"xIDVYVKm8X9jFgv/fzNIlftvT3H8j6YmVe6/Kbxd2ndVsyhV3Ew+2MNxSuyI/42VOk9c+v/J2RtyzSZH",
+	"pHuSmoFU/FfwMR2RbxhVTBFq4k6r1QIvExw6bCj8Ld+fgTEjcGhC+zOpSj95kfVHk5iQH0nR4/1UoVOz",
+	"e3Lx+t2r1533Z6/PTy7en3f+9vrfu85bCCawkjfQHQWwKmHyusakvkDBSq8ksuk0Wui4NmA0TpjWTTJM",
+	"E8N33Oa4/PCdCMFoTs+/b5E3hvwsudDl7ei0Nyia0IVKpuYKgKSctkxF7DGySQ+99djbDeGmrAWvGfQf",
+	"Pj3/3lliunUpLsWf/mTPhwnjOjG3/vQnAqCjFed2mbbbBxEdcbvV8APrtsjf2ESTKwagLUYSimaMjyng",
+	"ogHdNTKXAhz6gAhrnwJMrISRLdcVr1loNdT0/e6apNDQbrtFThClJ696Re7QBNsJXorD9uExtHXyzfOw",
+	"RbH92JBOiJAwAfe4Joftgxa5cE9oQpNEjjEjDSDI8lGsBZNwbYC+LgU3mnQ/7eCx78DLXUiiEpaq3Ca/",
+	"VkoqbTf3NQBNQcQTaESQ829PycvDp89JFwpH8Bx2nW/9zz9riHf4WkLsVUU0drLtWprsNgm9FF3DTWL/",
+	"bxfp/Lj2L6SL3j2IqaHXh4sbmnA7+1FqmqQLk9E/fez6/nC44F7PJeBAfMMtxF7q+k9/gk0Y0T4XkJCH",
+	"SOQJH3KDsTvYdvpLykgX78jusfPkk25wc3YdBBYHT729h91nflTcMNiv7tn7Dxddgn492K/um5gNR9Iw",
+	"EU12/sYmXWAzpo7AyTBK6IQoZlLleidqIxW2GR5JoRlukKZDdimstHDNv5CWfJfBjCb29x0scfYnbXgC",
+	"JYu9hPcH7kCAmu1oOTG9dFxBFXxoZMj+IQH4/xbpnp1cnH7XzaZpF/X6gva7x5D0ZLcDMvKs+HrT2/me",
+	"mmjg9pWA7xQs6IB09/YxEpbwiAls0eIMDascKM4Mdc4uSyS5kDo5exMU6hw12q29VttJXEFHvHHUOGi1",
+	"Wwfo4R6A6N+NZWT/86XZ2B0wmpjBr/bXfWbKPEA4wf12m4wHPGGFLESuibaMLvrku4sLiDtlXPbG2lR9",
+	"Zr6DL4DzF88P5rDfbruu98ZXJwSs87NrOBMYeJlJJa9BCQE1Y5ESgt/O1JAvzTnRIMvKCb9hrcKN2Tj6",
+	"6aO9W4dDu/9Hjbf8hgn7uOVuMEpoXweOi4/25d0hM4pne+yOojWhw8T9Crrf1N11FxCzausV1QyDrTQa",
+	"gADxzdyH3ElWdNC4Sq7SE8nbzN/2UPKu9H5yeEBW3/TTyY9slRPM51pyfPaPE3tdWSJkxCja6/EIPHZP",
+	"2wd3shRqsujXXpOM7bW4X1hc2AN/Pat8Jw10PphAtgW5kvGEaDrRlh+znv4Y4JhPu9lX5hPvzd4u3Nh6",
+	"9zOPv1TSaObrpDpr8HkEpGhvUMh7AomMN0OO7dnD8rqpprce/E6757loka79fvdSuNRn+MITjR/l8XGg",
+	"pNCCJhHI8EOUqjMscOIcNSuQf70TxQ9UiBxYCZDpIX6ybKRsarvf0Pgc7y58ZW/xKz8I6pQ/RHE4bB8u",
+	"fumdNN9abRNe2H+5+IULKb+nYuImp5HvaizojcBkc9CpAm5duKacs76EhP0XqEYg3vvmqRroyRpERd1u",
+	"uZ7I0E9Q0SEzTOlKkIL8kd03rwCiYGSv/Fmu+WAVfM8aedvU+RxiVWX3oNV70ZBFA4gbzZLeccYBjkku",
+	"RUEpBswUZLR8xTocjIqJI8sShkFPWc4zcNzfOPSm+iLWrZAnIJsa1AGML8FQ3mtdtLcdBsQfh5drMMu3",
+	"Ul3xOGZiNe7fq/GJMzpJJI0vpHxLFSZLHu49rbMenY5GUhkWf89iTi+sVf7YRM6HQOQ8yZgXSfu2Eqjs",
+	"Gt71iYRV1/H7ERNT96qHKvY9hV3DcJnE1gwCiKkjYrB3dNYu2t6/eKOXQylfigBLGW9uOwCmcXhgFFh3",
+	"ILU0YzqTV5DQZM1vsuWk1hMd2vDbxwh8BUKsKLA0Yw7n2b5fJqrs74Fff8wSL5cT32+tCdz40lz44Cl6",
+	"jq2svzPJcxqcJzjjS4TQCfjF7Tn58y7eHb830fSYpMRJLiFC3PA1SIiVtBIvVkZ855pNdLX5iepCzm0B",
+	"SopvTO7cLeBpsw8iOroci1Y5TwKumL57dmzOCEYrduxys5ZRHlCP2z//kjLILXPelqAPcsahCzsSz+xf",
+	"oiVKOMVu5DWL4ftVn+QiStKYddyzhU9PNx6ZjlvcqfTBM1ssd+ziitcKumERHNqpqJgTesOU87zer1x6",
+	"TELDbriPvuhAVPCYCWP1izVYNFKXYaZAtBs6a7BJpjVENEmYahKp0PeMd7P7v7UaICCameK5jCgSgQZX",
+	"O/Cf3wTQCDJ4Hmy1QMmA6gH26yi73zGCj5S5tDAJ3M72dWSeFY0Zx7yvz8+Iy/12WP/L8JaHsaxjz+yt",
+	"ma8zjMdyu+aaTRyMkVXZ8BR/d7pEu4ZYOJWil3AM2j6QXbRf52Xnx7YC5TXKiccm+JAirenhpN9dCL8p",
+	"HSjzccYsYVWVuFYcgtz6mUWGxdjZL0tL8XElKVrk3N7hEIce8wjrICQYihChm1WN8M7PxNkUyx8umA7o",
+	"Cxs/4toIEE7vrgmw6XXuWad0BRmsW6NbKPJlah5O6v8BHNV3Sl2r24URTZiIqdq1Ym3Hd7zfcVlKlUEg",
+	"xCr3j5OYTgjtGaZI18rJLtnyLZeEHG8TikjHUxVapEtNN+8c6PJBfpWCNS9Flkk+ZuyaiVg3iaCYT4ce",
+	"KIdXKhMe04km//Mf/4n9wajLWNhJR+QS8v0K07xsYHP6ihjRO/bJ+Eb+r2iJtjlVq1Nac3acNZwymOWE",
+	"WUp8yKrMQayLz9j5FnVp1jAt+4I9lnIDd1627V1amtNbXSGguNCG3re3/THJl3fTJB6IGM/d69KgoAR+",
+	"OkQ8w0SnNEnu8kaD8SvIxc5wc3mt9/KCTQ2oCtMXH/racoS4i4AFKDZXidmWukWyvm8ZdgXuwhPIowCg",
+	"hyPSxQAGi7tN0hWygz/aH65SPbH/OqSLJunaXYq7LfKD8C8hnsSlAIT2PCpsLzfFLKnHqcu8wnI8h+UQ",
+	"0eGI8r54ogGwY0JUmjB9nMPsOQAHF+N1idBl1x2uzDLT65tbRnmxKPiokW1CfadI9v1l/CK/W1nye43y",
+	"/kG8GefAUk5WEF8qX0duhqKxWSZFS+7g3V9SmvCeI/w1S8BzTDdHyRSKrCfYA0O5ngJbUvE+Fy6nfdtX",
+	"6YDMAhkFwzQJ4AHoQJ65FFx2KRTTVlnekop4uYcP5pq8sxK88IN2zdDbIkgTK5NxuEMTp5E8oOdYGnvO",
+	"jXMm5I1MiYTguqJGtlBTShMEZqtXkVhbuv49pJCH8TzbvS9MY564zVJbAxLbeKA3MvsOZTbS5mRJNdcX",
+	"/RbUXGzqlQtqFFa60lZKuDan2VP3ESYvcw3kzUJq8jNOOMuwv9NkGPexxQHpbLc3noK5QeYooLf1G3QL",
+	"Ysz+41AjEyvaM91jog1VxvXIH9AbFgJKwJ1g7wMPn1EZHvaU8qDX/JB+6uRIyQcZi8G1T3/7r9/+CUg8",
+	"/u4HsEAuYoktUuhEr1QS+rHZYICIsudwrWBHrS7x0v785cuyrP1QioI7wUr9AP9uNSasHYMpvL6g/aqh",
+	"3WO78MyXZuOtzHXlec9nz8FUvmbdY6NKfIXB7IxUV5exs1pEDbdr9tE7v4/vjEe/bFy3a3bd3pYS76pG",
+	"pqzcZPVLvAfltuu8vZ/akRy0Y+bX7GgWSRHrxtHz/XZ7+Zv1YYpZfmdc+zVa6DVuuDMFtAOoMN8iNuWm",
+	"7KaGIEOeuctbdddZF7UM9dfu2UdirgNi5r3Y6vClxYa62+up5PFNxcoD+wVoGFlkGY2vrDSsR1ko9Sf8",
+	"PWUp0748TTddE1cgqoTRWJMtSGCPXTCCK5evBCjA2038VxPpOzbqFrmwchVaFFBDIiqENJfiKqtxo4q5",
+	"SLDDJ0L0lS4AWkoNMh1L9aFGBvEY8N0ylwWN49uKk3W6LTLx99PnhgdRb/z56VNy+Jy8fLm3f7Bz+PTZ",
+	"c6yzSdkUnuHBxd5+jreYvb61t7dNXr548eLFzvPnz59j6L6+IOFMP4wXovDxykx5j2fqycOjGTgqUqyX",
+	"6ntP091ELv5okQuW5i0LsHnJWgy+ityvMpVp9zNEczuLMurpNTiAHb84gOnU+Ooh+D3Z4sbHiakmXcWG",
+	"8obFCBvms2AYVLuieA9xm0oTXOz7oaCtl29/jt/dcO/jSr2whwZlF+6gV7YRmtV5z0HqAlbJGkUFXv+E",
+	"GzJmIm/HCL1SB5OKTOMFZLlmtfwVoMnNu80mGxX84YsEbkm669C6vdU5ogDg5oxOL+Qb06rYMjXTH8tv",
+	"khFNEfxujSbCmR0zjDgeESGJYGPMujzOFLhrxkbORoDugWXcChP8urzrm5vp8fA20OKduq9cvHetHPTB",
+	"jqldY0CdDpneLrATN5rEKSt0iHBqGWJGIpAN/B4QYso4Cya+4awNZ60IyASZI3fLWXK0dsaSo0IujG+D",
+	"iTwVWEiWrcAcKmcdOdpwzoZzVuUcOVoz43gfbDVaWQEspvtLl2hGVTRgmiSs7+s6FY0ZdC9tktN3Z3+F",
+	"X0I7BLJFowivFBGTCEBx+0IqFm8jSDaA5nJzKRT4gKllMvD0+k6PXAB4CaqpTQdxZmc9eaKdT7gKXuw0",
+	"W919hH0WPPl3CAitK50TdyBv21A+KgDDrQCStEhSIg7SiYoG/Mby9t0iq8FSa+SS+tPe5JLOzyUNuCIr",
+	"Oc1+d1fppGcYvenzGyYsl7sYDmqg6LYHtbVnRTlWiiRcXCPSYcD0rapMUvzzg0ZkaBwrprWLyUQInvpN",
+	"kg6ZoGneAm9IYTOzoMuzFw3cNZpgl/ajxouX7b32TtvnhRr7uw+n8INiVkw3zlNKvlVURFxHknxPVZ8q",
+	"HlNYQCRGPzeOGnt7rf39/dbBwcFuu93e23mx12g2QGh3PCaS/EQuWCRkIvuckrcmpnYqcFT23F006eBg",
+	"f39nb6/dhp4lVtaXD7BE/SCe1gOlrDpSqdCNwN+QE9smaXWTtPo1J61mcm/9snxaSVwIwXTip5OB0wy4",
+	"NlIBChK+FLfIe8HQGe//uBXUjQFenSsg1NtkmGpDrhihTte4FJgUsHXYflloXY9g9MZqkwMg2mYW3/Wf",
+	"gSyBkeRWG0X4XG3oBKrWaFTq6cAp51fL4ijUK7fIjV31iJgJD21NzDQPN6qSktr3dbnd9mLbZHqvOdP7",
+	"DsX3evshnAI0hQMHhzpvzpJYE82EOSZdkSZJl0QJo1apd32sSNfL7a6X4JDApRh0itKEl/S9cUnlq+rz",
+	"68gpn+0KO631Lq3qPlAO+Xxp4BqrPjKpsMkk/4Nmkt+3qrvrk1Xnp5g7W9Y/+9j7GNhVLPa2Ff2wfqM2",
+	"IF5rz++e2eOvR1eoZJq8qcVcPMqK9qtFvx9i0TSJYOM8EDHX4T85LczgD9RX5CH7ifyeefFiWtgVyOur",
+	"5sbQtTKXGWG6fMiEkR4AKqvF8Iuf4sJ5PPgm/O6jZsFgJYs5MNzuDQPeEQPyIm191fyHJtZ81jsxKU34",
+	"r/S3//rt/zA9pV1N8Rx5HaRuYZsW1y4fDWuXBD+HM39wM3rUTImLWMyPiexnKDQbdrwbdnQkbvf6q/Jj",
+	"uTj0bBFfwSPzoMhDTGvaZ42jxmnCmTCMjFjMU6KYkUpIQke//b+aSBJzSvbarfpOJ1zbw4RXQ09XeXT1",
+	"91m5sIl33qHE+RGa8BdTQe5B9GR3+owfqHaWnKBDtnw+HJlOh7sU8/LhXMvPhflw9+WiWiYdrqQJoN/v",
+	"rBFg4KAuy3Nzf370mW41fW8P4217hIluJQ4z96uvOM0NsxEq09zgzw8LPGAFWeOo8bOk8n8x+akVyWHr",
+	"yu7Vz/KqY7hJQKORw5GiMeyhY9O/yt/+Kclfpf7tv8vSzALQgo9LhNdgQx4qkwxPY24mWXaem0yyTSbZ",
+	"V51J5kXL2qXllBpVK48MHr2zPDJU1S7F/eaR+Q3e5JH93vPIbs1K89PIKgipfV83221vtU0a2brTyO5M",
+	"dj/yLLIV1eV1ZJGF2vBfmAL/XozeC0V1Y1kV96EyyOYKgjyD7DEJhE0G2R81g+xeVdyHTYVBu3iTCrOJ",
+	"xK8/9Of9zdWpMA+pfZTy4roSYWDMeokw8OgmEWbDfnfFfpWJMF8d91kVoicTLhflUsNLZ/nTd6/aBh+r",
+	"UHLzyYcygHB7ABvaXn/GcxbNDMnAE3fwywdOLCkSyrfcN8DM6AOvjGzCLXKC6FpDOiGpZtg9Szatetfj",
+	"rm2wB4a1P0wgbGRocg2t6O0AlyIbDv2QsWSaCGkI+wTbl4GrtomgQ/teN3ujw+NuFbD1FC/cpq9w+L21",
+	"98acnuhJHD+QSfyo5MbvNf3lEYm3kzjOpZvleZoTyHrkW4UVmo+4+znkzRrYzyHZBsDP2SjHhSd8oCQX",
+	"UdrQSYXYm4P9XCaL/qjwz48RzTkjiJ6SQyIFGgRm/Rf6ymC5c2R1mahulqHrFq65tSDsFrj2NonjZTbq",
+	"rRLHAwf0JnF8o+KvyXytyt584MhVdd54GIfZ5I1v8sY3eeOPLG/8niRPfqHXCP+8qxfNuc8wzrpASvNJ",
+	"h0ilM1duJdxrVb43vFGYx5B+estE3wwaR88Om40hF/7HvdK87/VmkZePBsS0ptESRuM1DfWL1Rl7nBUH",
+	"cy9fSZkwKsoOqkCDhGrN+8LHJrm2lp2qOi//cMfIZVcwbw5KpiaYgWF0WDUD+7c17Z/9qn1gFTY4d+9+",
+	"2URKH2tJQVW8M/j9XVwfixuJB0837om45qQHZs9scgS/nhzBkEDuhnRvGTGcovddvDjW3MvhRGCbE2Jc",
+	"f7vww+iz4kaTMeVWVhOrf5Et2esxhZcNN00ile/5wEXo4bL3jN4+vhRUQFY5fumJhjdAzZGGQNsxDQM3",
+	"g4jNQROeoIliNJ7A7AS5mhAth8z+gSWaQdc8cmIPBEoIL0V+KP5SBgVKjpgoLsxI+ANC2sF13SQ00ZIM",
+	"5Y1dJw/8dW5/7BuwjNalsHwds4hr6JpWmhmRfesJ3s12VJc0Xxp2gtlOya0HRO+2a54KWT2P93s7z+le",
+	"e+dFdMB2DntP6bOr59GL+CVbKmSVrfAECfqLs62/EhndzNS5TQLnpmnq1+g3pNfMSlAv4O7mMpujee0m",
+	"XFyvfg+lZS2FsHN1APQSxtGswTcjVwtyl/YpF/ZqomTItbbCFnpjJwmI8CGjQl8KIQVzpeUSvkyTZNLE",
+	"aIy1olvkNY0GdmAqMIfADoQfIVtdHne3YePBAWfH9VWsLrtB0yEj2rDRpdjqCjbubjcLWau8mCQIa8s+",
+	"Dj/ZG8Z+015vLQL131esJ6EVN1iqKAIB8vtS0J5harsQU1Rsx35xKnW2aKCyIWyONGRilSEv7UrdLeL6",
+	"dnfSOmoHPNbl0efGUkkUPsP56HNDsDH8M1t7C8J6FVNSXD9YEcJS9xmWBVoys1RrT3Rzr20KE77GgDlK",
+	"rnsyzubfbjtOVa90VL+G3skYNA5izaHWb8dpEhmgoRyR8UAirEkT7QvIEpF1PN1W4HznJnWH0sV+BuvS",
+	"qpxlF3n17yYYvEaPmrj22/pYHBIu8loTCagGjX/vB3zUWRVuFYudzX7/Nmx0B2nToSQe5nT1KBiroOuv",
+	"2eF3mkjtkhmpsSumInLQERT6JCfmyJk8YAYFZRVkSyre54J0xwNqNB2NrD2Epo8zc9yLzUvh8x8z4AlE",
+	"8+riz5101KGma00tgAdqkQs3iP1VT8lfmSBg3oypinWL/B22ZAK532MescBV+PL4Ukz5LXOjS0hvvwUv",
+	"VKVc4r5PvhovnJCQ9NY4YzGPpV1ij6shjWULVYA0MXeRVv73kPweJv+lMIUqLSQL3pZb1QHlbqBDNh65",
+	"O7x1nHB6eNNFsYQay58VCtk563NtlNTknCU04lLQWOojwtCaqfS9zcCyhbcreK8yZKBLMfXnKFWKCYOe",
+	"hxKhOxWuPXdLuCcPiv9chYhxG+rvtY2mtkZzv7Czj0U18wkv8/0CPuDnY4QlbgDCDRlTTXwsNXPoA58h",
+	"O40Hkzpm03mWhLMCywTqRkwNhS2ikZHQKvtIpEnSXDoa2HQAjXEHUor22/vPdvb2dvbbF3sHR+32Ubv9",
+	"j4blNoPYie/zcPKJoOQtH9ImgXbdMzU25JQqw7ii5EOaQH5TMKm9nTY9ZDvPr/b3dl7GB9HOU/as95y+",
+	"uHoZteO85bDbcegzXF6c94Id0J3nV4fRzsv4KdvJB9ljsMkU9i54HSZrSdhlVtXWyMK9rru36z2NvaOD",
+	"4mn4I7BK8nUWCB8wVUgCmN37/d6zq53n0cH+zgt2GE9vmtt7iOPP7DxSWbav7jsd+50VNrU+XqZjnFeO",
+	"S+d5vKY5enMVrPEqmN5by/aPIEcn5jRhanek5HDkK5XQylyzzX6ZlTZEcpjtC6GG31Byw2mGmNMir5hm",
+	"P1MyoqmmCqoedERjqf71skG69resg9M+ItaG6x5ZCzmiSXJMqLgUobV/2YAiDyMLn7hsZG4AHGg7K3UU",
+	"7JPJKyRF/rurVHPBtCYxnbRIt0cTzbpHlwKUSZok1uYfJTRicYucWKMfhT7s6xNNDB8y+0g6suIosOOP",
+	"4DmohCBjq2Ne0ejaa6mQklSaagMDvILJn8E3blXgHexpZhfXEz/48ROkmHuOIrqFV0g73CIWuzPYmM8b",
+	"8/kui8GB2gh11BbIesdW5ULeyfOikAfJn5nITkJrpvXcspMPQd6gZszZw+61Y8wABJ8pV1YxrVLKUaZ8",
+	"8F97qNKUiA5HlPfFmnL8l6x0ccvPilzuMtTivrU41OIpYJPSPzdygvyS7VZdTrx9q4D3IyZcAhhNEqae",
+	"aD8Jq0hQolIhrIroSbtJMC+4JxW8oVvkWwgsgOeX3WBXEXMpun95fUFKRAFqa/hgKQ7Mz5IL5OcHDQGE",
+	"vLxuP7/jnofx8LuPV2kg7py+es1jo0h8RTLsr5JDPqzjmbtTJKYLkCrpN0++GzERWwmGOg52PHKecSvA",
+	"miDKdKQYCkJA1U+SCod5QdFo3P0F+3Vx6e+/PKl4D9/JNXxbr0fZRbqi22PewAmjN+zuUiA8m24Jach4",
+	"wBOG+gZ4JaRy3LpdqvDbmf2xGXHTIuN2KreloJW5fcVbaxccVmvmqA9Gjlwoy95xY6kyN5ynzBIOgpnM",
+	"ctCKmnIWPkhSEQ2W1oLPYFvu2Qu34eqN1vzgYggo/97FkGI6Ha5bDn3viphBssTZ7Y6+AqgRK0datFPZ",
+	"XOWbq/wW2SyWhO6FiYzhol/tyv4L0+a3f0oSS/LKxf6OyNjak/Y2dtMDoGTIx6U5yDLgOxIqfFV8aRsO",
+	"TEwZyPGlwMa80NfXsISNBlJMFtirbu53yFxTX6rkMfz777US7rFZvAFp6pxIVjR6wbwtKzL2/bZMQAHQ",
+	"bKtFuvYbHST8TpbdblnisgFspIi9g0iEcXhdFogXMgiSH10K2euRLVgZ69E0MdtNotNokDEcoo/qaz4a",
+	"sTgLotuf7XfHihvDhIujc+US5Y6J5UHI3gdYCq4vBdXXLG6RHy0/nyVcfCIRFdagxTBuM9xemozpRNsp",
+	"2Qlk4fMjwo0DQrUP6qzXJCXRgEWliZuIGzfD2g9QIFx2eB56Fi34juFDJlPT0VCcqRtHB+3aFkJxiQ9T",
+	"9buRa5sK38de4Yvyd93C3utHIprbTeXVu9N7CchPR6CXgXLEZ1fHcrzLUPurd6eLw+yuw/smyj43yg4M",
+	"IHeENDvgZ/Z5rvcTar/I2S9CR7iD9oYIlBkwzbJO/V4LsNPkol/RL2UV1lprmRyyzVFJ7/wgq7iIDg3a",
+	"nLCGUsL7VNV3F756d/owAXO7y1V40LABm1j5xuu3bAcWdzs5X/3dC6X8si7pe1/W/wRlyx+35cnv3Gvm",
+	"eqQ4MoRKk/US4u1i3Vnx+pzUUSkF04bEKZsPdIH5aT+MHg1kuZ9wCFdeCmjt65HWARS+3tTVOGUdxE8r",
+	"H81a8juGD1njfpVpv7WLNeqcAjdK9VylOmDVXFgEv7wrdfpDNGBx6tsdFkpgHKjGTFm1VFhVvUURfDem",
+	"0GB3G0EwnG4+4tG1JunoUuSL8MC6nkucDx+6I/asrIzLK16w/s8T3cPms+adAGqmszaBi4uliwcXe/t5",
+	"IamHyTiHji8UsnbsYdElmr34zXkY3T47mgoFPyOBlR17zcZbmePJzHs+e+6rdwZu7ImvSAh7OUhoTq13",
+	"I4lndLOF7QACyXfnV/rdsfCmB8B6k2zvmExX7bgG4bAS+1Z7RQNqXwAqQjdBubD2syZQCSMiluhwbdWB",
+	"u9XVgbWE7Gbu9MPgTl/62n6YoNwinseNjh8d72/icn+ouBwyz71d3AOZ8JhO5ndzNUxQYZ5o4p/OEiS+",
+	"UfRXnnAqiKCI4Z4/A7gRE0ZVk1xNiF1VlTfmOz+JGek3Oxc74LHP4nCN6bFyx/7Fg79nM/5VClYV4bMv",
+	"TMf3+DAdNo7299ptiO+5H9v2R+eTgG0EjIC7dEq4LZmL+xtstHE7s/FLzPVLDHJCyxBMaGKN/nWG+Mrs",
+	"fXeeD2ruw63sLvn2y532fs4KJ4LfMKV/+78VlyRm5JskHTJB0/qXv1vgw5jsfnfnc8omJrexoZeNyeFF",
+	"4inoNnJj5spdGHTD3+eSYxN4+30H3tZJa7cJtPGh5fvb9QV+48Z41ODxuIjFcSG3YV872z06dY1nROQ5",
+	"wf+mvrJWavW4YXazvtpHnyuLKRWjQ00oOf3wb6THE0a2usddIhXpNrtEM0uShsVN8sPFtzsv7O9/5CKW",
+	"Y72zt/90f/ctNVzs7DWJcyFYA+VMKpP2U6YZkepSvBb9hOvBERFyyHatQtaEGo6eFGwX8Hx3RTpkSjYJ",
+	"G1Ke2H9Gimm6mwezxOjnJokcHOduBujYJEIaqnchKLPduhTQUkvJsWuW5XpM2j2APpC++3jQkxzhD3zr",
+	"xwHFPyo59mDDhAttGI2J7F2KOHW8Bm0bMYY2Oy0SySQdWptxyIrtvfJHtiKqGeF9IRWLt4mRZJSaDNMY",
+	"ZsbFMaEwCE6SayJkMISzi5xY7VGeaIjYKTlukXM5xpx/miQ7Uu24Zl9HhML+jLkZXAo7NUvQ2N4MtSGw",
+	"fV2hAGbzQyNKV0Bg7HRx3ZjwTyKZCqOx6mdMtW9T1vQOKUTn74GLpIlhSqgEsN8F2465MysTtUjIp56M",
+	"F9jP0NcE4bTwRURrx2POeqIBTRGqyZglSZXtvHpL8uKUzlJTNSMw5bkODnTBnAo4preaFcQIeMKeaMJE",
+	"JGMu+sckZoZFdoJYq3UFxSpV2zOgSjNTmAUT6dCKqdT0dl7Y97TcefHi6cudvUazMQ6EhpVupQkQVXaf",
+	"YZ/MbqRvijdbtuorLig2spka9F5tNLxMKyMyXHA9YLEjgynf7O8vXLqsBrwx9e5Q2UDS9IJHY+rb6Yd/",
+	"W5/iEbylQaPYuQI2BqabUkoWBVAdI9253lvFqjjPHEzJXpd4W/3u7M5HF0cV7nTWqDLfypLMR6rZmIyc",
+	"YJcj95Zr//r6/IxsSQVVO3qiDRtuo8rXYyzWxPDommGTGUlwiZV2aTijx22c5iupYaEGy96YqesuIQLy",
+	"K+xxwH+OOOfxX3VC46k304pc4bsqad4HJE7NIsWcuYX/J1vd8UCzqNNqtbrblo30QI4FkSKZZJq1s1Cg",
+	"W78LnLlfyR5R0lDDdnA4BPe2bAipDiGwp5Gki//tjKgZdP3FQLY+GCpiqmLyI7saSHmtt6vzIQNqftjy",
+	"JdTf7UpPtOba/Pb/iIhTcvHbf0eCR9TKSkjB7gzpCCbHPiFJWX775vX5xUn2SOPILlWAwAieev195+Td",
+	"yds3H16HT3LRGSnZV0xreCFS3PDIvoCl0+Fn/vLDyfmrk3ev3nfOXp8Wvue6NUx/8ts39oP/OHlVeBgq",
+	"zuJlejQEp/QwgZ5gAj9yM/gAxFmpqOQPN3N1ZYpnNjmcm/jT11mgDQxGaMn1suztUqKNLQZNneEemRpk",
+	"IGSccnCZohy/D+WnBvdvMr0ebV7o7Yl/vamfHrYG9ChoqcpZEiNyzTHp5rpBlygGbVTQYT4eyISRIR05",
+	"C8fBOgXreuI1qkvhlLDD9h5oelQxIqTxzuXKJNJb6VDryCPFRXmNZZEqRbZ6POE02W6son88TJLpRu5s",
+	"Mkz/yEpJlp16d0rJ7eCr5wFtWEmEUTw0YL3baMAUaxLX7hHshBnL1ZrT+N8dHnebJPvJ8CHThg5H3eal",
+	"yH5rx6ImVaybN+QqinpvsZ+QKwr9JodcazBL/KtN2GU3OrSsVPY5wcZMXQozoII8JUMuUsM0BG+pIKm4",
+	"FmDlq9IrhtAk8RY+wJvRIbO3DOIIuggo+Ar8TXMp7MbBiWQh46k4saOEnlRkq6Azdr0B2olkzLrbdrHh",
+	"LhLFIsZvWHwpsCw46ya2327jOcjURHLISNfHlVkXwfrdLeymDHcqThL3CXYnn9wTTbauJpeie8OU5lJ0",
+	"Yb+uJqQrI8gejqH/ua/fdEMNKMST3TvbGAOOpIpZ7BuqZcPbg0q4YITqS6ENTVjZPMlWtiB4puuqTF+f",
+	"nz3RXnkAoLshBRw6M1Ay7Q9m6edShKrGMaEEf8xelKSL5n3XA8vk8w22C3ZZMG4GTJFse4iQ6lIUNyfv",
+	"9NYmgg7tarLny3Fc4XCDC/P1DabNTnE1hE/x+svjpzmZNKav9wpApn2XsT0Hkam54GMZt8395ogaS9aN",
+	"o8b//qm98/Lj573m3v6Xf2ks/72M1ZdYY7sW7NSq9cAODBHEp4zSIbzW2Ns/aB0+fdZ6/uLlTvtlo9mA",
+	"NJTGUWNIFactLdNf6f9yw7QiOcxX+r19gHywD9iDH0hhf7t1+Hw7xAX6knu3QFQ0jhrvP+xgmnK7vbd/",
+	"0IAHFGxHnyoqDKd+oxL5M3XdRm54kjByyoRR0g7KtU6nG63uvbCUmhN2dUfckZJXCRs2jhrvfvunJH2W",
+	"UMJIj/5KrqhKk4Ek1OEVEQlZE4ppLVULX7X3fCfDQrKf2M3WMlIyTiPTmcaKTWgM3XS/VVIb8q1ijBw+",
+	"bZO3oc+u4Dx0/Nc4el5bg74ACYCseM+6c/DpcyscyjsenrtLAeI9/oYgeEFsH5Ouk6BdounEZdVw4wTt",
+	"PSe+bjTN9WuaLEqVne7RTx+LObJACLniidcXBOqLsZFADXVytqiHopq34/42FYGf0UULQZA1q6RvrHjS",
+	"hFqVbsor3ayO1qDGMFLshsvU65HkmrGRtqoK702we2/C7U9MXwqrme0fkoFMlSZbqTA8IV0/QAcH6LBP",
+	"I66Ytlf9dpNomcV7IiqIHnMTDTInYCJBU0U9vfTuh10Lrn7np78fw3x+UAA227n+N969B2wzbcCQFNN2",
+	"UYEP1mZTurd3PxcUjS+rcXRpumBmCtiBfRliaHttmUzTtzaEcjhb21kK4YiaQa46FTWimgriXi39sBSP",
+	"+8Lbgwrwc1yerzOKkdVdEI0KcnL2hlyzSZD6ay0Qr84eVZiKl6K2rXgMWcGLLDoybdBNGy3eolPMJQfP",
+	"N+YyG45UmnDHuJDlLbaCbxgN7sVGG3bl9lbbORsxTK2mxOn409MD0c0hFVrTHrNDKmbUpMLkC0xia/OR",
+	"25l86UgzFUaAUONr3INFsqy9saxpsHfRfnl08HWbBrNpAZl98GJJ++AHOMmv00D40bfPKLJA3Mw8bY5f",
+	"GpsU4I25sWS0PbuwckvjaoIwb+XX+nIaSlU5kl0MjeanSdaqugsHerCO5yuXhpSPlmHUrWG0hNF4TUOt",
+	"E2lTKt7HPNxagvI9Pv6lDOJeMZ0mBsi1qjgFH5mHbL+wQOa9uyYJBQRF2jNMVX3OGunLI35WfxJ9QVVf",
+	"M/LrQhcNWLJemq7n3w2Ux/za0KKoy7Ldw1/fFczoOVgOkJULo3OADLV2BN4UUxCjVMS7Ocyosf/RhkjB",
+	"tr1F5bnWYy5fiogamsi+fbdJ5AixdZIJFhxmMEBW1Q+gyLiwoxJt2Gh+pq3boYcFHx1QIVhiDV/Q05sr",
+	"wZHiVnTSUTmO2UERx8yDk2btBxTrWePQt4qyQsXJ4qPGkIqUJui0svIyv4tuOM1bGy2VvOI2/uGSZ/3J",
+	"z0lecY/87kvwNtmuXxUIxv/H3tctNZIc/75KHcWJGAg3QszCMMCN2V2Ovd6ZnTHMesO25qCiuySVaVVp",
+	"q6rRsAQRfgg/wHH4YsPn9h//J+BN/CT/qMyq6hZ06wMkBDN9KXV3fWZmZeXHL61I9fbAXD4tRa6XqN3T",
+	"s+7GhvUY6sJMPFrDkC44fW751PeQhDqrQ8yaSdf5uUM0owqKggJKAhUJQkiQNRrHkL0DJs4xpAXQOMBw",
+	"ijVFEzAGUwR7aIuyElqoldixeVAIXXVDfQMTeIyr6ZQ3/wjXhgVVZ7CzmlaZQctMxawxyXJfcgeaRhsi",
+	"TrOEHaq4zy8gl2eJssnOcvodBki0vrxMvLykjgu8fMHfy7quvAeOJD1+wYTlZV9QjCrm0Ugg2qJrBTcG",
+	"LKZcnKNHwnN2s+I6YYlixUUM0Nzk2Axrrn5gsZCp7HFaCFeigv52aB83/ecF/ENK3iuphyw23nMAy/+b",
+	"nR2ytUX2Xr9+/Xpjd3d31+6SY2WI5NLcsNnvAHa1VqP8wz5N8In7Pa6T4errwRNOhktR3CxWcBaVqxJU",
+	"xtsnHRhyfDBMn2sj1SXhmuAXSZO8EwwNO/7hWlGBjArlcdbJINOGnDFC3RGO2ltbrG239hBZasQ1Wz9w",
+	"Xl1jFbM+kGnu8PLdACTCUHKXls0N0YZeAi4CjUudBjhkJ8On40t+62ZY40s+I97BTXso71j1oupuXE4/",
+	"rUc5ux50btVVPBabrbkU6fyoCZwiS9MOiVNGFZTusA+bpOOlc8fLaYhtUgwSZTThplmRk3k/9XgRyZg5",
+	"zANarZEKZ2e41SRYTmJ1X8HjGbF8nVr5ZRbveBw1dTOW4oIpPQVgy/KO93CRsU9u3fMxIjKCHMNpoSZw",
+	"kx3r/lmjaRWnMt3GNbaItRF+YfzzITcjx7do6wnoFHf5b6bALcACzsME7gYe2wZvMV0lyz1uhFcdGPPF",
+	"8FtFPM2TYjeXSzCR0w5NRlP+C7359ea/WaiNVMJi5EgYxRmawQW7YMpHEqNq7yppVDHij24sz5oHcRIz",
+	"+HRkjzBcrpr7lsF9Pksmlb0nc38urWZFk6RwOVyl32fAtKY9VozmYgnPiILC05LQ4c1/aSJJwinZas1R",
+	"fRrnthovTfHSXe6nsWx4Wec21M6T2eXMT4obVvTlLlnguIN7wCYe1JlmKvLFOahIQlLhGetz59hwwqFZ",
+	"hjT4li3T5PyWleceScI1iWmactFrfhkRC1jDJU0BwiRERCUMmWFhxALSfMb0F/LWve7QvolmItEh+RJj",
+	"ALBMRwAMsKui7W+qz0k3pb0eGj7sp3kAcIW1w/e3sqQanMWC0k3mjG7CvDy3BCHM6ePSMwFdj9PVU088",
+	"ddTRxKijYAP06wVOD8jG9rlrc2azzc/fU+Ns3aY3Hou6qnQtN+D6urNgF+FtIsxp0IvqJRDhQ+wPPhas",
+	"4lz6iZs+6WBIHeT1Y878qM/jvrP0AcYLhs2esVSKniZGRoBdBGYHlOI+wONyyBLCRVusdX6zs0O2dwup",
+	"652IdLZ3x3/v7Gzv2j/gdwhLsdqT4ML0ScJ73ADyX9erVYDzkHLB1pttwFFHaOcIBKoewzAIhbRxGSKA",
+	"Y5jmG8CAw0c5K+8cCVCSrixIuSph0GXiT8iGnAFwbUmSChay6vxzYZ2hYpwnttynw2jcr8/EiWeiVCSV",
+	"8pxkQ0fhBenj/lhWWO4PlixT7rEZHc0aSY6aW6+2QxiutoJhzEHnQnmb5DB8lJc5LFRq9EDSmmy39gqV",
+	"BUOxRTu/F5pwK29IJ2GG8rRzAL2GrjCODD5+/+7kA8lFItpkYYjV2YbvXW7fCit6eKSNta2tdbK3+2pn",
+	"e+Orl1utXF0eyDOezhHEC3NajX0Il3OCeQi2po7jreN4n3gcr8/5XbCsHdPZpobyYuVtFL+oOPjCSijV",
+	"SNHbCs/yyF0MtrU6hP0CAPhsO1wRORJeelaH3Hq5WMfcft4xtw+k80lRtxUk1Hqcw6aMX+ow3Kdxx16S",
+	"cF1OIC7orpdDwF4yxUg1b2J25txYii5XA5YcFNVlbjRLu/bi3OWfJhVHuaciuohIXA8VcRqmMBF4OrwO",
+	"OBhwvff3+zl11NWE8E4UGz6G92F6ah3EWwfxLj+I99F0VLxELxhe+g3YDnLV1khC72ITOVyiJrGvc9Ej",
+	"ZsRjh5YKgAhQ2bnc0CfOV3+7R0V7Lsgg94m7/LuFmFOy2tWaxwLwqEpZKHXptLI6VqS+oM9uFBXnXvSh",
+	"yEB2eTwxuHkVePrW5f2WWieKEmj6PfpH4Qzja1KREUUBh3+t15frZ3VAw04GKsUiEEuj02hRCPGO/CqP",
+	"4HIc+PyAm4QBPy0QJDgzpTJdmXJZ7dA8JOElshZTZRhXdJ30lMyG2g8arWF2iKhiZBqdnhKsX9yhD2FV",
+	"ClBBQr/2Jc3aAgCJoDUO9cSjMRiiSs9iPv7H9y6+E+nlnZmQ8YlApQ7DPt2eT4Xz8efGpHJWj+pq9POa",
+	"Hm6TL0HtXJzoXBwWqTWIpfzPZXkWv3HlF2iBlYNSKEeCKY0F/aFZT8iudjyxfKZJjxmHZooM/2I8I6st",
+	"Rn2esvEYgU7o7lTJzDbWIV0GNSHsjUKCy/LWkEI8gkMoCw7LCT5F38Jq/YrIwd84CUlOsrQgePtUzZNw",
+	"Haa0IrdiWNGqi4V/oXYt1q7Fp+5aLIiHBwjd/IYSvt08y9LzjfxCUi590fdzR++xYpUlB4Qnznfoy3qP",
+	"h1nlH9jnXn0g0CiWfgmvtIVyDkwrqAcMUN0il8tmW/Wyu0yU2qngSMd0qnuLQ57AQs5ogwmv7SYvuxu7",
+	"dKu18Tr+im1sd3foq7Pd+HWyx+CAm1N+fR1m9eh2mbtDKAWy+L0ckQEV44okUyygRz3xq2htPp7N9ast",
+	"F9J0YTpgmTiaFt9QKong5lYiOA7GRIb9MdAstS9pQy8nRDIUxO2XG83wPIMTFnVSRtVpXpU3kKhAfCSW",
+	"mcsCs39CcDHZannSJGeXcD04gEMUSBMCmm2LbdH53ZELSxznjE1Py6XFynrMTKDc1nNSrevwiQWHTyyG",
+	"LZ4Enhnw2ilPdIcoNkxp7I6DUV+mDNlJdh1HNsmhAMTJkjt6W8x8SXfxFve/pC8i5qLkdk4YOckSpufB",
+	"6w2zWFEoxecmPOpQii80lGJ5d/Kxo74ys3DMefCNf/tZg7eE6bwFLWm63X7sGvAiKP51iuNirf50bJHj",
+	"nNaekC5Rarg6TBJ96xIox4mmSb4J/j+XZ8ShTghVjKSsa1zd6Ev4A1yE0qByz5ImOfQttwVYwBKJlYsx",
+	"Jam03nBeE0w3f3B1k4UU4E+gSVLuKaRJUsbrDygxEAbxBGxcfkaHSbIyfaQwhilmrkBLYOTCLasjkr4w",
+	"PeAwScaEyuMpBJtXOfNOtJV9oOdsTPoRmZk7p+aYkcwHnwPIfpkcQivbbaaZyU527PHnajvZCmvS2T2A",
+	"qFncbxdptECz2YJCi4IVDQs9lEcSjVVSXkAokZIxSzLFZq1HdkjCJ66SBZEqYYolwQ5hqD7XOWZPT+Zo",
+	"BJURQfkwnrc27+cxQ/xNmHIdfzM5/qZIG0vAFJkWfBPIPZi+gcCxUK8lfcsUgEcF6jCCWIX8J8EYQIcY",
+	"Nhim1DBUfqkGvaotLqjiduLa6dzhvReagKGvL9PEXu+q42j8+FYaR3PLPySJYjE7cyWVE2lXMcmMJDf/",
+	"D7APWY82C3W7tOba3Px/EXNKzM2/Y8FjCputz3EmviyYawUbTySwvXt2NCBU3Pwz5ZoV/z7sZVQlVNgx",
+	"sJtfafHZeyXt8OySEMUMVzShCBkzJ7evKN4n7HyVXdG/UMf71PE+Tz3epyDG7ivk83tEODKmIpUVxefy",
+	"1YLlcWrtPlyw+3AB9Lh632GTdOAQrfQb5lrMvkfVBCi3oOt0eOJSANqCG7Lmq9W5tUDL4XpEfMqavW9T",
+	"AWhEmgg2cvoONg3GRYAp0wGb3StP6KPEVtsCDZIxFUJCYT33Nlnbbu2tT/BX3l8ZWoS/8ha0F2ormghK",
+	"elRRYTi1ulCXnikeU2HYNB2I/Ofv/wifNubXS1bk7/zcpF3t76z1mbl9pQvVZ7KzlMeb7vvNKyPPmbiu",
+	"RrO091AQ0orG55gNIs6J7suRM45m2siBlfm5KLcXTiWNjGUaEcQWxrrymVL2RLBCukm+M+5GK2RbnLNL",
+	"NKVmope5fSMwNm8aihUD/A+aNsmhIJk4F3Ik3Du5p2i7KrYL5v3BA4ouT2IV+6kQWrhKkb+n+yUkmrnS",
+	"gfcVSXPKisckaxZnynLh/l8/jmGJW7LKDXxrSJ7rRUMq/FOm6lQtrCU/+AiJI0IzLVhbikRcYRWFbyYa",
+	"RIfU2CVp7Df+718PN/5CN35pbeydbny82noVvdq+/t8TbKSK6Sw1kwvWhNB/9zKJqaGp7O37WMnwwCtQ",
+	"+lIbNgh/swumLj38I8A+ruks7ltyC+7TC05PPa5MJyLtBvgijCQXPIfkbTfWI984QItOBHk9dnObW10S",
+	"cZol7NBV1FyuVRUHWWVSPYKVw3WsTakTTakq7LZnVP/P4uyoZTZK3MCVGihjmQBz05SdxqnULMmlx5+Y",
+	"SChRDEpOJXMo2jiv1Vj/3JpOQBH1LFHb/mrb35O2/SkvHu4rlYKi7D6cOaeG+hMXPyRCFkvokUwz3SQn",
+	"Yyd15FJv8Njm8JJHjCfbrb39tnDVpYmBjGwutGE0qc69CdKxhhH9vGFEF0Dn1UCiVVTUeqQT54GnTW2/",
+	"Xqz9+sG09jjG62OG8DNS5TX5bwnlg9tXpdwq7Et9TrEK31f9XGAKC6qYXRb376FgrsaMO5ndPQTos2L7",
+	"2pD7ZSauLE7B1MwYLnp6kkv5xL+zROYMfVRZK709yg/4gRz6uZtH7KHpTh2db58nl/DXIg7PeySAcqF5",
+	"wkjHwTDpTlR4MaU95+ytOP4K9LiCA9CPGaFWbiFLhVPM8AH7RQrwhA6Y4jHdfEsFzfTsZ6Wf5mpOy2kM",
+	"6c/LBfHj00UWqc+zZZ9nD5NTd46yzWHKxacJzkRI+cEKrYrRuM+0A/OHmpMIlWhH1CQnLFbMFIvxK2Yy",
+	"JVjiBNaozyA1PWSXaWaqfH+2i8c4Ssc7qmDfz51tn91Z3WeOCAsH7P1ZImoMsxLaP2GIoeO6OqOakR+P",
+	"30Tw3+H777wjG5kjpmnqWWPETT/KfX3AF+6R5j2BmD0jdtaX8hyr/zXb4t2AGzwjkI0K5YguaJqxA9IR",
+	"WZp2SJwyqhDdp0l86Ucaxuf6VBdMvdAkYV2apb53rkmmJ5bYuMV3K1AZ7DxOM5U29ht9Y4Z6f3OTDnkT",
+	"5FTTvxc5p+9+Y5h+Ok35BTv96vyPe4Ovdz/96eXwzWtxvN2IGm6JT3FJG/uNUV+z+PRt9/s/7qnXv/v+",
+	"zz+rD6O//fj+29ffvXn/l+/kyzf0DT0ZzRFrVVyuFcVb1QKsvqk/b83mZPEi3Wk5htHBJJhs+9zDYjsg",
+	"XSu1Nb3UpC9H43i5oLIkXBvFzzIrqelAih7K4YoAiw/Q/7NOarNTmAGXwk60jr+YGH9hHDGEgED4vfwc",
+	"NiDyENLtEUPIYeFBJYLzAaE+MxXy26CoDEDFu7zqtvBFa0uQH/BLB/xQncRmSWy1+WueqXHpisnBHoRK",
+	"DpiKOU3tFC6Y6qZyZNUKKRLd2P+q1YoaCMB1SkfU7viI8jkK0tgVWE0gCax9pRmRDuoAkjqA5IkHkBgU",
+	"H/cTq+OqwlxwrPaLg6JMBRQJV0fDoU4420hl9IcTfTXo6rMK5XggxVWHcZSTQ+vpS/s6gGOxARwPorAn",
+	"gVqa634TYUtzddThlo4ppXNDlt5PlVxM9h8Y2nzuwS2VUllaPFXyjIv5tMLVGJU+EzlR25G+zIiPRWmE",
+	"CMYyOziS/8JVVbNXZ61pL8d1IXQ4VJDKzAWau6ICsAz7hPjp06Bf0LLkB/fMrUs4jVksTG7CtZVpopUp",
+	"YA+ZAoU8FnDSMetxbYmngHl0l+bHWKXU/pSQlIpeZrd+pnJinoxWakU6gy8a79Kbf0bk6mrr+vp/kZOM",
+	"AsDCgCTolOM3v0pydfXy+powbW7+Sdhgn1xdfXV93SSHWFeyzwgbkKur7evrRtTwC9HYbwzN6dfHuU1K",
+	"6lNqMp+2FDUCmpTdzB/kgJFEkjjlTMDCvHf5vbIRNY4MHdpPoFRswgh1PVOAbJoD0dQv/KqMV27bK1UV",
+	"fF4bsWoj1hM3Yt0R24tADghHwFQgpIIAXfpZvzRurY0QizVCLJImnwIaUm5iWIzu4U0O99U9FhItU6J0",
+	"HFaqHIMskRlAHk5SOuY+/VdlpPis5EltrKi1hnkNHUvSGgQVRldXRy2GFoDvP5gwsOobNI5BApgtbTIl",
+	"fMVU++yFhvjJc3bZJJZTz9kl4RogikRbgPDmAoOL/XI0ySHyi2YJOUPhjtJYKvh+rXP44eiHb49O370/",
+	"Oj788O749PujP3fWIyhOcXaZD9b2OuEiad9Z6TUSt8b+N6A8bew3BvZe91smPzVjOWieqfwG+NY+IScy",
+	"+wWyCp0J+hSKdajLU4d6sbOTf3EkP5EPLBYylT0OKLt3Uy9OqDx9T7NUznMQ2GVb1SUw7zuZnBGF9QqR",
+	"PH10ridISxaP61ytL2KrF6k5xpW/FEllOXj/rx+vP1ZEGzgJkVuXUVzm8tMJ3iqr8Q9slFuNq8y7ro2l",
+	"G3ejK0TU+jlj6jKXEwgB15iZ/2G4J/jR9d0CB+9AH3egoSMAxmCfcAM92hzXZE0qDDAz65DY1mMJiRU3",
+	"PKZpgP66NVD/fGyoDsvrTMqUUYEDKvu4cBXBkgqzl1CIJoKZWcmL4Ki6GM96QNgnGhsysHp/1Yz8wqD4",
+	"Lo5pQD+9YaJn+o39rVYragy4CL9LR1i6YKDuX95jvuWtFQpSzFGAYpnXAtiEGRwKSI61O2Fy0GoQRIu+",
+	"+Y9Ly+kWqqXjQM6CAFnbpp5KgIwnhydhkCqh5U2aXFARM4SfXFiBv7dQ8z0HbvX1/QT7hCitVrTZYydA",
+	"0EZQlIRDpgLFd14USpR4F/WozwS2S/V5W3Dtj2Co+QeYeTkKqu/cVxCkZrzPF5qkVGNnEcC7+C8CSnhb",
+	"5LVVptjZ3Eo+FQlQo289p6p1QDo5/Rl5h1ID6yxAmpQea5vAPgsWBN/YNouSoEnsX5bPmQAXvCmCrRc5",
+	"kqx5iWCXYnZJsE4ykTI9Jn54XkbU9Jli4NsfFw5OeExz5Nu3ahavWXxuF6olnEVqBOU8rJgcMrFgJj6G",
+	"RjWh4yfsQUFehawrMyMj4UBrTqo5af5imZZyls9Khg9YygWbKa5yn7ALSMxVLGYcqsBoQ1OG8OZGyvVQ",
+	"sAABAXXkalDCMciSCPjGnnbojLBz5KIXtYU3Aae8CxYBRGG/cx5CSRxEOwl0PdFs98HP73mHZrpZzGJJ",
+	"wTehuB9ndTX6hVejD4ZFk5PWU7r4Qs5bpfXGcsaP8MZjmLNLLM+YkueiPbgmdnmqzK/22cx272OJOzah",
+	"V+/IRBlV1euc9na7msHavkwhYDuaLgBgphGRxXD4Rg15tFAhkDkG8mzPobSOuZyvVvWEMg12q1fq+Pb+",
+	"7r9JKkvd3X+QN/+S5A9S3/zbKraW9/adMLueh3NW46eG9Z1QsMFucB2oXAcqP/FA5QzFxDxiKNwCQIZN",
+	"z7HnGotiQ3GxPIroQp4zXyrJhQ8RbkhfponGOCJ4WRt66Y5dRvpcG6ngPa7JkCpDZPegLRLoA43iDC1j",
+	"NDb8goXokIl3bBy6k5jTk/fD2Lgm2HNdxeGZpf7jrt2X/qsz/stpqPUop86DTpzrGohixS7Qe1DiXYXw",
+	"0YLvvw0SF0dOFPsbiw1iYTpxrgk1RIqYVYFZ309HXUScvdM2C8s3l8q5mgj5iczvIKlrIVCn8z/xKPeH",
+	"qJweZRdxrjevMFrz1Kmg08uTYsw44JZgS1aH60oFpWBjKbq8l6libnNFiVLf7cQypTOEzZX7kRA5UzG7",
+	"5fo2aqVIvClbkz6DgBDeEyxBg9iJoSKhKiE/eTzitY6b6gZPOlFbhJ+GD5g2dDDsRCT8adsCjP/Oeoip",
+	"DvUn/JohAG+TfMtSfsEUt6dEmjBFpLJ3X6bawvSpIDtkwEVmmHawCJSc0YSELiCUpCvthcBnchWwB8l2",
+	"awuLFsNBROw7XPSa5LAwB550gmM6eBS8tv+y1SK0R110uHMn+HYOvCOCKsUv7EEmM4CwgQL6iHjeFgNp",
+	"7xBjW4DxL96bcEbj8xFViS733cGIYDvdftw97oC8UA7nBJbPbyKFFUJIX84eQlrVWSCImYvvtjb2Pl5t",
+	"RVsvS2vuTusvEMIcc5w6yYfVFc232f7mCcbEXpy+7n7/0m5dH3MrfrOzs727t7f18qvtnVe7Vjg6ekD4",
+	"ScVix8lcnMFpFGFbA9073dqjf7GaGxPmFKTDy9bLVxtbWxsvWx+2vtpvtfZbLfuCYZ/s06/lgCQcEkJk",
+	"DPW7k8mf4Xq48TRjn0gxFwb20QVY4R5XvXEccmyZZlhqoj4OPkOpcnY/Y12p2Prj3sBXcdw/gWrhbgcI",
+	"9dD4Qar549yf0GPHOZ5QG/5tJKU7GRt0yIvJGoB5X3aSv5ExTUnCLlgqhwMG5TPsu42okQPN729ubr3c",
+	"bbaarebW/uvW6xZcGNwob7f4e0ZT04/IgBnFY401ASxRKxojiA8Hl3WXKebuM97TA+XsSjxVmMdEhkpe",
+	"cM2lsCfMrUS35m2FQjfKExFimqZMRc4FZYfjb1iFJoIeVTkWj7UNLbhSPlhyqDihgD1/p5lvINfAnvZr",
+	"bDBUTFO9Tv7z93/k9fOl6lHBnarSvJ2lwFl5q5BzoMlajBXQXaNDJocpi8ioL8mAXhK7E1ZZ0PZkpikJ",
+	"bTbv5C+UdkOVYVzxX+jNrzf/kiTBDbb97RP/HYKHo/4XYIPtyPBjO185EpiyiADjkct/GVFusK69Nrot",
+	"eg4DfVx3QxRRrgptvwh9N8lPfZ6ycY2rc6fKUifsHLcNdqO2KIw0poKcMTKggvbsMDND3HeE94RUTBcA",
+	"zt2i5Z+Xkg4dwMALeOrzQKkfuA9fECdgeMrN5Rjl00FZx28YTTQSgpJ6CLYFIQ25ZCbQW3HrU/t+STvv",
+	"7ZFNRIaQrlyQo+bWq+2IpFycs4QYSai4dM/tPANZRTlVAIqAbb/QH6gCVQybV7c0NJU9soZ/0MQSd6Eo",
+	"Ma7czxlNeZc7Fb7Qh69sd7eT74ptrIGU5QD2o9ftwWh12IRINJrj7zFRUfi6pPH/I9NUjjayoW26x0RC",
+	"fdN2O+xxnWQpSzDSNpBv3nw3fF+xPIG8zzLNBdN2oVLbj4IeRlKdW4rty0x5ikt5QsfEnf+ipIuvs/Sc",
+	"8AHenmBL7wzRPS35OMQLjVN4V8mBh3jLSaewvHkZJHomMzMulPKGSno8weubv4744kxw0LqO8XqEZ01x",
+	"GuGwLZN3gyHlPeEOs4TTlPycsYxFyJFEM23PJR1ZBhsMHZlD3ZuDQv2GuM/ic6djOW+NfacwCNs0K9sH",
+	"l/VIuigwj47f21VSMuv1i2l0boQhtlmTNYj4Wscl7Un/Eb53FxENQ7/CpRgCvHBzuMplRajgw1WIuxmT",
+	"gz7yppwm8oaIZixPfLDHcER0FvcJ1WOxPYrGQMZDq4cXBEd2lvK4cf3x+n8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

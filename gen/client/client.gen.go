@@ -3435,7 +3435,9 @@ type ListAPIKeysParams struct {
 // CreateAPIKeyParams defines parameters for CreateAPIKey.
 type CreateAPIKeyParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3449,7 +3451,9 @@ type GetNextBusinessDayParams struct {
 // QualifyCallParams defines parameters for QualifyCall.
 type QualifyCallParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3466,7 +3470,9 @@ type ListCampaignsParams struct {
 // CreateCampaignParams defines parameters for CreateCampaign.
 type CreateCampaignParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3489,7 +3495,9 @@ type ListCampaignEntriesParams struct {
 // AddCampaignEntriesParams defines parameters for AddCampaignEntries.
 type AddCampaignEntriesParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3513,7 +3521,9 @@ type ListCompaniesParams struct {
 // CreateCompanyParams defines parameters for CreateCompany.
 type CreateCompanyParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3562,7 +3572,9 @@ type ListCompanyUpdatesParams struct {
 // AddCompanyUpdateParams defines parameters for AddCompanyUpdate.
 type AddCompanyUpdateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3587,7 +3599,9 @@ type ListContactsParams struct {
 // CreateContactParams defines parameters for CreateContact.
 type CreateContactParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3627,7 +3641,9 @@ type ListContactUpdatesParams struct {
 // AddContactUpdateParams defines parameters for AddContactUpdate.
 type AddContactUpdateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3658,7 +3674,9 @@ type ListConversationsParams struct {
 // AssignConversationParams defines parameters for AssignConversation.
 type AssignConversationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3680,7 +3698,9 @@ type ListConversationMessagesParams struct {
 // QualifyConversationParams defines parameters for QualifyConversation.
 type QualifyConversationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3698,7 +3718,9 @@ type ListDialerSessionsParams struct {
 // JoinDialerParams defines parameters for JoinDialer.
 type JoinDialerParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3729,7 +3751,9 @@ type ListDNCParams struct {
 // AddDNCParams defines parameters for AddDNC.
 type AddDNCParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3749,7 +3773,9 @@ type ListFollowUpsParams struct {
 // CreateFollowUpParams defines parameters for CreateFollowUp.
 type CreateFollowUpParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3768,7 +3794,9 @@ type ListHolidaysParams struct {
 // CreateHolidayParams defines parameters for CreateHoliday.
 type CreateHolidayParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3808,7 +3836,9 @@ type ListIntegrationsParams struct {
 // CreateIntegrationParams defines parameters for CreateIntegration.
 type CreateIntegrationParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3851,7 +3881,9 @@ type ListInteractionsParams struct {
 // CreateInteractionParams defines parameters for CreateInteraction.
 type CreateInteractionParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3875,7 +3907,9 @@ type ListLeadsParams struct {
 // CreateLeadParams defines parameters for CreateLead.
 type CreateLeadParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3915,7 +3949,9 @@ type ListLeadUpdatesParams struct {
 // AddLeadUpdateParams defines parameters for AddLeadUpdate.
 type AddLeadUpdateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3945,7 +3981,9 @@ type ListPhonesParams struct {
 // CreatePhoneParams defines parameters for CreatePhone.
 type CreatePhoneParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3958,7 +3996,9 @@ type UpdatePhoneParams struct {
 // LinkPhoneParams defines parameters for LinkPhone.
 type LinkPhoneParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -3977,7 +4017,9 @@ type ListPortfoliosParams struct {
 // CreatePortfolioParams defines parameters for CreatePortfolio.
 type CreatePortfolioParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4008,7 +4050,9 @@ type ListProceduresParams struct {
 // CreateProcedureParams defines parameters for CreateProcedure.
 type CreateProcedureParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4027,7 +4071,9 @@ type ListResultsParams struct {
 // CreateResultParams defines parameters for CreateResult.
 type CreateResultParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4061,7 +4107,9 @@ type ListTeamsParams struct {
 // CreateTeamParams defines parameters for CreateTeam.
 type CreateTeamParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4083,7 +4131,9 @@ type ListTemplatesParams struct {
 // CreateTemplateParams defines parameters for CreateTemplate.
 type CreateTemplateParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4096,7 +4146,9 @@ type UpdateTemplateParams struct {
 // CreateTenantParams defines parameters for CreateTenant.
 type CreateTenantParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
@@ -4146,7 +4198,9 @@ type ListUsersParams struct {
 // CreateUserParams defines parameters for CreateUser.
 type CreateUserParams struct {
 	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
-	// the same key with another request answers 422; while the first request runs, 409.
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 

@@ -52,6 +52,10 @@ func idempotent(keys *idempotency.Store, logger *slog.Logger) echo.MiddlewareFun
 					"A request with this Idempotency-Key is still being processed; retry shortly.")
 				e.headers = map[string]string{"Retry-After": "1"}
 				return e
+			case idempotency.Applied:
+				return problemErr(ctx, http.StatusConflict, problemIdempotencyApplied,
+					"A request with this Idempotency-Key was applied, but the server failed before answering it; "+
+						"it is not applied again. Read the resource to see its state.")
 			case idempotency.Replay:
 				for k, v := range rec.ResponseHeaders {
 					c.Response().Header().Set(k, v)
@@ -64,6 +68,7 @@ func idempotent(keys *idempotency.Store, logger *slog.Logger) echo.MiddlewareFun
 
 			rec2 := &recorder{ResponseWriter: c.Response().Writer}
 			c.Response().Writer = rec2
+			c.SetRequest(c.Request().WithContext(keys.Applying(ctx, scope, key)))
 			err = next(c)
 			if err != nil {
 				c.Error(err) // render now, through the recorder, to store what the client receives

@@ -19,37 +19,39 @@ import (
 
 // Problem types: stable identifiers clients can switch on.
 const (
-	problemValidation        = "urn:atende:problem:validation"
-	problemUnauthorized      = "urn:atende:problem:unauthorized"
-	problemForbidden         = "urn:atende:problem:forbidden"
-	problemNotFound          = "urn:atende:problem:not-found"
-	problemMethodNotAllowed  = "urn:atende:problem:method-not-allowed"
-	problemConflict          = "urn:atende:problem:conflict"
-	problemPrecondition      = "urn:atende:problem:precondition-failed"
-	problemTooLarge          = "urn:atende:problem:payload-too-large"
-	problemMediaType         = "urn:atende:problem:unsupported-media-type"
-	problemIdempotencyReused = "urn:atende:problem:idempotency-key-reused"
-	problemIdempotencyBusy   = "urn:atende:problem:idempotency-key-in-flight"
-	problemRateLimited       = "urn:atende:problem:rate-limited"
-	problemInternal          = "urn:atende:problem:internal"
-	problemUnavailable       = "urn:atende:problem:unavailable"
+	problemValidation         = "urn:atende:problem:validation"
+	problemUnauthorized       = "urn:atende:problem:unauthorized"
+	problemForbidden          = "urn:atende:problem:forbidden"
+	problemNotFound           = "urn:atende:problem:not-found"
+	problemMethodNotAllowed   = "urn:atende:problem:method-not-allowed"
+	problemConflict           = "urn:atende:problem:conflict"
+	problemPrecondition       = "urn:atende:problem:precondition-failed"
+	problemTooLarge           = "urn:atende:problem:payload-too-large"
+	problemMediaType          = "urn:atende:problem:unsupported-media-type"
+	problemIdempotencyReused  = "urn:atende:problem:idempotency-key-reused"
+	problemIdempotencyBusy    = "urn:atende:problem:idempotency-key-in-flight"
+	problemIdempotencyApplied = "urn:atende:problem:idempotency-key-applied"
+	problemRateLimited        = "urn:atende:problem:rate-limited"
+	problemInternal           = "urn:atende:problem:internal"
+	problemUnavailable        = "urn:atende:problem:unavailable"
 )
 
 var problemTitles = map[string]string{
-	problemValidation:        "Invalid request",
-	problemUnauthorized:      "Unauthorized",
-	problemForbidden:         "Forbidden",
-	problemNotFound:          "Not found",
-	problemMethodNotAllowed:  "Method not allowed",
-	problemConflict:          "Conflict",
-	problemPrecondition:      "Precondition failed",
-	problemTooLarge:          "Payload too large",
-	problemMediaType:         "Unsupported media type",
-	problemIdempotencyReused: "Idempotency key reused",
-	problemIdempotencyBusy:   "Request in flight",
-	problemRateLimited:       "Too many requests",
-	problemInternal:          "Internal error",
-	problemUnavailable:       "Service unavailable",
+	problemValidation:         "Invalid request",
+	problemUnauthorized:       "Unauthorized",
+	problemForbidden:          "Forbidden",
+	problemNotFound:           "Not found",
+	problemMethodNotAllowed:   "Method not allowed",
+	problemConflict:           "Conflict",
+	problemPrecondition:       "Precondition failed",
+	problemTooLarge:           "Payload too large",
+	problemMediaType:          "Unsupported media type",
+	problemIdempotencyReused:  "Idempotency key reused",
+	problemIdempotencyBusy:    "Request in flight",
+	problemIdempotencyApplied: "Request already applied",
+	problemRateLimited:        "Too many requests",
+	problemInternal:           "Internal error",
+	problemUnavailable:        "Service unavailable",
 }
 
 // requestInfo is what problems quote about their request; the contract middleware puts it in the context.

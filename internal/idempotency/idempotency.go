@@ -35,8 +35,10 @@ type Record struct {
 	ResponseHeaders map[string]string `bun:"response_headers,type:jsonb"`
 	ResponseBody    []byte            `bun:"response_body"`
 	CreatedAt       time.Time         `bun:"created_at"`
-	LockedUntil     time.Time         `bun:"locked_until"`
-	ExpiresAt       time.Time         `bun:"expires_at"`
+	// AppliedAt is when the request holding the key first committed a write, if it did.
+	AppliedAt   *time.Time `bun:"applied_at"`
+	LockedUntil time.Time  `bun:"locked_until"`
+	ExpiresAt   time.Time  `bun:"expires_at"`
 }
 
 // Record states.
@@ -58,6 +60,9 @@ const (
 	Mismatch
 	// InFlight: the key's first request is still running.
 	InFlight
+	// Applied: the key's first request committed a write but failed before its response was stored; it is
+	// not run again, and there is no response to replay.
+	Applied
 )
 
 // Fingerprint identifies a request (method, path with query, body) so a key reused for another request is
@@ -111,6 +116,11 @@ func (s *Store) Begin(ctx context.Context, scope, key string, requestHash []byte
 			return fmt.Errorf("read idempotency key: %w", err)
 		}
 		switch {
+		case existing.State == stateRunning && existing.AppliedAt != nil && now.Before(existing.ExpiresAt):
+			decision = Applied
+			if !bytes.Equal(existing.RequestHash, requestHash) {
+				decision = Mismatch
+			}
 		case !now.Before(existing.ExpiresAt),
 			existing.State == stateRunning && !now.Before(existing.LockedUntil) && bytes.Equal(existing.RequestHash, requestHash):
 			// An expired key starts over; so does one whose first request died without finishing.
@@ -151,9 +161,24 @@ func (s *Store) Complete(ctx context.Context, scope, key string, status int, hea
 	return nil
 }
 
-// Release frees the key without a stored response, so the client may retry (after a server error).
+// Applying returns a context under which every transaction of the request holding the key records, as it
+// commits, that the request applied a write: a retry of a request that failed after its write then finds the
+// key applied instead of running the request again.
+func (s *Store) Applying(ctx context.Context, scope, key string) context.Context {
+	return store.WithBeforeCommit(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewUpdate().Model((*Record)(nil)).Set("applied_at = ?", s.clock.Now()).
+			Where("scope = ? AND key = ? AND applied_at IS NULL", scope, key).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("record the idempotent write: %w", err)
+		}
+		return nil
+	})
+}
+
+// Release frees the key without a stored response, so the client may retry (after a server error) — unless
+// the request applied a write before failing: then the key stays, and retries are told so.
 func (s *Store) Release(ctx context.Context, scope, key string) error {
-	_, err := s.db.NewDelete().Model((*Record)(nil)).Where("scope = ? AND key = ?", scope, key).Exec(ctx)
+	_, err := s.db.NewDelete().Model((*Record)(nil)).Where("scope = ? AND key = ? AND applied_at IS NULL", scope, key).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}

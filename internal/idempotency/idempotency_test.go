@@ -2,10 +2,12 @@ package idempotency_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/idempotency"
@@ -63,5 +65,44 @@ func TestKeyLifecycle(t *testing.T) {
 		n, err := s.Sweep(ctx)
 		require.NoError(t, err)
 		require.EqualValues(t, 3, n)
+	})
+}
+
+// A request that committed a write and then failed keeps its key: Release leaves it, and retries — after the
+// lock too — are told the request was applied instead of running it again. A transaction that rolls back
+// records nothing.
+func TestAKeyWhoseWriteCommittedIsNeverRunAgain(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		ctx := context.Background()
+		clk := clock.NewFake(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
+		db := storetest.New(t, dialect)
+		s := idempotency.NewStore(db.DB, clk)
+		hash := idempotency.Fingerprint("POST", "/v1/contacts", []byte(`{"name":"Ana"}`))
+
+		for _, key := range []string{"rolled-back", "applied"} {
+			d, _, err := s.Begin(ctx, "key:1", key, hash)
+			require.NoError(t, err)
+			require.Equal(t, idempotency.Proceed, d)
+		}
+		failed := store.RunInTx(s.Applying(ctx, "key:1", "rolled-back"), db, func(ctx context.Context, tx bun.Tx) error {
+			return errors.New("the write failed")
+		})
+		require.Error(t, failed)
+		require.NoError(t, store.RunInTx(s.Applying(ctx, "key:1", "applied"), db, func(ctx context.Context, tx bun.Tx) error {
+			_, err := tx.ExecContext(ctx, "SELECT 1")
+			return err
+		}))
+
+		// The server failed before answering both: the rolled-back key is free, the applied one is not.
+		require.NoError(t, s.Release(ctx, "key:1", "rolled-back"))
+		require.NoError(t, s.Release(ctx, "key:1", "applied"))
+		d, _, err := s.Begin(ctx, "key:1", "rolled-back", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Proceed, d)
+		clk.Advance(idempotency.DefaultLock + time.Second)
+		d, _, err = s.Begin(ctx, "key:1", "applied", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Applied, d)
 	})
 }

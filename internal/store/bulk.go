@@ -39,6 +39,9 @@ func (db *DB) RunInTxBulk(ctx context.Context, fn func(ctx context.Context, tx b
 	if err := fn(ctx, tx, cp); err != nil {
 		return errors.Join(err, ignoreDone(tx.Rollback()))
 	}
+	if err := beforeCommit(ctx, tx); err != nil {
+		return errors.Join(err, ignoreDone(tx.Rollback()))
+	}
 	return tx.Commit()
 }
 

@@ -111,7 +111,28 @@ func (db *DB) Optimize(ctx context.Context) error {
 func (db *DB) URL() string { return db.url }
 
 // RunInTx runs fn in a transaction on db, committing when fn returns nil and rolling back otherwise. Pass
-// the bun.Tx on to repositories, which take bun.IDB so they work inside and outside transactions.
+// the bun.Tx on to repositories, which take bun.IDB so they work inside and outside transactions. What
+// WithBeforeCommit put in ctx runs last, inside the transaction.
 func RunInTx(ctx context.Context, db bun.IDB, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return db.RunInTx(ctx, &sql.TxOptions{}, fn)
+	return db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
+		if err := fn(ctx, tx); err != nil {
+			return err
+		}
+		return beforeCommit(ctx, tx)
+	})
+}
+
+type beforeCommitKey struct{}
+
+// WithBeforeCommit returns a context under which every transaction of RunInTx and RunInTxBulk runs fn just
+// before it commits, inside it: what fn writes commits with the transaction's own writes, or not at all.
+func WithBeforeCommit(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) context.Context {
+	return context.WithValue(ctx, beforeCommitKey{}, fn)
+}
+
+func beforeCommit(ctx context.Context, tx bun.Tx) error {
+	if fn, ok := ctx.Value(beforeCommitKey{}).(func(context.Context, bun.Tx) error); ok {
+		return fn(ctx, tx)
+	}
+	return nil
 }

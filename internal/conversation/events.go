@@ -120,7 +120,11 @@ func (s *Service) apply(ctx context.Context, tenantID uuid.UUID, countryCode, we
 func (s *Service) upsert(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, countryCode string, ev Event, now time.Time) (*Conversation, error) {
 	ec := ev.Conversation
 	var c Conversation
-	err := tx.NewSelect().Model(&c).Where("cv.tenant_id = ? AND cv.plinx_id = ?", tenantID, ec.ID).Scan(ctx)
+	q := tx.NewSelect().Model(&c).Where("cv.tenant_id = ? AND cv.plinx_id = ?", tenantID, ec.ID)
+	if s.db.Kind == store.Postgres {
+		q = q.For("UPDATE") // routing and assignment change the row too: write back only what is current
+	}
+	err := q.Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if c, err = s.create(ctx, tx, tenantID, countryCode, ev, now); err != nil {

@@ -136,7 +136,11 @@ func (s *Service) CreateResult(ctx context.Context, actor tenant.Actor, in NewRe
 	now := s.clock.Now()
 	r := Result{TenantID: actor.TenantID, ID: newID(), Code: in.Code, Name: name, Description: trimmed(in.Description),
 		Version: 1, CreatedAt: now, UpdatedAt: now}
-	if _, err := s.db.NewInsert().Model(&r).Exec(ctx); err != nil {
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(&r).Exec(ctx)
+		return err
+	})
+	if err != nil {
 		if store.IsUniqueViolation(err) {
 			return Result{}, ErrCodeTaken
 		}

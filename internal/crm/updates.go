@@ -41,7 +41,11 @@ func (s *Service) AddUpdate(ctx context.Context, actor tenant.Actor, rt RecordTy
 		TenantID: actor.TenantID, ID: newID(), RecordType: rt, RecordID: recordID, Kind: UpdateUser,
 		Message: message, ActorID: &actor.UserID, CreatedAt: s.clock.Now(),
 	}
-	if _, err := s.db.NewInsert().Model(&u).Exec(ctx); err != nil {
+	err = store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(&u).Exec(ctx)
+		return err
+	})
+	if err != nil {
 		return Update{}, fmt.Errorf("add update: %w", err)
 	}
 	return u, nil

@@ -76,7 +76,7 @@ func idempotent(keys *idempotency.Store, logger *slog.Logger) echo.MiddlewareFun
 			status := c.Response().Status
 			// Storing or releasing must not depend on the client still listening.
 			bg := context.WithoutCancel(ctx)
-			if status >= 500 {
+			if status >= 500 || status == statusClientClosed {
 				if rerr := keys.Release(bg, scope, key); rerr != nil {
 					logger.ErrorContext(ctx, "release idempotency key", "request_id", requestID(c), "error", rerr)
 				}

@@ -60,7 +60,11 @@ func boundRequests(timeout time.Duration) echo.MiddlewareFunc {
 			ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))
-			return next(c)
+			if err := next(c); err != nil {
+				// Rendered while the deadline still stands, so a cancelled context means the client left.
+				c.Error(err)
+			}
+			return nil
 		}
 	}
 }

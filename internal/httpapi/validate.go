@@ -93,7 +93,7 @@ func rejectNUL(c echo.Context, params map[string]string) error {
 	if body := c.Request().Body; body != nil && body != http.NoBody {
 		b, err := io.ReadAll(body)
 		if err != nil {
-			return err
+			return requestProblem(c, err)
 		}
 		c.Request().Body = io.NopCloser(bytes.NewReader(b))
 		if bytes.Contains(b, []byte(`\u0000`)) {

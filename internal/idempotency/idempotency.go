@@ -117,17 +117,32 @@ func (s *Store) Begin(ctx context.Context, scope, key string, requestHash []byte
 		}
 		switch {
 		case existing.State == stateRunning && existing.AppliedAt != nil && now.Before(existing.ExpiresAt):
-			decision = Applied
-			if !bytes.Equal(existing.RequestHash, requestHash) {
+			// Applied once the request holding it failed (Release ended its lock) or its lock ran out;
+			// before that it may still answer.
+			switch {
+			case !bytes.Equal(existing.RequestHash, requestHash):
 				decision = Mismatch
+			case now.Before(existing.LockedUntil):
+				decision = InFlight
+			default:
+				decision = Applied
 			}
 		case !now.Before(existing.ExpiresAt),
 			existing.State == stateRunning && !now.Before(existing.LockedUntil) && bytes.Equal(existing.RequestHash, requestHash):
-			// An expired key starts over; so does one whose first request died without finishing.
-			if _, err := tx.NewUpdate().Model(fresh).WherePK().Exec(ctx); err != nil {
+			// An expired key starts over; so does one whose first request died without finishing — unless that
+			// request's write committed meanwhile.
+			q := tx.NewUpdate().Model(fresh).WherePK()
+			if now.Before(existing.ExpiresAt) {
+				q = q.Where("applied_at IS NULL")
+			}
+			res, err := q.Exec(ctx)
+			if err != nil {
 				return fmt.Errorf("take over idempotency key: %w", err)
 			}
 			decision = Proceed
+			if n, _ := res.RowsAffected(); n == 0 {
+				decision = Applied
+			}
 		case !bytes.Equal(existing.RequestHash, requestHash):
 			decision = Mismatch
 		case existing.State == stateDone:
@@ -179,6 +194,12 @@ func (s *Store) Applying(ctx context.Context, scope, key string) context.Context
 // the request applied a write before failing: then the key stays, and retries are told so.
 func (s *Store) Release(ctx context.Context, scope, key string) error {
 	_, err := s.db.NewDelete().Model((*Record)(nil)).Where("scope = ? AND key = ? AND applied_at IS NULL", scope, key).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("release idempotency key: %w", err)
+	}
+	// An applied key stays; its lock ends now, so retries are told at once that it was applied.
+	_, err = s.db.NewUpdate().Model((*Record)(nil)).Set("locked_until = ?", s.clock.Now()).
+		Where("scope = ? AND key = ? AND applied_at IS NOT NULL AND state = ?", scope, key, stateRunning).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("release idempotency key: %w", err)
 	}

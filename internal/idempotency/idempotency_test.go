@@ -94,15 +94,22 @@ func TestAKeyWhoseWriteCommittedIsNeverRunAgain(t *testing.T) {
 			return err
 		}))
 
+		d, _, err := s.Begin(ctx, "key:1", "applied", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.InFlight, d, "while its request may still answer, the key is in flight")
+
 		// The server failed before answering both: the rolled-back key is free, the applied one is not.
 		require.NoError(t, s.Release(ctx, "key:1", "rolled-back"))
 		require.NoError(t, s.Release(ctx, "key:1", "applied"))
-		d, _, err := s.Begin(ctx, "key:1", "rolled-back", hash)
+		d, _, err = s.Begin(ctx, "key:1", "rolled-back", hash)
 		require.NoError(t, err)
 		require.Equal(t, idempotency.Proceed, d)
+		d, _, err = s.Begin(ctx, "key:1", "applied", hash)
+		require.NoError(t, err)
+		require.Equal(t, idempotency.Applied, d, "released: applied at once")
 		clk.Advance(idempotency.DefaultLock + time.Second)
 		d, _, err = s.Begin(ctx, "key:1", "applied", hash)
 		require.NoError(t, err)
-		require.Equal(t, idempotency.Applied, d)
+		require.Equal(t, idempotency.Applied, d, "and never taken over")
 	})
 }

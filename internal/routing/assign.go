@@ -228,7 +228,21 @@ func (r *Router) overflow(ctx context.Context) (int, bool, error) {
 			team := teams[*c.TeamID]
 			if team == nil {
 				var err error
-				if team, err = teamByID(ctx, tx, c.TenantID, *c.TeamID); err != nil {
+				team, err = teamByID(ctx, tx, c.TenantID, *c.TeamID)
+				if errors.Is(err, sql.ErrNoRows) {
+					// The team was deleted while the conversation was being routed into it.
+					if err := withdraw(ctx, tx, c); err != nil {
+						return err
+					}
+					c.TeamID, c.Routing, c.OverflowAt = nil, ptr(conversation.RoutingUnrouted), nil
+					if err := r.save(ctx, tx, c, true, []Decision{r.decision(c, KindUnrouted, ReasonNoTeam,
+						"no portfolio owner took it and its team no longer exists; an admin or supervisor assigns it", now)}); err != nil {
+						return err
+					}
+					moved++
+					continue
+				}
+				if err != nil {
 					return err
 				}
 				teams[team.ID] = team
@@ -358,7 +372,7 @@ func queuedFor(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, cs []conversa
 func teamByID(ctx context.Context, db bun.IDB, tenantID, id uuid.UUID) (*portfolio.Team, error) {
 	var tm portfolio.Team
 	if err := db.NewSelect().Model(&tm).Where("tm.tenant_id = ? AND tm.id = ?", tenantID, id).Scan(ctx); err != nil {
-		return nil, fmt.Errorf("read team: %w", err)
+		return nil, fmt.Errorf("read team: %w", err) // sql.ErrNoRows stays visible to errors.Is
 	}
 	return &tm, nil
 }

@@ -15,6 +15,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
@@ -130,7 +132,7 @@ func (r *Router) Route(ctx context.Context, tx bun.Tx, c *conversation.Conversat
 	if err != nil {
 		return err
 	}
-	team, note, err := teamFor(ctx, tx, c.TenantID, a.Team)
+	team, note, err := teamFor(ctx, tx, r.db.Kind, c.TenantID, a.Team)
 	if err != nil {
 		return err
 	}
@@ -241,18 +243,27 @@ func (r *Router) save(ctx context.Context, tx bun.Tx, c *conversation.Conversati
 }
 
 func (r *Router) decision(c *conversation.Conversation, kind, reason, detail string, now time.Time) Decision {
-	detail = strings.ToUpper(detail[:1]) + detail[1:] + "."
+	first, size := utf8.DecodeRuneInString(detail)
+	detail = string(unicode.ToUpper(first)) + detail[size:] + "."
 	return Decision{TenantID: c.TenantID, ID: uuid.Must(uuid.NewV7()), ConversationID: c.ID, Kind: kind, Reason: reason,
 		Detail: detail, CreatedAt: now}
 }
 
 // teamFor finds the team Plinx named (by name, case ignored) or else the tenant's default team; note
 // explains a name that matched no team.
-func teamFor(ctx context.Context, db bun.IDB, tenantID uuid.UUID, name *string) (*portfolio.Team, string, error) {
+func teamFor(ctx context.Context, db bun.IDB, kind store.Dialect, tenantID uuid.UUID, name *string) (*portfolio.Team, string, error) {
+	// On PostgreSQL the team row is share-locked until the conversation commits, so a team deleted meanwhile
+	// waits and then finds the conversation to release.
+	lock := func(q *bun.SelectQuery) *bun.SelectQuery {
+		if kind == store.Postgres {
+			return q.For("SHARE")
+		}
+		return q
+	}
 	var note string
 	if name != nil && strings.TrimSpace(*name) != "" {
 		var tm portfolio.Team
-		err := db.NewSelect().Model(&tm).Where("tm.tenant_id = ? AND lower(tm.name) = lower(?)", tenantID, strings.TrimSpace(*name)).Scan(ctx)
+		err := lock(db.NewSelect().Model(&tm).Where("tm.tenant_id = ? AND lower(tm.name) = lower(?)", tenantID, strings.TrimSpace(*name))).Scan(ctx)
 		if err == nil {
 			return &tm, "", nil
 		}
@@ -262,7 +273,7 @@ func teamFor(ctx context.Context, db bun.IDB, tenantID uuid.UUID, name *string) 
 		note = "Plinx named team " + quote(*name) + ", which does not exist; "
 	}
 	var tm portfolio.Team
-	err := db.NewSelect().Model(&tm).Where("tm.tenant_id = ? AND tm.is_default", tenantID).Scan(ctx)
+	err := lock(db.NewSelect().Model(&tm).Where("tm.tenant_id = ? AND tm.is_default", tenantID)).Scan(ctx)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, note, nil
 	}

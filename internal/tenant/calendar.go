@@ -104,7 +104,11 @@ func (s *Service) CreateHoliday(ctx context.Context, tenantID uuid.UUID, date ti
 		return Holiday{}, validate.Field("name", "must not be blank")
 	}
 	h := Holiday{TenantID: tenantID, ID: newID(), Date: date.Format(time.DateOnly), Name: name, CreatedAt: s.clock.Now()}
-	if _, err := s.db.NewInsert().Model(&h).Exec(ctx); err != nil {
+	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewInsert().Model(&h).Exec(ctx)
+		return err
+	})
+	if err != nil {
 		if store.IsUniqueViolation(err) {
 			return Holiday{}, ErrHolidayTaken
 		}

@@ -258,7 +258,8 @@ func (s *Service) CreateUser(ctx context.Context, tenantID uuid.UUID, in NewUser
 		TenantID: tenantID, ID: newID(), Name: name, Email: email, Role: in.Role, Status: UserActive,
 		Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	if err := insertUser(ctx, s.db, &u); err != nil {
+	// In a transaction of its own, like every write, so an idempotent request records that it applied it.
+	if err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error { return insertUser(ctx, tx, &u) }); err != nil {
 		return User{}, err
 	}
 	return u, nil

@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/schema"
 	"golang.org/x/text/runes"
 	"golang.org/x/text/transform"
 	"golang.org/x/text/unicode/norm"
@@ -79,14 +81,29 @@ func phoneQuery(q, countryCode string) []string {
 // two matches are one IN over a UNION: an OR of them would make PostgreSQL scan every record instead of
 // using the trigram index for the text and the phone index for the number.
 func applySearch(q *bun.SelectQuery, alias string, recordType RecordType, tenantID any, term, countryCode string) *bun.SelectQuery {
-	pattern := likePattern(term)
-	numbers := phoneQuery(term, countryCode)
-	if len(numbers) == 0 {
-		return q.Where(`?.search_text LIKE ? ESCAPE '\'`, bun.Ident(alias), pattern)
-	}
 	table, _ := recordTable(recordType)
-	return q.Where(`?.id IN (SELECT s.id FROM ? AS s WHERE s.tenant_id = ? AND s.search_text LIKE ? ESCAPE '\'
-		UNION SELECT pl.record_id FROM phone_links AS pl JOIN phones AS p ON p.tenant_id = pl.tenant_id AND p.id = pl.phone_id
-		WHERE pl.tenant_id = ? AND pl.record_type = ? AND p.e164 IN (?))`,
-		bun.Ident(alias), bun.Ident(table), tenantID, pattern, tenantID, recordType, bun.In(numbers))
+	text, indexed := textMatches(q, table, tenantID, term)
+	numbers := phoneQuery(term, countryCode)
+	switch {
+	case len(numbers) > 0:
+		return q.Where(`?.id IN (? UNION SELECT pl.record_id FROM phone_links AS pl JOIN phones AS p
+			ON p.tenant_id = pl.tenant_id AND p.id = pl.phone_id WHERE pl.tenant_id = ? AND pl.record_type = ? AND p.e164 IN (?))`,
+			bun.Ident(alias), text, tenantID, recordType, bun.In(numbers))
+	case indexed:
+		return q.Where("?.id IN (?)", bun.Ident(alias), text)
+	}
+	return q.Where(`?.search_text LIKE ? ESCAPE '\'`, bun.Ident(alias), likePattern(term))
+}
+
+// textMatches selects the ids of the tenant's records of table whose search text contains term. On SQLite a
+// term of three characters or more without LIKE wildcards is looked up in the table's trigram full-text
+// index (indexed); otherwise it is a LIKE, which PostgreSQL's trigram GIN index serves by itself.
+func textMatches(q *bun.SelectQuery, table string, tenantID any, term string) (schema.QueryWithArgs, bool) {
+	folded := foldText(strings.TrimSpace(term))
+	if q.Dialect().Name() == dialect.SQLite && utf8.RuneCountInString(folded) >= 3 && !strings.ContainsAny(folded, `%_\`) {
+		return bun.SafeQuery(`SELECT cs.id FROM ? AS cs WHERE cs.tenant_id = ? AND cs.n IN (SELECT rowid FROM ? WHERE search_text LIKE ?)`,
+			bun.Ident(table+"_search"), tenantID, bun.Ident(table+"_fts"), "%"+folded+"%"), true
+	}
+	return bun.SafeQuery(`SELECT s.id FROM ? AS s WHERE s.tenant_id = ? AND s.search_text LIKE ? ESCAPE '\'`,
+		bun.Ident(table), tenantID, likePattern(term)), false
 }

@@ -404,6 +404,23 @@ func TestContactSearchByNameIgnoresAccentsAndCase(t *testing.T) {
 			got := searchContacts(t, admin, q)
 			require.Equal(t, want, idsOf([][]client.Contact{got}, contactID), "q=%q", q)
 		}
+
+		// The search follows renames and deletions, and stays within the tenant.
+		ctx := context.Background()
+		renamed, err := admin.UpdateContactWithResponse(ctx, joao.Id, nil, client.ContactUpdate{Name: ptr("Joaquim Lima")})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, renamed.StatusCode(), string(renamed.Body))
+		require.Empty(t, searchContacts(t, admin, "joão josé"))
+		require.Len(t, searchContacts(t, admin, "joaquim"), 1)
+		pedro := searchContacts(t, admin, "pedro")
+		require.Len(t, pedro, 1)
+		del, err := admin.DeleteContactWithResponse(ctx, pedro[0].Id)
+		require.NoError(t, err)
+		require.Less(t, del.StatusCode(), 300, string(del.Body))
+		require.Empty(t, searchContacts(t, admin, "pedro"))
+		other := env.Client(env.NewTenant("Outra").AdminKey)
+		newContact(t, other, client.ContactCreate{Name: "Joaquim Lima"})
+		require.Len(t, searchContacts(t, admin, "joaquim"), 1, "another tenant's Joaquim is not found")
 	})
 }
 

@@ -1,0 +1,15 @@
+DROP TRIGGER IF EXISTS companies_search_delete;
+DROP TRIGGER IF EXISTS companies_search_update;
+DROP TRIGGER IF EXISTS companies_search_insert;
+DROP TABLE IF EXISTS companies_fts;
+DROP TABLE IF EXISTS companies_search;
+DROP TRIGGER IF EXISTS contacts_search_delete;
+DROP TRIGGER IF EXISTS contacts_search_update;
+DROP TRIGGER IF EXISTS contacts_search_insert;
+DROP TABLE IF EXISTS contacts_fts;
+DROP TABLE IF EXISTS contacts_search;
+DROP TRIGGER IF EXISTS leads_search_delete;
+DROP TRIGGER IF EXISTS leads_search_update;
+DROP TRIGGER IF EXISTS leads_search_insert;
+DROP TABLE IF EXISTS leads_fts;
+DROP TABLE IF EXISTS leads_search;

@@ -101,8 +101,10 @@ func applySearch(q *bun.SelectQuery, alias string, recordType RecordType, tenant
 func textMatches(q *bun.SelectQuery, table string, tenantID any, term string) (schema.QueryWithArgs, bool) {
 	folded := foldText(strings.TrimSpace(term))
 	if q.Dialect().Name() == dialect.SQLite && utf8.RuneCountInString(folded) >= 3 && !strings.ContainsAny(folded, `%_\`) {
-		return bun.SafeQuery(`SELECT cs.id FROM ? AS cs WHERE cs.tenant_id = ? AND cs.n IN (SELECT rowid FROM ? WHERE search_text LIKE ?)`,
-			bun.Ident(table+"_search"), tenantID, bun.Ident(table+"_fts"), "%"+folded+"%"), true
+		// CROSS JOIN keeps SQLite's join order: the index finds the matches, then their records are looked up
+		// (from the tenant's side it would walk every record of the tenant).
+		return bun.SafeQuery(`SELECT cs.id FROM ? AS f CROSS JOIN ? AS cs ON cs.n = f.rowid WHERE f.search_text LIKE ? AND cs.tenant_id = ?`,
+			bun.Ident(table+"_fts"), bun.Ident(table+"_search"), "%"+folded+"%", tenantID), true
 	}
 	return bun.SafeQuery(`SELECT s.id FROM ? AS s WHERE s.tenant_id = ? AND s.search_text LIKE ? ESCAPE '\'`,
 		bun.Ident(table), tenantID, likePattern(term)), false

@@ -120,11 +120,8 @@ func (s *Service) apply(ctx context.Context, tenantID uuid.UUID, countryCode, we
 func (s *Service) upsert(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, countryCode string, ev Event, now time.Time) (*Conversation, error) {
 	ec := ev.Conversation
 	var c Conversation
-	q := tx.NewSelect().Model(&c).Where("cv.tenant_id = ? AND cv.plinx_id = ?", tenantID, ec.ID)
-	if s.db.Kind == store.Postgres {
-		q = q.For("UPDATE") // routing and assignment change the row too: write back only what is current
-	}
-	err := q.Scan(ctx)
+	// Routing and assignment change the row too: lock it, and write back only what is current.
+	err := store.Lock(s.db.Kind, tx.NewSelect().Model(&c).Where("cv.tenant_id = ? AND cv.plinx_id = ?", tenantID, ec.ID), "UPDATE").Scan(ctx)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		if c, err = s.create(ctx, tx, tenantID, countryCode, ev, now); err != nil {

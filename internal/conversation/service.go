@@ -161,6 +161,20 @@ func (s *Service) List(ctx context.Context, tenantID uuid.UUID, filter func(*bun
 	return out, next, nil
 }
 
+// ReleaseTeam takes the conversations of a team being deleted out of it: those queued in it become unrouted
+// (an admin or supervisor assigns them); those offered to portfolio owners stay on their waiting lists,
+// with no team to overflow to.
+func ReleaseTeam(ctx context.Context, db bun.IDB, tenantID, teamID uuid.UUID, now time.Time) error {
+	_, err := db.NewUpdate().Model((*Conversation)(nil)).
+		Set("routing = CASE WHEN routing = ? THEN ? ELSE routing END", RoutingQueued, RoutingUnrouted).
+		Set("overflow_at = NULL").Set("team_id = NULL").Set("version = version + 1").Set("updated_at = ?", now).
+		Where("tenant_id = ? AND team_id = ?", tenantID, teamID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("release the team's conversations: %w", err)
+	}
+	return nil
+}
+
 // describe loads the phones and names the linked records of conversations.
 func (s *Service) describe(ctx context.Context, db bun.IDB, tenantID uuid.UUID, convs []Conversation) error {
 	if len(convs) == 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"
@@ -303,20 +304,14 @@ func (s *Service) UpdateTeam(ctx context.Context, tenantID, id uuid.UUID, in Tea
 // team to overflow to.
 func (s *Service) DeleteTeam(ctx context.Context, tenantID, id uuid.UUID) error {
 	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		if s.db.Kind == store.Postgres {
-			// Wait for conversations being routed into the team (they share-lock it) to commit, so that the
-			// update below finds them too.
-			if _, err := tx.NewSelect().Model((*Team)(nil)).Column("id").Where("tenant_id = ? AND id = ?", tenantID, id).
-				For("UPDATE").Exec(ctx); err != nil {
-				return fmt.Errorf("lock team: %w", err)
-			}
+		// Wait for conversations being routed into the team (they share-lock it) to commit, so that the
+		// release below finds them too.
+		lock := tx.NewSelect().Model((*Team)(nil)).Column("id").Where("tenant_id = ? AND id = ?", tenantID, id)
+		if _, err := store.Lock(s.db.Kind, lock, "UPDATE").Exec(ctx); err != nil {
+			return fmt.Errorf("lock team: %w", err)
 		}
-		_, err := tx.NewUpdate().Table("conversations").
-			Set("routing = CASE WHEN routing = 'queued' THEN 'unrouted' ELSE routing END").
-			Set("overflow_at = NULL").Set("team_id = NULL").Set("version = version + 1").Set("updated_at = ?", s.clock.Now()).
-			Where("tenant_id = ? AND team_id = ?", tenantID, id).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("release the team's conversations: %w", err)
+		if err := conversation.ReleaseTeam(ctx, tx, tenantID, id, s.clock.Now()); err != nil {
+			return err
 		}
 		if _, err := tx.NewDelete().Model((*teamMember)(nil)).Where("tenant_id = ? AND team_id = ?", tenantID, id).Exec(ctx); err != nil {
 			return fmt.Errorf("delete team members: %w", err)

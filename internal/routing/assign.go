@@ -83,10 +83,7 @@ func (r *Router) Assign(ctx context.Context, actor tenant.Actor, id uuid.UUID, a
 // lock reads a conversation, locking its row on PostgreSQL (SQLite has one writer).
 func (r *Router) lock(ctx context.Context, tx bun.Tx, tenantID, id uuid.UUID) (*conversation.Conversation, error) {
 	var c conversation.Conversation
-	q := tx.NewSelect().Model(&c).Where("cv.tenant_id = ? AND cv.id = ?", tenantID, id)
-	if r.db.Kind == store.Postgres {
-		q = q.For("UPDATE")
-	}
+	q := store.Lock(r.db.Kind, tx.NewSelect().Model(&c).Where("cv.tenant_id = ? AND cv.id = ?", tenantID, id), "UPDATE")
 	if err := q.Scan(ctx); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, conversation.ErrNotFound
@@ -203,10 +200,7 @@ func (r *Router) overflow(ctx context.Context) (int, bool, error) {
 		var due []conversation.Conversation
 		q := tx.NewSelect().Model(&due).Where("cv.routing = ? AND cv.overflow_at <= ?", conversation.RoutingOffered, now).
 			Order("cv.overflow_at", "cv.id").Limit(sweepBatch)
-		if r.db.Kind == store.Postgres {
-			q = q.For("UPDATE SKIP LOCKED")
-		}
-		if err := q.Scan(ctx); err != nil {
+		if err := store.Lock(r.db.Kind, q, "UPDATE SKIP LOCKED").Scan(ctx); err != nil {
 			return fmt.Errorf("claim overflowing conversations: %w", err)
 		}
 		full = len(due) == sweepBatch
@@ -312,10 +306,7 @@ func (r *Router) dequeueTeam(ctx context.Context, team *portfolio.Team) (int, er
 		var queued []conversation.Conversation
 		q := tx.NewSelect().Model(&queued).Where("cv.tenant_id = ? AND cv.team_id = ? AND cv.routing = ?", team.TenantID, team.ID,
 			conversation.RoutingQueued).Order("cv.id").Limit(sweepBatch)
-		if r.db.Kind == store.Postgres {
-			q = q.For("UPDATE SKIP LOCKED")
-		}
-		if err := q.Scan(ctx); err != nil {
+		if err := store.Lock(r.db.Kind, q, "UPDATE SKIP LOCKED").Scan(ctx); err != nil {
 			return fmt.Errorf("claim queued conversations: %w", err)
 		}
 		if len(queued) == 0 {

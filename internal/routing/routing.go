@@ -252,14 +252,9 @@ func (r *Router) decision(c *conversation.Conversation, kind, reason, detail str
 // teamFor finds the team Plinx named (by name, case ignored) or else the tenant's default team; note
 // explains a name that matched no team.
 func teamFor(ctx context.Context, db bun.IDB, kind store.Dialect, tenantID uuid.UUID, name *string) (*portfolio.Team, string, error) {
-	// On PostgreSQL the team row is share-locked until the conversation commits, so a team deleted meanwhile
-	// waits and then finds the conversation to release.
-	lock := func(q *bun.SelectQuery) *bun.SelectQuery {
-		if kind == store.Postgres {
-			return q.For("SHARE")
-		}
-		return q
-	}
+	// The team row is share-locked until the conversation commits, so a team deleted meanwhile waits and
+	// then finds the conversation to release.
+	lock := func(q *bun.SelectQuery) *bun.SelectQuery { return store.Lock(kind, q, "SHARE") }
 	var note string
 	if name != nil && strings.TrimSpace(*name) != "" {
 		var tm portfolio.Team

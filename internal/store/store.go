@@ -122,6 +122,15 @@ func RunInTx(ctx context.Context, db bun.IDB, fn func(ctx context.Context, tx bu
 	})
 }
 
+// Lock adds a row-locking clause ("UPDATE", "SHARE", "UPDATE SKIP LOCKED", …) to q on PostgreSQL. SQLite has
+// one writer, whose transaction holds the whole database, so q is left as it is there.
+func Lock(kind Dialect, q *bun.SelectQuery, clause string) *bun.SelectQuery {
+	if kind == Postgres {
+		return q.For(clause)
+	}
+	return q
+}
+
 type beforeCommitKey struct{}
 
 // WithBeforeCommit returns a context under which every transaction of RunInTx and RunInTxBulk runs fn just

@@ -211,6 +211,24 @@ func (e CompanyStatus) Valid() bool {
 	}
 }
 
+// Defines values for ConversationEventDataStatus.
+const (
+	ConversationEventDataStatusClosed ConversationEventDataStatus = "closed"
+	ConversationEventDataStatusOpen   ConversationEventDataStatus = "open"
+)
+
+// Valid indicates whether the value is a known member of the ConversationEventDataStatus enum.
+func (e ConversationEventDataStatus) Valid() bool {
+	switch e {
+	case ConversationEventDataStatusClosed:
+		return true
+	case ConversationEventDataStatusOpen:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ConversationRouting.
 const (
 	ConversationRoutingAbandoned ConversationRouting = "abandoned"
@@ -454,6 +472,33 @@ func (e MessageStatus) Valid() bool {
 	case MessageStatusRead:
 		return true
 	case MessageStatusSent:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for MessageStatusEventDataStatus.
+const (
+	MessageStatusEventDataStatusAccepted  MessageStatusEventDataStatus = "accepted"
+	MessageStatusEventDataStatusDelivered MessageStatusEventDataStatus = "delivered"
+	MessageStatusEventDataStatusFailed    MessageStatusEventDataStatus = "failed"
+	MessageStatusEventDataStatusRead      MessageStatusEventDataStatus = "read"
+	MessageStatusEventDataStatusSent      MessageStatusEventDataStatus = "sent"
+)
+
+// Valid indicates whether the value is a known member of the MessageStatusEventDataStatus enum.
+func (e MessageStatusEventDataStatus) Valid() bool {
+	switch e {
+	case MessageStatusEventDataStatusAccepted:
+		return true
+	case MessageStatusEventDataStatusDelivered:
+		return true
+	case MessageStatusEventDataStatusFailed:
+		return true
+	case MessageStatusEventDataStatusRead:
+		return true
+	case MessageStatusEventDataStatusSent:
 		return true
 	default:
 		return false
@@ -1045,6 +1090,114 @@ func (e UserStatus) Valid() bool {
 	}
 }
 
+// Defines values for WebhookDeliveryStatus.
+const (
+	WebhookDeliveryStatusFailed    WebhookDeliveryStatus = "failed"
+	WebhookDeliveryStatusPending   WebhookDeliveryStatus = "pending"
+	WebhookDeliveryStatusSucceeded WebhookDeliveryStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the WebhookDeliveryStatus enum.
+func (e WebhookDeliveryStatus) Valid() bool {
+	switch e {
+	case WebhookDeliveryStatusFailed:
+		return true
+	case WebhookDeliveryStatusPending:
+		return true
+	case WebhookDeliveryStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointDisabledReason.
+const (
+	WebhookEndpointDisabledReasonFailing     WebhookEndpointDisabledReason = "failing"
+	WebhookEndpointDisabledReasonGone        WebhookEndpointDisabledReason = "gone"
+	WebhookEndpointDisabledReasonLessThannil WebhookEndpointDisabledReason = "<nil>"
+	WebhookEndpointDisabledReasonManual      WebhookEndpointDisabledReason = "manual"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointDisabledReason enum.
+func (e WebhookEndpointDisabledReason) Valid() bool {
+	switch e {
+	case WebhookEndpointDisabledReasonFailing:
+		return true
+	case WebhookEndpointDisabledReasonGone:
+		return true
+	case WebhookEndpointDisabledReasonLessThannil:
+		return true
+	case WebhookEndpointDisabledReasonManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEndpointWithSecretDisabledReason.
+const (
+	WebhookEndpointWithSecretDisabledReasonFailing     WebhookEndpointWithSecretDisabledReason = "failing"
+	WebhookEndpointWithSecretDisabledReasonGone        WebhookEndpointWithSecretDisabledReason = "gone"
+	WebhookEndpointWithSecretDisabledReasonLessThannil WebhookEndpointWithSecretDisabledReason = "<nil>"
+	WebhookEndpointWithSecretDisabledReasonManual      WebhookEndpointWithSecretDisabledReason = "manual"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEndpointWithSecretDisabledReason enum.
+func (e WebhookEndpointWithSecretDisabledReason) Valid() bool {
+	switch e {
+	case WebhookEndpointWithSecretDisabledReasonFailing:
+		return true
+	case WebhookEndpointWithSecretDisabledReasonGone:
+		return true
+	case WebhookEndpointWithSecretDisabledReasonLessThannil:
+		return true
+	case WebhookEndpointWithSecretDisabledReasonManual:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for WebhookEventType.
+const (
+	WebhookEventTypeCallCreated           WebhookEventType = "call.created"
+	WebhookEventTypeCallEnded             WebhookEventType = "call.ended"
+	WebhookEventTypeConversationCreated   WebhookEventType = "conversation.created"
+	WebhookEventTypeConversationLinked    WebhookEventType = "conversation.linked"
+	WebhookEventTypeConversationQualified WebhookEventType = "conversation.qualified"
+	WebhookEventTypeDialerPromptCreated   WebhookEventType = "dialer.prompt.created"
+	WebhookEventTypeMessageStatus         WebhookEventType = "message.status"
+	WebhookEventTypeTicketCreated         WebhookEventType = "ticket.created"
+	WebhookEventTypeTicketUpdated         WebhookEventType = "ticket.updated"
+)
+
+// Valid indicates whether the value is a known member of the WebhookEventType enum.
+func (e WebhookEventType) Valid() bool {
+	switch e {
+	case WebhookEventTypeCallCreated:
+		return true
+	case WebhookEventTypeCallEnded:
+		return true
+	case WebhookEventTypeConversationCreated:
+		return true
+	case WebhookEventTypeConversationLinked:
+		return true
+	case WebhookEventTypeConversationQualified:
+		return true
+	case WebhookEventTypeDialerPromptCreated:
+		return true
+	case WebhookEventTypeMessageStatus:
+		return true
+	case WebhookEventTypeTicketCreated:
+		return true
+	case WebhookEventTypeTicketUpdated:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Weekday.
 const (
 	WeekdayFriday    Weekday = "friday"
@@ -1259,6 +1412,29 @@ type CallEventCreate struct {
 
 // CallEventCreateEvent defines model for CallEventCreate.Event.
 type CallEventCreateEvent string
+
+// CallEventData The data of `call.created` and `call.ended`.
+//
+// Example: {"agent_id":"0193b6a0-7d2f-7a10-8c3e-4f5a6b7c8d9e","attempt":1,"call_id":"0193b6a1-53b9-7e96-b9a8-ea2588037608","campaign_id":"0193b6a1-6c8b-7ff2-a69a-89ef7ec3cf87","company_id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","contact_id":"0193b6a1-a8fe-7950-a255-c356279f5e79","entry_id":"0193b6a1-1043-7bfc-b7fe-be75fafec0c4","lead_id":null,"number":"+5547991234567","outcome":"no_answer","status":"no_answer"}
+type CallEventData struct {
+	AgentId    openapi_types.UUID                    `json:"agent_id"`
+	Attempt    int                                   `json:"attempt"`
+	CallId     openapi_types.UUID                    `json:"call_id"`
+	CampaignId openapi_types.UUID                    `json:"campaign_id"`
+	CompanyId  nullable.Nullable[openapi_types.UUID] `json:"company_id"`
+	ContactId  nullable.Nullable[openapi_types.UUID] `json:"contact_id"`
+	EntryId    openapi_types.UUID                    `json:"entry_id"`
+	LeadId     nullable.Nullable[openapi_types.UUID] `json:"lead_id"`
+
+	// Number Example: +5547991234567
+	Number string `json:"number"`
+
+	// Outcome How an unanswered call ended (`no_answer`, `busy`, `failed`).
+	Outcome nullable.Nullable[string] `json:"outcome"`
+
+	// Status The call's status: `created` in call.created; `ended`, `no_answer`, `busy` or `failed` in call.ended.
+	Status string `json:"status"`
+}
 
 // CallQualification defines model for CallQualification.
 type CallQualification struct {
@@ -1524,6 +1700,35 @@ type ConversationAssign struct {
 	AgentId *openapi_types.UUID `json:"agent_id,omitempty"`
 }
 
+// ConversationEventData The data of `conversation.created`, `conversation.linked` and `conversation.qualified`.
+//
+// Example: {"assigned_to":"0193b6a0-7d2f-7a10-8c3e-4f5a6b7c8d9e","company_id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","contact_id":"0193b6a1-a8fe-7950-a255-c356279f5e79","conversation_id":"0193b6a1-b24e-7976-8291-913eedc16833","interaction_id":"0193b6a1-4baa-7aba-8f44-84226a2b3b6b","lead_id":null,"phone":"+5547991234567","plinx_conversation_id":"conv_8fK2","result_id":"0193b6a1-791f-70e6-a166-e10558b5a4be","status":"closed","team_id":"0193b6a1-6a67-75f2-9c49-7d66beaec467"}
+type ConversationEventData struct {
+	// AssignedTo The agent the conversation is with, if any.
+	AssignedTo     nullable.Nullable[openapi_types.UUID] `json:"assigned_to"`
+	CompanyId      nullable.Nullable[openapi_types.UUID] `json:"company_id"`
+	ContactId      nullable.Nullable[openapi_types.UUID] `json:"contact_id"`
+	ConversationId openapi_types.UUID                    `json:"conversation_id"`
+
+	// InteractionId In `conversation.qualified`: the interaction recorded.
+	InteractionId *openapi_types.UUID                   `json:"interaction_id,omitempty"`
+	LeadId        nullable.Nullable[openapi_types.UUID] `json:"lead_id"`
+
+	// Phone The customer's number in E.164.
+	//
+	// Example: +5547991234567
+	Phone               string `json:"phone"`
+	PlinxConversationId string `json:"plinx_conversation_id"`
+
+	// ResultId In `conversation.qualified`: the result it was qualified with.
+	ResultId *openapi_types.UUID                   `json:"result_id,omitempty"`
+	Status   ConversationEventDataStatus           `json:"status"`
+	TeamId   nullable.Nullable[openapi_types.UUID] `json:"team_id"`
+}
+
+// ConversationEventDataStatus defines model for ConversationEventData.Status.
+type ConversationEventDataStatus string
+
 // ConversationLink The records a conversation is recorded against.
 type ConversationLink struct {
 	Company nullable.Nullable[RecordRef] `json:"company,omitempty"`
@@ -1599,6 +1804,27 @@ type DNCList struct {
 
 	// NextCursor The cursor of the next page; null on the last.
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// DialerPromptEventData The data of `dialer.prompt.created`.
+//
+// Example: {"agent_id":"0193b6a0-7d2f-7a10-8c3e-4f5a6b7c8d9e","campaign_id":"0193b6a1-6c8b-7ff2-a69a-89ef7ec3cf87","company_id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","contact_id":"0193b6a1-a8fe-7950-a255-c356279f5e79","entry_id":"0193b6a1-1043-7bfc-b7fe-be75fafec0c4","expires_at":"2026-11-20T14:04:31Z","lead_id":null,"number":"+5547991234567","prompt_id":"0193b6a1-4ae3-75db-b426-14d2429b7d6d","session_id":"0193b6a1-21d6-7f40-8fb5-11982e4424e0","text":"Cliente com conversa ativa via WhatsApp. Deseja pausar o discador?"}
+type DialerPromptEventData struct {
+	AgentId    openapi_types.UUID                    `json:"agent_id"`
+	CampaignId openapi_types.UUID                    `json:"campaign_id"`
+	CompanyId  nullable.Nullable[openapi_types.UUID] `json:"company_id"`
+	ContactId  nullable.Nullable[openapi_types.UUID] `json:"contact_id"`
+	EntryId    openapi_types.UUID                    `json:"entry_id"`
+	ExpiresAt  time.Time                             `json:"expires_at"`
+	LeadId     nullable.Nullable[openapi_types.UUID] `json:"lead_id"`
+
+	// Number Example: +5547991234567
+	Number    string             `json:"number"`
+	PromptId  openapi_types.UUID `json:"prompt_id"`
+	SessionId openapi_types.UUID `json:"session_id"`
+
+	// Text Example: Cliente com conversa ativa via WhatsApp. Deseja pausar o discador?
+	Text string `json:"text"`
 }
 
 // DialerSettings defines model for DialerSettings.
@@ -2167,6 +2393,24 @@ type MessageList struct {
 	// NextCursor The cursor of the next page; null on the last.
 	NextCursor nullable.Nullable[string] `json:"next_cursor"`
 }
+
+// MessageStatusEventData The data of `message.status`.
+//
+// Example: {"error_code":null,"error_message":null,"message_id":"0193b6a1-1184-7fc0-8078-c8a5da896865","status":"delivered","template":"os_atualizada","ticket_id":"0193b6a1-cdfe-7e2b-843d-63caeaa3b169","to":"+5547991234567"}
+type MessageStatusEventData struct {
+	ErrorCode    nullable.Nullable[string]    `json:"error_code"`
+	ErrorMessage nullable.Nullable[string]    `json:"error_message"`
+	MessageId    openapi_types.UUID           `json:"message_id"`
+	Status       MessageStatusEventDataStatus `json:"status"`
+	Template     string                       `json:"template"`
+	TicketId     openapi_types.UUID           `json:"ticket_id"`
+
+	// To Example: +5547991234567
+	To nullable.Nullable[string] `json:"to"`
+}
+
+// MessageStatusEventDataStatus defines model for MessageStatusEventData.Status.
+type MessageStatusEventDataStatus string
 
 // NextBusinessDay defines model for NextBusinessDay.
 type NextBusinessDay struct {
@@ -3120,6 +3364,30 @@ type TicketEvent struct {
 	Version *int64 `json:"version,omitempty"`
 }
 
+// TicketEventData The data of `ticket.created` and `ticket.updated`.
+//
+// Example: {"company_id":null,"contact_id":"0193b6a1-6cdb-7bcf-8dae-f43ad610a816","critical":true,"current_task_id":"0193b6a1-aa5d-7e87-a0e6-1ab62e952628","external_code":"OS-2026-000123","external_status":"AGUARDANDO_PECA","integration_id":"0193b6a1-776e-7a3b-b11d-f5829827f7af","status":"waiting","ticket_id":"0193b6a1-cdfe-7e2b-843d-63caeaa3b169","version":8}
+type TicketEventData struct {
+	CompanyId     nullable.Nullable[openapi_types.UUID] `json:"company_id"`
+	ContactId     nullable.Nullable[openapi_types.UUID] `json:"contact_id"`
+	Critical      bool                                  `json:"critical"`
+	CurrentTaskId nullable.Nullable[openapi_types.UUID] `json:"current_task_id"`
+
+	// ExternalCode Example: OS-2026-0042
+	ExternalCode string `json:"external_code"`
+
+	// ExternalStatus Example: ABERTA
+	ExternalStatus string             `json:"external_status"`
+	IntegrationId  openapi_types.UUID `json:"integration_id"`
+
+	// Status Where a ticket stands in atende, whatever the ERP calls it.
+	Status   TicketStatus       `json:"status"`
+	TicketId openapi_types.UUID `json:"ticket_id"`
+
+	// Version The ticket's version after the change.
+	Version int64 `json:"version"`
+}
+
 // TicketEventReceipt defines model for TicketEventReceipt.
 type TicketEventReceipt struct {
 	// Outcome `created` and `updated` changed the ticket; `unchanged` carried nothing new; `stale` was older than the
@@ -3342,6 +3610,297 @@ type UserUpdate struct {
 	Role   *Role       `json:"role,omitempty"`
 	Status *UserStatus `json:"status,omitempty"`
 }
+
+// WebhookAttempt One POST of a delivery and its answer.
+type WebhookAttempt struct {
+	AttemptedAt time.Time `json:"attempted_at"`
+	DurationMs  int64     `json:"duration_ms"`
+
+	// Error The failure, if any (connection refused, timeout, non-2xx).
+	Error nullable.Nullable[string] `json:"error"`
+
+	// ResponseBody The first 1,000 bytes of the answer.
+	ResponseBody nullable.Nullable[string] `json:"response_body"`
+
+	// StatusCode The HTTP status; null when no answer came.
+	StatusCode nullable.Nullable[int] `json:"status_code"`
+}
+
+// WebhookDelivery One event on its way to one endpoint.
+type WebhookDelivery struct {
+	// Attempts Attempts made so far.
+	Attempts   int                `json:"attempts"`
+	CreatedAt  time.Time          `json:"created_at"`
+	EndpointId openapi_types.UUID `json:"endpoint_id"`
+
+	// EventId The event's id, sent as `webhook-id` on every attempt.
+	//
+	// Example: msg_0193b6a06c1e7c2a9f4b2d7e8a1c5b3f
+	EventId string `json:"event_id"`
+
+	// EventType An event atende sends to webhook endpoints:
+	// - `conversation.created` — a WhatsApp conversation started and was linked to its records;
+	// - `conversation.linked` — an agent re-linked a conversation to other records;
+	// - `conversation.qualified` — an agent qualified a conversation (its interaction is recorded);
+	// - `dialer.prompt.created` — an agent is asked whether to call a customer active on WhatsApp;
+	// - `call.created` — the dialer placed a call; `call.ended` — the call ended, answered or not;
+	// - `ticket.created`, `ticket.updated` — an ERP event (or an agent) created or changed a ticket;
+	// - `message.status` — a WhatsApp template message was accepted, sent, delivered, read or failed.
+	//
+	//
+	// Example: ticket.created
+	EventType     WebhookEventType             `json:"event_type"`
+	Id            openapi_types.UUID           `json:"id"`
+	LastAttemptAt nullable.Nullable[time.Time] `json:"last_attempt_at"`
+
+	// LastError What went wrong on the last attempt, if it failed.
+	LastError nullable.Nullable[string] `json:"last_error"`
+
+	// LastStatusCode The HTTP status of the last answer; null when there was none (refused, timed out).
+	LastStatusCode nullable.Nullable[int] `json:"last_status_code"`
+
+	// NextAttemptAt When the next attempt is due; null unless pending.
+	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
+
+	// Status `pending` waits for its next attempt; `succeeded` got a 2xx; `failed` exhausted its attempts or met a 410.
+	Status      WebhookDeliveryStatus        `json:"status"`
+	SucceededAt nullable.Nullable[time.Time] `json:"succeeded_at"`
+}
+
+// WebhookDeliveryDetail defines model for WebhookDeliveryDetail.
+type WebhookDeliveryDetail struct {
+	// AttemptLog Every attempt, oldest first.
+	AttemptLog []WebhookAttempt `json:"attempt_log"`
+
+	// Attempts Attempts made so far.
+	Attempts   int                `json:"attempts"`
+	CreatedAt  time.Time          `json:"created_at"`
+	EndpointId openapi_types.UUID `json:"endpoint_id"`
+
+	// Event The body of every delivery (the Standard Webhooks payload shape): the event's type, when it happened and
+	// its data. `data` holds ids and the fields a receiver needs to act; read the full records through the API.
+	Event WebhookEvent `json:"event"`
+
+	// EventId The event's id, sent as `webhook-id` on every attempt.
+	//
+	// Example: msg_0193b6a06c1e7c2a9f4b2d7e8a1c5b3f
+	EventId string `json:"event_id"`
+
+	// EventType An event atende sends to webhook endpoints:
+	// - `conversation.created` — a WhatsApp conversation started and was linked to its records;
+	// - `conversation.linked` — an agent re-linked a conversation to other records;
+	// - `conversation.qualified` — an agent qualified a conversation (its interaction is recorded);
+	// - `dialer.prompt.created` — an agent is asked whether to call a customer active on WhatsApp;
+	// - `call.created` — the dialer placed a call; `call.ended` — the call ended, answered or not;
+	// - `ticket.created`, `ticket.updated` — an ERP event (or an agent) created or changed a ticket;
+	// - `message.status` — a WhatsApp template message was accepted, sent, delivered, read or failed.
+	//
+	//
+	// Example: ticket.created
+	EventType     WebhookEventType             `json:"event_type"`
+	Id            openapi_types.UUID           `json:"id"`
+	LastAttemptAt nullable.Nullable[time.Time] `json:"last_attempt_at"`
+
+	// LastError What went wrong on the last attempt, if it failed.
+	LastError nullable.Nullable[string] `json:"last_error"`
+
+	// LastStatusCode The HTTP status of the last answer; null when there was none (refused, timed out).
+	LastStatusCode nullable.Nullable[int] `json:"last_status_code"`
+
+	// NextAttemptAt When the next attempt is due; null unless pending.
+	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
+
+	// Status `pending` waits for its next attempt; `succeeded` got a 2xx; `failed` exhausted its attempts or met a 410.
+	Status      WebhookDeliveryStatus        `json:"status"`
+	SucceededAt nullable.Nullable[time.Time] `json:"succeeded_at"`
+}
+
+// WebhookDeliveryList defines model for WebhookDeliveryList.
+type WebhookDeliveryList struct {
+	Data []WebhookDelivery `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// WebhookDeliveryStatus `pending` waits for its next attempt; `succeeded` got a 2xx; `failed` exhausted its attempts or met a 410.
+type WebhookDeliveryStatus string
+
+// WebhookEndpoint A URL that receives the events it subscribed to, signed with Standard Webhooks.
+type WebhookEndpoint struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: ERP — tickets e chamadas
+	Description string                       `json:"description"`
+	DisabledAt  nullable.Nullable[time.Time] `json:"disabled_at"`
+
+	// DisabledReason Why the endpoint is disabled: `manual` (updated with `enabled: false`), `failing` (a delivery failed
+	// every attempt for about a day with no success in between), `gone` (it answered 410).
+	DisabledReason nullable.Nullable[WebhookEndpointDisabledReason] `json:"disabled_reason"`
+
+	// Enabled A disabled endpoint receives nothing; its deliveries wait.
+	Enabled bool `json:"enabled"`
+
+	// Events The event types delivered to this endpoint.
+	Events []WebhookEventType `json:"events"`
+
+	// FailedDeliveries Deliveries that exhausted their attempts (redeliver them by id).
+	FailedDeliveries int64 `json:"failed_deliveries"`
+
+	// FailingSince The first failed attempt since its last success; null while it succeeds.
+	FailingSince nullable.Nullable[time.Time] `json:"failing_since"`
+	Id           openapi_types.UUID           `json:"id"`
+
+	// LastSuccessAt The last delivery it accepted.
+	LastSuccessAt nullable.Nullable[time.Time] `json:"last_success_at"`
+
+	// PendingDeliveries Deliveries waiting for their next attempt.
+	PendingDeliveries int64 `json:"pending_deliveries"`
+
+	// SecretRotatedAt When the signing secret was last rotated.
+	SecretRotatedAt nullable.Nullable[time.Time] `json:"secret_rotated_at"`
+	UpdatedAt       time.Time                    `json:"updated_at"`
+
+	// Url Example: https://erp.example.com/atende/webhooks
+	Url string `json:"url"`
+}
+
+// WebhookEndpointDisabledReason Why the endpoint is disabled: `manual` (updated with `enabled: false`), `failing` (a delivery failed
+// every attempt for about a day with no success in between), `gone` (it answered 410).
+type WebhookEndpointDisabledReason string
+
+// WebhookEndpointCreate defines model for WebhookEndpointCreate.
+type WebhookEndpointCreate struct {
+	Description *string            `json:"description,omitempty"`
+	Enabled     *bool              `json:"enabled,omitempty"`
+	Events      []WebhookEventType `json:"events"`
+
+	// Url An absolute http or https URL, without credentials.
+	Url string `json:"url"`
+}
+
+// WebhookEndpointList defines model for WebhookEndpointList.
+type WebhookEndpointList struct {
+	Data []WebhookEndpoint `json:"data"`
+
+	// NextCursor The cursor of the next page; null on the last.
+	NextCursor nullable.Nullable[string] `json:"next_cursor"`
+}
+
+// WebhookEndpointSecret defines model for WebhookEndpointSecret.
+type WebhookEndpointSecret struct {
+	// PreviousSecretExpiresAt Until when deliveries also carry a signature made with the previous secret (24 hours from now).
+	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at"`
+
+	// Secret The new signing secret. Shown only in this response.
+	//
+	// Example: whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD
+	Secret string `json:"secret"`
+}
+
+// WebhookEndpointUpdate defines model for WebhookEndpointUpdate.
+type WebhookEndpointUpdate struct {
+	Description *string `json:"description,omitempty"`
+	Enabled     *bool   `json:"enabled,omitempty"`
+
+	// Events Replaces the whole list.
+	Events *[]WebhookEventType `json:"events,omitempty"`
+	Url    *string             `json:"url,omitempty"`
+}
+
+// WebhookEndpointWithSecret defines model for WebhookEndpointWithSecret.
+type WebhookEndpointWithSecret struct {
+	CreatedAt time.Time `json:"created_at"`
+
+	// Description Example: ERP — tickets e chamadas
+	Description string                       `json:"description"`
+	DisabledAt  nullable.Nullable[time.Time] `json:"disabled_at"`
+
+	// DisabledReason Why the endpoint is disabled: `manual` (updated with `enabled: false`), `failing` (a delivery failed
+	// every attempt for about a day with no success in between), `gone` (it answered 410).
+	DisabledReason nullable.Nullable[WebhookEndpointWithSecretDisabledReason] `json:"disabled_reason"`
+
+	// Enabled A disabled endpoint receives nothing; its deliveries wait.
+	Enabled bool `json:"enabled"`
+
+	// Events The event types delivered to this endpoint.
+	Events []WebhookEventType `json:"events"`
+
+	// FailedDeliveries Deliveries that exhausted their attempts (redeliver them by id).
+	FailedDeliveries int64 `json:"failed_deliveries"`
+
+	// FailingSince The first failed attempt since its last success; null while it succeeds.
+	FailingSince nullable.Nullable[time.Time] `json:"failing_since"`
+	Id           openapi_types.UUID           `json:"id"`
+
+	// LastSuccessAt The last delivery it accepted.
+	LastSuccessAt nullable.Nullable[time.Time] `json:"last_success_at"`
+
+	// PendingDeliveries Deliveries waiting for their next attempt.
+	PendingDeliveries int64 `json:"pending_deliveries"`
+
+	// Secret The Standard Webhooks secret deliveries are signed with. Shown only in this response.
+	//
+	// Example: whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw
+	Secret string `json:"secret"`
+
+	// SecretRotatedAt When the signing secret was last rotated.
+	SecretRotatedAt nullable.Nullable[time.Time] `json:"secret_rotated_at"`
+	UpdatedAt       time.Time                    `json:"updated_at"`
+
+	// Url Example: https://erp.example.com/atende/webhooks
+	Url string `json:"url"`
+}
+
+// WebhookEndpointWithSecretDisabledReason Why the endpoint is disabled: `manual` (updated with `enabled: false`), `failing` (a delivery failed
+// every attempt for about a day with no success in between), `gone` (it answered 410).
+type WebhookEndpointWithSecretDisabledReason string
+
+// WebhookEvent The body of every delivery (the Standard Webhooks payload shape): the event's type, when it happened and
+// its data. `data` holds ids and the fields a receiver needs to act; read the full records through the API.
+type WebhookEvent struct {
+	// Data The event's data; its shape follows `type`.
+	Data WebhookEvent_Data `json:"data"`
+
+	// Id The event's id, equal to the `webhook-id` header.
+	//
+	// Example: msg_0193b6a06c1e7c2a9f4b2d7e8a1c5b3f
+	Id       string             `json:"id"`
+	TenantId openapi_types.UUID `json:"tenant_id"`
+
+	// Timestamp When the event happened.
+	Timestamp time.Time `json:"timestamp"`
+
+	// Type An event atende sends to webhook endpoints:
+	// - `conversation.created` — a WhatsApp conversation started and was linked to its records;
+	// - `conversation.linked` — an agent re-linked a conversation to other records;
+	// - `conversation.qualified` — an agent qualified a conversation (its interaction is recorded);
+	// - `dialer.prompt.created` — an agent is asked whether to call a customer active on WhatsApp;
+	// - `call.created` — the dialer placed a call; `call.ended` — the call ended, answered or not;
+	// - `ticket.created`, `ticket.updated` — an ERP event (or an agent) created or changed a ticket;
+	// - `message.status` — a WhatsApp template message was accepted, sent, delivered, read or failed.
+	//
+	//
+	// Example: ticket.created
+	Type WebhookEventType `json:"type"`
+}
+
+// WebhookEvent_Data The event's data; its shape follows `type`.
+type WebhookEvent_Data struct {
+	union json.RawMessage
+}
+
+// WebhookEventType An event atende sends to webhook endpoints:
+// - `conversation.created` — a WhatsApp conversation started and was linked to its records;
+// - `conversation.linked` — an agent re-linked a conversation to other records;
+// - `conversation.qualified` — an agent qualified a conversation (its interaction is recorded);
+// - `dialer.prompt.created` — an agent is asked whether to call a customer active on WhatsApp;
+// - `call.created` — the dialer placed a call; `call.ended` — the call ended, answered or not;
+// - `ticket.created`, `ticket.updated` — an ERP event (or an agent) created or changed a ticket;
+// - `message.status` — a WhatsApp template message was accepted, sent, delivered, read or failed.
+//
+// Example: ticket.created
+type WebhookEventType string
 
 // WebhookReceipt defines model for WebhookReceipt.
 type WebhookReceipt struct {
@@ -4208,10 +4767,61 @@ type UpdateUserParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// ListWebhookEndpointsParams defines parameters for ListWebhookEndpoints.
+type ListWebhookEndpointsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// CreateWebhookEndpointParams defines parameters for CreateWebhookEndpoint.
+type CreateWebhookEndpointParams struct {
+	// IdempotencyKey A unique key for this write (a UUID is a good choice). Replays return the stored response for 24 h;
+	// the same key with another request answers 422; while the first request runs, 409. A request that
+	// applied its write but failed before answering (the database went away) is never applied again: its
+	// retries answer 409 `urn:atende:problem:idempotency-key-applied`; read the resource to see it.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// UpdateWebhookEndpointParams defines parameters for UpdateWebhookEndpoint.
+type UpdateWebhookEndpointParams struct {
+	// IfMatch The `ETag` last read; a write against a newer version answers 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `next_cursor` of the previous page.
+	Cursor *Cursor `form:"cursor,omitempty" json:"cursor,omitempty"`
+
+	// Status Only deliveries in this status.
+	Status *WebhookDeliveryStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// EventType Only deliveries of this event type.
+	EventType *WebhookEventType `form:"event_type,omitempty" json:"event_type,omitempty"`
+}
+
 // ReceivePlinxWebhookParams defines parameters for ReceivePlinxWebhook.
 type ReceivePlinxWebhookParams struct {
 	WebhookId        string `json:"webhook-id"`
 	WebhookTimestamp string `json:"webhook-timestamp"`
+	WebhookSignature string `json:"webhook-signature"`
+}
+
+// EventParams defines parameters for Event.
+type EventParams struct {
+	// WebhookId The event id (`msg_...`); the same on every retry.
+	WebhookId string `json:"webhook-id"`
+
+	// WebhookTimestamp Unix seconds of this attempt.
+	WebhookTimestamp string `json:"webhook-timestamp"`
+
+	// WebhookSignature `v1,<base64 HMAC-SHA256>`; two, space-separated, for 24 hours after a secret rotation.
 	WebhookSignature string `json:"webhook-signature"`
 }
 
@@ -4374,8 +4984,157 @@ type CreateUserJSONRequestBody = UserCreate
 // UpdateUserJSONRequestBody defines body for UpdateUser for application/json ContentType.
 type UpdateUserJSONRequestBody = UserUpdate
 
+// CreateWebhookEndpointJSONRequestBody defines body for CreateWebhookEndpoint for application/json ContentType.
+type CreateWebhookEndpointJSONRequestBody = WebhookEndpointCreate
+
+// UpdateWebhookEndpointJSONRequestBody defines body for UpdateWebhookEndpoint for application/json ContentType.
+type UpdateWebhookEndpointJSONRequestBody = WebhookEndpointUpdate
+
 // ReceivePlinxWebhookJSONRequestBody defines body for ReceivePlinxWebhook for application/json ContentType.
 type ReceivePlinxWebhookJSONRequestBody = PlinxEvent
+
+// EventJSONRequestBody defines body for Event for application/json ContentType.
+type EventJSONRequestBody = WebhookEvent
+
+// AsConversationEventData returns the union data inside the WebhookEvent_Data as a ConversationEventData
+func (t WebhookEvent_Data) AsConversationEventData() (ConversationEventData, error) {
+	var body ConversationEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromConversationEventData overwrites any union data inside the WebhookEvent_Data as the provided ConversationEventData
+func (t *WebhookEvent_Data) FromConversationEventData(v ConversationEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeConversationEventData performs a merge with any union data inside the WebhookEvent_Data, using the provided ConversationEventData
+func (t *WebhookEvent_Data) MergeConversationEventData(v ConversationEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsDialerPromptEventData returns the union data inside the WebhookEvent_Data as a DialerPromptEventData
+func (t WebhookEvent_Data) AsDialerPromptEventData() (DialerPromptEventData, error) {
+	var body DialerPromptEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromDialerPromptEventData overwrites any union data inside the WebhookEvent_Data as the provided DialerPromptEventData
+func (t *WebhookEvent_Data) FromDialerPromptEventData(v DialerPromptEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeDialerPromptEventData performs a merge with any union data inside the WebhookEvent_Data, using the provided DialerPromptEventData
+func (t *WebhookEvent_Data) MergeDialerPromptEventData(v DialerPromptEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsCallEventData returns the union data inside the WebhookEvent_Data as a CallEventData
+func (t WebhookEvent_Data) AsCallEventData() (CallEventData, error) {
+	var body CallEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromCallEventData overwrites any union data inside the WebhookEvent_Data as the provided CallEventData
+func (t *WebhookEvent_Data) FromCallEventData(v CallEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeCallEventData performs a merge with any union data inside the WebhookEvent_Data, using the provided CallEventData
+func (t *WebhookEvent_Data) MergeCallEventData(v CallEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsTicketEventData returns the union data inside the WebhookEvent_Data as a TicketEventData
+func (t WebhookEvent_Data) AsTicketEventData() (TicketEventData, error) {
+	var body TicketEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromTicketEventData overwrites any union data inside the WebhookEvent_Data as the provided TicketEventData
+func (t *WebhookEvent_Data) FromTicketEventData(v TicketEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeTicketEventData performs a merge with any union data inside the WebhookEvent_Data, using the provided TicketEventData
+func (t *WebhookEvent_Data) MergeTicketEventData(v TicketEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+// AsMessageStatusEventData returns the union data inside the WebhookEvent_Data as a MessageStatusEventData
+func (t WebhookEvent_Data) AsMessageStatusEventData() (MessageStatusEventData, error) {
+	var body MessageStatusEventData
+	err := json.Unmarshal(t.union, &body)
+	return body, err
+}
+
+// FromMessageStatusEventData overwrites any union data inside the WebhookEvent_Data as the provided MessageStatusEventData
+func (t *WebhookEvent_Data) FromMessageStatusEventData(v MessageStatusEventData) error {
+	b, err := json.Marshal(v)
+	t.union = b
+	return err
+}
+
+// MergeMessageStatusEventData performs a merge with any union data inside the WebhookEvent_Data, using the provided MessageStatusEventData
+func (t *WebhookEvent_Data) MergeMessageStatusEventData(v MessageStatusEventData) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+
+	merged, err := runtime.JSONMerge(t.union, b)
+	t.union = merged
+	return err
+}
+
+func (t WebhookEvent_Data) MarshalJSON() ([]byte, error) {
+	b, err := t.union.MarshalJSON()
+	return b, err
+}
+
+func (t *WebhookEvent_Data) UnmarshalJSON(b []byte) error {
+	err := t.union.UnmarshalJSON(b)
+	return err
+}
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -4829,6 +5588,33 @@ type ServerInterface interface {
 	// UpdateUser Update a user
 	// (PATCH /v1/users/{id})
 	UpdateUser(ctx echo.Context, id ID, params UpdateUserParams) error
+	// ListWebhookEndpoints List outbound webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error
+	// CreateWebhookEndpoint Create an outbound webhook endpoint
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error
+	// DeleteWebhookEndpoint Delete an outbound webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{id})
+	DeleteWebhookEndpoint(ctx echo.Context, id ID) error
+	// GetWebhookEndpoint Get an outbound webhook endpoint
+	// (GET /v1/webhook-endpoints/{id})
+	GetWebhookEndpoint(ctx echo.Context, id ID) error
+	// UpdateWebhookEndpoint Update, disable or enable an outbound webhook endpoint
+	// (PATCH /v1/webhook-endpoints/{id})
+	UpdateWebhookEndpoint(ctx echo.Context, id ID, params UpdateWebhookEndpointParams) error
+	// ListWebhookDeliveries List an endpoint's deliveries
+	// (GET /v1/webhook-endpoints/{id}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, id ID, params ListWebhookDeliveriesParams) error
+	// GetWebhookDelivery Get a delivery with its attempts
+	// (GET /v1/webhook-endpoints/{id}/deliveries/{delivery_id})
+	GetWebhookDelivery(ctx echo.Context, id ID, deliveryId openapi_types.UUID) error
+	// RedeliverWebhook Deliver an event again
+	// (POST /v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver)
+	RedeliverWebhook(ctx echo.Context, id ID, deliveryId openapi_types.UUID) error
+	// RotateWebhookEndpointSecret Rotate an outbound webhook endpoint's secret
+	// (POST /v1/webhook-endpoints/{id}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx echo.Context, id ID) error
 	// ReceivePlinxWebhook Receive a Plinx webhook
 	// (POST /v1/webhooks/plinx/{tenant_id})
 	ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_types.UUID, params ReceivePlinxWebhookParams) error
@@ -8826,6 +9612,238 @@ func (w *ServerInterfaceWrapper) UpdateUser(ctx echo.Context) error {
 	return err
 }
 
+// ListWebhookEndpoints converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookEndpoints(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookEndpointsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookEndpoints(ctx, params)
+	return err
+}
+
+// CreateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhookEndpoint(ctx, params)
+	return err
+}
+
+// DeleteWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhookEndpoint(ctx, id)
+	return err
+}
+
+// GetWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookEndpoint(ctx, id)
+	return err
+}
+
+// UpdateWebhookEndpoint converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhookEndpoint(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params UpdateWebhookEndpointParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhookEndpoint(ctx, id, params)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "event_type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "event_type", ctx.QueryParams(), &params.EventType, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter event_type: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, id, params)
+	return err
+}
+
+// GetWebhookDelivery converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhookDelivery(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "delivery_id" -------------
+	var deliveryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "delivery_id", ctx.Param("delivery_id"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delivery_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhookDelivery(ctx, id, deliveryId)
+	return err
+}
+
+// RedeliverWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) RedeliverWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// ------------- Path parameter "delivery_id" -------------
+	var deliveryId openapi_types.UUID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "delivery_id", ctx.Param("delivery_id"), &deliveryId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter delivery_id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RedeliverWebhook(ctx, id, deliveryId)
+	return err
+}
+
+// RotateWebhookEndpointSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookEndpointSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "id" -------------
+	var id ID
+
+	err = runtime.BindStyledParameterWithOptions("simple", "id", ctx.Param("id"), &id, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "uuid", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter id: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookEndpointSecret(ctx, id)
+	return err
+}
+
 // ReceivePlinxWebhook converts echo context to params.
 func (w *ServerInterfaceWrapper) ReceivePlinxWebhook(ctx echo.Context) error {
 	var err error
@@ -9096,7 +10114,102 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PATCH(options.BaseURL+"/v1/agents/:id", wrapper.UpdateAgent, options.OperationMiddlewares["updateAgent"]...)
 	router.GET(options.BaseURL+"/v1/agents/:id/waiting", wrapper.ListAgentWaiting, options.OperationMiddlewares["listAgentWaiting"]...)
 	router.GET(options.BaseURL+"/v1/public/tickets/:token", wrapper.GetPublicTicket, options.OperationMiddlewares["getPublicTicket"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints", wrapper.ListWebhookEndpoints, options.OperationMiddlewares["listWebhookEndpoints"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints", wrapper.CreateWebhookEndpoint, options.OperationMiddlewares["createWebhookEndpoint"]...)
+	router.DELETE(options.BaseURL+"/v1/webhook-endpoints/:id", wrapper.DeleteWebhookEndpoint, options.OperationMiddlewares["deleteWebhookEndpoint"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:id", wrapper.GetWebhookEndpoint, options.OperationMiddlewares["getWebhookEndpoint"]...)
+	router.PATCH(options.BaseURL+"/v1/webhook-endpoints/:id", wrapper.UpdateWebhookEndpoint, options.OperationMiddlewares["updateWebhookEndpoint"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:id/rotate-secret", wrapper.RotateWebhookEndpointSecret, options.OperationMiddlewares["rotateWebhookEndpointSecret"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:id/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
+	router.GET(options.BaseURL+"/v1/webhook-endpoints/:id/deliveries/:delivery_id", wrapper.GetWebhookDelivery, options.OperationMiddlewares["getWebhookDelivery"]...)
+	router.POST(options.BaseURL+"/v1/webhook-endpoints/:id/deliveries/:delivery_id/redeliver", wrapper.RedeliverWebhook, options.OperationMiddlewares["redeliverWebhook"]...)
 
+}
+
+// CallbackReceiverInterface represents handlers for receiving inbound
+// callback requests. Each callback becomes a Handle*Callback
+// method that the implementation fills in. The caller mounts the per-
+// callback echo.HandlerFunc returned by {Op}CallbackHandler at
+// whatever URL path they advertise to senders.
+type CallbackReceiverInterface interface {
+	// An event, delivered to the endpoint
+	// HandleEventCallback handles the POST callback for event.
+	HandleEventCallback(ctx echo.Context, params EventParams) error
+}
+
+// EventCallbackHandler returns the echo.HandlerFunc for the event callback.
+// Mount this at the URL path advertised to callback senders. Errors
+// during parameter binding are returned via echo.NewHTTPError so echo's
+// error-handling chain reports them as 400. Middlewares are applied in
+// the order provided -- the last argument becomes the outermost wrapper.
+func EventCallbackHandler(si CallbackReceiverInterface, middlewares ...echo.MiddlewareFunc) echo.HandlerFunc {
+	h := echo.HandlerFunc(func(ctx echo.Context) error {
+		var err error
+		_ = err
+
+		// Parameter object where we will unmarshal all parameters from the context.
+		var params EventParams
+
+		// ------------- Required header parameter "webhook-id" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-id")]; found {
+			var WebhookId string
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-id, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-id", valueList[0], &WebhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-id: %s", err))
+			}
+			params.WebhookId = WebhookId
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-id is required, but not found"))
+		}
+
+		// ------------- Required header parameter "webhook-timestamp" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-timestamp")]; found {
+			var WebhookTimestamp string
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-timestamp, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-timestamp", valueList[0], &WebhookTimestamp, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-timestamp: %s", err))
+			}
+			params.WebhookTimestamp = WebhookTimestamp
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-timestamp is required, but not found"))
+		}
+
+		// ------------- Required header parameter "webhook-signature" -------------
+		if valueList, found := ctx.Request().Header[http.CanonicalHeaderKey("webhook-signature")]; found {
+			var WebhookSignature string
+			n := len(valueList)
+			if n != 1 {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for webhook-signature, got %d", n))
+			}
+
+			err = runtime.BindStyledParameterWithOptions("simple", "webhook-signature", valueList[0], &WebhookSignature, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+			if err != nil {
+				return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhook-signature: %s", err))
+			}
+			params.WebhookSignature = WebhookSignature
+
+		} else {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter webhook-signature is required, but not found"))
+		}
+
+		return si.HandleEventCallback(ctx, params)
+	})
+	for _, mw := range middlewares {
+		h = mw(h)
+	}
+	return h
 }
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
@@ -32171,6 +33284,1428 @@ func (response UpdateUser503ApplicationProblemPlusJSONResponse) VisitUpdateUserR
 	return err
 }
 
+type ListWebhookEndpointsRequestObject struct {
+	Params ListWebhookEndpointsParams
+}
+
+type ListWebhookEndpointsResponseObject interface {
+	VisitListWebhookEndpointsResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookEndpoints200JSONResponse WebhookEndpointList
+
+func (response ListWebhookEndpoints200JSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints400ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints401ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints403ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints429ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints500ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookEndpoints503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookEndpoints503ApplicationProblemPlusJSONResponse) VisitListWebhookEndpointsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpointRequestObject struct {
+	Params CreateWebhookEndpointParams
+	Body   *CreateWebhookEndpointJSONRequestBody
+}
+
+type CreateWebhookEndpointResponseObject interface {
+	VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhookEndpoint201ResponseHeaders struct {
+	ETag     *string
+	Location *string
+}
+
+type CreateWebhookEndpoint201JSONResponse struct {
+	Body    WebhookEndpointWithSecret
+	Headers CreateWebhookEndpoint201ResponseHeaders
+}
+
+func (response CreateWebhookEndpoint201JSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitCreateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpointRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type DeleteWebhookEndpointResponseObject interface {
+	VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhookEndpoint204Response struct {
+}
+
+func (response DeleteWebhookEndpoint204Response) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpointRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type GetWebhookEndpointResponseObject interface {
+	VisitGetWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookEndpoint200ResponseHeaders struct {
+	ETag *string
+}
+
+type GetWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers GetWebhookEndpoint200ResponseHeaders
+}
+
+func (response GetWebhookEndpoint200JSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitGetWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpointRequestObject struct {
+	Id     ID `json:"id"`
+	Params UpdateWebhookEndpointParams
+	Body   *UpdateWebhookEndpointJSONRequestBody
+}
+
+type UpdateWebhookEndpointResponseObject interface {
+	VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhookEndpoint200ResponseHeaders struct {
+	ETag *string
+}
+
+type UpdateWebhookEndpoint200JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers UpdateWebhookEndpoint200ResponseHeaders
+}
+
+func (response UpdateWebhookEndpoint200JSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.ETag != nil {
+		w.Header().Set("ETag", fmt.Sprint(*response.Headers.ETag))
+	}
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint400ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint401ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint403ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint404ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint409ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint412ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse struct {
+	PayloadTooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint413ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint415ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableEntityApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint422ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint429ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint500ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhookEndpoint503ApplicationProblemPlusJSONResponse) VisitUpdateWebhookEndpointResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	Id     ID `json:"id"`
+	Params ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse WebhookDeliveryList
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries403ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries429ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDeliveryRequestObject struct {
+	Id         ID                 `json:"id"`
+	DeliveryId openapi_types.UUID `json:"delivery_id"`
+}
+
+type GetWebhookDeliveryResponseObject interface {
+	VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error
+}
+
+type GetWebhookDelivery200JSONResponse WebhookDeliveryDetail
+
+func (response GetWebhookDelivery200JSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookDelivery400ApplicationProblemPlusJSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookDelivery401ApplicationProblemPlusJSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookDelivery403ApplicationProblemPlusJSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookDelivery404ApplicationProblemPlusJSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookDelivery429ApplicationProblemPlusJSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookDelivery500ApplicationProblemPlusJSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookDelivery503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhookDelivery503ApplicationProblemPlusJSONResponse) VisitGetWebhookDeliveryResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhookRequestObject struct {
+	Id         ID                 `json:"id"`
+	DeliveryId openapi_types.UUID `json:"delivery_id"`
+}
+
+type RedeliverWebhookResponseObject interface {
+	VisitRedeliverWebhookResponse(w http.ResponseWriter) error
+}
+
+type RedeliverWebhook202JSONResponse WebhookDelivery
+
+func (response RedeliverWebhook202JSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook400ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook401ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook403ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook404ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook409ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook429ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook500ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RedeliverWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RedeliverWebhook503ApplicationProblemPlusJSONResponse) VisitRedeliverWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecretRequestObject struct {
+	Id ID `json:"id"`
+}
+
+type RotateWebhookEndpointSecretResponseObject interface {
+	VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookEndpointSecret200JSONResponse WebhookEndpointSecret
+
+func (response RotateWebhookEndpointSecret200JSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret429ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookEndpointSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookEndpointSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReceivePlinxWebhookRequestObject struct {
 	TenantId openapi_types.UUID `json:"tenant_id"`
 	Params   ReceivePlinxWebhookParams
@@ -32746,6 +35281,33 @@ type StrictServerInterface interface {
 	// UpdateUser Update a user
 	// (PATCH /v1/users/{id})
 	UpdateUser(ctx context.Context, request UpdateUserRequestObject) (UpdateUserResponseObject, error)
+	// ListWebhookEndpoints List outbound webhook endpoints
+	// (GET /v1/webhook-endpoints)
+	ListWebhookEndpoints(ctx context.Context, request ListWebhookEndpointsRequestObject) (ListWebhookEndpointsResponseObject, error)
+	// CreateWebhookEndpoint Create an outbound webhook endpoint
+	// (POST /v1/webhook-endpoints)
+	CreateWebhookEndpoint(ctx context.Context, request CreateWebhookEndpointRequestObject) (CreateWebhookEndpointResponseObject, error)
+	// DeleteWebhookEndpoint Delete an outbound webhook endpoint
+	// (DELETE /v1/webhook-endpoints/{id})
+	DeleteWebhookEndpoint(ctx context.Context, request DeleteWebhookEndpointRequestObject) (DeleteWebhookEndpointResponseObject, error)
+	// GetWebhookEndpoint Get an outbound webhook endpoint
+	// (GET /v1/webhook-endpoints/{id})
+	GetWebhookEndpoint(ctx context.Context, request GetWebhookEndpointRequestObject) (GetWebhookEndpointResponseObject, error)
+	// UpdateWebhookEndpoint Update, disable or enable an outbound webhook endpoint
+	// (PATCH /v1/webhook-endpoints/{id})
+	UpdateWebhookEndpoint(ctx context.Context, request UpdateWebhookEndpointRequestObject) (UpdateWebhookEndpointResponseObject, error)
+	// ListWebhookDeliveries List an endpoint's deliveries
+	// (GET /v1/webhook-endpoints/{id}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// GetWebhookDelivery Get a delivery with its attempts
+	// (GET /v1/webhook-endpoints/{id}/deliveries/{delivery_id})
+	GetWebhookDelivery(ctx context.Context, request GetWebhookDeliveryRequestObject) (GetWebhookDeliveryResponseObject, error)
+	// RedeliverWebhook Deliver an event again
+	// (POST /v1/webhook-endpoints/{id}/deliveries/{delivery_id}/redeliver)
+	RedeliverWebhook(ctx context.Context, request RedeliverWebhookRequestObject) (RedeliverWebhookResponseObject, error)
+	// RotateWebhookEndpointSecret Rotate an outbound webhook endpoint's secret
+	// (POST /v1/webhook-endpoints/{id}/rotate-secret)
+	RotateWebhookEndpointSecret(ctx context.Context, request RotateWebhookEndpointSecretRequestObject) (RotateWebhookEndpointSecretResponseObject, error)
 	// ReceivePlinxWebhook Receive a Plinx webhook
 	// (POST /v1/webhooks/plinx/{tenant_id})
 	ReceivePlinxWebhook(ctx context.Context, request ReceivePlinxWebhookRequestObject) (ReceivePlinxWebhookResponseObject, error)
@@ -37767,6 +40329,281 @@ func (sh *strictHandler) UpdateUser(ctx echo.Context, id ID, params UpdateUserPa
 	return nil
 }
 
+// ListWebhookEndpoints operation middleware
+func (sh *strictHandler) ListWebhookEndpoints(ctx echo.Context, params ListWebhookEndpointsParams) error {
+	var request ListWebhookEndpointsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookEndpoints(ctx.Request().Context(), request.(ListWebhookEndpointsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookEndpoints")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookEndpointsResponseObject); ok {
+		return validResponse.VisitListWebhookEndpointsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhookEndpoint operation middleware
+func (sh *strictHandler) CreateWebhookEndpoint(ctx echo.Context, params CreateWebhookEndpointParams) error {
+	var request CreateWebhookEndpointRequestObject
+
+	request.Params = params
+
+	var body CreateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhookEndpoint(ctx.Request().Context(), request.(CreateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitCreateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhookEndpoint operation middleware
+func (sh *strictHandler) DeleteWebhookEndpoint(ctx echo.Context, id ID) error {
+	var request DeleteWebhookEndpointRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhookEndpoint(ctx.Request().Context(), request.(DeleteWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookEndpointResponseObject); ok {
+		return validResponse.VisitDeleteWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookEndpoint operation middleware
+func (sh *strictHandler) GetWebhookEndpoint(ctx echo.Context, id ID) error {
+	var request GetWebhookEndpointRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookEndpoint(ctx.Request().Context(), request.(GetWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookEndpointResponseObject); ok {
+		return validResponse.VisitGetWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhookEndpoint operation middleware
+func (sh *strictHandler) UpdateWebhookEndpoint(ctx echo.Context, id ID, params UpdateWebhookEndpointParams) error {
+	var request UpdateWebhookEndpointRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	var body UpdateWebhookEndpointJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhookEndpoint(ctx.Request().Context(), request.(UpdateWebhookEndpointRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhookEndpoint")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookEndpointResponseObject); ok {
+		return validResponse.VisitUpdateWebhookEndpointResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, id ID, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.Id = id
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhookDelivery operation middleware
+func (sh *strictHandler) GetWebhookDelivery(ctx echo.Context, id ID, deliveryId openapi_types.UUID) error {
+	var request GetWebhookDeliveryRequestObject
+
+	request.Id = id
+	request.DeliveryId = deliveryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhookDelivery(ctx.Request().Context(), request.(GetWebhookDeliveryRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhookDelivery")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookDeliveryResponseObject); ok {
+		return validResponse.VisitGetWebhookDeliveryResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RedeliverWebhook operation middleware
+func (sh *strictHandler) RedeliverWebhook(ctx echo.Context, id ID, deliveryId openapi_types.UUID) error {
+	var request RedeliverWebhookRequestObject
+
+	request.Id = id
+	request.DeliveryId = deliveryId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RedeliverWebhook(ctx.Request().Context(), request.(RedeliverWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RedeliverWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RedeliverWebhookResponseObject); ok {
+		return validResponse.VisitRedeliverWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookEndpointSecret operation middleware
+func (sh *strictHandler) RotateWebhookEndpointSecret(ctx echo.Context, id ID) error {
+	var request RotateWebhookEndpointSecretRequestObject
+
+	request.Id = id
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookEndpointSecret(ctx.Request().Context(), request.(RotateWebhookEndpointSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookEndpointSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookEndpointSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookEndpointSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ReceivePlinxWebhook operation middleware
 func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_types.UUID, params ReceivePlinxWebhookParams) error {
 	var request ReceivePlinxWebhookRequestObject
@@ -37821,545 +40658,786 @@ func (sh *strictHandler) ReceivePlinxWebhook(ctx echo.Context, tenantId openapi_
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7P3tchs5kjeK3wqC/42wNENR1IvfpPjHPmrZPe0Zt62R1dux0/JDQlUgiVYRYAMo0WwfR+xF7A2cmA8b",
-	"e76eeK6g72Sv5AQygSoUWUUWKUqyuvnJllSFwktmIl9/+bkRyeFICiaMbhx9bgwYjZmC/76+oH37b8x0",
-	"pPjIcCkaR42LASM3TGkuBZE9YgaMKGZSJVhM5NXPLDJN0pOKdN/0dr6nJhp0W41mQ0cDNqR2NDMZscZR",
-	"QxvFRb/x5Uuz8VZGFAcv+9YP52/9dyLFqMk+s2jYc2bU5KRnmJod+AOLpIg1MZKMKTfkivWkgoWoCRf9",
-	"0qG5MKzPVOOLHXxEFR0y43bqNFVaqvL5dwX7ZDoRPNH1KxkpdsNlqsmI9pn9GreP/5IyNWk0G4IO7Qfx",
-	"ncJUhvTTWyb6ZtA42m+3m40hF/7nvWbJHrx5VT4p3MEnmvA4+/qImkH+cR43mg3Ffkm5YnHjyKiUhRPp",
-	"STWkpnHUSFN4suTTMRuOpGEimvyNTWancUJSwX9JGblmEyAYM+CajBU3jGxR8sMPb14RrgklfSljEg0k",
-	"j9h2i5yzUUIn2tEcbKY2UrGYKKZHUmgGg+0fksHxpYA/0yF+ZMzNgFAhzYApYpfGtCFU6DFTmhzu7x+T",
-	"8YAnDMbscaVN9pBKhW6Sw/bLFjnJfmkG1FwKOholnMWEGz/5q9SQHuUJiz1Z4Te46JMtO3ZMDb2impEx",
-	"E4bQMZ1s25UKdsMU8ePRPuXiyA57KSxZcqbdOHYepJsqcUQNEzE7Gil5lbDhEc93fOeaTXbcUN1johiN",
-	"HadqmaqIWcLXjBFuWpfCEwCyfk4CwQnu2COsIsSnT2sQYg9kQQWLWEnTJQmFLafxMaFuL2EX7CkRwezS",
-	"veDJTm1vv1U5fSd/qua9V4uBRJSkMTtR0YDfWEaYIeNES5JwO0f3DFEskirWVWzNcciOf74wv5j1aJqY",
-	"xlGPJpplM7qSMmFUoLjkQ25mJ3JG+4xo/mulOEngvdKPPbU7QT/xYTrMBQv+lO9KLv+ajb/D0DNz+FYx",
-	"tmPYJ0M0s8s7JqOBFIyIdHhlj4sqRob2TCzD2FMEzh9SUzXnX24h/b5Y+YUiAYT0NzQ+R9a1P0VSGCbg",
-	"v8AneAXtOl76888a7yP2iQ5HCcOlGsoTR7JeCAyoJnuEixua8Jj0OEtAoDKlpL0afvrcgN81jhpsaN9u",
-	"NoZMa9q3Mx2m2t48hAoCfyQ0jhXTuvHlY7OhDTWpbhwd2oUabhIgafcd9/Vc7pZIA3gS79Uv4Sb+i2K9",
-	"xlHj/7eb3/u7+Fe9e4bv4ubN8qlfNNdkSBN7cvYyVoTiwu3v3U4cky5uQZfYk9SE0Wjgt+dLs3EqRS/h",
-	"0W1P4oSkmikU7HB9uH1MrBSZEPaJawN8mO/my3w3s0nM28bIP7TuTfQDaz99RqJUKXsl2NmyJuysIJlU",
-	"z6+jfL32WuOaaMOTxN5Sgov+pdiqcztwsdNLeH9gutv2S2Oqs7vHji9Tezc6QVtzSH/hbNtL5Uuz8a1U",
-	"VzyOmbg1w3FN5IgpeIUIxmJNrFzx+qdM7O0YD7koHvZBftj5XOaddi97al3HHdEkYeqJhkmSIZ0QIY0l",
-	"WzzAbFXAFm+EYUrQ5LXlnSU27dYzPREkFezTiEVWvwbWPYat7Tqa6/C4a0lRGN6zqgg3VoCDesXUDSww",
-	"kX1YxDtpvpWpiG956D9YzrZ71bODFc/1MD/Xd/6JuecqpNnBp9Zxru8k0Wk0cFq034jspA0TVBjYizM6",
-	"SSSNL6R8S1Wf3eeRhrLmSsYgJ6TVMOHQ+K+MgEKA01RgD3H76reguq7hinS7Ew2o6LOYaC6i3HK8bBxc",
-	"Npxiyg3qeYSKGE2wwmnv7eenHU7UKdlzz30UPL/jnl8XZ+cGbrYqEMU0YYHG7XYBFgh7fSHl91RMnCqi",
-	"75skTs7e+FsDqMHaLYoaRw3HaA53wXbeAeO5SzQay/ZQAu9A8EjVlNzTu4ElDrP6QdDUDKTiv66F0E7c",
-	"YHg74EdBR+Fac9E/JpqJmFw2Cs8dkW8YVUyRy7TdPojoiNttgR/YZaMobvZyAixMfR7lpeGD6yK54PDc",
-	"4pokFddCjkWTKHYjr1EhY59G1mwHevtB0BvKE3qVsDXsdWa7ck3SfGT7USMluUr1xNqWzlK1kpEPgR2M",
-	"mhBqSQC4ImYJndg/B1QU7vnT8Or+wNQNj1j4vUVbnz23rp3P1h1RYS+lKytcqTVkQE+LeQx3lVu3VaDc",
-	"reBEsL0W+BA8G700Saz2J1gEBDuSMrkUlu80+BRIIkWfUEOGUhvweOR7V8qY1lw+e//hIlckweXRnbLf",
-	"u02i5aWAT3j7uuCOsIuwNAH0hSuxy4N1Oc3QjHnE0GWwLlEwUjKyJtFVwl4Lw81kHcri1NJBu001i8E3",
-	"REnMez2mApW6wO/7wYUTDAScp5gdZi75TWvF7pX1XTtTx4qquzN58kUW/VxOFOh0NJLKsPh7FnN6AWt4",
-	"WJXEUlc3/Kr9WrcFXgY3pP3iydkb50UcKaszG45GvXMJd6gpeCVjatiOZbhZ12SzgdJRz3tHpImTmOj4",
-	"nBmDxzW8oM1GQrXp2DNxHyvux48DhkLCUhZ4v+ydYXXsCPzcNNutLSPhwSEXqWHbllxXmzf6VT7P/mGk",
-	"WI9/KvfPoTM0GlBFI8OU9nbXNZs0rbS3SlZfcA3+xLJtcFfTrXbc2k+LaO9coshPNVOdWkf0JXRy/4Re",
-	"b9ijbEfy0dwcmiHRfcxGREXPfh1p9RQeAp6KUQGlyVlAu87BVyTnImnOoRZt5EiTsVTXoOG4y6aXmlSx",
-	"FvnRGfDcZC/YR+2VbXjiNYVKKqqkmqUccIVjmCUq8Nz42dHIaELtTWaNeGvcJ5MWeYX+SQjT5BZWYdq1",
-	"ThWmv+ikYJo0Sd73wG03j8ycMPrSnJZG12WBjgswkiPFTIt8GMixgNXhkXGdhS3AbejvswY1cefg+u8v",
-	"h988//Rv+6O3L8T5ofn3Z+N/7EXfPh38ta1f7dOF67bTmV32x2zhbzn6QouLsPqA/ZcbNtSLOC7bCv8V",
-	"qhSFn4OwV/me4N+8LLGPQzTsmFhRQCRStJWKrcXiYWrhsITiFEqP3/lbl+PRyOko06GEGfK325WwobtZ",
-	"azyeClPmVX/z4T052Hv2bGeP0GQ0oDv7x8S57sk353Z3RtQYpuyz//unk51/fPy8/+Vfyvg45vb/UYlw",
-	"+YZypaQda+E8rzn6dphIh3azh5RbffCKJ4l9otnQAz4a4X9BBwn2PhApEBKYESolT46ktak7kYzZ7LxP",
-	"X59Nb0B75+XHz0+/7Pwr/u+gfCvAxzo73g/fNglr9Vvkw+kyG6uNYsyUichZQp0lw74jkZkAqRWRVrkT",
-	"hNpnYEYFWnSGDk8cTc5lVTvESfhCpseUS+csPLxQzanUKpa5tA2jKG9mZwN/AnkA+4CBBogZ1ZFRF4wO",
-	"z1mvTEilo3hJ9XGOwuC0g8KZ+GUVPvWxighOpo6zuBPdzKztEkOvmbZW5A1TGhRnfUy6dEwnXXDtgH1j",
-	"bVKBF4vj1dCAtg+XsiZM5QeY7pKi8ZbkOLW3hdHK9uybVHPBtP5OpkrPUZjQIYsqUNNevGBqW3P8VynY",
-	"MRnIhMd0gvFJ2evN8lmUSBdFrKchXPAhe997ZYnsY2lUIJGaiz5MoultezliQnfBUrOzqX0H/8jYdYz0",
-	"PKSf3uArz0E7cz/sTVF+s4G5F+7P9kr90mzA9xcyU76ymUt3YukcR2n6LSs7t1OaJLN6B7B2p6Zh5d0T",
-	"tzIprHAfjkxZjk+zEdHhiPK+qDujlSxREd9yCcyqDHWnWPcxYZi19LisWvxiMzO73Wf+JFMTSbwuMqnk",
-	"DtOOLDv4k9UoUm1J1bntP9b47Cih0S039JeUJrzHbzmKZlpXb1+pMpLqcEscNTX8mhrNcJeAbkpl93ou",
-	"tIyqimyQc0xhhc2cdbOTz9ZUYIyFt6CVDK9vmDArWc9Lsd6NU7qWIsLqrZ/aRhy+aol/RyLL0x6nbhsn",
-	"H+fJYZChRWZd9Mqb4NHp+cIni6NVTZ6L/o9cxHI858b1VAMBbzt207so8C5+suT9+yD3IUM7p+ZtCBSv",
-	"zK3vTxwFv15+BLi16/GF1hRQQ/qp43hfl1+XcxyLXCqnD86+BoGhhRaCfeg8TZguCsv5/IHb9AGfXkk0",
-	"NhvjjNAX8WLOFfNMhEwouoGndtbvR7Bry8pPXPVK4nP6kLP0wIMgO/DpguTAlZ2FIZ2UJybuFRIT2831",
-	"kNM6jtidrhtq3sGsweWWCYDH6XSbYszgBo4V7Vkad3ls4H5x0TZt5GhUofL4AWtarEMuwt/uLeKC+6X8",
-	"r5TYZ09xQIVgSXh8kOpruWBAjaajkb3DXM4rF50RU1qKuS7BUzkcUVES5HN5say+CuA9uyUs4tOub6Xf",
-	"R2L08yyD7R0GQbImEZKMUhGZFBNTtkQ6ZIpHkCsxYOjL9b87fXf21+1WrU+vcMtHqTZy2IH828XyBR7+",
-	"Fp9dItTJ+jTpeBYobsw5/fW3f0qiZcRpUhohlGOxKFY0Hkgix8L5ASNwl5d5JxdbiZZQ69PSmX28wn9Y",
-	"UxdBws5VEaNozCr26p0cMtKjwlDNaS2KWI/NF5xfaLwVKKcZsGK2j0tqKLgXq9l3t5EDuSkQRBmygyxn",
-	"6B+5GUBytIunBux8TKIBi65JzPvcoOVywxR4DqaiKAf76+bIIqsteduEnLaQqVdhlXfgAXgjRqlZvO9r",
-	"YaDFMZeQ2oPdm0Og61DU3H32SPW0wp6HjpLI8BsGt7r775zL/IKqPgbG5vL5TDY6lG5w0ScRjkO2ujzG",
-	"SgWoBYP0/62uYOPu9jFhn2hkkglx0Y7imdUkdcHGNQ/Uya5yvQgfWZMueocCjwYVbdNFZrk4nBJji5WT",
-	"r1KsLXbX3oUUWsyVJdQjDI1K5M5alNYrrswgppOZEWqpnbj4Do8rYrT4AGeon0W4Ekzs6UlFtii5SidM",
-	"gUcQakaIZjdM0SR4U/YIJX0l09F2Ibq7kHlnrvNVgjFgrBx9Xlvy38/yquPySD/fIjNPSINEcJ+K7VoD",
-	"4yHtrKw2Aj2tpDbOo/tFdF6fBHNxG6bNzPUve4Kbd0iv4aFpalqg8azsishorZgFVPqJO9YN6+bwOcpY",
-	"i76G0vex6msw+zOpTE8mXJ7E8ZJ8MvKvrpQ6W3i7zgQr7pFsHE1odo1kCT+3ON7sw6Uir2zT56xiDXot",
-	"ruzr0GtD4TpPM1mXXjtX+bw7PQXAQ6KiivJE5wrIckrHLSR+NnaGChDiaRzWWOfc66C2srG+62E1bTfL",
-	"XitRebXmfTGvcoIbKH3Bwgn39OqVEdn3jCwXTFjm43yRmHjv6h2WtjcgN+qWHui7C/bO5v/MbkbwDGTT",
-	"/RJmNJCxkoattDNQMOMgMm61PwkX1zXkXkaAb+3z1o68YaqXyHE12VGRpVeG+ZekLxlUKkByIaNDqPlP",
-	"RUyUvMLLa7WVYFxlCV1+lHDxqUPLs4ovsiTaM/sYUQwLwmp5mnHkKpoIdwNyhwkX+JVSl3+WaVV+C6wn",
-	"EUvJ1F639TM3Q5o4dy/P5nD+OGCKAQiCVUyI+4rT9qy5W8jMJYpFDKCBPM4YPo/aQNne+2yS26ah1fRr",
-	"5HMNnBuMDiuP2v7Ry1+7GBYTI1di+PUYmhlhNrMwZBbCAEkQktvSlme2OydwRywbtQjyWqepSJI+M5pw",
-	"k1V0TBc7EciT1uA2gbohQ6/ZFHkhehobapbcoBKzWHWfu863TniWlW8CthWq5rnsgzom+xePXKZLihWi",
-	"PL5bjxfPYUiQah9LOCTKvWVrGS9hNF7TYHU2eKUM+6X3sOiHX88+Fm2gNezlW0bjeaPVvwL9KIsPYB3u",
-	"glx9fbQ+g/yyY4mvgiwjOb6EqydgjRLXLBLPmkazdLauoVbUGJfUz6bdJu66ync52CK/Pje5hUeYKztT",
-	"lUNOYe0eebIaUw4aSMK1yeq5c4s4c8IQiKvoY9L9JWUpjOBfRZQBkpUUXYohG14xIGivAx+TrrerukdZ",
-	"HRug5tk7r5sK1B66R0RI1CqMRI0Cipcl2RIyK3a0f98m//Mf/3kpdDpi6oZrqbSz/XBAekVFLPFzaGU5",
-	"UE+ESHNzRwQLH9B0mwM6gl1jIzcGwY7HKdrf+sErIp4zalQQNZUjgB7DOVW8D/Wfp6V1jifElYeCXoAO",
-	"pJg1ffqB1QyOc/CHIuqi/VIO6uYrwrJS46dPpwod93ZefsTayXazot6xELqrvMFQUs1CRCIQYEZ2WUo4",
-	"wNhcs5E154m2hLLlYFDIXrtNrtlEb7vkioJ7KfC+5Izx6t3pvaZIzyl5UYw6CI3lpHixoGIB6sCrd6cr",
-	"RUfyeS/rvc+XFbiDni5OwHBfrFjEGm5me/SP80J+xWnC1AdmrJTSJfQ7YNF1x1KqTE2nqlz2CtwObr5o",
-	"5mOykjM/AYzTypHALg/ySmNOkw6mdnSyZM6ZD73iOqKKjKiiJEo4EwYKUoeZYUCo4TfUyvUf7SAno1GL",
-	"vO/1yJYT59tEX/MR+GKHx3a2VF8HRb7B3AKvwEjJ4chkO+AQkGZn950cI45SXjRsL50cmgpRuO1g5Ztg",
-	"WMKsGJ0sri52D2anZq3aHIKqc0Wja9nr1ZgrFQQqrwiCQY0HTPjjQ9QpnHv5hG9tSJcee+WON2dpcf6y",
-	"wy1daHQX+WBNUYcy5snyrQ/QjZ0neLfby/DGMpSaffNZ4YtPF5LhUqmSdOTguLwGovkwTVxR4ZhdDaS8",
-	"LtVDEKtkUXTg2fSbzQZAir0XySSz21JVjHakihdjHU9rQiQs4KdsR188O6yBXj0z/OvacZlgCw5K9u61",
-	"AKT21bB/8N3at5z9VmbXh9Gop56SK6rdZmoV3YfLGLGwoPiW9zLMuOxm9nDZpa5GWCEChaF+3iRXEzKS",
-	"GlFAt7pu/q13LdAru9u1kSFAgUWw3VoB4WymVVtVVrwwt2xu6Spzaz90aiuUYTx0pcw4ZxKu/PoK+nac",
-	"sqWe78kkkeNOOlp1kstguQXV64tDUIzGd1BAD8bd8pXlCxnzNpWSZYZLsXI8m3VZibg78mYjqIRcxkcP",
-	"83/lECDrOh29NJpmWKOoQNmyrCzOXlwoTcJvlCN0wYhrsIUqZe4jsIZCsgwUmcxLEyWUDxEkAZQtVEOs",
-	"iob/m+NsCS/P5ZJ4fhxIa0ZY84n8z3/8Z56k1Mxy1aUilvfJlguOI34icMB2k1D8X9Pl/AAz4EgiBp2/",
-	"MnJS+5KYK7TnCNzpSiTfGCnHGxNyXB82cI4AnCPwlnVDLCEPv1QRWcC6JRd4/btoLqKMB06bpidqbdPR",
-	"iAkWHxFH002CIU2wWeyP1lYesTgzOpr2SJgChF6kfvs/CBq6f/1d1XSO0FarAptzNecUrCZEBKmQzd8y",
-	"alLFSrQ79xfSS2h/yhk4ywJ5eiFNjey4JjrVKRpo8/ug70zAEjLNs+xCAbWa/gtNMkpNIYvdYVfAmE/0",
-	"pcjd49DQSQrwVkNxIk2At1miw0ZSVxPog+Kf2kYHdInRmK1SVfnyT6kyjCv+K/3tv377pySxm6aRGqQI",
-	"Os9pIb0tDBa78DL69b2vPk+6LHO7VGZ6+kk2q45nHkHUtOpL4GgLdGNlMbQYOHa/sIYCOI+vGRvZtXJF",
-	"bmiSgtt7kY+gLpmdTVGIp6ecwkposEhGQZBl7NLZMJvEg7Y9IvKYPeTcspoRqK4jUjnSMEviJmAeklga",
-	"w2IyomZAuHDzupLxpOkrqLMmfMBcUwCq0A3Gm/GzuZu+C1OpOIZGdFL0EVEdk/zyoSv7Ni0Smbjw/OOl",
-	"3AHWzA+jshCQvQXjNGExamNZCrElqJgOmTByuwQjcg6u2mIDbr59ujE/7yqpEmD68wNfMdH0VibocnVH",
-	"d1t759li3UZqZnmuBFfmZ7VaNfsyeIdL+4nuyWK4A0OgJMf8cE4F0krFKm4B8850DbZ3Jssfp/md8dyI",
-	"RV8TbS9LfbUpankimXVOjJiInR/CJfZQEbGkwg3hx1lXXc1DXvXrO5Y7ujPK9NTvGE3MID/G4n7O4nKW",
-	"xsym6Ma9VUY33yHS4UqJKYsPwJHQwhrXMv3jAzMgVBAq2SMyHhNBkRqtkavJgN6wzD5ZXqOoLHF2HymL",
-	"pM7KLpZXFmcvztnslS7n2ntZUklVq7Fw1ZrmLGQNN5Knv5XLH98MrS1YlphClWYV9SZMRDLmLhmjxxOG",
-	"dQPQ+08sA3pVEUNbBRHLvXM1WU3WMWiXhw7LGk/7yMS0rTnBZMyBTBjhsLWuq2Ez8wnEvF5tzrwYqpJj",
-	"11tszBQDDwl+jcXO6zxBTxZ6q/aa7Xa7fhQVaeJcjisiqX5uHaNSEU2dY+Dd6GWdJ2fPuMcF14NbCsi6",
-	"plpfSMXiTiSTdCjKEnawxSB2NnZlgb4DXNYLqbB9CwErpptqZCnAH0uLmsYls3pFDcWTtpxVniQ0e6Hl",
-	"YIvYrgTzQ3LM7aqCnbJjKjOwnJs4M69g7s0A39qPF2IsIymX0M3s4SzMi0TqXIPsdKLvceryUzy6jE8O",
-	"d5pQK5rSxDjJBD5v3apZisnKh7Z/8buC9wLU1WFP5zGBEjiNkilv6wkv7W2XE3jg11uAAsZBO5/nintj",
-	"h1VZefKMN26iDRuSLSrI6/OzbZSvPehNbXh0DXVdwkgnIEr8cgieNTuyIB5ZCzxCbgpPNAFQcd+akRy2",
-	"90B4UyfRtZGKxeWO45UcYRjy60CDxjhVrNJvlT0BCAZ+8ZiX0SSpSJjWzhGPFwwsxMtPbFS4kkKJG9IZ",
-	"Uatmlc6Muo6Yr8/PyEhqqLXTBJP7/X4a2SSKJRR2HPzMXLu21kXH7+7N3m5wInq3vffy4OoZbe88i/bY",
-	"zvNon+687B1e7ezHz9kLuhc9vTro7eJXbpNZXqU2Y6ZeR0kTHG4FIrtdslXB8J28cN69vHp5Mkr2zpCO",
-	"yo/g9fnZE2iLbFINx23VDQrRkwkZMmqpPeCRWqIY7bXvKbaZumv4ogzwrpQjCjtQJMmyE1rOwRiIoNV8",
-	"jIGMcZDahWMMRMQjYPcVUSu+CgoNoY5WxjoKyGEdCk1wvz1SrSZfwYcsa3kqoKvYDZep7jhWnNdh8wfo",
-	"jjn2ItO/6mUmlpA5lFdNrA1of2CabO0fkoFMlSY9JYdEyPF2/SyZPN96dostgxUl9xI9JMcDzaLO972/",
-	"/f2levGXv/37L+pi/PMPZ69evHl79o83cv8tfUs/jBeKQje/5rytXHA463JvZtJsI75KAI3QjTCko7uT",
-	"UvMO+UduBjkX1svBLIqgGffrHM74YKiIqYrJj1jKkHGp1/Ys26C259S8MTeDB+Oe8iTPN8XmPTN2AFw6",
-	"HAL7LtcwQ1nwwX+XoQCrSBOz9vB/kqz8bt4iYG5JtXvs4ZMFgjyY+0w4mM5fL8mKgSd20hHSa5gmkGUI",
-	"rCSRakP730cWgYyiVKklN08q3ucLO1+9x6eANTVoweXYJvZvUFjdqpni7mg3m0f2geJyFjup8iO9dS7B",
-	"lFfQ185nkDJhtlnYWbZGnLZSGNw58982Y6EGc1czZu1A44hF60h3qEJcneKQ8oNeKkM7Z59697VnpBlA",
-	"LP/1buAf6QIWQfALqOBvku6QipQmXQKq1Bh85XNY8yRkTFSwkZgNTWR/qtnCs8PlQm85B7vPL+DONZld",
-	"WRu+R2l2vXXgPneAUe6lgNeV7+TGXTvSd3XzuzW2mpGpisoT3p3LHGpOIjp0TLI1ZleaG9ZEBbhJFBQM",
-	"0KTVatVrNVQvzcJSw7rT8qbb0KyEGW4nttJtOk2EC9G2l0PyXrVN2J33YskobDqZYQ2UUdfFZd9Zg5AF",
-	"EfV4petsXplg4xwZyoEVBYCGoN7g7xOpTWnkNkBZWx23GgvbvgLQ6oC7Sz0T9u/3Ale9SFosjmKtDxV6",
-	"VRdTJeffwR1RelhcXJ9CFU+JXhEZqe7VIFdyuHBBXFy/Wao/Xl5nN4XNRlMjh9TwqJu7nguVRA4JNlCc",
-	"rV6t2E7CxTWE4LPWTH4ooB37bKkgQITrWssru5zdSmCchZZtfrLrkOo5maycweaXVoFz+FDep9v4WG5R",
-	"f1HGjN+XMeGId67ZQjCkk7M3f2OYXgiJpIvBk+ApqzfqxdW/P+iSLCN4MfteM5vpx9KVZdkht8eFi7li",
-	"mevWcyAXAL7VaDZkavC/H6uS9TqRg/pblxkSwnOXhJmEWROYdIYoxGDHXSCMOdlQzB+rmz9wm5kZ9sms",
-	"iK4XAEfn57lQqDk6WoNE8xT5OFXVd+yT+SbVXDCtX9HJ7Wrn7e9/dVCq82cHxl/2eNnE3md+rZLqziyG",
-	"Yoo1d+FNGgMAWbGbsbtRsZbPR63KuPvMI8LeG/gkaAIL+rI1fcwIUxwAWRYDCg6D4oolUkBFde0A4lxA",
-	"3RzSoTir1629Z4fFYNufnz49fP7y5d7+weHTZ8+rO7zVQYC2D67a7t8ddieSosfV8JbOrGw4PMXbgH/C",
-	"s/6cl3ODwK6s5AfJqKq+wwE0NGeVFTHJ5tHHsn4MTwz1nNYBWZT4rQ2z9nTuV3bMAKo4vdIQHJk9y6nG",
-	"mIF99bQIptveefnxz//SuAUm6vS+LneGKOw6tY0UeLoOsyHr47ZOLSYcpRnMYM7qbn2Rosx9nNfoDImX",
-	"xEBCSGfIRxMTK9qHUhA81WMi7L8J19CMg4CUxfSAAsiyR/LJ8KRduLMgjMnhcwLieMfJ42VCLG5B9laY",
-	"OdOl0YAe4uqY4vVZkvGAtoTHHqDVXxiuGUd2qy5PNCWCv5Jobu3OQ7Ka9uc5Mrtvl96sqP9SuXB3pl5f",
-	"G8ornsANSUXscvtTcS3keI6Ktib34Or0dSdqxtyraXqwmlfV7CFYqn99U9pi6oQ4eFmXOQdXa9YHatrp",
-	"UuwBN3cPs29Ot94Iqj7qDRCYXSulnZgp8guX0XL+ukYx66Dl0Oiy2bbyGij/m5nK4QoR4W7WcOof5x7S",
-	"glZ7vlXY0q7rxY3sKiyaVWJfVde3NnLI1BMvcZskuyWWu7VqdNwqcT3Q4dx2gdjTIsNh7yVyTNDT4AzQ",
-	"gqvXyKbHCjvOOjZwM/PgpSVs6O1QdrXbbyLC2PI9yWc9JIMqI3uWnUp8qjNpNwuDqevzqy0MY+LjgfSY",
-	"SsJZF/ku8r2tyddW6RgL+eDp04NnNQ6+8sCrmxNcUc06DvJ7Ci3NvvhEk5OzN0RJaZxuDeUWUJwExVYB",
-	"BWe3xWLfn7xmolNaev7jgJkBgyY19sPwJKhnyIpczy2ZW8l/gPeeT5CfOyvI2Hb35FRx1oKZ+a+UbnVe",
-	"9SZRKe2nimWNGHPtNBMabjS9RA2cf2UXvKe1quAWGsD5OZZuY3HVi30eIaWuSc0LyXsBon09qi3rnBII",
-	"kheLxilD3C9u3ZKp80gimDgPhuMWJsFXJQwFyiM++NPJzj/ozq/tnZd/3v3/f/y896xZ0j5odtqlCqaH",
-	"HLxXPyp2sOqAbVzeqGOIhrd3pCJvmbBveVVhMjRjqoI9BNiFNnFP5TpA9y+vL4jluRyCcfczj7/s+il0",
-	"XQsvM2BD4lq6LNcO/Xv4ZqnrpCqtDdAhy1ts2+Wk2q5hPIDuYcXNgTKGDAQTHtLT3cj6VgQane3ykyJE",
-	"5XJNuqfXVMtY87Nd3Zc8J6nNK+/ZHk6RXU4rS/p5/ay/SZPrVyxhS/sKKw806MlvJIlh7GPCYwcq4ivQ",
-	"C8po2MffcgniNtyiw/rcnhZl/dZnzkDX3beyRhf5HyqEQrBgQFlxb5SJg2k3oRt77uxc0019EsdLpzP6",
-	"zISiM/9+tz+cRd2Flh0E9b9eJJsR6oaNkwmBd46JAWFDE6s4T2bkdkbGwIa1Dg7nMn81K/VkWy2N6xGJ",
-	"5QJp1SCmpWM+RRH+sZkXwDf0gNrzq52Smo21jjBFptY80lDFlNZQ2qgyA02nRa2ohJHng1ZkRY5UIw97",
-	"eOrCsDURv5YrGPIsWNrm3iFne9TpBSUm+YdzSAm/9hp7vE6qm6PrPSLau1VkqUqnXUExXKTkzV2Ej2BM",
-	"ZYNqLvoJ60K3wiDsgoDsx6SLwgv/bq87F6qRPQfZHiax4FiNppd4pYEQP581Wcnrv7oKNe4Z42O7WLfg",
-	"+7h3lqOL2XNX8iphw9Iy7/NvT8nLw6fPyQgfIrGM0iEra4NRDSUI4H7ChMD1rrr9l5RpU9r7owoz8DWN",
-	"BoSLG5rw2GPy9yS0UeAxeqrdVPVaeq01G1xoQ0XEqipzYQ3g2KpoYgIPVCOrxyi48v3w6l/menS1hHNc",
-	"sbPDfndxceaAY6bLhsMejtwkpS2d9UAqQ3Q6HFI18ZL1mguYrNvg1rzw08yAxgpd8sP5G3s3ecTNkhFz",
-	"f16qxBGGKo7c34/yU27UDEThCpvzkG/PPOrGmpJvw5XfQyGfoXqJVKgLqq/vHJYq3AI/wSU9Bv5MVoPI",
-	"LR5BUeC3765YJTuKsl6R+lo3LWtLFaPnuvZ5lRTJPV2qjaa/+WF6c7d7HRpdxk6PVJfz81+T2vGVEWMJ",
-	"Lo81onPSPEZaxUZFPkmLK9LlcRcbF2HHj7sl37Jjce3Lpmw1gJy8bW33KqXawqjamBBFbK+1Bgb0HKD/",
-	"EU21T/cwXGBvQpzL/LBsfgufYgP1sv7pN5wGDdRfMc1+psR+kioiScx1RGOp/rXe1ZFtp5tEUGIdbN7C",
-	"+gckkxMgiiVvDdisjkuvn+EbSzlHsDosacfn8qilT/YgW941EG7P9jGBbx5NN7ev7GQWTqZ0oelVwqML",
-	"wAgrU7gQPYxQBJrKZqcZ046Bp1Sdhfkyi7koVYoJ07HyowI0jg4zVF37FP4HZwrwQbUC61zrtHyqtUrS",
-	"lIzTyHSW1dNGShoZyWQOdJvOE31cHzD2yTAlaIIIIb6IUjG72qlmassWruLRrxHeIFtgiG5QslnhAUwd",
-	"emEWYQ5WGQX/HavEo4rUr2Xy76az7ngRvaw25smsfywftjjqwgWtpLjmgFtlzscPDlFL57qRkzX1fY3L",
-	"gPog7kyp5Zoh3zhmDiBvlmt3lH+jbEfPGY2hhKusrQOLrnX1/n5eYJmhJwFGgaKjHKiObHXldddzMJYU",
-	"E+7bH4To3vlES9uxNBupoDeUo1yp25yl6ZdWviG+qqkS5KYcCmANvmWoQX6iScL6NAFRnom53PHsGgxX",
-	"u6Drua3mlHA4wz63N6v36WImFxbWkKNVNLC6uVQVOs9An6r3eYop3F8cHQFw78TaLDKJw2o+Ta5SQyIq",
-	"BLQxJlZHs485vApdAZQuy7p9fkC/Co+ZMLzHmcLRriaFD7Ya62pBeM/ODUSyn132NylPTAhifxzsJzZd",
-	"jS0tzka6b5VHV4q0Z88lxwXCCTdzMlnO8YFUtyI2UBmBvJVjpkhENWuSmPe5q7HsNAlr9VtE04R1XBfm",
-	"RjHpnu78+vEnzJnqfPy813x2UJIyNUsTixNV19GYKNz16n1cgzvDiYGVQR3w/XuBe1l0EKt4GmodTMmi",
-	"jZqcW1WlPB0ikaIPTWqhzmtMLVViP3e4h0G1ce27IevcO338L+1Fgy3EZw2Zq1RPOppFUsRe0eFDK//3",
-	"n77c98ki+Jt2mU8cr/nbjCBkB70StxkkK50Jxpi6bnqGKUKh/zrYoVQQ15wjqwIrlHlgOugSsyg9WlkW",
-	"MehCU+MuGVJB+yxM/j8mXZ2OmLrhWqouUanAv9ojg2kdky6kdnTJWKrr6abPVlZZk1kfX4oigiPXhJIh",
-	"jQZcYAIJ7MHr8zN8CRAcXScUjSUHGRaNnauV1dm8rLzuYxr7ogr6c2xv/YpFXJeXrASgQOWZLi6HxYd7",
-	"hjR2LgU3pnN2Yp2v6+HEIh6vCKVbjcB64dNqrHo7pprIXo8pvDmpdq1IjFzpq6tpF+UhxItgczB5QzNh",
-	"mIhYM4wmwVKaWNciVWna69Kaie9+NUXubqO6R9CQH3uqQ9D3iS7kJlnidhvZPSJ9fsMEsTqL78DuZJud",
-	"8hNNlExFTJS84sKS+y8pS+E9IXFRmH2JOSferjgmXUOvmege5XtAjJTXYLIoOQSJOjUnh9Z0RKi4FMAO",
-	"dsNyfshPn9vHUwG92WP8hsImeX5SRrrO7dx+t8hpbpsse7kBAR2OoSMS5h2iV/jvlDJe3mG+Ej4/6Fpv",
-	"GQwOZJq0VyTnKoysHweTI9LN5wbf7AZHIcdWigVz8xYzWiDHpCvYuINuo67dVCxKhywKSCsYSMEsNQjZ",
-	"yQbpFnKQfG/+cAO4GWQ0eUy6mJDQoWM66RJ2w9TE7Q7Q0phO7BfkDVO9RI5hGvhnT0h2PBeW9k8Ry8XH",
-	"pAtE2wGi7ViC6GYUTWJuN/AqNQzyxuHJS4H0DS9amuzIXq8bTN392q5K9nrOwRrcJkK6z8wQoJF2FY7U",
-	"O5bUuwRoDPmATnNBeC9lBH81Ae6c5YkiZU+dOMSV/DE2QAXInvAZ1bj99ie3g9Bzrrh5+Cu/LTiQ+324",
-	"ruLl9bGi+m9l3K2qVnkZvJoT1Au98VOX5TrU8anrd2W9/APT5fe31TbqZ3Oe2qe/zKBJrdIX/e5qRzCY",
-	"kIuwOr5uF2yrmdOKz5fuQz1vtjuO27izEaltpabraMgHB5aPtWL/fbee1Qz5pShn2jAOXp4zsTWwoueg",
-	"xxnmd7M/s6yxNHCNZ6QFZbxfqr87C6MLqf8Nz3sYv5WiA+Ko2RgrOuqkozCmm7BeOZrunDpYh4jWgZZQ",
-	"iw7Y46d9Bw8HnYwcQEtWzTw/NAPPntpHrXXNqEkVW5yT55+zEiRVN2zSSVXSsdZ/4jhqlqqs0ah7vv8I",
-	"vEUSLq6bqA91P0Nx45cuUZgEEWf6N8TSnmgygqgqFuS2yDtLjENGRdY381K4PuPh8E4zyELmA2NG+mh3",
-	"d8T0LynXtOX+1IrksHWldtWum0iN+szcIXd5iW9dXn5ZhFE3P2zonrPvKBpdW51i8da6IK1/4/bbig3t",
-	"wLrFhNlL4Z6ygqBqSym68Adsek+lvotNvbWHODuVCuZpTrNkwCFV51POEDVupPXWHD86UeIWvhEoG4Hy",
-	"QAKlVB8oNLor9ZbLvBX1VENQBUiZhR6g0wnM3PCIJoU+q6XQWxdZY2iHsIC541Qx0ktov89i4gcrj6b5",
-	"VJfFnUybmJVENBOxT0ZaKuSwWorMlGjO5js3OfzC5TKtt6JnJDUvb63nc4UtjVvSt+fBjc5bQzbRmbFX",
-	"0UWfibiTAcOWRok8W64K6X1DFbcPLJFzDscAVRYL7XUE9vHbk4dVC+sqLiKcUtURZuCFy4DRYYqa7BGa",
-	"b3+LnPjMNeopOIu2CGixTomfXRO7oGss/81mSagPkOBj/qwHMold2VAZuVVD5fl5AuMGlGJkmLBbm1yX",
-	"hxAq0tx8QfOBibiwfF85meUoYuDD3xAhnBTV1+XCZ61EXYaCwZJYkx5PEh9sqDi8VVL8i+yRZ0kf7K/a",
-	"jdmS/J2UIt6R4JpTS5J9sXSdDuNsHVU7jmarQJEEG0+FJoEwPWQRHfr+vAhVM9OTtyRc773jNbIU7UJf",
-	"hc8vDRyzoPbeOfcBn+1WKCbVyCzO610d0M4zA4rQc5gfAB37jA4jKeBV94kDeT0DnEYflBlTfk2G/vga",
-	"O/8eHj8Z30WpVHioJZuUU+Z0FCE41+Vck3ZFK5ZVBTwyT8S/uwWvHJMhBYOA5gCFHnstFZoZXeyAXkyi",
-	"nsNe9TzZs4xWAGgI4jX3wFthwUy9kuBVa5xLedMt+sAOcD+cmqWnvHh2uDhFZoqL6x9wyM+F47XzX+KW",
-	"naaV2TyBgF58jFETRqPBzH3itSCXCoApUD7I7yP/lpJSJY6DiHP3UkBo2+qdACocJOOWje+OQvaKR6Qd",
-	"0tcWFnsV8FW2rRp7KTyR6KmpBlkLxRhpyCxB/L7UZ233cg0xCVAIHmdAYoowZxURcI0EKQChgGsSq4CT",
-	"AR2NmNCoQYdh/mLSQREDi2MGgLNKLkWBaqhS/IbpIwJxdSwABOMdt2SaVEgqDE9m8wTIiGrN9DHJkwwu",
-	"Rd+OjGkjec4AtUNHrEhJwJdB4LyKgu5A5628u6vOcG1loxUK6Vd5uS6ru867OAsVqk7GONy5R3V9fvUX",
-	"5jLX5JdSak/YaCDFpDrgSGM6MlhOmUO/DNPEoYs7TNBSfi4i1ZZk76tkXsthD2DrZkDO3n+40JhKSrZc",
-	"rg94m2cwR7eXF/F+mYVZlwuI3Cc+FU+R8aTCqs49DYZ9Ms5JHjodyOfPe1++NMnnz/tfvrRarXtOL0mo",
-	"6KcOpjr3sI9M55vz5WqM6Gik5A2LwyVDyagHCW6tJ0g319/zll6xRPsbs4ZvZ4FJPMf4yzauiccfzmtZ",
-	"mw43bCW7bs2kV3Dl7y8Gt59PPuFozwpj7c+Wq3zebx582QKw34+f979s/+u/3AEBTn3Ul8c83dsvr49Z",
-	"J60tGSZZ1pc4S5LziG0t+rqTh49VZ8fpryumvmHEPyYjlhCW71F7bwDjy9o/C5N/cQ0n8ZDXTYMso3uH",
-	"2YzeCUzLTjUeRnFrsl7l8+TNa3hoVU2/XGTih6t3YKU7GWuUavUoDnd4PZk1qyIOLZ0xUr6huPZFG1oK",
-	"wFxj07BVc3O5vtH+k0u3j57OB8t6QbsatHk9oXNwl/VDtRQ6ildW+xfisk90hv5IhtREgxXr0Ypwt5Uo",
-	"tsWY8K0+uILQLCbOzMtmIVzPZMh4l39QTPhEkyEdVZT2TwHn1PRkuyBvefWB27h6wedT9/S/cTYOc3k6",
-	"5TXlF2EqFiDbuGBvsN5yVE8/7jzoyplUIaj8VSxi/KZQyl8YV9FqCYt0URLWVyyL7burH76FzeHoaJTw",
-	"wgdz1qx5pwb7UbcM5NbgRh7Ltc6zGJlfubk/Yh518paYdwa+tBokUp7nuVx6Z1iAm9eeQUmeB21a3Ecn",
-	"SIUs/7r9kv2Gc1hlog5BgHSQ8Lg+twdTujJ7A5Rccs0m83kh+xIX5tlhzWSOKUaYljAztFTEmCpHofK0",
-	"Hgi7wsXWLOKbT8ueQmGPE/ZTTDGDbuX3z0ucqWMuUFwIf7WkM6cgk1fQmjNScolmr8/PIDaIvXiOfVE5",
-	"NNEOIdhcHAbuWi76mRYgVQg0NWXuO5VglqZOz761b56+O/urs1elyjoHjlIRmTTEJcg6g5a2w/PKfaiS",
-	"Pj1cIomtbuPG8n7GSPRkxOQoYcSONTXrw3rVPyXX7dzWkZh9iMdTfheucBq15Fe247VRQxYL//Idz3pi",
-	"Lumi8UvNU8UGWGkxxyCDjcyawy7JVlZeQCa2pQ+PWig8h7VI14kHwA7rBi1QuyhbkddAoOrwYI8INSRh",
-	"VJtLked6D4mDBLcLJluH7TZiWoy5ZtvYgpNcSTNoBt9FmAgHdzFlNKykEK6qDHqps2W1QrxYkKG2V0j2",
-	"XkG7+zbX7Jrkmo0ACPOvH96/OybpyMq5vWfkb/ybct0u1MAq2n/gkgBXYMTE1MXolLXZMGGxn2/F0I6w",
-	"PIhVQGC1Qf4CLbBYudCuoQZWYFvaJ8L5OS2lCXH+EmPHuSGOiRTJJFClMrBPdyPWykye1TSrETi3PI7l",
-	"tpfhegBdhYpZxmV0WFddncFwXgqaH+0bOyVv4wzpaAQ9d5VM+4OSzezik50hHXVXYKC5al/Gu+6pgOKO",
-	"CSUD3h/Ye0ggZikb49bNaIELcITKKi+87jev/CIX2Of20itDgHZIUCXZV47EupCG33VaVzdjrZweAePE",
-	"/bpLIqoUZzER0oAaJNj4GI4gYV3k+SQGmqcCM2Y81q6I8c+W4hHGA4H9rBC0vJpwwY5JN05HCY+oYVDg",
-	"BFMklHRdxHqHx93shncZAMVsmLw7t1sSZDO46eN+Qs+D7DvlCBGZd2nxdTBzhH7Ps2GqDw8T26sRikFK",
-	"B0UTofcdfCs8SVysvkW6nrkB/8mUAO/2KOboX9Ho2vN8AYU3bEPjhUHHaxA5BG6JgTLXBsmMidBwyawD",
-	"q2rn5gH8VJrDBFuyjriaO7bHGVWDyQedu6cpJyu4yWjGNcpG0HrAQstsGidUK7r80yhiI3NLb6pDpdNz",
-	"ev/ZoQBTP7bEaaWEUby8k9+q2Fmu/fatVlLsUl7z8aBL+cI3HLrebea4QlbKrM1iSdAd260mA32m/Q44",
-	"DaoOmNTttmBR1/a1+tMcI+ZuNUP1daWyCLVoiL+F6I4a8eVq6XkLSoaXyQpaUBFWcR3WflrOt9uf5BdS",
-	"XfN27YlMdj43NEl9f7IwWQA6kAY362qpTc3GmFYSgmIRH3EG0dtMYPO4ibYAJqcqNpIqS2ZcAZgqP7Wc",
-	"LKerQwOIhCC7Jcy0MrLhlxJc5JlUnxUXJXxfkJ3TkrHa/9cs3EA5Z08J9FxmhCJ04eW5Nk3CX8a/A4Xi",
-	"Q4Vp5uEWXU6ukeTK6RNbUhHF4L7ePiZdf2BoCyDA3NUEKfrYLkaQrn2v2yTd7BCdDWJPsXspaMASngfQ",
-	"NdvF0+2CEtOXMi6q/hl2op+EI5mQXhyxZJQyR9Os2gtMo810KG2oCHEGsNqAecP/9fmZS6xFPs7QH0cM",
-	"2yZ0Rkr2FdM6h7HL3ONzZvfDSDO1fkcdYIbmmBLQuW953523+nLnHfk6fXcb19nGdbZxnf1OXGdzXWVD",
-	"9r73qqx07ISMaZLsRImMrsESbZLvvjv6/nuytX9IBtvFtpvtF0ftdjG7cuun9t7Hn9o7Lz/+X/s/tXcO",
-	"Pm4f/dTeeYq/Kk21vHDertfWBChJ1FrGsHXaynKpHYhQqgE9/pqLW2VxeAzoef438Ll14H7IdMhO7pID",
-	"3RTqtLAjBF599mxRCEI9N+qS2RXvfxFc9f5XVhuZBD87FcD/GKoC+Ss0/NGpBohUC3Gzj6XYAaFdu3SC",
-	"SGAoLv+u60RX0kwYqxxZDEbLmVQm7adMM2wEjCHaIkm/++2fkoyk1iknhiWsZ1lyRBUlTNxwSWJGhkzY",
-	"lQ4by+DhukZ1BSsgt0KcclqppyOHrEVFD5ntsaroee7oDNDNm5N3J1hG+qtLv8nP9mTIFI/o7gcqO2c0",
-	"TWQoYQP4vUDuP1ucCp8n9M+i7oBXA8K36ON/ognKAejUTLZOTEoT/iv97b9++z9MF6Vr2B7A7mPR19fY",
-	"b+8/29nb29lvX+wdHLXbR+32P7DX0VGjvffy4OoZbe88i/bYzvNon+687B1e7ezHz9kLuhc9vTroedI8",
-	"yvvQZM65xiuuI0viRFh2UAwmGdMjElW3eBQyN1S2wMLZbrnbfemWB2SsJMDEO7Ky3IrThD3l2PjoXrI7",
-	"bwf+j5Pu+lkDRtpYcWPQEHTZNVvQXydoFamvOYC8EQrWkjUl7dbk41xNQunlyyX9Qdpn5wnpmrn7TnSV",
-	"eibKGBM5YaUc9mBihUyZZfPs/TjV01uDEM3RIR+h9ISc9rBq53MtueJyfBo/Syr/F5OfHPbhkhIH838a",
-	"f5VWrPxV6t/+G1DsQTr7ripeqW9gg5qiD6xifl+aayh+ydKY1t6aTLlGOPPR6hNW391uT3GN/TzDUh3c",
-	"BjfpFSHN7fRWkgP3UJmzzHHMq+Jx41Qtfx1yxpWfPFIpM4tbnnF0zLX9ZLlHz767pirJr4ycVuHustRQ",
-	"Bz9QmeaSZ3PMkodKs+bCXJM8kQTcbFO5JGTL57U483S7vCilSp0LRp9Tk1Emi8ryUcL1s+sYvReetIZS",
-	"xIDVYVKm8X9jFgv/fzNIlftvT3H8j6YmVe6/Kbxd2ndVsyhV3Ew+2MNxSuyI/42VOk9c+v/J2RtyzSZH",
-	"pHuSmoFU/FfwMR2RbxhVTBFq4k6r1QIvExw6bCj8Ld+fgTEjcGhC+zOpSj95kfVHk5iQH0nR4/1UoVOz",
-	"e3Lx+t2r1533Z6/PTy7en3f+9vrfu85bCCawkjfQHQWwKmHyusakvkDBSq8ksuk0Wui4NmA0TpjWTTJM",
-	"E8N33Oa4/PCdCMFoTs+/b5E3hvwsudDl7ei0Nyia0IVKpuYKgKSctkxF7DGySQ+99djbDeGmrAWvGfQf",
-	"Pj3/3lliunUpLsWf/mTPhwnjOjG3/vQnAqCjFed2mbbbBxEdcbvV8APrtsjf2ESTKwagLUYSimaMjyng",
-	"ogHdNTKXAhz6gAhrnwJMrISRLdcVr1loNdT0/e6apNDQbrtFThClJ696Re7QBNsJXorD9uExtHXyzfOw",
-	"RbH92JBOiJAwAfe4Joftgxa5cE9oQpNEjjEjDSDI8lGsBZNwbYC+LgU3mnQ/7eCx78DLXUiiEpaq3Ca/",
-	"VkoqbTf3NQBNQcQTaESQ829PycvDp89JFwpH8Bx2nW/9zz9riHf4WkLsVUU0drLtWprsNgm9FF3DTWL/",
-	"bxfp/Lj2L6SL3j2IqaHXh4sbmnA7+1FqmqQLk9E/fez6/nC44F7PJeBAfMMtxF7q+k9/gk0Y0T4XkJCH",
-	"SOQJH3KDsTvYdvpLykgX78jusfPkk25wc3YdBBYHT729h91nflTcMNiv7tn7Dxddgn492K/um5gNR9Iw",
-	"EU12/sYmXWAzpo7AyTBK6IQoZlLleidqIxW2GR5JoRlukKZDdimstHDNv5CWfJfBjCb29x0scfYnbXgC",
-	"JYu9hPcH7kCAmu1oOTG9dFxBFXxoZMj+IQH4/xbpnp1cnH7XzaZpF/X6gva7x5D0ZLcDMvKs+HrT2/me",
-	"mmjg9pWA7xQs6IB09/YxEpbwiAls0eIMDascKM4Mdc4uSyS5kDo5exMU6hw12q29VttJXEFHvHHUOGi1",
-	"Wwfo4R6A6N+NZWT/86XZ2B0wmpjBr/bXfWbKPEA4wf12m4wHPGGFLESuibaMLvrku4sLiDtlXPbG2lR9",
-	"Zr6DL4DzF88P5rDfbruu98ZXJwSs87NrOBMYeJlJJa9BCQE1Y5ESgt/O1JAvzTnRIMvKCb9hrcKN2Tj6",
-	"6aO9W4dDu/9Hjbf8hgn7uOVuMEpoXweOi4/25d0hM4pne+yOojWhw8T9Crrf1N11FxCzausV1QyDrTQa",
-	"gADxzdyH3ElWdNC4Sq7SE8nbzN/2UPKu9H5yeEBW3/TTyY9slRPM51pyfPaPE3tdWSJkxCja6/EIPHZP",
-	"2wd3shRqsujXXpOM7bW4X1hc2AN/Pat8Jw10PphAtgW5kvGEaDrRlh+znv4Y4JhPu9lX5hPvzd4u3Nh6",
-	"9zOPv1TSaObrpDpr8HkEpGhvUMh7AomMN0OO7dnD8rqpprce/E6757loka79fvdSuNRn+MITjR/l8XGg",
-	"pNCCJhHI8EOUqjMscOIcNSuQf70TxQ9UiBxYCZDpIX6ybKRsarvf0Pgc7y58ZW/xKz8I6pQ/RHE4bB8u",
-	"fumdNN9abRNe2H+5+IULKb+nYuImp5HvaizojcBkc9CpAm5duKacs76EhP0XqEYg3vvmqRroyRpERd1u",
-	"uZ7I0E9Q0SEzTOlKkIL8kd03rwCiYGSv/Fmu+WAVfM8aedvU+RxiVWX3oNV70ZBFA4gbzZLeccYBjkku",
-	"RUEpBswUZLR8xTocjIqJI8sShkFPWc4zcNzfOPSm+iLWrZAnIJsa1AGML8FQ3mtdtLcdBsQfh5drMMu3",
-	"Ul3xOGZiNe7fq/GJMzpJJI0vpHxLFSZLHu49rbMenY5GUhkWf89iTi+sVf7YRM6HQOQ8yZgXSfu2Eqjs",
-	"Gt71iYRV1/H7ERNT96qHKvY9hV3DcJnE1gwCiKkjYrB3dNYu2t6/eKOXQylfigBLGW9uOwCmcXhgFFh3",
-	"ILU0YzqTV5DQZM1vsuWk1hMd2vDbxwh8BUKsKLA0Yw7n2b5fJqrs74Fff8wSL5cT32+tCdz40lz44Cl6",
-	"jq2svzPJcxqcJzjjS4TQCfjF7Tn58y7eHb830fSYpMRJLiFC3PA1SIiVtBIvVkZ855pNdLX5iepCzm0B",
-	"SopvTO7cLeBpsw8iOroci1Y5TwKumL57dmzOCEYrduxys5ZRHlCP2z//kjLILXPelqAPcsahCzsSz+xf",
-	"oiVKOMVu5DWL4ftVn+QiStKYddyzhU9PNx6ZjlvcqfTBM1ssd+ziitcKumERHNqpqJgTesOU87zer1x6",
-	"TELDbriPvuhAVPCYCWP1izVYNFKXYaZAtBs6a7BJpjVENEmYahKp0PeMd7P7v7UaICCameK5jCgSgQZX",
-	"O/Cf3wTQCDJ4Hmy1QMmA6gH26yi73zGCj5S5tDAJ3M72dWSeFY0Zx7yvz8+Iy/12WP/L8JaHsaxjz+yt",
-	"ma8zjMdyu+aaTRyMkVXZ8BR/d7pEu4ZYOJWil3AM2j6QXbRf52Xnx7YC5TXKiccm+JAirenhpN9dCL8p",
-	"HSjzccYsYVWVuFYcgtz6mUWGxdjZL0tL8XElKVrk3N7hEIce8wjrICQYihChm1WN8M7PxNkUyx8umA7o",
-	"Cxs/4toIEE7vrgmw6XXuWad0BRmsW6NbKPJlah5O6v8BHNV3Sl2r24URTZiIqdq1Ym3Hd7zfcVlKlUEg",
-	"xCr3j5OYTgjtGaZI18rJLtnyLZeEHG8TikjHUxVapEtNN+8c6PJBfpWCNS9Flkk+ZuyaiVg3iaCYT4ce",
-	"KIdXKhMe04km//Mf/4n9wajLWNhJR+QS8v0K07xsYHP6ihjRO/bJ+Eb+r2iJtjlVq1Nac3acNZwymOWE",
-	"WUp8yKrMQayLz9j5FnVp1jAt+4I9lnIDd1627V1amtNbXSGguNCG3re3/THJl3fTJB6IGM/d69KgoAR+",
-	"OkQ8w0SnNEnu8kaD8SvIxc5wc3mt9/KCTQ2oCtMXH/racoS4i4AFKDZXidmWukWyvm8ZdgXuwhPIowCg",
-	"hyPSxQAGi7tN0hWygz/aH65SPbH/OqSLJunaXYq7LfKD8C8hnsSlAIT2PCpsLzfFLKnHqcu8wnI8h+UQ",
-	"0eGI8r54ogGwY0JUmjB9nMPsOQAHF+N1idBl1x2uzDLT65tbRnmxKPiokW1CfadI9v1l/CK/W1nye43y",
-	"/kG8GefAUk5WEF8qX0duhqKxWSZFS+7g3V9SmvCeI/w1S8BzTDdHyRSKrCfYA0O5ngJbUvE+Fy6nfdtX",
-	"6YDMAhkFwzQJ4AHoQJ65FFx2KRTTVlnekop4uYcP5pq8sxK88IN2zdDbIkgTK5NxuEMTp5E8oOdYGnvO",
-	"jXMm5I1MiYTguqJGtlBTShMEZqtXkVhbuv49pJCH8TzbvS9MY564zVJbAxLbeKA3MvsOZTbS5mRJNdcX",
-	"/RbUXGzqlQtqFFa60lZKuDan2VP3ESYvcw3kzUJq8jNOOMuwv9NkGPexxQHpbLc3noK5QeYooLf1G3QL",
-	"Ysz+41AjEyvaM91jog1VxvXIH9AbFgJKwJ1g7wMPn1EZHvaU8qDX/JB+6uRIyQcZi8G1T3/7r9/+CUg8",
-	"/u4HsEAuYoktUuhEr1QS+rHZYICIsudwrWBHrS7x0v785cuyrP1QioI7wUr9AP9uNSasHYMpvL6g/aqh",
-	"3WO78MyXZuOtzHXlec9nz8FUvmbdY6NKfIXB7IxUV5exs1pEDbdr9tE7v4/vjEe/bFy3a3bd3pYS76pG",
-	"pqzcZPVLvAfltuu8vZ/akRy0Y+bX7GgWSRHrxtHz/XZ7+Zv1YYpZfmdc+zVa6DVuuDMFtAOoMN8iNuWm",
-	"7KaGIEOeuctbdddZF7UM9dfu2UdirgNi5r3Y6vClxYa62+up5PFNxcoD+wVoGFlkGY2vrDSsR1ko9Sf8",
-	"PWUp0748TTddE1cgqoTRWJMtSGCPXTCCK5evBCjA2038VxPpOzbqFrmwchVaFFBDIiqENJfiKqtxo4q5",
-	"SLDDJ0L0lS4AWkoNMh1L9aFGBvEY8N0ylwWN49uKk3W6LTLx99PnhgdRb/z56VNy+Jy8fLm3f7Bz+PTZ",
-	"c6yzSdkUnuHBxd5+jreYvb61t7dNXr548eLFzvPnz59j6L6+IOFMP4wXovDxykx5j2fqycOjGTgqUqyX",
-	"6ntP091ELv5okQuW5i0LsHnJWgy+ityvMpVp9zNEczuLMurpNTiAHb84gOnU+Ooh+D3Z4sbHiakmXcWG",
-	"8obFCBvms2AYVLuieA9xm0oTXOz7oaCtl29/jt/dcO/jSr2whwZlF+6gV7YRmtV5z0HqAlbJGkUFXv+E",
-	"GzJmIm/HCL1SB5OKTOMFZLlmtfwVoMnNu80mGxX84YsEbkm669C6vdU5ogDg5oxOL+Qb06rYMjXTH8tv",
-	"khFNEfxujSbCmR0zjDgeESGJYGPMujzOFLhrxkbORoDugWXcChP8urzrm5vp8fA20OKduq9cvHetHPTB",
-	"jqldY0CdDpneLrATN5rEKSt0iHBqGWJGIpAN/B4QYso4Cya+4awNZ60IyASZI3fLWXK0dsaSo0IujG+D",
-	"iTwVWEiWrcAcKmcdOdpwzoZzVuUcOVoz43gfbDVaWQEspvtLl2hGVTRgmiSs7+s6FY0ZdC9tktN3Z3+F",
-	"X0I7BLJFowivFBGTCEBx+0IqFm8jSDaA5nJzKRT4gKllMvD0+k6PXAB4CaqpTQdxZmc9eaKdT7gKXuw0",
-	"W919hH0WPPl3CAitK50TdyBv21A+KgDDrQCStEhSIg7SiYoG/Mby9t0iq8FSa+SS+tPe5JLOzyUNuCIr",
-	"Oc1+d1fppGcYvenzGyYsl7sYDmqg6LYHtbVnRTlWiiRcXCPSYcD0rapMUvzzg0ZkaBwrprWLyUQInvpN",
-	"kg6ZoGneAm9IYTOzoMuzFw3cNZpgl/ajxouX7b32TtvnhRr7uw+n8INiVkw3zlNKvlVURFxHknxPVZ8q",
-	"HlNYQCRGPzeOGnt7rf39/dbBwcFuu93e23mx12g2QGh3PCaS/EQuWCRkIvuckrcmpnYqcFT23F006eBg",
-	"f39nb6/dhp4lVtaXD7BE/SCe1gOlrDpSqdCNwN+QE9smaXWTtPo1J61mcm/9snxaSVwIwXTip5OB0wy4",
-	"NlIBChK+FLfIe8HQGe//uBXUjQFenSsg1NtkmGpDrhihTte4FJgUsHXYflloXY9g9MZqkwMg2mYW3/Wf",
-	"gSyBkeRWG0X4XG3oBKrWaFTq6cAp51fL4ijUK7fIjV31iJgJD21NzDQPN6qSktr3dbnd9mLbZHqvOdP7",
-	"DsX3evshnAI0hQMHhzpvzpJYE82EOSZdkSZJl0QJo1apd32sSNfL7a6X4JDApRh0itKEl/S9cUnlq+rz",
-	"68gpn+0KO631Lq3qPlAO+Xxp4BqrPjKpsMkk/4Nmkt+3qrvrk1Xnp5g7W9Y/+9j7GNhVLPa2Ff2wfqM2",
-	"IF5rz++e2eOvR1eoZJq8qcVcPMqK9qtFvx9i0TSJYOM8EDHX4T85LczgD9RX5CH7ifyeefFiWtgVyOur",
-	"5sbQtTKXGWG6fMiEkR4AKqvF8Iuf4sJ5PPgm/O6jZsFgJYs5MNzuDQPeEQPyIm191fyHJtZ81jsxKU34",
-	"r/S3//rt/zA9pV1N8Rx5HaRuYZsW1y4fDWuXBD+HM39wM3rUTImLWMyPiexnKDQbdrwbdnQkbvf6q/Jj",
-	"uTj0bBFfwSPzoMhDTGvaZ42jxmnCmTCMjFjMU6KYkUpIQke//b+aSBJzSvbarfpOJ1zbw4RXQ09XeXT1",
-	"91m5sIl33qHE+RGa8BdTQe5B9GR3+owfqHaWnKBDtnw+HJlOh7sU8/LhXMvPhflw9+WiWiYdrqQJoN/v",
-	"rBFg4KAuy3Nzf370mW41fW8P4217hIluJQ4z96uvOM0NsxEq09zgzw8LPGAFWeOo8bOk8n8x+akVyWHr",
-	"yu7Vz/KqY7hJQKORw5GiMeyhY9O/yt/+Kclfpf7tv8vSzALQgo9LhNdgQx4qkwxPY24mWXaem0yyTSbZ",
-	"V51J5kXL2qXllBpVK48MHr2zPDJU1S7F/eaR+Q3e5JH93vPIbs1K89PIKgipfV83221vtU0a2brTyO5M",
-	"dj/yLLIV1eV1ZJGF2vBfmAL/XozeC0V1Y1kV96EyyOYKgjyD7DEJhE0G2R81g+xeVdyHTYVBu3iTCrOJ",
-	"xK8/9Of9zdWpMA+pfZTy4roSYWDMeokw8OgmEWbDfnfFfpWJMF8d91kVoicTLhflUsNLZ/nTd6/aBh+r",
-	"UHLzyYcygHB7ABvaXn/GcxbNDMnAE3fwywdOLCkSyrfcN8DM6AOvjGzCLXKC6FpDOiGpZtg9Szatetfj",
-	"rm2wB4a1P0wgbGRocg2t6O0AlyIbDv2QsWSaCGkI+wTbl4GrtomgQ/teN3ujw+NuFbD1FC/cpq9w+L21",
-	"98acnuhJHD+QSfyo5MbvNf3lEYm3kzjOpZvleZoTyHrkW4UVmo+4+znkzRrYzyHZBsDP2SjHhSd8oCQX",
-	"UdrQSYXYm4P9XCaL/qjwz48RzTkjiJ6SQyIFGgRm/Rf6ymC5c2R1mahulqHrFq65tSDsFrj2NonjZTbq",
-	"rRLHAwf0JnF8o+KvyXytyt584MhVdd54GIfZ5I1v8sY3eeOPLG/8niRPfqHXCP+8qxfNuc8wzrpASvNJ",
-	"h0ilM1duJdxrVb43vFGYx5B+estE3wwaR88Om40hF/7HvdK87/VmkZePBsS0ptESRuM1DfWL1Rl7nBUH",
-	"cy9fSZkwKsoOqkCDhGrN+8LHJrm2lp2qOi//cMfIZVcwbw5KpiaYgWF0WDUD+7c17Z/9qn1gFTY4d+9+",
-	"2URKH2tJQVW8M/j9XVwfixuJB0837om45qQHZs9scgS/nhzBkEDuhnRvGTGcovddvDjW3MvhRGCbE2Jc",
-	"f7vww+iz4kaTMeVWVhOrf5Et2esxhZcNN00ile/5wEXo4bL3jN4+vhRUQFY5fumJhjdAzZGGQNsxDQM3",
-	"g4jNQROeoIliNJ7A7AS5mhAth8z+gSWaQdc8cmIPBEoIL0V+KP5SBgVKjpgoLsxI+ANC2sF13SQ00ZIM",
-	"5Y1dJw/8dW5/7BuwjNalsHwds4hr6JpWmhmRfesJ3s12VJc0Xxp2gtlOya0HRO+2a54KWT2P93s7z+le",
-	"e+dFdMB2DntP6bOr59GL+CVbKmSVrfAECfqLs62/EhndzNS5TQLnpmnq1+g3pNfMSlAv4O7mMpujee0m",
-	"XFyvfg+lZS2FsHN1APQSxtGswTcjVwtyl/YpF/ZqomTItbbCFnpjJwmI8CGjQl8KIQVzpeUSvkyTZNLE",
-	"aIy1olvkNY0GdmAqMIfADoQfIVtdHne3YePBAWfH9VWsLrtB0yEj2rDRpdjqCjbubjcLWau8mCQIa8s+",
-	"Dj/ZG8Z+015vLQL131esJ6EVN1iqKAIB8vtS0J5harsQU1Rsx35xKnW2aKCyIWyONGRilSEv7UrdLeL6",
-	"dnfSOmoHPNbl0efGUkkUPsP56HNDsDH8M1t7C8J6FVNSXD9YEcJS9xmWBVoys1RrT3Rzr20KE77GgDlK",
-	"rnsyzubfbjtOVa90VL+G3skYNA5izaHWb8dpEhmgoRyR8UAirEkT7QvIEpF1PN1W4HznJnWH0sV+BuvS",
-	"qpxlF3n17yYYvEaPmrj22/pYHBIu8loTCagGjX/vB3zUWRVuFYudzX7/Nmx0B2nToSQe5nT1KBiroOuv",
-	"2eF3mkjtkhmpsSumInLQERT6JCfmyJk8YAYFZRVkSyre54J0xwNqNB2NrD2Epo8zc9yLzUvh8x8z4AlE",
-	"8+riz5101KGma00tgAdqkQs3iP1VT8lfmSBg3oypinWL/B22ZAK532MescBV+PL4Ukz5LXOjS0hvvwUv",
-	"VKVc4r5PvhovnJCQ9NY4YzGPpV1ij6shjWULVYA0MXeRVv73kPweJv+lMIUqLSQL3pZb1QHlbqBDNh65",
-	"O7x1nHB6eNNFsYQay58VCtk563NtlNTknCU04lLQWOojwtCaqfS9zcCyhbcreK8yZKBLMfXnKFWKCYOe",
-	"hxKhOxWuPXdLuCcPiv9chYhxG+rvtY2mtkZzv7Czj0U18wkv8/0CPuDnY4QlbgDCDRlTTXwsNXPoA58h",
-	"O40Hkzpm03mWhLMCywTqRkwNhS2ikZHQKvtIpEnSXDoa2HQAjXEHUor22/vPdvb2dvbbF3sHR+32Ubv9",
-	"j4blNoPYie/zcPKJoOQtH9ImgXbdMzU25JQqw7ii5EOaQH5TMKm9nTY9ZDvPr/b3dl7GB9HOU/as95y+",
-	"uHoZteO85bDbcegzXF6c94Id0J3nV4fRzsv4KdvJB9ljsMkU9i54HSZrSdhlVtXWyMK9rru36z2NvaOD",
-	"4mn4I7BK8nUWCB8wVUgCmN37/d6zq53n0cH+zgt2GE9vmtt7iOPP7DxSWbav7jsd+50VNrU+XqZjnFeO",
-	"S+d5vKY5enMVrPEqmN5by/aPIEcn5jRhanek5HDkK5XQylyzzX6ZlTZEcpjtC6GG31Byw2mGmNMir5hm",
-	"P1MyoqmmCqoedERjqf71skG69resg9M+ItaG6x5ZCzmiSXJMqLgUobV/2YAiDyMLn7hsZG4AHGg7K3UU",
-	"7JPJKyRF/rurVHPBtCYxnbRIt0cTzbpHlwKUSZok1uYfJTRicYucWKMfhT7s6xNNDB8y+0g6suIosOOP",
-	"4DmohCBjq2Ne0ejaa6mQklSaagMDvILJn8E3blXgHexpZhfXEz/48ROkmHuOIrqFV0g73CIWuzPYmM8b",
-	"8/kui8GB2gh11BbIesdW5ULeyfOikAfJn5nITkJrpvXcspMPQd6gZszZw+61Y8wABJ8pV1YxrVLKUaZ8",
-	"8F97qNKUiA5HlPfFmnL8l6x0ccvPilzuMtTivrU41OIpYJPSPzdygvyS7VZdTrx9q4D3IyZcAhhNEqae",
-	"aD8Jq0hQolIhrIroSbtJMC+4JxW8oVvkWwgsgOeX3WBXEXMpun95fUFKRAFqa/hgKQ7Mz5IL5OcHDQGE",
-	"vLxuP7/jnofx8LuPV2kg7py+es1jo0h8RTLsr5JDPqzjmbtTJKYLkCrpN0++GzERWwmGOg52PHKecSvA",
-	"miDKdKQYCkJA1U+SCod5QdFo3P0F+3Vx6e+/PKl4D9/JNXxbr0fZRbqi22PewAmjN+zuUiA8m24Jach4",
-	"wBOG+gZ4JaRy3LpdqvDbmf2xGXHTIuN2KreloJW5fcVbaxccVmvmqA9Gjlwoy95xY6kyN5ynzBIOgpnM",
-	"ctCKmnIWPkhSEQ2W1oLPYFvu2Qu34eqN1vzgYggo/97FkGI6Ha5bDn3viphBssTZ7Y6+AqgRK0datFPZ",
-	"XOWbq/wW2SyWhO6FiYzhol/tyv4L0+a3f0oSS/LKxf6OyNjak/Y2dtMDoGTIx6U5yDLgOxIqfFV8aRsO",
-	"TEwZyPGlwMa80NfXsISNBlJMFtirbu53yFxTX6rkMfz777US7rFZvAFp6pxIVjR6wbwtKzL2/bZMQAHQ",
-	"bKtFuvYbHST8TpbdblnisgFspIi9g0iEcXhdFogXMgiSH10K2euRLVgZ69E0MdtNotNokDEcoo/qaz4a",
-	"sTgLotuf7XfHihvDhIujc+US5Y6J5UHI3gdYCq4vBdXXLG6RHy0/nyVcfCIRFdagxTBuM9xemozpRNsp",
-	"2Qlk4fMjwo0DQrUP6qzXJCXRgEWliZuIGzfD2g9QIFx2eB56Fi34juFDJlPT0VCcqRtHB+3aFkJxiQ9T",
-	"9buRa5sK38de4Yvyd93C3utHIprbTeXVu9N7CchPR6CXgXLEZ1fHcrzLUPurd6eLw+yuw/smyj43yg4M",
-	"IHeENDvgZ/Z5rvcTar/I2S9CR7iD9oYIlBkwzbJO/V4LsNPkol/RL2UV1lprmRyyzVFJ7/wgq7iIDg3a",
-	"nLCGUsL7VNV3F756d/owAXO7y1V40LABm1j5xuu3bAcWdzs5X/3dC6X8si7pe1/W/wRlyx+35cnv3Gvm",
-	"eqQ4MoRKk/US4u1i3Vnx+pzUUSkF04bEKZsPdIH5aT+MHg1kuZ9wCFdeCmjt65HWARS+3tTVOGUdxE8r",
-	"H81a8juGD1njfpVpv7WLNeqcAjdK9VylOmDVXFgEv7wrdfpDNGBx6tsdFkpgHKjGTFm1VFhVvUURfDem",
-	"0GB3G0EwnG4+4tG1JunoUuSL8MC6nkucDx+6I/asrIzLK16w/s8T3cPms+adAGqmszaBi4uliwcXe/t5",
-	"IamHyTiHji8UsnbsYdElmr34zXkY3T47mgoFPyOBlR17zcZbmePJzHs+e+6rdwZu7ImvSAh7OUhoTq13",
-	"I4lndLOF7QACyXfnV/rdsfCmB8B6k2zvmExX7bgG4bAS+1Z7RQNqXwAqQjdBubD2syZQCSMiluhwbdWB",
-	"u9XVgbWE7Gbu9MPgTl/62n6YoNwinseNjh8d72/icn+ouBwyz71d3AOZ8JhO5ndzNUxQYZ5o4p/OEiS+",
-	"UfRXnnAqiKCI4Z4/A7gRE0ZVk1xNiF1VlTfmOz+JGek3Oxc74LHP4nCN6bFyx/7Fg79nM/5VClYV4bMv",
-	"TMf3+DAdNo7299ptiO+5H9v2R+eTgG0EjIC7dEq4LZmL+xtstHE7s/FLzPVLDHJCyxBMaGKN/nWG+Mrs",
-	"fXeeD2ruw63sLvn2y532fs4KJ4LfMKV/+78VlyRm5JskHTJB0/qXv1vgw5jsfnfnc8omJrexoZeNyeFF",
-	"4inoNnJj5spdGHTD3+eSYxN4+30H3tZJa7cJtPGh5fvb9QV+48Z41ODxuIjFcSG3YV872z06dY1nROQ5",
-	"wf+mvrJWavW4YXazvtpHnyuLKRWjQ00oOf3wb6THE0a2usddIhXpNrtEM0uShsVN8sPFtzsv7O9/5CKW",
-	"Y72zt/90f/ctNVzs7DWJcyFYA+VMKpP2U6YZkepSvBb9hOvBERFyyHatQtaEGo6eFGwX8Hx3RTpkSjYJ",
-	"G1Ke2H9Gimm6mwezxOjnJokcHOduBujYJEIaqnchKLPduhTQUkvJsWuW5XpM2j2APpC++3jQkxzhD3zr",
-	"xwHFPyo59mDDhAttGI2J7F2KOHW8Bm0bMYY2Oy0SySQdWptxyIrtvfJHtiKqGeF9IRWLt4mRZJSaDNMY",
-	"ZsbFMaEwCE6SayJkMISzi5xY7VGeaIjYKTlukXM5xpx/miQ7Uu24Zl9HhML+jLkZXAo7NUvQ2N4MtSGw",
-	"fV2hAGbzQyNKV0Bg7HRx3ZjwTyKZCqOx6mdMtW9T1vQOKUTn74GLpIlhSqgEsN8F2465MysTtUjIp56M",
-	"F9jP0NcE4bTwRURrx2POeqIBTRGqyZglSZXtvHpL8uKUzlJTNSMw5bkODnTBnAo4preaFcQIeMKeaMJE",
-	"JGMu+sckZoZFdoJYq3UFxSpV2zOgSjNTmAUT6dCKqdT0dl7Y97TcefHi6cudvUazMQ6EhpVupQkQVXaf",
-	"YZ/MbqRvijdbtuorLig2spka9F5tNLxMKyMyXHA9YLEjgynf7O8vXLqsBrwx9e5Q2UDS9IJHY+rb6Yd/",
-	"W5/iEbylQaPYuQI2BqabUkoWBVAdI9253lvFqjjPHEzJXpd4W/3u7M5HF0cV7nTWqDLfypLMR6rZmIyc",
-	"YJcj95Zr//r6/IxsSQVVO3qiDRtuo8rXYyzWxPDommGTGUlwiZV2aTijx22c5iupYaEGy96YqesuIQLy",
-	"K+xxwH+OOOfxX3VC46k304pc4bsqad4HJE7NIsWcuYX/J1vd8UCzqNNqtbrblo30QI4FkSKZZJq1s1Cg",
-	"W78LnLlfyR5R0lDDdnA4BPe2bAipDiGwp5Gki//tjKgZdP3FQLY+GCpiqmLyI7saSHmtt6vzIQNqftjy",
-	"JdTf7UpPtOba/Pb/iIhTcvHbf0eCR9TKSkjB7gzpCCbHPiFJWX775vX5xUn2SOPILlWAwAieev195+Td",
-	"yds3H16HT3LRGSnZV0xreCFS3PDIvoCl0+Fn/vLDyfmrk3ev3nfOXp8Wvue6NUx/8ts39oP/OHlVeBgq",
-	"zuJlejQEp/QwgZ5gAj9yM/gAxFmpqOQPN3N1ZYpnNjmcm/jT11mgDQxGaMn1suztUqKNLQZNneEemRpk",
-	"IGSccnCZohy/D+WnBvdvMr0ebV7o7Yl/vamfHrYG9ChoqcpZEiNyzTHp5rpBlygGbVTQYT4eyISRIR05",
-	"C8fBOgXreuI1qkvhlLDD9h5oelQxIqTxzuXKJNJb6VDryCPFRXmNZZEqRbZ6POE02W6son88TJLpRu5s",
-	"Mkz/yEpJlp16d0rJ7eCr5wFtWEmEUTw0YL3baMAUaxLX7hHshBnL1ZrT+N8dHnebJPvJ8CHThg5H3eal",
-	"yH5rx6ImVaybN+QqinpvsZ+QKwr9JodcazBL/KtN2GU3OrSsVPY5wcZMXQozoII8JUMuUsM0BG+pIKm4",
-	"FmDlq9IrhtAk8RY+wJvRIbO3DOIIuggo+Ar8TXMp7MbBiWQh46k4saOEnlRkq6Azdr0B2olkzLrbdrHh",
-	"LhLFIsZvWHwpsCw46ya2327jOcjURHLISNfHlVkXwfrdLeymDHcqThL3CXYnn9wTTbauJpeie8OU5lJ0",
-	"Yb+uJqQrI8gejqH/ua/fdEMNKMST3TvbGAOOpIpZ7BuqZcPbg0q4YITqS6ENTVjZPMlWtiB4puuqTF+f",
-	"nz3RXnkAoLshBRw6M1Ay7Q9m6edShKrGMaEEf8xelKSL5n3XA8vk8w22C3ZZMG4GTJFse4iQ6lIUNyfv",
-	"9NYmgg7tarLny3Fc4XCDC/P1DabNTnE1hE/x+svjpzmZNKav9wpApn2XsT0Hkam54GMZt8395ogaS9aN",
-	"o8b//qm98/Lj573m3v6Xf2ks/72M1ZdYY7sW7NSq9cAODBHEp4zSIbzW2Ns/aB0+fdZ6/uLlTvtlo9mA",
-	"NJTGUWNIFactLdNf6f9yw7QiOcxX+r19gHywD9iDH0hhf7t1+Hw7xAX6knu3QFQ0jhrvP+xgmnK7vbd/",
-	"0IAHFGxHnyoqDKd+oxL5M3XdRm54kjByyoRR0g7KtU6nG63uvbCUmhN2dUfckZJXCRs2jhrvfvunJH2W",
-	"UMJIj/5KrqhKk4Ek1OEVEQlZE4ppLVULX7X3fCfDQrKf2M3WMlIyTiPTmcaKTWgM3XS/VVIb8q1ijBw+",
-	"bZO3oc+u4Dx0/Nc4el5bg74ACYCseM+6c/DpcyscyjsenrtLAeI9/oYgeEFsH5Ouk6BdounEZdVw4wTt",
-	"PSe+bjTN9WuaLEqVne7RTx+LObJACLniidcXBOqLsZFADXVytqiHopq34/42FYGf0UULQZA1q6RvrHjS",
-	"hFqVbsor3ayO1qDGMFLshsvU65HkmrGRtqoK702we2/C7U9MXwqrme0fkoFMlSZbqTA8IV0/QAcH6LBP",
-	"I66Ytlf9dpNomcV7IiqIHnMTDTInYCJBU0U9vfTuh10Lrn7np78fw3x+UAA227n+N969B2wzbcCQFNN2",
-	"UYEP1mZTurd3PxcUjS+rcXRpumBmCtiBfRliaHttmUzTtzaEcjhb21kK4YiaQa46FTWimgriXi39sBSP",
-	"+8Lbgwrwc1yerzOKkdVdEI0KcnL2hlyzSZD6ay0Qr84eVZiKl6K2rXgMWcGLLDoybdBNGy3eolPMJQfP",
-	"N+YyG45UmnDHuJDlLbaCbxgN7sVGG3bl9lbbORsxTK2mxOn409MD0c0hFVrTHrNDKmbUpMLkC0xia/OR",
-	"25l86UgzFUaAUONr3INFsqy9saxpsHfRfnl08HWbBrNpAZl98GJJ++AHOMmv00D40bfPKLJA3Mw8bY5f",
-	"GpsU4I25sWS0PbuwckvjaoIwb+XX+nIaSlU5kl0MjeanSdaqugsHerCO5yuXhpSPlmHUrWG0hNF4TUOt",
-	"E2lTKt7HPNxagvI9Pv6lDOJeMZ0mBsi1qjgFH5mHbL+wQOa9uyYJBQRF2jNMVX3OGunLI35WfxJ9QVVf",
-	"M/LrQhcNWLJemq7n3w2Ux/za0KKoy7Ldw1/fFczoOVgOkJULo3OADLV2BN4UUxCjVMS7Ocyosf/RhkjB",
-	"tr1F5bnWYy5fiogamsi+fbdJ5AixdZIJFhxmMEBW1Q+gyLiwoxJt2Gh+pq3boYcFHx1QIVhiDV/Q05sr",
-	"wZHiVnTSUTmO2UERx8yDk2btBxTrWePQt4qyQsXJ4qPGkIqUJui0svIyv4tuOM1bGy2VvOI2/uGSZ/3J",
-	"z0lecY/87kvwNtmuXxUIxv/H3tctNZIc/75KHcWJGAg3QszCMMCN2V2Ovd6ZnTHMesO25qCiuySVaVVp",
-	"q6rRsAQRfgg/wHH4YsPn9h//J+BN/CT/qMyq6hZ06wMkBDN9KXV3fWZmZeXHL61I9fbAXD4tRa6XqN3T",
-	"s+7GhvUY6sJMPFrDkC44fW751PeQhDqrQ8yaSdf5uUM0owqKggJKAhUJQkiQNRrHkL0DJs4xpAXQOMBw",
-	"ijVFEzAGUwR7aIuyElqoldixeVAIXXVDfQMTeIyr6ZQ3/wjXhgVVZ7CzmlaZQctMxawxyXJfcgeaRhsi",
-	"TrOEHaq4zy8gl2eJssnOcvodBki0vrxMvLykjgu8fMHfy7quvAeOJD1+wYTlZV9QjCrm0Ugg2qJrBTcG",
-	"LKZcnKNHwnN2s+I6YYlixUUM0Nzk2Axrrn5gsZCp7HFaCFeigv52aB83/ecF/ENK3iuphyw23nMAy/+b",
-	"nR2ytUX2Xr9+/Xpjd3d31+6SY2WI5NLcsNnvAHa1VqP8wz5N8In7Pa6T4errwRNOhktR3CxWcBaVqxJU",
-	"xtsnHRhyfDBMn2sj1SXhmuAXSZO8EwwNO/7hWlGBjArlcdbJINOGnDFC3RGO2ltbrG239hBZasQ1Wz9w",
-	"Xl1jFbM+kGnu8PLdACTCUHKXls0N0YZeAi4CjUudBjhkJ8On40t+62ZY40s+I97BTXso71j1oupuXE4/",
-	"rUc5ux50btVVPBabrbkU6fyoCZwiS9MOiVNGFZTusA+bpOOlc8fLaYhtUgwSZTThplmRk3k/9XgRyZg5",
-	"zANarZEKZ2e41SRYTmJ1X8HjGbF8nVr5ZRbveBw1dTOW4oIpPQVgy/KO93CRsU9u3fMxIjKCHMNpoSZw",
-	"kx3r/lmjaRWnMt3GNbaItRF+YfzzITcjx7do6wnoFHf5b6bALcACzsME7gYe2wZvMV0lyz1uhFcdGPPF",
-	"8FtFPM2TYjeXSzCR0w5NRlP+C7359ea/WaiNVMJi5EgYxRmawQW7YMpHEqNq7yppVDHij24sz5oHcRIz",
-	"+HRkjzBcrpr7lsF9Pksmlb0nc38urWZFk6RwOVyl32fAtKY9VozmYgnPiILC05LQ4c1/aSJJwinZas1R",
-	"fRrnthovTfHSXe6nsWx4Wec21M6T2eXMT4obVvTlLlnguIN7wCYe1JlmKvLFOahIQlLhGetz59hwwqFZ",
-	"hjT4li3T5PyWleceScI1iWmactFrfhkRC1jDJU0BwiRERCUMmWFhxALSfMb0F/LWve7QvolmItEh+RJj",
-	"ALBMRwAMsKui7W+qz0k3pb0eGj7sp3kAcIW1w/e3sqQanMWC0k3mjG7CvDy3BCHM6ePSMwFdj9PVU088",
-	"ddTRxKijYAP06wVOD8jG9rlrc2azzc/fU+Ns3aY3Hou6qnQtN+D6urNgF+FtIsxp0IvqJRDhQ+wPPhas",
-	"4lz6iZs+6WBIHeT1Y878qM/jvrP0AcYLhs2esVSKniZGRoBdBGYHlOI+wONyyBLCRVusdX6zs0O2dwup",
-	"652IdLZ3x3/v7Gzv2j/gdwhLsdqT4ML0ScJ73ADyX9erVYDzkHLB1pttwFFHaOcIBKoewzAIhbRxGSKA",
-	"Y5jmG8CAw0c5K+8cCVCSrixIuSph0GXiT8iGnAFwbUmSChay6vxzYZ2hYpwnttynw2jcr8/EiWeiVCSV",
-	"8pxkQ0fhBenj/lhWWO4PlixT7rEZHc0aSY6aW6+2QxiutoJhzEHnQnmb5DB8lJc5LFRq9EDSmmy39gqV",
-	"BUOxRTu/F5pwK29IJ2GG8rRzAL2GrjCODD5+/+7kA8lFItpkYYjV2YbvXW7fCit6eKSNta2tdbK3+2pn",
-	"e+Orl1utXF0eyDOezhHEC3NajX0Il3OCeQi2po7jreN4n3gcr8/5XbCsHdPZpobyYuVtFL+oOPjCSijV",
-	"SNHbCs/yyF0MtrU6hP0CAPhsO1wRORJeelaH3Hq5WMfcft4xtw+k80lRtxUk1Hqcw6aMX+ow3Kdxx16S",
-	"cF1OIC7orpdDwF4yxUg1b2J25txYii5XA5YcFNVlbjRLu/bi3OWfJhVHuaciuohIXA8VcRqmMBF4OrwO",
-	"OBhwvff3+zl11NWE8E4UGz6G92F6ah3EWwfxLj+I99F0VLxELxhe+g3YDnLV1khC72ITOVyiJrGvc9Ej",
-	"ZsRjh5YKgAhQ2bnc0CfOV3+7R0V7Lsgg94m7/LuFmFOy2tWaxwLwqEpZKHXptLI6VqS+oM9uFBXnXvSh",
-	"yEB2eTwxuHkVePrW5f2WWieKEmj6PfpH4Qzja1KREUUBh3+t15frZ3VAw04GKsUiEEuj02hRCPGO/CqP",
-	"4HIc+PyAm4QBPy0QJDgzpTJdmXJZ7dA8JOElshZTZRhXdJ30lMyG2g8arWF2iKhiZBqdnhKsX9yhD2FV",
-	"ClBBQr/2Jc3aAgCJoDUO9cSjMRiiSs9iPv7H9y6+E+nlnZmQ8YlApQ7DPt2eT4Xz8efGpHJWj+pq9POa",
-	"Hm6TL0HtXJzoXBwWqTWIpfzPZXkWv3HlF2iBlYNSKEeCKY0F/aFZT8iudjyxfKZJjxmHZooM/2I8I6st",
-	"Rn2esvEYgU7o7lTJzDbWIV0GNSHsjUKCy/LWkEI8gkMoCw7LCT5F38Jq/YrIwd84CUlOsrQgePtUzZNw",
-	"Haa0IrdiWNGqi4V/oXYt1q7Fp+5aLIiHBwjd/IYSvt08y9LzjfxCUi590fdzR++xYpUlB4Qnznfoy3qP",
-	"h1nlH9jnXn0g0CiWfgmvtIVyDkwrqAcMUN0il8tmW/Wyu0yU2qngSMd0qnuLQ57AQs5ogwmv7SYvuxu7",
-	"dKu18Tr+im1sd3foq7Pd+HWyx+CAm1N+fR1m9eh2mbtDKAWy+L0ckQEV44okUyygRz3xq2htPp7N9ast",
-	"F9J0YTpgmTiaFt9QKong5lYiOA7GRIb9MdAstS9pQy8nRDIUxO2XG83wPIMTFnVSRtVpXpU3kKhAfCSW",
-	"mcsCs39CcDHZannSJGeXcD04gEMUSBMCmm2LbdH53ZELSxznjE1Py6XFynrMTKDc1nNSrevwiQWHTyyG",
-	"LZ4Enhnw2ilPdIcoNkxp7I6DUV+mDNlJdh1HNsmhAMTJkjt6W8x8SXfxFve/pC8i5qLkdk4YOckSpufB",
-	"6w2zWFEoxecmPOpQii80lGJ5d/Kxo74ys3DMefCNf/tZg7eE6bwFLWm63X7sGvAiKP51iuNirf50bJHj",
-	"nNaekC5Rarg6TBJ96xIox4mmSb4J/j+XZ8ShTghVjKSsa1zd6Ev4A1yE0qByz5ImOfQttwVYwBKJlYsx",
-	"Jam03nBeE0w3f3B1k4UU4E+gSVLuKaRJUsbrDygxEAbxBGxcfkaHSbIyfaQwhilmrkBLYOTCLasjkr4w",
-	"PeAwScaEyuMpBJtXOfNOtJV9oOdsTPoRmZk7p+aYkcwHnwPIfpkcQivbbaaZyU527PHnajvZCmvS2T2A",
-	"qFncbxdptECz2YJCi4IVDQs9lEcSjVVSXkAokZIxSzLFZq1HdkjCJ66SBZEqYYolwQ5hqD7XOWZPT+Zo",
-	"BJURQfkwnrc27+cxQ/xNmHIdfzM5/qZIG0vAFJkWfBPIPZi+gcCxUK8lfcsUgEcF6jCCWIX8J8EYQIcY",
-	"Nhim1DBUfqkGvaotLqjiduLa6dzhvReagKGvL9PEXu+q42j8+FYaR3PLPySJYjE7cyWVE2lXMcmMJDf/",
-	"D7APWY82C3W7tOba3Px/EXNKzM2/Y8FjCputz3EmviyYawUbTySwvXt2NCBU3Pwz5ZoV/z7sZVQlVNgx",
-	"sJtfafHZeyXt8OySEMUMVzShCBkzJ7evKN4n7HyVXdG/UMf71PE+Tz3epyDG7ivk83tEODKmIpUVxefy",
-	"1YLlcWrtPlyw+3AB9Lh632GTdOAQrfQb5lrMvkfVBCi3oOt0eOJSANqCG7Lmq9W5tUDL4XpEfMqavW9T",
-	"AWhEmgg2cvoONg3GRYAp0wGb3StP6KPEVtsCDZIxFUJCYT33Nlnbbu2tT/BX3l8ZWoS/8ha0F2ormghK",
-	"elRRYTi1ulCXnikeU2HYNB2I/Ofv/wifNubXS1bk7/zcpF3t76z1mbl9pQvVZ7KzlMeb7vvNKyPPmbiu",
-	"RrO091AQ0orG55gNIs6J7suRM45m2siBlfm5KLcXTiWNjGUaEcQWxrrymVL2RLBCukm+M+5GK2RbnLNL",
-	"NKVmope5fSMwNm8aihUD/A+aNsmhIJk4F3Ik3Du5p2i7KrYL5v3BA4ouT2IV+6kQWrhKkb+n+yUkmrnS",
-	"gfcVSXPKisckaxZnynLh/l8/jmGJW7LKDXxrSJ7rRUMq/FOm6lQtrCU/+AiJI0IzLVhbikRcYRWFbyYa",
-	"RIfU2CVp7Df+718PN/5CN35pbeydbny82noVvdq+/t8TbKSK6Sw1kwvWhNB/9zKJqaGp7O37WMnwwCtQ",
-	"+lIbNgh/swumLj38I8A+ruks7ltyC+7TC05PPa5MJyLtBvgijCQXPIfkbTfWI984QItOBHk9dnObW10S",
-	"cZol7NBV1FyuVRUHWWVSPYKVw3WsTakTTakq7LZnVP/P4uyoZTZK3MCVGihjmQBz05SdxqnULMmlx5+Y",
-	"SChRDEpOJXMo2jiv1Vj/3JpOQBH1LFHb/mrb35O2/SkvHu4rlYKi7D6cOaeG+hMXPyRCFkvokUwz3SQn",
-	"Yyd15FJv8Njm8JJHjCfbrb39tnDVpYmBjGwutGE0qc69CdKxhhH9vGFEF0Dn1UCiVVTUeqQT54GnTW2/",
-	"Xqz9+sG09jjG62OG8DNS5TX5bwnlg9tXpdwq7Et9TrEK31f9XGAKC6qYXRb376FgrsaMO5ndPQTos2L7",
-	"2pD7ZSauLE7B1MwYLnp6kkv5xL+zROYMfVRZK709yg/4gRz6uZtH7KHpTh2db58nl/DXIg7PeySAcqF5",
-	"wkjHwTDpTlR4MaU95+ytOP4K9LiCA9CPGaFWbiFLhVPM8AH7RQrwhA6Y4jHdfEsFzfTsZ6Wf5mpOy2kM",
-	"6c/LBfHj00UWqc+zZZ9nD5NTd46yzWHKxacJzkRI+cEKrYrRuM+0A/OHmpMIlWhH1CQnLFbMFIvxK2Yy",
-	"JVjiBNaozyA1PWSXaWaqfH+2i8c4Ssc7qmDfz51tn91Z3WeOCAsH7P1ZImoMsxLaP2GIoeO6OqOakR+P",
-	"30Tw3+H777wjG5kjpmnqWWPETT/KfX3AF+6R5j2BmD0jdtaX8hyr/zXb4t2AGzwjkI0K5YguaJqxA9IR",
-	"WZp2SJwyqhDdp0l86Ucaxuf6VBdMvdAkYV2apb53rkmmJ5bYuMV3K1AZ7DxOM5U29ht9Y4Z6f3OTDnkT",
-	"5FTTvxc5p+9+Y5h+Ok35BTv96vyPe4Ovdz/96eXwzWtxvN2IGm6JT3FJG/uNUV+z+PRt9/s/7qnXv/v+",
-	"zz+rD6O//fj+29ffvXn/l+/kyzf0DT0ZzRFrVVyuFcVb1QKsvqk/b83mZPEi3Wk5htHBJJhs+9zDYjsg",
-	"XSu1Nb3UpC9H43i5oLIkXBvFzzIrqelAih7K4YoAiw/Q/7NOarNTmAGXwk60jr+YGH9hHDGEgED4vfwc",
-	"NiDyENLtEUPIYeFBJYLzAaE+MxXy26CoDEDFu7zqtvBFa0uQH/BLB/xQncRmSWy1+WueqXHpisnBHoRK",
-	"DpiKOU3tFC6Y6qZyZNUKKRLd2P+q1YoaCMB1SkfU7viI8jkK0tgVWE0gCax9pRmRDuoAkjqA5IkHkBgU",
-	"H/cTq+OqwlxwrPaLg6JMBRQJV0fDoU4420hl9IcTfTXo6rMK5XggxVWHcZSTQ+vpS/s6gGOxARwPorAn",
-	"gVqa634TYUtzddThlo4ppXNDlt5PlVxM9h8Y2nzuwS2VUllaPFXyjIv5tMLVGJU+EzlR25G+zIiPRWmE",
-	"CMYyOziS/8JVVbNXZ61pL8d1IXQ4VJDKzAWau6ICsAz7hPjp06Bf0LLkB/fMrUs4jVksTG7CtZVpopUp",
-	"YA+ZAoU8FnDSMetxbYmngHl0l+bHWKXU/pSQlIpeZrd+pnJinoxWakU6gy8a79Kbf0bk6mrr+vp/kZOM",
-	"AsDCgCTolOM3v0pydfXy+powbW7+Sdhgn1xdfXV93SSHWFeyzwgbkKur7evrRtTwC9HYbwzN6dfHuU1K",
-	"6lNqMp+2FDUCmpTdzB/kgJFEkjjlTMDCvHf5vbIRNY4MHdpPoFRswgh1PVOAbJoD0dQv/KqMV27bK1UV",
-	"fF4bsWoj1hM3Yt0R24tADghHwFQgpIIAXfpZvzRurY0QizVCLJImnwIaUm5iWIzu4U0O99U9FhItU6J0",
-	"HFaqHIMskRlAHk5SOuY+/VdlpPis5EltrKi1hnkNHUvSGgQVRldXRy2GFoDvP5gwsOobNI5BApgtbTIl",
-	"fMVU++yFhvjJc3bZJJZTz9kl4RogikRbgPDmAoOL/XI0ySHyi2YJOUPhjtJYKvh+rXP44eiHb49O370/",
-	"Oj788O749PujP3fWIyhOcXaZD9b2OuEiad9Z6TUSt8b+N6A8bew3BvZe91smPzVjOWieqfwG+NY+IScy",
-	"+wWyCp0J+hSKdajLU4d6sbOTf3EkP5EPLBYylT0OKLt3Uy9OqDx9T7NUznMQ2GVb1SUw7zuZnBGF9QqR",
-	"PH10ridISxaP61ytL2KrF6k5xpW/FEllOXj/rx+vP1ZEGzgJkVuXUVzm8tMJ3iqr8Q9slFuNq8y7ro2l",
-	"G3ejK0TU+jlj6jKXEwgB15iZ/2G4J/jR9d0CB+9AH3egoSMAxmCfcAM92hzXZE0qDDAz65DY1mMJiRU3",
-	"PKZpgP66NVD/fGyoDsvrTMqUUYEDKvu4cBXBkgqzl1CIJoKZWcmL4Ki6GM96QNgnGhsysHp/1Yz8wqD4",
-	"Lo5pQD+9YaJn+o39rVYragy4CL9LR1i6YKDuX95jvuWtFQpSzFGAYpnXAtiEGRwKSI61O2Fy0GoQRIu+",
-	"+Y9Ly+kWqqXjQM6CAFnbpp5KgIwnhydhkCqh5U2aXFARM4SfXFiBv7dQ8z0HbvX1/QT7hCitVrTZYydA",
-	"0EZQlIRDpgLFd14USpR4F/WozwS2S/V5W3Dtj2Co+QeYeTkKqu/cVxCkZrzPF5qkVGNnEcC7+C8CSnhb",
-	"5LVVptjZ3Eo+FQlQo289p6p1QDo5/Rl5h1ID6yxAmpQea5vAPgsWBN/YNouSoEnsX5bPmQAXvCmCrRc5",
-	"kqx5iWCXYnZJsE4ykTI9Jn54XkbU9Jli4NsfFw5OeExz5Nu3ahavWXxuF6olnEVqBOU8rJgcMrFgJj6G",
-	"RjWh4yfsQUFehawrMyMj4UBrTqo5af5imZZyls9Khg9YygWbKa5yn7ALSMxVLGYcqsBoQ1OG8OZGyvVQ",
-	"sAABAXXkalDCMciSCPjGnnbojLBz5KIXtYU3Aae8CxYBRGG/cx5CSRxEOwl0PdFs98HP73mHZrpZzGJJ",
-	"wTehuB9ndTX6hVejD4ZFk5PWU7r4Qs5bpfXGcsaP8MZjmLNLLM+YkueiPbgmdnmqzK/22cx272OJOzah",
-	"V+/IRBlV1euc9na7msHavkwhYDuaLgBgphGRxXD4Rg15tFAhkDkG8mzPobSOuZyvVvWEMg12q1fq+Pb+",
-	"7r9JKkvd3X+QN/+S5A9S3/zbKraW9/adMLueh3NW46eG9Z1QsMFucB2oXAcqP/FA5QzFxDxiKNwCQIZN",
-	"z7HnGotiQ3GxPIroQp4zXyrJhQ8RbkhfponGOCJ4WRt66Y5dRvpcG6ngPa7JkCpDZPegLRLoA43iDC1j",
-	"NDb8goXokIl3bBy6k5jTk/fD2Lgm2HNdxeGZpf7jrt2X/qsz/stpqPUop86DTpzrGohixS7Qe1DiXYXw",
-	"0YLvvw0SF0dOFPsbiw1iYTpxrgk1RIqYVYFZ309HXUScvdM2C8s3l8q5mgj5iczvIKlrIVCn8z/xKPeH",
-	"qJweZRdxrjevMFrz1Kmg08uTYsw44JZgS1aH60oFpWBjKbq8l6libnNFiVLf7cQypTOEzZX7kRA5UzG7",
-	"5fo2aqVIvClbkz6DgBDeEyxBg9iJoSKhKiE/eTzitY6b6gZPOlFbhJ+GD5g2dDDsRCT8adsCjP/Oeoip",
-	"DvUn/JohAG+TfMtSfsEUt6dEmjBFpLJ3X6bawvSpIDtkwEVmmHawCJSc0YSELiCUpCvthcBnchWwB8l2",
-	"awuLFsNBROw7XPSa5LAwB550gmM6eBS8tv+y1SK0R110uHMn+HYOvCOCKsUv7EEmM4CwgQL6iHjeFgNp",
-	"7xBjW4DxL96bcEbj8xFViS733cGIYDvdftw97oC8UA7nBJbPbyKFFUJIX84eQlrVWSCImYvvtjb2Pl5t",
-	"RVsvS2vuTusvEMIcc5w6yYfVFc232f7mCcbEXpy+7n7/0m5dH3MrfrOzs727t7f18qvtnVe7Vjg6ekD4",
-	"ScVix8lcnMFpFGFbA9073dqjf7GaGxPmFKTDy9bLVxtbWxsvWx+2vtpvtfZbLfuCYZ/s06/lgCQcEkJk",
-	"DPW7k8mf4Xq48TRjn0gxFwb20QVY4R5XvXEccmyZZlhqoj4OPkOpcnY/Y12p2Prj3sBXcdw/gWrhbgcI",
-	"9dD4Qar549yf0GPHOZ5QG/5tJKU7GRt0yIvJGoB5X3aSv5ExTUnCLlgqhwMG5TPsu42okQPN729ubr3c",
-	"bbaarebW/uvW6xZcGNwob7f4e0ZT04/IgBnFY401ASxRKxojiA8Hl3WXKebuM97TA+XsSjxVmMdEhkpe",
-	"cM2lsCfMrUS35m2FQjfKExFimqZMRc4FZYfjb1iFJoIeVTkWj7UNLbhSPlhyqDihgD1/p5lvINfAnvZr",
-	"bDBUTFO9Tv7z93/k9fOl6lHBnarSvJ2lwFl5q5BzoMlajBXQXaNDJocpi8ioL8mAXhK7E1ZZ0PZkpikJ",
-	"bTbv5C+UdkOVYVzxX+jNrzf/kiTBDbb97RP/HYKHo/4XYIPtyPBjO185EpiyiADjkct/GVFusK69Nrot",
-	"eg4DfVx3QxRRrgptvwh9N8lPfZ6ycY2rc6fKUifsHLcNdqO2KIw0poKcMTKggvbsMDND3HeE94RUTBcA",
-	"zt2i5Z+Xkg4dwMALeOrzQKkfuA9fECdgeMrN5Rjl00FZx28YTTQSgpJ6CLYFIQ25ZCbQW3HrU/t+STvv",
-	"7ZFNRIaQrlyQo+bWq+2IpFycs4QYSai4dM/tPANZRTlVAIqAbb/QH6gCVQybV7c0NJU9soZ/0MQSd6Eo",
-	"Ma7czxlNeZc7Fb7Qh69sd7eT74ptrIGU5QD2o9ftwWh12IRINJrj7zFRUfi6pPH/I9NUjjayoW26x0RC",
-	"fdN2O+xxnWQpSzDSNpBv3nw3fF+xPIG8zzLNBdN2oVLbj4IeRlKdW4rty0x5ikt5QsfEnf+ipIuvs/Sc",
-	"8AHenmBL7wzRPS35OMQLjVN4V8mBh3jLSaewvHkZJHomMzMulPKGSno8weubv4744kxw0LqO8XqEZ01x",
-	"GuGwLZN3gyHlPeEOs4TTlPycsYxFyJFEM23PJR1ZBhsMHZlD3ZuDQv2GuM/ic6djOW+NfacwCNs0K9sH",
-	"l/VIuigwj47f21VSMuv1i2l0boQhtlmTNYj4Wscl7Un/Eb53FxENQ7/CpRgCvHBzuMplRajgw1WIuxmT",
-	"gz7yppwm8oaIZixPfLDHcER0FvcJ1WOxPYrGQMZDq4cXBEd2lvK4cf3x+n8CAAD//w==",
+	"7L3rktvGli74Knk4HWEpmigR4L0qJrrLkrytbUkuS+Xt3t7SkAkgQaYLzISRQFFlTUWchzgPMB39o+NM",
+	"xPyamCfwm5wnmcgbkLgSZLFkyV1/9rZYQCJz5VorV67Ltz72PLqJKEEkYb3Tjz30AW6iEIn/Pr948R26",
+	"4f/F0s0Gxje90945AecXL8AVuun1e9cwTBH/uxcjmCB/AZPeac8ZOBPLti1ncGkPTweD08Hg516/hz5E",
+	"OEZMPEPSMOz3sN877Q3s+dCdQNuaw2BkTf3Z0JrZ05llu9Dz3EEwt8eo1++FkCWLlNV9Y3Rq628QuEG9",
+	"097zNxcgiqmfegmmpNfvRTEK8IfeaQ8m/mJ49cO81+/F6JpeqfHkfGIa8rehv8H8pZSheFGcI/Jc25p6",
+	"cGi5QRBYgTeBs/nUgUEw793e9hXFnkpqlAgHCNpq2vXBFidrgBMGGPJilHxaYvLdy2mx+Xr64W9O9HJG",
+	"3oySv0+2P9veN+P1XwfsmQMrlJcf+zzo/BKzpEzkCK4QoIEmNDMJ68ME9k7/8cCugozv+z2CPiQLL40Z",
+	"jeWggrYrRJKK0EP+K4DEF0ybILgpkBZeQxxCF4c4Eawl/xlyUphTGlhT3wmsKbQH1swbImsUjOHEnXoz",
+	"f45ygpwTCF7iDec+vUgxqX5PfpjvYXGlEziZWtNx4FhzbzS3pv5k4iKIvNFkmg/7lG5Q7GEYisWnkd/I",
+	"BGOxQZwaT2EYlnnMg2EIMOF7tooRKxKCT3Sxz5ohYVsU13PKYHRqjzmnwCRBmyjpndr9ngc3EcQrUtrs",
+	"iTdzrWkQOBaczKE1m6NgiryhF8w4CRpZXnxk4AiWJ36BwRBJ4pvSV+zBaGhN3cCz3GmALBdNxwEMkDfw",
+	"Rr2yiIyH7tyaovnEcudwZiHojGezwXA6Gcz4syRBMRQsL76hNEu6cVHcO+3983g8ms7ntjMcjcUm0jTx",
+	"qNhHTTEuKSH0dqzq1xSGOMCFlTHEmP5uPl/H9ifWNBgNrFngji3bns8cNBo5IzTo9XssgUnKip9v5KFs",
+	"6zQPvabn4rVaXkrWMAFbyAChXMay4Y/FVXLRn5iHyk+MtWL9TLmK0IUk2h/EVoJyO3iqqJd+kFPwoDg2",
+	"SoyVzU+ymNbcBn0KNodSc38O9VV+Yv6HsF7+HkRjZE3t+chyJ1NoTRHyxr7rTodjcTrds8prsj7um1vV",
+	"h24LlDmMyTh7LvbZC28NCUFh77QXrSkRQ9BNBMlN6bMTz0bW1HOgNQ9GruX4UzSDtjd2h4F4hyTQS8q7",
+	"OQuQNZ2PBxZ0xmPLG44nznQejNF0Lt+5RjGDJQ3UwsDZhgQ0DOl2kUbGe/swUoigbyo9mvB7XO8NIvSa",
+	"poACvp4YJvSE85bnpXG8Q2BojFeY9E57Poah0IwxYmnI32AwRAsvpAz5vVupkaRclxWRH8MgAVrq973o",
+	"7KMkNvDDQmka1jsdZnafIAD8/T9//w8KfJRRgQlLG9NY2KzjAV9cEov7rpuymwVDHiU+653OB4N+L4A4",
+	"RH7+oz3jv2aHRv6H4YT/YbuGCYNRlP8+m4wGg1tDhARheu2GqCbDFhOfbuUl5oYbwL0NJT7kl/AkRUz+",
+	"1xb5RP93sk5j9Z9BjPl/vBcasnfas2enAyXLMf+k2O3iHrbdrPROHn61+hPvaZwSgsmq1+V68Wl2tema",
+	"p7f6AvJranWz+a8PUlvdYUmZTiffJxfbN4r7SpupmPJhN78EeTW2821Co6gqm0z+/LCd1e1UpPnMpFNa",
+	"npWbv/rZvOb7fowYQ9LD5Ulf2tdhukEEpsK2TIkgZ+/rN71+z8csibHHP/eUX21or9+7wmI6Gyh8gtnV",
+	"YsKN4oiyBIYLj/p8C2fzgT2wBnrWCf/t7VPxjxghPuibFIJvYkg8zDwKXsF4BfmqhfcMxt4aXxduvx6J",
+	"fuGUsB3HGQ6Hg8HAntltdzeDJ72UJXSzCDAKfRF7CHCIIZY8x9Bqg0hCe6e9v8EY/ULFnWIPOz5EKxgu",
+	"tLeVfgCXyCM0pCsMwcvEh9zS3ZKS+3TXnURcLOp8kf7Qtq3pxJlY7ng6tjzPmw8mY380EveD4m1vOHQc",
+	"2xZ7kNxEfHohJH6IxZUlY3ht03PC524oL8HX/LEkhj6qX12vs5tTMmOr3Scewaje7ntg3QfW/QNYt1/k",
+	"vNbdHYycsTPgU+b/07S79vzStk+HTbt7Wz4/fXs+sabQmVmz+dS27PFgMg1Q4E+Hfnn7svgD+BsMEfAp",
+	"eJHAX+Dv/w94e3J+UthJOfFsn3YTT4x4nkAP+rSJdIWlVS4GPXTz1+jnpy8mL345//D95Wv8evP8wwsy",
+	"UPpBeEKqZ5j82TzDqvR3cZys+Wl52rPns7E1GFr2qOCSEYdvJ4l4300o0QbisHfa+4VC+q+Ifjjx6ObE",
+	"jSvWT7sv5xfqLhKchGrzohj6NM7jSX+l3Pz5K2W//89e7m65iFGAYmkTwYSCCIUU/MTl4TyKTtqkbzq2",
+	"B9Z07g8tOBpDy3bms7k/mNgTNGp1Eyrx21AXhxXh6xWf3iPyJfe2/UgQjzScCA+M8CdghP6OjVQa9oAN",
+	"7HfToe/b9fS4uM91TtOJ57vW1PUCa+ZDZAWjIfQn9gDO7Elpa7/BBBIPYWGOaKUN4xCCV4j4wvJRm1vV",
+	"z20ad3y4xr2gcRLQEFNWFMLLNQJR9jcujLBOG2fSWDQPZmgIrak78qy5P0bWJJjCmTv3Br6NCitPEI4h",
+	"eJuGOXOxNYyR37t9ryaZObsrKQM0QgSY7nAAdR7BGhaD5ozhFWlgRH5iiRiSfkhYU10DB8JBbdoCe1+Q",
+	"XWfENcN0Ys2cuW3N7SFCvmdPZsNhY7xRpH9sEGNwhWo/5Zza4lMhJlfi3p7fEbW49U4DGDK0n7nYaiiq",
+	"HdTfus0CHDs/u0s/1urB7HPyG5xf6DWKg5BujQ2R8ZnTP0QF9ntRiMmHhcwu0RMSP4nHOfMuZsF3jhlT",
+	"ywhUFwGOaZoID1zGrtonsIPnMvOOS41KdFnsk+PSpsslt5UFdsfJnj3XcLybMqsSDEwJVeLWWf4Mv0xx",
+	"2cMRcqzpwEcWnE4m1mzmBwM0nczGEB0of8ancvnrKgjtp0n9obFLEsqz04dag2zMEXSt6WQ2tGZzF1oO",
+	"nDiuA935eDooyYZtz6eT8Wjo2IMOsmE+3U025quXwwNkgwaBCmY3ioYZp7430TBi1A+H0MMh9HAIfYJD",
+	"aF8jODuG3qCwmlXNzeAYeTT2mTSAs8e/YkBuEHBRSMmKgYQWIiWZO9O8rN4/v7/PGL7Dl4/C8u9lZoi6",
+	"p/wXE/Y/UrL595+9flqpA5BsSQlI1gj41CI0sUSSXsgtsjtF86YumljTie9a0B471mzsQR95w/F4AFvX",
+	"FSPI+BWu9zTEiCQIRMjHKYhgDAHhJA7xCsY9taI2y3HXmu6QKXLfi2tKlXgmkp/eooRr1dI9XP4NMP1H",
+	"c/fWyLtaJHiDaJosNqx36gwGg77IpVpIL+5C80/vNIlT1O9FMd1ESfZSHgEdcG0cIs7OUmZ9GCViuVvk",
+	"rim9Egl9Xoz4S4keLo3D3mlvnSQRO33yJILuh5PcB/YEJtxAfcK3iXHZTEmWt79woXdFgyCfwWTQJVOJ",
+	"k+s5SWKMWG0VjPob+DVFKfL7Ii2Vc0wC4xVKGIhRoNIram4cWRx6cGgWKTfEFpodyq6re84L7MDufopa",
+	"/747QbA9m1VYhFlSqbISS0mDjVIkNOliHzWamRNytzuluglL/N43Wv+Sb2N3w7y6ScNL29lnk+bQDqyp",
+	"7c0s1x/MLNfx597ImftjZ7Jrk8wbgedaU+RAa+Y6gTVzJvNRMBkOvOGsegmczWaz6XTauI02N+omcGTB",
+	"wRRaU9uf+q49d7xxcOg2vu/3UBzTWBo5InwmsoaF+J84J2qC/Z66oPROe1wPqLMRs8bjUToeuR65eYYS",
+	"4fQt+R1FlneW8L7GLKFxMc0i4y/7v5IiGeeJTMdVJIXSiU+qT5IYEoalk0oeEbVJ8YNyDYJKNfBCiDdi",
+	"IHMrpQqqHchuGEhe18SBXxiuRyiQJ33hbtJr+YTTNFcYhp2nOm5ZMwzDbOsKM9V72BoZKhShCCncaQxi",
+	"GMrzfsep/iCMX7YwduCZh8P9z3K4d/fhfCNI9mNU0RGI+JisgCSplUZ3K3gssFIXpjiGiI87sk3pe97Q",
+	"sabefGrNp0PbQn4wHU2mtjsKxs3O3KbanoTGBMYgiqnIkTu5mzCrTemcN6g3t+0QyDa4IZD0sNWf/1Y3",
+	"uUa+paHIgy5tfYIIJAlYq7/u6dLyZUan+Otgbg2cqido7s+sKRqOrNnMdqxg7rsD1w3gWBT/ZSgCmFtc",
+	"v/97jEWSupGNSoQZBkPlejRWUmXk1+pZ6asoLGx3CZTcwvKCpmpBBTCNF8RHfE9+/7+JhyHwKfg6hgyH",
+	"hekmcYr4Kdr+DXtg2U7dN15TxiB4i8iaxhCcRzBGHhae2vZPdNkp8dfKTg3mo7E1HUHfgs7UtWx3Mh3N",
+	"0Ww6mBjO42d8vRA8pYR5WK3/NVrFEDzapAR7OILh45ptE1fBF5uIxhXlE2CC2Rr5OikGYPlYwT8HY+Er",
+	"U4UAzLKdsZOrgd6pbc8GHZOA1TPuTVf8jX7PRyHeYOnEOxP/Towcprrbs8hxEi581Du1Z+bleZOyBLgI",
+	"QALEY0ClxQqbSw+QoBAFshxWjjEaOOYgAn4ACJ2ibuLm60o7iRfn02n56h7TLVhDBubAo2G6IexMmP9r",
+	"BH0Ui7/MDLfAIolT4kkyK/e/LAcRadN695poPqpq2vlwNLWmQzi13NFoZNlz1x57I8eeex5/dkVojPyF",
+	"mlrv9B896jIUX0MP0oXQwwT23ue3pDyzMaZbfjlxxgNDefLzJkSJaTD1TifTnB/bDkTJig3K44EpH5jy",
+	"yEzZdHi/IAlXsrXJe8/fXAisCP130zaXCegqxNDpmEABTMNkEcXUQ34aly2WycSZWNPBfG7NZtC1ZmgQ",
+	"DKeOPxv6nCvQNSIJW0QwWfdOe0+u7SfGxNiT3CiYTpA1hUPXcm3bt4LxzJnPnGkwhcETOUbVjmh+pQjP",
+	"dM4YZok6mi5//58ewR7MQy4xTUrHsdyUxQZGyibACfayk6vfQx/E7oac2l8/f3N5Xgm/yzO4+bXnrxbn",
+	"r89fvnj73HwVk0UGS1QcQW6X+d2//Hj+5tn562ffLy6ePy1MYAuxyCDYNYdvXvAZ/Hz+rPC2RgV43zVi",
+	"ZDBiq940tr3+KvHAmQ+ceTzO7KA330r0vnLBtSQ6YHglCq+rGH9RjK4xTdlCbZOJNpfPxi5m56hv9bZr",
+	"hrzFD07yN3f2LRn9HE9eRva/bed/94bP2Pib1fSvV4NXsCxZP+FkXT9dgrambJnghI0LeBC1sqhlG/Mq",
+	"+O6HeTz7y3d//zW+3P7y48Wz2YuXFz+/oM5L+BK+3T4I5xGPDQNWqGC/GK4VCa/GvDXy0xD5AB7P5ahQ",
+	"iZTH6YvBHBo2BR86O66KUEzTeWBN0WxsuXbgWAg5znAyHs292agZlSjLxVFVUmZhVDM2kTHzDJtoA0kK",
+	"QxObSNPwGsM8w6bEMbsMDfXY8XyWD7zyBfFK/6h7nI37B25z11zyLkf57ijYyIXQmkIXWrNgNLJmI8eZ",
+	"QMcduhO3eZsvkI99gVIW4HgDfbpzfwfl/TUoXY9Utlfo6iWCFfQVPvcd9c56j5XpcBFiUqps36dyFRL4",
+	"ryK/4ERhc9cUB7RGC3NM3YuYsgiJCsHm2tPWcGFz6LE1MzZDAKBp7CGZtMhwggrHv+TynTHIPPjEt6dN",
+	"jcus5461yQ+b9gk2relG9RKTq6drSFaoup/f0m01tT/E5IoBT7ziN/kCaLxn9D+I6cbIjW/NJijpsDwQ",
+	"J/NyyvpwMvCt6dCFFoTIt2ZDfzYauN4IOYUEZZgmdAMT7PG9obun0vU0aJxst6jhrTgPM4J2Pg9bSD7c",
+	"i+Sfap0Va2XCLRt35luzgR9YEzTz3HkQOBIPJdu2zKqo7tl9nvF33lURP3uFqiU1ItksLhxzEV5cyWYQ",
+	"D+j5c84pMhR8WJkG9ANRwTm3ZvOpaznu2BmPoe9BhJpKakSCPpMA4vucRBsYY9iGfNEeD1JzecVHAW9p",
+	"+psJyq9oV4Wm6XJ/F6wnYjVtZ3hF86v4zuHooz6OkfIZ9DBxaUr4ASICQApfqpZhB+6IS+/YmgeziTWa",
+	"w1Ew92YTfyIxmbNyvQ1bLew5lA47knSotzOYMkEf+ONf0w3wMeyDFWWJoLyPQLoBNP79P6HAkzrp7QrR",
+	"6+JOc7k0TbqudzxAvjW1R9Caz4au5XpzbzifjEduMKpbr/tD23r1XHLYRWlEG+uvvjISr5QpIgq+/ht4",
+	"GsKY9mUJz68pJAlkICXYhz5i/9JsZ7xGH5KvU4YJYuxZOW2FKz7+FnDVE2BDN7LthJE6Xsr8sfPdTPAG",
+	"/SaqzXrnGxRjDz55C+niAqYhFfbqha5FKzC6EdjMktZVSeMda8Fa84CEBfWJKhD7n7jAsnv9XifUT20U",
+	"q4vpLqjm1pJAxQVtKs/kiGOBLD/wwufHC20KvBENox37QW/k+31gIDpBpdavW54ctbfGWv0rbtX1hZTy",
+	"wl1XR+lChhbFSkYY4ZPy9TqhV4gUih+74KrL4slFtXRS/0V++Mm1/UT9wp6ILz/pZMyJRWuYporAZ3+4",
+	"g57fBea0QZwPFgJ/s3fq6B+YRu3clUNUey/ZHwRFITUe9LW9tY7gv1oQK42wWIQpa7vGvi8jX3X1TmXb",
+	"/nUaXj1DMjGnyPI5fpePdOJOru31K05hNIULxs45MYvj6T8BQegSsHB1pNYzKIcdO8YB9MCknyOT9g+x",
+	"JOa+gIidj6wZ9EfWHKLxNJijYDbyKhs5MDeyZrmvaSzciXULtq3Ad0bWdDSaWLNg7lqON5yOPGeCJnPX",
+	"XDAmqxD17pTQkYnEKzHb9vtoJhpfsR0AmH9ivq2lok7sqNBO/yHvHwjZ1d63Gx8xL8aRuss+o/yWhFws",
+	"7sPAp9IJlFDw+/8lSoDRSlRI7JNkor3uZp5Hkud5yFlXve/BbDizpoE3sGZw6ltzNLSdwXxgDz1jwy7U",
+	"7OSkBUhvRGXtqih9ZIj4FTiIBG2iECbVVJlgYk3tmW25njuyvCAYef5wFrjeTBA1xtAVPVz/ofCLUSzj",
+	"GgJgIqEeDfPbuKii9a4wWS0ENsx7zk3F73ne2LemMHAsiHzPCkbj0QAFo+FgYizw+QZA8vu/h5ihwtqc",
+	"ytqU1V9YnLQkzanXzANCPg80m1pwgCaWDd2Jg+ZjZ+KYMZNVCmMfEs4R6Pf/hIXJDD9vQo9tLoyu61jz",
+	"CZxZw8nQC5zRZDiczQqcxDle+D5ilOAY+sVFjj6rRXZO58n0R6thoh+6gwPwQY886JEHPfLn1CMtxokA",
+	"QqhYJpsoESUhusFxTfPVHR0unZ93N6i0D2s/WZ8WrEcd2lXzfATR0JqOfddyR/zxke+MnLk7lXGKahcr",
+	"5V/XGVYe3WQBFwATfA3BNYZ5whV4hhj6BYr+YDAGFPiYedCn8b9IFZ66IfYusXdVzTJOxK8AMmEBag4A",
+	"DCH+S8EYrOBlpnGMSLLgirOiITBjaQV3eyaZyk+9ZFHU939BIfTF7eObmLIEfBMjBEbjAXhp8qEc6slg",
+	"MLCdYVOibNeDrWuf1iJUdnu/1hLw9icBLy2N65TrzO4LzrRzWtkD4OmfGPBUnj0trW0Njrw7AqrKFzwu",
+	"BqpzDx1x/6S5ps7nlmvq7J9rymXvjfpLqUBI/KoRkjyYwJCu6rJKM72gOl+Z4/cPuO18Dzx10gfIW4um",
+	"wJGgxEkNxoIdWFNuH0N7MrGQPRiPZ+4YjlzjivM3RHxuPcIQ/ybNR3bDErTJ5t3thJRUqt77JLwv/xur",
+	"o1Iln7NMrtrk7ga6DewCjkcT3XQOOkOrFMdGfkq1v0tJhuZT25rO0NBy7bFrQTiDI9sOhm4wNNx6qleM",
+	"aXQZRG0JbBWmXxtl/ROzkEhkeyv7mVfaZcqf+Rf8GxDQGEjA00L3+yO3pK+3etpbqwuTvARrVUiYudmB",
+	"saU/Wkllaz9LDNK9REHSRL78jhSiIPmyqKdm3Ei82VGI1+K18jVKsHiywXX1uZIxyq7OhZvwzn4en+W9",
+	"NwM9OuLF1xxf0GoHrJJBmn3Zrcm9oXjwe/IUhmGTCPNrpVB+RemVL+xvgu7yi4zLCJRH53ANl4mIX2DK",
+	"/Rmu5D4bunNriuYTy53DmYWgM57NBsPpRMBL1aN2NV+OcmhGw7sUhdDbsaq61g5qKxf7yHSenpt/vp03",
+	"+dbd9r8AxU7JQvHz7gXdRbe3NslXe/KZH4m9MCXeurdXJ/vxHc/FujyvS4mgVpvopfJuF2uaxizzBDKj",
+	"vfZdGnXTCBE+1kCMdZsjEqjexLq78HjMX0MwEVGm04+9LOK/gGlCF5h4YcqfVPZp/ufM7SAx1Hosja/R",
+	"zSKNw4X2mWeZ3m3Jwobzu/hungAn7/ZrZOL5U/bko8iCu+3smrxEcFMF74Ob/WPzgpT6hiLbO7upujKY",
+	"iW77uFJUNsk+mTD9zvkj5aa8PcNRZvRdGKj0FLaAW9G5dAtx0jkJjNO3FSAZwc1dIpkPVD80qymjnZLi",
+	"EvFimhJ/EVNXVLiUnVpwbk3d8ciCQzixPB/BYD4bItcfN5GvK13eppHOiToSVXbExS4z3VJkUG34gkz5",
+	"mIqa+vyp78Pf/70PPn60b2//G3ibQkBjH22AjwBD8TX+/T8p+PjRub0FiCW//ztAm1Pw8ePw9vYEnGv1",
+	"BdAGfPw4ur09KIzQHnEMIVmlEgouShai7byiMuU3izR3OHTJFC7EL1/TjejfrTwhPRFfFJEjLmzPExjx",
+	"YV9icsWpoZW1LN3pvTfp3q4c5DP1CuJhE+62Cc0SwQ2U2u41EipJFv71RXhOlMBlXWzEv75i4AoV+02I",
+	"Ork/Sd1e/9iloLPZGFpT2/WsuTsaW8P5fOLOA2c2GvAZiQ+JSs7p+vLXnxzy8zj+bhb9m3399WjzdO5/",
+	"M1z9dcJeDm7OK3WjJXRdnGAYqg2TG1QoFOXD/0kKRQUXt8XgMQFGELsl7t6xKLs9Y7W+fffs0p6aIeQS",
+	"WlQx5H/cRCJ+tVXpB0KjUi8VdX6nPXVpn80H87IonjAuRP+q6k24UDZJmYqtlh0BtzkElr5pfP/WkpjQ",
+	"Os0geyATzQJcF/qQxJBPeQVjSBIMteUX0l+giARjco3DEIGniCQxrRa0e36ArClyXGs2GvrWZOhBBOHQ",
+	"tSdz5dlQkGqLfTDS2lIw3BBteqe917//BwUrFEKAQAB/Ay6M03BNAVTd1wAFnNs4S9L4RL56AEyceIux",
+	"ReaNKaZxHJAS0pD5kV/tshudcWXrcFNLrhbjN9ez1786L7fTf/O6HoAoljGOaS7kT2UspyTqUpiVxDdI",
+	"ef6V8aU9MTPFP1O5P1Je25ekAApYeQ8K4A9UAFnM9JPJflEqM9mf57L//Bo12aoECLxLiX6oZBHAGoWQ",
+	"+6c1xni/l2Tmw6c0Cir45Q9GwYNR8GAU7GMUFDXDG+QhXEl7LmgG9YEdmkHDyf9RmqHRbFD4w62K4Qjp",
+	"/l+SdqgC9D6oiD9QRWhQ5E+oHuzLwfx0WFEPM0M9tPodxRMNYYkHH8GDOfAg61+IObAX2q1UDK90/5xy",
+	"UFjGIjT+Wh4g8lGIrys1U56HohaBNrvcqtav7RrA/lk1J7quphzlT81/roU2k79knYHkj7KzT6Nb2rZn",
+	"I1WMOZjOLG8Gxz6czSezybghrMEJrZZkVlqIwgZdlZJBpk2/9Z3vIoUiWczwKYOo5csbFUoUTMJzFbjY",
+	"p5rUyCkoB2IOKu+TZ8ZiH00iqpAq2VK1HF7a4UIYqKhYi7JcUyy7r8y97/e2sAnLqyAy7bARkkC7AAwf",
+	"5OZBbv7sctMYeMUbFGLSVY4S9XhDV/FmO1I+9LHu5qRbqmRH6LhiHc0G/tiaDqbQmo39wAoGwQDNnPF4",
+	"OOLbqTu1ZY40k4GVDaBZrgD5KTUJ8GIMxQ00pKC55Uyl7XvDClW9bGU3b6t1hu7cmo7coTULRr7lO9Px",
+	"eDieeiiA+aLExBFJlOi0rKy7MIm1P+d2aAoIBCiBkUA8L8+3cb3zwnqbhLOyYMcZudYUToaWOx6NrEng",
+	"Qcf2/GAuLES1YL1CU2EUFFJHpXcoXV4hwr+1AYXFKFCKFAGSlxtVSVTt1CpIJPG2c04XyqRwgTDMxzLV",
+	"guEcWtOJZ1vQ8WbWfDCZD9HcHs0Hbk41BeqaY7N3YpT225oiyFsxNIBhgmIuJj4CciEy2GMso1HJ/Bj5",
+	"1WwnorxgYBvjJEEEuDcAAoG2XGx5dUQA9HFtvH8IvaE1HYnG8SI9z7bH/KxAjp9TWE0s73SZ9UdBPk5B",
+	"LBpFUwCj3/9fJioVILAHJ718+XUaVkLOfsUUKVgfELRFLAEBjlmyA2L/CyVI/7A2AaWY5Gw+tqZTJ7Bm",
+	"Qzi0bDgbT4KpOx0OB4ZQyJI2c47PMPOEdBN+7c3q306z8rqakhRD4sEjgZj5+KSF1xVceIHTZdX1num9",
+	"2svxC4W0LSepLcmxoV5dp9eoaR2GJS7X2mY4cBY5PNH2s0/KaljGwCnUtBrdSU5CvGlZyS5BNvqTvMQb",
+	"ePA+2vNLe3Y6GuyVuvuZc+NeTpefJKjsM2liVBrpK9PjBvyaohT5AK4gLjbjze6Cs5a74ChXr4j4EcWk",
+	"fOUYDMV2w4k1cyfQGruzYGoPAmeKhrr7Yn4J02+Nh+58iuYTdw5npSIp+YYGo4BheCKKtKq51O7Msab2",
+	"ZGxBZza25mM/sJ1Z4EynI53QZ94NC4xjrEo8KK6rqvGzXmaG6APGg6F+UJso4qo7HgxrLqE7ASLySkKW",
+	"eh5CZgVazcY+U32067dXJpPKqJxGfsl2trrbi5Cu1DVH/LuZH+X1P1X+2g3rndqzkbrYZwmOiEWUMLRQ",
+	"GcUf3/Xo1TtVxJKj9EtqOYMBZ/DdLoiyzB7Mdrmy/ni0YENLIGEvu/SuzvpDnekNDucDnAlVa98UcP4u",
+	"f5W/WfZCiKzWxT7pqvzGzhK4iZrZRCkMuZATHXW+bdRALRMsaKDSgFVQW29mTTmh5kMbWvZw7AYjhLyR",
+	"g1q1UEnQTC2kukRV1I0zGDT6vLJtzVRKRb3Uf7pR4Xyj2tc3nCoiA0A69Lj2iW+01jlA6eTnTFXpDDOV",
+	"wwWWyIYkIEaBqkAsqaBCL9zcISnvuPUfLx4HRY3njAb599sOh7ImfJcOBkNvnWxC8V9I/pv/Uf77LYqv",
+	"sYfAjwReQxxCN1SPPMmfUT/kg5Q16ngwLGrUez/ITY16QNl3oaJboRB1rZ0+rDD2E+EY7V82XgYX6lAD",
+	"TuhCcp2pxvMf67Rwi5l1JC1cYq2q2Xb7X9EGLCllqSe7GnytXmySze0rprUxbgoJfTpT6+F8bTpf+w83",
+	"rc9AypocXUr0nquZlMVONW7JZrrT+2UPWqDAnr+5AP/rv/8PnSUFEPDWcAN9yES3NcatADMwmf1UxLBA",
+	"RPyaNdjnuyjickqUyrnYhmwZm/w+i8caWoQrCv4rJqsFw8RraPHWzohy+/gesHocHm3oqYtwYQKDfk91",
+	"1IlpktFXTqLeD1SkeDE9BsXRiZFT9QQmfPFZP55eDQu0ad8yO+zhFnxgjC+LMfqH7OPTN69AiFbQp2I7",
+	"tQu+soumhhzMzAaTpX3trWSL/2xnldsh31oTQdPY4MLPORRq/d4Ouu3tDE6t6QhOrPl0NrE8bxwMfRi4",
+	"AzRt3Vt7dunY2lH7KfbWizeW3AVzi0/c+IlswiX3utf1THgrZlYJesmJAoZXBJMVkPM39UEUo2tMU6Y7",
+	"hNUjk9lFH6H6Vm+7ZshbPHW++Rv7+ocX65h5T9fhDy9e/e2f3TF7+3cWUXdKn9Xpr59wsq6fMkHbigbr",
+	"gy1O1sJr2LyS/ZEevwCFNrgPhaYSkNpYPNvcV8F3P8zj2V+++/uv8eX2lx8vns1evLz4+QV1XsKX8O22",
+	"t69QlHbk4JOwvvQjY52Y//m61HEsjULsifC4iUbN7VAn+mF6/W/zq5ejzetZfGnLIvM1gj6SSE3PL+FK",
+	"di0zOehyjYDyMGqw2xglaUyQD6j7C/KSvkDkXL4IrFcw8dbLE04wb402MqFD9XhKYkxWsuc/zWHUq9/6",
+	"8c3LDFRXVbzJz+wa9g1K4pvzIFHZ3oWB30oAFpBQsIU4AS4KaCwWEt9gsqodWjh2+XWeDx7BGG5Qoij1",
+	"VCmquvkvDVW21CvRKkgYMAJklT/+a4rimzyMpdSfOZUN/PASkVWyVpeiDSb633a/hgYvntVPSlLwKwaw",
+	"n309gsk6/ziWPrxfUxzncp5PJKDxRvB4moonaz7to01EE0S8m+8kskRxGucgJfjXFIErJCFckzVmIlsD",
+	"gUcQ/Pjji2cAMwDBilIfeGuKPfT4BLxBUQhvmOI5QUyWUH5F0Z4+MZgzAuuzd0T8GW7kR4RChYQmaxQD",
+	"vjTE9A2HgZHjnIHtGodIjCkyJLKH4pSwPhgN5ifgPPsxWcPkHYFRFGIkwzty8m6a+V8VW8lvcBX+iI/N",
+	"7VEXMgS2Ija0hTeP+UoJukYx0OOJqOApH/Yd4WyJEVPj8HmAZRqTU6kqTlW2/SnOKW5doRtLDbU8Ezi5",
+	"SlIZTWMPccZnCAGcnLwjmgGk6OcsYOyg9Z1A16hnxPG4AyMGQhc0iAjXNEvAlbaY6hmAipaCCnyXROZK",
+	"nCmebNds56Rx+kr/NM3b7iRAEhjuPANerrBxyCgIMZ+jekZ3em4Sa4U1t8jAnM35lSGs1IxcSkMEiVSX",
+	"eIOT6kQu+FWI4d8a1Uko3qv92JhTAn7Am3STKxb5r5wquf7r935IVWC7OIdvYoSsBH1IAEN8eWfFxscA",
+	"xghs+J5wgeG7KCR/A5OmOf96B+13mzv/hZL+GvpvpOiqbhuJ8psLOZFH0BMlS//8C5Pnke5FK5Yqw70K",
+	"wVwqgTVkwAaYXMMQ+yDAKBQKVThTZD8o8VvvVGU4mNlCm5Txk0e4DvkfAfR9EfXjBrB2noz4QhOchBLx",
+	"Rn5HfT3XuzXaQDwpz9Vbk4j/FKOgd9r73554dBNRwg23J/Kv7MmFqtsRxKvKqV40ZmADQ75z/DCOAZQL",
+	"578rSpyBpSTBEvCdZABBb63Jc9vvPaUkCLF31504FzlAUrGL40PRMZTA4OgDZomQw5ya85ya2STayOjp",
+	"h45NRD0w09NHQMWsAZ8t6gvKEpBp9fw4ytfLjzXMAEtwGPJTit8T3pFHXU4HTKwgxKt1snzMv7SFLDt7",
+	"+Pg05WejUrQdh9QHzmN+qNz2e9/Q2MW+j8idBQ4zQCMkA4CAIOQzwPWKtj9piBRuV3Gzh/lm53Np2+0g",
+	"e+pY282vOyj+iolJgg28AYQmnG3lBmarEmLxgsjUgufSF3s32SAgJehDhDxuMgtpBLoZxhn4NaUJUiaB",
+	"YKoF9sF2jQiIUUTjhBsrWKlllkBxDRMds432qPmb4mL212dP5z/Mfpr8/LfhpfPWfjO4mL+evZp+Z+zI",
+	"uKjM5GLl3Fq3BatHj7IrNYQ5E5RY5gtacrEjCQ6w6GTFDythSqL4WmxmSFdiw17T5BuaEv+Oe/Uj12Kc",
+	"LwI+WJGHRznFXusnWolFaGLJp45BrdcUsNRbqxuDJkTG1TJYKWhxAW9CCv1LSl/CeIWOeMi61BdqjnID",
+	"WewD/g0BYc8cm0NHtqEz1IpAQikIxZra6B7Jp62EUks+fewjo5UOoiGeuNaKeuc8S+SOm6A2XuX+A+GS",
+	"yezwd73hu566X+BEmusi203cpAuMbDsGYY2Jgiw61EJa43lLPX8s4uZ+imxV4kSFITIuTooKYoGC1peU",
+	"voLkRlmU7Bgn3PnFC32gix3mV8oYJmqHzyRNuQQ6gB2d7x3DMLqkFGy4cR7r1bVtDp+iJaZ4xF3ZRQvh",
+	"tVkKF48lfDxLoEB1OWUMJ5bxSNOU1NNPDIeRmNWPBKbJmsb4t6MI0rkaTBox8qPClMaMYbI6AwwRH7zr",
+	"FZ47BV8jGKMYyJwjGGFOFpWG1CueFHa+g4Wpt21eaj54D5unFtcHKbkidEv6QKFxcptTOt7ljcDItzoC",
+	"rTMXC2YgzUfmH+XK3E3ZDUiodqjwQw1vkJYwyFlASL2PQigkzuCik4I9Y5wWOnPM+N4u0mfPHYvy2bo9",
+	"SLg94fLDA/L7trhO+NgXZoZaN7fz1YGuJF3VYIJHEARpGAIjsy+iNHxHuNwxmWMYUrICMAEbyhLhmMtp",
+	"VyuYZwCCi+/fXub3HeGZW5bcTMs+YPQdEZ/QbqCC14wvgvOE4C+doNCX61IXmGSLPSQ9W8dSBQphgu/W",
+	"c5Lg5OYYGr+0dHEJE/0nAnGr9nEQoNi4+RXk3TEOVGMgIXkx0r1gm23q0uVNvXK8Y7W0rfKGqW7m+SKL",
+	"7lilClgaCcx0/xXyMbwUa7gTtd8i4pt8Lk0pfeVVA/EBjm9Pjk2tnC0MbPjKgNiediWRvWKJVyzx7H1Z",
+	"llyIlmWaLGWdoRqSf/H84oXy6Ucxv8EmWLrYzHikESPwuYXA9Uo1UFDEkm54h6ShOhhUs+ryGNjvEJMo",
+	"Y0mXnZc/8dsv5xEuQMIXzY9Gfgv0FJqaptajhIoHN5ikCXp8IlpaHjJv6eX8WP2DhrGu85bL0IS3hjH0",
+	"EhQz7QW5Qjd9IEus6YpghtQFvjK4iYd9KMVlUVU7772h8mTL4LW7hI3ykNM/ZAwqaycuKJKPpuZQyNt7",
+	"n40o7XX+dcmrEk9TIrfLewQMLwze1X1fCuxcZM0WbmEJjRjY0vhKGHLqTA3SJI3RCfhJudNwkr3AH+WW",
+	"SYJDbRA1clEj1+zlDi9sQ5WphB9Vz45rOwD5ge1vMGGAkvDmBDyT0QIRNM19AIVpd9pVMf1dOyWmCcPw",
+	"+0A40dvYTCmj235ZG13VhR0vhRvHi1FyAt6u6ZaI1cktwywLIgonvj5IBJj88OqH+ebr6Ye/OdHLGXkz",
+	"Sv4+2f5se9+M138dsGcO3LluPp3qst9nC9f5bcVF6KR+nKAN2yVxGSn0V2AcQ/HvQj5NHU3k37Qu4Y+L",
+	"2PQZ4KoAqGaRXCue7FYPpYWLJRSnULv9Kvqxn4x6yhQrB/Yq7M/JFaKNMiA6PC4aSFWJ9eLt92BoTyaW",
+	"DWAYraHlnAEVSANfvxEQZjBJUMyf/T/+cW79/P6jc/tPdXIs29N4Ncrla4jjWDRf3TlPWYz+sYdIuhFd",
+	"tGQxqYvDUJUyrnEUyf8UppZBe0OlqCqHklKpeTKiLMmK48rzfvr8okyAgTV//3F8a/2L/K9hPSlExKM6",
+	"3o/f9AE6WZ2At0/3ISxLYoSSOhVZZdQqG650OU05XYGrSG4yqoJ7hVZn8KK6z+FQ8WSrqPIhzs0XMjum",
+	"XjtnyRo7zZxGq2KfQ1t2saqdjfiT0TxWhP2E4dxFR10iuHmDgjolZSZPdTMfWwwGZR0U9kQvq/Cp901M",
+	"cF7aziIlltntfQkSeIUYMFM72RlYwi28WQoPlrjG8as3kQeLklXTTyC6P9WJpphKDnGyh2q8IzuWaFsY",
+	"rY5mX6tWf9/qTn8NBpMMGUgTqM8PXuFRwBsEfqMEnYE1DbEPb2S2AA2CqpzpFoJdLYRLvEHfB884k72v",
+	"jdGFlGGyEpPoaxeGaC24FBdS2aGw4xn8E0JXvuTnDfzwQr4yFdaZ+odd4vx+T2ZCqT+rRoOqtWHnlVUO",
+	"3RvO53KUviZZ3b7p9rIl5smKCDtcrAptYw+9UmRFiNWMu1KRYYcZHXQTzVrOHrqEvNqwwxS7PlZqTVt9",
+	"Zfc1MzvdK3/KihhzC8JoKWsWNropE703ZfTlfYfPGv1wDyVosV/uoaOYHXY7UFz7bnKS5OnMck1Gp2Td",
+	"qrhWdx/nQMu4qigGucQUVtjPRTfb+WxNBcHYeQpyzWB0o9j3+NlH9HQN815M2Ez6Ehnl8K1LfKbuWfU+",
+	"dX4vWorMdUW/pYhyLvNk9mXhxvhQhP0ZFmHf5YBrP5vUZnU5l/Y9x4wtOkDzm7t1wOt7nWfZnt3phMqd",
+	"LpW9bju8imL7Ld3ya1pKsvpVvkdACCp4tMy4YtkHS65S+P9LnbJ8fNLpRMmOiPqMr69EBkGSslOwzDQG",
+	"JsBUIWdgKTVHH9TMCNA4m1P2pnj+ZOepoRmy7eioOSOM40SfFprCBUYssFW+703q9Qd5huc1HiVjXpmf",
+	"bWauMFGLttCuV14Yj9bRp9j0v3HymKx+wsSn25YLjaasyO7jY/e1B1hedb7a83rzh1w3kHQjdbxsCBaJ",
+	"kztfT+Qo8uv1WyBJe5xQU0dFtoEfFjkyQJ3Gb4nbYBqr63b1NZFesNMBwx96k4aIFRVNu3xIMkkw1cMs",
+	"z35vmzH6LlnMpaLNA5NpETVwibKaHgbV9jVP5aoPsk7Lm5zVQgyNUojxjkqIg2MxJp/UV2HYhSqMQf84",
+	"7HSMLVa7q4Zq25gjRDQyBfBlxjRKgmlccPwYBpzHVdK+8G6rnA2W0ChquFHqATs6BDeYmL/au6Tg03L+",
+	"Z8rs1V1cQ0JQaG6fbPbT723XMGEwijII077A70Mxo6Q14vJU2lM1jjcZBkPdTQAdOKsREV1jdif3iUei",
+	"X6oCZo+MHIQ+IBREKfGSVKY3PiLpBsXYExl3ayRDZfq3p68v/trNzj7klJc9nhai2Gi3fhEPfyOf3SOT",
+	"BK1guNAiUCTMG/jb7/9BAaMehmFtAgbdkl2h+O2aArolKsziiWhkXfBntxOOM2p3XrrgjzeEZzraIpKx",
+	"c1MkiaGPGmgl+v0HkCSQYdiJI47jUjP2z/SNFTinb4hiRsc9LRRJi8PcZ3fRA/lVwAjiZhtZL9A/4WQt",
+	"KsFUuoohzmfAWyPvCvh4JWBsY1EBIByzpSD10Dm2RBZFbc/TxpS0nUJ9iKi8FpfnFyRKk910P4oA7Q5p",
+	"m9xuUK+FQY9hqKnz7Au10wo0N/3QGiQcE/WfLYf5JYxXMu+gVc4r5WiiThWTFVBOFvBoiX1ZlikK30Wt",
+	"46MlQdvl4zOAPkAvCW+ACiYX96wjqxO07bihSnfV20XykSPZoveo8KBRvl+uqM/VYUmN7TZOPku1tofv",
+	"8ohaaLdU1nCPcCLWWMDHMFpdHCdrH95URujmNtfOziYfr3gAI2mfKXeozJsMaAweQeCmNygWHkFRNAoY",
+	"ukYxDI03ReurVUzT6HEheWan8FaO80Ni3RsFXX+s3OpfqLtQee4f75D4TGgimeBTGrZHzTsyeedgs1Hw",
+	"00FmYxvf7+Lz7iyYq1szK7HVv6wZrm2TnouHyty0w+I52BWR8VoxybL2E/dsG3ZNkVaccRR7TWrfL9Ve",
+	"E7O/oHES0BDTc9/fU04i/epBlQmFt7tMsOEcycZhAGbHSJZPeYftzT5cq/LqiN6yiiPYtXJln4ddayrX",
+	"NsvkWHZtq/F5f3aKQErziibKVyw3QPYzOu6g8bOxMwgkEzxs1GGdrcdBZ2PjeMfDYdZulhxcY/Iyhlek",
+	"rTANJ6KAUtalqacPLzzLvpfQesUkyxCVL1LWNalysv1zUELK7uqBvr9gbzW9skoM4xmRrPyrmdEAtjFN",
+	"0EGUEfWIupXmXegTYnLVQe9lDPiSP8/vkdcoDkK6bWY7SLLsdTO9HawoEoVgIncbwY0AOEqJD2LqysPr",
+	"sJXIuMoetrzsKQ3rizYusxoF0VhRYRtJwemQvspHbuIJkxqiNANgIr9S6/LPkZ5rT4Hj5LnGNOXHbffE",
+	"eJMn3qiXqynyP61RjAQKEjdMgPqKsvb4dbdQ+JDB0GagqvJ5aQ10pL3IC7lr1m9HP0c+d8PZgeCmcev5",
+	"H7U+5otDPkjoQQrgOBfPjFH7WVgyC2kIzWCy39430Yw65+LM2DeKYWRZlrmKghVKGMBJVkBXri0FoiyF",
+	"CTeKKNNM4BUqsZuEjkUbhsJradTsNuVb19k5HbgG4H3ZL/3O6Z9nC9div1cyh82zuXMX3k+UymsuofSi",
+	"64z4i9OJNXPmtjW3hwj5nj2ZDYe96jmbvzdyIbSm0IXWLBiNrNnIcSbQcYfuxK1mAqvzoZocKoWgOj3+",
+	"y2IWfOfIXmBpWF7vdG4H1nSAJha0JxML2YPxeOaO4chFZiaxtGJ6hmowsqzhZGpNx6KX8WhuTf3JxEUQ",
+	"eaPJtCbveKfpJQ6spHTGcOW7xcm6D3AAILk5zBT7Q7OJK5tzBPPsBWkUq1NBQ9N2k8C8qFsV5V3SmTMr",
+	"ps53whK6EeWcMvGWH6nPT+zJqFhyvjv7uYHj6+o+c77fm37yXX3cZX8VvNiJjtVqGhoJFE4lUXXxNOP4",
+	"3ZP25UzfEnWaqFZzcu5OeC5eo/JZ7zpIXyprvQ6ORSBHS19QQfQ162pE7JqiyDyhqJvx90YMKczo5mqu",
+	"fAVeHq65l/E5Ve9p8NsOG3JQhe3eNC8Giu+H7kWn3T3Q/iWC/j6jd7/T6VF3b9gx/N+5P+aLdYLntzcU",
+	"atSUOhbFe8QuDNGqiTVqMKyjjMb57lhDHegC2dPhUI4DqFMjp7JBIr0+NbmdW5jf3ktIA8oDszzVbLWF",
+	"WFypQ8ySDP8pd/FmUQUgEgXYGVjKXvPL0+xVCb4G8ia3ZIOEOUKDzKlzBpb6hFueZrgXAvOeX9qWKZHX",
+	"3+UpIFReixMqr8QC7IiCR4Rm4Cj874/B//rv/+MdYWmE4mvMaMyUM1MOCF1IfCo/J80D1ZJDApyruUtg",
+	"v8yakMQRl1y+RuNYFo5pOUX+qx68IYWn4gfYy2R5KvFintbiopwDBScjLrYyIuKjvs6n41fbsxwTr9gz",
+	"gX8ph2TXCBKZnTgel4BRbGv+XmKtDPoN+CiFXJTGE09qqmqDBwnjn7FdVuMk0D2vUJQAyADjjPJIoUMC",
+	"ezAAV+iGPVbZgoV4iRFOyAXj2eunn7Tmp6VEXne++rinFi8W1+1AKXv2+ulB4f583vuGo/NlGfGN8e6M",
+	"QvXFhkUc4WTmW/9lHsjPMAxRfBHTTZR09SL54p2TSLyUuZHuXEz+J6sHr2/RJ3tTjk6HspNw15pxSeuy",
+	"FwqioTUd+67ljvjwI98ZOXN36k/8Ir6C8Y5j+xNrGowG1ixwx5Ztz2cOGo2cERqI6+AHPtunIUYkESlj",
+	"2a0OwARfQ3CNIfhpDRN2HkUn4Bli6BcIIpgyGAMKfMw86NP4X+5Yu/4nLjnvgB36GZSpG/zWBX1kP7AS",
+	"yWXmhI7AcDvTX7IVtZSY78QkEVMvbOKhZeZS8b5FCTcPWY3hsEbe1YJzBE2TRROumSsCmOqgkAFDWfag",
+	"Almih5Gow+/VVahxTb6QSeKLrCys8qFnnMgxiGAMgSd3itVtFaHGTn0fBOCRsqMfA3aFI5HVsTnjs4Xs",
+	"ykBjM+ZmxBfVhmkKKETueuAEgeudo7txaz+HSpfNC8VZVUuEBIWI2683u2Hg1IPZrt1yaz27jyxc6F3R",
+	"IOgwV9F6nxvXEpxcdLFR2ydR0OXc6yd85xBc7bY3Urxf5cX2ZZsk3RmuK8rBkfKX6oQnq9wcyoSYvFR0",
+	"MNhHNvbh1Oybk8IXxzvZcK+iKxgpeHh99WN4k4YK/Ul1Wq29ALKstW9bntGk/Ga/JyDuvyfhTZY5JRrE",
+	"mro/xsWsqXFHLMsd8pRRdDYZdWj6Vxn+eecML4MEwxraPSeiweVhIM3y3c7XC/6tzAFr5rWNNSc34GZU",
+	"QKXUh+sEsbAg/44XIjHjuiuR7jJYm6QgVigR3aVjpA/cGxBRJrvuPFqq+Z+8PhEX+uXjzhCewnMge5R1",
+	"Si3NZtpEqroy6FYAjr1t2pAytOh8k//DI6UHODr8FO31fEDDkG4XaXToJPcB3TeQmnYnsx3FQK+Pye4P",
+	"AbhTMO+CuVLnMSoa0dms67D81Jb3ewamyj7ZPWL+z1SPjK7RH62NygKbxJBI3bKvLs5e3KlNzG/UQ6mL",
+	"EY/ghGrUuV+AG8pkS8OQydzjXgjxRqJZCmNLmiHcRJP/1eLlNg/P/coBflpTfo0QOGz/67//j7zcoZ9V",
+	"vdIYcNkHj1SarWx0ISTgcR9A+V99VT0gcyfESER2rmwMiXd3fLQp7RaFW8Y00P3kc2B4Qrfd+zu0KMAW",
+	"hbev/3cPfXjbxGSG6NYc4N3PolZ4RY1wX+YnyO+mUYQI8k+B4uk+UPkd/M7C/8nvyhHys0tHn28JikXH",
+	"KMn9/L9EuqH6f31W9VUE6uSkoYnKYVEBsRoTa69BN3+DYJLGqMa6U38BQQhXpShMVQTyQiWYJnSheo83",
+	"J3vLO79O86lkooia1axOiQjUF/2FPojSpFAPq1DwxJhfsXckj0uKPviUiDChgDmBoZBtFDKz/757I9pH",
+	"66cey8hfzaUxW2XcFER9CuME4Rj/Bn//z9//gwJfTTOhTGgRGbWEhUIZM81UJabKgKoOkublW3Vul8aa",
+	"MT3JftP2tDFEx1t9Td+gAt9wXSxaep6pH/hFQUTtrhCK+FpxDK5hmIp44y4fQVc2uyhxiOannMNqeLDI",
+	"RkZ0e6sKY2ReukbX/4LYo7rJ+c2qolBVI/n6llAo9PuiOQXwaZIgH0QwWQNM1Lxc6t/0NRZTBGO4QQmK",
+	"hXCVOt2IJtr6Gl+tAtPN62vVMWZgG1Oykh3+ZLlQPnRju/tdKlMuPP94rXSI28yPUV3snZ+CfhoiX1pj",
+	"WTEiZygfbhBJ6OOaZh4tMZbdF7j2++nD9fO+yrNE28h8ww8sWbvTFXQ/BIP7RfHQYnHsS2p28zwIV17P",
+	"6jBcrD8u9nm8G8M9XARqqlVHLVgGB5W9qwW07ekR7t6ZLv8yr9+ZzEXI+5x4e1/u68xR+zNJ1TkRIeIr",
+	"P4TKqITEQ2GDG0KPc6wK/T/yqD/ettzTmVFnp36LYJis820s0rOm5ONqd5MO9VYd33wrMdMPygjcvQGK",
+	"hXai5dTZH29RIpSK7Gmlsd3PAIGSG/kll4E1vEbZ/WR/i6IRLEl9pC6SWtVdKMcoyl5sIfZBh3NnWtZg",
+	"Mtg7MRla1tSykCOcSJr/DgZSebHhd8G6xBQYM9RQuY6IR32skjECHCJZcYygr/BhuhryDTG0Q7B11Tvu",
+	"zWG6DoV4g1WAvcPTOjJRvmveyCz4NQ0RwIK0QLbK6Gc+AR93qzRvi6HGdKt63W9RjISHRH4N+crrfCM9",
+	"WdJbZfcHg0H3KKrkiTd02xBJ1XNbJHFKvNI+Gt4N1Qypdo8DTDBb31FBdr2qrQiNkb/waJhuSF3Cjmiu",
+	"L5wOTAOM+NgXdM2aVhfItxP6rtz9NKu9eF8Lj7CtmdUzmEC501yy6pOEqgdaDtsu+8rK/JC8OVpTqX/d",
+	"NtVdsJSbOLteibn3jUZkejyzGZZk5Rq+qW7OzoR0yZ1H0J1K9X2ZtnxJRvfxyUlKA8hVUxomSjMJnzc7",
+	"6Qjq0lBDzP+iqSLPBYHQkUiVBQR4BpOaaS1lDjP5kv24nsENv94OPGEsrPM2V9wLPmycAR1VvHE3LEEb",
+	"8AgS8PzNxWOpXwOEfAYS7F0JRAiSUKUgavxyEoa3OjIBGqNXeITUFL5iQHR/YzqDcTSwhfKGSqOzhAtG",
+	"veP4IEeYDPktoph6yE9j1Oi3yp4QWGh68TIvow9SEiLGlCNeHjBiIVp/EtFb4CCDUhJkEUFuZtXODCZr",
+	"wU7P31yAiDKB0sGArKrS9ExoH8QohILiws+MmQQ7jYuO3yfX9hNjR9iTLqUFT+RX7lLS02Q2y0y9RUwT",
+	"Y3MbejvxJXMTTL6TQ3Cplw8HOpKafbGBUf0WPH9zkTURE9vNzQ0ooic3YIMg53ZDRjqpYnlfewVlP/D7",
+	"BkLNoLNrJaJAgSJL1u3Qfg5GQwUd5mM0dIxqzlPYRkNFfAHifiD+3WfBoSZo6sGoqQY7HMOgMc63L9Sq",
+	"yVfwNstaLgV0Y3SNacoWShSLlTalLv0kwaE0b2R5gHxV60xZu6v6RTDA74D8H4iBR84IrGkaMxDEdAMI",
+	"3T7uniWT51tXScwFrKi5T8DbNd0SiSIlAsoCVINFlLBSCHS7ZshbvAq++2Eez/7y3d9/jS+3v/x48Wz2",
+	"4uXFzy+o8xK+hG+3O1Whml+/jZQ7NudY7s1Mmz2orxpoVOlG2MDo/rRU2yb/hJN1LoXdcjCLKqjifm2R",
+	"jLcJJD6MffCTLGXIpFRbe1xspLWnzDwB9PNHSU99kueLYhvQyj1AHDpYBPZVrmEGn6OD/ypDgSl8o6OH",
+	"/xs7Au9+N2821oploR77ElC97iXhoJy/XpMVI56w0kjyq5kmkGUIHKSRPkVD5M5ZBNTz0jjek3g0xiu8",
+	"s4fu9/KpDEGsCbRKIIR51EcnHVPcFe9m88g+UFzObidVvqV3ziUoeQU1aEkGRmlmm+kktU4AaHu1Bz+y",
+	"8N81Y+EQyL5MMDsHGiPkHSPdoal3Q0lC6jd6rwztXHy6nddakCrQuvrrS8M/shQgMMYPAjqlD5YbSFIY",
+	"LoEwpbbCV94imuemYEoDWzJzAkO6KrVtm4z2C73lEqw+v0M6j3Ttyhp6f5HXrpcKZe0euh1pLaBt5Xs5",
+	"cY/eM6i5jfYRm1bSNPbqE96Vy1zUnHhwo4Tk0Ra5DCeoLw3gPohFwQAMT05OHp8cLzWPc8Ox0/LKDS0P",
+	"6j7EJ3bQaVpmwp19e/brCXRow+F77+qYcVg5meEInNHVxcXfOYKSFSrqy9Wu1bwygrY5kIhCiTOg0IV5",
+	"I38PKUtqI7cG3OXhHXBkYdtn0P7GkO5azwT/+ydpfLNLW+yOYh2vv8yhLqZGyb+HM6J2szC5eiqqeGrs",
+	"Ci+h8Se9kMd0s3NBmFy92KvTdl5nVwLFhGlCNzDB3jJ3PRcqiVQPCcNw5nZ1jKwQkysRgs+avOqhBO/w",
+	"Z+tRqWnn5dUdzmolYpydN9t8Z4+h1XM2OTiDTS+tAWD2j/I+3Rml/WCY8QqFXtUJYYQXV2gnGNL5xYvv",
+	"kEwvFImku8GTxFPcbmS7q39/ZDVZRuLF7Hv9bKbva1eWZYfcHZDTxzHKXLdaAjER4Fu9fo+mifzP903J",
+	"egtPYawe6xpiNvqpCTOR5EhtaDJEISQorgJhSOmGYv5Y1/yBu8xMQ8cdAGtqtJzJ93OnUlN8dASNpjny",
+	"yzRV1ezlyd4VKFSlXJ3IjS8jhJqSIfEv5S9ZYpf8UTcbK2Fv2rORNQ28gTUbTGeWN4NjH87mk9lkbLZA",
+	"MRk2QZsoFEZij3Iu5Eb1b9Dnq5ehwdInPD9A1hQ5rjUbDX1rMvQggnDo2pO5PBErQIoV0Ms9hb+0/g5v",
+	"mMT5eEhjC+h5KJK3iS4yXiOQmqh1qa85WbvAQtIdKJX7MbZBGnMmxpSVWZO5HozdKu9FnUi8Rh+Sr1OG",
+	"CWLsGby5G5wE//03Bevevi7hD8ker5vY95mrt6bgOQsrljrNmMalBPjt9XsGOKAyMmV5qw7k1nHEhUan",
+	"/2RA2MI43tH0vK/DqDLrR6DcyxibgmVxUUiJABnoHFNvBffPUU6Kszqob478oUs3Cv7gQb65fLMXHiUB",
+	"jjd39O9mw8ldvAsQuXhW7/N+nkFBlYNcgxlXdffBiUuLclQUYfra+GNf155mhm5xHIMtakI5CfIS5Oeh",
+	"FiUM4nYKXSbihdW9NFwHQ6fgchgXgf0H1vz9P/9T7w747GW67reHUtktOt/bxdNdhE2KviRraTHmKH1j",
+	"Bi2ru7NtKXXul2lZVli8JixotpcQKZrkhqv2DSVA7uoZIPz/Q8xEZ0vZnUxmzBQaPmhwq6y3hcoAKChj",
+	"MJoCoY4tpY/3iTqqBfFTobKnewNk/RFHR0nWqyyjMZ4B9jVmsT4wVGfL7FTdn2lqFH8j09zZwy3Zquzi",
+	"Vmz2qb3cVVV/27hwtafaXttQF4fihITEV+UuKbkidNtioh3JY344f92LmdF6NJUH63hUVTeBc724BNcp",
+	"K4W4rJJJxdGaNVku+yGLDdZbaZh9s9wGzLgvdhvA8EQclImVlNiv0IxRubBLfVdPsl6k2ieQlwUWvQS7",
+	"i+7VyWpO/X3rJu3oY6/7cO8dzdndJb7hRnNIOLhja85+3phzv1OrQ/vq2p6Xrb34ZX+trDVBENItkM43",
+	"dQEtRD8S2tfweWdZ9yhc7Sv7jjO26DNVd7Tzb0rQvT03tNZpuG66ZFfFqSbMUMlE25lfcDxX887IfsXb",
+	"VMpLOxb77nJHH8n93OgrNuVgPB5OOmx844Y39+twIUMLhYJfAhDkL37FwPnFCxBTmijbWlQgiXo9UX9o",
+	"cHB2Wux2h9MrRBa1aAw/rVGyRqJhHv+weFKYZ1IUMWutIj3IfyDPPV0z0jorUcSgzslSveKOmemv1JI6",
+	"LwSl0ihdpTHiFwalf7R1mikNNRrboyxUv/JEBBSedOw5teNIy/axlozFVe/2eZiceiQzz2TvHU0eunFt",
+	"XRc3Q5HMdo1T14SiSLo9q0kki8haEnFxfCTrQppy6AzjUT74j3PrZ2j9NrDm//zkf3//0Z70a1oZVqdd",
+	"a2BqFM5P6keV3TQX4m5c37tmIy/e2pEqZUsU0OkJN9Xqi8aQTUigAolkANRTuQ2w/MvzS8BlLkclffIR",
+	"+7dP9BSWqp1oskYboLocdXOY6AFfiW/Wuk6aMj0FYOoC+w3LSRlfw3YtOpkWiSMqezJcWPEQK3dGXXEV",
+	"mLCMyl8VUVsLK9wdUimtqdNlTc/2cF9yS56nNt4zGpbYLueVPf28etZfp+HVMxSivX2FjRuaMx8/G3wx",
+	"9hnAvsLZ0aAMBWPUeEdIiYQy2W/zcv+xvaPNC7/t419TpP6s1UpxD1hXutX1fsn/0KAUjAUL4CH1Rp06",
+	"KLsJ1dits1MNwtm57++d4auTdYrO/E9LfnMWXRdatxFQ/7xLN0v0J7QNb4B45wwkQtnAkBvONxW9nbGx",
+	"EMNOGyfn0r6ag/rDHpbZ+AWp5QJrdWCmvWM+RRX+vp9jQvTYGvL965ylnY11jDBFZtZ8oaGKktVQ2zQ7",
+	"6yMAi1ZRjSC347hkdb+QSRnWiO2FYTuC4O1XQ6dFsC6grsHkNRD7jqorsx+mRlnRa+9A42NyXYut9wXx",
+	"3p0iS0027QGG4S4jr3UROoJRSpBmmKxCtBQNPI2wi+xRcAaWUnnJv/PjToVqaKC6GJhJLHKsXl9rvNpA",
+	"iJ7PkW7Jxz+6CrAPmeDL1vVqwZ/i3NmPL6r7HlM3RJta5IM33zwF89F4CiL5EPCpl25QXWeYZnRNgXdJ",
+	"ErOXgwJ8+DVFLKlth9MEo/kcemuAyTUMsa/bVARUdBbBvvRUq6myo7Qf7PcwYQkkHmoqVhdrEI6thr4+",
+	"4oHmZgO+VFw5PbT5l7keVXltiyu2Ouy3l5cXCkupXElvtjXFSYhqQfXWNE4ASzcbGN9ozXqFiZisIvBJ",
+	"W/ipMmDClS748c0LfjZpENqaEXN/XhqTUxmqOFV/P813udcxECVX2G8Dg77QQDRHykc3V/4JalsTyPZI",
+	"hbqE7OrekdpMEugJ7ukx0HtyGGp0cQuKCn9wf/Vb2VbUtU9lV6zPRZvGvvRcd96vmrrR8V6dZfXJL6bX",
+	"Su5jWHSZOH2htpye/5HMjs+MGWugqvglOmfNM8mrsneXTtLCMVhifyl7eckmOPfLvnXbojr6le5qAoX1",
+	"rnAHh6AXkCTuDJNShLs7amCAtfS+iGDKdLpHgols1ynn0h6WzU/hpyFGJBHJ2plXBcAEX0NwjWGWb3YC",
+	"niGGfoGAfxLGgAIfMw/6NP6XbkdHRk41CTP1PyfezpIgySbngin2PDUEsRYqvb4iN5xzTsXqJMqDfC6P",
+	"WupkD/BIuwZM8jw+A+KbpwL8p0tzP3MytQtN3RB7l6J0os7gkkUVAErstWx2DCGmBLhk6uzMl9ktRWkc",
+	"I5IsuP5owFGEmwxomj8l/0POVCBqdQqsY8bS+ql2qtKMqZ96yWJfOy2KaUI9GragGbI80Ue1xkMfEhQT",
+	"GErQHF1XHCO+2lJ/wX1rueXWHxHxI1ugCfhRQyxzA0qbXpiFmYNVx8E/SOAEryH1a5/8u3LWHS4C+nWG",
+	"Aar6x/Jhi6PuXNBBhmuOQVfnfHyrQOZYbhspXdPd17gPzpWEYqq9uWZgUEqYDRSo/TqA5d+oo+gbBH1R",
+	"wlXX6QR5V6yZvh933MykJ0GMIoqOcuxG8GhJr5ZagmWVPcC6I4gJeJ9PtLZDUb+XEngNsdQrXfsV9fXS",
+	"6gmiq5oacZ/q0TGO4FsWZflfMRCiFQyFKs/UXO54Vj23m13Q3dxWLSUc6mKf3zeb6XRZyYUVa8gBXHqy",
+	"4L/WFHqT4aA107kkFOovio8ElvUNv7PQ0Der+Rhw0wR4kBDR2RtwG40/piBcWEPvAFrXAPet9KtgH5EE",
+	"BxjFcjT3pvDBk96xunJ+YueGbO5QXfbXKQ4Ts6/DmUFP2YfY57xYjXTfKY+uFnxSlqRqqCw54X7OJvs5",
+	"PiTXHQiXVccgL+kWxcCDDPWBj1dY1Vgu+gCdrE4AgyFaqMbkvWLSPbR+e/8PmTO1eP/R7k+GNSlTVZ7Y",
+	"nah6jF5dJtWb6XgEd4ZSAwfjnMj3PwkC0q6NOMTT0GljahadxDdvuKlSnw4RUrISfZtFndcWcq50UUC5",
+	"YZwwadqojvYi61w7ffSP/KCRXfWrFxk3ZTcLhjxKfG3o4A3X/8547uhkEfnLoM4nLo/5u4xA6EJ6Je4y",
+	"SFY6Y4xROm6CBMUAAnaFI3EPhQSofjVZFVihzEOmg+4xi9qtpXURg6Xo870EG0jgCpnJ/2dgydIIxdeY",
+	"0XgJ4pTIv/ItE9M6A0uR2rEEWxpflfugc13Fr8zs7B0pgppiBiDYQG+NiUwgETR4/uZCviRATVVzICZL",
+	"DjJYBT5XrquzeXF9vZJp7Lsq6N/Iju/PkIdZfcmKgZNVn+miclh0uGcDfeVSUGMqZ6es81VtzZCH/QPR",
+	"pZtBiS91Wg03b7eQARoEKJYnJ2SqO09CD/rqYdZFfQjx0iCOTN5giCSIeKhvRpPEUvqyroXGtWmve1sm",
+	"uiFcid0VoZanIEpFw05IZND3K1bITeLMrQi5PAUrfI0I4DaLwnvWuo1P+SsGYpoSH8TUxYSz+68pSsV7",
+	"hMpFyexLmXOi7xVnYJnAK0SWpzkNQELplbiyxHQjNGppTgrA7BRA8o4IceAEy+Uh333MH09JTNNETEV6",
+	"L/gM9KQSCsRfRTEQLUqaIhMXLzWgAExE0hEp5m2iV+jv1Apetp3NHSWynDEpYGJDyqx9IDs3wcb9tL45",
+	"Bct8buKbS2Mr6JZrMWNu+sYsbyBnYEnQdiHdRktOVFmULrIoRFrBmhLEuYHQRTbIspCDJDxn/FWDADhZ",
+	"Zzx5BpYyIWEBt/BmCdA1im8UdQQvbeEN/wK9RnEQ0q2YhvyzZiQ+ngpL66cAl+IzsBRMuxBMu+AMscw4",
+	"GviYE9BNEyTyxsWT74jkb/Ei58kFDYKlMXX1M18VDQLlYDVOE0LVZyoMmFC+CsXqC87qSyB4TMoBLEuB",
+	"eS5lDO/eCOmsykSRs0s7LuJKeht7wgTIntAZ1ZL8/F+KgqINY5F48idNFjmQ+t1cV/Hwet9Q/XcwFF1T",
+	"98gMcVAp6p3e+NJheQxzvHT8HmyXv0Ws/vzm1kb3bM6n/OnbZoC1/IP7tle/x1oSGVzIVVoX37cKvnXM",
+	"cZXPd6JLN2+32q67uLsluGE38tde9I0NzMcynOX73PPVeg676O/FSeWLs/Fyy8SOIKpawr7MNAA1+wsu",
+	"KnsD22jB2lHme9v83SrytCgN6GlZlPFdShZCXfV72xhGizQyY74hCuoBqFvqZBVi2kJ0Udu1wRpf7Vvx",
+	"sNH8SwG4ZNXO7aEb8exT/ii/fSOYpDHanbOnn+MaJI2v0c0ijcOFiXhX5Sp+qWSBbtkj3gIhJld9aS8t",
+	"P4rix9sliGWShJ/Z5yLW9hUDkYi6yoLdE/CaM+MGQZK1mn1HVGt+c3hlOWQh9XWSROz0yZMIsV9TzOCJ",
+	"+tOJRzcnbvwkfqIm0qF+M3fYvXsn33r37nYXhl17WFE9x9+JoXfFbY7dpFVBXP3G3ckqe0CK269MqH1H",
+	"1FNcETSRFEoX/xqVaUrZfRD1zh7kbFcahKdfFklDQpr2p14gOpxIx61J/uJUiVr4g0J5UCh/kEKptQcK",
+	"vSFrvek0795e6qEbCyTNQtvccoIzTrAHw0Jr4lporsusl7pCYJC55TBGIAjhaoV8oAerj7bpVJjdzX/7",
+	"MmsJMER8nay0V0jisBSakmrO5tuaPH6pcp2OW/ETUYbru1HqXGLO45z1+X7ghOXdVPvS2WHXJ/xzki4y",
+	"4NjaKJIWy0NR8K9hjPkDe+Ski20QVRg77/MS+EeTJw+7FtZVXIQ5paYtzMAN9wGrkylsNAAwJ/8JONeZ",
+	"bVBzcBaNIQj5DECgZ9cXkQrIZHlwNksAdQBFPqb3ek1DX5UV1bFbM5SenqcQXINTEmom9HZm1/0hhoo8",
+	"165o3iLiF5avKyuzHEYZGNEnhAk3BdlVvfI5KlPXoWSg0GcgwGGogxENm3dICUBRPPIs6qFzaANzzvL3",
+	"Uqp4T4qrpdYk+2LtOhUG2jGqehTPNoEmEbQthS4FY2pII7jRLa0llE2ljXVNOF97zztkMfKFPjOf3xtY",
+	"ZkdtvnL+C/y2O6GcNCO3KK94c8A7zxwoQtPJ/AHR5DJhZqRFeN11YkFe7yB2YyWMmaT+mDT99R0o/714",
+	"/Hx7H6VU5qbWECnnzHKUwdjX/VyTfEUHll0ZMtKm4l/fQVbOwAaKCwHMAQw1NltKGEpU2Ew1yQfFJOsW",
+	"8erm2a4KWgHAwYjnfALZMgtqupUMH1oDXSubatFDPsCnkdQsfWU2Ge1OoSlJcfcNNuW5sL18/nucsmVe",
+	"qeYRGPyiY5AMIOitK+eJtoJUqoBMkdJJADozgHNSGpMzIyK9fEdE6JvbnQJ02EjWrRtfbQUNilvEFBLY",
+	"I1kMVsBfeczN2HdEMwkrTdXIaijGUE1hMeL7tT5rTssjxCSEQfBlBiRKjFk1RIRrxEgRMBVcH3ADHKxh",
+	"FCHCpAVtpgEUkxKKGFlYZgioW8k7UuAaGMf4GrFTIOLuskBQXN4lScqsAlKS4LCaRwAiyBhiZyBPQnhH",
+	"VnxkmVaS5xRAPrSHipwk5NIIrDdx0D3YvI1nd9MeHq2stMEg/SwP131t17aDs1DBqnSMwqX7oo7Pz/7A",
+	"3OeYvK3l9hBFa0pumgOO0IdRIsstc2iYTRoq9HGFGVorz0Uk25rs/jhs69KtAW7VDMDF928vmUw1BY9U",
+	"LpDwNlcwSR/vr+L1MguzrlcQuU+8FE+h/k3DrTr3NCToQ6Kc5KbTAXz8aN/e9sHHj87t7cnJySdONwkh",
+	"WaUKxjr3sEfJ4us3+9UgwSiK6TXyzSWLklINInxynCBdq7/nJXRRyPSJ2cG3s+NK3HL5ywjXl9tvzmvf",
+	"O50k2EH3uiOzXsGV7+wGv29nH3O0SWEsp1rO8tHpD28fCTDg9x+d28f/8k/3wIClj+rymbHt1NfPHJPX",
+	"9gyT7OtLrLJkG7MdxV5X+vBLtdnl9I8VU38QxP+agljDWLqt8ycDIN/3/rMzOViu4dzf4K5pkHV8rzCd",
+	"pXdCpm2nTG5Gqd2rbu/fpm+ei4cOtfTrVab8cDMFDjqTZQ1Tp7beJoWPk1lzKCLR3hkj9QSVa99F0FqA",
+	"5g5Ek93N+/u1Wtef3LvjejkfLGufrmrU2tqo5+Avx4dyKTThb0QDKMRlv2IZOiTYwMRbH1ivVoTDbUS5",
+	"LcaE7/TBA5RmMXGmLZsFYFbJkNEuf6PY8CsGNjBqKP0vAet09GSrIG+36gRFyG7B6Kfq6b9htDVzexb1",
+	"NeiXZmqWQMJRwV9j/fUooHrcNqjLSuqQqBSOkYfwdaH0vzBuDJs1rqRRTZg/RlmsX5kC4luymRyMohAX",
+	"PpiTt+MZa9Cja5nIncGQNPZrl2dlpP7QJAqFkbTIW2jeG1jTYRBKed7nfumeZsFuXqsmSvg0yNPuvjtG",
+	"amT91/mX+DeUAytTfRI0iBkJkMdzg6CYNWZzCKMXXKGbdlnIvoRJMhl1TO4oCUJZw1R4qYhJVY9apXnd",
+	"UHaFg65fxEMv655CoY9S/iWhqKBhafppjVPa5gLHmXBZezp3Cjr5ACs6YyWVePb8zYWIFcrePWe6CF00",
+	"3TYh21RcRpy9mKwyq4DGJjBV6fqvTIQqTz29+Ia/+fT1xV/V/ZXGWafBKCVekpo4Blkn0dr2edrYN03U",
+	"8WiPpLaujR7r+x9LpgcRolGIAB+rNOtRt2qgmuO2tdWkzEaU21N/Fh6wG530V0bxzigju5V/PcWzHpp7",
+	"umz0UvPUsbWsvGi5oAlCZs1k9xQrri9EZjbnD41ySLSEnYClUg8Ca2xptExdSt0qZU0oVGZu7CmACQgR",
+	"ZMk7kud+b4CCEOcLBo9Gg4HEwNhihh7Llp3Apcm6b3xXwkooeIzSJeIgg/BQY1BrnUfcKpQHixSoxwck",
+	"fx9g3X2TW3Z9cIUiAZz517ffvz4DacT1nD0B3+Gv62070wJraBcilyRwCCJESgejMtaqYcNi/9+GoRVj",
+	"adArg8E6gwIaVmCxkmHQwQxswMLkT5jzU1ZKX8T9ay4/yi1xBigJbwxTKgMHVSdip0zlqqXZjNj5SONe",
+	"PtY6nK1FF6Ji1nEdH3Y1VyuYz3tB+cv7DZ+SvuNsYBSJHr0xTVfrGmIu5ZOLDYyWBwhQq9mXya56yuC4",
+	"MwDBGq/W/BwiEuMUbSXpKlbgDtyhukoMbfu1lWPkCvuZijPUQMnABHKluVTWsuKspcjG1z8qm2tZ6Enw",
+	"seAY4edP0V3RUw1HbWvi+a41db3AmvkQWcFoCP2JPYAze2IakEoZmWZjaSAIx741RbOpBQdoYtnQnTho",
+	"PnYmzqxiFp/2vn9rOQNnYg0GA9sZ1lixp73zv/x4/ubZ+etn3y8unj89rxrbxsen0wmypnDoWq5t+1Yw",
+	"njnzmTMNpjDI9+FUQ1OIdguceKVRPD9A1hQ5rjUbDX1rMvQggnDo2pO5YSOfzm6riHamF+qOjqQD3EK5",
+	"i6fdJ3PoFyonZR5VyTdy5HT0jOQvn3/9/M3l+ZEcDIddpQ1G6PCN/RQODBJ1hMhD75BbZj6/DpfNblfB",
+	"Mke0XS71gnfosDfccK9DvVfodzUZpUVlprVYZh7kZ6rAdVI/L4EH4xgjHxCaiKscQdszcYyEaCntltAX",
+	"RIdEZgFqfHHiyz/zU1tCF0kwU27IcXsjxASdgaWfRiH2YIJE0aaYIoBgqbJwLOwvs1uKymoqZvipZeWX",
+	"YZGhpaYvN0T0ecm+U4+Kk3nMd/NyhWU0zbNhmjdPFus0o7ILS9MoBDMjisJfjMNQ5R+dgKU2UATmXVID",
+	"Nh5AWXfkQu9K2y0F5HGz9ZY2aBb6FpTDftc4WVr9KJkUmM6XzMMRYnKVuzjEv2rzMgVJjpEroLbty8wU",
+	"EJN/lff7L3NOVkSY8cxGPiwbdQj8x8wvowzDPBJeQij0UJTcMUKkkDhZS79TPpToI+Jz5uRaIolxfffS",
+	"Q/ECQ3x95+YfotVYdgR3fHyT79TONxSi6F3meECmXdXvwllQbdudJiN662sKqCO+C4De3UjA2fxuA+xh",
+	"yChBNOyZ3Myrr2tUmIMS0ZZJTM1Od9UdMAj7ZDruqHJtOA47P03bfY9f5QdSVxfd0ZMz+XyuYZjqnoxm",
+	"ApToumycrIela/Z7W9jICDHycISRyEjJFDb2+9KfIRPuYxTROEvQPgCMzzRdc1uzWPFuwL4YGXtm9mhC",
+	"e3opxkGeafWquqiR+4LuLGvG5hhGv3AC5ZJdUui5zjBV6M7D82iWhD6M/wQGxdsG95KGmFV1BgkFrrIn",
+	"HtEYxEic14/PwFJvmLwLSFBN90Zy9BlfDAFL/t6yD5bZJqo7CN/F5TsCDZHQMiDDS0u5u0thxKwo9Yum",
+	"f4YXqyehWMbkF8UsGae0WJpNtJClAZkNxRJITOwUWUGFtPPy+ZsLVSwg5ThDvI2QbBWziGK6ihFjOXRn",
+	"FuJrmd2PEUPx8YMNAic5x8kR3Ur3jz/oW18egACfZ/zhwf3/4P5/cP//Sdz/re7+Dfo+eFZXDnsOtjAM",
+	"LS+k3pW4ifbBt9+evnoFHjkjsH5cbDU8mJ0OBsWM8Uf/GNjv/zGw5u//T+cfA2v4/vHpPwbWWP5Umz5+",
+	"qbxdz/kVoCb5dJ+LrbJW9ktPk6jMTHTMuMLkTploGve+zf8mfG4LcT5kNuQid8kJ21TUnsouOPLo43sr",
+	"laDAqJC2ZHbE6x+Mo17/xK2RG+PfygTQ/zRNgfwVaP5TmQYSnVvE/t/X4qGY99q9ffp3iQfo7ps1DdRl",
+	"5TbyxaXlgsZJukoRQ7L5uUwzKbL069//g4KIMpZikKAQBVwkIxhDgMg1psBHYIMIX+mmtw8GuGrOWbgF",
+	"5LcQZZw22ulSQo5iopvC9qWa6Hk+fAW868X563NZGv+bSiE04jsbFGMPPnkL6eICpiE1NawBKWro/cnu",
+	"8p68SKmKJCa8GiIFRfr4v2JA6gHRnR48Ok9SGOLf4O//+fv/h9jjUtA0b4miQqaGr68nwly2bTmDS3t4",
+	"OhicDgY/y/5uWQhxYE08G1lTz4HWPBi5luNP0Qza3tgdBpo1T/PeW5lzrvcMM4+zOCBcHGIkJunDU+A1",
+	"t7UlNL+oPBI3nMcnvdv+QW1ewDamojWGYisurXKagqZYNnv7JBnrd2t4Iie91LMWuI/bGCeJvAiqDMFH",
+	"oqeY0R6XXWEBXAmguC3xqyQnTT6Oe2NqL10CrjeSP9umpDvWIynVVeuZqBNMKQkH1eUYEytk++1bO6TH",
+	"aZ7eEZRojnj7BWpPUadjhr0/dtIrKk+x9wuF9F8R/aDwXPfUOP8/e2+33EaOpYu+Cg7PnLA0TVGULP9J",
+	"F2dUtqvb3XZZJam69kzTW4QyQRKlJMACkKJZDkXMQ8wDnIm+6Jh9u2M/gd9knuQE1gLyh8wkkxSpH1de",
+	"2ZIAJBK51of1vzCGsfFnaWHlz1J//S/o3AHo7DtJJeER2JQrbwMr2d9sCMQqncl9KOba2zEq1/xrfoeO",
+	"iFU3t9uvuMYextn0QzwGt+kV2zTY7a2EA3eQbbjM55iXmejWKXv9deCMS6l7pCgz24sh4eiQa/vIYoue",
+	"nbumzO8HRk6rcHdReLsrqXKMXoZZGvgoGBRmQdHTqXiTpF8zdlkscHDjest6k2MXAzRVPqgsosg5PEoq",
+	"wlIeQVFT3oOEgK1ACsEwc0ixXqytKmd3ImPTJEKKnf3Pn7db1VqR6ZEUml2UlwPAbOi9ZrvdJpcTK6U7",
+	"FkpPrKK7dE4Q95/Oz0+cTSqbACWkewoJXAfokkeV2XtyXy+/D3/k+Y81fSSfyintjSOhYlLD3CUXvDSm",
+	"E2IkWLKYCEeSC1NKaUXdOd1fsL2jlqRH1foiH/yOqvpu4c1KtRX46xMNnkrw/lCdD82Svlqce9+8OjrU",
+	"/QsvN1mxyUpNVmiakplKNlWlHbj7ehATh03BlwiJ0OuJeoCFSjgeTDRje3JjJUU/ezOlfWx5L+0i36r8",
+	"xGXYMJeIh0w4lZqY9G4UjGzlcCgkMjbbVdi1MJKkxDuR7eRLuCZh7C9vV4RuhNFBpc6KNUV1TLF/NuUz",
+	"CBgLbxWeUySDZhk0w345oq/qd58m4QLKyJHn1FstVHenDudN0oW1Wp75NLTeNL8Uo+RFJAs6WLzNAksT",
+	"4ky1wRuscon0KTmiQNRkPoerKszMZiE4O3f2ZWZP89Psea5BgJ494scoSxcz4aytyWFCd6r6YRZLoHun",
+	"o/Eu6UtDKNn//DkTS8A+D2isDXOSor+NpSJDZkcf7LWzJif3zCzvzA8m8LTi+LzIAfXT6XtsA+Eim3P+",
+	"dG6Iji/thEvoStskc4sOFrVuWSVgMueYTK/wt6cn5L///T981yECofVDGlJduIzTem51nyaLzGmtiwfm",
+	"jhjuDzfpMOlhTLacCu96AzHhBoBm1d1uIkkAPW1ldAj8tB2Rk2swjPZSxpZCQjrBNaH5UgDeYi7IJTNj",
+	"xoRduC8F65It7i9bFlqy2s6HryTdjd02Gs1GH8zz9oQ+VYlPxTcqojB/HOkZJaTmAvmPgPzdW3OGnaBL",
+	"GvQAYc6RECGPOVkMqBarymbl42XwLCfPTQOaC/lKtz67szfpawGfpTyPpYcTrt9SzK2DkSqXE8LD7Up5",
+	"I8l3u9BcBGyevoU7TmgJxsPxgzzmSCgRyHjEEAQAbvTqEtAygrDbRKHQdu4lx4RHLGE7R+zq23PIWvVD",
+	"+nLRru8zVzncr/jJXJVVJU0GIktEVAu79oE4B8RjTJrHyau/+EodarH4x2wfMqZG2Q5ku+hw2XVKms45",
+	"kRSvZifFqhP55A4HAinqzAJ1Hv+LDnuW2Ka5qJAsinh+OXPt1KW8YheLsuCdZ4WxOzl4djW5cxRRCLEr",
+	"w2RaKXAfLXrup71KBawLi8scC0IvtYxiw4ilNyskAd1ZCaaZlOAILIgKw2k05bQEelsU5DRFgEh77jwq",
+	"fMr1CdGJxPaohWj/FmfAfLMn40u0XzjuZJ9HXLFi4P8JavKDiSAjKNBIS0gLnBAKIAldMtGcBWJRrhK8",
+	"Q08IrpKx0tjMScjxdvU4RJ28y+zBCzaeQuoWOYNAPQgY9F0JvSEwb6AaDzQLLl7vf/9X/d2P7wZKB68H",
+	"0Y/vPvz1D5fP9Nm/6pG8fCHfLARNt7/mvMOt8MnW1gBgZZyqLvvlau1jifmI69sJemtBsOXRZ9Fn+Zmb",
+	"QcpNS5k+MpAyzYfzaHpGyfNclOVCxbKK4dJE/6H3lx9fqZd//Mu//qrOx7/8dPLm5bv3J//2Tu6/p+/p",
+	"2bgq0c+1dCQFcmbf8VKGEDiEalYiWW6Zwvcf0UkkaUj0gI7Y9mGqLz/RoHy4RBqexsNh6xnQcaihLdK1",
+	"/3TJQEahJjzU4CsyaYs+6jUk5boxGkloYI6gVSoOtEiOUU46F2N7fPKuKFA9LK0z4XduR6AeBu+VFGzr",
+	"2leCAF0pWAVqe53pDJGWuLA0N2/WG4jEOYGu8dVnvaZRVH30dNmNReNzaSmZaZ8SdWa+k4L9GtPIh2jn",
+	"PBUDRl1C1+39E1jGr3oy3ZBpQ4ejOboGqtGedqvfjKv5SAqTx9DwnG42+5oufnPeHZasXhgmiLX/MBYM",
+	"e58amXTa8FYCfdgRO6Sb7XOSlmD573//D0LT+LtcMxRtqDLI8qimcXGFVgjLW45lj2YXx3FubUEgPoco",
+	"tuPm05k+WJC3MmdBS328x2fWTH4/veaWL3aqXPFIrpNiCdv4AAyYa42AT6fOw6/PNaHabnnsmk4aCWF1",
+	"9nFJCT8ITbCiqD9E9wI0ivLLZsL0XBdtDNI7coPtV8wMhQfB75qpuUsqIqTBJ0xV02nOlNLxL/P29MSR",
+	"ypZUydtt+xQPKB/o0ll8OhY+wQXFtdDzMUMsM5nxlki8AQM9m83UetVEyJfKu+Ty9SYKqBOLeEzT1fRv",
+	"EyIARbngo9oJmY/hf4SjTdI7M3/Nn2Iax9hKEyNSrJudXWK4Li0tklbQmIVhFTPvSuSapLgLJz1Vv4Ns",
+	"+Voi7mNuF5sdy/A+s/qcWr5FGFdUAySLZOwqxIyRxEQrRQgCp4mZxv+NWSj8/80gVu6/PcXxP9pqQ+6/",
+	"Mcz+VLQ3zYJYcTM5syDtnGEj/hdWmLDiysYen7wjV2xySLrHsRlIxX8Dwjok3zGqLIeb8KLVaoHgAOAP",
+	"Bwp/S8/H6u+QRDZiihqpCh8JVVzdACjkGkjR4/1YYSJZ9/j87Q9v3l58PHl7enz+8fTiL2//tesytCDt",
+	"QMlrrrkEpQw3ryts6gbqEPUKssndzWFhDi7yiGndJMM4MnzHHY6rorMTYFOz16cfWuSdIb9ILnTxtaF9",
+	"ELeFrY6QsbmEhoQO+kA+dF6PHmZIvj09sYI3jJLC3mTGirCvTz/4O6HVER3xz/9svw8TxtKa5fx//mcC",
+	"zatLvlsnbrefBnTE7VHDD6zbIn9hE00uGTT/srIoho77PE58aegSHpiOcHo3NTAKeitGjGx1oVq8RVwd",
+	"j5i65loq+xPgqv1PJj2su90ix9jtLe2egNzhA6o64qB9cGSBGYmDO7sGPGxIJxby7QbccE0O2k9b5NyN",
+	"0IRa8RarAEEry3QVq81Y/RHoC8X27ucd/Ow7MLkLhWuEpSp3yG+Vkkrbw0VPMfi4gUYEOf3+NXl18OwF",
+	"6ULBYfwOuy6f8Q+/aMgx9TXp4fColSIuI+aE7yahHdE13ET2/yBNusulSSjpYkYV5DFjpg0X1zTidvej",
+	"2DRJFzaj//apSwQdWjbAF+71XNET0Drci7zn2uh//mc4hBHtc5HxWkV8yA3mS8Ox019jRrpoBuoeOY2B",
+	"dDPGoa5rpchBLBBxFLnH/Ky4YXBe3ZOPZ+dddwPCeXXfhWw4koaJYLLzFzbx8vIh6EWjiE6IYiZWAhV+",
+	"baSFAq9f4gFpOmQdYdECD1R4aenXmCVhJ5oc7O+79vbJn7ThEZS+70W8PzAkpWa7WkpMrxxXUAUPGhni",
+	"rUot0j05Pn/9p26yTftSb89pv3sEAqc9DqiCZOHrXW/nAzXBwJ0rgXw1yFrIkO7ePl78EQ+Y0FjQBYO7",
+	"T5QcKc4MdQ53SyQpSB2fvMsWr2u0W3uttkNcQUe8cdh42mq3nmJW4QCgfzeUgf3PTbOxO2A0MoPf7K/7",
+	"RQaCY7fB/XbbOYuylZ+4JtoyuuhD/A/okJ7L3oWNQ7vmn+AJmeg42MN+u42l9YTxVW0zrPOLnvIMf0nD",
+	"2OUVGOlA3VikjOCzk9DPm+acDFzLylYma+VuzMbh3z7Zu3U4tOd/2HjPr5mAiCElL0GFoX2dSRb5ZCfv",
+	"DplRPDlj9ylaEzqM3K+szDepeupOa7NK0SXVDKV2GgwAQHwQ6pA7ZEVjjasCV/hFThkNucCaALf7KMGA",
+	"BVeJ+cFuDj9Qs5FuJ/1kq3zBdK8Fn8/+EaIjLREyYhTt9XgAWVLP2k838irUJBnHe00yttfifu7lYpG0",
+	"Q17TW/4gDegIE6hwgaYsTSfa8mMwILDxJJ5vHu0mT5lPvNd7u3Bj690vPLwppdEkv4zqRHk6RBVYRmgi",
+	"A0TGmyHtEd3DsuwZwcjbxgyjQ+3Gc9EiXfv8bke4cnPwhCcaH8rDo4yQQnOSRAbDDxBVZ1jg2CXHrE7+",
+	"MAOXKfm4fuAujrqpTA1+fCFcwSkAiR/gdotWSl5r9zsanuK9h1P2Fk/5SVAnOGInoYP2weJJP0jzvZVU",
+	"YcL+q8UTzqX8QMXEbU4jz1Z4oXcCiwOCPJbh9IXvlHLlTZYp/gjVI4nPlvIcAbRolam8XIhdVLEnUirk",
+	"NppJtlVGxG18urGXrqJDZpjSpXbVdMjuuzfQJmdkxYVZjjuzykFic/G0sIC7rJjtBlqZGZVgZ7g3mkW9",
+	"o4R7HIN1RE6ghr5dyKTpG+vsYlRMHFkWMBvaC1J+g8/9nUsZqA7P7g15BLjWgN7AyzGUzzLM6+rOnVPj",
+	"QBUcqMBo30t1ycOQidWQY6/CI07QO3Mu5XuqsDDWwd6zKu+j49FIKsPCDyzk1DsCHxVcnWXg6knC+MgW",
+	"t0Wvout/1xeNKhMDPo6YmLrPp2KncLP5kOpDYqBOoVVRlTeeO0kC2n/72AZnaLGolLQd9xKDXQBLdvhG",
+	"XvDeGcTTjOkE66B4jVX7yZZDvCc6azvYPsLGjQCAebDTjDnXIbidC2DO/h749eekyNZy0P/eqt6lHqvM",
+	"wNcYlGHviVuiVtaR5wNb5gLYzITqWFYwdQbWjiGIxX55T0H5m+xbA7vHhDvHKeb4j2NJfg2Ys5KM5IFq",
+	"xHeu2ESXK9IovKT8m+kThsrCkXezgc3QDsRwTzkWrWIuh06bevMM3pzNDYzgBVyCFddJi1lu//xrzKAy",
+	"kbMb2b+5spoJhy7wHs8+8jjSEjFTsWt5xUJ4ftkjuQiiOGQXbmzu0UlQoosrmvbArAHP8MtUQrLM0CXk",
+	"seykOehlj2gqgwjM0i6sBsVurEt2zZSzRN8tuj0m6LEH7r1ROgM4HMJAzWQdWprURb3HwHupCQXU8NJM",
+	"QKOIqSaRCm3xKDO4/1tNCD3f3jSRIk2eCDS4HnKBUyCpJG3urhgbgQeK6oFdiBfKHehhRcpcGpIyZng7",
+	"HVlwRQXNQcDb0xPi6g/aQ1ySt3x76Co62t5K6JBpylwBIJJ+yiu9R1imu12xiWstCNFYGEf6rUk37QoQ",
+	"81qKXsTRIX5Put9+lcnOR2DB6S1izmMDUaRIq145JN0EkE5JZYn9OGQRK6ssb6EVMPAXFhgWYsB2EtXu",
+	"fXZStMiplSrAxz/mAdb1lKAMg/dzVlhDKSSBxin4OFiwHZBgajvr2ggQvt6mCbDptYBZg38JGawmY1a8",
+	"Ppa+NxZeGDI293dn/A7cABulzdX13IBGTIRU7VpQ3LmMNbjxdlz8WKl7DvNB/XDIJMamZV2Lsl2y5ZQy",
+	"SJAh1GB6Rb5eMelS0/XVlZNInd+kYM2OSOoqjhm7YiLUTSIoppKgjc51IJcRD+lEQ6TkeEANoS6WZCce",
+	"kQ4kG+W22WmQIaNCl3jvfmCfzXdu+BtaIPdOxT0XVmA+8sW+sTT6iGH8GMdiQUXqLaYZJux8iyrNVtEu",
+	"eoL9LMUK+7zac7fXnKcPdBG8TY+vjnOzMwsBjwtt6F37Nx4TXv0wzTIZyPJosS55DhpMTAcDzDDlaxpF",
+	"t79fYZWFdmg7aAnbMw4vJDSIea6v0bVeo3CoGXrEENf7vkAdCe+mOYar+eYLTUXnLGKjgRSTpKcMnsIT",
+	"iLWBBiyHpOvzFbpN0hXyAn+0P1zGetJtJlVjmqSLWQ8t8pNIkhzgHTqip9BG7Vxc9ppVzJJ6GLvoPCyT",
+	"7XqsBHQ4orwvnmhopDMhKo6YPkrbX7pCMM6X74Lliy5efLMkI+s23nxXBqmRHEJjKWaG5y9jK1oFhX6Q",
+	"GIVXCY2SwY8Wlb5V3/7vxL5zCszpUIf4ImFVEDgLss0iPC6QA3ZddhGy0Jqx9DRJemUkB35P8slrW1Lx",
+	"Phcug2Lblz0A9HuSJOI1CXT80Blk9GUDOkIxbRWALamIR1AcmGonTvPxMLoNgGsxOBOUWISWeEITJxXd",
+	"o11eGvudG6dMyGsZEwkhFYoa2UJpLY7yjdLn1xyvDG8/Zilkk3Z9e8I/TpPjQsDOz1gOtafnlkJ4Epyd",
+	"Idvazl/fAxu8B5A2J0sK4b5VQE4Ih5sgA/4IgLpUB4y4Nq+TUXcRHlFkQkl741fkZ9xwkiOyhrAqt2S1",
+	"kKrs4GVgKDdtTjBC8t1qW8rcAIMgQ7nrV1wXxBf4h0O+WKhoz3SPsM4A4YYYSQb0mmUz5eF2sTeLb99T",
+	"GhrgKeVehZAh/XyR1ih/mjArCCX06z++/h06gXnJBJqVchHKMebjTPRK6dGfoP5x47Cx5/rqwYlaSeeV",
+	"/Xl5btusGOO+U1XEWGH/5bIK/t1KhJiJCVt6e077ZUu7Ybsw5qbZeC/nC19+fDIOtvKQ5aBarHmA4QsJ",
+	"qa6O0rMSTQXTdvLQNckGp7EQLqq+ErP78Q+I529qo/majea3pexNZaEVJXStLlb0IBl+nfLEM7uSa3ab",
+	"WJQvNAukCHXj8MV+u70832wyXexR3/U3v3v7RYU790QB9UFZze+xen+d3lYBCpHrNnnP7zqNqZIZ460b",
+	"+0iMGdCFeI2WDFivkhkjHVkdqbJz5hgw3PeabslS54Ldr72EZj3LLOGTlUWX9YgshXaWH2MWM+1TSXWT",
+	"2DWoAKKKGA012YKkjtC5kLhykXPQnX27if9C0xYRDy+Z0i1ybrHZuIYPARVCmo64TPJRqWIuEsDVMMMK",
+	"TV1oNCw13AtYzgOyz7BmC84tMuXQMLwtJK3TnJNA6N++NPBEGoeNPzx7Rg5ekFev9vaf7hw8e/4CM9hi",
+	"NtVn9un53n7aBzeZvrW3t01evXz58uXOixcvXmDoRnUg4Uxv0jqTe0RYCQ4zw29We5XS/BHftdoTm6+f",
+	"4mjSNVSrPU21SWajniYWs6TgK/QkWo8SWxKDWCTE7X4Bj/7FojwTegVmdscvGAUgY+Pz8+D30EDJxQpQ",
+	"TbqKDeU1C7FQoY+pYpCVjpdFtlJcYbiUnZ+F7WpZKKf43Jp7H1f4jf1okIzkPvTKWkuzPJ4/E76C2exG",
+	"UYHCBOGu86cvFQ/VqQeTkgj6BWS5kqKQNmxcrCq4sUsqC8ms0ltxUisG959Ec0sWWIcu4PXpEYXSk06d",
+	"9pdFY1pAXKZGwqfiG2lEYyzbuUbF5cSumfUPHxIhoQcNhOIdJYLgFWMjp7lADfUirocNrt+TAXsMK1sy",
+	"3fBN2DPr+/LxIAWQwUbNfM7Xv1Z+PLNraggXVUzHQ6a3c8wJ/V/iVD+DQqwoLGLtXCysBb+HilVFfAob",
+	"/7Y9jjWnPqKCcxCFtFlOlaO1M6oc5eKqelKRvpQh8mhGD7RsCkpfMSvK0fo50W5utMSV6cfXnPh750Q5",
+	"WjMjejt4eXXHXBGr7q9dohlVwYBpErG+z/JWNGTEythN8vqHkz/DL9mQ8ohs0SDAK0+EJIDi5X0hFQu3",
+	"sZmB66PWEQrs8NQyLVjbnaUdrEoCii8NqWm6kpB215Mn2tnly8oxvk7e7i7cdwtG/hhjw/z1BC3jCSSe",
+	"vpJVoZDmCiXgFiEvVnk7VsGAX1veXkclSnihikUo07HL1J/MzpoXL+2ppo6Xnh8vneGuJPE8+d2mQqZP",
+	"0BPX59dMWLRw/jiUtF3fLiue9+yVgLlaaXu2DHi0yqKl8c/36l2jYaiY1s6/FmDB6++ieMgEjRvNxhWH",
+	"oOYhhcNMHGjPXzbw1Gh0EcjQMvXLV+299k7bxz4b+7uz1/CDYhbuG6cxJd8rKgKuA0k+UNWniocUXiAQ",
+	"o18ah429vdb+/n7r6dOnu+12e2/n5V6j2QDwv/A13+Rncs4CISPZ55S8NyG1W4FPZb+78ww+fbq/v7O3",
+	"125Djyp7ZxQv0FiWqTcalu0IoiIqLY9IZTIaWHlSYq3Dsuuw7Icclp3g5vrvgmlhdWFZuWO/naRk1oBr",
+	"IxVUdsNJYYt8FK6BuP/jViZLE+p5uhRgvU2GsTbkkhHqZJ6OwACRrYP2K4zgGHPNto9c8xJjpdoBEG0z",
+	"8c77x0DECHYgdWXPtaETyBGlQaFFCLecXk2LfYhv3EvW+t0jYib8aGtipnm18Eopqf1YLsfbXox17sKa",
+	"cxc2CP/r7aHzGsrcuKYQmYbsmglzRLoijqIuCSJGrVLh+iaSrsf9rr8BIBhQMehMqAkv6LPm0iRW1SfW",
+	"kSWR9CTDktSNWal7aVF7o1kR94UmrqXxI0OVOjPid5oZcdei9q4PnJ6fMuF0cT/2cfS/sXut2vomGbtU",
+	"15vMrDlWx7xd2x94XZhw7TkLM2f8cGSWUuZLWyDNrfZb0nY8b//EqlhNItg4dezMdaBMXud2UPe1ukVf",
+	"q/vsZ/Utc/f5NHzmCPZB83fW6DSXvWG7fMiEkb64XZKx5F9+iq/ncfW77HMfAVNn9luJp6fHV2fp2Zlz",
+	"ODr7+WqG3hBD8zytPmh+RmVyPisfm5hG/Df69R9f/w/TU/LfFA+Tt5lgQmwYhqV6QzRBuGSROZz+k9vR",
+	"I2By3Gol/s4Mrc7auUlzuDqS/aSyVs3Um2Fqxyj2rB+U3dDFHcwm4OYsYPdaTY1pTfuscdh4HXEmDCMj",
+	"FvKYKGakEpLQ0df/rYkkIadkr91qLMkem3Snu9OrxtxLM/Y8X/q3mR1Ue7c3iFc/K27YVODQHQBXIlfM",
+	"WN0qx2YKOmTLR2GS6SDMjpgXhekacy+Mwrwrg+AyQZgFjXX9eSfNdTPugKLoSvfnRxJf+WAsnfdj23yE",
+	"4ZUF5kn3qwccXIkxLKXBlfDn+y1dMoQc5cYvksp/YfJzK5DD1qU9q1/k5YXhJgK5Sg5HioZwho7d/yy/",
+	"/l2SP0v99b+KghszZU8+Lcs0m41fxDOvyPXLc/z8+MWEHur4xTp+8UHHL3poWjvaTolzlaIXYejGohdR",
+	"ZOyIu41e9AdcRy9+69GLt2al+cGLJYTUfiw3421vxTp4cd3BixvD/kceu7iiuL6O2MWsNP5HpsDKGaIV",
+	"RlHdWJYXNxu3eE9AksYtPiZAqeMWf69xi3cqYt9v4BTq9XXgVB049Rhcst6SXx44dZ/yUCF3rytsCtas",
+	"FjYFQ+uwqTps6rGwc2nY1IPjZivk9GTE5aIcA5h0ko5el/B+kttAFTE+M2NpgT43t1C0Tw8ki1OE249a",
+	"88v6swISX3aWtDzDZH55z0FJeUL5nvt21Ql94LWWbLhFjrHi4JBOSKwZdpOUTSvU9niELSV9CW/7wwSc",
+	"fYZGV1z0ibELdESyHFp/Q8k0EdIQ9hmOLymD3SaCDu28bjLjgofdsoYGU7zQuIW1IPu8tXeynt7ocRhu",
+	"1JBQY9HvLqDqEUHmcRimiGlxhKYEsh7MLNHn0xV3v2T5vULl/yzZZsr+J6sc5UZ4l1cKe9rQSQmUzqn8",
+	"X4Rvv9fi/4+xln9CED0lh0QKVFzM+oWElUucz8HqIqhuFtVEz12da6mLnuPa26RDFOnmt0qHyLgC6nSI",
+	"Oh3iQSnrZVHF9+yJLM+GyPrV6myIOhuizob4XWVD3BFupUJFBWfeD9V8c3fplFtXwed009mqzzMXdmnp",
+	"7LIsBpiR28eQfn7PRN8MGofPD5qNIRf+x73CbIb15kYUrwbEtKbVIkbDNS31q5Vbe5zlF3OTL6WMGBVF",
+	"HypHg4RqzfvCe5q5ttqlKvtefvCFkcu+wbw9KBmbzA4Mo8OyHdi/ren87FPtgFXY4NTNvan93nXKjE+Z",
+	"KfNeZ36/iQspiemeE7SajG6slVyXItUVyXROIGsypo5mfTjRrFlS2wwT3NLzO8U5u3iprbkH0LHAdlvE",
+	"uO6v2QejTY8bTcaU23uEWNmQbMlejym8CLlpEql8ryAushZAewfq7aOOoALyJ/BJTzTMABFMGgJNOTUs",
+	"3Mx4yZ42YQSNFKPhBHYnyOWEaDlk9g8s0gx6ypJj+0Egabcj0o/iBQYQ7uSIifyLGQl/wJKfIEo0CY20",
+	"JEN5bd+TZ+yZ7nzsDHiNVkdYvg5ZwDX0FC2MmEme9QTlBruqSw8pdPXBbqcQ8B67K9h3nnITvgj3ezsv",
+	"6F5752XwlO0c9J7R55cvgpfhK9ZYCTGPkaBvnNXgm0P7ZiK01kHHdXPyh2hbpVfMYrGHys1ci3Okwd2I",
+	"i6vVb7S4qKkdMzpfKCrrsbRq7QxC5xCc9ikX9pKjZMi1trAtFRFxFMFlMGRU6I4QUjBXFkLCk2kUTZro",
+	"9xpIwVrkLQ0GdmEqMALELoQPIVtdHna34eDBzGjX9ZnjLjZF0yEj2rBRR2x1BRt3t5u5SGueD0OFd0se",
+	"Dj/Zu8o+016ULQK1Gy5ZTypGnD6OYArNGTqC9gxT2znvrWI79olT4d55NZwN4XCkIRMrVnm0KzQqiavb",
+	"3W7ryJcJ0uLZS4XABGnyimBj+Gc23/1mVfVWXG048ebB3YyYlGsJ1tK/pY36hqzTch5ikANi4B0pjPPv",
+	"yR2nPpQa9t9eMzVxjv5MfEBWE7HrNInM1EQ6JOOBxOJGTdR5ILJHVvEMWOj6k9vUrXHKLoa5m5WMi1PD",
+	"q2PVzMRCtPKqWu3IX5/1UVz5Y30sJhfnNa9YXawCx3zwCz6CuBq310rcmB1bnRXzs+YY+P13qNlxA0H9",
+	"2fthmNLno2DQnC6zZtPo60hqFxZLjX1jKgJXToYSxXQcmUOn0oGal0kkIltS8T4XpDseUKPpaGT1PVTt",
+	"nBrnJjY7wkfSJsVosNJgF3++iEcX1HStKgklx1rk3C1if9VT8jcmCKhvY6pC3SI/wpFMIDNhzAOWMaq+",
+	"OuqIKQtvqlQK6fXTzISy4F0898mDsVcKCeGTjRMW8lDaV+xxNaShbKFgEkdmE0kPP2bJb5MxUD9O0/lc",
+	"NM6Pvlntdcoko8SdX2yByHBBXZqotl5u8AZzQHf/ypliETWW10uExFPW59ooqckpi2jApaCh1IeEob5W",
+	"aqecKRuZvanB0pdUHuuIqT8HsVJMGLStFAD4lLv91L3CWq1Np+m5VDY6+Tmr2Z7S2YXQ5T6Uv3traXKN",
+	"hpLcyT4W8dGHVs23qHj3rff4FhhQCDdkTDXxnvHEqQL8i2w6HkyqqIinSbjX6qwIb0INhSOigZEKpB8R",
+	"R1Fzad9u0xWmDS8geG2/vf98Z29vZ799vvf0sN0+bLf/rWG5zWDN2I9pcMCxoOQ9H9ImkWPB1ExGGXlN",
+	"lWFcUXIWRxBJl9nU3k6bHrCdF5f7ezuvwqfBzjP2vPeCvrx8FbTDtMG/O3Ho6l+c3vqSPaU7Ly4Pgp1X",
+	"4TO2ky6yx+CQKZxdZjps1pKwi+HLbOk5ff5i58Wz3v7Oq+Dg1c6L8PnzS0ZZcPD8BSjn6VlXPdv1fo29",
+	"w6f5r+E/gRXkr5KwhgFTuZCO2bPf7z2/3HkRPN3feckOwulDc2cPURkzJ49Ulpyre86Ffc4Kh1q9TrBj",
+	"nDeOS+dZ96Y5ur4K1ngVTJ+tZftHEHEVchoxtTtScjjyeXmoCa/ZrtBJUnACOUzOhVDDrym55jSptNUi",
+	"b5hmv1AyorGmCrJzdEBDqf7fToN07W/ZBW77kFg9s3totfiARtERoaIjshaJDibOG5l7RKeRmCpwoe0k",
+	"sVewzybNBxbp7y5jzQXTmoR00iLdHo006x52BAipNIoI12QU0YCFLXLcM1gygeC5PtHE8CGzQ+KRhaOM",
+	"reEQxkHODRlb2fWSBlde+oUAs8LAKVjgDWz+BJ5xqxIJmTNNdPdq8IMPP0aK2Ygn173eInHaDbtZcudl",
+	"WIkHzEL3BWulvlbqN1k4AaiNUEdtmZvCMWXxFeFug/wVAfdGorg7fNdM67npUWeZGFLNmNPS3bQjjAYF",
+	"qzBXVqwtE+kRkc780+4rhSqgwxHlfbGmXJQlM7Lc6yfJWLd3SrkVKzmlsmOro2F+1hynlKekOuFkro8J",
+	"+S45raocfftGLR9HTLhQQBpFTD3RfhNWnKFExUJYQdWzSJNgrHlPKpihW+R7cMGAXZtdY28o0xHdP749",
+	"JwWQgjIjDiys5/SL5AJx4V6dJVlMWLdHxHHPJn0h7hFV2X951i+ThNx3fvASUC3QPCAM/LPkEFnteG5z",
+	"As10el0p/abBlyMmQouAKGth3zvnN7AA2AQo1IFiCKTQ0ySKStwJOYGnsa6L/qN4TaOoKq+70Y+c47/9",
+	"9Lu8TLARkeC2dqCiS31FQ9C8hSNGr9nmAlc8y28Jach4wCOGsg/YaaRynL9dqMTYnW2Gqd+zXnXp3Y79",
+	"3V3hddOkrBphKXFl1FjxJt0FU+CaOfPMyJFzEtp7dyxVYuD0lFnAibCTWU5cUfpPHDNRLILB0pL9CRzL",
+	"Ruyb2SeEVfHBja4RojZzPiJIA6q9c0hTTMfDdWPaB1c4AFAqTCQOtKVANmVx9Ve7lc2IF7VloBYrKsUs",
+	"WRK8EyY0hot+ucvhj0ybr3+XJJTkjfPwHpKx1betZOC2BwXlITKcpsXooWYtocJXsihs0oThRwM57ghs",
+	"Xw/d7w2L2GggxWSBPu/2fmvmnFpvEY9ODa/OqjMTSzgW//6t5p0+NptAhtB1SnIrmgXAAFBUHMD3hjQZ",
+	"CoDGkC3Stc+4QDa6SLI2LIN1GsCUitgbkQQYu6GLgjeEzARWHHaE7PXIFrwZ69E4MttNouNgkLAv1mfW",
+	"V3w0YmESeGF/ts8dK24MEy72gisXXHlELEdDVgoUpuG6I6i+YmGL/GzR4STi4jMJqLAqPzrvm9njpdGY",
+	"TrTdkt1AEnJxSLhxpaLtQJ30VaYkGLCgMIgYq1rOAMU9JPYXfTxfnBttHBeGD5mMzYWGVGjdOHzaXhFT",
+	"NpmtX6NknZ1fZ+dX7EuPme5rvjq87CaCuV223vzw+k6COqajD5YpW4tjV69be/twjTc/vK4UquHHLQFg",
+	"yYw5IRp4AHWExvwIDWAguSOk2QG/gI/UvpswjfOUfQN0XLgmCuB9NAOmfa3mVCax2+SiX9IzaxXWXGsy",
+	"KrLdYeMPz56Rgxfk1au9/ac7B8+ev8jmG+Tr8INsKawSGPE+VY1l+GCTwRb2LCsw73KMW1pzHw6ujq+o",
+	"LanLdtpyt6LzpWwezFIhIQm7SJtrFfW5Qkz6/ba2+sYtia4XliNDyLFaLyHeLqYhKS0xJ+xZSsG0IWHM",
+	"5pezwZjIn0aPpi2E33C2JURh0wCfibeOZgzrDbsOY3aB1RuLVwupYTuGD1ljE0K8P8BKknxucHWpYGra",
+	"HJk+peVarJ8r1meYPoWdzC83JdCfBQMWxr7pbi6NzBXPmSl5IBVWPNiiWI48pNCKfhuL3TjtYMSDK03i",
+	"UUekL+FLjXt+cx4S6NHbs6gbFmeNYQ6tJ7r7jcZO+7ZUDMZuAh7k03+fnu/tp8nYvhzOKXT3ohDnZT8W",
+	"XaKxlz+cTWoXyQeoiiorIEqZspEQ0crGzWbjvZxfkcePT8Y9eINords8IBj3SEpoSq2bwfIZOXFhs5YM",
+	"dq5JvHicIFB3ZllvaPiGCX3VDp/goizQ1rUXdiB7DEq+6CYIOBEzTBPIJRMBi3T23cqdqauLJGtxo87I",
+	"FQcZuWJprtuko/Q+UQM/Vfjo0KP2j/6u/KPIfncmPAxkxEM6md/F3DBBhXmiiR+dhL18p+hvPOJUEEGx",
+	"o0Y6BirITBhVTXI5IfatyqxTf/KbmMHP2b3YBY98bA4mCrvsN/sX34oj2fFvUrAyT6udMO1n5cN42Djc",
+	"32u3wc/qfmzbH52NBo4RqoXc3kjjXrySjSY7tjoq5mcVV03PfDDjTri20sy10gxSgk1qItGIiZCu0+Va",
+	"ZP1w3/NejR/Y2RvFjfarnfZ+ylLHgl8zpb/+p+KShIx8F8VDJmjcWJZgN2nA8GdYkeOW57YFnFb7Smt7",
+	"wrK+UrzQPAXdBndmrv6FzlD8fYo8tUP023aIrpPWbuMA5UPL97frif/OrfEIWnfgVivJgpmh1S+n3KQ5",
+	"vjp37A+deR+d0MgTUvT85H9TXWQs1OHcMrvOKYUVD0pSmRWjQ00oeX32V9LjESNb3aMukYp0m12imSVs",
+	"w8Im+en8+52X9vc/cxHKsd7Z23+2v/ueGi529prEGUSsunUilYn7MdOMSNURb0U/4npwSIQcsl0rFjYh",
+	"a6knBduF+ue7Ih4yJZuEDSmP7D8jxTTdTR2MYvRLkwSuzPBuUqi2SYQ0VO+Co2y71RHQrlHJsWvE6Doh",
+	"2zOAbsVo8fGNJdFpCQVRfIPiAcU/Kjn2xdkJF9owGhLZ64gwdhwLzYXRrzm7LRLIKB5aDXjI8q0j0yFb",
+	"AdWM8L6QioXbxEgyik1SAx52xsURobAIbpJrImRmCaedOXDuUR5p8KIqOW6RUznGvBQaRTtS7bhGkoeE",
+	"wvmMuRl0hN2aJWhsnYkyFWjyLpkFM06gXbJLcjF2u/jemJRCAhkLozHPbUy1b4HZ9OY17IzSA4NPE13H",
+	"kK1inwsaJnPfrAiwkZBfezJeYA2A3lRY6A8nYncL/MxJv02gKUI1GbMoKrMEuGErBH7kt3QSm7IdgWGC",
+	"68wHXbCnXH3mW+0KfCY8Yk80YSKQIRf9IxIywwK7QcxOvISEqrLjGVClmcntgol4aGEqNr2dl3aeljsv",
+	"Xz57tbPXaDbGGdCw6FYY3lKmfRr22ewG+tr+v+CtL7mg2IxsatENaIp4ZVa8jpe+ikv9W1xwPWChI6Ip",
+	"O/W3575eVgqv1c0NiipImh62NIZFvj776/rElswsDfLIziWAALDslEizyKHtGGlNsvddMzq+ZVrazV7V",
+	"eFN+c5rzo/NpC/d11iiu30oXTleq2NiSHGN3OzfLtTV/e3pCtqSCPDQ90YYNt1Hc7DEWamJ4cMWwIZgk",
+	"+IqlmnV2R49BvU73W03Hnhq/BNPPzJynbWeOsVa5150kB+ScO+MMPztin8fP5QGzr73Kmecy31FP8z7U",
+	"KdYsUMypjvh/stUdDzQLLlqtVnfbsqUeyLEgUkSTREtw2hYVYUc4l6b7lewRJQ01bAeXwwYMlq0hjCVb",
+	"9thI0sX/XoyoGXT9RUO2zgwVIVUh+ZldDqS80tvl8bYZar7fBD3UReybHmvNtfn6v0TAKTn/+l+B4AG1",
+	"2AvJAhdDOoLNsc9IUpbfvnt7en6cDGkc2lcVAECZUW8/XBz/cPz+3dnb7EguLkZK9hXTGiYEihse2AlY",
+	"qiD7mD/+dHz65viHNx8vTt6+zj3PddSZfuT37+wD/+34TW4w5FSGy/TRyXylTbrOMo/5mZvBGZDgMlCa",
+	"mbUSoObmFwtV6eBmKlpN8WMdPVx7+x5meQRgXkILrq5lb64CyXFxuekZ7pGxQQZCxikuO5W/I9YnqC2D",
+	"LKvhSQUUqeMEH21c8u2ZaL2hx76UFch60D6csyjEalZHpJvKL12iGLTjQgfFeCAjRoZ05LQ6Vzgu815P",
+	"vNTXEU5QPGjvgTRKFSNCGm/MLw1ivpWct444ZnwpL1UtEvfIVo9HnEbbjVXYfpNBzjV+1XHOtZB0JzHS",
+	"mxOSbtc8YF7ZHIto6H1FZd2b3AZMsSZx7YdBb5nR0slWd4z/3eFht0mSnwwfMm3ocNRtdkTyW7sWNbFi",
+	"3bRBZP7K8NaJY3JJof/xkGsNapKf2oRTdqtDC2Vlxwk2ZqojzIAK8owMuYgN0+B0p4LE4kqARUMVXlWE",
+	"RpG3ZkDpRDpk9rbCiqfOcw12EX9jdYQ9OPgiiat/yr/vKKEnFdnKybBdr2xfBDJk3W37stlTJIoFjF+z",
+	"sCMwWT/pbrnfbuN3kLEJ5JCRro8HYF1su+Juc7dluJtxk3hOcDrp5p5osnU56YjuNVOaS9GF87qckK4M",
+	"IIY9vKCmm+RCu6UGFOIA3Jxt9N0HUoUs9A0+k+Xth4q4YITqjtCGRqxon2QreSEY03UZ229PT55oL4RA",
+	"Ec0hhRqXZqBk3B/M0k9HZEWWI0IJ/phMlKSLpoyuLxOV7jdzXHDKgnEzYIokx0OEVB2RP5y082ibCDq0",
+	"b5OML65YDR83c2G+vcag6ymuBrc3Xn+p3zslk8a0mFBSnm3f5Q3Mqc/WXPCwhNvmPnNEjSXrxmHjf/6t",
+	"vfPq05e95t7+zT81ln9ewupLvGO7UhG6VXPrXaFVgE8ZxEOY1tjbf9o6ePa89eLlq532q0azAeFDjcPG",
+	"kCpOW1rGv9F/ccu0AjlM3/SDHUDO7AD74QdS2N9uHbzYzlb5ukkteQAVjcPGx7MdDHJvt/f2nzZggILj",
+	"6FNFheHUH1Qkf6Gub9Q1jyJGXjNhlLSLcq3j6cbfey8tpaaEXd6hfaTkZcSGjcPGD1//LkmfRZQw0qO/",
+	"kUuq4mggCXXVx4iEaBfFtJaqhVPtPX+RVDazj9hN3mWkZBgH5mK6qnVEQ+ju/r2S2pDvFWPk4FmbvM/a",
+	"J3OGUsd/jcMXlQXYc0AAZMWNyOCZB6BFZXFrioIpN83sQqcWSyq08i2YcrPKyaSTZyT8U3dngSvPX2AE",
+	"76/tI9J1AN8lmk5csBY37h6446jsWhBevyDMgljZ7R7+7VM+gBsIIZWL8XaFCI68myojJbtrIC8moxS6",
+	"4/42FZoxIyrn/FFrlpjfWfTUhFqJc8qI3yx3nKFAM1LsmsvYi7nkirGRtpIU702w2X3E7U9Md4QVHPcP",
+	"yEDGSpOtWBgeka5f4AIXuGCfR1wxbSWR7SbRMnG9BVQQPeYmGCQ200iCII1qRKFoAqeWkUycW2Od9ofl",
+	"/TO38c3M98vAB3Tel9owen9ZHkB2U3jwZNpBtjY12s3e/ZKTrW5WQ4nCyNZE+7EL+/zfrLq5ZRLlxqpN",
+	"yhX8206iXUfUDFJpMS8EVpSJ9yqJxIXtDc69Cqyg/JYLSXd2AIQP58ekghyfvCNXbJKJUrdKl5fgD0u0",
+	"446orB4fQQD7IiWWTOuw03qaV2IVc3Hs8/XXRG0lpVrrEb7I8kpqzqyONobFempHZBXVUzZimAVAiVNr",
+	"prcH1wGHqH1Ne8wuqZhRkxItN2MFsGouuZ2WG480U1knHEqRjTtQwpZVsZbVhvbO268Onz5sbWg26iNR",
+	"iV4uKfj/BF9y4zrRA1JlfvYdk/KMFTYTk6XjwkYdxV4rRkuGUSTXYKoTXU6w9mSxsLCc3FOWj2dfhgbz",
+	"Y3UrJa9mF7qvwr2r50YVr5YUzlzDahGj4ZqWWmchYal4H4PBKwHlRxx+U9Q5RDEdRwbItSw7C4fMaxiy",
+	"MEPso7t8CYWyrrRnmCp7XE+BbXXJgsblj0SrVdnTjLyP4skZxqscK54dv5z6nJ+5IFbc40FdoWd+snUe",
+	"OpMUjuyvN1VL+RT0GwgNh9U51EW22g7ePFN1lKkId9Naysb+RxsiBdv2ep9HAV+iviMCamgk+3Zuk8gR",
+	"lt6KJpjBm1QJswpJptYhF3ZVog0bzQ/3did0vxWWB1QIFln1HLSJ5ko1l/EoLuJRcaHEp/lCib4Cc9Ll",
+	"RbGeVWF9f0ALUg7bDxtDKmIaobnO4m96t11zmvazWwUJNh3B7b/vErC2GqTNi05yQ7757NY6vPpB1bix",
+	"0OytnynObeR+KFAHFie05ra1PjHmgfB6XXd5zTmqm6fi22StWpmmarpq99cu0Ywq6HMNZVCoCLFGDNmi",
+	"QQApbWAYzpVSAQkIzM3YJjsEEzrFai4dUdR5EaUkuzdf9UWXaeDv4QXuQvVeMPJHUIvW1FzHvtWixjpa",
+	"xipgjXn+jgIdbxFtiCCKQ3asggG/hgS3W2OcfZdKOloysDq6ZabM0cqAyGt1bK46Fjk+8giFP29KATsB",
+	"niZ9fs2ERQPfiZIq5gsWQeRMz0I/xsZGXFyhJ8hjQ6tEQbJEcc+9Z9Ag5xgVW4efs0DISPY5zUTGUUH/",
+	"ZWT/3PLTM4VaKTlRUo9YYLzHBo7/D8+ekb098urly5cvd168ePHCfiUHBhA0qLlhjaVYaJPqDHyNKqy/",
+	"JNvPi2Lw1FFnkNYqzgPOII0QqNYLuVnBrqBw7PQdCUYtHxI14NpINSFcE5wRtshHwdDI5f+4lRVem5l+",
+	"aNtkGGtDLhmhTnxAybEjtg7ar7Bs3Zhrtn3k/PDGCoUDINPUmegfAzVPRpK7OgncEG3oBAqf0KDQIYNb",
+	"dui/uATuG/eGdQncR8Q7+NFuyztWMCnT74vpp/3Ab71b3Xh1s6X1JjVvBNfvNM9ZxFHUJUHEqIIOS/aP",
+	"LdL1uN71CA9xbIpBHpgm3LRKUpdXE8nXkbOcVmxB2z9SYXWG22Qe8l2DhG+w9IjAos45/n32Vrob0Xg3",
+	"kOKaKb2gap/lHe9hJLkpU1YJjJttQvLtotAh0Ltzj38EJfqyG65k05uZUB3JCqbOsfHlPkvtxlgbR56n",
+	"hvhgilofgHwzy9GVQvugXHoa+DEb8G4XnGLjUia+2xjAOnSq5t8V+bck4upBsa/LiZnLuccmphH/jX79",
+	"x9f/w5KmeAUsS94KozhDt4Jg10z52HVUW1wLpDLG/snt5RHwNG61Ejtnhlbn5NykeZ422ScMD73m4U3w",
+	"sM8Zi2T/wVgYCpsh0jDMqM/36Y0bMq1pn2WjBlnIY6KYkUpIQkdf/7cmkoSckr12q7EkU2zSd+ZOrxpL",
+	"L83O8zxolokndUZP7daqjlI/K25Y1j+/YbhywsOQzRUWYs1U0/dkoiJMEnQv2YA7l5ODllZR4dQP7PbO",
+	"gA+LWfjDMuz7gRXn6UnCNQloFHHRb/0+Ylew4VcUQd2kJLouZMhCayMxuEEqpoqRD264a89ANBOhTtKf",
+	"MRoEezolZUDsqWj7M9VXpBfRfh+NSnZqGtxeYknyz7u3BDR8izWlZi0ZKYc5rO4IkpC5T2vKxXXrVhKs",
+	"Z2csm4mbnztHzPYEWce0zY1pS2y2/rzAvQU1Fnzu6JLZpMtjxsJ4cvfRG+ul2OWodVVKLZMg3cvXKuCa",
+	"HcvTBJ3Ss79KNkDQt7Hs+KjFknvzZ24GpIvBn1D5A6tqjAc8GDibLFSWwhDxSxZJ0dfEyCZUTAODDt4y",
+	"PqBoMmIh4aIjtrp/ePaMHLzIFLfoNkn34EX+52fPDl7YX8DPSRiUlQkFF2ZAQt7nBsqh9rywCJVgIi7Y",
+	"dqsDzS6w/n4TwFnnqpyg1JmEsDehYMsivxCGxt7JXT5zvUB/1aKA/LLkX1erY05mc4UqlLdCPTiuSvdz",
+	"OrI62mXnzCCdC2JOWqh6gk19gowGg/qOnntHS0UiKa9IPHJckkEw94tNBaH/YEk74r7oraN7I8nb1t7z",
+	"gyToXFtwyTl4XeB6ixwnk9K+v5nWxb7SvyYH7VeZVrtJ92H7fk804RazSDdkhvKoewRPTR6FsY8w+eTj",
+	"2TlJYRUt5rDF8mzhE5ebe49toXw9n629vW3y6sXzZwc7T/f32qlKMJSXPFoiZB3eaZN2Nzy0SoCyLJjM",
+	"M7rBZ63j1uu49Qcet+7z/deM0zmZcWHo+im47xC6UXDxnf0QEUnWLw9/SyPVMbjcyjB2BpQdtetwReRY",
+	"eOQtDzH3mFrHmH/bMea3pPN5UeYlJNR++BdVEa/VgecPwz6wIWDeTOg5yMyTEdSAM9kIS2++d6byQIoe",
+	"V0MWHmXFdG40i3pW6e/xz/O6Zq0oAK8j9tyXmLlIXmFuJ4FkONTPAdOEt00sKRtvMmj9HiDHx63fTj6u",
+	"A9frwPXNB67fmWyMiv+ai/m/B3tHKlIbSehsPTRXC61F7HAu+sSMeeDqSEPRE2ZPtdjAKa7u3yKBAv5S",
+	"ZcrcFGewcAfRWNaOKK6WsVo8GmEw6eHspME6aqg2KlQ3AosrD5sIN8hqdwehu18SPJgyOEyJkyKLXot1",
+	"/5+EcwRsSUXGFMERf7VdGwQe1eUOXzKhUmzXszE6ba6r74Yjv9Lru7i7Rno5zuussSi4J3EAS2V6MuKy",
+	"3Al8TJJBZCugyjCu6DbpKxmPtN80WvDsFlE8iTU6iiVY7LirTob9g0B8SZ5rB2nWEVCwDFbjQoPDNlum",
+	"rNQbm+7/7j2yH0U0mXkTkn8R6Klk2Ofp9ylx2P7amNcXcQPuWb/7ai7a3OglZJSpeXNCp9LjrB2zcx2z",
+	"oyzlJxCX/nJTXtnXrkEOzcBCImDKsWBKHwKLw7KeKcaUg0vV8qwmfWZcJWcEjyf53MWOGA94xPIxGt3k",
+	"cRdKxnaxLukx6NpjNRsJ7t6pLSXxIK4aYuLsneOP9Svcr08W0eC1Q1tyFkcZEB9QtUyZhOSVNuqSTc6t",
+	"MoisAiClio4fULtna/fsQ3fPZiDmFsCdakzJ3N3LOLraSRWkYgRH/9mMHGahmYVHhIfO/wpZmdJMhcql",
+	"E+zfvThDYFFs8JUM6QjlnMAW7IcMakg2XaanXdXjfxEc21fBneZkvJUhlYdwkBXtScmwF+F+b+cF3Wvv",
+	"vAyesp2D3jP6/PJF8DJ8xeCSXBK/vkveakM2ptkHhdUROTvp5jYvV1ji5k9yTIZU5EVmplhSy+6BK921",
+	"kb2aY15b/qbR2iTUIqBbFH1SiHGgoxZA0lEOjOwPQ80iO0gbOpkTZ5IB8t9vrMnjDB1Z1x3cLE9tLNWP",
+	"mhniI4GMXeaj/SWEnpO9tidNcjkB5eUIrmcgTQh3tyt2RPePb13AaZ4zdj0tFza77DMzh3LbvzfBvw5y",
+	"WXOQy3pY60HUWQR+veCh7hLFRhEN3JUyHsiIIUvKnuPqFjkWUEO3wArREZXNEC4qZnUzxDoiYwrsD4SR",
+	"szhkepna5clbbDTgpQagOvCllskXBr5szuqQEzlKc2lz7prXfvQjKN6UbPoDyGTLeUoyc1YAndzsOV6T",
+	"nJrzJFFs6gTf9fpcaO6Qg5SGH5CcU2jyOw5DPaXkyjzRtMjrxJPrMuQ4dISiipGI9QyhsMIEfgHOXmlQ",
+	"eWFhixz7lTsCbIehxM7+mExX2I8/7UapWz90m25NAd4cGobFPl8ahkUYcotWMMkmHoB10L/RcRhuWFbK",
+	"PGkZA2F+2s2t3nCBkTChVDARIkHUkWu/M+nlOAxzkHV3YszulxQa5loaz+kVy2ErkbGZuZNzJkafHAEN",
+	"U4pQDm2U00xTycp46qtm1lbGe+yRar8BRGbj93YRaWs0Oq4pBC2xQWLTnuKIs0zb6LWEnCkZsDBWrGpf",
+	"y2OSTHFdiYhUIVMsTCwwhuorndbr6su00kdp5Fi6jcegg/jdVtM+cqOXuKan5s2L00qOr47Tmh+nlaWz",
+	"DdT+WRSklbBO4oQAZsFm9paNLINBXTsQ3LEYXpLrJxiDEj+GDUcRNQzFdKpBRuuIa6q4fXHttINk3BNN",
+	"wFw6kFFoFdHyeCu/v3uNt5ry1EmiWMAusfo8CaU9xTA2knz9/6DyKuvTVqYTpNZcm6//SwScEvP1vwLB",
+	"AwofW1/hm/hGk24VXDyUACHub2+HhIqv/xlxzbK/Pu7HVIVU2D2wr/+g2b+dKGm3Z4+EKGa4oiHF0k5L",
+	"cvtG48KS71sZtFYBrFLrrB9Qx4XVcWEPPS4sA4WrXhSpXpNcOwsrHGYheF1iymPl9toZvGZn8Bpo+v49",
+	"wS3Shcu81AucSlOHvkowlH5MZK4uD136S0dwQ7Z8N1V3Fmhr3W4Sn64pY0jU5SFk7bKxk7twaTDHQllD",
+	"nXTJ8EIcepxx1Y5AE25AhZDQ+NWNJlsH7Vfbc7zPqwtl6/A+T5XxQ6lJE0FJnyoqDKdWJuvRS8UDKgxb",
+	"JIuR//73/0imNpaHm416r2vErL3XtVy1Uc/3WuWq+DLiwa6bv/vFyCsmbsor6FqdGoBe0eAKM6DEFdED",
+	"OXZG41gbObT3RnodWOVZSSMDGTUJ1lsH+A9ipeytYoG+Rd4Zp50L2RFXbIIm5lj0Y/fdCOzNm8wCxaBu",
+	"D41a5FiQWFwJORZuTOqfOyiLGIT3PvdFjG+LetnVFgJfdvAS2JefVgh/eN5Nb73wH4No5trlrgpuS6LO",
+	"XTIIC2Jl+fnwb59ynRosgaYm1C0k9O2sqRp+UyR4lR2sJWSYhGTWREM42KCy7FBid4Y5c03OI2rskTQO",
+	"G//zb8c7/0Z3fmvvvLrY+fRl73nz+cHNP82xQium48jMb2SWJL24wSSghkayf+hjeZM/eHFOT7Rhw+TX",
+	"7JqpiS88CwVnt3QcDCy5Je7va04vfGWpbpN0GuDtMZJc87SgeKex3fSLQ1HjuSWqT927LS28iSCKQ3bs",
+	"ukivw26NW6lktM4Mrc7kuUkzLP4Wzh+/Rm2mnmumVgnNeHb3v1mfjbrI/osf8F6Nv4EMASJoxC6CSGoW",
+	"phj0VyZCShSDhobhEsoDvtcmLavu5Kqx1dIsNa8Osmeo2qJaW1QftEVVeXBZFdMSsd9NrJx3Rv2tjxOJ",
+	"kNn2riTWTLfIWU5aaLr0NBQdOAzyPTfIQfvVYUdQvJmJgZoKXGjDaFien5Zga10I+dsuhLwGOi8vhVxG",
+	"Re1HcV/d8q6q/QHr9QfcmlLvxhlwyrCUlVTEYe4MpB9NK3upld03sV5gZV9V9F1jgheKtz0WDFYQbjdp",
+	"Fr8fsPCFjB8VaNQm8d9nQtf6hFvNjOGir+cFCZz5Mbdm7bPM0+YydzKwOntnphTbe71Fz7/yLXn8WzcN",
+	"2Uvb3Xo6JQBPcMmv1nF5r5CezYXmISNdVwZOd5uZgRHtO+d9yfWboeh7uID9nrFM01Rlu+QWNXzIfoOq",
+	"0Y3jIVM8oLsfqKCxbizNEpu8re+Tpf2dvSaOfrjVh+o7ddN36u2QbuY63R1FXHye4xqGxDbsQa4YDQZM",
+	"u5Yq0AEZC8faHbXIGQsUM1hyDcunKWZiJVjoIG88YFB6IsnQ1MyUeXLtI9Z3neeXW+jLzY1ewpk7Na8Q",
+	"Cr51CHh0ksOAOYLOXPers1ezMYoL+OiMYc0u96hLqhn56fR9E353fPLOhzggowU0ijybjbkZNFPfLfCY",
+	"+5PmfYE1wsbsciDlFfaRbXXExyE3eN8gS2aa013TKGZHpCviKOqSIGJUYTWxFvGNiGmyP/dMdc3UE01C",
+	"1qNx5J/ONYn13KZJUzx8DwKMfY+LWEWNw8bAmJE+3N2lI94CzGv5cU3nxD9sjKLPFxG/ZhdPr358Nfzu",
+	"xee/7o/evxSnB41mwx3xBR5p47AxHmgWXHzo/eXHV+rlH//yr7+q8/EvP528efnu/cm/vZP77+l7ejZu",
+	"rIYeG43mq8GwtmLUEtfi6+Fs/deDk74Mo8N5zQzs333zAlei3N4Amk40GchxvhI5iFIh10bxy9iiPh1K",
+	"0UdMLwm+OYfnP4KUUrvRSoE5ycDqCJWZMq9qjT2qOi5nblyOceSUBK7Cz5vPGwU2SdIXfD0hcpz5Q2l1",
+	"/SNCfWY55JRC4zFoCeLqInSEb8ZeUBcGZ7qyMOWJo5bE7jdn1MMCHl02ud+Xz5NDpgJOI/sK10z1Ijm2",
+	"Qo4UoW4cPm23mw0sHXhBx9R+8THlSzQtsyewyQAjOOEq4LAkMJQbZ+mwDiqqg4oeeFCRQeBZDZDzYspS",
+	"ZaztjKMsGkP9GNdpydWbcfai0oggB5p1sepHFd5zS4orD+0pJof2t3xP1AE96w3ouRVtPogaz6m8ObfI",
+	"cyoCuyrPOUF46QLPq4mv68muBVOjz6aZEmOVpcULJS+5WE4S3aRZrUaY2m5W281y0T/rkkKxXFP1Umx+",
+	"huv1aRV9rWk/rfxE6GikoMgAF2jea2ZKT7HP2OtiUXEotKT5zT0KaxputqJFLTN4GcjKTZtrWXNHV1vX",
+	"5lrXkjpnJkNrd1Wk7ZT1ubZkmKmvNss9OaYrtLuFJKKiH9tPX6nFpSeje7WeXcKMxsfo6382yZcvezc3",
+	"/xc5iykUURmSEF2j/Os/JPnyZf/mhjBtvv4nYcND8uXL05ubFjnGvskDRtiQfPlycHPTaDb8QTQOGyNz",
+	"8d1paouT+oKa2KfxNRtJ5Tr7MX+QQ0ZCSYKIMwEHc+Ly72Wj2Xhr6MhOgVboISPUPZlCebgl6jz7g9+s",
+	"0c593KoYtAL+lItN+PfaiFcb8R64EW8G+NdRGyS5RBaWXMtA8JrkjkfJ77UxZr3GmHVS9UOoupaaWtYj",
+	"/3jTy6ryz1ripgoEn+NSsWcYhzKGEq/zBJ+lOXqzxpoakWrjTS25bMjwsyHJRVBhdHnP8GxgCERuJCYd",
+	"7FgKi2OIB1YxMLESvo+4/dsTDbG4V2zSIpZTr9iEcA2F0ERHAPxzgUHv/jha5Bj5RbOQXOL1gHguFczf",
+	"6h6fv/3hzduLjydvT4/PP55e/OXtv3a3m9B46HKSbtY+dY46bMfcqzKMn8b+bkh51DhsDK12+i9Mfm4F",
+	"cti6VKke+8H+hZzJ+DfI13XG/AtoxKQmF66WzbNn6Yy38jM5Z4GQkexzqEs+m1R0RuXFCY0jucxVYo9t",
+	"s6ps+oSwwm2SHX2z0nuE8/MGsW8vkrqPGvfEbUnsbp3ltWJ5//Cc1tLzSp5UFg0O//bp5lNJ9IhDm9Ry",
+	"j9CbYrED8TKL/A9snFrky0znbo2NG86bX7By368xU5MUc7BoZaMyD8J2z3DSzWyrmo+gHbhSyWMofsM+",
+	"4wf09TG5JltSYaih2Yb0zz4LSaC44QGNkhKDUxv1f89t1dUMvJQyYlTghoomZxQjbI5TvRlOc27RRIvi",
+	"WBJaZ2Ojjwj7TANDhlYLKXsjfzB4FWT3NKSf3zPRN4PG4V673WwMuUh+Ltxh4YGB8jFZ4X2LV8u0Flqi",
+	"ldDtlRQ46mrOmnToErdKdtI8Rw0Sde2mmR8EncDZuq0ZecxdbLdbU/3bipVvl655W6XabW2teyihU56Y",
+	"HoSJroATdml4TUXAsNTu2prRfpDXPqQVaw27XrSCfcba1hYY7dWXFO5uQlsqDpk3FMc8yTSp8iEI4wET",
+	"uC7VVx3BtRcDoD8tVPZMKz77h/tut9Tkn/lEk4hqfFgTCkH5GUl/ho5Iu2stsDy6k/w28KOuEfiYOqgC",
+	"4aXUa+QMnSeMtwYsKrxSd4H51gwjr+2aWRxpEfsrixJMQFiFyTa4yPIz2fJ4Yo+iOo5sk1hETOfAi6cN",
+	"s82AKQbxGnlocdCzKDjDjlovQLzGasbVYMINrsHi9wsWQALrlEyK0UAxOWJizXBwCotqQvM3/VEG+ZJc",
+	"RFORJXGj9aVd8+FdN5C2dLd5RjR8yCIuWKXo30PCriFdXrGAcegipg2NGDakMFJuJ81qsACqbrq+zHAd",
+	"s7AJXGdvXXQR2Xfkot/sCG9Mj3gPrCLYN2PmXoaWalgbKaHruQbQc/9+jyGA2O21ok0qM3gZpMhNm2uX",
+	"wpHQ7pbfdRzxN638g0WLpsZekxLpQzIEQF5pqS3M8thPMOIuXAwF3gBMe3XxQFwTezxlJnH7t8q+iFOJ",
+	"X2zOU72jGtGu7KlL+kDsaSYekNvDiV2uEpQkA6vDSGbKHAiBs2oSmU0gadQF1tYKI7FjQQ8cHFq8mclS",
+	"2cHz2vPYT32voRE+IuIXSWVhQMSf5de/S/Jnqb/+lxXRLfceOjhciqA3GckAp1iFEZdkwnlNeixp1IH4",
+	"dSD+Aw/EjxFglgGwRJcB9FtcQ4PDQaHRLhOhdi2vmG/R50LTCDdkIKNQY4waDNaGTtyVz8iAayMVjOOa",
+	"jKgyRPaOOiKEZ6CDgqGdkQaGX7MkWmiunQG37rB2cXGOZG9cE3xy3bnnkZX2wK+2Kv2XV/QopqH2A7+v",
+	"bnVX3dQlau7Zkb0CDc8KoXeWVPImwWrcOVHsFxYYrPbrLgJNqCFSBKysecBqcvE68kechJs5vqVYcJOZ",
+	"H3cOG670fw0fdbmOB561cRsx15XH3mEiHEkuTNViHW9pMCB+krfa6ybUNmch2s7ODBUhVSH52ZU5x7Lp",
+	"ztLPDdHxpX3CJQuJkWXWdjf5bbLBR2Bvn9pzJVtZ0ZzqUFY8e44FLfngtd1szXYzGZtLi5i+un961Bkm",
+	"neW7uQJNWdGPgEbRJQ2ugOqAsex/vvyTkwBalzKc/N+7sYpuytOvfoY8KuxgoJkIUZlNeLsnFWGW2zPc",
+	"Ck9qkb8yxXsT0vUvY5kfOg91ibxmqiM6jS/+bzy8aSU/GD5k2tDh6Kb1xW7xptNI02/9k6GTFrRN2KJi",
+	"MosmHRHxS0XVhISSWTzZbhLFerFmJFlfk6FUjJgBFeQZGXIRQ6LZmE6wN0PIwhhZmZHLzJvw0FUHnoKa",
+	"WTkBjoLwkGx1h7p/0Wq1uttHaRqxFM4KoJhRk8Scj2JCamhMn9uYFp0KkgfKI/1/EvwzcVWAsW4nt+Km",
+	"YcORWfjw5NRut4fu9V6zE7fbT4NLqtnzA/KnD8evd87+dLz/7Dn8nnWPiBnLJtEjGrAdzewhGxY2gdb2",
+	"D8hAxkoT2jNMEeqJQEkD9L/wNRIqXOo1lhabl8NlYM0qgvH/+B9F4SfoFD8ilhH2P38mCZuGLOKWvhDF",
+	"99qzk/8oBTvKs3TGtJPqIlOhfQIpu+mfAHd0bhn7OjMXzJkHCU0odiKR7sJvke+VHMIKQzm0TIPEidar",
+	"pmOTaZDJF58lXHdEbkPcEGofdfLx7NyOpaSbPfLuAomEbGVZvtkR3Rlm6DaLAG57Dl6hgc9jVxcbjgAw",
+	"lGWlukbcFpGcMdD9RvaQ7i2XwNId0RHHjgjcGLsRLsjes4Tx7YpEx0HANNSUnNgBfcIizQjkwBrFLbvl",
+	"Kx5MnQSy3zOim4icTfK0jf/uk4H93aBJ9tpkALuG/2zRSxkbsv/SMTAXhEZRE2+PMeWG/MINRGtYrI1H",
+	"xMiO2Gv/Pw4vnRCpsqCsZ1CZHCc0T7ThUUR6lKPGDRu2ijbaSBH1gGS6PdArugj6vJdnhwHFuC04MRay",
+	"kGguApbjryc+GdmuBFHjUxzl7bTM3gT+vxeKUS3Fod9jd9vuv3uw1yaWLbv+E4ZZM3KyqGPNjihYsG+n",
+	"b7fIG9wfZxqpP9lEsoo9+CPs3aWYjocuBBWtzEw4FOhTLsrTmKeky/stjZ/Dm7enJ+S///0/kgQ+aJA8",
+	"pCG1whYCTxr00ApcJm7T/8Jp+Y0mSFItKwOFVhLL9x5iauS7DrUCOdxFYcnrTkv0S5w6x026Bace9TM3",
+	"gzPXAmk5RSQzc2V1JLdGobnFk2umnqMFW8vXDvlqd2PtbnzQ7kZRrvmtS/ErM9os9FOe5+4Vewcand6j",
+	"kexjMyIszH/k/2JvFS5IL+L9gcH+kNJ48aFV4mmcvSuqOR1z0mndIeDBdAi4A7JuFlscZ+8FK17C1QBX",
+	"grsroDyJTvL6XPKNJXKU+jLU3CrqWbqQYG9p/Vv2wl39ml10udZ+jMfqBr0TJrzDvggomZf2RGiRrtNM",
+	"rOoUadYl2siRzl5MW1al6Qir3jQ9128fZSZaOTrplDqtQXVdoI5ViLCPKmp0djkLH5B3gBpfGLOOEHJc",
+	"XvTv1urROny37r29pau67vNpVbjZpLu3xtDaF1xX/7tDP3LTm46IVM4sdP8qzW6K96V+6fOMlQ40Gdmz",
+	"G08FR5GpaXVogT0dPmLKm7lTswPkSTS9/RA6uHZEGnoJFruc4c0qRldshK6yp20S0ole4M1OZ99Xjkte",
+	"xVt/ykn+RScL6m+FOTMm7AbN/2YyKk29gREX4MhpruCOQUZfn7ffv+oy3v7cnKXvrKnZc7z9WRWoluXv",
+	"OT1PZF1GYRYJ7k+QrwrDu188eF7ky1mVg3Im6odwQwKq7ELoikGnn3fVJBjsQHaOtu5Jv7Fu7n3DDCQF",
+	"Lce/btZNs3g5J8qstKgXg1YFB7+1YrE27z+uYeEeI50TqSRlAyeC3CcyNOex9hNNeJhczyNqBuntnMGJ",
+	"uYEYC+sxrgZNu4q5H1erBXL/711WjOQktqSRkst///t/OEtnM+PClioxhdoBlzS48rEFv8YstvJ+zIiQ",
+	"Yyf6UkjsgyglYjcZxhE76ghuyBVjIwxgn3HEzzibM7lIh16L4HPqySYfyYHWLJzv3w7Ol8Xc1XF2EcIm",
+	"Rqo6m+qRuUEgKIW6gCgMlbgb7TcX+rPmkkbvtI4hSMuyfd7V3sQYJVIQotQi32dD9LZiYXhEuiPFrrmM",
+	"9QUucME+j7hi+oKa7nZHoJCX4JUTAIkZS5IEVOkmaOYARRht6rci88FBARVEj7kJBolHCII+ueh3hP9I",
+	"hVADhzll7XNBCes2V64WaXHbKIv5ERbwnV0oRS3r3V/5JSDDuaa1JJBwMyijd0cRF593v2BMpdfjFkY6",
+	"uxBM8JK4HXNNelI1CdUkkKLH+7HKdpcsFpCSx25IPLKPJoqNpDKwrWumNJwEmPJ8wSdNBgyKv24oPNSX",
+	"ncK3faKTM/MxotnIvShkykpsgo2Z6oh8uHoioF3SMAVMKBvbk/Zi8n2s4PO4iMKD9h5sAatlETvGih7k",
+	"OPMOPOwmZSSTultegttvt/Gqyyyj/TpHPonHQvk1+MtiCNWVyr4JIH5HDOU1IzT3CbDWra+5ZYXSMVWh",
+	"LhYNYUfwOVPpcIpKbxNMnylZv1+9ZP3tgudHVqVTdp3/+bf2zqtPX/aae/s3/9RY/nnVotzz77jwJW/j",
+	"f8x+ZvszD7EG//XFy95f9u2nG2BfmD88e3bw4tWrvf2nB8+ev7CQ6ugBeJkrFjhO5gLw0aKIXWuo+xd7",
+	"r+i/NZoNzYS5AHTYb+8/39nb29lvn+89PWy3D9ttO8Cwz/av38khCTk0s5FBECvFwvnT8DzcfhKXaeUL",
+	"GYi1eqz/qmIG5AOMKssXfvjSgkU6cUaiOE3q9EmVgscl60nFtu9WwLgP5+D99IH5lK/jCIdOKF62/n6Z",
+	"lRnyogLedzt+NBLmTL8ZOuLZVjNMXRfLBe9lQCMSsmsWyREkdeDYRjaE+nB3d2//Ravdarf2Dl+2X7ZB",
+	"LXG7nF7xT4xGZtAkQ2YUD1zKqGURRYM0dFGxHlPM5dB7B9VEGzYsstzgzThS8pprLkHTmWr51ZoWT3SJ",
+	"BSigUcRU0xVrs9vxWf2ZJZIM3NK9aGYMF31coccAyKEQdHYZP6hgmdfQKQXCYNhwpJimehvsPEGsjRyC",
+	"NNGngjvBpzXdY4Wz4lWhY4omW9A7xUi36IjJUcSaZDyQZEgnxH4JK3poe8/TiCRrtma6rxQ+hirDuOK/",
+	"0a//+Pp3SUL8wPZ5h8TPI30l4xFKk5YBezLi0u4MJ9v3lWOBqSRQkUs3XfceH8ITcW10R/SZ8TSUkQQx",
+	"rYirzNpPkme3yM8DHrG8/NZNRl4oGdsndJMvx+2CvWZHZHZqFdVLRoZU0L7dplVUcR7hfSGVCztC0ccd",
+	"Wjq9kHToELM8+ih7iZAM5HhaxFWMhNze6JexsfLcUGLloOGRm/iEOIDhETeTHOXTYdGD3zMaaiQEJfUI",
+	"6lkIaciEmYTesp8+suML1jmxAgAR8fDSFTp829p7ftAkERdXmM1FxcT93b5nQlbNlCqgI6tdP/M8ECzK",
+	"GFYxHUdWEaCGRrJPtvAXNLTEbdUkiyvJyf0a04j3uFMIMs9wyxQ85F12jS1AWQ7N2/W2vRitRBwSKbwV",
+	"Q6rc3rM7KFj8exlFcrwTj+zSfSZC6pe2n8PbaUOssp+Qb7p8L5lfcjwJeV/Gmgum7UFF9jkKnjCW6spS",
+	"rMvIBIqLOAQ4ZFjdzSh4xHdxdEX4EHUx+KQzW3R/LZic1OjNU3hPySHeeVnSyRwvJjvZzwkJaXlQShcq",
+	"eOIZKoNeucGcaF/cAB+MyhbeNdnXyCQDzUQ4TCn6+pD8dPreNbBU/hqHhz3R/uFbub02rRgbMWU50Ael",
+	"wF1kL0hMfWp2RFLLGIItmN5eWI/BxfKjIgnZe5SEdJKonPkUARF2xJCKmEYkMdxPcgA2a6Yogv/hiPK+",
+	"cHe7fTHvkgCAIpppjS8987aYKYgCTzBgwZUTOZ0jGZK4Mq4YOLMiynfZYj28P96entivoWTcH2R7orkd",
+	"Jm0eNNmCotPbSGF96SfhuJnuqRqrTycWB6gxjbTKVQqdTW8s4Cop2Js7VV+yt5hF0oWIZiztIGOlEvAI",
+	"DTBFNi0KrGgAXD2ySk4GR+PLiAeNm083/38AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

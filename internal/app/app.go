@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/atende/atende/internal/httpapi"
 	"github.com/atende/atende/internal/idempotency"
 	"github.com/atende/atende/internal/inbox"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/plinx"
 	"github.com/atende/atende/internal/portfolio"
 	"github.com/atende/atende/internal/routing"
@@ -57,6 +59,8 @@ type App struct {
 	Portfolios *portfolio.Service
 	// Router routes new conversations to agents and moves waiting ones on.
 	Router *routing.Router
+	// Outbound keeps the outbound webhook endpoints and delivers events to them.
+	Outbound *outbound.Service
 	Hub    *events.Hub
 	plinx  *plinx.Clients
 	// Handler serves the whole HTTP API.
@@ -83,7 +87,9 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 		CRM:         crm.NewService(db, clk),
 		Idempotency: idempotency.NewStore(db.DB, clk),
 	}
+	a.Outbound = outbound.NewService(db, clk, logger.With("component", "webhooks"), outbound.NewMetrics(reg))
 	a.Conversations = conversation.NewService(db, a.CRM, clk)
+	a.Conversations.SetOutbox(a.Outbound)
 	a.Portfolios = portfolio.NewService(db, clk)
 	a.Router = routing.New(routing.Deps{DB: db, Conversations: a.Conversations, Clock: clk,
 		Logger: logger.With("component", "routing"), Metrics: routing.NewMetrics(reg)})
@@ -122,19 +128,19 @@ func New(ctx context.Context, cfg config.Config, logger *slog.Logger, clk clock.
 	}, map[string]telephony.Port{telephony.AdapterSimulated: a.Telephony, telephony.AdapterWebhook: webhookPhones})
 	checker := newPlinxChecker(a.Tenants, a.plinx)
 	a.Tickets = ticket.NewService(ticket.Deps{DB: db, Tenants: a.Tenants, Clock: clk, Logger: logger.With("component", "tickets"),
-		PublicURL: cfg.PublicURL, Plinx: checker, Metrics: ticket.NewMetrics(reg)})
+		PublicURL: cfg.PublicURL, Plinx: checker, Metrics: ticket.NewMetrics(reg), Outbox: a.Outbound})
 	a.Conversations.OnUnknownMessageStatus(func(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, ev conversation.Event) (bool, error) {
 		m := ev.Message
 		return a.Tickets.ApplyMessageStatus(ctx, tx, tenantID, ticket.StatusUpdate{PlinxMessageID: m.ID, Status: m.Status,
 			OccurredAt: ev.OccurredAt, ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage})
 	})
 	a.Dialer = dialer.NewService(dialer.Deps{DB: db, Tenants: a.Tenants, Clock: clk, Checker: checker,
-		Telephony: router, Hub: a.Hub, Logger: logger.With("component", "dialer"), Metrics: dialer.NewMetrics(reg, db)})
+		Telephony: router, Hub: a.Hub, Logger: logger.With("component", "dialer"), Metrics: dialer.NewMetrics(reg, db), Outbox: a.Outbound})
 	a.Handler, err = httpapi.New(httpapi.Config{
 		BodyLimit: cfg.BodyLimit, UploadLimit: cfg.UploadLimit, RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst,
 		OperatorKey: cfg.OperatorKey.Reveal(), RequestTimeout: cfg.RequestTimeout,
 	}, httpapi.Deps{
-		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Portfolios: a.Portfolios, Router: a.Router, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
+		DB: db, Tenants: a.Tenants, CRM: a.CRM, Conversations: a.Conversations, Dialer: a.Dialer, Tickets: a.Tickets, Portfolios: a.Portfolios, Router: a.Router, Outbound: a.Outbound, Hub: a.Hub, Idempotency: a.Idempotency, Clock: clk, Logger: logger, Registry: reg,
 	})
 	if err != nil {
 		_ = db.Close()
@@ -202,11 +208,12 @@ func (a *App) Close() error {
 	return a.DB.Close()
 }
 
-// background is what a process runs besides the API: dial queue workers, a message sender and the
-// routing sweep.
+// background is what a process runs besides the API: dial queue workers, a message sender, a webhook
+// deliverer and the routing sweep.
 type background struct {
-	dialers []*dialer.Worker
-	sender  *ticket.Sender
+	dialers   []*dialer.Worker
+	sender    *ticket.Sender
+	deliverer *outbound.Deliverer
 	// stopRouter ends the routing sweep and waits for its pass in progress.
 	stopRouter func()
 }
@@ -225,6 +232,10 @@ func (a *App) startWorkers(ctx context.Context) background {
 		lease := max(a.cfg.WorkerLease, 4*a.cfg.PlinxTimeout)
 		bg.sender = a.Tickets.NewSender(ticket.SenderOptions{Rate: a.cfg.PlinxSendRate, Lease: lease})
 		bg.sender.Start(ctx)
+		// A delivery's lease outlasts its POST and the recording of the answer.
+		timeout := cmp.Or(a.cfg.WebhookTimeout, 15*time.Second)
+		bg.deliverer = a.Outbound.NewDeliverer(outbound.DelivererOptions{Timeout: timeout, Lease: max(a.cfg.WorkerLease, 2*timeout)})
+		bg.deliverer.Start(ctx)
 		routerCtx, cancel := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() {
@@ -235,7 +246,7 @@ func (a *App) startWorkers(ctx context.Context) background {
 			cancel()
 			<-done
 		}
-		a.logger.Info("dial queue workers and message sender running", "workers", len(bg.dialers))
+		a.logger.Info("dial queue workers, message sender and webhook deliverer running", "workers", len(bg.dialers))
 	}
 	return bg
 }
@@ -251,6 +262,9 @@ func (a *App) stopWorkers(bg background) {
 	}
 	if bg.sender != nil {
 		wg.Go(func() { bg.sender.Stop(ctx) })
+	}
+	if bg.deliverer != nil {
+		wg.Go(func() { bg.deliverer.Stop(ctx) })
 	}
 	if bg.stopRouter != nil {
 		wg.Go(bg.stopRouter)
@@ -290,6 +304,11 @@ func (a *App) sweep(ctx context.Context) {
 		if err == nil {
 			var m int64
 			m, err = a.Tickets.SweepPendingStatuses(ctx, a.clock.Now().Add(-inbox.Retention))
+			n += m
+		}
+		if err == nil {
+			var m int64
+			m, err = a.Outbound.Sweep(ctx, a.clock.Now().Add(-outbound.Retention))
 			n += m
 		}
 		if err == nil {

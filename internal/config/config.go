@@ -78,6 +78,8 @@ type Config struct {
 	PublicURL string `env:"ATENDE_PUBLIC_URL" envDefault:"http://127.0.0.1:8080"`
 	// PlinxSendRate caps WhatsApp template sends per second per tenant in each process.
 	PlinxSendRate float64 `env:"ATENDE_PLINX_SEND_RATE" envDefault:"80"`
+	// WebhookTimeout bounds each outbound webhook POST, answer included; a delivery's lease outlasts it (0: 15 s).
+	WebhookTimeout time.Duration `env:"ATENDE_WEBHOOK_TIMEOUT" envDefault:"15s"`
 
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"ATENDE_LOG_LEVEL" envDefault:"info"`
@@ -203,6 +205,9 @@ func (c Config) Validate() error {
 	}
 	if c.PlinxTimeout <= 0 {
 		errs = append(errs, errors.New("ATENDE_PLINX_TIMEOUT must be positive"))
+	}
+	if c.WebhookTimeout < 0 {
+		errs = append(errs, errors.New("ATENDE_WEBHOOK_TIMEOUT must be positive"))
 	}
 	if c.Workers < 0 {
 		errs = append(errs, errors.New("ATENDE_WORKERS must be 0 or more"))

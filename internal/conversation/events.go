@@ -12,6 +12,7 @@ import (
 
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/inbox"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/phone"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/validate"
@@ -204,6 +205,9 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, cou
 				return Conversation{}, err
 			}
 		}
+	}
+	if err := s.emit(ctx, tx, outbound.ConversationCreated, &c, now, nil); err != nil {
+		return Conversation{}, err
 	}
 	return c, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/phone"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"
@@ -26,6 +27,7 @@ type Service struct {
 	statusHandlers []StatusHandler
 	qualified      []QualifiedHandler
 	created        []CreatedHandler
+	outbox         outbound.Publisher
 }
 
 // Arrival is what atende knows of a new conversation as it arrives: the records sharing its phone, and the
@@ -48,6 +50,26 @@ type QualifiedHandler func(ctx context.Context, tx bun.Tx, actor tenant.Actor, c
 
 // OnQualified registers a handler run when a conversation is qualified.
 func (s *Service) OnQualified(h QualifiedHandler) { s.qualified = append(s.qualified, h) }
+
+// SetOutbox makes the service publish conversation events to outbound webhooks through p.
+func (s *Service) SetOutbox(p outbound.Publisher) { s.outbox = p }
+
+// emit publishes a conversation event in tx; more adds to its data.
+func (s *Service) emit(ctx context.Context, tx bun.Tx, typ string, c *Conversation, now time.Time, more func(*outbound.ConversationData)) error {
+	if s.outbox == nil {
+		return nil
+	}
+	var e164 string
+	if err := tx.NewSelect().Table("phones").Column("e164").Where("tenant_id = ? AND id = ?", c.TenantID, c.PhoneID).Scan(ctx, &e164); err != nil {
+		return fmt.Errorf("read the conversation's phone: %w", err)
+	}
+	d := outbound.ConversationData{ConversationID: c.ID, PlinxConversationID: c.PlinxID, Phone: e164, Status: c.Status,
+		CompanyID: c.CompanyID, ContactID: c.ContactID, LeadID: c.LeadID, AssignedTo: c.AssignedTo, TeamID: c.TeamID}
+	if more != nil {
+		more(&d)
+	}
+	return s.outbox.Publish(ctx, tx, outbound.Event{TenantID: c.TenantID, Type: typ, At: now, Data: d})
+}
 
 // NewService returns a Service on db.
 func NewService(db *store.DB, records *crm.Service, clk clock.Clock) *Service {
@@ -356,7 +378,7 @@ func (s *Service) Relink(ctx context.Context, actor tenant.Actor, id uuid.UUID, 
 		if _, err := tx.NewInsert().Model(&change).Exec(ctx); err != nil {
 			return fmt.Errorf("record link change: %w", err)
 		}
-		return nil
+		return s.emit(ctx, tx, outbound.ConversationLinked, &c, now, nil)
 	})
 	if err != nil {
 		return Conversation{}, err
@@ -482,7 +504,9 @@ func (s *Service) Qualify(ctx context.Context, actor tenant.Actor, id uuid.UUID,
 				return err
 			}
 		}
-		return nil
+		return s.emit(ctx, tx, outbound.ConversationQualified, &c, now, func(d *outbound.ConversationData) {
+			d.InteractionID, d.ResultID = &it.ID, &result.ID
+		})
 	})
 	if err != nil {
 		return Conversation{}, crm.Interaction{}, err

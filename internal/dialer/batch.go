@@ -13,6 +13,7 @@ import (
 
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/events"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 )
@@ -35,6 +36,8 @@ type after struct {
 	entryCache map[uuid.UUID]Entry
 	screen     []events.Event
 	campaigns  map[[2]uuid.UUID]Campaign
+	// hooks are the events for outbound webhooks, published just after the flush.
+	hooks []outbound.Event
 
 	pokes    [][2]uuid.UUID
 	outcomes []string
@@ -193,6 +196,17 @@ func (a *after) publish(tenantID, sessionID uuid.UUID, kind string, payload any,
 	a.screen = append(a.screen, events.Event{TenantID: tenantID, SessionID: sessionID, Kind: kind, Payload: body, CreatedAt: now})
 	a.pokes = append(a.pokes, [2]uuid.UUID{tenantID, sessionID})
 	return nil
+}
+
+// hook records an event for outbound webhooks.
+func (a *after) hook(tenantID uuid.UUID, typ string, data any, now time.Time) {
+	a.hooks = append(a.hooks, outbound.Event{TenantID: tenantID, Type: typ, At: now, Data: data})
+}
+
+// callData is a call as outbound webhooks tell it.
+func callData(c *Call, e *Entry) outbound.CallData {
+	return outbound.CallData{CallID: c.ID, EntryID: c.EntryID, CampaignID: c.CampaignID, AgentID: c.AgentID, Number: c.E164,
+		Attempt: c.Attempt, Status: c.Status, Outcome: c.Outcome, CompanyID: e.CompanyID, ContactID: e.ContactID, LeadID: e.LeadID}
 }
 
 // publishState tells a session's screen its state.

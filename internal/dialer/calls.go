@@ -10,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
@@ -84,9 +85,14 @@ func (s *Service) callEvent(ctx context.Context, tx bun.Tx, a *after, ev telepho
 			return s.unanswered(ctx, tx, a, &c, OutcomeNoAnswer, at, now)
 		}
 		c.Status, c.EndedAt = CallEnded, &at
-		if err := s.saveCall(ctx, tx, a, &c, nil, now); err != nil {
+		e, err := a.entryOf(ctx, tx, c.TenantID, c.EntryID)
+		if err != nil {
 			return err
 		}
+		if err := s.saveCall(ctx, tx, a, &c, e, now); err != nil {
+			return err
+		}
+		a.hook(c.TenantID, outbound.CallEnded, callData(&c, e), now)
 		sess, err := sessionOf(ctx, tx, c.TenantID, c.SessionID)
 		if err != nil {
 			return err
@@ -146,6 +152,7 @@ func (s *Service) unanswered(ctx context.Context, tx bun.Tx, a *after, c *Call, 
 	if err := s.saveCall(ctx, tx, a, c, &e, now); err != nil {
 		return err
 	}
+	a.hook(c.TenantID, outbound.CallEnded, callData(c, &e), now)
 	a.log(&e, EventCallOutcome, outcome, now)
 	if err := a.afterOutcome(ctx, tx, &e, camp, outcome, now); err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/events"
 	"github.com/atende/atende/internal/phone"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
@@ -40,6 +41,7 @@ type Service struct {
 	hub       *events.Hub
 	logger    *slog.Logger
 	metrics   *Metrics
+	outbox    outbound.Publisher
 }
 
 // Deps are what the dialer works with.
@@ -52,12 +54,14 @@ type Deps struct {
 	Hub       *events.Hub
 	Logger    *slog.Logger
 	Metrics   *Metrics
+	// Outbox receives the dialer's events for outbound webhooks (prompts, calls); nil publishes none.
+	Outbox outbound.Publisher
 }
 
 // NewService returns the dialer.
 func NewService(d Deps) *Service {
 	return &Service{db: d.DB, tenants: d.Tenants, clock: d.Clock, checker: d.Checker, telephony: d.Telephony,
-		hub: d.Hub, logger: d.Logger, metrics: d.Metrics}
+		hub: d.Hub, logger: d.Logger, metrics: d.Metrics, outbox: d.Outbox}
 }
 
 func notFound(err error) error {

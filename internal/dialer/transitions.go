@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 )
@@ -43,7 +44,10 @@ func (s *Service) inTx(ctx context.Context, fn func(ctx context.Context, tx bun.
 		if err := fn(ctx, tx, a); err != nil {
 			return err
 		}
-		return a.flush(ctx, tx, s.db.Kind)
+		if err := a.flush(ctx, tx, s.db.Kind); err != nil {
+			return err
+		}
+		return outbound.Emit(ctx, s.outbox, tx, a.hooks...)
 	})
 	if err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/atende/atende/internal/calendar"
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
 	"github.com/atende/atende/internal/tenant"
@@ -543,6 +544,9 @@ func (s *Service) prompt(ctx context.Context, tx bun.Tx, a *after, e *Entry, p *
 	e.Status, e.LeaseOwner, e.LeaseUntil = EntryPrompting, nil, nil
 	a.save(e, now)
 	a.log(e, EventPrompted, "active WhatsApp conversation; the agent decides", now)
+	a.hook(e.TenantID, outbound.DialerPromptCreated, outbound.PromptData{PromptID: pr.ID, EntryID: e.ID, CampaignID: e.CampaignID,
+		SessionID: sess.ID, AgentID: sess.UserID, Number: e.E164, Text: pr.Text, ExpiresAt: pr.ExpiresAt,
+		CompanyID: e.CompanyID, ContactID: e.ContactID, LeadID: e.LeadID}, now)
 	return a.publish(e.TenantID, sess.ID, "prompt", map[string]any{
 		"prompt_id": pr.ID, "entry_id": e.ID, "text": pr.Text, "expires_at": pr.ExpiresAt,
 		"number": e.E164, "company_id": e.CompanyID, "contact_id": e.ContactID, "lead_id": e.LeadID,
@@ -588,6 +592,7 @@ func (s *Service) call(ctx context.Context, tx bun.Tx, a *after, e *Entry, sess 
 	e.Status, e.LeaseOwner, e.LeaseUntil = EntryDialing, nil, nil
 	a.save(e, now)
 	a.log(e, EventCalled, "call "+call.ID.String(), now)
+	a.hook(e.TenantID, outbound.CallCreated, callData(&call, e), now)
 	// One event tells the screen both: the new call, and that the session is on it.
 	payload := callPayload(call, e)
 	payload["session_status"] = sess.Status

@@ -22,6 +22,7 @@ import (
 	"github.com/atende/atende/internal/apitest"
 	"github.com/atende/atende/internal/dialer"
 	"github.com/atende/atende/internal/httpapi"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/store/storetest"
 	"github.com/atende/atende/internal/webhook"
@@ -356,6 +357,31 @@ func (f *fixtures) post(path string, body string) string {
 // fixtureMakers create the objects whose collection's request example cannot stand alone (it points at
 // other objects, or the collection is fed some other way). They return the new object's id.
 var fixtureMakers = map[string]func(f *fixtures, collection string) string{
+	// A delivery is an event of the tenant an endpoint subscribed to: publish one of every type.
+	"/v1/webhook-endpoints/{id}/deliveries": func(f *fixtures, collection string) string {
+		var me struct {
+			Tenant struct {
+				ID uuid.UUID `json:"id"`
+			} `json:"tenant"`
+		}
+		_, b := f.env.Do(http.MethodGet, "/v1/me", f.keys[client.RoleAdmin], nil, nil)
+		require.NoError(f.t, json.Unmarshal(b, &me))
+		var evs []outbound.Event
+		for _, typ := range outbound.EventTypes {
+			evs = append(evs, outbound.Event{TenantID: me.Tenant.ID, Type: typ, At: f.env.Clock.Now(), Data: map[string]any{}})
+		}
+		require.NoError(f.t, f.env.App.Outbound.Publish(context.Background(), f.env.App.DB, evs...))
+		resp, b := f.env.Do(http.MethodGet, collection, f.keys[client.RoleAdmin], nil, nil)
+		require.Equal(f.t, http.StatusOK, resp.StatusCode, "list deliveries: %s", b)
+		var list struct {
+			Data []struct {
+				ID string `json:"id"`
+			} `json:"data"`
+		}
+		require.NoError(f.t, json.Unmarshal(b, &list))
+		require.NotEmpty(f.t, list.Data, "the endpoint fixture subscribes to no event type")
+		return list.Data[0].ID
+	},
 	"/v1/interactions": func(f *fixtures, _ string) string {
 		contact := f.post("/v1/contacts", `{"name": "Fixture"}`)
 		return f.post("/v1/interactions", `{"channel": "phone", "result": "no_answer", "contact_id": "`+contact+`"}`)

@@ -9,6 +9,7 @@ import (
 	"github.com/atende/atende/internal/conversation"
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/dialer"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/portfolio"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
@@ -26,6 +27,7 @@ var conflicts = []error{
 	dialer.ErrCallState, dialer.ErrDNCTaken, dialer.ErrCampaignNotEmpty,
 	portfolio.ErrNameTaken, portfolio.ErrTeamNameTaken, routing.ErrTaken, routing.ErrClosed,
 	ticket.ErrTemplateTaken, ticket.ErrTaskInUse, ticket.ErrClosed, ticket.ErrNotClosed, ticket.ErrLastTask,
+	outbound.ErrDisabled,
 }
 
 // failure renders the outcomes the contract declares for domain errors — invalid fields (400), another
@@ -47,11 +49,11 @@ func failure(ctx context.Context, err error, what string) error {
 		return &problemError{problem: fieldProblem(ctx, validate.Errors{{Field: "cursor", Message: err.Error()}})}
 	case errors.Is(err, crm.ErrNotFound), errors.Is(err, tenant.ErrNotFound), errors.Is(err, conversation.ErrNotFound),
 		errors.Is(err, dialer.ErrNotFound), errors.Is(err, ticket.ErrNotFound),
-		errors.Is(err, portfolio.ErrNotFound):
+		errors.Is(err, portfolio.ErrNotFound), errors.Is(err, outbound.ErrNotFound):
 		return problemErr(ctx, http.StatusNotFound, problemNotFound, what+" not found.")
 	case errors.Is(err, crm.ErrStale), errors.Is(err, tenant.ErrStale), errors.Is(err, conversation.ErrStale),
 		errors.Is(err, dialer.ErrStale), errors.Is(err, ticket.ErrStale),
-		errors.Is(err, portfolio.ErrStale):
+		errors.Is(err, portfolio.ErrStale), errors.Is(err, outbound.ErrStale):
 		return &problemError{problem: gen412(ctx)}
 	case errors.Is(err, tenant.ErrForbidden), errors.Is(err, conversation.ErrNotYours), errors.Is(err, portfolio.ErrNotSelf),
 		errors.Is(err, routing.ErrNotSelf), errors.Is(err, routing.ErrNotOnList):

@@ -22,6 +22,7 @@ import (
 	"github.com/atende/atende/internal/dialer"
 	"github.com/atende/atende/internal/events"
 	"github.com/atende/atende/internal/idempotency"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/portfolio"
 	"github.com/atende/atende/internal/routing"
 	"github.com/atende/atende/internal/store"
@@ -54,10 +55,12 @@ type Deps struct {
 	Tickets       *ticket.Service
 	Portfolios    *portfolio.Service
 	Router        *routing.Router
-	Hub           *events.Hub
-	Idempotency   *idempotency.Store
-	Clock         clock.Clock
-	Logger        *slog.Logger
+	// Outbound keeps the outbound webhook endpoints and their deliveries.
+	Outbound    *outbound.Service
+	Hub         *events.Hub
+	Idempotency *idempotency.Store
+	Clock       clock.Clock
+	Logger      *slog.Logger
 	// Registry receives the HTTP metrics and is served at /metrics.
 	Registry *prometheus.Registry
 }
@@ -81,6 +84,7 @@ type Server struct {
 	ticketHandlers
 	portfolioHandlers
 	routingHandlers
+	webhookEndpointHandlers
 }
 
 var _ gen.StrictServerInterface = (*Server)(nil)
@@ -123,23 +127,24 @@ func New(cfg Config, deps Deps) (*echo.Echo, error) {
 	)
 
 	srv := &Server{
-		systemHandlers:       systemHandlers{db: deps.DB},
-		tenantHandlers:       tenantHandlers{tenants: deps.Tenants},
-		meHandlers:           meHandlers{},
-		userHandlers:         userHandlers{tenants: deps.Tenants},
-		apiKeyHandlers:       apiKeyHandlers{tenants: deps.Tenants},
-		settingsHandlers:     settingsHandlers{tenants: deps.Tenants},
-		recordHandlers:       recordHandlers{crm: deps.CRM},
-		phoneHandlers:        phoneHandlers{crm: deps.CRM},
-		resultHandlers:       resultHandlers{crm: deps.CRM},
-		interactionHandlers:  interactionHandlers{crm: deps.CRM},
-		calendarHandlers:     calendarHandlers{tenants: deps.Tenants, clock: deps.Clock},
-		importHandlers:       importHandlers{crm: deps.CRM},
-		conversationHandlers: conversationHandlers{conversations: deps.Conversations, tenants: deps.Tenants},
-		dialerHandlers:       dialerHandlers{dialer: deps.Dialer},
-		ticketHandlers:       ticketHandlers{tickets: deps.Tickets},
-		portfolioHandlers:    portfolioHandlers{portfolios: deps.Portfolios},
-		routingHandlers:      routingHandlers{router: deps.Router},
+		systemHandlers:          systemHandlers{db: deps.DB},
+		tenantHandlers:          tenantHandlers{tenants: deps.Tenants},
+		meHandlers:              meHandlers{},
+		userHandlers:            userHandlers{tenants: deps.Tenants},
+		apiKeyHandlers:          apiKeyHandlers{tenants: deps.Tenants},
+		settingsHandlers:        settingsHandlers{tenants: deps.Tenants},
+		recordHandlers:          recordHandlers{crm: deps.CRM},
+		phoneHandlers:           phoneHandlers{crm: deps.CRM},
+		resultHandlers:          resultHandlers{crm: deps.CRM},
+		interactionHandlers:     interactionHandlers{crm: deps.CRM},
+		calendarHandlers:        calendarHandlers{tenants: deps.Tenants, clock: deps.Clock},
+		importHandlers:          importHandlers{crm: deps.CRM},
+		conversationHandlers:    conversationHandlers{conversations: deps.Conversations, tenants: deps.Tenants},
+		dialerHandlers:          dialerHandlers{dialer: deps.Dialer},
+		ticketHandlers:          ticketHandlers{tickets: deps.Tickets},
+		portfolioHandlers:       portfolioHandlers{portfolios: deps.Portfolios},
+		routingHandlers:         routingHandlers{router: deps.Router},
+		webhookEndpointHandlers: webhookEndpointHandlers{outbound: deps.Outbound},
 	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(srv, nil))
 

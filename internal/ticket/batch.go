@@ -16,6 +16,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atende/atende/internal/inbox"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 )
@@ -198,6 +199,8 @@ type batchState struct {
 	messages []queuedMessage
 	// tasks caches the tasks of the procedures the batch's tickets follow.
 	tasks map[uuid.UUID][]Task
+	// hooks are the batch's events for outbound webhooks, published at its end.
+	hooks []outbound.Event
 }
 
 // queuedMessage is a message a batch writes at its end, and the timeline entry written if it is new.
@@ -346,5 +349,5 @@ func (s *Service) writeBatch(ctx context.Context, tx bun.Tx, b *batchState) erro
 			return fmt.Errorf("write timeline: %w", err)
 		}
 	}
-	return nil
+	return outbound.Emit(ctx, s.outbox, tx, b.hooks...)
 }

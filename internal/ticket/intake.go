@@ -17,6 +17,7 @@ import (
 	"github.com/atende/atende/internal/crm"
 	"github.com/atende/atende/internal/document"
 	"github.com/atende/atende/internal/phone"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"
@@ -302,6 +303,9 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	if tk.Status == StatusClosed {
 		w.add(KindClosed, "Chamado encerrado na origem.", nil, nil, nil)
 	}
+	if err := s.emitTicket(ctx, tx, b, &tk, outbound.TicketCreated, now); err != nil {
+		return Ticket{}, err
+	}
 	if b != nil {
 		b.timeline = append(b.timeline, w.entries...)
 		return tk, nil
@@ -529,9 +533,37 @@ func (s *Service) update(ctx context.Context, tx bun.Tx, t tenant.Tenant, ig Int
 	if b != nil {
 		tk.Version++
 		b.changed(tk, w)
-		return OutcomeUpdated, nil
+		return OutcomeUpdated, s.emitTicket(ctx, tx, b, tk, outbound.TicketUpdated, now)
 	}
-	return OutcomeUpdated, s.saveTicket(ctx, tx, tk, w)
+	if err := s.saveTicket(ctx, tx, tk, w); err != nil {
+		return "", err
+	}
+	return OutcomeUpdated, s.emitTicket(ctx, tx, nil, tk, outbound.TicketUpdated, now)
+}
+
+// emitTicket publishes a ticket event for outbound webhooks, in tx or, in a batch, at its end.
+func (s *Service) emitTicket(ctx context.Context, tx bun.IDB, b *batchState, tk *Ticket, typ string, now time.Time) error {
+	if s.outbox == nil {
+		return nil
+	}
+	ev := outbound.Event{TenantID: tk.TenantID, Type: typ, At: now, Data: outbound.TicketData{TicketID: tk.ID,
+		IntegrationID: tk.IntegrationID, ExternalCode: tk.ExternalCode, ExternalStatus: tk.ExternalStatus, Status: tk.Status,
+		Critical: tk.Critical, CurrentTaskID: tk.CurrentTaskID, CompanyID: tk.CompanyID, ContactID: tk.ContactID, Version: tk.Version}}
+	if b != nil {
+		b.hooks = append(b.hooks, ev)
+		return nil
+	}
+	return s.outbox.Publish(ctx, tx, ev)
+}
+
+// emitMessage publishes a message's status for outbound webhooks, in tx.
+func (s *Service) emitMessage(ctx context.Context, tx bun.IDB, m *Message, status string, now time.Time) error {
+	if s.outbox == nil {
+		return nil
+	}
+	return s.outbox.Publish(ctx, tx, outbound.Event{TenantID: m.TenantID, Type: outbound.MessageStatus, At: now,
+		Data: outbound.MessageStatusData{MessageID: m.ID, TicketID: m.TicketID, Template: m.Template, To: m.To, Status: status,
+			ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage}})
 }
 
 // jsonOf is v as encoding/json reads it back, so that free fields compare by value whatever their Go types.

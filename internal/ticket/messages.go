@@ -125,7 +125,10 @@ func (s *Service) applyStatus(ctx context.Context, tx bun.IDB, m *Message, st St
 	}
 	w := &timeline{tk: &Ticket{TenantID: m.TenantID, ID: m.TicketID}, now: m.UpdatedAt}
 	w.add(words.kind, text, &m.ID, &m.TaskID, data)
-	return w.flush(ctx, tx)
+	if err := w.flush(ctx, tx); err != nil {
+		return err
+	}
+	return s.emitMessage(ctx, tx, m, st.Status, m.UpdatedAt)
 }
 
 // applyPending applies the statuses that arrived before the message's send was recorded.

@@ -236,7 +236,7 @@ func (w *Sender) recordAccepted(ctx context.Context, m *Message, sent plinx.Sent
 		w.s.metrics.outcome(MessageAccepted)
 		w2.add(KindMessageAccepted, fmt.Sprintf("Mensagem WhatsApp %q aceita pelo Plinx para %s.", m.Template, *m.To),
 			&m.ID, &m.TaskID, map[string]any{"plinx_message_id": id, "wa_id": deref(m.WaID)})
-		return nil
+		return w.s.emitMessage(ctx, tx, m, MessageAccepted, now)
 	})
 }
 
@@ -292,6 +292,9 @@ func (w *Sender) fail(ctx context.Context, m *Message, code, reason string, noPh
 		m.Status, m.FailedAt, m.ErrorCode, m.ErrorMessage = MessageFailed, &now, &code, &reason
 		m.NextAttemptAt, m.LeaseUntil, m.LeasedBy, m.Attempts = nil, nil, nil, m.Attempts+1
 		w.s.metrics.outcome(MessageFailed)
+		if err := w.s.emitMessage(ctx, tx, m, MessageFailed, now); err != nil {
+			return err
+		}
 		if noPhone {
 			tl.add(KindNoPhone, NoPhoneText, &m.ID, &m.TaskID, map[string]any{"error_code": code, "template": m.Template})
 			return nil

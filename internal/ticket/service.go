@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/atende/atende/internal/clock"
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 )
@@ -27,6 +28,8 @@ type Deps struct {
 	Plinx PlinxResolver
 	// Metrics counts messages; nil counts nothing.
 	Metrics *Metrics
+	// Outbox receives ticket and message events for outbound webhooks; nil publishes none.
+	Outbox outbound.Publisher
 }
 
 // Service holds the tickets rules.
@@ -38,6 +41,7 @@ type Service struct {
 	public  string
 	plinx   PlinxResolver
 	metrics *Metrics
+	outbox  outbound.Publisher
 
 	tenantCache      *ttlCache[tenant.Tenant]
 	integrationCache *ttlCache[Integration]
@@ -53,7 +57,7 @@ func NewService(d Deps) *Service {
 		d.Metrics = NewMetrics(nil)
 	}
 	s := &Service{db: d.DB, tenants: d.Tenants, clock: d.Clock, logger: d.Logger,
-		public: strings.TrimRight(d.PublicURL, "/"), plinx: d.Plinx, metrics: d.Metrics,
+		public: strings.TrimRight(d.PublicURL, "/"), plinx: d.Plinx, metrics: d.Metrics, outbox: d.Outbox,
 		tenantCache: newTTLCache[tenant.Tenant](), integrationCache: newTTLCache[Integration]()}
 	s.intake = newIntake(s)
 	return s

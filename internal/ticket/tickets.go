@@ -7,6 +7,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 )
@@ -132,7 +133,10 @@ func (s *Service) change(ctx context.Context, tenantID, id uuid.UUID, fn func(ct
 			return err
 		}
 		tk.UpdatedAt = now
-		return s.saveTicket(ctx, tx, &tk, w)
+		if err := s.saveTicket(ctx, tx, &tk, w); err != nil {
+			return err
+		}
+		return s.emitTicket(ctx, tx, nil, &tk, outbound.TicketUpdated, now)
 	})
 	if err != nil {
 		return Ticket{}, err

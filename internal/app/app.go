@@ -61,8 +61,8 @@ type App struct {
 	Router *routing.Router
 	// Outbound keeps the outbound webhook endpoints and delivers events to them.
 	Outbound *outbound.Service
-	Hub    *events.Hub
-	plinx  *plinx.Clients
+	Hub      *events.Hub
+	plinx    *plinx.Clients
 	// Handler serves the whole HTTP API.
 	Handler *echo.Echo
 

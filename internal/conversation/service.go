@@ -12,8 +12,8 @@ import (
 
 	"github.com/atende/atende/internal/clock"
 	"github.com/atende/atende/internal/crm"
-	"github.com/atende/atende/internal/phone"
 	"github.com/atende/atende/internal/outbound"
+	"github.com/atende/atende/internal/phone"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/tenant"
 	"github.com/atende/atende/internal/validate"

@@ -19,7 +19,7 @@ type webhookEndpointHandlers struct {
 
 func apiWebhookEndpoint(ep outbound.Endpoint) gen.WebhookEndpoint {
 	out := gen.WebhookEndpoint{Id: ep.ID, Url: ep.URL, Description: ep.Description, Enabled: ep.Enabled,
-		Events: mapSlice(ep.Events, func(e string) gen.WebhookEventType { return gen.WebhookEventType(e) }),
+		Events:     mapSlice(ep.Events, func(e string) gen.WebhookEventType { return gen.WebhookEventType(e) }),
 		DisabledAt: nullTime(ep.DisabledAt), SecretRotatedAt: nullTime(ep.SecretRotatedAt), LastSuccessAt: nullTime(ep.LastSuccessAt),
 		FailingSince: nullTime(ep.FailingSince), PendingDeliveries: ep.Pending, FailedDeliveries: ep.Failed,
 		CreatedAt: ep.CreatedAt, UpdatedAt: ep.UpdatedAt, DisabledReason: nullable.NewNullNullable[gen.WebhookEndpointDisabledReason]()}

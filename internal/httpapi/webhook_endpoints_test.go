@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/oapi-codegen/nullable"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
@@ -382,5 +383,78 @@ func TestWebhookEndpointsAccessAndInput(t *testing.T) {
 			require.NotNil(t, p.Errors, tc.body)
 			require.Equal(t, tc.field, (*p.Errors)[0].Field, tc.body)
 		}
+	})
+}
+
+// The dialer's and the conversations' events reach the endpoints subscribed to them: a prompt, the call the
+// agent chose to place and its end; a conversation re-linked and qualified.
+func TestDialerAndConversationEventsAreDelivered(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		ctx := context.Background()
+		d := newDialerEnv(t, dialect, everyDay)
+		rcv := newHookReceiver(t, d.Env)
+		ep := createEndpoint(t, d.admin, rcv.url, client.WebhookEventTypeDialerPromptCreated, client.WebhookEventTypeCallCreated,
+			client.WebhookEventTypeCallEnded)
+		rcv.set(http.StatusOK, ep.Secret)
+		contact, entry, p := d.prompted(t, "+5547991234567")
+		deliverAll(t, d.Env)
+		ans, err := d.agent.AnswerDialerPromptWithResponse(ctx, p.Id, client.PromptAnswer{PauseDialer: false})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, ans.StatusCode(), string(ans.Body))
+		deliverAll(t, d.Env)
+		call := d.sessionNow(t).Call.MustGet()
+		for _, ev := range []client.CallEventCreateEvent{client.CallEventCreateEventAnswered, client.CallEventCreateEventEnded} {
+			r, err := d.admin.ReportCallEventWithResponse(ctx, call.Id, client.CallEventCreate{Event: ev})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+		}
+		deliverAll(t, d.Env)
+		require.Equal(t, []string{"dialer.prompt.created", "call.created", "call.ended"}, rcv.types())
+		calls := rcv.got()
+		var prompt outbound.PromptData
+		require.NoError(t, json.Unmarshal(calls[0].event.Data, &prompt))
+		require.Equal(t, p.Id, prompt.PromptID)
+		require.Equal(t, entry.Id, prompt.EntryID)
+		require.Equal(t, d.agentID, prompt.AgentID)
+		require.Equal(t, contact, *prompt.ContactID)
+		require.Equal(t, "Cliente com conversa ativa via WhatsApp. Deseja pausar o discador?", prompt.Text)
+		var created, ended outbound.CallData
+		require.NoError(t, json.Unmarshal(calls[1].event.Data, &created))
+		require.NoError(t, json.Unmarshal(calls[2].event.Data, &ended))
+		require.Equal(t, call.Id, created.CallID)
+		require.Equal(t, "created", created.Status)
+		require.Equal(t, call.Id, ended.CallID)
+		require.Equal(t, "ended", ended.Status)
+		require.Equal(t, "answered", *ended.Outcome)
+		require.Equal(t, 1, ended.Attempt)
+
+		p2 := newPlinxEnv(t, dialect)
+		rcv2 := newHookReceiver(t, p2.Env)
+		ep2 := createEndpoint(t, p2.admin, rcv2.url, client.WebhookEventTypeConversationLinked, client.WebhookEventTypeConversationQualified)
+		rcv2.set(http.StatusOK, ep2.Secret)
+		c, err := p2.admin.CreateContactWithResponse(ctx, nil, client.CreateContactJSONRequestBody{Name: "João José"})
+		require.NoError(t, err)
+		p2.fire(t, sim.Shortcut{Type: "conversation.started", Phone: "+5547991239999"})
+		conv := p2.conversationOf(t, "+5547991239999")
+		link, err := p2.admin.LinkConversationWithResponse(ctx, conv.Id, nil, client.ConversationLinkUpdate{
+			Contact: nullable.NewNullableWithValue(client.ContactTarget{Id: &c.JSON201.Id})})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, link.StatusCode(), string(link.Body))
+		deliverAll(t, p2.Env)
+		results, err := p2.admin.ListResultsWithResponse(ctx, nil)
+		require.NoError(t, err)
+		q, err := p2.admin.QualifyConversationWithResponse(ctx, conv.Id, nil, client.QualificationCreate{ResultId: results.JSON200.Data[0].Id})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, q.StatusCode(), string(q.Body))
+		deliverAll(t, p2.Env)
+		require.Equal(t, []string{"conversation.linked", "conversation.qualified"}, rcv2.types())
+		var linked, qualified outbound.ConversationData
+		require.NoError(t, json.Unmarshal(rcv2.got()[0].event.Data, &linked))
+		require.NoError(t, json.Unmarshal(rcv2.got()[1].event.Data, &qualified))
+		require.Equal(t, c.JSON201.Id, *linked.ContactID)
+		require.Equal(t, conv.Id, qualified.ConversationID)
+		require.Equal(t, results.JSON200.Data[0].Id, *qualified.ResultID)
+		require.NotNil(t, qualified.InteractionID)
 	})
 }

@@ -78,10 +78,33 @@ fmt: ## gofmt the tree
 vet: ## go vet
 	$(GO) vet ./...
 
+lint: tools/redocly/node_modules/.package-lock.json ## lint api/openapi.yaml and api/plinx.yaml with the pinned Redocly CLI (needs npm)
+	cd tools/redocly && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_NOTIFICATIONS=true \
+	  npx --no-install redocly lint --config $(CURDIR)/api/redocly.yaml $(CURDIR)/api/openapi.yaml $(CURDIR)/api/plinx.yaml
+
+tools/redocly/node_modules/.package-lock.json: tools/redocly/package.json tools/redocly/package-lock.json
+	cd tools/redocly && npm ci --no-audit --no-fund
+
 docs-assets: ## refresh the embedded Redoc bundle served at /docs (needs npm)
 	cd $$(mktemp -d) && npm pack redoc@$(REDOC_VERSION) >/dev/null && tar xzf redoc-$(REDOC_VERSION).tgz && \
 	  cp package/bundles/redoc.standalone.js package/bundles/redoc.standalone.js.LICENSE.txt $(CURDIR)/internal/httpapi/docs/ && \
 	  cp package/LICENSE $(CURDIR)/internal/httpapi/docs/REDOC_LICENSE
+
+.PHONY: test-docs
+test-docs: ## render /docs in headless Chromium (.ci/install-chromium) and rewrite docs/screenshots/api-docs.png
+	ATENDE_TEST_REQUIRE_CHROMIUM=1 ATENDE_DOCS_SCREENSHOT_OUT=docs/screenshots/api-docs.png $(GO) test -count=1 \
+		-run '^TestDocsRenderInChromium$$' -v ./internal/httpapi/
+
+.PHONY: sdk-ts check-ts
+
+sdk-ts: ## install the TypeScript client's pinned packages and regenerate clients/typescript/src/schema.ts from the contract (needs npm)
+	cd clients/typescript && npm ci --no-audit --no-fund && npm run generate
+
+check-ts: clients/typescript/node_modules/.package-lock.json ## fail when the TypeScript client's schema is stale; type-check and build the client and examples/frontend (needs npm)
+	cd clients/typescript && npm run check && npm run build && npm run build:example
+
+clients/typescript/node_modules/.package-lock.json: clients/typescript/package.json clients/typescript/package-lock.json
+	cd clients/typescript && npm ci --no-audit --no-fund
 
 clean: ## remove build output and the local database
 	rm -rf bin var

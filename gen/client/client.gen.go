@@ -1411,7 +1411,7 @@ type CallEventCreateEvent string
 
 // CallEventData The data of `call.created` and `call.ended`.
 //
-// Example: {"agent_id":"0193b6a0-7d2f-7a10-8c3e-4f5a6b7c8d9e","attempt":1,"call_id":"0193b6a1-53b9-7e96-b9a8-ea2588037608","campaign_id":"0193b6a1-6c8b-7ff2-a69a-89ef7ec3cf87","company_id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","contact_id":"0193b6a1-a8fe-7950-a255-c356279f5e79","entry_id":"0193b6a1-1043-7bfc-b7fe-be75fafec0c4","lead_id":null,"number":"+5547991234567","outcome":"no_answer","status":"no_answer"}
+// Example: {"agent_id":"0193b6a0-7d2f-7a10-8c3e-4f5a6b7c8d9e","attempt":1,"call_id":"0193b6a1-53b9-7e96-b9a8-ea2588037608","campaign_id":"0193b6a1-6c8b-7ff2-a69a-89ef7ec3cf87","company_id":"0193b6a0-6c1e-7c2a-9f4b-2d7e8a1c5b3f","contact_id":"0193b6a1-a8fe-7950-a255-c356279f5e79","entry_id":"0193b6a1-1043-7bfc-b7fe-be75fafec0c4","lead_id":null,"number":"+5547991234567","outcome":"no_answer","status":"ended"}
 type CallEventData struct {
 	AgentId    openapi_types.UUID                    `json:"agent_id"`
 	Attempt    int                                   `json:"attempt"`
@@ -1425,10 +1425,10 @@ type CallEventData struct {
 	// Number Example: +5547991234567
 	Number string `json:"number"`
 
-	// Outcome How an unanswered call ended (`no_answer`, `busy`, `failed`).
+	// Outcome How the call went: `answered`, `no_answer`, `busy` or `failed`; null in call.created.
 	Outcome nullable.Nullable[string] `json:"outcome"`
 
-	// Status The call's status: `created` in call.created; `ended`, `no_answer`, `busy` or `failed` in call.ended.
+	// Status The call's status: `created` in call.created, `ended` in call.ended.
 	Status string `json:"status"`
 }
 
@@ -3734,7 +3734,7 @@ type WebhookEndpoint struct {
 	// every attempt for about a day with no success in between), `gone` (it answered 410).
 	DisabledReason nullable.Nullable[WebhookEndpointDisabledReason] `json:"disabled_reason"`
 
-	// Enabled A disabled endpoint receives nothing; its deliveries wait.
+	// Enabled A disabled endpoint is sent nothing and gets no new events; deliveries it had pending wait until it is enabled again.
 	Enabled bool `json:"enabled"`
 
 	// Events The event types delivered to this endpoint.
@@ -3816,7 +3816,7 @@ type WebhookEndpointWithSecret struct {
 	// every attempt for about a day with no success in between), `gone` (it answered 410).
 	DisabledReason nullable.Nullable[WebhookEndpointWithSecretDisabledReason] `json:"disabled_reason"`
 
-	// Enabled A disabled endpoint receives nothing; its deliveries wait.
+	// Enabled A disabled endpoint is sent nothing and gets no new events; deliveries it had pending wait until it is enabled again.
 	Enabled bool `json:"enabled"`
 
 	// Events The event types delivered to this endpoint.
@@ -6937,7 +6937,8 @@ type ClientInterface interface {
 	// 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 	// `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 	// disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-	// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+	// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+	// resume when it is enabled again.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -6956,7 +6957,8 @@ type ClientInterface interface {
 	// 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 	// `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 	// disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-	// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+	// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+	// resume when it is enabled again.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -10863,7 +10865,8 @@ func (c *Client) ListWebhookEndpoints(ctx context.Context, params *ListWebhookEn
 // 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 // `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 // disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+// resume when it is enabled again.
 //
 // Takes any type of body and a specified content type.
 //
@@ -10892,7 +10895,8 @@ func (c *Client) CreateWebhookEndpointWithBody(ctx context.Context, params *Crea
 // 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 // `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 // disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+// resume when it is enabled again.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -22020,7 +22024,8 @@ type ClientWithResponsesInterface interface {
 	// 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 	// `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 	// disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-	// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+	// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+	// resume when it is enabled again.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -22039,7 +22044,8 @@ type ClientWithResponsesInterface interface {
 	// 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 	// `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 	// disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-	// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+	// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+	// resume when it is enabled again.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -43112,7 +43118,8 @@ func (c *ClientWithResponses) ListWebhookEndpointsWithResponse(ctx context.Conte
 // 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 // `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 // disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+// resume when it is enabled again.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -43137,7 +43144,8 @@ func (c *ClientWithResponses) CreateWebhookEndpointWithBodyWithResponse(ctx cont
 // 10%); the receiver deduplicates by `webhook-id`. A delivery still failing after its last attempt is
 // `failed`, and if the endpoint has not succeeded since the delivery's first failure, the endpoint is
 // disabled (`disabled_reason: failing`). A `410 Gone` answer disables the endpoint at once
-// (`disabled_reason: gone`). Deliveries of a disabled endpoint wait; they resume when it is enabled again.
+// (`disabled_reason: gone`). A disabled endpoint gets no new events; the deliveries it had pending wait and
+// resume when it is enabled again.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

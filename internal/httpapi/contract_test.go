@@ -366,9 +366,20 @@ var fixtureMakers = map[string]func(f *fixtures, collection string) string{
 		}
 		_, b := f.env.Do(http.MethodGet, "/v1/me", f.keys[client.RoleAdmin], nil, nil)
 		require.NoError(f.t, json.Unmarshal(b, &me))
+		id, phone := uuid.Must(uuid.NewV7()), "+5547991234567"
+		data := map[string]any{
+			outbound.ConversationCreated: outbound.ConversationData{ConversationID: id, PlinxConversationID: "conv-1", Phone: phone, Status: "open"},
+			outbound.DialerPromptCreated: outbound.PromptData{PromptID: id, EntryID: id, CampaignID: id, SessionID: id, AgentID: id,
+				Number: phone, Text: "Cliente com conversa ativa via WhatsApp. Deseja pausar o discador?", ExpiresAt: f.env.Clock.Now()},
+			outbound.CallCreated:   outbound.CallData{CallID: id, EntryID: id, CampaignID: id, AgentID: id, Number: phone, Attempt: 1, Status: "created"},
+			outbound.TicketCreated: outbound.TicketData{TicketID: id, IntegrationID: id, ExternalCode: "OS-1", ExternalStatus: "ABERTA", Status: "open", Version: 1},
+			outbound.MessageStatus: outbound.MessageStatusData{MessageID: id, TicketID: id, Template: "abertura_chamado", Status: "read"},
+		}
+		data[outbound.ConversationLinked], data[outbound.ConversationQualified] = data[outbound.ConversationCreated], data[outbound.ConversationCreated]
+		data[outbound.CallEnded], data[outbound.TicketUpdated] = data[outbound.CallCreated], data[outbound.TicketCreated]
 		var evs []outbound.Event
 		for _, typ := range outbound.EventTypes {
-			evs = append(evs, outbound.Event{TenantID: me.Tenant.ID, Type: typ, At: f.env.Clock.Now(), Data: map[string]any{}})
+			evs = append(evs, outbound.Event{TenantID: me.Tenant.ID, Type: typ, At: f.env.Clock.Now(), Data: data[typ]})
 		}
 		require.NoError(f.t, f.env.App.Outbound.Publish(context.Background(), f.env.App.DB, evs...))
 		resp, b := f.env.Do(http.MethodGet, collection, f.keys[client.RoleAdmin], nil, nil)

@@ -134,15 +134,20 @@ func (w *Deliverer) run(ctx context.Context) {
 // RunOnce claims one batch of due deliveries of enabled endpoints and sends them; it returns how many it
 // claimed. Once claimed, a delivery is sent and recorded even if ctx ends meanwhile.
 func (w *Deliverer) RunOnce(ctx context.Context) (int, error) {
-	ds, err := w.claim(ctx)
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	// A claim that started completes and is worked off: cancelled halfway, its rows could be leased in the
+	// database with nobody delivering them until the lease expires.
+	work := context.WithoutCancel(ctx)
+	ds, err := w.claim(work)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
-	endpoints, err := w.endpoints(ctx, ds)
+	endpoints, err := w.endpoints(work, ds)
 	if err != nil {
 		return 0, err
 	}
-	work := context.WithoutCancel(ctx)
 	sem := make(chan struct{}, w.opts.Sends)
 	var wg sync.WaitGroup
 	for i := range ds {

@@ -141,11 +141,16 @@ func (w *Sender) run(ctx context.Context) {
 // RunOnce claims one batch of due messages and sends them; it returns how many it claimed. Once claimed,
 // a message is sent and recorded even if ctx ends meanwhile (a graceful stop finishes what it holds).
 func (w *Sender) RunOnce(ctx context.Context) (int, error) {
-	msgs, err := w.claim(ctx)
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	// A claim that started completes and is worked off: cancelled halfway, its rows could be leased in the
+	// database with nobody sending them until the lease expires.
+	work := context.WithoutCancel(ctx)
+	msgs, err := w.claim(work)
 	if err != nil || len(msgs) == 0 {
 		return 0, err
 	}
-	work := context.WithoutCancel(ctx)
 	sem := make(chan struct{}, w.opts.Sends)
 	var wg sync.WaitGroup
 	for i := range msgs {

@@ -291,28 +291,34 @@ func describe(err error) string {
 	}
 }
 
+// successEvery bounds how often successes are written on their endpoint: a busy endpoint's row is not
+// rewritten by every delivery, and last_success_at is at most this old.
+const successEvery = time.Minute
+
 // record writes a delivery's attempt and outcome, if this deliverer still holds its lease: a 2xx ends it;
 // a 410 ends it and disables the endpoint; anything else schedules the next attempt, or, after the last,
 // fails the delivery and disables an endpoint that has not succeeded since the delivery first failed.
+//
+// Only the delivery's row is locked. The endpoint's row is written when its state changes — its first
+// failure, a success after failures or successEvery after the last one written, disabling — by statements
+// that change only those columns, so deliveries to one endpoint do not queue behind each other.
 func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 	return store.RunInTx(ctx, w.s.db, func(ctx context.Context, tx bun.Tx) error {
-		ep, err := w.s.lockEndpoint(ctx, tx, d.TenantID, d.EndpointID)
-		if errors.Is(err, ErrNotFound) {
-			return nil // deleted meanwhile, with its deliveries
-		}
-		if err != nil {
-			return err
-		}
-		held, err := deliveryOf(ctx, tx, d.TenantID, d.EndpointID, d.ID)
-		if errors.Is(err, ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
+		var held Delivery
+		q := tx.NewSelect().Model(&held).Where("wd.tenant_id = ? AND wd.id = ?", d.TenantID, d.ID)
+		if err := store.Lock(w.s.db.Kind, q, "UPDATE").Scan(ctx); err != nil {
+			if errors.Is(notFound(err), ErrNotFound) {
+				return nil // deleted with its endpoint meanwhile
+			}
+			return fmt.Errorf("read webhook delivery: %w", err)
 		}
 		if held.Status != StatusPending || held.LeasedBy == nil || *held.LeasedBy != w.opts.ID {
 			w.s.logger.Warn("webhook delivery lease lost before its answer was recorded", "delivery_id", d.ID.String())
 			return nil
+		}
+		var ep Endpoint
+		if err := tx.NewSelect().Model(&ep).Where("we.tenant_id = ? AND we.id = ?", d.TenantID, d.EndpointID).Scan(ctx); err != nil {
+			return fmt.Errorf("read webhook endpoint: %w", notFound(err))
 		}
 		at := Attempt{TenantID: d.TenantID, ID: newID(), DeliveryID: d.ID, AttemptedAt: ans.at, DurationMS: ans.duration.Milliseconds()}
 		if ans.status != 0 {
@@ -329,16 +335,18 @@ func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 		d.Attempts, d.LastAttemptAt, d.LastStatusCode, d.LastError = held.Attempts+1, &ans.at, at.StatusCode, at.Error
 		d.ScheduleStart, d.FirstFailedAt = held.ScheduleStart, held.FirstFailedAt
 		d.LeaseUntil, d.LeasedBy, d.UpdatedAt = nil, nil, now
-		epChanged := false
+		endpoint := tx.NewUpdate().Model((*Endpoint)(nil)).Where("tenant_id = ? AND id = ?", ep.TenantID, ep.ID)
+		var change *bun.UpdateQuery
 		switch {
 		case ans.ok():
 			d.Status, d.SucceededAt, d.NextAttemptAt = StatusSucceeded, &now, nil
-			ep.LastSuccessAt, ep.FailingSince, epChanged = &now, nil, true
+			if ep.FailingSince != nil || ep.LastSuccessAt == nil || now.Sub(*ep.LastSuccessAt) >= successEvery {
+				change = endpoint.Set("last_success_at = ?", now).Set("failing_since = NULL")
+			}
 			w.s.metrics.outcome(StatusSucceeded)
 		case ans.status == http.StatusGone:
 			d.Status, d.NextAttemptAt = StatusFailed, nil
-			reason := DisabledGone
-			ep.Enabled, ep.DisabledReason, ep.DisabledAt, epChanged = false, &reason, &now, true
+			change = disable(endpoint, DisabledGone, now)
 			w.s.metrics.outcome("gone")
 			w.s.logger.Info("webhook endpoint answered 410 Gone: disabled", "endpoint_id", ep.ID.String(), "tenant_id", ep.TenantID.String())
 		default:
@@ -346,7 +354,7 @@ func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 				d.FirstFailedAt = &ans.at
 			}
 			if ep.FailingSince == nil {
-				ep.FailingSince, epChanged = &ans.at, true
+				change = endpoint.Set("failing_since = COALESCE(failing_since, ?)", ans.at)
 			}
 			if n := d.Attempts - d.ScheduleStart; n <= len(Schedule) {
 				wait := Schedule[n-1]
@@ -359,17 +367,24 @@ func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 			d.Status, d.NextAttemptAt = StatusFailed, nil
 			w.s.metrics.outcome(StatusFailed)
 			if ep.Enabled && (ep.LastSuccessAt == nil || ep.LastSuccessAt.Before(*d.FirstFailedAt)) {
-				reason := DisabledFailing
-				ep.Enabled, ep.DisabledReason, ep.DisabledAt, epChanged = false, &reason, &now, true
+				change = disable(endpoint, DisabledFailing, now).Where("last_success_at IS NULL OR last_success_at < ?", *d.FirstFailedAt)
 				w.s.logger.Info("webhook endpoint failing for a day: disabled", "endpoint_id", ep.ID.String(), "tenant_id", ep.TenantID.String())
 			}
 		}
 		if _, err := tx.NewUpdate().Model(d).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("record webhook delivery: %w", err)
 		}
-		if epChanged {
-			return w.s.saveEndpoint(ctx, tx, &ep, now)
+		if change != nil {
+			if _, err := change.Exec(ctx); err != nil {
+				return fmt.Errorf("record the endpoint's state: %w", err)
+			}
 		}
 		return nil
 	})
+}
+
+// disable turns an endpoint off for a reason; the change is the endpoint's (its version moves on).
+func disable(q *bun.UpdateQuery, reason string, now time.Time) *bun.UpdateQuery {
+	return q.Set("enabled = ?", false).Set("disabled_reason = ?", reason).Set("disabled_at = ?", now).
+		Set("version = version + 1").Set("updated_at = ?", now).Where("enabled")
 }

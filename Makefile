@@ -7,7 +7,7 @@ LDFLAGS  := -X main.version=$(VERSION)
 PG_URL   ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 REDOC_VERSION := 2.5.4
 
-.PHONY: help build run test test-postgres test-faults-long test-postgres-restart generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-portfolios bench-routing bench-load bench-dialer bench-dialer-memory
+.PHONY: help build run test test-postgres test-faults-long test-postgres-restart generate verify fmt vet lint clean docs-assets bench bench-import bench-webhooks bench-intake bench-outbound bench-portfolios bench-routing bench-load bench-dialer bench-dialer-memory
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ bench-webhooks: ## benchmark Plinx webhook intake on SQLite and the local Postgr
 
 bench-intake: ## benchmark signed ERP ticket events on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench IntakeEvents -benchtime 1x -count 2
+
+bench-outbound: ## benchmark one worker process delivering outbound webhooks on SQLite and the local PostgreSQL (docs/BENCHMARKS.md)
+	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench WebhookDelivery -benchtime 1x -count 2
 
 bench-portfolios: ## time adding 100,000 contacts to a portfolio and bulk-deleting 1,000 portfolios on the local PostgreSQL (docs/BENCHMARKS.md)
 	ATENDE_TEST_POSTGRES_URL='$(PG_URL)' ATENDE_TEST_REQUIRE_POSTGRES=1 $(GO) test ./internal/httpapi/ -run '^$$' -bench Portfolios -benchtime 1x -count 2

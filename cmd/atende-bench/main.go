@@ -41,6 +41,7 @@ var runs = []run{
 	{group: "import", pkg: "./internal/crm/", bench: "ImportContacts", benchtime: "1x"},
 	{group: "webhooks", pkg: "./internal/httpapi/", bench: "PlinxWebhookIntake", benchtime: "5000x"},
 	{group: "intake", pkg: "./internal/httpapi/", bench: "IntakeEvents", benchtime: "1x", env: []string{"ATENDE_BENCH_INTAKE_CONCURRENCY=32"}},
+	{group: "outbound", pkg: "./internal/httpapi/", bench: "WebhookDelivery", benchtime: "1x"},
 	{group: "portfolios", pkg: "./internal/httpapi/", bench: "Portfolios", benchtime: "1x"},
 	{group: "routing", pkg: "./internal/httpapi/", bench: "Routing", benchtime: "5000x"},
 	{group: "dialer", pkg: "./internal/app/", bench: "DialerDrain", benchtime: "1x",
@@ -55,7 +56,7 @@ func main() {
 		"the PostgreSQL the benchmarks create their databases in")
 	tmpl := flag.String("template", "docs/BENCHMARKS.md.tmpl", "the report's template")
 	out := flag.String("out", "docs/BENCHMARKS.md", "the report to write")
-	only := flag.String("only", "", "run only this group (import, webhooks, intake, portfolios, routing, dialer, dialer-memory, load); the report is not written")
+	only := flag.String("only", "", "run only this group (import, webhooks, intake, outbound, portfolios, routing, dialer, dialer-memory, load); the report is not written")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

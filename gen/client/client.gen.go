@@ -3655,7 +3655,7 @@ type WebhookDelivery struct {
 	// LastStatusCode The HTTP status of the last answer; null when there was none (refused, timed out).
 	LastStatusCode nullable.Nullable[int] `json:"last_status_code"`
 
-	// NextAttemptAt When the next attempt is due; null unless pending.
+	// NextAttemptAt When the next attempt is due; null unless pending, and while the endpoint is disabled.
 	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
 
 	// Status `pending` waits for its next attempt; `succeeded` got a 2xx; `failed` exhausted its attempts or met a 410.
@@ -3703,7 +3703,7 @@ type WebhookDeliveryDetail struct {
 	// LastStatusCode The HTTP status of the last answer; null when there was none (refused, timed out).
 	LastStatusCode nullable.Nullable[int] `json:"last_status_code"`
 
-	// NextAttemptAt When the next attempt is due; null unless pending.
+	// NextAttemptAt When the next attempt is due; null unless pending, and while the endpoint is disabled.
 	NextAttemptAt nullable.Nullable[time.Time] `json:"next_attempt_at"`
 
 	// Status `pending` waits for its next attempt; `succeeded` got a 2xx; `failed` exhausted its attempts or met a 410.

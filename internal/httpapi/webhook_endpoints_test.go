@@ -321,6 +321,35 @@ func TestFailingEndpointIsRetriedWithBackoffThenDisabled(t *testing.T) {
 		require.Equal(t, calls[0].id, last.id, "a redelivery keeps its webhook-id")
 		require.Equal(t, client.WebhookDeliveryStatusSucceeded, delivery().Status)
 
+		// Disabled by hand with a delivery waiting for its retry: it is held, and resumes when enabled.
+		rcv.set(http.StatusInternalServerError)
+		fourth := e.deliver(t, "evt-4", map[string]any{"external_code": "OS-4", "version": 1, "status": "ABERTA"})
+		require.Equal(t, http.StatusOK, fourth.StatusCode(), string(fourth.Body))
+		deliverAll(t, e.Env)
+		setEnabled := func(on bool) {
+			cur, err := e.admin.GetWebhookEndpointWithResponse(ctx, ep.Id)
+			require.NoError(t, err)
+			res, err := e.admin.UpdateWebhookEndpointWithResponse(ctx, ep.Id,
+				&client.UpdateWebhookEndpointParams{IfMatch: ptr(cur.HTTPResponse.Header.Get("ETag"))}, client.WebhookEndpointUpdate{Enabled: ptr(on)})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, res.StatusCode(), string(res.Body))
+		}
+		setEnabled(false)
+		waiting, err := e.admin.ListWebhookDeliveriesWithResponse(ctx, ep.Id, &client.ListWebhookDeliveriesParams{
+			Status: ptr(client.WebhookDeliveryStatusPending)})
+		require.NoError(t, err)
+		require.Len(t, waiting.JSON200.Data, 1)
+		require.True(t, waiting.JSON200.Data[0].NextAttemptAt.IsNull(), "held while the endpoint is disabled")
+		sent := len(rcv.got())
+		e.Clock.Advance(time.Hour)
+		deliverAll(t, e.Env)
+		require.Len(t, rcv.got(), sent, "nothing goes to a disabled endpoint")
+		rcv.set(http.StatusOK)
+		setEnabled(true)
+		deliverAll(t, e.Env)
+		require.Len(t, rcv.got(), sent+1)
+		require.Equal(t, waiting.JSON200.Data[0].EventId, rcv.got()[sent].id)
+
 		// 410 Gone: the endpoint is disabled at once, its delivery failed after one attempt.
 		gone := newHookReceiver(t, e.Env)
 		ep2 := createEndpoint(t, e.admin, gone.url, client.WebhookEventTypeTicketCreated)

@@ -375,12 +375,27 @@ func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 			return fmt.Errorf("record webhook delivery: %w", err)
 		}
 		if change != nil {
-			if _, err := change.Exec(ctx); err != nil {
+			res, err := change.Exec(ctx)
+			if err != nil {
 				return fmt.Errorf("record the endpoint's state: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 1 && d.Status == StatusFailed {
+				return holdPending(ctx, tx, ep.TenantID, ep.ID, now)
 			}
 		}
 		return nil
 	})
+}
+
+// holdPending takes a disabled endpoint's pending deliveries out of the queue (no next attempt), so claims do
+// not walk past them; enabling the endpoint makes them due again.
+func holdPending(ctx context.Context, tx bun.IDB, tenantID, endpointID uuid.UUID, now time.Time) error {
+	_, err := tx.NewUpdate().Model((*Delivery)(nil)).Set("next_attempt_at = NULL").Set("updated_at = ?", now).
+		Where("tenant_id = ? AND endpoint_id = ? AND status = ?", tenantID, endpointID, StatusPending).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("hold the deliveries of a disabled endpoint: %w", err)
+	}
+	return nil
 }
 
 // disable turns an endpoint off for a reason; the change is the endpoint's (its version moves on).

@@ -169,6 +169,9 @@ func (s *Service) UpdateEndpoint(ctx context.Context, tenantID, id uuid.UUID, p 
 			} else {
 				reason := DisabledManual
 				ep.Enabled, ep.DisabledReason, ep.DisabledAt = false, &reason, &now
+				if err := holdPending(ctx, tx, tenantID, id, now); err != nil {
+					return err
+				}
 			}
 		}
 		return s.saveEndpoint(ctx, tx, &ep, now)

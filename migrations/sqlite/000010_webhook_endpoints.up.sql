@@ -47,6 +47,8 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (tenant_id, endpoint_id, id);
+-- An endpoint's pending and failed counts, and its log filtered by status.
+CREATE INDEX webhook_deliveries_endpoint_status ON webhook_deliveries (tenant_id, endpoint_id, status, id);
 CREATE INDEX webhook_deliveries_created ON webhook_deliveries (created_at);
 
 -- Every POST of a delivery and what came back.

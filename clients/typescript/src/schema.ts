@@ -4729,7 +4729,7 @@ export interface components {
             attempts: number;
             /**
              * Format: date-time
-             * @description When the next attempt is due; null unless pending.
+             * @description When the next attempt is due; null unless pending, and while the endpoint is disabled.
              */
             next_attempt_at: string | null;
             /** Format: date-time */

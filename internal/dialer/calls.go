@@ -226,11 +226,15 @@ func (s *Service) QualifyCall(ctx context.Context, actor tenant.Actor, id uuid.U
 			return err
 		}
 		c.QualifiedAt, c.InteractionID = &now, &it.ID
-		if c.Status != CallEnded {
+		ended := c.Status != CallEnded
+		if ended {
 			c.Status, c.EndedAt = CallEnded, &now
 		}
 		if err := s.saveCall(ctx, tx, a, &c, &e, now); err != nil {
 			return err
+		}
+		if ended { // qualified before telephony reported the end: the qualification ends it
+			a.hook(c.TenantID, outbound.CallEnded, callData(&c, &e), now)
 		}
 		a.log(&e, EventQualified, result.Code, now)
 		if err := a.close(ctx, tx, &e, "result:"+result.Code, now); err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/atende/atende/internal/calendar"
 	"github.com/atende/atende/internal/crm"
+	"github.com/atende/atende/internal/loop"
 	"github.com/atende/atende/internal/outbound"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/telephony"
@@ -43,10 +44,7 @@ type Worker struct {
 	lastSweep time.Time // used by the worker's own goroutine (or RunOnce's caller) only
 	settled   atomic.Int64
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
-	wake   chan struct{}
+	loop loop.Loop
 }
 
 // NewWorker returns a worker of s.
@@ -67,69 +65,25 @@ func (s *Service) NewWorker(opts WorkerOptions) *Worker {
 	if opts.Tick <= 0 {
 		opts.Tick = 250 * time.Millisecond
 	}
-	return &Worker{s: s, opts: opts, wake: make(chan struct{}, 1)}
+	w := &Worker{s: s, opts: opts}
+	w.loop = loop.Loop{Tick: opts.Tick,
+		Failed:  func(err error) { s.logger.Error("dialer pass failed", "worker", opts.ID, "error", err) },
+		Stopped: func() { s.logger.Info("dial queue worker stopped", "worker", opts.ID, "settled", w.settled.Load()) }}
+	return w
 }
 
 // ID is the worker's name in leases.
 func (w *Worker) ID() string { return w.opts.ID }
 
 // Start runs the worker until Stop or ctx ends; it returns at once.
-func (w *Worker) Start(ctx context.Context) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.done != nil {
-		return
-	}
-	ctx, w.cancel = context.WithCancel(ctx)
-	w.done = make(chan struct{})
-	go func() {
-		defer close(w.done)
-		defer func() {
-			w.s.logger.Info("dial queue worker stopped", "worker", w.opts.ID, "settled", w.settled.Load())
-		}()
-		t := time.NewTicker(w.opts.Tick)
-		defer t.Stop()
-		for {
-			n, err := w.RunOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				w.s.logger.Error("dialer pass failed", "worker", w.opts.ID, "error", err)
-			}
-			if n > 0 && err == nil {
-				continue // more may be due: go on without waiting
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			case <-w.wake:
-			}
-		}
-	}()
-}
+func (w *Worker) Start(ctx context.Context) { w.loop.Start(ctx, w.RunOnce) }
 
 // Wake makes a waiting worker look at the queue now.
-func (w *Worker) Wake() {
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
-}
+func (w *Worker) Wake() { w.loop.Wake() }
 
 // Stop stops the worker after the entries it holds are settled, or when ctx ends; entries still claimed
 // then are rescued by another worker once their lease expires.
-func (w *Worker) Stop(ctx context.Context) {
-	w.mu.Lock()
-	cancel, done := w.cancel, w.done
-	w.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
+func (w *Worker) Stop(ctx context.Context) { w.loop.Stop(ctx) }
 
 // sweepEvery is how often a worker sweeps: rescues expired claims, expires unanswered prompts, turns due
 // follow-ups into entries and hands calls that never reached telephony to it again.

@@ -116,6 +116,7 @@ func deliverAll(t *testing.T, env *apitest.Env) {
 	for range 100 {
 		n, err := d.RunOnce(context.Background())
 		require.NoError(t, err)
+		d.Wait()
 		if n == 0 {
 			return
 		}
@@ -485,5 +486,52 @@ func TestDialerAndConversationEventsAreDelivered(t *testing.T) {
 		require.Equal(t, conv.Id, qualified.ConversationID)
 		require.Equal(t, results.JSON200.Data[0].Id, *qualified.ResultID)
 		require.NotNil(t, qualified.InteractionID)
+	})
+}
+
+// A receiver that hangs holds only its share of a deliverer's send slots: another endpoint's deliveries all
+// go out while it hangs.
+func TestHangingEndpointDoesNotHoldUpOthers(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		env := apitest.New(t, dialect)
+		ctx := context.Background()
+		tenantID := mustMe(t, env.Client(env.AdminKey)).Tenant.Id
+		release := make(chan struct{})
+		var once sync.Once
+		unblock := func() { once.Do(func() { close(release) }) }
+		stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}))
+		t.Cleanup(func() {
+			unblock()
+			stuck.Close()
+		})
+		healthy := newHookReceiver(t, env)
+		slow := createEndpoint(t, env.Client(env.AdminKey), stuck.URL, client.WebhookEventTypeTicketCreated)
+		fast := createEndpoint(t, env.Client(env.AdminKey), healthy.url, client.WebhookEventTypeTicketCreated)
+		healthy.set(http.StatusOK, fast.Secret)
+		var evs []outbound.Event
+		for i := range 40 {
+			evs = append(evs, outbound.Event{TenantID: tenantID, Type: outbound.TicketCreated, At: env.Clock.Now(),
+				Data: outbound.TicketData{TicketID: uuid.Must(uuid.NewV7()), ExternalCode: fmt.Sprint("OS-", i), Status: "open"}})
+		}
+		require.NoError(t, env.App.Outbound.Publish(ctx, env.App.DB, evs...))
+
+		d := env.App.Outbound.NewDeliverer(outbound.DelivererOptions{Sends: 8, Timeout: time.Minute, Tick: 10 * time.Millisecond})
+		d.Start(ctx)
+		require.Eventually(t, func() bool { return len(healthy.got()) == 40 }, 30*time.Second, 10*time.Millisecond,
+			"the healthy endpoint got %d of 40 while the other hangs", len(healthy.got()))
+		list, err := env.Client(env.AdminKey).ListWebhookDeliveriesWithResponse(ctx, slow.Id, &client.ListWebhookDeliveriesParams{
+			Status: ptr(client.WebhookDeliveryStatusPending), Limit: ptr(100)})
+		require.NoError(t, err)
+		require.Len(t, list.JSON200.Data, 40, "the hanging endpoint's deliveries are all still pending")
+		unblock()
+		stopCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		d.Stop(stopCtx)
 	})
 }

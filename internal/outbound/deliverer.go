@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/uptrace/bun"
 
+	"github.com/atende/atende/internal/loop"
 	"github.com/atende/atende/internal/store"
 	"github.com/atende/atende/internal/webhook"
 )
@@ -31,15 +32,18 @@ var Schedule = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * time.Minut
 type DelivererOptions struct {
 	// ID names the deliverer in leases; default host:pid:random.
 	ID string
-	// Batch is how many deliveries one claim takes (default 50).
-	Batch int
-	// Sends is how many deliveries are in flight at once (default 16).
+	// Sends is how many deliveries are in flight at once (default 16). A delivery is claimed when a send
+	// slot is free and sent at once, so a slow one never holds up the others.
 	Sends int
+	// PerEndpoint is how many of the slots one endpoint may hold (default half of Sends): a slow or hanging
+	// receiver takes at most these, and the other endpoints' deliveries go on in the rest.
+	PerEndpoint int
 	// Timeout bounds one POST, answer included (default 15 s).
 	Timeout time.Duration
-	// Lease is how long a claim holds before another deliverer may rescue it (default Timeout + 15 s).
+	// Lease is how long a claim holds before another deliverer may rescue it (at least Timeout + 15 s).
 	Lease time.Duration
-	// Tick is the pause between passes when nothing is due (default 250 ms).
+	// Tick is the pause between passes when nothing is due (default 250 ms); a send that ends wakes the
+	// deliverer at once.
 	Tick time.Duration
 	// Client sends the POSTs (default: an http.Client that follows no redirects).
 	Client *http.Client
@@ -51,10 +55,13 @@ type DelivererOptions struct {
 type Deliverer struct {
 	s    *Service
 	opts DelivererOptions
+	loop loop.Loop
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu       sync.Mutex
+	inFlight int
+	// busy counts the deliveries in flight per endpoint.
+	busy  map[[2]uuid.UUID]int
+	sends sync.WaitGroup
 }
 
 // NewDeliverer returns a deliverer of s's deliveries.
@@ -63,18 +70,16 @@ func (s *Service) NewDeliverer(opts DelivererOptions) *Deliverer {
 		host, _ := os.Hostname()
 		opts.ID = fmt.Sprintf("%s:%d:%s", host, os.Getpid(), uuid.NewString()[:8])
 	}
-	if opts.Batch <= 0 {
-		opts.Batch = 50
-	}
 	if opts.Sends <= 0 {
 		opts.Sends = 16
+	}
+	if opts.PerEndpoint <= 0 {
+		opts.PerEndpoint = max(1, opts.Sends/2)
 	}
 	if opts.Timeout <= 0 {
 		opts.Timeout = 15 * time.Second
 	}
-	if opts.Lease <= opts.Timeout {
-		opts.Lease = opts.Timeout + 15*time.Second
-	}
+	opts.Lease = max(opts.Lease, opts.Timeout+15*time.Second)
 	if opts.Tick <= 0 {
 		opts.Tick = 250 * time.Millisecond
 	}
@@ -84,63 +89,57 @@ func (s *Service) NewDeliverer(opts DelivererOptions) *Deliverer {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	return &Deliverer{s: s, opts: opts}
+	w := &Deliverer{s: s, opts: opts, busy: map[[2]uuid.UUID]int{}}
+	w.loop = loop.Loop{Tick: opts.Tick, Failed: func(err error) { s.logger.Error("webhook deliverer pass", "error", err) }}
+	return w
 }
 
 // Start runs the deliverer until Stop or ctx ends.
-func (w *Deliverer) Start(ctx context.Context) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.done != nil {
-		return
-	}
-	ctx, w.cancel = context.WithCancel(ctx)
-	w.done = make(chan struct{})
-	go w.run(ctx)
-}
+func (w *Deliverer) Start(ctx context.Context) { w.loop.Start(ctx, w.RunOnce) }
 
 // Stop stops claiming and waits, until ctx ends, for the deliveries in flight to be sent and recorded.
 func (w *Deliverer) Stop(ctx context.Context) {
-	w.mu.Lock()
-	cancel, done := w.cancel, w.done
-	w.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	cancel()
+	w.loop.Stop(ctx)
+	done := make(chan struct{})
+	go func() {
+		w.sends.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-ctx.Done():
 	}
 }
 
-func (w *Deliverer) run(ctx context.Context) {
-	defer close(w.done)
-	for ctx.Err() == nil {
-		n, err := w.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.s.logger.Error("webhook deliverer pass", "error", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(w.opts.Tick):
-		}
-	}
-}
+// Wait waits for the deliveries in flight to be sent and recorded.
+func (w *Deliverer) Wait() { w.sends.Wait() }
 
-// RunOnce claims one batch of due deliveries of enabled endpoints and sends them; it returns how many it
-// claimed. Once claimed, a delivery is sent and recorded even if ctx ends meanwhile.
+// RunOnce claims as many due deliveries of enabled endpoints as there are free send slots — none of the
+// endpoints holding their share of the slots — and starts sending them; it returns how many it started.
+// Once claimed, a delivery is sent and recorded even if ctx ends meanwhile (Wait or Stop waits for it).
 func (w *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
+	w.mu.Lock()
+	free := w.opts.Sends - w.inFlight
+	var full []uuid.UUID
+	for key, n := range w.busy {
+		if n >= w.opts.PerEndpoint {
+			full = append(full, key[1])
+		}
+	}
+	inFlight := w.inFlight
+	w.mu.Unlock()
+	// Claims come in chunks: with sends in flight, wait until a quarter of the slots are free, so that a busy
+	// deliverer does not claim row by row.
+	if free <= 0 || (inFlight > 0 && free < max(1, w.opts.Sends/4)) {
+		return 0, nil
+	}
 	// A claim that started completes and is worked off: cancelled halfway, its rows could be leased in the
 	// database with nobody delivering them until the lease expires.
 	work := context.WithoutCancel(ctx)
-	ds, err := w.claim(work)
+	ds, err := w.claim(work, free, full)
 	if err != nil || len(ds) == 0 {
 		return 0, err
 	}
@@ -148,40 +147,91 @@ func (w *Deliverer) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	sem := make(chan struct{}, w.opts.Sends)
-	var wg sync.WaitGroup
+	var release []Delivery
+	started := 0
 	for i := range ds {
-		ep, ok := endpoints[[2]uuid.UUID{ds[i].TenantID, ds[i].EndpointID}]
+		key := [2]uuid.UUID{ds[i].TenantID, ds[i].EndpointID}
+		ep, ok := endpoints[key]
 		if !ok {
 			continue // deleted since the claim, with its deliveries
 		}
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if err := w.deliver(work, &ds[i], ep); err != nil {
-				w.s.logger.Error("record webhook delivery", "delivery_id", ds[i].ID.String(), "tenant_id", ds[i].TenantID.String(), "error", err)
+		w.mu.Lock()
+		take := ep.Enabled && w.busy[key] < w.opts.PerEndpoint
+		if take {
+			w.inFlight++
+			w.busy[key]++
+		}
+		w.mu.Unlock()
+		if !take {
+			release = append(release, ds[i])
+			continue
+		}
+		started++
+		w.sends.Add(1)
+		go func(d Delivery) {
+			defer w.sent(key)
+			if err := w.deliver(work, &d, ep); err != nil {
+				w.s.logger.Error("record webhook delivery", "delivery_id", d.ID.String(), "tenant_id", d.TenantID.String(), "error", err)
 			}
-		})
+		}(ds[i])
 	}
-	wg.Wait()
-	return len(ds), nil
+	if err := w.release(work, release); err != nil {
+		return started, err
+	}
+	return started, nil
 }
 
-// claim leases due deliveries of enabled endpoints to this deliverer. PostgreSQL skips the rows other
-// deliverers are claiming; SQLite's single writer excludes every other.
-func (w *Deliverer) claim(ctx context.Context) ([]Delivery, error) {
+// sent frees a send slot and wakes the loop to fill it.
+func (w *Deliverer) sent(key [2]uuid.UUID) {
+	w.mu.Lock()
+	w.inFlight--
+	if w.busy[key]--; w.busy[key] <= 0 {
+		delete(w.busy, key)
+	}
+	w.mu.Unlock()
+	w.sends.Done()
+	w.loop.Wake()
+}
+
+// release gives claimed deliveries back, unsent, to be claimed again.
+func (w *Deliverer) release(ctx context.Context, ds []Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	keys := make([][]any, len(ds))
+	for i, d := range ds {
+		keys[i] = []any{d.TenantID, d.ID}
+	}
+	_, err := w.s.db.NewUpdate().Model((*Delivery)(nil)).Set("lease_until = NULL").Set("leased_by = NULL").
+		Where("(tenant_id, id) IN (?)", bun.In(keys)).Where("leased_by = ?", w.opts.ID).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("release webhook deliveries: %w", err)
+	}
+	return nil
+}
+
+// claim leases up to n due deliveries of enabled endpoints, other than the full ones, to this deliverer.
+// PostgreSQL skips the rows other deliverers are claiming; SQLite's single writer excludes every other.
+func (w *Deliverer) claim(ctx context.Context, n int, full []uuid.UUID) ([]Delivery, error) {
 	now := w.s.clock.Now()
 	lock := ""
 	if w.s.db.Kind == store.Postgres {
 		lock = " FOR UPDATE OF wd SKIP LOCKED"
 	}
+	skip := ""
+	args := []any{now.Add(w.opts.Lease), w.opts.ID, StatusPending, now, now}
+	if len(full) > 0 {
+		skip = " AND wd.endpoint_id NOT IN (?)"
+		args = append(args, bun.In(full))
+	}
+	args = append(args, n)
 	var out []Delivery
 	err := w.s.db.NewRaw(`UPDATE webhook_deliveries SET lease_until = ?, leased_by = ?
 		WHERE (tenant_id, id) IN (SELECT wd.tenant_id, wd.id FROM webhook_deliveries wd
 			JOIN webhook_endpoints we ON we.tenant_id = wd.tenant_id AND we.id = wd.endpoint_id
-			WHERE wd.status = ? AND wd.next_attempt_at <= ? AND (wd.lease_until IS NULL OR wd.lease_until < ?) AND we.enabled
+			WHERE wd.status = ? AND wd.next_attempt_at <= ? AND (wd.lease_until IS NULL OR wd.lease_until < ?) AND we.enabled`+skip+`
 			ORDER BY wd.next_attempt_at LIMIT ?`+lock+`)
-		RETURNING *`, now.Add(w.opts.Lease), w.opts.ID, StatusPending, now, now, w.opts.Batch).Scan(ctx, &out)
+		RETURNING *`, args...).Scan(ctx, &out)
 	if err != nil {
 		return nil, fmt.Errorf("claim webhook deliveries: %w", err)
 	}
@@ -297,28 +347,44 @@ const successEvery = time.Minute
 
 // record writes a delivery's attempt and outcome, if this deliverer still holds its lease: a 2xx ends it;
 // a 410 ends it and disables the endpoint; anything else schedules the next attempt, or, after the last,
-// fails the delivery and disables an endpoint that has not succeeded since the delivery first failed.
+// fails the delivery and disables an endpoint that has not succeeded since the delivery first failed. An
+// endpoint disabled meanwhile holds a failed delivery instead of scheduling it.
 //
-// Only the delivery's row is locked. The endpoint's row is written when its state changes — its first
-// failure, a success after failures or successEvery after the last one written, disabling — by statements
-// that change only those columns, so deliveries to one endpoint do not queue behind each other.
+// The endpoint's row is written only when its state changes — its first failure, a success after failures
+// or successEvery after the last one written, disabling — so deliveries to one endpoint do not queue behind
+// each other on it. When it will be written, it is locked before the delivery, in the order every other
+// writer of both takes them (endpoint, then deliveries).
 func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 	return store.RunInTx(ctx, w.s.db, func(ctx context.Context, tx bun.Tx) error {
+		var ep Endpoint
+		if err := tx.NewSelect().Model(&ep).Where("we.tenant_id = ? AND we.id = ?", d.TenantID, d.EndpointID).Scan(ctx); err != nil {
+			if errors.Is(notFound(err), ErrNotFound) {
+				return nil // deleted meanwhile, with its deliveries
+			}
+			return fmt.Errorf("read webhook endpoint: %w", err)
+		}
+		now := w.s.clock.Now()
+		exhausted := d.Attempts+1-d.ScheduleStart > len(Schedule)
+		if endpointChanges(&ep, ans, exhausted, now) {
+			var err error
+			if ep, err = w.s.lockEndpointFor(ctx, tx, d.TenantID, d.EndpointID, "NO KEY UPDATE"); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					return nil
+				}
+				return err
+			}
+		}
 		var held Delivery
 		q := tx.NewSelect().Model(&held).Where("wd.tenant_id = ? AND wd.id = ?", d.TenantID, d.ID)
 		if err := store.Lock(w.s.db.Kind, q, "UPDATE").Scan(ctx); err != nil {
 			if errors.Is(notFound(err), ErrNotFound) {
-				return nil // deleted with its endpoint meanwhile
+				return nil
 			}
 			return fmt.Errorf("read webhook delivery: %w", err)
 		}
 		if held.Status != StatusPending || held.LeasedBy == nil || *held.LeasedBy != w.opts.ID {
 			w.s.logger.Warn("webhook delivery lease lost before its answer was recorded", "delivery_id", d.ID.String())
 			return nil
-		}
-		var ep Endpoint
-		if err := tx.NewSelect().Model(&ep).Where("we.tenant_id = ? AND we.id = ?", d.TenantID, d.EndpointID).Scan(ctx); err != nil {
-			return fmt.Errorf("read webhook endpoint: %w", notFound(err))
 		}
 		at := Attempt{TenantID: d.TenantID, ID: newID(), DeliveryID: d.ID, AttemptedAt: ans.at, DurationMS: ans.duration.Milliseconds()}
 		if ans.status != 0 {
@@ -331,12 +397,12 @@ func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 		if _, err := tx.NewInsert().Model(&at).Exec(ctx); err != nil {
 			return fmt.Errorf("log webhook attempt: %w", err)
 		}
-		now := w.s.clock.Now()
+		*d = held
 		d.Attempts, d.LastAttemptAt, d.LastStatusCode, d.LastError = held.Attempts+1, &ans.at, at.StatusCode, at.Error
-		d.ScheduleStart, d.FirstFailedAt = held.ScheduleStart, held.FirstFailedAt
 		d.LeaseUntil, d.LeasedBy, d.UpdatedAt = nil, nil, now
 		endpoint := tx.NewUpdate().Model((*Endpoint)(nil)).Where("tenant_id = ? AND id = ?", ep.TenantID, ep.ID)
 		var change *bun.UpdateQuery
+		held2 := false
 		switch {
 		case ans.ok():
 			d.Status, d.SucceededAt, d.NextAttemptAt = StatusSucceeded, &now, nil
@@ -346,9 +412,11 @@ func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 			w.s.metrics.outcome(StatusSucceeded)
 		case ans.status == http.StatusGone:
 			d.Status, d.NextAttemptAt = StatusFailed, nil
-			change = disable(endpoint, DisabledGone, now)
+			if ep.Enabled {
+				change, held2 = disable(endpoint, DisabledGone, now), true
+				w.s.logger.Info("webhook endpoint answered 410 Gone: disabled", "endpoint_id", ep.ID.String(), "tenant_id", ep.TenantID.String())
+			}
 			w.s.metrics.outcome("gone")
-			w.s.logger.Info("webhook endpoint answered 410 Gone: disabled", "endpoint_id", ep.ID.String(), "tenant_id", ep.TenantID.String())
 		default:
 			if d.FirstFailedAt == nil {
 				d.FirstFailedAt = &ans.at
@@ -356,35 +424,60 @@ func (w *Deliverer) record(ctx context.Context, d *Delivery, ans answer) error {
 			if ep.FailingSince == nil {
 				change = endpoint.Set("failing_since = COALESCE(failing_since, ?)", ans.at)
 			}
-			if n := d.Attempts - d.ScheduleStart; n <= len(Schedule) {
+			n := d.Attempts - d.ScheduleStart
+			switch {
+			case !ep.Enabled: // disabled meanwhile: held until it is enabled
+				d.NextAttemptAt = nil
+				w.s.metrics.outcome("held")
+			case n <= len(Schedule):
 				wait := Schedule[n-1]
 				wait += time.Duration(rand.Int64N(int64(wait)/10 + 1))
 				next := now.Add(wait)
 				d.NextAttemptAt = &next
 				w.s.metrics.outcome("retried")
-				break
-			}
-			d.Status, d.NextAttemptAt = StatusFailed, nil
-			w.s.metrics.outcome(StatusFailed)
-			if ep.Enabled && (ep.LastSuccessAt == nil || ep.LastSuccessAt.Before(*d.FirstFailedAt)) {
-				change = disable(endpoint, DisabledFailing, now).Where("last_success_at IS NULL OR last_success_at < ?", *d.FirstFailedAt)
-				w.s.logger.Info("webhook endpoint failing for a day: disabled", "endpoint_id", ep.ID.String(), "tenant_id", ep.TenantID.String())
+			default:
+				d.Status, d.NextAttemptAt = StatusFailed, nil
+				w.s.metrics.outcome(StatusFailed)
+				if ep.LastSuccessAt == nil || ep.LastSuccessAt.Before(*d.FirstFailedAt) {
+					change, held2 = disable(endpoint, DisabledFailing, now).Where("last_success_at IS NULL OR last_success_at < ?", *d.FirstFailedAt), true
+					w.s.logger.Info("webhook endpoint failing for a day: disabled", "endpoint_id", ep.ID.String(), "tenant_id", ep.TenantID.String())
+				}
 			}
 		}
 		if _, err := tx.NewUpdate().Model(d).WherePK().Exec(ctx); err != nil {
 			return fmt.Errorf("record webhook delivery: %w", err)
 		}
-		if change != nil {
-			res, err := change.Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("record the endpoint's state: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 && d.Status == StatusFailed {
-				return holdPending(ctx, tx, ep.TenantID, ep.ID, now)
-			}
+		if change == nil {
+			return nil
+		}
+		res, err := change.Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("record the endpoint's state: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 && held2 {
+			return holdPending(ctx, tx, ep.TenantID, ep.ID, now)
 		}
 		return nil
 	})
+}
+
+// endpointChanges tells, from an unlocked read of the endpoint, whether recording this answer will write
+// the endpoint's row.
+func endpointChanges(ep *Endpoint, ans answer, exhausted bool, now time.Time) bool {
+	switch {
+	case ans.ok():
+		return ep.FailingSince != nil || ep.LastSuccessAt == nil || now.Sub(*ep.LastSuccessAt) >= successEvery
+	case ans.status == http.StatusGone:
+		return ep.Enabled
+	default:
+		return ep.FailingSince == nil || (exhausted && ep.Enabled)
+	}
+}
+
+// disable turns an endpoint off for a reason; the change is the endpoint's (its version moves on).
+func disable(q *bun.UpdateQuery, reason string, now time.Time) *bun.UpdateQuery {
+	return q.Set("enabled = ?", false).Set("disabled_reason = ?", reason).Set("disabled_at = ?", now).
+		Set("version = version + 1").Set("updated_at = ?", now).Where("enabled")
 }
 
 // holdPending takes a disabled endpoint's pending deliveries out of the queue (no next attempt), so claims do
@@ -398,8 +491,3 @@ func holdPending(ctx context.Context, tx bun.IDB, tenantID, endpointID uuid.UUID
 	return nil
 }
 
-// disable turns an endpoint off for a reason; the change is the endpoint's (its version moves on).
-func disable(q *bun.UpdateQuery, reason string, now time.Time) *bun.UpdateQuery {
-	return q.Set("enabled = ?", false).Set("disabled_reason = ?", reason).Set("disabled_at = ?", now).
-		Set("version = version + 1").Set("updated_at = ?", now).Where("enabled")
-}

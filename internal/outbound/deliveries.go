@@ -70,13 +70,19 @@ func (s *Service) Redeliver(ctx context.Context, tenantID, endpointID, id uuid.U
 		if !ep.Enabled {
 			return ErrDisabled
 		}
-		if d, err = deliveryOf(ctx, tx, tenantID, endpointID, id); err != nil {
-			return err
+		q := tx.NewSelect().Model(&d).Where("wd.tenant_id = ? AND wd.endpoint_id = ? AND wd.id = ?", tenantID, endpointID, id)
+		if err := store.Lock(s.db.Kind, q, "UPDATE").Scan(ctx); err != nil {
+			return notFound(err)
+		}
+		if d.Status == StatusPending && d.LeasedBy != nil && d.LeaseUntil != nil && d.LeaseUntil.After(s.clock.Now()) {
+			return nil // being sent right now: its outcome decides what comes next
 		}
 		now := s.clock.Now()
 		d.Status, d.NextAttemptAt, d.ScheduleStart, d.FirstFailedAt = StatusPending, &now, d.Attempts, nil
 		d.LeaseUntil, d.LeasedBy, d.SucceededAt, d.UpdatedAt = nil, nil, nil, now
-		if _, err := tx.NewUpdate().Model(&d).WherePK().Exec(ctx); err != nil {
+		_, err = tx.NewUpdate().Model(&d).Column("status", "next_attempt_at", "schedule_start", "first_failed_at",
+			"lease_until", "leased_by", "succeeded_at", "updated_at").WherePK().Exec(ctx)
+		if err != nil {
 			return fmt.Errorf("redeliver: %w", err)
 		}
 		return nil

@@ -123,18 +123,24 @@ func (s *Service) Endpoints(ctx context.Context, tenantID uuid.UUID, p store.Pag
 }
 
 // lockEndpoint reads an endpoint in tx, locked on PostgreSQL against concurrent changes and deliveries'
-// outcomes.
+// outcomes; events published meanwhile (which share its key) do not wait.
 func (s *Service) lockEndpoint(ctx context.Context, tx bun.IDB, tenantID, id uuid.UUID) (Endpoint, error) {
+	return s.lockEndpointFor(ctx, tx, tenantID, id, "NO KEY UPDATE")
+}
+
+// lockEndpointFor reads an endpoint in tx with a PostgreSQL row lock of the given strength. Whoever locks an
+// endpoint and its deliveries locks the endpoint first.
+func (s *Service) lockEndpointFor(ctx context.Context, tx bun.IDB, tenantID, id uuid.UUID, strength string) (Endpoint, error) {
 	var ep Endpoint
 	q := tx.NewSelect().Model(&ep).Where("we.tenant_id = ? AND we.id = ?", tenantID, id)
-	if err := store.Lock(s.db.Kind, q, "UPDATE").Scan(ctx); err != nil {
+	if err := store.Lock(s.db.Kind, q, strength).Scan(ctx); err != nil {
 		return Endpoint{}, notFound(err)
 	}
 	return ep, nil
 }
 
 // UpdateEndpoint changes an endpoint if it is still at version ifVersion (when given). Enabling it clears why
-// it was disabled and makes its waiting deliveries due now.
+// it was disabled and makes its waiting deliveries due now, with new retry schedules; disabling holds them.
 func (s *Service) UpdateEndpoint(ctx context.Context, tenantID, id uuid.UUID, p EndpointPatch, ifVersion *int64) (Endpoint, error) {
 	err := store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		ep, err := s.lockEndpoint(ctx, tx, tenantID, id)
@@ -161,7 +167,9 @@ func (s *Service) UpdateEndpoint(ctx context.Context, tenantID, id uuid.UUID, p 
 		if p.Enabled != nil && *p.Enabled != ep.Enabled {
 			if *p.Enabled {
 				ep.Enabled, ep.DisabledReason, ep.DisabledAt, ep.FailingSince = true, nil, nil, nil
+				// Waiting deliveries are due now, each with a new retry schedule, as a redelivery has.
 				_, err := tx.NewUpdate().Model((*Delivery)(nil)).Set("next_attempt_at = ?", now).Set("updated_at = ?", now).
+					Set("schedule_start = attempts").Set("first_failed_at = NULL").
 					Where("tenant_id = ? AND endpoint_id = ? AND status = ?", tenantID, id, StatusPending).Exec(ctx)
 				if err != nil {
 					return fmt.Errorf("resume deliveries: %w", err)
@@ -199,7 +207,8 @@ func (s *Service) saveEndpoint(ctx context.Context, tx bun.IDB, ep *Endpoint, no
 // DeleteEndpoint deletes an endpoint with its deliveries and their attempts.
 func (s *Service) DeleteEndpoint(ctx context.Context, tenantID, id uuid.UUID) error {
 	return store.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		if _, err := s.lockEndpoint(ctx, tx, tenantID, id); err != nil {
+		// The strongest lock: events being published to the endpoint finish first.
+		if _, err := s.lockEndpointFor(ctx, tx, tenantID, id, "UPDATE"); err != nil {
 			return err
 		}
 		_, err := tx.NewDelete().Model((*Endpoint)(nil)).Where("tenant_id = ? AND id = ?", tenantID, id).Exec(ctx)

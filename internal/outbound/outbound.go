@@ -212,9 +212,11 @@ func (s *Service) Publish(ctx context.Context, db bun.IDB, evs ...Event) error {
 			tenants = append(tenants, ev.TenantID)
 		}
 	}
+	// KEY SHARE keeps the endpoints from being deleted before the deliveries referring to them commit, and
+	// lets every other change to them go on.
 	var endpoints []Endpoint
-	if err := db.NewSelect().Model(&endpoints).Column("tenant_id", "id", "events").
-		Where("tenant_id IN (?) AND enabled", bun.In(tenants)).Scan(ctx); err != nil {
+	q := db.NewSelect().Model(&endpoints).Column("tenant_id", "id", "events").Where("tenant_id IN (?) AND enabled", bun.In(tenants))
+	if err := store.Lock(s.db.Kind, q, "KEY SHARE").Scan(ctx); err != nil {
 		return fmt.Errorf("find webhook endpoints: %w", err)
 	}
 	if len(endpoints) == 0 {

@@ -341,6 +341,11 @@ func (s *Service) writeBatch(ctx context.Context, tx bun.Tx, b *batchState) erro
 			if slices.Contains(written, q.m.ID) { // the others were written before
 				s.metrics.outcome(q.m.Status)
 				b.timeline = append(b.timeline, q.entry)
+				if q.m.Status == MessageFailed {
+					if err := s.emitMessage(ctx, tx, &q.m, MessageFailed, q.m.CreatedAt); err != nil {
+						return err
+					}
+				}
 			}
 		}
 	}

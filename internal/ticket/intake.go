@@ -556,14 +556,22 @@ func (s *Service) emitTicket(ctx context.Context, tx bun.IDB, b *batchState, tk 
 	return s.outbox.Publish(ctx, tx, ev)
 }
 
-// emitMessage publishes a message's status for outbound webhooks, in tx.
-func (s *Service) emitMessage(ctx context.Context, tx bun.IDB, m *Message, status string, now time.Time) error {
+// emitMessage publishes, in tx, that a message reached a status at a time; a failure carries the message's
+// error.
+func (s *Service) emitMessage(ctx context.Context, tx bun.IDB, m *Message, status string, at time.Time) error {
+	return s.emitMessageError(ctx, tx, m, status, at, m.ErrorCode, m.ErrorMessage)
+}
+
+// emitMessageError publishes a message's status with the error it names, for statuses that report their own.
+func (s *Service) emitMessageError(ctx context.Context, tx bun.IDB, m *Message, status string, at time.Time, code, msg *string) error {
 	if s.outbox == nil {
 		return nil
 	}
-	return s.outbox.Publish(ctx, tx, outbound.Event{TenantID: m.TenantID, Type: outbound.MessageStatus, At: now,
-		Data: outbound.MessageStatusData{MessageID: m.ID, TicketID: m.TicketID, Template: m.Template, To: m.To, Status: status,
-			ErrorCode: m.ErrorCode, ErrorMessage: m.ErrorMessage}})
+	d := outbound.MessageStatusData{MessageID: m.ID, TicketID: m.TicketID, Template: m.Template, To: m.To, Status: status}
+	if status == MessageFailed {
+		d.ErrorCode, d.ErrorMessage = code, msg
+	}
+	return s.outbox.Publish(ctx, tx, outbound.Event{TenantID: m.TenantID, Type: outbound.MessageStatus, At: at, Data: d})
 }
 
 // jsonOf is v as encoding/json reads it back, so that free fields compare by value whatever their Go types.
@@ -685,6 +693,9 @@ func (s *Service) enterTask(ctx context.Context, tx bun.Tx, t tenant.Tenant, tk 
 	}
 	s.metrics.outcome(m.Status)
 	w.entries = append(w.entries, said.entries...)
+	if m.Status == MessageFailed {
+		return s.emitMessage(ctx, tx, &m, MessageFailed, now)
+	}
 	return nil
 }
 

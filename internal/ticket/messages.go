@@ -128,7 +128,7 @@ func (s *Service) applyStatus(ctx context.Context, tx bun.IDB, m *Message, st St
 	if err := w.flush(ctx, tx); err != nil {
 		return err
 	}
-	return s.emitMessage(ctx, tx, m, st.Status, m.UpdatedAt)
+	return s.emitMessageError(ctx, tx, m, st.Status, occurred, st.ErrorCode, st.ErrorMessage)
 }
 
 // applyPending applies the statuses that arrived before the message's send was recorded.

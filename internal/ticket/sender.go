@@ -13,6 +13,7 @@ import (
 	"github.com/uptrace/bun"
 	"golang.org/x/time/rate"
 
+	"github.com/atende/atende/internal/loop"
 	"github.com/atende/atende/internal/plinx"
 	"github.com/atende/atende/internal/store"
 )
@@ -55,9 +56,7 @@ type Sender struct {
 	limMu    sync.Mutex
 	limiters map[uuid.UUID]*rate.Limiter
 
-	mu     sync.Mutex
-	cancel context.CancelFunc
-	done   chan struct{}
+	loop loop.Loop
 }
 
 // NewSender returns a sender of s.
@@ -90,53 +89,18 @@ func (s *Service) NewSender(opts SenderOptions) *Sender {
 	if opts.MaxBackoff <= 0 {
 		opts.MaxBackoff = 5 * time.Minute
 	}
-	return &Sender{s: s, opts: opts, limiters: map[uuid.UUID]*rate.Limiter{}}
+	w := &Sender{s: s, opts: opts, limiters: map[uuid.UUID]*rate.Limiter{}}
+	w.loop = loop.Loop{Tick: opts.Tick,
+		Failed:  func(err error) { s.logger.Error("message sender pass", "error", err) },
+		Stopped: func() { s.logger.Info("message sender stopped", "sender", opts.ID) }}
+	return w
 }
 
 // Start runs the sender until Stop or ctx ends.
-func (w *Sender) Start(ctx context.Context) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.done != nil {
-		return
-	}
-	ctx, w.cancel = context.WithCancel(ctx)
-	w.done = make(chan struct{})
-	go w.run(ctx)
-}
+func (w *Sender) Start(ctx context.Context) { w.loop.Start(ctx, w.RunOnce) }
 
 // Stop stops claiming and waits, until ctx ends, for the messages in flight to be sent and recorded.
-func (w *Sender) Stop(ctx context.Context) {
-	w.mu.Lock()
-	cancel, done := w.cancel, w.done
-	w.mu.Unlock()
-	if cancel == nil {
-		return
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-ctx.Done():
-	}
-}
-
-func (w *Sender) run(ctx context.Context) {
-	defer close(w.done)
-	for ctx.Err() == nil {
-		n, err := w.RunOnce(ctx)
-		if err != nil && ctx.Err() == nil {
-			w.s.logger.Error("message sender pass", "error", err)
-		}
-		if n > 0 && err == nil {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(w.opts.Tick):
-		}
-	}
-	w.s.logger.Info("message sender stopped", "sender", w.opts.ID)
-}
+func (w *Sender) Stop(ctx context.Context) { w.loop.Stop(ctx) }
 
 // RunOnce claims one batch of due messages and sends them; it returns how many it claimed. Once claimed,
 // a message is sent and recorded even if ctx ends meanwhile (a graceful stop finishes what it holds).

@@ -490,4 +490,3 @@ func holdPending(ctx context.Context, tx bun.IDB, tenantID, endpointID uuid.UUID
 	}
 	return nil
 }
-

@@ -535,3 +535,56 @@ func TestHangingEndpointDoesNotHoldUpOthers(t *testing.T) {
 		d.Stop(stopCtx)
 	})
 }
+
+// A call the agent qualifies while it is still up ends with the qualification: call.ended goes out then, once,
+// and telephony's late "ended" adds nothing.
+func TestQualifyingALiveCallEndsIt(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		ctx := context.Background()
+		d := newDialerEnv(t, dialect, everyDay)
+		rcv := newHookReceiver(t, d.Env)
+		ep := createEndpoint(t, d.admin, rcv.url, client.WebhookEventTypeCallEnded)
+		rcv.set(http.StatusOK, ep.Secret)
+		d.customer(t, "+5547991234567")
+		require.Equal(t, 1, d.run(t))
+		call := d.sessionNow(t).Call.MustGet()
+		r, err := d.admin.ReportCallEventWithResponse(ctx, call.Id, client.CallEventCreate{Event: client.CallEventCreateEventAnswered})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+		q, err := d.agent.QualifyCallWithResponse(ctx, call.Id, nil, client.QualificationCreate{ResultId: resultID(t, d.admin, "callback_scheduled")})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusCreated, q.StatusCode(), string(q.Body))
+		late, err := d.admin.ReportCallEventWithResponse(ctx, call.Id, client.CallEventCreate{Event: client.CallEventCreateEventEnded})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, late.StatusCode(), string(late.Body))
+		deliverAll(t, d.Env)
+		require.Equal(t, []string{"call.ended"}, rcv.types())
+		var ended outbound.CallData
+		require.NoError(t, json.Unmarshal(rcv.got()[0].event.Data, &ended))
+		require.Equal(t, call.Id, ended.CallID)
+		require.Equal(t, "answered", *ended.Outcome)
+	})
+}
+
+// A WhatsApp message that cannot be sent for want of a phone is reported failed as it is written.
+func TestMessageWithoutPhoneIsReportedFailed(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		e := newTicketEnv(t, dialect)
+		rcv := newHookReceiver(t, e.Env)
+		ep := createEndpoint(t, e.admin, rcv.url, client.WebhookEventTypeMessageStatus)
+		rcv.set(http.StatusOK, ep.Secret)
+		open := e.deliver(t, "evt-1", map[string]any{"external_code": "OS-9", "version": 1, "status": "ABERTA",
+			"customer": map[string]any{"name": "Sem Telefone"}})
+		require.Equal(t, http.StatusOK, open.StatusCode(), string(open.Body))
+		deliverAll(t, e.Env)
+		require.Equal(t, []string{"message.status"}, rcv.types())
+		var m outbound.MessageStatusData
+		require.NoError(t, json.Unmarshal(rcv.got()[0].event.Data, &m))
+		require.Equal(t, "failed", m.Status)
+		require.Equal(t, "no_phone", *m.ErrorCode)
+		require.Equal(t, "Não possui telefone para envio de mensagem", *m.ErrorMessage)
+		require.Nil(t, m.To)
+	})
+}

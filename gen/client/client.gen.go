@@ -5868,7 +5868,9 @@ type ClientInterface interface {
 	// again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
 	// POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
 	// or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
-	// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
+	// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume. The
+	// JSON of each event's data is SessionStateEvent, SessionPromptEvent, SessionPromptExpiredEvent or
+	// SessionCallEvent (listed by name in the response's `x-atende-events`).
 	//
 	// Corresponds with GET /v1/dialer/sessions/{id}/events (the `StreamDialerSessionEvents` operationId).
 	StreamDialerSessionEvents(ctx context.Context, id ID, params *StreamDialerSessionEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -8526,7 +8528,9 @@ func (c *Client) GetDialerSession(ctx context.Context, id ID, reqEditors ...Requ
 // again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
 // POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
 // or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
-// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
+// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume. The
+// JSON of each event's data is SessionStateEvent, SessionPromptEvent, SessionPromptExpiredEvent or
+// SessionCallEvent (listed by name in the response's `x-atende-events`).
 //
 // Corresponds with GET /v1/dialer/sessions/{id}/events (the `StreamDialerSessionEvents` operationId).
 func (c *Client) StreamDialerSessionEvents(ctx context.Context, id ID, params *StreamDialerSessionEventsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -20839,7 +20843,9 @@ type ClientWithResponsesInterface interface {
 	// again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
 	// POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
 	// or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
-	// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
+	// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume. The
+	// JSON of each event's data is SessionStateEvent, SessionPromptEvent, SessionPromptExpiredEvent or
+	// SessionCallEvent (listed by name in the response's `x-atende-events`).
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -41171,7 +41177,9 @@ func (c *ClientWithResponses) GetDialerSessionWithResponse(ctx context.Context, 
 // again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
 // POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
 // or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
-// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
+// with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume. The
+// JSON of each event's data is SessionStateEvent, SessionPromptEvent, SessionPromptExpiredEvent or
+// SessionCallEvent (listed by name in the response's `x-atende-events`).
 //
 // Returns a wrapper object for the known response body format(s).
 //

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
+	apispec "github.com/atende/atende/api"
 	"github.com/atende/atende/gen/client"
 	"github.com/atende/atende/internal/apitest"
 	"github.com/atende/atende/internal/config"
@@ -279,7 +282,11 @@ func TestDialerPromptPauseRecordsWhatsAppContact(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, http.StatusOK, ans.StatusCode(), string(ans.Body))
 		require.Equal(t, client.PromptStatusPaused, ans.JSON200.Status)
-		require.Equal(t, "state", stream.next(t, "state"))
+		var st struct {
+			Status string `json:"status"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stream.next(t, "state")), &st))
+		require.Equal(t, "ready", st.Status)
 
 		require.Empty(t, d.App.Telephony.Placed(), "no call")
 		require.Equal(t, client.SessionStatusReady, d.sessionNow(t).Status, "the agent goes on")
@@ -509,6 +516,8 @@ func TestEveryCallIsPrecededByItsOwnCheck(t *testing.T) {
 type sseStream struct {
 	lines  *bufio.Scanner
 	cancel context.CancelFunc
+	// schemas are the contract's schemas of each event's data, by event name (x-atende-events).
+	schemas map[string]*openapi3.Schema
 }
 
 func (d *dialerEnv) events(t *testing.T, after uuid.UUID) *sseStream {
@@ -526,17 +535,97 @@ func (d *dialerEnv) events(t *testing.T, after uuid.UUID) *sseStream {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 	t.Cleanup(func() { resp.Body.Close() })
-	return &sseStream{lines: bufio.NewScanner(resp.Body), cancel: cancel}
+	return &sseStream{lines: bufio.NewScanner(resp.Body), cancel: cancel, schemas: sessionEventSchemas(t)}
 }
 
-// next reads events until one of the kind, and returns its kind.
+// sessionEventSchemas reads, from the contract, the schema of each dialer session event's data.
+func sessionEventSchemas(t *testing.T) map[string]*openapi3.Schema {
+	t.Helper()
+	doc, err := openapi3.NewLoader().LoadFromData(apispec.YAML) // as written: the embedded one leaves the stream out
+	require.NoError(t, err)
+	op := doc.Paths.Value("/v1/dialer/sessions/{id}/events").Get
+	media := op.Responses.Status(http.StatusOK).Value.Content.Get("text/event-stream")
+	refs, ok := media.Extensions["x-atende-events"].(map[string]any)
+	require.True(t, ok, "the event stream names its events' schemas in x-atende-events")
+	out := map[string]*openapi3.Schema{}
+	for kind, ref := range refs {
+		name := strings.TrimPrefix(ref.(map[string]any)["$ref"].(string), "#/components/schemas/")
+		require.Contains(t, doc.Components.Schemas, name)
+		out[kind] = doc.Components.Schemas[name].Value
+	}
+	return out
+}
+
+// next reads events until one of this kind and returns its data; every event's data on the way must match
+// the contract's schema for its kind.
 func (s *sseStream) next(t *testing.T, kind string) string {
 	t.Helper()
+	current := ""
 	for s.lines.Scan() {
-		if strings.TrimPrefix(s.lines.Text(), "event: ") == kind {
-			return kind
+		line := s.lines.Text()
+		switch {
+		case strings.HasPrefix(line, "event: "):
+			current = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: ") && current != "":
+			data := strings.TrimPrefix(line, "data: ")
+			schema, ok := s.schemas[current]
+			require.True(t, ok, "event %q is not in the contract", current)
+			var v any
+			require.NoError(t, json.Unmarshal([]byte(data), &v))
+			require.NoError(t, schema.VisitJSON(v), "%s event data against the contract: %s", current, data)
+			if current == kind {
+				return data
+			}
+			current = ""
 		}
 	}
 	t.Fatalf("stream ended before a %q event: %v", kind, s.lines.Err())
 	return ""
+}
+
+// Every event an agent's screen gets — prompt, prompt_expired, state, call — carries data of the shape the
+// contract gives it.
+func TestSessionEventsFollowTheContract(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, dialect store.Dialect) {
+		d := newDialerEnv(t, dialect, everyDay)
+		ctx := context.Background()
+		stream := d.events(t, uuid.Nil)
+		_, _, p := d.prompted(t, "+5547991234567")
+		var prompt struct {
+			PromptID uuid.UUID `json:"prompt_id"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stream.next(t, "prompt")), &prompt))
+		require.Equal(t, p.Id, prompt.PromptID)
+		d.Clock.Advance(31 * time.Second)
+		d.run(t)
+		stream.next(t, "prompt_expired")
+		stream.next(t, "state")
+		r, err := d.agent.ResumeDialerSessionWithResponse(ctx, d.session.Id)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, r.StatusCode())
+		require.Equal(t, 1, d.run(t))
+		p2 := d.sessionNow(t).Prompt.MustGet()
+		stream.next(t, "prompt")
+		ans, err := d.agent.AnswerDialerPromptWithResponse(ctx, p2.Id, client.PromptAnswer{PauseDialer: false})
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, ans.StatusCode(), string(ans.Body))
+		var call struct {
+			CallID        uuid.UUID `json:"call_id"`
+			SessionStatus string    `json:"session_status"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stream.next(t, "call")), &call))
+		require.Equal(t, "on_call", call.SessionStatus)
+		for _, ev := range []client.CallEventCreateEvent{client.CallEventCreateEventAnswered, client.CallEventCreateEventEnded} {
+			r, err := d.admin.ReportCallEventWithResponse(ctx, call.CallID, client.CallEventCreate{Event: ev})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusOK, r.StatusCode(), string(r.Body))
+		}
+		stream.next(t, "call")
+		var st struct {
+			Status string `json:"status"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(stream.next(t, "state")), &st))
+		require.Equal(t, "wrap_up", st.Status)
+	})
 }

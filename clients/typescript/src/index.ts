@@ -143,52 +143,22 @@ function describeProblem(status: number, problem: Problem | undefined): string {
 
 // ---- Dialer session events -------------------------------------------------------------------------------
 
+// The data of each event, as the contract gives it (SessionStateEvent, SessionPromptEvent, … in api/openapi.yaml).
+
 /** The data of a `state` event: the session's status changed (paused, resumed, ready again, wrap-up). */
-export interface StateEventData {
-  status: SessionStatus;
-  pause_reason: string | null;
-  call_id: string | null;
-  prompt_id: string | null;
-}
+export type StateEventData = Schemas["SessionStateEvent"];
 
 /**
  * The data of a `prompt` event: the customer is in an active WhatsApp conversation and the agent decides whether
  * to pause the dialer for them; answer at `POST /v1/dialer/prompts/{id}/answer` before `expires_at`.
  */
-export interface PromptEventData {
-  prompt_id: string;
-  entry_id: string;
-  /** "Cliente com conversa ativa via WhatsApp. Deseja pausar o discador?" */
-  text: string;
-  expires_at: string;
-  /** The customer's number in E.164. */
-  number: string;
-  company_id: string | null;
-  contact_id: string | null;
-  lead_id: string | null;
-  /** The session's status now (`prompting`). */
-  session_status: SessionStatus;
-}
+export type PromptEventData = Schemas["SessionPromptEvent"];
 
 /** The data of a `prompt_expired` event: nobody answered the prompt in time; the session is paused. */
-export interface PromptExpiredEventData {
-  prompt_id: string;
-}
+export type PromptExpiredEventData = Schemas["SessionPromptExpiredEvent"];
 
 /** The data of a `call` event: a call of the session and its progress. */
-export interface CallEventData {
-  call_id: string;
-  entry_id: string;
-  number: string;
-  status: Schemas["Call"]["status"];
-  outcome: Schemas["Call"]["outcome"] | null;
-  attempt: number;
-  company_id: string | null;
-  contact_id: string | null;
-  lead_id: string | null;
-  /** Present when the event put the session on the call (`on_call`). */
-  session_status?: SessionStatus;
-}
+export type CallEventData = Schemas["SessionCallEvent"];
 
 interface SessionEventOf<K extends string, D> {
   /** The event's id: pass the last one as `lastEventId` to resume after it. */

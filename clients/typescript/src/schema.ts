@@ -1648,7 +1648,9 @@ export interface paths {
          *     again, wrap-up), `prompt` (a customer in an active WhatsApp conversation: answer it at
          *     POST /v1/dialer/prompts/{id}/answer), `prompt_expired` and `call` (a call and its progress). A `call`
          *     or `prompt` event that puts the session on a call or prompt carries the new `session_status` itself,
-         *     with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume.
+         *     with no separate `state` event. Each event's `id` can be sent back as `Last-Event-ID` to resume. The
+         *     JSON of each event's data is SessionStateEvent, SessionPromptEvent, SessionPromptExpiredEvent or
+         *     SessionCallEvent (listed by name in the response's `x-atende-events`).
          */
         get: operations["streamDialerSessionEvents"];
         put?: never;
@@ -3871,6 +3873,81 @@ export interface components {
         };
         /** @enum {string} */
         SessionStatus: "ready" | "prompting" | "on_call" | "wrap_up" | "paused" | "left";
+        /**
+         * @description The data of a dialer session's `state` event: the session's status changed.
+         * @example {
+         *       "status": "paused",
+         *       "pause_reason": "prompt_timeout",
+         *       "call_id": null,
+         *       "prompt_id": null
+         *     }
+         */
+        SessionStateEvent: {
+            status: components["schemas"]["SessionStatus"];
+            pause_reason: string | null;
+            /** Format: uuid */
+            call_id: string | null;
+            /** Format: uuid */
+            prompt_id: string | null;
+        };
+        /**
+         * @description The data of a dialer session's `prompt` event: the customer is in an active WhatsApp conversation and the
+         *     agent decides, before `expires_at`, whether to pause the dialer for them (POST /v1/dialer/prompts/{id}/answer).
+         */
+        SessionPromptEvent: {
+            /** Format: uuid */
+            prompt_id: string;
+            /** Format: uuid */
+            entry_id: string;
+            /** @example Cliente com conversa ativa via WhatsApp. Deseja pausar o discador? */
+            text: string;
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * @description The customer's number in E.164.
+             * @example +5547991234567
+             */
+            number: string;
+            /** Format: uuid */
+            company_id: string | null;
+            /** Format: uuid */
+            contact_id: string | null;
+            /** Format: uuid */
+            lead_id: string | null;
+            session_status: components["schemas"]["SessionStatus"];
+        };
+        /**
+         * @description The data of a dialer session's `prompt_expired` event: nobody answered in time; the session is paused.
+         * @example {
+         *       "prompt_id": "0193b6a1-7a2e-7c11-9d1e-3b8f0c2a4d52"
+         *     }
+         */
+        SessionPromptExpiredEvent: {
+            /** Format: uuid */
+            prompt_id: string;
+        };
+        /** @description The data of a dialer session's `call` event: a call of the session and its progress. */
+        SessionCallEvent: {
+            /** Format: uuid */
+            call_id: string;
+            /** Format: uuid */
+            entry_id: string;
+            /** @example +5547991234567 */
+            number: string;
+            /** @enum {string} */
+            status: "created" | "placed" | "answered" | "ended";
+            /** @enum {string|null} */
+            outcome: "answered" | "no_answer" | "busy" | "failed" | null;
+            attempt: number;
+            /** Format: uuid */
+            company_id: string | null;
+            /** Format: uuid */
+            contact_id: string | null;
+            /** Format: uuid */
+            lead_id: string | null;
+            /** @description Present when the event put the session on the call (`on_call`). */
+            session_status?: components["schemas"]["SessionStatus"];
+        };
         Prompt: {
             /** Format: uuid */
             id: string;
@@ -9269,6 +9346,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example id: 0193b6a1-7a2e-7c11-9d1e-3b8f0c2a4d51
+                     *     event: prompt
+                     *     data: {"prompt_id":"0193b6a1-7a2e-7c11-9d1e-3b8f0c2a4d52","entry_id":"0193b6a1-1043-7bfc-b7fe-be75fafec0c4","text":"Cliente com conversa ativa via WhatsApp. Deseja pausar o discador?","expires_at":"2026-11-20T14:04:31Z","number":"+5547991234567","company_id":null,"contact_id":"0193b6a1-a8fe-7950-a255-c356279f5e79","lead_id":null,"session_status":"prompting"}
+                     */
                     "text/event-stream": string;
                 };
             };

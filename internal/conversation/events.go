@@ -206,7 +206,7 @@ func (s *Service) create(ctx context.Context, tx bun.Tx, tenantID uuid.UUID, cou
 			}
 		}
 	}
-	if err := s.emit(ctx, tx, outbound.ConversationCreated, &c, now, nil); err != nil {
+	if err := s.emit(ctx, tx, outbound.ConversationCreated, &c, p.E164, now, nil); err != nil {
 		return Conversation{}, err
 	}
 	return c, nil

@@ -54,14 +54,18 @@ func (s *Service) OnQualified(h QualifiedHandler) { s.qualified = append(s.quali
 // SetOutbox makes the service publish conversation events to outbound webhooks through p.
 func (s *Service) SetOutbox(p outbound.Publisher) { s.outbox = p }
 
-// emit publishes a conversation event in tx; more adds to its data.
-func (s *Service) emit(ctx context.Context, tx bun.Tx, typ string, c *Conversation, now time.Time, more func(*outbound.ConversationData)) error {
+// emit publishes a conversation event in tx; e164 is the conversation's number when the caller has it at
+// hand (it is read otherwise), and more adds to the event's data.
+func (s *Service) emit(ctx context.Context, tx bun.Tx, typ string, c *Conversation, e164 string, now time.Time, more func(*outbound.ConversationData)) error {
 	if s.outbox == nil {
 		return nil
 	}
-	var e164 string
-	if err := tx.NewSelect().Table("phones").Column("e164").Where("tenant_id = ? AND id = ?", c.TenantID, c.PhoneID).Scan(ctx, &e164); err != nil {
-		return fmt.Errorf("read the conversation's phone: %w", err)
+	if e164 == "" {
+		p, err := crm.PhoneByID(ctx, tx, c.TenantID, c.PhoneID)
+		if err != nil {
+			return fmt.Errorf("read the conversation's phone: %w", err)
+		}
+		e164 = p.E164
 	}
 	d := outbound.ConversationData{ConversationID: c.ID, PlinxConversationID: c.PlinxID, Phone: e164, Status: c.Status,
 		CompanyID: c.CompanyID, ContactID: c.ContactID, LeadID: c.LeadID, AssignedTo: c.AssignedTo, TeamID: c.TeamID}
@@ -378,7 +382,7 @@ func (s *Service) Relink(ctx context.Context, actor tenant.Actor, id uuid.UUID, 
 		if _, err := tx.NewInsert().Model(&change).Exec(ctx); err != nil {
 			return fmt.Errorf("record link change: %w", err)
 		}
-		return s.emit(ctx, tx, outbound.ConversationLinked, &c, now, nil)
+		return s.emit(ctx, tx, outbound.ConversationLinked, &c, "", now, nil)
 	})
 	if err != nil {
 		return Conversation{}, err
@@ -504,7 +508,7 @@ func (s *Service) Qualify(ctx context.Context, actor tenant.Actor, id uuid.UUID,
 				return err
 			}
 		}
-		return s.emit(ctx, tx, outbound.ConversationQualified, &c, now, func(d *outbound.ConversationData) {
+		return s.emit(ctx, tx, outbound.ConversationQualified, &c, "", now, func(d *outbound.ConversationData) {
 			d.InteractionID, d.ResultID = &it.ID, &result.ID
 		})
 	})

@@ -240,12 +240,12 @@ func (w *Deliverer) claim(ctx context.Context, n int, full []uuid.UUID) ([]Deliv
 
 // endpoints reads the endpoints of a batch of deliveries.
 func (w *Deliverer) endpoints(ctx context.Context, ds []Delivery) (map[[2]uuid.UUID]Endpoint, error) {
-	keys := make([]uuid.UUID, 0, len(ds))
+	keys := make([][]any, 0, len(ds))
 	for _, d := range ds {
-		keys = append(keys, d.EndpointID)
+		keys = append(keys, []any{d.TenantID, d.EndpointID})
 	}
 	var eps []Endpoint
-	if err := w.s.db.NewSelect().Model(&eps).Where("we.id IN (?)", bun.In(keys)).Scan(ctx); err != nil {
+	if err := w.s.db.NewSelect().Model(&eps).Where("(we.tenant_id, we.id) IN (?)", bun.In(keys)).Scan(ctx); err != nil {
 		return nil, fmt.Errorf("read webhook endpoints: %w", err)
 	}
 	out := make(map[[2]uuid.UUID]Endpoint, len(eps))

@@ -19,8 +19,12 @@ type DeliveryFilter struct {
 
 // Deliveries lists an endpoint's deliveries, newest first.
 func (s *Service) Deliveries(ctx context.Context, tenantID, endpointID uuid.UUID, f DeliveryFilter, p store.Page) ([]Delivery, string, error) {
-	if _, err := s.Endpoint(ctx, tenantID, endpointID); err != nil {
-		return nil, "", err
+	exists, err := s.db.NewSelect().Model((*Endpoint)(nil)).Where("tenant_id = ? AND id = ?", tenantID, endpointID).Exists(ctx)
+	if err != nil {
+		return nil, "", fmt.Errorf("find webhook endpoint: %w", err)
+	}
+	if !exists {
+		return nil, "", ErrNotFound
 	}
 	var out []Delivery
 	q := s.db.NewSelect().Model(&out).Where("wd.tenant_id = ? AND wd.endpoint_id = ?", tenantID, endpointID)
